@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/spf13/cobra"
+)
+
+func newNixBuilder(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-builder",
+		Short:  "Be the builder of a derivation made by nix/lib.nix",
+		Hidden: true,
+		Long: `nix-builder is what nix/lib.nix's buildImage runs inside the Nix sandbox: it
+reads the JSON spec from the file named by $specPath (passAsFile) and writes
+the image tar to $out.`,
+		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-builder" ]; ... }`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			specPath, out := getenv("specPath"), getenv("out")
+			if specPath == "" || out == "" {
+				return usageError{fmt.Errorf("nix-builder: $specPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
+			}
+			created, err := sourceDateEpoch(getenv)
+			if err != nil {
+				return err
+			}
+			spec, err := os.ReadFile(specPath)
+			if err != nil {
+				return fmt.Errorf("reading the builder spec: %w", err)
+			}
+			a, err := args.DecodeSpec(spec)
+			if err != nil {
+				return err
+			}
+			img, err := resolveImage(a, created)
+			if err != nil {
+				return err
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return fmt.Errorf("creating %s: %w", out, err)
+			}
+			if err := img.WriteDockerArchive(f); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		},
+	}
+}

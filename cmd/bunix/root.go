@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK = 0
+	// exitFailure: something failed while working on good input.
+	exitFailure = 1
+	// exitBadInput: the command line or the image description was wrong.
+	exitBadInput = 2
+)
+
+// version is stamped at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// usageError marks a command-line mistake.
+type usageError struct{ error }
+
+// run executes the command line args and returns the exit code. getenv is
+// the one way commands see the environment.
+func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	root := newRoot(getenv)
+	root.SetArgs(argv)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "bunix: "+err.Error())
+	var ue usageError
+	if errors.As(err, &ue) || args.IsUserError(err) {
+		return exitBadInput
+	}
+	return exitFailure
+}
+
+func newRoot(getenv func(string) string) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "bunix",
+		Short: "Package unikernels as container images for urunc",
+		Long: `bunix packages unikernels as container images for urunc, reproducibly.
+
+Describe the image in args.nix (or args.json, args.hcl): its name and tag, the
+files to copy in, and the urunc annotations. bunix writes /urunc.json, the
+image labels and the process args, and a docker-archive tar that
+'docker load' takes. The same code is the builder of the Nix derivation that
+'nix-build default.nix' runs, and both give the same bytes.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+	}
+	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newNixBuilder(getenv))
+	return root
+}
+
+// exactArgs is cobra.ExactArgs whose complaint is a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := cobra.ExactArgs(n)(cmd, a); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}

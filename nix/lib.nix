@@ -1,0 +1,314 @@
+# Nix functions of bunix.
+#
+# The Nix side only shapes arguments: buildImage turns them into a spec
+# (JSON, passed to the builder as a file) and the bunix binary, a static Go
+# program, does the work as the builder of a plain derivation. There is no
+# stdenv and no shell in the build.
+#
+# The spec is the versioned contract between this file and the Go builder.
+# Version 1:
+#
+#   {
+#     "version": 1,
+#     "name": "urunc/prebuilt/redis-rumprun-hvt",
+#     "tag": "test",
+#     "architecture": "amd64",
+#     "contents": [
+#       { "source": "/nix/store/...-redis.hvt", "target": "/unikernel/redis.hvt",
+#         "field": "files.\"./redis.hvt\"" },
+#       { "source": "/nix/store/...-app", "target": "/unikernel/app.hvt",
+#         "field": "contents[0]" }
+#     ],
+#     "annotations": { "unikernelType": "rumprun", ... }
+#   }
+#
+# "architecture" is present only when the caller set it. "contents" lists the
+# files entries first (in attribute name order), then the contents entries in
+# list order; "field" says where each came from, for error messages.
+# "annotations" is passed through untouched. The Go side decodes exactly this,
+# rejects unknown keys and does all validation that Nix does not need to do
+# (absolute targets, annotation keys and values, name and tag syntax).
+let
+  inherit (builtins)
+    attrNames
+    concatStringsSep
+    genList
+    hasContext
+    head
+    isAttrs
+    isList
+    isPath
+    isString
+    length
+    match
+    pathExists
+    removeAttrs
+    split
+    stringLength
+    substring
+    toJSON
+    typeOf
+    ;
+
+  specVersion = 1;
+
+  # storeName fallback s: s made usable as the name of a store path. Every
+  # character outside [A-Za-z0-9+._?=-] becomes "-", only the last 200
+  # characters are kept (the end carries the tag or the file extension) and
+  # leading dots are dropped; fallback if nothing is left.
+  storeName =
+    fallback: s:
+    let
+      replaced = concatStringsSep "" (
+        map (part: if isList part then "-" else part) (split "[^A-Za-z0-9+._?=-]" s)
+      );
+      len = stringLength replaced;
+      kept = if len > 200 then substring (len - 200) 200 replaced else replaced;
+      undotted = head (match "[.]*(.*)" kept);
+    in
+    if undotted == "" then fallback else undotted;
+
+  # describe v: the type of v, for error messages.
+  describe =
+    v:
+    {
+      int = "an integer";
+      float = "a float";
+      bool = "a boolean";
+      string = "a string";
+      path = "a path";
+      null = "null";
+      set = "an attribute set";
+      list = "a list";
+      lambda = "a function";
+    }
+    .${typeOf v} or (typeOf v);
+
+  hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+
+  # A derivation, or anything else that knows its store path (flake inputs,
+  # lib.fileset.toSource results).
+  isStoreObject = v: isAttrs v && v ? outPath;
+
+  # toPath v: v (a path, or a string or attrset naming an absolute path) as a
+  # path value.
+  toPath =
+    v:
+    if isPath v then v else /. + builtins.unsafeDiscardStringContext (toString v);
+
+  # The store path of the builder's prefix. A path (e.g. --arg bunix /some/prefix)
+  # is copied into the store by the interpolation; a derivation is used as is.
+  prefixOf =
+    bunix:
+    if isString bunix && !hasContext bunix then toPath bunix else bunix;
+
+  /**
+    Package unikernel files as a container image for urunc: a tar archive that
+    `docker load` and `ctr image import` accept, carrying the urunc annotations
+    as config Labels and as /urunc.json.
+
+    The result is a derivation whose builder is the bunix binary itself.
+
+    # Inputs
+
+    `name` (String)
+    : Image name without tag, e.g. `"urunc/prebuilt/redis-rumprun-hvt"`.
+      Checked by the builder.
+
+    `tag` (String; _optional_)
+    : Image tag.
+
+      _Default value:_ `"latest"`
+
+    `files` (AttrSet of String; _optional_)
+    : Local files to put in the image, as `"source" = "/target";`. A relative
+      source is relative to `root`; an absolute one is used as is. Each source
+      enters the store on its own, so editing one file re-copies only that
+      file. A directory source is copied whole.
+
+      _Default value:_ `{ }`
+
+    `contents` (List of AttrSet; _optional_)
+    : More files to put in the image, as `{ source = ...; target = "/..."; }`.
+      `source` is a path, a derivation, a string holding a store path (e.g.
+      `"${drv}/bin/app.hvt"`, used as is) or a string naming a local file
+      (relative to `root`, or absolute). Use this for build outputs.
+      Entries go after the `files` entries, in list order.
+
+      _Default value:_ `[ ]`
+
+    `annotations` (AttrSet of String; _optional_)
+    : urunc annotations without the `com.urunc.unikernel.` prefix, e.g.
+      `{ unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }`.
+      Passed to the builder untouched; the builder checks keys and values.
+      An empty string means unset.
+
+      _Default value:_ `{ }`
+
+    `architecture` (String or null; _optional_)
+    : Image architecture in OCI terms (`"amd64"`, `"arm64"`). `null` lets the
+      builder choose.
+
+      _Default value:_ `null`
+
+    `root` (Path or null; _optional_)
+    : Directory that relative sources are relative to, usually the
+      directory of the args file (`./.`). Required when a relative source is
+      used.
+
+      _Default value:_ `null`
+
+    `bunix` (Derivation or Path)
+    : The bunix package, or a directory holding `bin/bunix` (a static
+      binary; it runs as the builder, in the sandbox).
+
+    # Type
+
+    ```
+    buildImage :: AttrSet -> Derivation
+    ```
+
+    # Examples
+    :::{.example}
+    ## `buildImage` usage example
+
+    ```nix
+    (import ./nix/lib.nix).buildImage {
+      name = "urunc/prebuilt/redis-rumprun-hvt";
+      tag = "test";
+      root = ./.;
+      files = { "./redis.hvt" = "/unikernel/redis.hvt"; };
+      contents = [ { source = redisData; target = "/data/redis.img"; } ];
+      annotations = {
+        unikernelType = "rumprun";
+        hypervisor = "hvt";
+        binary = "/unikernel/redis.hvt";
+        cmdline = "redis-server /data/conf/redis.conf";
+        block = "/data/redis.img";
+        blkMntPoint = "/data";
+      };
+      inherit bunix;
+    }
+    ```
+    :::
+  */
+  buildImage =
+    {
+      name,
+      tag ? "latest",
+      files ? { },
+      contents ? [ ],
+      annotations ? { },
+      architecture ? null,
+      root ? null,
+      bunix,
+    }:
+    let
+      context = "bunix.buildImage ${if isString name then name else "<name>"}";
+      fail = field: msg: throw "${context}: ${field}: ${msg}";
+
+      rootPath = if root == null then null else toPath root;
+
+      # copy field p: the local file or directory p, alone in the store.
+      copy =
+        field: p:
+        if pathExists p then
+          builtins.path {
+            path = p;
+            name = storeName "source" (baseNameOf (toString p));
+          }
+        else
+          fail field "source ${toString p} does not exist";
+
+      # source field s: the store path of s, as a string with context.
+      source =
+        field: s:
+        if isPath s then
+          copy field s
+        else if isStoreObject s then
+          toString s
+        else if isString s then
+          if hasContext s then
+            s
+          else if hasPrefix "${builtins.storeDir}/" s then
+            if pathExists s then
+              builtins.storePath s
+            else
+              fail field "source ${s} does not exist"
+          else if hasPrefix "/" s then
+            copy field (/. + s)
+          else if rootPath == null then
+            fail field "source ${s} is relative but root is null (pass root, the directory it is relative to, or use an absolute path)"
+          else
+            copy field (rootPath + "/${s}")
+        else
+          fail field "source must be a path, a derivation or a string (got ${describe s})";
+
+      entry =
+        field: src: target:
+        if isString target then
+          {
+            source = source field src;
+            inherit target field;
+          }
+        else
+          fail field "target must be a string (got ${describe target})";
+
+      fileEntries =
+        if isAttrs files then
+          map (src: entry "files.${toJSON src}" src files.${src}) (attrNames files)
+        else
+          throw "${context}: files must be an attribute set of \"source\" = \"/target\" (got ${describe files})";
+
+      contentEntry =
+        i: e:
+        let
+          field = "contents[${toString i}]";
+          extra = attrNames (removeAttrs e [ "source" "target" ]);
+        in
+        if !isAttrs e then
+          fail field "expected { source = ...; target = \"/...\"; } (got ${describe e})"
+        else if !(e ? source) then
+          fail field "missing source"
+        else if !(e ? target) then
+          fail field "missing target"
+        else if extra != [ ] then
+          fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: source, target)"
+        else
+          entry field e.source e.target;
+
+      contentEntries =
+        if isList contents then
+          genList (i: contentEntry i (builtins.elemAt contents i)) (length contents)
+        else
+          throw "${context}: contents must be a list of { source = ...; target = \"/...\"; } (got ${describe contents})";
+
+      spec =
+        {
+          version = specVersion;
+          inherit name tag;
+          contents = fileEntries ++ contentEntries;
+          annotations =
+            if isAttrs annotations then
+              annotations
+            else
+              throw "${context}: annotations must be an attribute set (got ${describe annotations})";
+        }
+        // (if architecture == null then { } else { inherit architecture; });
+
+      imageName = storeName "image.tar" (
+        "${if isString name then name else "image"}-${if isString tag then tag else "tag"}.tar"
+      );
+    in
+    builtins.derivation {
+      name = imageName;
+      system = bunix.system or builtins.currentSystem;
+      builder = "${prefixOf bunix}/bin/bunix";
+      args = [ "nix-builder" ];
+      spec = toJSON spec;
+      passAsFile = [ "spec" ];
+    };
+in
+{
+  inherit buildImage;
+}

@@ -1,0 +1,178 @@
+package args
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// topFields are the fields of a description, in documentation order.
+var topFields = []string{"name", "tag", "files", "contents", "annotations", "architecture"}
+
+// DecodeJSON decodes a description from JSON, e.g. the output of
+// `nix-instantiate --eval --strict --json args.nix`. file names it in
+// messages; root is the directory relative sources are resolved against.
+func DecodeJSON(data []byte, file, root string) (*Args, error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return nil, &EvalError{File: file, Message: err.Error()}
+	}
+	return fromValue(v, file, root, nil, false)
+}
+
+// DecodeSpec decodes the JSON spec that nix/lib.nix hands the derivation's
+// builder: a description whose sources are all absolute store paths, plus a
+// "version" that must be SpecVersion.
+func DecodeSpec(data []byte) (*Args, error) {
+	v, err := parseJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the builder spec: %w", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decoding the builder spec: want a JSON object, got %s", quote(v))
+	}
+	if ver, _ := m["version"].(json.Number); ver.String() != strconv.Itoa(SpecVersion) {
+		return nil, fmt.Errorf("builder spec version %s is not supported by this bunix (it reads version %d): use nix/lib.nix and bunix from the same release", quote(m["version"]), SpecVersion)
+	}
+	delete(m, "version")
+	file := "bunix.buildImage"
+	if n, ok := m["name"].(string); ok {
+		file += " " + n
+	}
+	return fromValue(m, file, "/", nil, true)
+}
+
+func parseJSON(data []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if d.More() {
+		return nil, fmt.Errorf("unexpected data after the top-level value")
+	}
+	return v, nil
+}
+
+// fromValue turns a decoded JSON-like value into Args, reporting every field
+// of the wrong type. spec allows contents[].field.
+func fromValue(v any, file, root string, positions map[string]string, spec bool) (*Args, error) {
+	a := &Args{File: file, Root: root, positions: positions, present: map[string]bool{}}
+	c := &collector{a: a}
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.add("(top level)", v, "want an attribute set with name, annotations and files or contents")
+		return nil, c.err()
+	}
+	for _, k := range sortedKeys(m) {
+		val := m[k]
+		a.present[k] = true
+		switch k {
+		case "name":
+			a.Name = c.str(k, val)
+		case "tag":
+			a.Tag = c.str(k, val)
+		case "architecture":
+			if val != nil {
+				a.Architecture = c.str(k, val)
+			}
+		case "files":
+			a.Files = c.strMap(k, val, func(src string) string { return fmt.Sprintf("files.%q", src) })
+		case "annotations":
+			a.Annotations = c.strMap(k, val, func(key string) string { return "annotations." + key })
+		case "contents":
+			a.Contents = c.contents(val, spec)
+		default:
+			c.add(k, nil, "unknown field%s (known: %s)", suggest(k, topFields), strings.Join(topFields, ", "))
+		}
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (c *collector) str(field string, v any) string {
+	s, ok := v.(string)
+	if !ok {
+		c.add(field, v, "must be a string")
+	}
+	return s
+}
+
+// strMap decodes an attribute set of strings. Values that are not strings
+// are reported; name gives each entry's field name.
+func (c *collector) strMap(field string, v any, name func(string) string) map[string]string {
+	if v == nil {
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.add(field, v, "must be an attribute set of strings")
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for _, k := range sortedKeys(m) {
+		s, ok := m[k].(string)
+		if !ok {
+			c.add(name(k), m[k], "must be a string (write it in double quotes)")
+			continue
+		}
+		out[k] = s
+	}
+	return out
+}
+
+func (c *collector) contents(v any, spec bool) []Content {
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		c.add("contents", v, `must be a list of { source = ...; target = "/..."; }`)
+		return nil
+	}
+	var out []Content
+	for i, item := range list {
+		field := fmt.Sprintf("contents[%d]", i)
+		m, ok := item.(map[string]any)
+		if !ok {
+			c.add(field, item, `must be an attribute set { source = ...; target = "/..."; }`)
+			continue
+		}
+		var ct Content
+		for _, k := range sortedKeys(m) {
+			switch {
+			case k == "source":
+				ct.Source = c.str(field+".source", m[k])
+			case k == "target":
+				ct.Target = c.str(field+".target", m[k])
+			case k == "field" && spec:
+				ct.Field = c.str(field+".field", m[k])
+			default:
+				c.add(field+"."+k, nil, "unknown field (known: source, target)")
+			}
+		}
+		for _, k := range []string{"source", "target"} {
+			if _, ok := m[k]; !ok {
+				c.add(field+"."+k, nil, "missing")
+			}
+		}
+		out = append(out, ct)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

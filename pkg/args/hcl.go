@@ -1,0 +1,97 @@
+package args
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// DecodeHCL decodes a description written in HCL (args.hcl) or, when file
+// ends in .json, in JSON through HCL's JSON parser. Syntax errors and field
+// errors carry file:line:col. root is the directory relative sources are
+// resolved against.
+//
+//	name = "urunc/hello"
+//	files = { "./kernel" = "/unikernel/kernel" }
+//	annotations = { unikernelType = "unikraft", hypervisor = "qemu", binary = "/unikernel/kernel" }
+func DecodeHCL(src []byte, file, root string) (*Args, error) {
+	var f *hcl.File
+	var diags hcl.Diagnostics
+	if strings.HasSuffix(file, ".json") {
+		f, diags = hcljson.Parse(src, file)
+	} else {
+		f, diags = hclsyntax.ParseConfig(src, file, hcl.InitialPos)
+	}
+	if diags.HasErrors() {
+		return nil, &EvalError{File: file, Message: diags.Error()}
+	}
+	attrs, diags := f.Body.JustAttributes()
+	if diags.HasErrors() {
+		return nil, &EvalError{File: file, Message: diags.Error()}
+	}
+	m := map[string]any{}
+	pos := map[string]string{}
+	for name, attr := range attrs {
+		v, d := attr.Expr.Value(nil)
+		if d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		pos[name] = position(attr.Expr.Range())
+		nestedPositions(name, attr.Expr, pos)
+		if v.IsNull() {
+			m[name] = nil
+			continue
+		}
+		b, err := ctyjson.Marshal(v, v.Type())
+		if err != nil {
+			return nil, &EvalError{File: position(attr.Expr.Range()), Message: fmt.Sprintf("%s: %v", name, err)}
+		}
+		if m[name], err = parseJSON(b); err != nil {
+			return nil, fmt.Errorf("decoding %s of %s: %w", name, file, err)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, &EvalError{File: file, Message: diags.Error()}
+	}
+	return fromValue(m, file, root, pos, false)
+}
+
+func position(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// nestedPositions records where the items of files, annotations and
+// contents stand, under the field names FieldErrors use.
+func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
+	switch e := expr.(type) {
+	case *hclsyntax.ObjectConsExpr:
+		for _, item := range e.Items {
+			k, d := item.KeyExpr.Value(nil)
+			if d.HasErrors() || !k.IsKnown() || k.IsNull() || k.Type() != cty.String {
+				continue
+			}
+			key := k.AsString()
+			field := name + "." + key
+			if name == "files" {
+				field = fmt.Sprintf("files.%q", key)
+			}
+			pos[field] = position(item.ValueExpr.Range())
+		}
+	case *hclsyntax.TupleConsExpr:
+		if name != "contents" {
+			return
+		}
+		for i, item := range e.Exprs {
+			field := fmt.Sprintf("contents[%d]", i)
+			pos[field] = position(item.Range())
+			pos[field+".source"] = pos[field]
+			pos[field+".target"] = pos[field]
+		}
+	}
+}

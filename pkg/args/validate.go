@@ -1,0 +1,301 @@
+package args
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+// Resolved is a valid description, ready to build.
+type Resolved struct {
+	// Ref is "name:tag".
+	Ref string
+	// Architecture is amd64 or arm64.
+	Architecture string
+	// Copies are the files and contents entries, sources made absolute.
+	Copies []Copy
+	// Settings are the urunc settings by short key, plain values, empty ones
+	// dropped, mountRootfs and useDMBlock always both "true" or "false".
+	Settings map[string]string
+	// Cmd is the cmdline split into words: the process args newer urunc
+	// hands the guest. Nil when there is no cmdline.
+	Cmd []string
+	// File names the description in messages.
+	File string
+
+	positions map[string]string
+}
+
+// Where returns where field stands for messages: "file:line:col" when known,
+// else the file's name.
+func (r *Resolved) Where(field string) string {
+	if p, ok := r.positions[field]; ok {
+		return p
+	}
+	return r.File
+}
+
+// Copy is one source to copy to one target in the image.
+type Copy struct {
+	Source string
+	Target string
+	// Field names the copy in messages, e.g. `files."./redis.hvt"`.
+	Field string
+	// Where is "file" or "file:line:col" for messages.
+	Where string
+}
+
+// Errorf returns a FieldError about c's source.
+func (c Copy) Errorf(format string, args ...any) *FieldError {
+	return &FieldError{Where: c.Where, Field: c.Field, Value: strconv.Quote(c.Source), Reason: fmt.Sprintf(format, args...)}
+}
+
+// architectures maps every accepted spelling to its OCI name.
+var architectures = map[string]string{
+	"amd64": "amd64", "x86_64": "amd64", "x86": "amd64",
+	"arm64": "arm64", "aarch64": "arm64",
+}
+
+// DefaultArchitecture is used when a description names none. It is fixed,
+// not the build machine's, so that every machine builds the same bytes.
+const DefaultArchitecture = "amd64"
+
+var (
+	// pathValue is what urunc accepts in binary, initrd and block.
+	pathValue = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
+	solo5Dev  = regexp.MustCompile(`^[A-Za-z0-9]{1,67}$`)
+)
+
+// Resolve checks everything about a that needs no file system and returns
+// what it describes, or every problem found.
+func (a *Args) Resolve() (*Resolved, error) {
+	c := &collector{a: a}
+	r := &Resolved{File: a.File, positions: a.positions}
+
+	r.Ref = a.reference(c)
+
+	r.Architecture = DefaultArchitecture
+	if a.Architecture != "" {
+		if arch, ok := architectures[a.Architecture]; ok {
+			r.Architecture = arch
+		} else {
+			c.add("architecture", a.Architecture, "unknown architecture (known: amd64, arm64; x86_64 and aarch64 are accepted too)")
+		}
+	}
+
+	for _, src := range sortedKeys(a.Files) {
+		field := fmt.Sprintf("files.%q", src)
+		r.Copies = append(r.Copies, a.copyOf(c, field, src, a.Files[src]))
+	}
+	for i, ct := range a.Contents {
+		field := ct.Field
+		if field == "" {
+			field = fmt.Sprintf("contents[%d]", i)
+		}
+		r.Copies = append(r.Copies, a.copyOf(c, field, ct.Source, ct.Target))
+	}
+	if len(a.Files) == 0 && len(a.Contents) == 0 {
+		c.add("files", nil, "nothing to copy into the image: give at least the unikernel binary in files or contents")
+	}
+	targets := map[string]string{}
+	for _, cp := range r.Copies {
+		if cp.Target == "" {
+			continue
+		}
+		if other, ok := targets[cp.Target]; ok {
+			c.add(cp.Field, cp.Target, "target is also the target of %s: two sources cannot share one target", other)
+		}
+		targets[cp.Target] = cp.Field
+	}
+
+	r.Settings = a.settings(c)
+	if cl, ok := r.Settings[urunc.Cmdline]; ok {
+		words, err := SplitCmdline(cl)
+		if err != nil {
+			c.add("annotations.cmdline", cl, "cannot be split into words: %v", err)
+		}
+		r.Cmd = words
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (a *Args) reference(c *collector) string {
+	n := strings.TrimSpace(a.Name)
+	if n == "" {
+		c.add("name", a.Name, "must not be empty: it names the image, e.g. \"urunc/hello\"")
+		return ""
+	}
+	tag := a.Tag
+	if !a.present["tag"] {
+		tag = "latest"
+	}
+	if _, err := name.NewRepository(a.Name); err != nil {
+		c.add("name", a.Name, "not a valid image repository name: %s", errText(err))
+		return ""
+	}
+	if _, err := name.NewTag(a.Name + ":" + tag); err != nil {
+		c.add("tag", tag, "not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -): %s", errText(err))
+		return ""
+	}
+	return a.Name + ":" + tag
+}
+
+// errText strips ggcr's wrapping from a name error.
+func errText(err error) string {
+	return strings.TrimPrefix(err.Error(), "could not parse reference: ")
+}
+
+func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
+	where := a.File
+	if p, ok := a.positions[field]; ok {
+		where = p
+	}
+	cp := Copy{Field: field, Where: where, Target: dst}
+	switch {
+	case src == "":
+		c.add(field, src, "source must not be empty")
+	case filepath.IsAbs(src):
+		cp.Source = filepath.Clean(src)
+	default:
+		cp.Source = filepath.Join(a.Root, src)
+	}
+	switch {
+	case dst == "":
+		c.add(field, dst, "target must not be empty: give the absolute path in the image, e.g. \"/unikernel/app\"")
+	case !path.IsAbs(dst):
+		c.add(field, dst, "target must be an absolute path in the image (did you mean %q?)", "/"+dst)
+	case slices.Contains(strings.Split(dst, "/"), ".."):
+		c.add(field, dst, "target must not contain \"..\"")
+	case dst == "/":
+		c.add(field, dst, "target must name a file or directory, not the image root")
+	case path.Clean(dst) != dst:
+		c.add(field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
+	case dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/"):
+		c.add(field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
+	}
+	return cp
+}
+
+// settings checks the annotations and returns the urunc settings.
+func (a *Args) settings(c *collector) map[string]string {
+	s := map[string]string{}
+	given := map[string]string{} // short key -> field name it came from
+	for _, raw := range sortedKeys(a.Annotations) {
+		field := "annotations." + raw
+		v := a.Annotations[raw]
+		key := strings.TrimPrefix(raw, urunc.Prefix)
+		if slices.Contains(urunc.RuntimeOnly, key) {
+			c.add(field, v, "%s is set by the runtime, never by an image: remove it", key)
+			continue
+		}
+		if !urunc.IsKey(key) {
+			c.add(field, v, "unknown annotation%s (known: %s)", suggest(key, urunc.Keys), strings.Join(urunc.Keys, ", "))
+			continue
+		}
+		if prev, ok := given[key]; ok {
+			c.add(field, v, "given twice: also as %s", prev)
+			continue
+		}
+		given[key] = field
+		if v == "" {
+			continue // empty means unset, as in the original bunix args.nix
+		}
+		if strings.TrimSpace(v) == "" {
+			c.add(field, v, "is only white space: leave it out or write \"\" to unset it")
+			continue
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			c.add(field, v, "must be one line: urunc rejects line breaks")
+			continue
+		}
+		if err := checkValue(key, v); err != "" {
+			c.add(field, v, "%s", err)
+			continue
+		}
+		s[key] = v
+	}
+	for _, k := range urunc.Required {
+		if _, ok := given[k]; !ok || s[k] == "" && !isReported(c, "annotations."+k) {
+			c.add("annotations."+k, nil, "missing: urunc needs %s", k)
+		}
+	}
+	if g, m := s[urunc.UnikernelType], s[urunc.Hypervisor]; g != "" && m != "" && !urunc.Runs(g, m) {
+		c.add("annotations.hypervisor", m, "urunc cannot run a %s guest on %s (it runs %s on: %s)", g, m, g, strings.Join(urunc.MonitorsFor(g), ", "))
+	}
+	// mountRootfs replaced useDMBlock: accept either, write both.
+	dm, dmOK := s[urunc.UseDMBlock]
+	mr, mrOK := s[urunc.MountRootfs]
+	switch {
+	case dmOK && mrOK && parseBool(dm) != parseBool(mr):
+		c.add("annotations.mountRootfs", mr, "disagrees with useDMBlock = %q: they mean the same, give one", dm)
+	case mrOK:
+		dm = mr
+	case !dmOK:
+		dm = "false"
+	}
+	s[urunc.UseDMBlock] = strconv.FormatBool(parseBool(dm))
+	s[urunc.MountRootfs] = s[urunc.UseDMBlock]
+	return s
+}
+
+func isReported(c *collector, field string) bool {
+	for _, e := range c.errs {
+		if fe, ok := e.(*FieldError); ok && fe.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+func parseBool(s string) bool {
+	b, _ := strconv.ParseBool(s)
+	return b
+}
+
+// checkValue returns what is wrong with value v of key, or "".
+func checkValue(key, v string) string {
+	switch key {
+	case urunc.UnikernelType:
+		if !slices.Contains(urunc.Guests, v) {
+			return "unknown unikernel type" + suggest(v, urunc.Guests) + " (known: " + strings.Join(urunc.Guests, ", ") + ")"
+		}
+	case urunc.Hypervisor:
+		if _, ok := urunc.Monitors[v]; !ok {
+			return "unknown hypervisor" + suggest(v, urunc.MonitorNames()) + " (known: " + strings.Join(urunc.MonitorNames(), ", ") + ")"
+		}
+	case urunc.Binary, urunc.Initrd, urunc.Block:
+		switch {
+		case len(v) > 4096:
+			return "path longer than 4096 bytes"
+		case !pathValue.MatchString(v):
+			return "urunc accepts only letters, digits and . _ / - in paths"
+		case !strings.HasPrefix(v, "/"):
+			return fmt.Sprintf("must be the absolute path of a file in the image (did you mean %q?)", "/"+v)
+		case v == "/" || path.Clean(v) != v:
+			return fmt.Sprintf("must be a clean path naming a file (did you mean %q?)", path.Clean(v))
+		}
+	case urunc.BlkMntPoint:
+		if !strings.HasPrefix(v, "/") || path.Clean(v) != v {
+			return "must be a clean absolute path, e.g. \"/\" or \"/data\""
+		}
+	case urunc.UseDMBlock, urunc.MountRootfs:
+		if _, err := strconv.ParseBool(v); err != nil {
+			return "must be \"true\" or \"false\""
+		}
+	case urunc.Solo5NetDev, urunc.Solo5BlkDev:
+		if !solo5Dev.MatchString(v) {
+			return "solo5 device names are 1 to 67 letters or digits"
+		}
+	}
+	return ""
+}

@@ -1,0 +1,148 @@
+// Package urunc holds what urunc reads from an image: the annotation keys, the
+// guests and monitors it knows, which pairs it can run, and the /urunc.json
+// file format. It is data and small pure functions; nothing here touches disk.
+package urunc
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Prefix is the common prefix of every urunc annotation key.
+const Prefix = "com.urunc.unikernel."
+
+// JSONPath is where urunc looks for its settings inside the container rootfs
+// when the image's annotations did not reach it (Docker Engine drops them).
+const JSONPath = "/urunc.json"
+
+// Short names of the urunc annotation keys (the part after Prefix).
+const (
+	UnikernelType    = "unikernelType"
+	Hypervisor       = "hypervisor"
+	Binary           = "binary"
+	Cmdline          = "cmdline"
+	UnikernelVersion = "unikernelVersion"
+	Initrd           = "initrd"
+	Block            = "block"
+	BlkMntPoint      = "blkMntPoint"
+	UseDMBlock       = "useDMBlock"
+	MountRootfs      = "mountRootfs"
+	Solo5NetDev      = "solo5NetDev"
+	Solo5BlkDev      = "solo5BlkDev"
+)
+
+// Keys lists the short names of every key urunc reads from an image, in the
+// order they are documented.
+var Keys = []string{
+	UnikernelType, Hypervisor, Binary, Cmdline, UnikernelVersion, Initrd,
+	Block, BlkMntPoint, UseDMBlock, MountRootfs, Solo5NetDev, Solo5BlkDev,
+}
+
+// Required lists the keys every image must set.
+var Required = []string{UnikernelType, Hypervisor, Binary}
+
+// PathKeys lists the keys whose value is a file path inside the image.
+var PathKeys = []string{Binary, Initrd, Block}
+
+// RuntimeOnly lists keys urunc takes from the runtime, never from an image.
+var RuntimeOnly = []string{"vAccel", "RPCAddress", "bootKernel", "bootInitrd"}
+
+// Monitors maps each monitor (hypervisor) urunc knows to the guests
+// (unikernel types) it can run.
+var Monitors = map[string][]string{
+	"hvt":                 {"rumprun", "mirage"},
+	"spt":                 {"rumprun", "mirage"},
+	"qemu":                {"mewz", "mirage", "unikraft", "linux", "hermit", "freebsd"},
+	"firecracker":         {"linux", "unikraft", "freebsd"},
+	"cloud-hypervisor":    {"linux"},
+	"hyperlight-unikraft": {"unikraft"},
+}
+
+// Guests lists the unikernel types urunc knows.
+var Guests = []string{"rumprun", "mirage", "mewz", "unikraft", "linux", "hermit", "freebsd"}
+
+// MonitorNames returns the known monitors in a fixed order.
+func MonitorNames() []string {
+	return []string{"qemu", "firecracker", "cloud-hypervisor", "hvt", "spt", "hyperlight-unikraft"}
+}
+
+// Runs reports whether urunc can run guest on monitor.
+func Runs(guest, monitor string) bool {
+	for _, g := range Monitors[monitor] {
+		if g == guest {
+			return true
+		}
+	}
+	return false
+}
+
+// MonitorsFor returns the monitors that can run guest, in MonitorNames order.
+func MonitorsFor(guest string) []string {
+	var out []string
+	for _, m := range MonitorNames() {
+		if Runs(guest, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// IsKey reports whether short is a key urunc reads from an image.
+func IsKey(short string) bool {
+	for _, k := range Keys {
+		if k == short {
+			return true
+		}
+	}
+	return false
+}
+
+// EncodeJSON returns the /urunc.json content for settings, a map from short
+// key names to plain values: one JSON object whose keys carry Prefix and
+// whose values are standard, padded base64. Keys are sorted; the output ends
+// with a newline.
+func EncodeJSON(settings map[string]string) []byte {
+	enc := make(map[string]string, len(settings))
+	for k, v := range settings {
+		enc[Prefix+k] = base64.StdEncoding.EncodeToString([]byte(v))
+	}
+	var buf bytes.Buffer
+	e := json.NewEncoder(&buf)
+	e.SetEscapeHTML(false)
+	e.SetIndent("", "  ")
+	if err := e.Encode(enc); err != nil {
+		// A map of strings always encodes.
+		panic(err)
+	}
+	return buf.Bytes()
+}
+
+// DecodeJSON reads /urunc.json content back into plain values keyed by short
+// names. Keys without Prefix are kept as they are.
+func DecodeJSON(data []byte) (map[string]string, error) {
+	var raw map[string]string
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", JSONPath, err)
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		plain, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, fmt.Errorf("decoding %s: key %q: value %q is not standard base64: %w", JSONPath, k, v, err)
+		}
+		out[strings.TrimPrefix(k, Prefix)] = string(plain)
+	}
+	return out, nil
+}
+
+// Labels returns settings as image labels: full key names, plain values.
+func Labels(settings map[string]string) map[string]string {
+	out := make(map[string]string, len(settings))
+	for k, v := range settings {
+		out[Prefix+k] = v
+	}
+	return out
+}
