@@ -50,7 +50,8 @@ bytes on every machine, the same bytes nix-build gives.`,
 			if err := image.WriteFile(out, img.WriteDockerArchive); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s (%s)\n", out, img.RepoTags[0])
+			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
+			fmt.Fprintln(cmd.OutOrStdout(), img.RepoTags[0])
 			return nil
 		},
 	}

@@ -44,11 +44,18 @@ func IsUserError(err error) bool {
 // EvalError is a failure to evaluate or parse a description file: a syntax
 // error, or Nix refusing to evaluate it. Its message is the evaluator's.
 type EvalError struct {
+	// File names the file when Message does not (Nix's messages); HCL's
+	// messages carry file:line:col themselves.
 	File    string
 	Message string
 }
 
-func (e *EvalError) Error() string { return e.File + ": " + e.Message }
+func (e *EvalError) Error() string {
+	if e.File == "" {
+		return e.Message
+	}
+	return e.File + ": " + e.Message
+}
 
 // quote renders a value for a message: strings quoted, other values as JSON.
 func quote(v any) string {

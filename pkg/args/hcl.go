@@ -28,11 +28,11 @@ func DecodeHCL(src []byte, file, root string) (*Args, error) {
 		f, diags = hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	}
 	if diags.HasErrors() {
-		return nil, &EvalError{File: file, Message: diags.Error()}
+		return nil, diagError(diags)
 	}
 	attrs, diags := f.Body.JustAttributes()
 	if diags.HasErrors() {
-		return nil, &EvalError{File: file, Message: diags.Error()}
+		return nil, diagError(diags)
 	}
 	m := map[string]any{}
 	pos := map[string]string{}
@@ -57,9 +57,29 @@ func DecodeHCL(src []byte, file, root string) (*Args, error) {
 		}
 	}
 	if diags.HasErrors() {
-		return nil, &EvalError{File: file, Message: diags.Error()}
+		return nil, diagError(diags)
 	}
 	return fromValue(m, file, root, pos, false)
+}
+
+// diagError turns HCL diagnostics into an EvalError, one line each:
+// "file:line:col: summary: detail".
+func diagError(diags hcl.Diagnostics) error {
+	var lines []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		line := d.Summary
+		if d.Subject != nil {
+			line = position(*d.Subject) + ": " + line
+		}
+		if d.Detail != "" {
+			line += ": " + d.Detail
+		}
+		lines = append(lines, line)
+	}
+	return &EvalError{Message: strings.Join(lines, "\n")}
 }
 
 func position(r hcl.Range) string {

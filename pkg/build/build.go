@@ -17,6 +17,7 @@ import (
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
+	"golang.org/x/sys/unix"
 )
 
 // Option configures Image.
@@ -61,6 +62,11 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 			continue
 		}
 		for _, e := range entries {
+			if e.Type == image.Regular {
+				if err := unix.Access(e.Source, unix.R_OK); err != nil {
+					errs = append(errs, cp.Errorf("cannot be read: %s: %v", e.Source, err))
+				}
+			}
 			if prev, ok := paths[e.Path]; ok && !(prev.typ == image.Directory && e.Type == image.Directory) {
 				errs = append(errs, cp.Errorf("puts a %s at %s, where %s already puts a %s", e.Type, e.Path, prev.copy.Field, prev.typ))
 				continue

@@ -4,6 +4,9 @@ package inspect
 
 import (
 	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -53,31 +57,42 @@ type File struct {
 	GID      int         `json:"gid"`
 }
 
-// DockerArchive reads the docker-archive tar at file.
+// DockerArchive reads the docker-archive tar at file in two streaming
+// passes: the first finds manifest.json and the config, the second reads
+// each layer once, lists its files and checks its sha256 against the
+// config's diffIDs. Gzip-compressed layers (written by other tools) are read
+// too.
 func DockerArchive(file string) (*Report, error) {
-	opener := func() (io.ReadCloser, error) { return os.Open(file) }
-	m, err := tarball.LoadManifest(opener)
+	jsons := map[string][]byte{}
+	err := eachFile(file, func(name string, r io.Reader) error {
+		if strings.HasSuffix(name, ".json") {
+			b, err := io.ReadAll(io.LimitReader(r, maxJSON))
+			jsons[name] = b
+			return err
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: not a docker-archive: %w", file, err)
+		return nil, err
+	}
+	var m tarball.Manifest
+	if err := json.Unmarshal(jsons["manifest.json"], &m); err != nil || len(m) == 0 {
+		return nil, fmt.Errorf("reading %s: not a docker-archive: no readable manifest.json", file)
 	}
 	if len(m) != 1 {
 		return nil, fmt.Errorf("reading %s: it holds %d images; bunix inspects one", file, len(m))
 	}
-	img, err := tarball.Image(opener, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", file, err)
+	var cfg v1.ConfigFile
+	if err := json.Unmarshal(jsons[m[0].Config], &cfg); err != nil {
+		return nil, fmt.Errorf("reading the config %s of %s: %w", m[0].Config, file, err)
 	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, fmt.Errorf("reading the config of %s: %w", file, err)
+	if len(cfg.RootFS.DiffIDs) != len(m[0].Layers) {
+		return nil, fmt.Errorf("reading %s: the config lists %d diffIDs for %d layers", file, len(cfg.RootFS.DiffIDs), len(m[0].Layers))
 	}
 	r := &Report{
 		RepoTags: m[0].RepoTags, OS: cfg.OS, Architecture: cfg.Architecture, Created: cfg.Created.UTC(),
 		Cmd: cfg.Config.Cmd, Entrypoint: cfg.Config.Entrypoint, Labels: cfg.Config.Labels,
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		return nil, fmt.Errorf("reading the layers of %s: %w", file, err)
+		Layers: make([]Layer, len(m[0].Layers)),
 	}
 	// History entries that made no layer are skipped.
 	var history []string
@@ -86,50 +101,94 @@ func DockerArchive(file string) (*Report, error) {
 			history = append(history, h.CreatedBy)
 		}
 	}
-	for i, l := range layers {
-		diffID, err := l.DiffID()
-		if err != nil {
-			return nil, fmt.Errorf("reading layer %d of %s: %w", i, file, err)
-		}
-		size, err := l.Size()
-		if err != nil {
-			return nil, fmt.Errorf("reading layer %d of %s: %w", i, file, err)
-		}
-		rl := Layer{DiffID: diffID.String(), Size: size}
+	index := map[string]int{}
+	for i, name := range m[0].Layers {
+		index[name] = i
 		if i < len(history) {
-			rl.CreatedBy = history[i]
+			r.Layers[i].CreatedBy = history[i]
 		}
-		rc, err := l.Uncompressed()
-		if err != nil {
-			return nil, fmt.Errorf("reading layer %d of %s: %w", i, file, err)
+	}
+	seen := 0
+	err = eachFile(file, func(name string, rd io.Reader) error {
+		i, ok := index[name]
+		if !ok {
+			return nil
 		}
-		err = readLayer(rc, &rl, r)
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("reading layer %d of %s: %w", i, file, err)
+		delete(index, name)
+		seen++
+		l := &r.Layers[i]
+		if err := readLayer(rd, l, r); err != nil {
+			return fmt.Errorf("reading layer %d (%s): %w", i, name, err)
 		}
-		r.Layers = append(r.Layers, rl)
+		if want := cfg.RootFS.DiffIDs[i].String(); l.DiffID != want {
+			return fmt.Errorf("layer %d (%s) has sha256 %s, but the config says %s: the archive is corrupt", i, name, l.DiffID, want)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if seen != len(m[0].Layers) {
+		return nil, fmt.Errorf("reading %s: %d of the %d layers manifest.json names are missing", file, len(m[0].Layers)-seen, len(m[0].Layers))
 	}
 	return r, nil
 }
 
-// maxUruncJSON bounds how much of /urunc.json is read.
-const maxUruncJSON = 1 << 20
+// maxJSON bounds how much of a JSON file of the archive is read.
+const maxJSON = 16 << 20
 
-func readLayer(rc io.Reader, rl *Layer, r *Report) error {
-	tr := tar.NewReader(rc)
+// eachFile calls fn for each regular file of the tar at file.
+func eachFile(file string, fn func(name string, r io.Reader) error) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", file, err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(bufio.NewReaderSize(f, 1<<20))
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
+			return fmt.Errorf("reading %s: not a tar archive: %w", file, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if err := fn(path.Clean(h.Name), tr); err != nil {
+			return fmt.Errorf("reading %s: %w", file, err)
+		}
+	}
+}
+
+// readLayer lists the files of one layer and sets its DiffID and Size.
+func readLayer(rd io.Reader, l *Layer, r *Report) error {
+	br := bufio.NewReader(rd)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
 			return err
 		}
-		p := path.Clean("/" + h.Name)
-		rl.Files = append(rl.Files, File{Path: p, Mode: h.FileInfo().Mode(), Size: h.Size, Linkname: h.Linkname, UID: h.Uid, GID: h.Gid})
-		if p == urunc.JSONPath && h.Typeflag == tar.TypeReg {
-			data, err := io.ReadAll(io.LimitReader(tr, maxUruncJSON))
+		defer zr.Close()
+		src = zr
+	}
+	h := sha256.New()
+	counted := &countingWriter{w: h}
+	tr := tar.NewReader(io.TeeReader(src, counted))
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		p := path.Clean("/" + hdr.Name)
+		l.Files = append(l.Files, File{Path: p, Mode: hdr.FileInfo().Mode(), Size: hdr.Size, Linkname: hdr.Linkname, UID: hdr.Uid, GID: hdr.Gid})
+		if p == urunc.JSONPath && hdr.Typeflag == tar.TypeReg {
+			data, err := io.ReadAll(io.LimitReader(tr, maxJSON))
 			if err != nil {
 				return err
 			}
@@ -138,6 +197,24 @@ func readLayer(rc io.Reader, rl *Layer, r *Report) error {
 			}
 		}
 	}
+	// The tar reader stops at the end-of-archive marker: hash the rest too.
+	if _, err := io.Copy(counted, src); err != nil {
+		return err
+	}
+	l.DiffID = fmt.Sprintf("sha256:%x", h.Sum(nil))
+	l.Size = counted.n
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // WriteJSON writes r as indented JSON.
@@ -150,42 +227,51 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteText writes r for people: a summary, the layers with their files,
 // the decoded urunc settings and the labels.
 func (r *Report) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "Image\t%s\n", strings.Join(r.RepoTags, ", "))
-	fmt.Fprintf(tw, "Platform\t%s/%s\n", r.OS, r.Architecture)
-	fmt.Fprintf(tw, "Created\t%s\n", r.Created.Format(time.RFC3339))
+	bw := bufio.NewWriter(w)
+	kv := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(kv, "Image\t%s\n", strings.Join(r.RepoTags, ", "))
+	fmt.Fprintf(kv, "Platform\t%s/%s\n", r.OS, r.Architecture)
+	fmt.Fprintf(kv, "Created\t%s\n", r.Created.Format(time.RFC3339))
 	if len(r.Entrypoint) > 0 {
-		fmt.Fprintf(tw, "Entrypoint\t%s\n", quoteList(r.Entrypoint))
+		fmt.Fprintf(kv, "Entrypoint\t%s\n", quoteList(r.Entrypoint))
 	}
 	if len(r.Cmd) > 0 {
-		fmt.Fprintf(tw, "Cmd\t%s\n", quoteList(r.Cmd))
+		fmt.Fprintf(kv, "Cmd\t%s\n", quoteList(r.Cmd))
 	}
-	fmt.Fprintf(tw, "\nLayers\t\n")
+	kv.Flush()
+	fmt.Fprintf(bw, "\nLayers\n")
 	for i, l := range r.Layers {
-		fmt.Fprintf(tw, "  %d  %s\t%d bytes\t%s\n", i, l.DiffID, l.Size, l.CreatedBy)
+		fmt.Fprintf(bw, "  %d  %s  %d bytes  %s\n", i, l.DiffID, l.Size, l.CreatedBy)
 		for _, f := range l.Files {
 			name := f.Path
-			if f.Linkname != "" {
+			switch {
+			case f.Mode.IsDir():
+				name += "/"
+			case f.Linkname != "":
 				name += " -> " + f.Linkname
 			}
-			fmt.Fprintf(tw, "       %s %d:%d\t%d\t%s\n", f.Mode, f.UID, f.GID, f.Size, name)
+			fmt.Fprintf(bw, "     %s  %d:%d  %12d  %s\n", f.Mode, f.UID, f.GID, f.Size, name)
 		}
 	}
 	if r.Urunc == nil {
-		fmt.Fprintf(tw, "\n%s\tnone: urunc will not find its settings in this image's rootfs\n", urunc.JSONPath)
+		fmt.Fprintf(bw, "\n%s: none (urunc will not find its settings in this image's rootfs)\n", urunc.JSONPath)
 	} else {
-		fmt.Fprintf(tw, "\n%s (decoded)\t\n", urunc.JSONPath)
-		for _, k := range sortedKeys(r.Urunc) {
-			fmt.Fprintf(tw, "  %s\t%s\n", k, r.Urunc[k])
-		}
+		fmt.Fprintf(bw, "\n%s (decoded)\n", urunc.JSONPath)
+		writeMap(bw, r.Urunc)
 	}
 	if len(r.Labels) > 0 {
-		fmt.Fprintf(tw, "\nLabels\t\n")
-		for _, k := range sortedKeys(r.Labels) {
-			fmt.Fprintf(tw, "  %s\t%s\n", k, r.Labels[k])
-		}
+		fmt.Fprintf(bw, "\nLabels\n")
+		writeMap(bw, r.Labels)
 	}
-	return tw.Flush()
+	return bw.Flush()
+}
+
+func writeMap(w io.Writer, m map[string]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, k := range sortedKeys(m) {
+		fmt.Fprintf(tw, "  %s\t%s\n", k, m[k])
+	}
+	tw.Flush()
 }
 
 func quoteList(l []string) string {

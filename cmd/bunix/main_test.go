@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cli runs bunix in-process with env as its whole environment.
+func cli(t *testing.T, env map[string]string, argv ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), argv, &out, &errb, func(k string) string { return env[k] })
+	return code, out.String(), errb.String()
+}
+
+// project writes a kernel, a config directory and the same description as
+// args.json, args.hcl and (for tests that have Nix) args.nix.
+func project(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"kernel":          "\x7fELF not really a kernel",
+		"conf/redis.conf": "port 6379\n",
+		"args.json": `{"name": "urunc/redis", "tag": "t1",
+  "files": {"./kernel": "/unikernel/redis.hvt", "./conf": "/data/conf"},
+  "annotations": {"unikernelType": "rumprun", "hypervisor": "hvt", "binary": "/unikernel/redis.hvt",
+    "cmdline": "redis-server /data/conf/redis.conf", "mountRootfs": "true"}}`,
+		"args.hcl": `name = "urunc/redis"
+tag = "t1"
+files = {
+  "./kernel" = "/unikernel/redis.hvt"
+  "./conf"   = "/data/conf"
+}
+annotations = {
+  unikernelType = "rumprun"
+  hypervisor    = "hvt"
+  binary        = "/unikernel/redis.hvt"
+  cmdline       = "redis-server /data/conf/redis.conf"
+  mountRootfs   = "true"
+}
+`,
+		"args.nix": `{
+  name = "urunc/redis"; tag = "t1";
+  files = { "./kernel" = "/unikernel/redis.hvt"; "./conf" = "/data/conf"; };
+  annotations = { unikernelType = "rumprun"; hypervisor = "hvt"; binary = "/unikernel/redis.hvt";
+    cmdline = "redis-server /data/conf/redis.conf"; mountRootfs = "true"; };
+}`,
+	} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestBuildAndInspect(t *testing.T) {
+	dir := project(t)
+	out := filepath.Join(dir, "image.tar")
+	code, stdout, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.TrimSpace(stdout) != "urunc/redis:t1" {
+		t.Errorf("stdout = %q, want the image reference", stdout)
+	}
+	code, stdout, stderr = cli(t, nil, "inspect", "--json", out)
+	if code != 0 {
+		t.Fatalf("inspect: exit %d: %s", code, stderr)
+	}
+	var r struct {
+		RepoTags []string
+		Cmd      []string
+		Urunc    map[string]string
+		Labels   map[string]string
+		Layers   []struct{ Files []struct{ Path string } }
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.RepoTags[0] != "urunc/redis:t1" || strings.Join(r.Cmd, " ") != "redis-server /data/conf/redis.conf" ||
+		r.Urunc["useDMBlock"] != "true" || r.Urunc["binary"] != "/unikernel/redis.hvt" ||
+		r.Labels["com.urunc.unikernel.hypervisor"] != "hvt" || len(r.Layers) != 3 {
+		t.Errorf("inspect = %s", stdout)
+	}
+	code, stdout, _ = cli(t, nil, "inspect", out)
+	for _, want := range []string{"Image     urunc/redis:t1", "Platform  linux/amd64", "-rw-r--r--  0:0            10  /data/conf/redis.conf", "/urunc.json (decoded)", "  mountRootfs    true"} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("inspect text lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, _ = cli(t, nil, "validate", filepath.Join(dir, "args.hcl"))
+	if code != 0 || !strings.Contains(stdout, "ok: urunc/redis:t1, 3 layers") {
+		t.Errorf("validate: %d %q", code, stdout)
+	}
+}
+
+// TestFrontEndsAgree: args.json, args.hcl and args.nix describing the same
+// image give the same bytes.
+func TestFrontEndsAgree(t *testing.T) {
+	dir := project(t)
+	files := []string{"args.json", "args.hcl"}
+	if os.Getenv("CI") == "true" || hasNix() {
+		files = append(files, "args.nix")
+	}
+	var first []byte
+	for _, f := range files {
+		out := filepath.Join(dir, f+".tar")
+		if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, f), "-o", out); code != 0 {
+			t.Fatalf("%s: exit %d: %s", f, code, stderr)
+		}
+		b, _ := os.ReadFile(out)
+		if first == nil {
+			first = b
+		} else if !bytes.Equal(first, b) {
+			t.Errorf("%s builds different bytes than %s", f, files[0])
+		}
+	}
+}
+
+func hasNix() bool {
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(d, "nix-instantiate")); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBadInputLeavesOutputAlone(t *testing.T) {
+	dir := project(t)
+	out := filepath.Join(dir, "image.tar")
+	os.WriteFile(out, []byte("the user's old image"), 0o644)
+	bad := filepath.Join(dir, "bad.hcl")
+	os.WriteFile(bad, []byte(`name = "urunc/redis"
+files = { "./kernel" = "/unikernel/redis.hvt", "./nope" = "/x" }
+annotations = {
+  unikernelType = "rumprun"
+  hypervisor    = "qemu2"
+  binary        = "/unikernel/redis.hvt"
+}
+`), 0o644)
+	code, stdout, stderr := cli(t, nil, "build", "-f", bad, "-o", out)
+	if code != exitBadInput {
+		t.Errorf("exit %d, want %d", code, exitBadInput)
+	}
+	for _, want := range []string{
+		bad + `:5:19: annotations.hypervisor = "qemu2": unknown hypervisor; did you mean "qemu"?`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if stdout != "" {
+		t.Errorf("stdout = %q", stdout)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "the user's old image" {
+		t.Errorf("output overwritten: %q", b)
+	}
+	// A missing source is reported once the description itself is valid.
+	os.WriteFile(bad, []byte(strings.Replace(mustRead(t, bad), "qemu2", "hvt", 1)), 0o644)
+	code, _, stderr = cli(t, nil, "build", "-f", bad, "-o", out)
+	if code != exitBadInput || !strings.Contains(stderr, `files."./nope" = "`+dir+`/nope": source does not exist`) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := project(t)
+	for _, tc := range []struct {
+		env  map[string]string
+		argv []string
+		want string
+	}{
+		{nil, []string{"build", "-f", filepath.Join(dir, "args.json")}, "-o is required"},
+		{nil, []string{"build", "--bogus"}, "unknown flag: --bogus"},
+		{nil, []string{"inspect"}, "accepts 1 arg(s), received 0"},
+		{map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, []string{"build", "-f", filepath.Join(dir, "args.json"), "-o", "-"}, `SOURCE_DATE_EPOCH = "yesterday"`},
+		{nil, []string{"nix-builder"}, "$specPath and $out must be set"},
+	} {
+		code, _, stderr := cli(t, tc.env, tc.argv...)
+		if code != exitBadInput || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.argv, code, stderr, exitBadInput, tc.want)
+		}
+	}
+	code, _, stderr := cli(t, nil, "inspect", filepath.Join(dir, "args.json"))
+	if code != exitFailure || !strings.Contains(stderr, "not a tar archive") {
+		t.Errorf("inspect of a non-tar: exit %d, %q", code, stderr)
+	}
+}
+
+func TestSourceDateEpoch(t *testing.T) {
+	dir := project(t)
+	code, stdout, stderr := cli(t, map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}, "build", "-f", filepath.Join(dir, "args.json"), "-o", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, `"created":"2023-11-14T22:13:20Z"`) {
+		t.Error("SOURCE_DATE_EPOCH did not set the creation time")
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, cmd := range [][]string{{}, {"build"}, {"validate"}, {"inspect"}} {
+		code, stdout, _ := cli(t, nil, append(cmd, "--help")...)
+		if code != 0 || !strings.Contains(stdout, "Usage:") {
+			t.Errorf("%v --help: exit %d\n%s", cmd, code, stdout)
+		}
+		if len(cmd) > 0 && !strings.Contains(stdout, "Examples:") {
+			t.Errorf("%v --help has no examples", cmd)
+		}
+	}
+	if code, stdout, _ := cli(t, nil, "--version"); code != 0 || !strings.Contains(stdout, "bunix version") {
+		t.Errorf("--version: %d %q", code, stdout)
+	}
+}

@@ -1,0 +1,110 @@
+package args
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDecodeHCL(t *testing.T) {
+	src := `name = "urunc/hello"
+tag  = "v1"
+files = {
+  "./kernel" = "/unikernel/kernel"
+}
+annotations = {
+  unikernelType = "unikraft"
+  hypervisor    = "qemu2"
+  binary        = "/unikernel/kernel"
+}
+`
+	a, err := DecodeHCL([]byte(src), "args.hcl", "/src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Resolve()
+	want := `args.hcl:8:19: annotations.hypervisor = "qemu2": unknown hypervisor`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	src = strings.Replace(src, "qemu2", "qemu", 1)
+	a, err = DecodeHCL([]byte(src), "args.hcl", "/src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := a.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ref != "urunc/hello:v1" || r.Copies[0].Source != "/src/kernel" {
+		t.Errorf("got %q, %+v", r.Ref, r.Copies)
+	}
+}
+
+func TestDecodeHCLErrors(t *testing.T) {
+	for _, tc := range []struct{ file, src, want string }{
+		{"args.hcl", "name = \"x\"\nfiles = {\n", "args.hcl:3:1: Missing expression"},
+		{"args.hcl", "name = x\n", "args.hcl:1:8: Variables not allowed"},
+		{"args.hcl", "name = 5\n", "args.hcl:1:8: name = 5: must be a string"},
+		{"args.json", "{\"name\": \"x\",\n \"tag\": }", "args.json:2:9: Missing JSON value"},
+		{"args.json", "{\"name\": \"x\",\n \"tag\": 7}", "args.json:2:9: tag = 7: must be a string"},
+	} {
+		a, err := DecodeHCL([]byte(tc.src), tc.file, "/")
+		if err == nil {
+			_, err = a.Resolve()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("DecodeHCL(%s %q) = %v, want %q", tc.file, tc.src, err, tc.want)
+		}
+		if err != nil && !IsUserError(err) {
+			t.Errorf("IsUserError(%v) = false", err)
+		}
+	}
+}
+
+// TestLoadNix evaluates real args.nix files with nix-instantiate.
+func TestLoadNix(t *testing.T) {
+	if _, err := exec.LookPath("nix-instantiate"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nix-instantiate not on PATH, and CI=true")
+		}
+		t.Skip("nix-instantiate not available: install Nix (make test does)")
+	}
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := write("args.nix", `{ x ? "k" }: {
+  name = "urunc/hello";
+  files = { "./${x}" = "/unikernel/kernel"; };
+  contents = [ { source = ./conf; target = "/conf"; } ];
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; };
+}`)
+	a, err := Load(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Files["./k"] != "/unikernel/kernel" || a.Contents[0].Source != filepath.Join(dir, "conf") || a.Root != dir {
+		t.Errorf("got files %v contents %+v root %q", a.Files, a.Contents, a.Root)
+	}
+	bad := write("bad.nix", "{\n  name = \"x\";\n  files = { \n}")
+	_, err = Load(context.Background(), bad)
+	if err == nil || !IsUserError(err) || !strings.Contains(err.Error(), "bad.nix:4") || !strings.Contains(err.Error(), "syntax error") {
+		t.Errorf("syntax error: got %v", err)
+	}
+	_, err = Load(context.Background(), filepath.Join(dir, "missing.nix"))
+	if err == nil || !strings.Contains(err.Error(), "missing.nix") {
+		t.Errorf("missing file: got %v", err)
+	}
+	_, err = Load(context.Background(), write("args.yaml", "x"))
+	if err == nil || !strings.Contains(err.Error(), `unknown description format ".yaml"`) {
+		t.Errorf("unknown format: got %v", err)
+	}
+}

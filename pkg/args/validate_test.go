@@ -1,0 +1,201 @@
+package args
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// good is a valid description; tests change one thing at a time.
+const good = `{
+  "name": "urunc/prebuilt/redis-rumprun-hvt",
+  "tag": "test",
+  "files": { "./redis.hvt": "/unikernel/redis.hvt", "./redis.conf": "/conf/redis.conf" },
+  "annotations": { "unikernelType": "rumprun", "hypervisor": "hvt", "binary": "/unikernel/redis.hvt",
+                   "cmdline": "redis-server /data/conf/redis.conf", "unikernelVersion": "", "initrd": "",
+                   "block": "", "blkMntPoint": "", "useDMBlock": "true" }
+}`
+
+func resolve(t *testing.T, js string) (*Resolved, error) {
+	t.Helper()
+	a, err := DecodeJSON([]byte(js), "args.nix", "/src")
+	if err != nil {
+		return nil, err
+	}
+	return a.Resolve()
+}
+
+func TestResolveGood(t *testing.T) {
+	r, err := resolve(t, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ref != "urunc/prebuilt/redis-rumprun-hvt:test" {
+		t.Errorf("Ref = %q", r.Ref)
+	}
+	if r.Architecture != "amd64" {
+		t.Errorf("Architecture = %q, want the fixed default amd64", r.Architecture)
+	}
+	want := map[string]string{
+		"unikernelType": "rumprun", "hypervisor": "hvt", "binary": "/unikernel/redis.hvt",
+		"cmdline": "redis-server /data/conf/redis.conf", "useDMBlock": "true", "mountRootfs": "true",
+	}
+	if len(r.Settings) != len(want) {
+		t.Errorf("Settings = %v, want %v (empty values dropped)", r.Settings, want)
+	}
+	for k, v := range want {
+		if r.Settings[k] != v {
+			t.Errorf("Settings[%s] = %q, want %q", k, r.Settings[k], v)
+		}
+	}
+	if got := strings.Join(r.Cmd, "|"); got != "redis-server|/data/conf/redis.conf" {
+		t.Errorf("Cmd = %q", r.Cmd)
+	}
+	if len(r.Copies) != 2 || r.Copies[0].Source != "/src/redis.conf" || r.Copies[0].Target != "/conf/redis.conf" || r.Copies[0].Field != `files."./redis.conf"` {
+		t.Errorf("Copies = %+v", r.Copies)
+	}
+}
+
+func TestResolveDefaults(t *testing.T) {
+	r, err := resolve(t, `{"name":"x","files":{"/abs/k":"/k"},"architecture":"aarch64",
+		"annotations":{"unikernelType":"unikraft","com.urunc.unikernel.hypervisor":"qemu","binary":"/k","mountRootfs":"1"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ref != "x:latest" || r.Architecture != "arm64" || r.Copies[0].Source != "/abs/k" {
+		t.Errorf("got %q %q %q", r.Ref, r.Architecture, r.Copies[0].Source)
+	}
+	if r.Settings["useDMBlock"] != "true" || r.Settings["mountRootfs"] != "true" || r.Settings["hypervisor"] != "qemu" {
+		t.Errorf("Settings = %v", r.Settings)
+	}
+	if r.Cmd != nil {
+		t.Errorf("Cmd = %q, want none without a cmdline", r.Cmd)
+	}
+}
+
+// edit returns good with old replaced by new, failing if old is not there.
+func edit(t *testing.T, old, new string) string {
+	t.Helper()
+	if !strings.Contains(good, old) {
+		t.Fatalf("%q not in the good description", old)
+	}
+	return strings.Replace(good, old, new, 1)
+}
+
+func TestResolveBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new string
+		want           []string // substrings of the error, in order
+	}{
+		{"empty name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": ""`, []string{`args.nix: name = "": must not be empty`}},
+		{"uppercase name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "Urunc/Redis"`, []string{`name = "Urunc/Redis": not a valid image repository name`}},
+		{"bad tag", `"tag": "test"`, `"tag": "a:b"`, []string{`tag = "a:b": not a valid tag`}},
+		{"empty tag", `"tag": "test"`, `"tag": ""`, []string{`tag = "": not a valid tag`}},
+		{"relative target", `"/conf/redis.conf"`, `"conf/redis.conf"`, []string{`files."./redis.conf" = "conf/redis.conf": target must be an absolute path in the image (did you mean "/conf/redis.conf"?)`}},
+		{"dotdot target", `"/conf/redis.conf"`, `"/conf/../etc/x"`, []string{`target must not contain ".."`}},
+		{"unclean target", `"/conf/redis.conf"`, `"/conf//redis.conf"`, []string{`target must be a clean path (did you mean "/conf/redis.conf"?)`}},
+		{"urunc.json target", `"/conf/redis.conf"`, `"/urunc.json"`, []string{`files."./redis.conf" = "/urunc.json": target /urunc.json is reserved`}},
+		{"root target", `"/conf/redis.conf"`, `"/"`, []string{`not the image root`}},
+		{"two sources one target", `"/conf/redis.conf"`, `"/unikernel/redis.hvt"`, []string{`target is also the target of`, `two sources cannot share one target`}},
+		{"unknown key", `"initrd": ""`, `"initrdd": ""`, []string{`annotations.initrdd = "": unknown annotation; did you mean "initrd"?`}},
+		{"runtime key", `"initrd": ""`, `"vAccel": "x"`, []string{`annotations.vAccel = "x": vAccel is set by the runtime`}},
+		{"missing binary", `"binary": "/unikernel/redis.hvt",`, ``, []string{`annotations.binary: missing: urunc needs binary`}},
+		{"empty binary", `"binary": "/unikernel/redis.hvt"`, `"binary": ""`, []string{`annotations.binary: missing`}},
+		{"missing type", `"unikernelType": "rumprun", `, ``, []string{`annotations.unikernelType: missing`}},
+		{"unknown guest", `"unikernelType": "rumprun"`, `"unikernelType": "rumprn"`, []string{`annotations.unikernelType = "rumprn": unknown unikernel type; did you mean "rumprun"?`}},
+		{"unknown monitor", `"hypervisor": "hvt"`, `"hypervisor": "qemu2"`, []string{`annotations.hypervisor = "qemu2": unknown hypervisor; did you mean "qemu"? (known: qemu, firecracker, cloud-hypervisor, hvt, spt, hyperlight-unikraft)`}},
+		{"bad pair", `"hypervisor": "hvt"`, `"hypervisor": "firecracker"`, []string{`annotations.hypervisor = "firecracker": urunc cannot run a rumprun guest on firecracker (it runs rumprun on: hvt, spt)`}},
+		{"not a string", `"useDMBlock": "true"`, `"useDMBlock": true`, []string{`annotations.useDMBlock = true: must be a string`}},
+		{"number value", `"cmdline": "redis-server /data/conf/redis.conf"`, `"cmdline": 5`, []string{`annotations.cmdline = 5: must be a string`}},
+		{"whitespace value", `"unikernelVersion": ""`, `"unikernelVersion": " \t"`, []string{`annotations.unikernelVersion = " \t": is only white space`}},
+		{"CRLF value", `"unikernelVersion": ""`, `"unikernelVersion": "\r\n"`, []string{`annotations.unikernelVersion = "\r\n": is only white space`}},
+		{"line break", `"cmdline": "redis-server /data/conf/redis.conf"`, `"cmdline": "a\nb"`, []string{`must be one line`}},
+		{"bad bool", `"useDMBlock": "true"`, `"useDMBlock": "yes"`, []string{`annotations.useDMBlock = "yes": must be "true" or "false"`}},
+		{"synonyms disagree", `"useDMBlock": "true"`, `"useDMBlock": "true", "mountRootfs": "false"`, []string{`annotations.mountRootfs = "false": disagrees with useDMBlock`}},
+		{"bad binary path", `"binary": "/unikernel/redis.hvt"`, `"binary": "/unikernel/redis hvt"`, []string{`only letters, digits`}},
+		{"relative binary", `"binary": "/unikernel/redis.hvt"`, `"binary": "unikernel/redis.hvt"`, []string{`did you mean "/unikernel/redis.hvt"?`}},
+		{"unclean initrd", `"initrd": ""`, `"initrd": "/a/./b"`, []string{`annotations.initrd = "/a/./b": must be a clean path`}},
+		{"bad solo5 dev", `"initrd": ""`, `"solo5NetDev": "tap-0"`, []string{`solo5 device names`}},
+		{"unterminated quote", `"cmdline": "redis-server /data/conf/redis.conf"`, `"cmdline": "redis-server 'x"`, []string{`annotations.cmdline = "redis-server 'x": cannot be split into words: unterminated single quote`}},
+		{"unknown field", `"tag": "test"`, `"tag": "test", "annotation": {}`, []string{`annotation: unknown field; did you mean "annotations"?`}},
+		{"files not a set", `"files": {`, `"files": [], "x": {`, []string{`files = []: must be an attribute set of strings`}},
+		{"target not a string", `"./redis.conf": "/conf/redis.conf"`, `"./redis.conf": 1`, []string{`files."./redis.conf" = 1: must be a string`}},
+		{"unknown arch", `"tag": "test"`, `"tag": "test", "architecture": "riscv64"`, []string{`architecture = "riscv64": unknown architecture`}},
+		{"empty source", `"./redis.conf"`, `""`, []string{`files."" = "": source must not be empty`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := resolve(t, edit(t, tc.old, tc.new))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !IsUserError(err) {
+				t.Errorf("IsUserError(%v) = false", err)
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				i := strings.Index(msg, w)
+				if i < 0 {
+					t.Fatalf("error\n%s\ndoes not contain\n%s", msg, w)
+				}
+				msg = msg[i+len(w):]
+			}
+		})
+	}
+}
+
+func TestResolveReportsEveryProblem(t *testing.T) {
+	js := edit(t, `"hypervisor": "hvt"`, `"hypervisor": "hvt2"`)
+	js = strings.Replace(js, `"tag": "test"`, `"tag": "a b"`, 1)
+	js = strings.Replace(js, `"/conf/redis.conf"`, `"conf"`, 1)
+	_, err := resolve(t, js)
+	var fes []*FieldError
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			fes = append(fes, fe)
+		}
+	}
+	fields := map[string]bool{}
+	for _, fe := range fes {
+		fields[fe.Field] = true
+	}
+	for _, f := range []string{"tag", `files."./redis.conf"`, "annotations.hypervisor"} {
+		if !fields[f] {
+			t.Errorf("no error about %s in %v", f, err)
+		}
+	}
+}
+
+func TestDecodeSpec(t *testing.T) {
+	spec := `{"version":1,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
+		"contents":[{"source":"/nix/store/abc-k","target":"/k","field":"files.\"./k\""}]}`
+	a, err := DecodeSpec([]byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := a.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Copies[0].Source != "/nix/store/abc-k" || r.Copies[0].Field != `files."./k"` {
+		t.Errorf("Copies = %+v", r.Copies)
+	}
+	for _, tc := range []struct{ spec, want string }{
+		{`{"version":2,"name":"x"}`, `builder spec version 2 is not supported by this bunix (it reads version 1)`},
+		{`{"name":"x"}`, `builder spec version null is not supported`},
+		{`[1]`, `want a JSON object`},
+		{`{"version":1,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
+	} {
+		_, err := DecodeSpec([]byte(tc.spec))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("DecodeSpec(%s) = %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}
+
+func TestUserContentsHaveNoField(t *testing.T) {
+	_, err := DecodeJSON([]byte(`{"name":"x","contents":[{"source":"a","target":"/b","field":"f"}]}`), "args.json", "/")
+	if err == nil || !strings.Contains(err.Error(), "contents[0].field: unknown field") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -1,0 +1,81 @@
+package build
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nubificus/bunix/pkg/args"
+)
+
+func resolved(t *testing.T, dir, js string) *args.Resolved {
+	t.Helper()
+	a, err := args.DecodeJSON([]byte(js), "args.json", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := a.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func files(t *testing.T, names ...string) string {
+	dir := t.TempDir()
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const ann = `"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel","cmdline":"k a"}`
+
+func TestImage(t *testing.T) {
+	dir := files(t, "kernel", "conf/a", "conf/b")
+	img, err := Image(resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","conf":"/etc/app"},`+ann+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, l := range img.Layers {
+		order = append(order, l.CreatedBy)
+	}
+	if got := strings.Join(order, ", "); got != "bunix: copy /etc/app, bunix: copy /unikernel/kernel, bunix: urunc settings /urunc.json" {
+		t.Errorf("layers: %s", got)
+	}
+	if img.Config.Labels["com.urunc.unikernel.binary"] != "/unikernel/kernel" || img.Config.Labels["com.urunc.unikernel.useDMBlock"] != "false" {
+		t.Errorf("labels %v", img.Config.Labels)
+	}
+	if strings.Join(img.Config.Cmd, " ") != "k a" || img.RepoTags[0] != "x:latest" {
+		t.Errorf("cmd %q tags %q", img.Config.Cmd, img.RepoTags)
+	}
+	last := img.Layers[len(img.Layers)-1].Entries[0]
+	if last.Path != "/urunc.json" || !strings.Contains(string(last.Data), `"com.urunc.unikernel.cmdline": "ayBh"`) {
+		t.Errorf("urunc.json entry %+v %s", last, last.Data)
+	}
+}
+
+func TestImageFileErrors(t *testing.T) {
+	dir := files(t, "kernel", "conf/a", "other")
+	for _, tc := range []struct{ files, ann, want string }{
+		{`"missing":"/unikernel/kernel"`, ann, `args.json: files."missing" = "` + dir + `/missing": source does not exist`},
+		{`"kernel":"/unikernel/kernel","conf":"/unikernel/kernel/x"`, ann, `needs /unikernel/kernel to be a directory, but files."kernel" puts a file there`},
+		{`"kernel":"/unikernel/kernel","other":"/etc/a"`, strings.Replace(ann, `"cmdline"`, `"initrd":"/boot/initrd","cmdline"`, 1), `annotations.initrd = "/boot/initrd": no file in the image is at this path (the image holds: /etc/a, /unikernel/kernel)`},
+		{`"conf":"/unikernel/kernel"`, ann, `annotations.binary = "/unikernel/kernel": must name a regular file, but files."conf" puts a directory there`},
+		{`"kernel":"/etc/a","conf":"/etc"`, strings.Replace(ann, `/unikernel/kernel`, `/etc/a`, 1), `files."kernel" = "` + dir + `/kernel": puts a file at /etc/a, where files."conf" already puts a file`},
+	} {
+		_, err := Image(resolved(t, dir, `{"name":"x","files":{`+tc.files+`},`+tc.ann+`}`))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("files %s: got %v\nwant %q", tc.files, err, tc.want)
+		}
+		if err != nil && !args.IsUserError(err) {
+			t.Errorf("not a user error: %v", err)
+		}
+	}
+}
