@@ -1,0 +1,237 @@
+package nix_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+var docker testenv.SharedDockerd
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	docker.Stop()
+	os.Exit(code)
+}
+
+// bunixCLI runs the bunix CLI with extra environment and returns stdout.
+func bunixCLI(t *testing.T, dir string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bunix %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// nixBuild builds default.nix in the repository with the test's bunix and
+// extra arguments, and returns the image's store path.
+func nixBuild(t *testing.T, extra ...string) string {
+	t.Helper()
+	root := testenv.ModuleRoot(t)
+	args := append([]string{filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t)}, extra...)
+	out, _, err := testenv.NixBuild(t, root, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func read(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestDefaultImage builds the README's headline: default.nix on the default
+// args.nix, in the sandbox, with no nixpkgs. The CLI must give the same
+// bytes, and `nix-build --check` must find the build deterministic.
+func TestDefaultImage(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	out := nixBuild(t)
+	if !strings.HasSuffix(out, "-bunix-hello-latest.tar") {
+		t.Errorf("store path %s", out)
+	}
+	cli := filepath.Join(t.TempDir(), "image.tar")
+	bunixCLI(t, root, nil, "build", "-f", "args.nix", "-o", cli)
+	if !bytes.Equal(read(t, out), read(t, cli)) {
+		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+	}
+	if _, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--check"); err != nil {
+		t.Fatalf("nix-build --check: %v\n%s", err, stderr)
+	}
+}
+
+// TestReproducibleAcrossMachines copies the default image's sources to
+// another directory in reverse order, under another umask, with other
+// mtimes, and builds there with another TZ and locale: same bytes.
+func TestReproducibleAcrossMachines(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	first := filepath.Join(t.TempDir(), "a.tar")
+	bunixCLI(t, root, []string{"TZ=UTC", "LC_ALL=C"}, "build", "-f", "args.nix", "-o", first)
+
+	other := t.TempDir()
+	script := fmt.Sprintf(`set -e; umask 077; cd %q
+mkdir -p examples/hello
+cp %q examples/hello/kernel
+cp %q examples/hello/hello.conf
+cp %q args.nix
+touch -d '2031-05-06 07:08:09' examples/hello/kernel examples/hello examples
+`, other, filepath.Join(root, "examples/hello/kernel"), filepath.Join(root, "examples/hello/hello.conf"), filepath.Join(root, "args.nix"))
+	if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	second := filepath.Join(other, "b.tar")
+	bunixCLI(t, other, []string{"TZ=Asia/Kathmandu", "LC_ALL=C.UTF-8", "LANG=de_DE.UTF-8"}, "build", "-f", "args.nix", "-o", second)
+	if !bytes.Equal(read(t, first), read(t, second)) {
+		t.Fatal("the same args and files built elsewhere give different bytes")
+	}
+	// And Nix agrees when the args file lives elsewhere.
+	if out := nixBuild(t, "--arg", "args", filepath.Join(other, "args.nix")); !bytes.Equal(read(t, out), read(t, first)) {
+		t.Fatal("nix-build of the copied args differs")
+	}
+}
+
+// TestContentsExample builds examples/contents/args.nix through --arg args.
+func TestContentsExample(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	out := nixBuild(t, "--arg", "args", filepath.Join(root, "examples/contents/args.nix"))
+	r := inspect(t, out)
+	if len(r.Layers) < 2 || r.Urunc["binary"] == "" {
+		t.Errorf("inspect: %+v", r)
+	}
+}
+
+type report struct {
+	RepoTags     []string
+	Architecture string
+	Cmd          []string
+	Labels       map[string]string
+	Urunc        map[string]string
+	Layers       []struct{ Files []struct{ Path string } }
+}
+
+func inspect(t *testing.T, tar string) report {
+	t.Helper()
+	var r report
+	if err := json.Unmarshal([]byte(bunixCLI(t, "", nil, "inspect", "--json", tar)), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestNixErrors: bad input fails the build with a message that names the
+// field and the value, and leaves no output.
+func TestNixErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	for _, tc := range []struct{ args, want string }{
+		{`{ name = "x"; files = { "./missing" = "/k"; }; annotations = {}; }`,
+			`bunix.buildImage x: files."./missing": source ` + dir + `/missing does not exist`},
+		{`{ name = "x"; files = { "./kernel" = "/k"; }; annotations = { unikernelType = "unikraft"; hypervisor = "qemu2"; binary = "/k"; }; }`,
+			`bunix.buildImage x: annotations.hypervisor = "qemu2": unknown hypervisor; did you mean "qemu"?`},
+		{`{ name = "x"; files = { "./kernel" = "/k"; }; annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/kernel"; }; }`,
+			`bunix.buildImage x: annotations.binary = "/kernel": no file in the image is at this path (the image holds: /k)`},
+		{`{ name = "x"; files = { "./kernel" = "/k" }; }`, `syntax error`},
+	} {
+		p := filepath.Join(dir, "args.nix")
+		os.WriteFile(p, []byte(tc.args), 0o644)
+		root := testenv.ModuleRoot(t)
+		out, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", p)
+		if err == nil {
+			t.Errorf("%s: built %s", tc.args, out)
+			continue
+		}
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", tc.args, tc.want, stderr)
+		}
+	}
+}
+
+// TestDockerLoad loads the nix-built image into a private Docker Engine and
+// reads /urunc.json and the kernel back out of a container made from it.
+func TestDockerLoad(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	out := nixBuild(t)
+	d := docker.Get(t)
+	if got, err := d.Run(t, "load", "-i", out); err != nil || !strings.Contains(got, "Loaded image: bunix/hello:latest") {
+		t.Fatalf("docker load: %q %v", got, err)
+	}
+	cfgJSON, err := d.Run(t, "image", "inspect", "--format", "{{json .Config}}|{{.Os}}/{{.Architecture}}", "bunix/hello:latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPart, platform, _ := strings.Cut(strings.TrimSpace(cfgJSON), "|")
+	var cfg struct {
+		Cmd    []string
+		Labels map[string]string
+	}
+	if err := json.Unmarshal([]byte(cfgPart), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if platform != "linux/amd64" || strings.Join(cfg.Cmd, " ") != "hello /conf/hello.conf" ||
+		cfg.Labels["com.urunc.unikernel.unikernelType"] != "unikraft" || cfg.Labels["com.urunc.unikernel.mountRootfs"] != "false" {
+		t.Errorf("docker sees %s %+v", platform, cfg)
+	}
+	id, err := d.Run(t, "create", "bunix/hello:latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = strings.TrimSpace(id)
+	defer d.Run(t, "rm", id)
+	dst := t.TempDir()
+	for _, p := range []string{"/urunc.json", "/unikernel/kernel"} {
+		if _, err := d.Run(t, "cp", id+":"+p, filepath.Join(dst, filepath.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settings, err := urunc.DecodeJSON(read(t, filepath.Join(dst, "urunc.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/unikernel/kernel",
+		"cmdline": "hello /conf/hello.conf", "unikernelVersion": "0.17.0", "useDMBlock": "false", "mountRootfs": "false"}
+	if fmt.Sprint(settings) != fmt.Sprint(want) {
+		t.Errorf("urunc.json in the container = %v, want %v", settings, want)
+	}
+	if !bytes.Equal(read(t, filepath.Join(dst, "kernel")), read(t, filepath.Join(root, "examples/hello/kernel"))) {
+		t.Error("the kernel in the container differs from examples/hello/kernel")
+	}
+}
+
+// TestSkopeo reads the image with containers/image, a second independent
+// reader of the docker-archive format.
+func TestSkopeo(t *testing.T) {
+	out := nixBuild(t)
+	skopeo := testenv.Require(t, "skopeo")
+	raw, err := exec.Command(skopeo, "inspect", "docker-archive:"+out).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v", err)
+	}
+	var r struct {
+		Architecture, Os string
+		Labels           map[string]string
+		Layers           []string
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Architecture != "amd64" || r.Os != "linux" || len(r.Layers) != 3 || r.Labels["com.urunc.unikernel.binary"] != "/unikernel/kernel" {
+		t.Errorf("skopeo sees %s", raw)
+	}
+}
