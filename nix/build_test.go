@@ -235,3 +235,27 @@ func TestSkopeo(t *testing.T) {
 		t.Errorf("skopeo sees %s", raw)
 	}
 }
+
+// TestUnreadableSource: a source the building user cannot read is reported
+// before anything is written. Root reads everything, so as root the CLI
+// runs as nobody (setpriv, from util-linux).
+func TestUnreadableSource(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755) // t.TempDir makes both levels 0700
+	os.Chmod(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o600)
+	os.WriteFile(filepath.Join(dir, "args.json"), []byte(`{"name":"x","files":{"./kernel":"/k"},
+		"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"}}`), 0o644)
+	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
+	argv := []string{bin, "validate", filepath.Join(dir, "args.json")}
+	if os.Geteuid() == 0 {
+		argv = append([]string{testenv.Require(t, "setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"}, argv...)
+	} else {
+		os.Chmod(filepath.Join(dir, "kernel"), 0)
+	}
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	want := `args.json: files."./kernel" = "` + dir + `/kernel": cannot be read: ` + dir + `/kernel: permission denied`
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("got %v:\n%s\nwant %q", err, out, want)
+	}
+}

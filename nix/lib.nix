@@ -104,7 +104,7 @@ let
 
   /**
     Package unikernel files as a container image for urunc: a tar archive that
-    `docker load` and `ctr image import` accept, carrying the urunc annotations
+    `docker load` and `skopeo` accept, carrying the urunc annotations
     as config Labels and as /urunc.json.
 
     The result is a derivation whose builder is the bunix binary itself.

@@ -37,7 +37,14 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "bunix: "+err.Error())
+	// A joined error is one problem per line.
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			fmt.Fprintln(stderr, "bunix: "+e.Error())
+		}
+	} else {
+		fmt.Fprintln(stderr, "bunix: "+err.Error())
+	}
 	var ue usageError
 	if errors.As(err, &ue) || args.IsUserError(err) {
 		return exitBadInput
