@@ -58,70 +58,48 @@ type File struct {
 }
 
 // DockerArchive reads the docker-archive tar at file in two streaming
-// passes: the first finds manifest.json and the config, the second reads
-// each layer once, lists its files and checks its sha256 against the
-// config's diffIDs. Gzip-compressed layers (written by other tools) are read
-// too.
+// passes: the first finds manifest.json, the second reads the config and
+// each layer once, listing its files and hashing it; the hashes are then
+// checked against the config's diffIDs. Gzip-compressed layers (written by
+// other tools) are read too.
 func DockerArchive(file string) (*Report, error) {
-	jsons := map[string][]byte{}
-	err := eachFile(file, func(name string, r io.Reader) error {
-		if strings.HasSuffix(name, ".json") {
-			b, err := io.ReadAll(io.LimitReader(r, maxJSON))
-			jsons[name] = b
-			return err
+	var manifest []byte
+	err := eachFile(file, func(name string, r io.Reader) (err error) {
+		if name == "manifest.json" {
+			manifest, err = io.ReadAll(io.LimitReader(r, maxJSON))
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	var m tarball.Manifest
-	if err := json.Unmarshal(jsons["manifest.json"], &m); err != nil || len(m) == 0 {
+	if err := json.Unmarshal(manifest, &m); err != nil || len(m) == 0 {
 		return nil, fmt.Errorf("reading %s: not a docker-archive: no readable manifest.json", file)
 	}
 	if len(m) != 1 {
 		return nil, fmt.Errorf("reading %s: it holds %d images; bunix inspects one", file, len(m))
 	}
-	var cfg v1.ConfigFile
-	if err := json.Unmarshal(jsons[m[0].Config], &cfg); err != nil {
-		return nil, fmt.Errorf("reading the config %s of %s: %w", m[0].Config, file, err)
-	}
-	if len(cfg.RootFS.DiffIDs) != len(m[0].Layers) {
-		return nil, fmt.Errorf("reading %s: the config lists %d diffIDs for %d layers", file, len(cfg.RootFS.DiffIDs), len(m[0].Layers))
-	}
-	r := &Report{
-		RepoTags: m[0].RepoTags, OS: cfg.OS, Architecture: cfg.Architecture, Created: cfg.Created.UTC(),
-		Cmd: cfg.Config.Cmd, Entrypoint: cfg.Config.Entrypoint, Labels: cfg.Config.Labels,
-		Layers: make([]Layer, len(m[0].Layers)),
-	}
-	// History entries that made no layer are skipped.
-	var history []string
-	for _, h := range cfg.History {
-		if !h.EmptyLayer {
-			history = append(history, h.CreatedBy)
-		}
-	}
+	r := &Report{RepoTags: m[0].RepoTags, Layers: make([]Layer, len(m[0].Layers))}
 	index := map[string]int{}
 	for i, name := range m[0].Layers {
-		index[name] = i
-		if i < len(history) {
-			r.Layers[i].CreatedBy = history[i]
-		}
+		index[path.Clean(name)] = i
 	}
+	var cfgJSON []byte
 	seen := 0
-	err = eachFile(file, func(name string, rd io.Reader) error {
+	err = eachFile(file, func(name string, rd io.Reader) (err error) {
+		if name == path.Clean(m[0].Config) {
+			cfgJSON, err = io.ReadAll(io.LimitReader(rd, maxJSON))
+			return err
+		}
 		i, ok := index[name]
 		if !ok {
 			return nil
 		}
 		delete(index, name)
 		seen++
-		l := &r.Layers[i]
-		if err := readLayer(rd, l, r); err != nil {
+		if err := readLayer(rd, &r.Layers[i], r); err != nil {
 			return fmt.Errorf("reading layer %d (%s): %w", i, name, err)
-		}
-		if want := cfg.RootFS.DiffIDs[i].String(); l.DiffID != want {
-			return fmt.Errorf("layer %d (%s) has sha256 %s, but the config says %s: the archive is corrupt", i, name, l.DiffID, want)
 		}
 		return nil
 	})
@@ -130,6 +108,30 @@ func DockerArchive(file string) (*Report, error) {
 	}
 	if seen != len(m[0].Layers) {
 		return nil, fmt.Errorf("reading %s: %d of the %d layers manifest.json names are missing", file, len(m[0].Layers)-seen, len(m[0].Layers))
+	}
+	var cfg v1.ConfigFile
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		return nil, fmt.Errorf("reading the config %s of %s: %w", m[0].Config, file, err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(m[0].Layers) {
+		return nil, fmt.Errorf("reading %s: the config lists %d diffIDs for %d layers", file, len(cfg.RootFS.DiffIDs), len(m[0].Layers))
+	}
+	r.OS, r.Architecture, r.Created = cfg.OS, cfg.Architecture, cfg.Created.UTC()
+	r.Cmd, r.Entrypoint, r.Labels = cfg.Config.Cmd, cfg.Config.Entrypoint, cfg.Config.Labels
+	// History entries that made no layer are skipped.
+	var history []string
+	for _, h := range cfg.History {
+		if !h.EmptyLayer {
+			history = append(history, h.CreatedBy)
+		}
+	}
+	for i := range r.Layers {
+		if i < len(history) {
+			r.Layers[i].CreatedBy = history[i]
+		}
+		if want := cfg.RootFS.DiffIDs[i].String(); r.Layers[i].DiffID != want {
+			return nil, fmt.Errorf("reading %s: layer %d (%s) has sha256 %s, but the config says %s: the archive is corrupt", file, i, m[0].Layers[i], r.Layers[i].DiffID, want)
+		}
 	}
 	return r, nil
 }

@@ -1,0 +1,34 @@
+# make test is how CI and developers run the tests: it installs what they
+# need (scripts/deps.sh), vets, and runs every test, integration ones included.
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO ?= go
+NIX_OPTIONS := --option substituters '' --option sandbox true
+
+.PHONY: bunix image deps test fmt vet clean
+
+# bunix: the static binary, as out/bin/bunix (out is the prefix Nix takes).
+bunix:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o out/bin/bunix ./cmd/bunix
+
+# image: the image of ./args.nix, built by Nix with out/bin/bunix, as ./result.
+image:
+	scripts/deps.sh nix
+	$(MAKE) bunix
+	nix-build default.nix --arg bunix "$(CURDIR)/out" $(NIX_OPTIONS)
+
+deps:
+	scripts/deps.sh
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 60m ./...
+
+fmt:
+	gofmt -l -w .
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf out result result-*

@@ -1,0 +1,339 @@
+package testenv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	// dockerdStartTimeout bounds the wait for a new daemon to answer.
+	dockerdStartTimeout = 60 * time.Second
+	// dockerdStopTimeout bounds the wait for a daemon to exit on SIGTERM
+	// before it gets SIGKILL. It exceeds dockerd's own shutdown timeout
+	// (15 s), by which it has stopped its containers.
+	dockerdStopTimeout = 20 * time.Second
+	// maxSocketPath is the longest path a unix socket can have on Linux
+	// (sun_path is 108 bytes, with the terminating NUL).
+	maxSocketPath = 107
+)
+
+// Docker is a private Docker daemon: its own data, state and socket, all in
+// one temporary directory, with vfs storage and no networking set up on the
+// host (no bridge, no iptables rules). Its methods are safe for concurrent
+// use, so parallel tests can share one daemon.
+type Docker struct {
+	// Host is the daemon's address, a unix:// URL: the value of DOCKER_HOST,
+	// or of skopeo's --src-daemon-host and --dest-daemon-host.
+	Host string
+
+	docker string // the docker CLI
+	dir    string // holds everything the daemon writes
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the daemon has exited and been reaped
+}
+
+// Dockerd starts a private Docker daemon for t, and stops it and removes its
+// files when t ends. It skips t (fails it under CI=true) when dockerd or
+// docker is missing or the test does not run as root.
+func Dockerd(t testing.TB) *Docker {
+	t.Helper()
+	requireDockerd(t)
+	d, stop, err := startDockerd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d
+}
+
+// StartDockerd starts a private Docker daemon, for use outside a test, such
+// as in TestMain; SharedDockerd does that for tests that share one daemon.
+// stop stops the daemon and removes its files, reporting failures on stderr.
+// The error wraps exec.ErrNotFound when dockerd or docker is not on PATH.
+func StartDockerd() (d *Docker, stop func(), err error) {
+	d, stopErr, err := startDockerd()
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, func() {
+		if err := stopErr(); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv:", err)
+		}
+	}, nil
+}
+
+// SharedDockerd is one private Docker daemon for all the tests of a package
+// that ask for it. The first Get starts it; TestMain stops it:
+//
+//	var docker testenv.SharedDockerd
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		docker.Stop()
+//		os.Exit(code)
+//	}
+//
+//	func TestLoad(t *testing.T) {
+//		t.Parallel()
+//		out, err := docker.Get(t).Run(t, "load", "-i", archive)
+//		...
+//	}
+//
+// The zero value is ready to use.
+type SharedDockerd struct {
+	once sync.Once
+	d    *Docker
+	stop func() error
+	err  error
+}
+
+// Get returns the shared daemon, starting it on first use. Like Dockerd, it
+// skips t (fails it under CI=true) when the daemon cannot run here.
+func (s *SharedDockerd) Get(t testing.TB) *Docker {
+	t.Helper()
+	requireDockerd(t)
+	s.once.Do(func() { s.d, s.stop, s.err = startDockerd() })
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return s.d
+}
+
+// Stop stops the shared daemon, if Get started one, and removes its files,
+// reporting failures on stderr. Call it after m.Run in TestMain.
+func (s *SharedDockerd) Stop() {
+	s.once.Do(func() { s.err = errors.New("testenv: SharedDockerd used after Stop") })
+	if s.stop == nil {
+		return
+	}
+	if err := s.stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+	}
+	s.stop = nil
+}
+
+// Run runs the docker CLI against d with args and returns its stdout. When
+// docker fails, the error holds its stderr.
+func (d *Docker) Run(t testing.TB, args ...string) (stdout string, err error) {
+	t.Helper()
+	cmd := exec.Command(d.docker, args...)
+	cmd.Env = d.Env()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("docker %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), nil
+}
+
+// Env returns the environment of this process with DOCKER_HOST pointing at d
+// and DOCKER_CONFIG at an empty directory of d's, and no other DOCKER_
+// variables: what a docker or skopeo command for d should run with.
+func (d *Docker) Env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DOCKER_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "DOCKER_HOST="+d.Host, "DOCKER_CONFIG="+filepath.Join(d.dir, "c"))
+}
+
+// requireDockerd skips t (fails it under CI=true) unless a private dockerd
+// can run here.
+func requireDockerd(t testing.TB) {
+	t.Helper()
+	Require(t, "dockerd")
+	Require(t, "docker")
+	if uid := os.Geteuid(); uid != 0 {
+		unavailable(t, "a private dockerd", fmt.Errorf("running as uid %d", uid), "dockerd needs root: run the tests as root")
+	}
+}
+
+// startDockerd starts a daemon in a new directory and waits until it
+// answers. The returned stop stops it and removes the directory.
+func startDockerd() (*Docker, func() error, error) {
+	dockerd, err := exec.LookPath("dockerd")
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
+	}
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
+	}
+	// Short names throughout: the daemon's socket and containerd's, under
+	// the exec root, must fit in a unix socket address.
+	dir, err := os.MkdirTemp("", "bx")
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
+	}
+	// The real path, as /proc/self/mountinfo has it for unmountUnder.
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
+	}
+	d := &Docker{Host: "unix://" + filepath.Join(dir, "s"), docker: docker, dir: dir, exited: make(chan struct{})}
+	if err := d.start(dockerd); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	if err := d.waitReady(); err != nil {
+		// Report the first failure; stopping a daemon that never answered
+		// only matters for the files it leaves.
+		d.stop()
+		return nil, nil, err
+	}
+	return d, d.stop, nil
+}
+
+func (d *Docker) start(dockerd string) error {
+	if longest := filepath.Join(d.dir, "e", "containerd", "containerd.sock.ttrpc"); len(longest) > maxSocketPath {
+		return fmt.Errorf("starting a private dockerd in %s: socket path %s is longer than a unix socket allows (%d bytes): set TMPDIR to a shorter directory", d.dir, longest, maxSocketPath)
+	}
+	for _, sub := range []string{"d", "e", "c"} {
+		if err := os.Mkdir(filepath.Join(d.dir, sub), 0o700); err != nil {
+			return fmt.Errorf("starting a private dockerd: %w", err)
+		}
+	}
+	// An empty config file keeps the host's /etc/docker/daemon.json out.
+	config := filepath.Join(d.dir, "daemon.json")
+	if err := os.WriteFile(config, []byte("{}\n"), 0o600); err != nil {
+		return fmt.Errorf("starting a private dockerd: %w", err)
+	}
+	log, err := os.Create(filepath.Join(d.dir, "log"))
+	if err != nil {
+		return fmt.Errorf("starting a private dockerd: %w", err)
+	}
+	defer log.Close()
+	d.cmd = exec.Command(dockerd,
+		"--config-file", config,
+		"--storage-driver=vfs",
+		"--iptables=false",
+		"--ip6tables=false",
+		"--bridge=none",
+		"--data-root", filepath.Join(d.dir, "d"),
+		"--exec-root", filepath.Join(d.dir, "e"),
+		"--host", d.Host,
+		"--pidfile", filepath.Join(d.dir, "p"),
+	)
+	d.cmd.Stdout, d.cmd.Stderr = log, log
+	// A test binary killed by its -timeout runs no cleanup: the daemon goes
+	// with it rather than running on. (The kernel sends the signal when the
+	// OS thread that started the daemon exits; a Go thread exits only when a
+	// goroutine locked to it does.)
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := d.cmd.Start(); err != nil {
+		return fmt.Errorf("starting a private dockerd: %w", err)
+	}
+	go func() {
+		d.cmd.Wait()
+		close(d.exited)
+	}()
+	return nil
+}
+
+// waitReady waits until docker version gets an answer from the daemon.
+func (d *Docker) waitReady() error {
+	deadline := time.Now().Add(dockerdStartTimeout)
+	for {
+		probe := exec.Command(d.docker, "version", "--format", "{{.Server.Version}}")
+		probe.Env = d.Env()
+		if probe.Run() == nil {
+			return nil
+		}
+		select {
+		case <-d.exited:
+			return fmt.Errorf("starting a private dockerd in %s: it exited: %v\n%s", d.dir, d.cmd.ProcessState, d.logTail())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("starting a private dockerd in %s: no answer on %s after %s\n%s", d.dir, d.Host, dockerdStartTimeout, d.logTail())
+		}
+	}
+}
+
+// stop stops the daemon with SIGTERM, SIGKILL if it outlives
+// dockerdStopTimeout, and removes its directory. The daemon is this
+// process's child, so it is signalled and reaped through d.cmd: the same
+// process as the pid in its pidfile, which it may not have written yet.
+func (d *Docker) stop() error {
+	var errs []error
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(dockerdStopTimeout):
+		d.cmd.Process.Kill()
+		<-d.exited
+		errs = append(errs, fmt.Errorf("stopping the private dockerd in %s: still running %s after SIGTERM, killed it\n%s", d.dir, dockerdStopTimeout, d.logTail()))
+	}
+	if err := unmountUnder(d.dir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.RemoveAll(d.dir); err != nil {
+		errs = append(errs, fmt.Errorf("removing the private dockerd's files: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// unmountUnder detaches the mounts left in dir, deepest first, so that
+// removing dir neither fails on them nor reaches through them. A daemon that
+// is killed leaves its containers' mounts; one whose data root is on a
+// private mount (the host's, in a chroot) may leave the bind mount of its
+// data root onto itself, which it makes so as to share mounts with
+// containers.
+func unmountUnder(dir string) error {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("listing the mounts left in %s: %w", dir, err)
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		// The fifth field is the mount point, with octal escapes.
+		fields := strings.Fields(line)
+		if len(fields) < 5 {
+			continue
+		}
+		point := mountPathUnescaper.Replace(fields[4])
+		if point == dir || strings.HasPrefix(point, dir+"/") {
+			points = append(points, point)
+		}
+	}
+	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	var errs []error
+	for _, point := range points {
+		if err := syscall.Unmount(point, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+			errs = append(errs, fmt.Errorf("unmounting %s, left by the private dockerd: %w", point, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var mountPathUnescaper = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+
+// logTail returns the end of the daemon's log, for an error message.
+func (d *Docker) logTail() string {
+	const lines = 30
+	name := filepath.Join(d.dir, "log")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return fmt.Sprintf("--- last %d lines of %s ---\n%s", len(all), name, strings.Join(all, "\n"))
+}

@@ -1,0 +1,70 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Require returns the path of the command tool. When tool is not on PATH it
+// skips the test, or fails it when the environment has CI=true.
+func Require(t testing.TB, tool string) string {
+	t.Helper()
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		unavailable(t, tool, err, "install it, or run make test which installs it")
+	}
+	return path
+}
+
+// unavailable skips t, or fails it under CI=true, because what is missing.
+func unavailable(t testing.TB, what string, why error, hint string) {
+	t.Helper()
+	if fatal, msg := verdict(os.Getenv("CI"), what, why, hint); fatal {
+		t.Fatal(msg)
+	} else {
+		t.Skip(msg)
+	}
+}
+
+// verdict decides how a test reacts when what is not available: with ci,
+// the value of $CI, equal to "true" it fails, since CI installs everything
+// the tests need; anywhere else it skips.
+func verdict(ci, what string, why error, hint string) (fatal bool, msg string) {
+	msg = fmt.Sprintf("%s not available: %v (%s)", what, why, hint)
+	if ci == "true" {
+		return true, msg + "; failing instead of skipping because CI=true"
+	}
+	return false, msg
+}
+
+// ModuleRoot returns the root of the module under test: the nearest
+// directory holding a go.mod, from the working directory up.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func moduleRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the module root: %w", err)
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("finding the module root: %w", err)
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("finding the module root: no go.mod in %s or any parent", wd)
+		}
+	}
+}

@@ -1,0 +1,345 @@
+package testenv
+
+import (
+	"archive/tar"
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestVerdict(t *testing.T) {
+	notFound := &exec.Error{Name: "no-such-tool-bx", Err: exec.ErrNotFound}
+	for _, tc := range []struct {
+		ci        string
+		wantFatal bool
+	}{
+		{ci: "true", wantFatal: true},
+		{ci: "", wantFatal: false},
+		{ci: "false", wantFatal: false},
+		{ci: "1", wantFatal: false},
+	} {
+		t.Run("CI="+tc.ci, func(t *testing.T) {
+			fatal, msg := verdict(tc.ci, "no-such-tool-bx", notFound, "install it, or run make test which installs it")
+			if fatal != tc.wantFatal {
+				t.Errorf("fatal = %v, want %v", fatal, tc.wantFatal)
+			}
+			want := `no-such-tool-bx not available: exec: "no-such-tool-bx": executable file not found in $PATH (install it, or run make test which installs it)`
+			if !strings.HasPrefix(msg, want) {
+				t.Errorf("message = %q, want it to start with %q", msg, want)
+			}
+			if fatal && !strings.Contains(msg, "CI=true") {
+				t.Errorf("message = %q, want it to say CI=true is why it fails", msg)
+			}
+		})
+	}
+}
+
+// recorder is a testing.TB that records Fatal and Skip instead of ending
+// the test.
+type recorder struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recorder) Helper()           {}
+func (r *recorder) Fatal(args ...any) { r.fatal = fmt.Sprint(args...) }
+func (r *recorder) Skip(args ...any)  { r.skip = fmt.Sprint(args...) }
+
+func TestRequire(t *testing.T) {
+	t.Run("present", func(t *testing.T) {
+		r := &recorder{TB: t}
+		if path := Require(r, "go"); !filepath.IsAbs(path) {
+			t.Errorf("Require(go) = %q, want an absolute path", path)
+		}
+		if r.fatal != "" || r.skip != "" {
+			t.Errorf("Require(go) failed (%q) or skipped (%q)", r.fatal, r.skip)
+		}
+	})
+	t.Run("missing, CI=true", func(t *testing.T) {
+		t.Setenv("CI", "true")
+		r := &recorder{TB: t}
+		Require(r, "no-such-tool-bx")
+		if r.fatal == "" || r.skip != "" {
+			t.Errorf("Require(no-such-tool-bx) with CI=true: failed with %q, skipped with %q; want it to fail", r.fatal, r.skip)
+		}
+	})
+	t.Run("missing, CI unset", func(t *testing.T) {
+		t.Setenv("CI", "")
+		r := &recorder{TB: t}
+		Require(r, "no-such-tool-bx")
+		if r.skip == "" || r.fatal != "" {
+			t.Errorf("Require(no-such-tool-bx) without CI: failed with %q, skipped with %q; want it to skip", r.fatal, r.skip)
+		}
+	})
+}
+
+func TestModuleRoot(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(ModuleRoot(t), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("module github.com/nubificus/bunix\n")) {
+		t.Errorf("go.mod at the module root starts with %q, want the bunix module", data[:min(len(data), 40)])
+	}
+}
+
+func TestBunix(t *testing.T) {
+	prefix := Bunix(t)
+	if filepath.Base(prefix) != "bunix" {
+		t.Errorf("Bunix() = %s, want a prefix named bunix, for a stable store path", prefix)
+	}
+	f, err := elf.Open(filepath.Join(prefix, "bin", "bunix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("%s/bin/bunix asks for a dynamic loader, want a static binary", prefix)
+		}
+	}
+	if again := Bunix(t); again != prefix {
+		t.Errorf("second Bunix() = %s, want the first build, %s", again, prefix)
+	}
+}
+
+func TestRemoveStale(t *testing.T) {
+	base := t.TempDir()
+	const gone = "2147483646" // above any pid_max
+	keep := []string{fmt.Sprint(os.Getpid()), fmt.Sprint(os.Getppid()), "not-a-pid"}
+	for _, name := range append([]string{gone}, keep...) {
+		if err := os.MkdirAll(filepath.Join(base, name, "bunix"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeStale(base)
+	if _, err := os.Stat(filepath.Join(base, gone)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the build of a gone process: stat: %v, want it removed", err)
+	}
+	for _, name := range keep {
+		if _, err := os.Stat(filepath.Join(base, name)); err != nil {
+			t.Errorf("%s: %v, want it kept", name, err)
+		}
+	}
+}
+
+// probe builds testdata/probe, a static binary, and returns its path.
+func probe(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "probe")
+	if err := goBuild(".", "./testdata/probe", out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestNixBuild(t *testing.T) {
+	Require(t, "nix-build")
+	dir := t.TempDir()
+	if err := os.Rename(probe(t), filepath.Join(dir, "probe")); err != nil {
+		t.Fatal(err)
+	}
+	// The builder looks for a file of this repository, which the sandbox
+	// hides. The salt makes a new derivation, so the answer is not an old
+	// build's from the store.
+	expr := `{ salt }: derivation {
+  name = "testenv-probe";
+  system = builtins.currentSystem;
+  builder = ./probe;
+  args = [ "visible" ];
+  probe = "` + filepath.Join(ModuleRoot(t), "go.mod") + `";
+  inherit salt;
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "default.nix"), []byte(expr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := NixBuild(t, dir, "--argstr", "salt", fmt.Sprint(time.Now().UnixNano()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "/nix/store/") || strings.Contains(out, "\n") {
+		t.Fatalf("nix-build printed %q, want one store path", out)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "hidden\n" {
+		t.Errorf("the builder saw the repository (%q): nix-build did not run it in the sandbox", got)
+	}
+
+	_, stderr, err := NixBuild(t, dir, "--arg", "salt", "undefinedVariable")
+	if err == nil || !strings.Contains(stderr, "undefined variable") || !strings.Contains(err.Error(), "undefined variable") {
+		t.Errorf("nix-build of a broken expression: err = %v, stderr = %q; want both to name the undefined variable", err, stderr)
+	}
+}
+
+func TestNixInstantiate(t *testing.T) {
+	out, _, err := NixInstantiate(t, t.TempDir(), "--eval", "--expr", "1 + 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "2" {
+		t.Errorf("nix-instantiate --eval --expr '1 + 1' = %q, want 2", out)
+	}
+}
+
+func TestDockerd(t *testing.T) {
+	var d *Docker
+	var token string
+	t.Run("running", func(t *testing.T) {
+		d = Dockerd(t)
+		driver, err := d.Run(t, "info", "--format", "{{.Driver}}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(driver); got != "vfs" {
+			t.Errorf("docker info: storage driver %q, want vfs", got)
+		}
+		// A container left running must not outlive the daemon.
+		token = filepath.Base(d.dir)
+		importProbe(t, d)
+		out, err := d.Run(t, "run", "--detach", "--network=none", "testenv-probe", "/probe", "sleep", token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := strings.TrimSpace(out)
+		waitLogs(t, d, id, "ready")
+		// Whatever names the token now (the daemons, the shim, the probe)
+		// is what assertStopped must find gone.
+		if running := processesNaming(t, token); len(running) < 4 {
+			t.Errorf("processes naming %s while the container runs:\n%s\nwant dockerd, containerd, the shim and the probe", token, strings.Join(running, "\n"))
+		}
+	})
+	if d == nil {
+		t.Skip("no daemon started")
+	}
+	assertStopped(t, d, token)
+}
+
+func TestSharedDockerd(t *testing.T) {
+	var shared SharedDockerd
+	var mu sync.Mutex
+	seen := map[*Docker]bool{}
+	t.Run("group", func(t *testing.T) {
+		for i := range 3 {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				d := shared.Get(t)
+				if _, err := d.Run(t, "version"); err != nil {
+					t.Fatal(err)
+				}
+				mu.Lock()
+				seen[d] = true
+				mu.Unlock()
+			})
+		}
+	})
+	shared.Stop()
+	if len(seen) == 0 {
+		t.Skip("no daemon started")
+	}
+	if len(seen) != 1 {
+		t.Fatalf("parallel tests got %d daemons, want 1", len(seen))
+	}
+	for d := range seen {
+		assertStopped(t, d, filepath.Base(d.dir))
+	}
+}
+
+// importProbe imports the probe binary as the image testenv-probe.
+func importProbe(t *testing.T, d *Docker) {
+	t.Helper()
+	bin, err := os.ReadFile(probe(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "probe", Mode: 0o755, Size: int64(len(bin))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(bin); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := filepath.Join(t.TempDir(), "rootfs.tar")
+	if err := os.WriteFile(rootfs, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Run(t, "import", rootfs, "testenv-probe"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitLogs waits until the logs of container id hold want.
+func waitLogs(t *testing.T, d *Docker, id, want string) {
+	t.Helper()
+	for range 100 {
+		logs, err := d.Run(t, "logs", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(logs, want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("container %s never printed %q", id, want)
+}
+
+// assertStopped checks that d's daemon has exited, that no process naming
+// token (containerd, a shim, a container's process) is left, and that d's
+// files are gone.
+func assertStopped(t *testing.T, d *Docker, token string) {
+	t.Helper()
+	select {
+	case <-d.exited:
+	default:
+		t.Errorf("dockerd (pid %d) is still running", d.cmd.Process.Pid)
+	}
+	if err := syscall.Kill(d.cmd.Process.Pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("signal 0 to dockerd's pid %d: %v, want ESRCH", d.cmd.Process.Pid, err)
+	}
+	if left := processesNaming(t, token); len(left) > 0 {
+		t.Errorf("processes left after the daemon stopped:\n%s", strings.Join(left, "\n"))
+	}
+	if _, err := os.Stat(d.dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stat %s after stop: %v, want it removed", d.dir, err)
+	}
+}
+
+// processesNaming returns "pid: command line" for each process whose
+// command line holds token.
+func processesNaming(t *testing.T, token string) []string {
+	t.Helper()
+	cmdlines, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, name := range cmdlines {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			continue // the process has exited
+		}
+		cmdline := strings.ReplaceAll(string(data), "\x00", " ")
+		if strings.Contains(cmdline, token) {
+			found = append(found, filepath.Base(filepath.Dir(name))+": "+cmdline)
+		}
+	}
+	return found
+}

@@ -1,0 +1,84 @@
+package inspect
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+func writeImage(t *testing.T) string {
+	t.Helper()
+	img := &image.Image{
+		RepoTags:     []string{"urunc/x:1"},
+		Architecture: "arm64",
+		Layers: []image.Layer{
+			{Entries: []image.Entry{{Path: "/unikernel/kernel", Type: image.Regular, Data: []byte("KERNEL-BYTES"), Executable: true}}, CreatedBy: "copy"},
+			{Entries: []image.Entry{{Path: urunc.JSONPath, Type: image.Regular, Data: urunc.EncodeJSON(map[string]string{"binary": "/unikernel/kernel"})}}, CreatedBy: "settings"},
+		},
+	}
+	p := filepath.Join(t.TempDir(), "img.tar")
+	if err := image.WriteFile(p, img.WriteDockerArchive); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDockerArchive(t *testing.T) {
+	r, err := DockerArchive(writeImage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RepoTags[0] != "urunc/x:1" || r.Architecture != "arm64" || len(r.Layers) != 2 ||
+		r.Urunc["binary"] != "/unikernel/kernel" || r.Layers[0].CreatedBy != "copy" || r.Layers[0].Size != 2560 {
+		t.Errorf("report %+v", r)
+	}
+	if f := r.Layers[0].Files[1]; f.Path != "/unikernel/kernel" || f.Mode.String() != "-rwxr-xr-x" || f.Size != 12 {
+		t.Errorf("file %+v", f)
+	}
+	var text bytes.Buffer
+	r.WriteText(&text)
+	if !strings.Contains(text.String(), "  binary  /unikernel/kernel") {
+		t.Errorf("text:\n%s", text.String())
+	}
+}
+
+func TestDockerArchiveCorrupt(t *testing.T) {
+	p := writeImage(t)
+	b, _ := os.ReadFile(p)
+	i := bytes.Index(b, []byte("KERNEL-BYTES"))
+	b[i] = 'k'
+	os.WriteFile(p, b, 0o644)
+	_, err := DockerArchive(p)
+	if err == nil || !strings.Contains(err.Error(), "the archive is corrupt") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestForeignArchive reads an archive written by go-containerregistry, with
+// gzip layers and layer files named otherwise.
+func TestForeignArchive(t *testing.T) {
+	img, err := random.Image(1000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("example/random:t")
+	p := filepath.Join(t.TempDir(), "r.tar")
+	if err := tarball.WriteToFile(p, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	r, err := DockerArchive(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Layers) != 2 || r.Urunc != nil || len(r.Layers[0].Files) != 1 {
+		t.Errorf("report %+v", r)
+	}
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# deps.sh installs, from Debian's packages, what building and testing bunix
+# need and is missing; it changes nothing when all of it is there.
+#
+#   scripts/deps.sh       everything `make test` needs: Nix, Docker, skopeo,
+#                         cpio, and make itself, for .ci/run on a bare machine
+#   scripts/deps.sh nix   only Nix, for `make image`
+#
+# It runs apt-get update once, and only when something is missing, and uses
+# sudo unless it runs as root.
+set -euo pipefail
+
+# Each entry is COMMAND:PACKAGE[,PACKAGE...]: the packages that provide
+# COMMAND. nix-setup-systemd is only a Recommends of nix-bin, but it creates
+# the nixbld group and users that nix-build needs when run as root.
+# docker.io's Depends (containerd, runc, tini) are all dockerd needs here;
+# its Recommends (apparmor, cgroupfs-mount, ...) are for hosts that have
+# AppArmor on, or no cgroups mounted.
+nix=nix-build:nix-bin,nix-setup-systemd
+case "${1:-all}" in
+all) needs=("$nix" dockerd:docker.io skopeo:skopeo cpio:cpio make:make) ;;
+nix) needs=("$nix") ;;
+*)
+	echo "usage: $0 [nix]" >&2
+	exit 2
+	;;
+esac
+
+# dockerd lives in /usr/sbin, which is not on a user's PATH on Debian.
+PATH=$PATH:/usr/sbin:/sbin
+
+log() { echo "deps.sh: $*" >&2; }
+
+have() {
+	command -v "$1" >/dev/null || return 1
+	if [[ $1 == nix-build ]]; then
+		getent group nixbld >/dev/null || return 1
+	fi
+}
+
+missing=()
+for need in "${needs[@]}"; do
+	cmd=${need%%:*}
+	if have "$cmd"; then
+		log "$cmd: present"
+	else
+		IFS=, read -ra pkgs <<<"${need#*:}"
+		log "$cmd: missing, will install ${pkgs[*]}"
+		missing+=("${pkgs[@]}")
+	fi
+done
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+
+sudo=()
+if ((EUID != 0)); then
+	sudo=(sudo)
+fi
+log "apt-get update"
+"${sudo[@]}" apt-get update -q >&2
+log "apt-get install ${missing[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+
+for need in "${needs[@]}"; do
+	cmd=${need%%:*}
+	if ! have "$cmd"; then
+		log "$cmd: still missing after installing ${need#*:}; see apt-get's output above"
+		exit 1
+	fi
+done
+log "done"
