@@ -259,3 +259,32 @@ func TestUnreadableSource(t *testing.T) {
 		t.Errorf("got %v:\n%s\nwant %q", err, out, want)
 	}
 }
+
+// TestFlake evaluates the flake offline (its lib needs no nixpkgs) and
+// builds the default image through lib.buildImage: the bytes match
+// default.nix's.
+func TestFlake(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	nixCmd := testenv.Require(t, "nix")
+	features := []string{"--extra-experimental-features", "nix-command flakes"}
+	var stderrBuf bytes.Buffer
+	eval := exec.Command(nixCmd, append(features, "eval", "--json", root+"#lib", "--apply", "builtins.attrNames")...)
+	eval.Stderr = &stderrBuf
+	out, err := eval.Output()
+	if err != nil || strings.TrimSpace(string(out)) != `["buildImage"]` {
+		t.Fatalf("nix eval .#lib: %v: %s\n%s", err, out, stderrBuf.String())
+	}
+	ref := "path:" + root
+	if _, err := os.Stat(filepath.Join(root, ".git")); err == nil {
+		ref = "git+file://" + root
+	}
+	expr := fmt.Sprintf(`let flake = builtins.getFlake %q; args = import %s/args.nix; in
+flake.lib.buildImage (args // { root = %s; bunix = %s; })`, ref, root, root, testenv.Bunix(t))
+	viaFlake, stderr, err := testenv.NixBuild(t, root, append(features, "--expr", expr)...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !bytes.Equal(read(t, viaFlake), read(t, nixBuild(t))) {
+		t.Errorf("the flake's lib.buildImage (%s) and default.nix build different bytes", viaFlake)
+	}
+}
