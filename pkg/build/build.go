@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,7 +78,7 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 		img.Layers = append(img.Layers, image.Layer{Entries: entries, CreatedBy: "bunix: copy " + cp.Target})
 	}
 	// A file cannot stand where another copy needs a directory.
-	for _, p := range sortedPaths(paths) {
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		for dir := path.Dir(p); dir != "/"; dir = path.Dir(dir) {
 			if o, ok := paths[dir]; ok && o.typ != image.Directory {
 				errs = append(errs, paths[p].copy.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
@@ -123,15 +125,6 @@ func sourceError(cp args.Copy, err error) error {
 	return cp.Errorf("source cannot be copied: %v", err)
 }
 
-func sortedPaths[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for p := range m {
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // owner is the copy that puts an entry at a path, and the entry's type.
 type owner struct {
 	copy args.Copy
@@ -142,7 +135,7 @@ type owner struct {
 // ten of them.
 func regularFiles(m map[string]owner) string {
 	var out []string
-	for _, p := range sortedPaths(m) {
+	for _, p := range slices.Sorted(maps.Keys(m)) {
 		if m[p].typ != image.Regular {
 			continue
 		}

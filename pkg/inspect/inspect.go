@@ -12,9 +12,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -270,7 +271,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 func writeMap(w io.Writer, m map[string]string) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, m[k])
 	}
 	tw.Flush()
@@ -279,13 +280,4 @@ func writeMap(w io.Writer, m map[string]string) {
 func quoteList(l []string) string {
 	b, _ := json.Marshal(l)
 	return string(b)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
