@@ -144,9 +144,11 @@ func TestNixErrors(t *testing.T) {
 		{`{ name = "x"; files = { "./missing" = "/k"; }; annotations = {}; }`,
 			`bunix.buildImage x: files."./missing": source ` + dir + `/missing does not exist`},
 		{`{ name = "x"; files = { "./kernel" = "/k"; }; annotations = { unikernelType = "unikraft"; hypervisor = "qemu2"; binary = "/k"; }; }`,
-			`bunix.buildImage x: annotations.hypervisor = "qemu2": unknown hypervisor; did you mean "qemu"?`},
+			`bunix: args.nix:1:91: annotations.hypervisor = "qemu2": unknown hypervisor; did you mean "qemu"?`},
 		{`{ name = "x"; files = { "./kernel" = "/k"; }; annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/kernel"; }; }`,
-			`bunix.buildImage x: annotations.binary = "/kernel": no file in the image is at this path (the image holds: /k)`},
+			`bunix: args.nix:1:112: annotations.binary = "/kernel": no file in the image is at this path (the image holds: /k)`},
+		{`{ name = "x"; files = { "./kernel" = "/k"; }; annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; }; }`,
+			`bunix: args.nix:1:47: annotations.binary: missing: urunc needs binary`},
 		{`{ name = "x"; files = { "./kernel" = "/k" }; }`, `syntax error`},
 	} {
 		p := filepath.Join(dir, "args.nix")
@@ -254,7 +256,7 @@ func TestUnreadableSource(t *testing.T) {
 		os.Chmod(filepath.Join(dir, "kernel"), 0)
 	}
 	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	want := `args.json: files."./kernel" = "` + dir + `/kernel": cannot be read: ` + dir + `/kernel: permission denied`
+	want := `args.json:1:21: files."./kernel" = "` + dir + `/kernel": cannot be read: ` + dir + `/kernel: permission denied`
 	if err == nil || !strings.Contains(string(out), want) {
 		t.Errorf("got %v:\n%s\nwant %q", err, out, want)
 	}

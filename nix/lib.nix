@@ -19,13 +19,15 @@
 #       { "source": "/nix/store/...-app", "target": "/unikernel/app.hvt",
 #         "field": "contents[0]" }
 #     ],
-#     "annotations": { "unikernelType": "rumprun", ... }
+#     "annotations": { "unikernelType": "rumprun", ... },
+#     "positions": { "annotations.hypervisor": "args.nix:12:5", ... }
 #   }
 #
 # "architecture" is present only when the caller set it. "contents" lists the
 # files entries first (in attribute name order), then the contents entries in
 # list order; "field" says where each came from, for error messages.
-# "annotations" is passed through untouched. The Go side decodes exactly this,
+# "annotations" is passed through untouched. "positions" says where the
+# caller wrote each field (pkg/args/positions.nix), for error messages. The Go side decodes exactly this,
 # rejects unknown keys and does all validation that Nix does not need to do
 # (absolute targets, annotation keys and values, name and tag syntax).
 let
@@ -202,7 +204,7 @@ let
       architecture ? null,
       root ? null,
       bunix,
-    }:
+    }@args:
     let
       context = "bunix.buildImage ${if isString name then name else "<name>"}";
       fail = field: msg: throw "${context}: ${field}: ${msg}";
@@ -287,6 +289,9 @@ let
         {
           version = specVersion;
           inherit name tag;
+          # Where each field is written, so that the builder's messages
+          # name the line.
+          positions = import ../pkg/args/positions.nix rootPath args;
           contents = fileEntries ++ contentEntries;
           annotations =
             if isAttrs annotations then

@@ -23,9 +23,33 @@ func DecodeJSON(data []byte, file, root string) (*Args, error) {
 	return fromValue(v, file, root, nil, false)
 }
 
+// decodeNixEval decodes what evalExpr printed: the description and where
+// its fields are written. Positions in the file at abs are shown with the
+// name the user gave it, display.
+func decodeNixEval(data []byte, display, abs, root string) (*Args, error) {
+	var out struct {
+		Args      json.RawMessage   `json:"args"`
+		Positions map[string]string `json:"positions"`
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("decoding the evaluation of %s: %w", display, err)
+	}
+	v, err := parseJSON(out.Args)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the evaluation of %s: %w", display, err)
+	}
+	for k, p := range out.Positions {
+		if rest, ok := strings.CutPrefix(p, abs+":"); ok {
+			out.Positions[k] = display + ":" + rest
+		}
+	}
+	return fromValue(v, display, root, out.Positions, false)
+}
+
 // DecodeSpec decodes the JSON spec that nix/lib.nix hands the derivation's
 // builder: a description whose sources are all absolute store paths, plus a
-// "version" that must be SpecVersion.
+// "version" that must be SpecVersion and optional "positions" (field name to
+// "file:line:col" in the user's args file) for messages.
 func DecodeSpec(data []byte) (*Args, error) {
 	v, err := parseJSON(data)
 	if err != nil {
@@ -43,7 +67,16 @@ func DecodeSpec(data []byte) (*Args, error) {
 	if n, ok := m["name"].(string); ok {
 		file += " " + n
 	}
-	return fromValue(m, file, "/", nil, true)
+	positions := map[string]string{}
+	if p, ok := m["positions"].(map[string]any); ok {
+		for k, v := range p {
+			if s, ok := v.(string); ok {
+				positions[k] = s
+			}
+		}
+	}
+	delete(m, "positions")
+	return fromValue(m, file, "/", positions, true)
 }
 
 func parseJSON(data []byte) (any, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // FieldError is one problem with one field of an image description.
@@ -83,11 +84,22 @@ func (c *collector) add(field string, value any, reason string, args ...any) {
 	if value != nil {
 		v = quote(value)
 	}
-	where := c.a.File
-	if p, ok := c.a.positions[field]; ok {
-		where = p
-	}
+	where := where(c.a.File, c.a.positions, field)
 	c.errs = append(c.errs, &FieldError{Where: where, Field: field, Value: v, Reason: fmt.Sprintf(reason, args...)})
 }
 
 func (c *collector) err() error { return errors.Join(c.errs...) }
+
+// where returns the position of field, else of the field holding it (for
+// annotations.binary, annotations), else file.
+func where(file string, positions map[string]string, field string) string {
+	if p, ok := positions[field]; ok {
+		return p
+	}
+	if i := strings.IndexAny(field, ".["); i > 0 {
+		if p, ok := positions[field[:i]]; ok {
+			return p
+		}
+	}
+	return file
+}

@@ -108,3 +108,40 @@ func TestLoadNix(t *testing.T) {
 		t.Errorf("unknown format: got %v", err)
 	}
 }
+
+// TestNixPositions: errors in an args.nix name the line and column of the
+// field, with the file as the user named it.
+func TestNixPositions(t *testing.T) {
+	if _, err := exec.LookPath("nix-instantiate"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nix-instantiate not on PATH, and CI=true")
+		}
+		t.Skip("nix-instantiate not available: install Nix (make test does)")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "args.nix")
+	os.WriteFile(p, []byte(`{
+  name = "x";
+  contents = [ { source = "./k"; target = "k"; } ];
+  annotations = {
+    unikernelType = "unikraft";
+    hypervisor = "qemu2";
+  };
+}
+`), 0o644)
+	t.Chdir(dir)
+	a, err := Load(context.Background(), "args.nix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Resolve()
+	for _, want := range []string{
+		`args.nix:3:18: contents[0] = "k": target must be an absolute path`,
+		`args.nix:6:5: annotations.hypervisor = "qemu2": unknown hypervisor`,
+		`args.nix:4:3: annotations.binary: missing`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v\nwant %q", err, want)
+		}
+	}
+}

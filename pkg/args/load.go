@@ -26,7 +26,7 @@ func Load(ctx context.Context, file string) (*Args, error) {
 		if err != nil {
 			return nil, err
 		}
-		return DecodeJSON(out, file, root)
+		return decodeNixEval(out, file, abs, root)
 	case ".json", ".hcl":
 		src, err := os.ReadFile(abs)
 		if err != nil {

@@ -3,17 +3,25 @@ package args
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
 )
 
-// evalExpr evaluates the args file named by `file` to JSON. The file may hold
-// an attribute set or a function taking one ({ ... }: {...}), called with no
-// arguments. Path values become absolute path strings, and derivations their
-// output paths, so the result is the same description the Nix library sees.
-const evalExpr = `{ file }:
+// positionsNix is the Nix function that finds where each field of an args
+// attribute set is written; nix/lib.nix imports the same file.
+//
+//go:embed positions.nix
+var positionsNix string
+
+// evalExpr evaluates the args file named by `file` to JSON: { args;
+// positions; }. The file may hold an attribute set or a function taking one
+// ({ ... }: {...}), called with no arguments. Path values become absolute
+// path strings, and derivations their output paths, so args is the same
+// description the Nix library sees.
+var evalExpr = `{ file }:
 let
   a = import (/. + file);
   v = if builtins.isFunction a then a { } else a;
@@ -22,7 +30,11 @@ let
     else if builtins.isAttrs x then (if x ? outPath then toString x else builtins.mapAttrs (_: conv) x)
     else if builtins.isList x then map conv x
     else x;
-in conv v`
+  positions = (` + positionsNix + `);
+in {
+  args = conv v;
+  positions = if builtins.isAttrs v then positions null v else { };
+}`
 
 // evalNix evaluates an args.nix with nix-instantiate and returns its JSON.
 // display names the file in messages.

@@ -36,10 +36,7 @@ type Resolved struct {
 // Where returns where field stands for messages: "file:line:col" when known,
 // else the file's name.
 func (r *Resolved) Where(field string) string {
-	if p, ok := r.positions[field]; ok {
-		return p
-	}
-	return r.File
+	return where(r.File, r.positions, field)
 }
 
 // Copy is one source to copy to one target in the image.
@@ -156,11 +153,7 @@ func errText(err error) string {
 }
 
 func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
-	where := a.File
-	if p, ok := a.positions[field]; ok {
-		where = p
-	}
-	cp := Copy{Field: field, Where: where, Target: dst}
+	cp := Copy{Field: field, Where: where(a.File, a.positions, field), Target: dst}
 	switch {
 	case src == "":
 		c.add(field, src, "source must not be empty")
