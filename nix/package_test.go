@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -113,4 +114,37 @@ func TestParse(t *testing.T) {
 			t.Errorf("%s does not parse: %v\n%s", f, err, stderr)
 		}
 	}
+}
+
+// TestGoVersion keeps the module buildable by nixpkgs' Go: go.mod's go line
+// and every dependency's must be at most 1.25.
+func TestGoVersion(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(gomod); m == nil || !goAtMost125(string(m[1])) {
+		t.Errorf("go.mod's go line is %q, want 1.25 or older", m)
+	}
+	if regexp.MustCompile(`(?m)^toolchain `).Match(gomod) {
+		t.Error("go.mod names a toolchain; nixpkgs builds with its own Go")
+	}
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Path}} {{.GoVersion}}", "all")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && !goAtMost125(f[1]) {
+			t.Errorf("%s needs go %s, newer than 1.25", f[0], f[1])
+		}
+	}
+}
+
+func goAtMost125(v string) bool {
+	var major, minor int
+	fmt.Sscanf(v, "%d.%d", &major, &minor)
+	return major == 1 && minor <= 25
 }

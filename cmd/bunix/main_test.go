@@ -221,7 +221,7 @@ func TestSourceDateEpoch(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range [][]string{{}, {"build"}, {"validate"}, {"inspect"}} {
+	for _, cmd := range [][]string{{}, {"build"}, {"validate"}, {"inspect"}, {"init"}, {"convert"}} {
 		code, stdout, _ := cli(t, nil, append(cmd, "--help")...)
 		if code != 0 || !strings.Contains(stdout, "Usage:") {
 			t.Errorf("%v --help: exit %d\n%s", cmd, code, stdout)
@@ -232,5 +232,34 @@ func TestHelp(t *testing.T) {
 	}
 	if code, stdout, _ := cli(t, nil, "--version"); code != 0 || !strings.Contains(stdout, "bunix version") {
 		t.Errorf("--version: %d %q", code, stdout)
+	}
+}
+
+func TestCompletions(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		code, stdout, _ := cli(t, nil, "completion", sh)
+		if code != 0 || !strings.Contains(stdout, "bunix") || len(stdout) < 500 {
+			t.Errorf("completion %s: exit %d, %d bytes", sh, code, len(stdout))
+		}
+	}
+}
+
+func TestInitWithoutTerminal(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := cli(t, nil, "init", "--dir", dir, "--type", "unikraft")
+	if code != exitBadInput || !strings.Contains(stderr, "--hypervisor, --binary required when standard input is not a terminal") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, nil, "init", "--dir", dir, "--type", "linux", "--hypervisor", "firecracker", "--binary", "vmlinux", "--cmdline", "/init", "--flake")
+	if code != 0 || !strings.Contains(stdout, "flake.nix") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "vmlinux"), []byte("k"), 0o644)
+	if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, "args.nix"), "-o", filepath.Join(dir, "i.tar")); (os.Getenv("CI") == "true" || hasNix()) && code != 0 {
+		t.Errorf("the args.nix init wrote does not build: %s", stderr)
+	}
+	code, _, stderr = cli(t, nil, "init", "--dir", dir, "--type", "linux", "--hypervisor", "qemu", "--binary", "vmlinux")
+	if code == 0 || !strings.Contains(stderr, "already exists: bunix never overwrites") {
+		t.Errorf("second init: exit %d: %s", code, stderr)
 	}
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nubificus/bunix/pkg/scaffold"
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+)
+
+func newInit() *cobra.Command {
+	var a scaffold.Answers
+	var dir string
+	var flake bool
+	cmd := &cobra.Command{
+		Use:   "init [flags]",
+		Short: "Write a commented args.nix for a guest and monitor",
+		Long: `Init writes args.nix (and, with --flake, flake.nix) in --dir for a guest on a
+monitor that urunc can run it on. It never overwrites a file.
+
+On a terminal, it asks for what the flags leave out (guest, monitor, kernel
+file, command line), offering only monitors that run the guest. Without a
+terminal, --type, --hypervisor and --binary are required.`,
+		Example: `  bunix init
+  bunix init --type unikraft --hypervisor qemu --binary ./kernel --cmdline "/chttp"
+  bunix init --type rumprun --hypervisor hvt --binary ./redis.hvt --flake`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if missing := a.Missing(); len(missing) > 0 {
+				if !isTerminal(os.Stdin) {
+					return usageError{fmt.Errorf("init: %s required when standard input is not a terminal", strings.Join(missing, ", "))}
+				}
+				if err := scaffold.Ask(cmd.InOrStdin(), cmd.ErrOrStderr(), &a); err != nil {
+					return fmt.Errorf("init: %w", err)
+				}
+			}
+			if a.Name == "" {
+				a.Name = scaffold.DefaultName(dir)
+			}
+			d, err := scaffold.Init(a)
+			if err != nil {
+				return usageError{err}
+			}
+			files := map[string][]byte{filepath.Join(dir, "args.nix"): d.Nix()}
+			if flake {
+				files[filepath.Join(dir, "flake.nix")] = scaffold.Flake()
+			}
+			if err := scaffold.WriteNew(files); err != nil {
+				return err
+			}
+			for p := range files {
+				fmt.Fprintln(cmd.OutOrStdout(), p)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&a.Guest, "type", "", "the unikernel type (guest): rumprun, mirage, mewz, unikraft, linux, hermit, freebsd")
+	f.StringVar(&a.Monitor, "hypervisor", "", "the monitor: qemu, firecracker, cloud-hypervisor, hvt, spt, hyperlight-unikraft")
+	f.StringVar(&a.Binary, "binary", "", "the guest kernel file, relative to --dir")
+	f.StringVar(&a.Initrd, "initrd", "", "an initrd file to package, relative to --dir")
+	f.StringVar(&a.Cmdline, "cmdline", "", "the guest command line")
+	f.StringVar(&a.Name, "name", "", `the image name (default "local/" and the directory's name)`)
+	f.StringVar(&a.Tag, "tag", "latest", "the image tag")
+	f.StringVar(&dir, "dir", ".", "where to write args.nix")
+	f.BoolVar(&flake, "flake", false, "also write a flake.nix that builds args.nix with bunix's lib")
+	return cmd
+}
+
+func newConvert() *cobra.Command {
+	var out, name, tag string
+	cmd := &cobra.Command{
+		Use:   "convert FILE",
+		Short: "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix",
+		Long: `Convert reads a bunnyfile (YAML, version v0.1) or a Dockerfile-like
+Containerfile of pun or bunny (FROM scratch, COPY, LABEL
+"com.urunc.unikernel.*"=...) and writes an args.nix that builds an image with
+the same settings. Sources are rewritten relative to the output's directory.
+
+What cannot be carried over (a FROM image, COPY --from, RUN, cmd, envs,
+non-urunc labels) is reported line by line and nothing is written. Without
+-o the args.nix goes to standard output; -o never overwrites a file.`,
+		Example: `  bunix convert Containerfile -o args.nix
+  bunix convert bunnyfile --name urunc/redis --tag test`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			src, err := os.ReadFile(argv[0])
+			if err != nil {
+				return fmt.Errorf("convert: %w", err)
+			}
+			outDir := "."
+			if out != "" && out != "-" {
+				outDir = filepath.Dir(out)
+			}
+			if name == "" {
+				name = scaffold.DefaultName(filepath.Dir(argv[0]))
+			}
+			d, err := scaffold.Convert(src, argv[0], outDir, name, tag)
+			if err != nil {
+				return usageError{err}
+			}
+			if out == "" || out == "-" {
+				_, err := cmd.OutOrStdout().Write(d.Nix())
+				return err
+			}
+			return scaffold.WriteNew(map[string][]byte{out: d.Nix()})
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
+	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
+	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
+	return cmd
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,219 @@
+package scaffold
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+// Answers are what `bunix init` needs to know.
+type Answers struct {
+	// Guest is the unikernel type, Monitor the hypervisor.
+	Guest, Monitor string
+	// Binary is the kernel file, Initrd an optional initrd file, both as
+	// paths relative to the directory the args.nix goes to.
+	Binary, Initrd string
+	Cmdline        string
+	// Name is the image name; Tag its tag, "latest" when empty.
+	Name, Tag string
+}
+
+// Missing lists the answers Init cannot do without, as flag names.
+func (a *Answers) Missing() []string {
+	var m []string
+	for _, f := range []struct{ v, flag string }{{a.Guest, "--type"}, {a.Monitor, "--hypervisor"}, {a.Binary, "--binary"}} {
+		if f.v == "" {
+			m = append(m, f.flag)
+		}
+	}
+	return m
+}
+
+// Init returns the description for a: the kernel (and initrd) copied under
+// /unikernel, the annotations set, and hints for the root filesystem the
+// guest can take.
+func Init(a Answers) (*Description, error) {
+	var bad problems
+	if !slices.Contains(urunc.Guests, a.Guest) {
+		bad.add("--type %q: unknown unikernel type (known: %s)", a.Guest, strings.Join(urunc.Guests, ", "))
+	} else if !urunc.Runs(a.Guest, a.Monitor) {
+		bad.add("--hypervisor %q: urunc runs %s on: %s", a.Monitor, a.Guest, strings.Join(urunc.MonitorsFor(a.Guest), ", "))
+	}
+	if a.Binary == "" {
+		bad.add("--binary: missing: the guest kernel file")
+	}
+	if err := bad.err(); err != nil {
+		return nil, err
+	}
+	tag := a.Tag
+	if tag == "" {
+		tag = "latest"
+	}
+	d := &Description{
+		Comment: []string{
+			fmt.Sprintf("A %s guest on %s, written by `bunix init`.", a.Guest, a.Monitor),
+			"Build it with `nix-build default.nix --arg args ./args.nix` (from a bunix checkout),",
+			"or `bunix build -f args.nix -o image.tar`; then `docker load < result` or `docker load < image.tar`.",
+		},
+		Name: a.Name, Tag: tag,
+		Annotations: map[string]string{"unikernelType": a.Guest, "hypervisor": a.Monitor},
+	}
+	add := func(key, src string) {
+		target := "/unikernel/" + path.Base(filepath.ToSlash(src))
+		d.Files = append(d.Files, Copy{Source: dotSlash(src), Target: target})
+		d.Annotations[key] = target
+	}
+	add("binary", a.Binary)
+	if a.Initrd != "" {
+		add("initrd", a.Initrd)
+	}
+	if a.Cmdline != "" {
+		d.Annotations["cmdline"] = a.Cmdline
+	}
+	switch {
+	case a.Guest == "mewz":
+		d.Hints = []string{"mewz takes no root filesystem."}
+	case a.Initrd != "":
+	case guestRootfs(a.Guest) == "initrd":
+		d.Hints = []string{
+			"To give the guest files, let bunix build an initrd:",
+			`rootfs = { type = "initrd"; include = { "./app.conf" = "/conf/app.conf"; }; };`,
+		}
+	default:
+		d.Hints = []string{
+			"To give the guest files, let bunix build a block image (mounted at /data for rumprun):",
+			`rootfs = { type = "block"; include = { "./app.conf" = "/conf/app.conf"; }; };`,
+			"or copy them into the image and hand the container snapshot over (needs devmapper):",
+			`rootfs = { type = "raw"; include = { "./app.conf" = "/conf/app.conf"; }; };`,
+		}
+	}
+	return d, nil
+}
+
+func dotSlash(p string) string {
+	p = filepath.ToSlash(p)
+	if path.IsAbs(p) || strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../") {
+		return p
+	}
+	return "./" + p
+}
+
+// Ask fills in the missing answers by asking on w and reading lines from r,
+// offering only the monitors that can run the chosen guest. It asks again
+// after an answer it cannot use; it fails when r ends.
+func Ask(r io.Reader, w io.Writer, a *Answers) error {
+	in := bufio.NewScanner(r)
+	ask := func(question string, valid func(string) string) (string, error) {
+		for {
+			fmt.Fprint(w, question)
+			if !in.Scan() {
+				if err := in.Err(); err != nil {
+					return "", err
+				}
+				return "", errors.New("no answer: input ended")
+			}
+			ans := strings.TrimSpace(in.Text())
+			if msg := valid(ans); msg != "" {
+				fmt.Fprintln(w, "  "+msg)
+				continue
+			}
+			return ans, nil
+		}
+	}
+	var err error
+	if a.Guest == "" {
+		a.Guest, err = ask(fmt.Sprintf("Guest (%s): ", strings.Join(urunc.Guests, ", ")), func(s string) string {
+			if !slices.Contains(urunc.Guests, s) {
+				return "pick one of: " + strings.Join(urunc.Guests, ", ")
+			}
+			return ""
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if a.Monitor == "" {
+		ms := urunc.MonitorsFor(a.Guest)
+		a.Monitor, err = ask(fmt.Sprintf("Monitor (%s) [%s]: ", strings.Join(ms, ", "), ms[0]), func(s string) string {
+			if s != "" && !slices.Contains(ms, s) {
+				return "urunc runs " + a.Guest + " on: " + strings.Join(ms, ", ")
+			}
+			return ""
+		})
+		if err != nil {
+			return err
+		}
+		if a.Monitor == "" {
+			a.Monitor = ms[0]
+		}
+	}
+	if a.Binary == "" {
+		if a.Binary, err = ask("Kernel file: ", func(s string) string {
+			if s == "" {
+				return "the path of the guest kernel, e.g. ./build/app_qemu-x86_64"
+			}
+			return ""
+		}); err != nil {
+			return err
+		}
+	}
+	if a.Cmdline == "" {
+		if a.Cmdline, err = ask("Guest command line (empty for none): ", func(string) string { return "" }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var nameChars = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+// DefaultName derives an image name from a directory: "local/" and its base
+// name, lowercased, with characters a reference cannot hold made "-".
+func DefaultName(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	base := strings.Trim(nameChars.ReplaceAllString(strings.ToLower(filepath.Base(abs)), "-"), "-._")
+	if base == "" {
+		base = "unikernel"
+	}
+	return "local/" + base
+}
+
+// Flake returns a flake.nix that builds args.nix with this project's
+// library, for `bunix init --flake`.
+func Flake() []byte {
+	return []byte(`{
+  description = "A urunc image built with bunix";
+
+  inputs.bunix.url = "github:nubificus/bunix";
+
+  outputs =
+    { self, bunix }:
+    let
+      image =
+        system:
+        bunix.lib.buildImage (
+          import ./args.nix
+          // {
+            root = ./.;
+            inherit system;
+          }
+        );
+    in
+    {
+      packages.x86_64-linux.default = image "x86_64-linux";
+      packages.aarch64-linux.default = image "aarch64-linux";
+    };
+}
+`)
+}

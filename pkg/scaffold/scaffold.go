@@ -1,0 +1,164 @@
+// Package scaffold writes args.nix files for people starting out: from a
+// few answers (bunix init), or from the files bunny and pun read (bunix
+// convert: bunnyfiles and Dockerfile-like Containerfiles). What a source file
+// says that bunix cannot carry over is an error that names it, never
+// silently dropped.
+package scaffold
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+// Description is an image description on its way to becoming an args.nix.
+type Description struct {
+	// Comment heads the file, one line a string.
+	Comment      []string
+	Name, Tag    string
+	Architecture string
+	// Files are copies into the image, in order.
+	Files []Copy
+	// Annotations are urunc settings by short key.
+	Annotations map[string]string
+	// Rootfs, when set, asks bunix to build or package a root filesystem.
+	Rootfs *Rootfs
+	// Hints are comment lines at the end of the attribute set.
+	Hints []string
+}
+
+// Copy is one source to copy to one target.
+type Copy struct{ Source, Target string }
+
+// Rootfs is the rootfs attribute of an args.nix.
+type Rootfs struct {
+	Type    string
+	Include []Copy
+	// From is a prebuilt rootfs file to package as it is.
+	From string
+}
+
+// Nix renders d as an args.nix.
+func (d *Description) Nix() []byte {
+	var b strings.Builder
+	for _, c := range d.Comment {
+		b.WriteString(strings.TrimRight("# "+c, " ") + "\n")
+	}
+	b.WriteString("{\n")
+	fmt.Fprintf(&b, "  name = %s;\n", nixString(d.Name))
+	fmt.Fprintf(&b, "  tag = %s;\n", nixString(d.Tag))
+	if d.Architecture != "" {
+		fmt.Fprintf(&b, "  architecture = %s;\n", nixString(d.Architecture))
+	}
+	if len(d.Files) > 0 {
+		b.WriteString("\n  # \"source\" = \"/target in the image\"; sources are relative to this file.\n")
+		writeCopies(&b, "  ", "files", d.Files)
+	}
+	if r := d.Rootfs; r != nil {
+		b.WriteString("\n  rootfs = {\n")
+		fmt.Fprintf(&b, "    type = %s;\n", nixString(r.Type))
+		if r.From != "" {
+			fmt.Fprintf(&b, "    from = %s;\n", nixString(r.From))
+		}
+		if len(r.Include) > 0 {
+			writeCopies(&b, "    ", "include", r.Include)
+		}
+		b.WriteString("  };\n")
+	}
+	b.WriteString("\n  # How urunc runs the image (keys without the com.urunc.unikernel. prefix).\n")
+	b.WriteString("  annotations = {\n")
+	for _, k := range urunc.Keys {
+		if v, ok := d.Annotations[k]; ok {
+			fmt.Fprintf(&b, "    %s = %s;%s\n", k, nixString(v), keyComments[k])
+		}
+	}
+	b.WriteString("  };\n")
+	if len(d.Hints) > 0 {
+		b.WriteString("\n")
+		for _, h := range d.Hints {
+			b.WriteString(strings.TrimRight("  # "+h, " ") + "\n")
+		}
+	}
+	b.WriteString("}\n")
+	return []byte(b.String())
+}
+
+func writeCopies(b *strings.Builder, indent, attr string, copies []Copy) {
+	fmt.Fprintf(b, "%s%s = {\n", indent, attr)
+	for _, c := range copies {
+		fmt.Fprintf(b, "%s  %s = %s;\n", indent, nixString(c.Source), nixString(c.Target))
+	}
+	fmt.Fprintf(b, "%s};\n", indent)
+}
+
+// keyComments follow each annotation in a rendered file.
+var keyComments = map[string]string{
+	"unikernelType":    " # the guest: " + strings.Join(urunc.Guests, ", "),
+	"hypervisor":       " # the monitor; it must run the guest",
+	"binary":           " # the guest kernel, a target above",
+	"cmdline":          " # the guest command line; also the image's Cmd",
+	"unikernelVersion": " # the framework version",
+	"initrd":           " # an initrd in the image",
+	"block":            " # a block image in the image",
+	"blkMntPoint":      " # where the guest mounts block",
+	"useDMBlock":       " # hand the container snapshot to the guest (needs devmapper)",
+	"mountRootfs":      " # hand the container snapshot to the guest (needs devmapper)",
+}
+
+// nixString quotes s as a Nix string literal: nothing in it is interpolated.
+func nixString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '$' && strings.HasPrefix(s[i:], "${"):
+			b.WriteString(`\$`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// architectures maps bunny's and Docker's spellings to bunix's.
+var architectures = map[string]string{"x86": "amd64", "x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "arm": "arm64"}
+
+// guestRootfs is the rootfs type each guest takes by default.
+func guestRootfs(guest string) string {
+	if slices.Contains([]string{"rumprun", "mirage", "freebsd"}, guest) {
+		return "block"
+	}
+	return "initrd"
+}
+
+// problems collects what cannot be carried over, one line each.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &Error{Problems: p}
+}
+
+// Error lists what a source file says that bunix cannot carry over.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }

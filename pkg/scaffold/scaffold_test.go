@@ -1,0 +1,211 @@
+package scaffold
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestContainerfile(t *testing.T) {
+	src := `#syntax=harbor.nbfc.io/nubificus/bunny:0.2.0
+FROM scratch
+# a comment
+COPY redis.hvt /unikernel/redis.hvt
+COPY ["redis.conf", "/conf/redis.conf"]
+copy a b /data/
+LABEL com.urunc.unikernel.binary=/unikernel/redis.hvt
+LABEL "com.urunc.unikernel.cmdline"="redis-server /data/conf/redis.conf"
+LABEL 'com.urunc.unikernel.unikernelType'='rumprun' \
+      com.urunc.unikernel.hypervisor="hvt"
+LABEL "com.urunc.unikernel.useDMBlock"="true"
+`
+	d, err := Containerfile([]byte(src), "Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"binary": "/unikernel/redis.hvt", "cmdline": "redis-server /data/conf/redis.conf",
+		"unikernelType": "rumprun", "hypervisor": "hvt", "useDMBlock": "true"}
+	if !reflect.DeepEqual(d.Annotations, want) {
+		t.Errorf("annotations %v", d.Annotations)
+	}
+	wantFiles := []Copy{{"redis.hvt", "/unikernel/redis.hvt"}, {"redis.conf", "/conf/redis.conf"}, {"a", "/data/a"}, {"b", "/data/b"}}
+	if !reflect.DeepEqual(d.Files, wantFiles) {
+		t.Errorf("files %v", d.Files)
+	}
+}
+
+func TestContainerfileRefuses(t *testing.T) {
+	src := `FROM alpine:3
+COPY --from=build /app /app
+RUN make
+LABEL maintainer=me
+COPY *.conf /conf/
+COPY rel x
+ADD https://example.com/k /k
+ENV A=1
+`
+	_, err := Containerfile([]byte(src), "Containerfile")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"Containerfile:1: FROM alpine:3: bunix builds images from scratch",
+		"Containerfile:2: COPY --from=build: flags cannot be carried over",
+		"Containerfile:3: RUN cannot be carried over",
+		"Containerfile:4: LABEL maintainer: only urunc's com.urunc.unikernel.* labels",
+		"Containerfile:5: COPY *.conf: wildcards cannot be carried over",
+		"Containerfile:6: COPY rel x: the target must be absolute",
+		"Containerfile:7: ADD https://example.com/k: bunix fetches nothing",
+		"Containerfile:8: ENV cannot be carried over",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestBunnyfile(t *testing.T) {
+	src := `#syntax=harbor.nbfc.io/nubificus/bunny:0.0.2
+version: v0.1
+platforms:
+  framework: unikraft
+  monitor: qemu
+  architecture: x86
+rootfs:
+  from: scratch
+  type: initrd
+  include:
+  - redis.conf:/conf/redis.conf
+kernel:
+  from: local
+  path: redis-qemu-x86_64-initrd_qemu-x86_64
+cmdline: "redis-server /conf/redis.conf"
+`
+	d, err := Bunnyfile([]byte(src), "bunnyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Architecture != "amd64" || d.Annotations["binary"] != "/unikernel/redis-qemu-x86_64-initrd_qemu-x86_64" ||
+		d.Annotations["cmdline"] != "redis-server /conf/redis.conf" || d.Rootfs == nil || d.Rootfs.Type != "initrd" ||
+		!reflect.DeepEqual(d.Rootfs.Include, []Copy{{"redis.conf", "/conf/redis.conf"}}) {
+		t.Errorf("got %+v %+v", d, d.Rootfs)
+	}
+	local := strings.Replace(src, "  from: scratch\n  type: initrd\n  include:\n  - redis.conf:/conf/redis.conf\n", "  from: local\n  path: rootfs.cpio\n", 1)
+	if d, err = Bunnyfile([]byte(local), "bunnyfile"); err != nil || d.Rootfs.From != "rootfs.cpio" || d.Rootfs.Type != "initrd" {
+		t.Errorf("local rootfs: %v %+v", err, d)
+	}
+}
+
+func TestBunnyfileRefuses(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"version: v0.2\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "v0.2": bunix reads bunnyfile version v0.1`},
+		{"version: v0.1\nkernel:\n  from: unikraft.org/nginx:latest\n", `kernel.from = "unikraft.org/nginx:latest": bunix does not build unikernels`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nenvs: [A=1]\n", `envs = ["A=1"]: cannot be carried over`},
+		{"version: v0.1\nkernl:\n  from: local\n", "line 2: field kernl not found"},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: harbor.nbfc.io/x\n", "a rootfs from a remote image cannot be carried over"},
+	} {
+		_, err := Bunnyfile([]byte(tc.src), "bunnyfile")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+func TestConvertRebasesSources(t *testing.T) {
+	dir := t.TempDir()
+	ctx := filepath.Join(dir, "ctx")
+	d, err := Convert([]byte("FROM scratch\nCOPY k /unikernel/k\n"), filepath.Join(ctx, "Containerfile"), filepath.Join(dir, "out"), "urunc/x", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Files[0].Source != "../ctx/k" || d.Name != "urunc/x" || d.Tag != "t" {
+		t.Errorf("got %+v", d)
+	}
+}
+
+// TestNixString evaluates rendered strings with Nix itself: nothing may be
+// interpolated or lost.
+func TestNixString(t *testing.T) {
+	nix, err := exec.LookPath("nix-instantiate")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nix-instantiate not on PATH, and CI=true")
+		}
+		t.Skip("nix-instantiate not available: install Nix (make test does)")
+	}
+	for _, s := range []string{`plain`, `a "quoted" \ back`, "${HOME} $x $${y}", "tab\there\nnew line", "ünï ✓", `''`} {
+		out, err := exec.Command(nix, "--eval", "--json", "--expr", nixString(s)).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", nixString(s), err)
+		}
+		var got string
+		if err := json.Unmarshal(out, &got); err != nil || got != s {
+			t.Errorf("nixString(%q) = %s evaluates to %q", s, nixString(s), got)
+		}
+	}
+}
+
+func TestAsk(t *testing.T) {
+	var a Answers
+	var prompts bytes.Buffer
+	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\n/chttp\n")
+	if err := Ask(in, &prompts, &a); err != nil {
+		t.Fatal(err)
+	}
+	want := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "./build/kernel", Cmdline: "/chttp"}
+	if a != want {
+		t.Errorf("answers %+v", a)
+	}
+	for _, p := range []string{"pick one of: rumprun", "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft"} {
+		if !strings.Contains(prompts.String(), p) {
+			t.Errorf("prompts lack %q:\n%s", p, prompts.String())
+		}
+	}
+	a = Answers{}
+	if err := Ask(strings.NewReader("rumprun\n"), &prompts, &a); err == nil || !strings.Contains(err.Error(), "input ended") {
+		t.Errorf("ended input: %v", err)
+	}
+}
+
+func TestInit(t *testing.T) {
+	d, err := Init(Answers{Guest: "rumprun", Monitor: "hvt", Binary: "redis.hvt", Name: "urunc/redis"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nix := string(d.Nix())
+	for _, want := range []string{`"./redis.hvt" = "/unikernel/redis.hvt";`, `binary = "/unikernel/redis.hvt";`, `# rootfs = { type = "block";`} {
+		if !strings.Contains(nix, want) {
+			t.Errorf("args.nix lacks %q:\n%s", want, nix)
+		}
+	}
+	if _, err := Init(Answers{Guest: "rumprun", Monitor: "qemu", Binary: "k"}); err == nil || !strings.Contains(err.Error(), "urunc runs rumprun on: hvt, spt") {
+		t.Errorf("bad pair: %v", err)
+	}
+	if got := DefaultName("/tmp/My Project!"); got != "local/my-project" {
+		t.Errorf("DefaultName = %q", got)
+	}
+}
+
+func TestWriteNewNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "args.nix"), filepath.Join(dir, "flake.nix")
+	os.WriteFile(b, []byte("mine"), 0o644)
+	err := WriteNew(map[string][]byte{a: []byte("new"), b: []byte("new")})
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("got %v", err)
+	}
+	if got, _ := os.ReadFile(b); string(got) != "mine" {
+		t.Errorf("flake.nix overwritten: %q", got)
+	}
+	if _, err := os.Stat(a); err == nil {
+		t.Error("args.nix written although flake.nix existed")
+	}
+	if err := WriteNew(map[string][]byte{a: []byte("new")}); err != nil {
+		t.Fatal(err)
+	}
+}
