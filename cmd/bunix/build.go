@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"time"
 
+	"github.com/nubificus/bunix/internal/progress"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
@@ -47,7 +50,13 @@ bytes on every machine, the same bytes nix-build gives.`,
 			if out == "-" {
 				return img.WriteDockerArchive(cmd.OutOrStdout())
 			}
-			if err := image.WriteFile(out, img.WriteDockerArchive); err != nil {
+			bar := progressBar(cmd, img, "writing "+out)
+			err = image.WriteFile(out, func(w io.Writer) error {
+				bar.W = w
+				return img.WriteDockerArchive(bar)
+			})
+			bar.Done()
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
@@ -58,6 +67,24 @@ bytes on every machine, the same bytes nix-build gives.`,
 	cmd.Flags().StringVarP(&file, "file", "f", "args.nix", "the image description: args.nix, args.json or args.hcl")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar to write, or - for standard output")
 	return cmd
+}
+
+// progressBar returns a progress.Writer that draws on stderr only when both
+// stdout and stderr are terminals; its W is set by the caller.
+func progressBar(cmd *cobra.Command, img *image.Image, label string) *progress.Writer {
+	var total int64
+	for _, l := range img.Layers {
+		for _, e := range l.Entries {
+			total += e.Size
+		}
+	}
+	var term io.Writer
+	stdout, ok1 := cmd.OutOrStdout().(*os.File)
+	stderr, ok2 := cmd.ErrOrStderr().(*os.File)
+	if ok1 && ok2 && isTerminal(stdout) && isTerminal(stderr) {
+		term = stderr
+	}
+	return progress.New(nil, term, total, label)
 }
 
 // resolveImage checks a and returns the image it describes.
