@@ -90,7 +90,7 @@ func TestBuildAndInspect(t *testing.T) {
 		t.Errorf("inspect = %s", stdout)
 	}
 	code, stdout, _ = cli(t, nil, "inspect", out)
-	for _, want := range []string{"Image     urunc/redis:t1", "Platform  linux/amd64", "-rw-r--r--  0:0            10  /data/conf/redis.conf", "/urunc.json (decoded)", "  mountRootfs    true"} {
+	for _, want := range []string{"Image     urunc/redis:t1", "Platform  linux/amd64", "│       └── redis.conf  10 bytes  -rw-r--r-- 0:0", "urunc settings (/urunc.json, decoded)", "  mountRootfs    true"} {
 		if code != 0 || !strings.Contains(stdout, want) {
 			t.Errorf("inspect text lacks %q:\n%s", want, stdout)
 		}

@@ -227,8 +227,35 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return e.Encode(r)
 }
 
-// WriteText writes r for people: a summary, the layers with their files,
-// the decoded urunc settings and the labels.
+// Files returns the file system the layers make together, in path order:
+// a later layer's entry replaces an earlier one at the same path, and OCI
+// whiteouts (.wh.NAME) remove what they name.
+func (r *Report) Files() []File {
+	fs := map[string]File{}
+	for _, l := range r.Layers {
+		for _, f := range l.Files {
+			dir, base := path.Split(f.Path)
+			if name, ok := strings.CutPrefix(base, ".wh."); ok {
+				gone := path.Join(dir, name)
+				for p := range fs {
+					if p == gone || strings.HasPrefix(p, gone+"/") {
+						delete(fs, p)
+					}
+				}
+				continue
+			}
+			fs[f.Path] = f
+		}
+	}
+	out := slices.Collect(maps.Values(fs))
+	// With "/" as the lowest byte, a directory's entries follow it directly.
+	key := func(f File) string { return strings.ReplaceAll(f.Path, "/", "\x00") }
+	slices.SortFunc(out, func(a, b File) int { return strings.Compare(key(a), key(b)) })
+	return out
+}
+
+// WriteText writes r for people: a summary, the decoded urunc settings, the
+// file tree, the layers and the labels.
 func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	kv := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
@@ -242,31 +269,70 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(kv, "Cmd\t%s\n", quoteList(r.Cmd))
 	}
 	kv.Flush()
+	if r.Urunc == nil {
+		fmt.Fprintf(bw, "\nurunc settings: none (no %s: urunc will not find its settings in this image's rootfs)\n", urunc.JSONPath)
+	} else {
+		fmt.Fprintf(bw, "\nurunc settings (%s, decoded)\n", urunc.JSONPath)
+		writeMap(bw, r.Urunc)
+	}
+	fmt.Fprintf(bw, "\nFiles\n")
+	writeTree(bw, r.Files())
 	fmt.Fprintf(bw, "\nLayers\n")
 	for i, l := range r.Layers {
 		fmt.Fprintf(bw, "  %d  %s  %d bytes  %s\n", i, l.DiffID, l.Size, l.CreatedBy)
-		for _, f := range l.Files {
-			name := f.Path
-			switch {
-			case f.Mode.IsDir():
-				name += "/"
-			case f.Linkname != "":
-				name += " -> " + f.Linkname
-			}
-			fmt.Fprintf(bw, "     %s  %d:%d  %12d  %s\n", f.Mode, f.UID, f.GID, f.Size, name)
-		}
-	}
-	if r.Urunc == nil {
-		fmt.Fprintf(bw, "\n%s: none (urunc will not find its settings in this image's rootfs)\n", urunc.JSONPath)
-	} else {
-		fmt.Fprintf(bw, "\n%s (decoded)\n", urunc.JSONPath)
-		writeMap(bw, r.Urunc)
 	}
 	if len(r.Labels) > 0 {
 		fmt.Fprintf(bw, "\nLabels\n")
 		writeMap(bw, r.Labels)
 	}
 	return bw.Flush()
+}
+
+// writeTree draws files, sorted by path, as a tree under "/".
+func writeTree(w io.Writer, files []File) {
+	fmt.Fprintln(w, "  /")
+	// last[d] says whether the entry at depth d is the last of its
+	// directory, which decides the rails drawn below it.
+	var last []bool
+	for i, f := range files {
+		parts := strings.Split(strings.TrimPrefix(f.Path, "/"), "/")
+		depth := len(parts) - 1
+		isLast := true
+		for _, g := range files[i+1:] {
+			if path.Dir(g.Path) == path.Dir(f.Path) {
+				isLast = false
+				break
+			}
+			if !strings.HasPrefix(g.Path, path.Dir(f.Path)+"/") && path.Dir(f.Path) != "/" {
+				break
+			}
+		}
+		last = append(last[:depth], isLast)
+		var b strings.Builder
+		b.WriteString("  ")
+		for _, l := range last[:depth] {
+			if l {
+				b.WriteString("    ")
+			} else {
+				b.WriteString("│   ")
+			}
+		}
+		if isLast {
+			b.WriteString("└── ")
+		} else {
+			b.WriteString("├── ")
+		}
+		name := parts[depth]
+		switch {
+		case f.Mode.IsDir():
+			name += "/"
+		case f.Linkname != "":
+			name += " -> " + f.Linkname
+		default:
+			name += fmt.Sprintf("  %d bytes", f.Size)
+		}
+		fmt.Fprintf(w, "%s%s  %s %d:%d\n", b.String(), name, f.Mode, f.UID, f.GID)
+	}
 }
 
 func writeMap(w io.Writer, m map[string]string) {

@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +81,24 @@ func TestForeignArchive(t *testing.T) {
 	}
 	if len(r.Layers) != 2 || r.Urunc != nil || len(r.Layers[0].Files) != 1 {
 		t.Errorf("report %+v", r)
+	}
+}
+
+func TestTree(t *testing.T) {
+	r := &Report{Layers: []Layer{
+		{Files: []File{{Path: "/a", Mode: fs.ModeDir | 0o755}, {Path: "/a/b", Size: 1}, {Path: "/a-x", Size: 2}, {Path: "/old", Size: 3}}},
+		{Files: []File{{Path: "/a/c", Mode: fs.ModeDir | 0o755}, {Path: "/a/c/d", Size: 4}, {Path: "/.wh.old"}, {Path: "/a/b", Size: 5}}},
+	}}
+	var b bytes.Buffer
+	writeTree(&b, r.Files())
+	want := `  /
+  ├── a/  drwxr-xr-x 0:0
+  │   ├── b  5 bytes  ---------- 0:0
+  │   └── c/  drwxr-xr-x 0:0
+  │       └── d  4 bytes  ---------- 0:0
+  └── a-x  2 bytes  ---------- 0:0
+`
+	if b.String() != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
