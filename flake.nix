@@ -53,5 +53,49 @@
       );
 
       overlays.default = final: prev: { bunix = final.callPackage ./nix/package.nix { }; };
+
+      # `nix flake init -t github:nubificus/bunix`: an args.nix and a flake.nix
+      # that builds it (the same flake.nix `bunix init --flake` writes).
+      templates.default = {
+        path = ./pkg/scaffold/template;
+        description = "A urunc image built with bunix: args.nix and flake.nix";
+      };
+
+      # `nix run github:nubificus/bunix -- build -f args.nix -o image.tar`
+      apps = forAllSystems (system: {
+        default = {
+          type = "app";
+          program = "${self.packages.${system}.bunix}/bin/bunix";
+        };
+      });
+
+      # `nix flake check`: the package builds (and with it its Go tests'
+      # vendored dependencies), and so does the default image.
+      checks = forAllSystems (system: {
+        bunix = self.packages.${system}.bunix;
+        image = import ./default.nix {
+          bunix = self.packages.${system}.bunix;
+          pkgs = nixpkgs.legacyPackages.${system};
+        };
+      });
+
+      # `nix develop`: what building and testing bunix needs.
+      devShells = forAllSystems (
+        system:
+        let
+          pkgs = nixpkgs.legacyPackages.${system};
+        in
+        {
+          default = pkgs.mkShell {
+            packages = [
+              pkgs.go
+              pkgs.gopls
+              pkgs.skopeo
+              pkgs.cpio
+              pkgs.e2fsprogs
+            ];
+          };
+        }
+      );
     };
 }

@@ -282,6 +282,23 @@ func TestFlake(t *testing.T) {
 	}
 	expr := fmt.Sprintf(`let flake = builtins.getFlake %q; args = import %s/args.nix; in
 flake.lib.buildImage (args // { root = %s; bunix = %s; })`, ref, root, root, testenv.Bunix(t))
+	for attr, want := range map[string]string{"templates.default": `["description","path"]`, "overlays": `["default"]`, "apps": `["aarch64-linux","x86_64-linux"]`} {
+		eval := exec.Command(nixCmd, append(features, "eval", "--json", ref+"#"+attr, "--apply", "builtins.attrNames")...)
+		if out, err := eval.Output(); err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("nix eval %s: %v: %s, want %s", attr, err, out, want)
+		}
+	}
+	tmpl := t.TempDir()
+	initCmd := exec.Command(nixCmd, append(features, "flake", "init", "-t", ref)...)
+	initCmd.Dir = tmpl
+	if out, err := initCmd.CombinedOutput(); err != nil {
+		t.Fatalf("nix flake init -t: %v\n%s", err, out)
+	}
+	if got := string(read(t, filepath.Join(tmpl, "flake.nix"))); !strings.Contains(got, "bunix.lib.buildImage") {
+		t.Errorf("the template's flake.nix:\n%s", got)
+	}
+	read(t, filepath.Join(tmpl, "args.nix"))
+
 	viaFlake, stderr, err := testenv.NixBuild(t, root, append(features, "--expr", expr)...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)

@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"bufio"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -190,30 +191,9 @@ func DefaultName(dir string) string {
 }
 
 // Flake returns a flake.nix that builds args.nix with this project's
-// library, for `bunix init --flake`.
-func Flake() []byte {
-	return []byte(`{
-  description = "A urunc image built with bunix";
+// library, for `bunix init --flake`. It is the flake of the template that
+// `nix flake init -t github:nubificus/bunix` copies.
+func Flake() []byte { return flakeNix }
 
-  inputs.bunix.url = "github:nubificus/bunix";
-
-  outputs =
-    { self, bunix }:
-    let
-      image =
-        system:
-        bunix.lib.buildImage (
-          import ./args.nix
-          // {
-            root = ./.;
-            inherit system;
-          }
-        );
-    in
-    {
-      packages.x86_64-linux.default = image "x86_64-linux";
-      packages.aarch64-linux.default = image "aarch64-linux";
-    };
-}
-`)
-}
+//go:embed template/flake.nix
+var flakeNix []byte

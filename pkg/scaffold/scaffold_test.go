@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/nubificus/bunix/pkg/args"
 )
 
 func TestContainerfile(t *testing.T) {
@@ -207,5 +209,28 @@ func TestWriteNewNeverOverwrites(t *testing.T) {
 	}
 	if err := WriteNew(map[string][]byte{a: []byte("new")}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTemplateArgs: the flake template's args.nix must be a valid
+// description apart from its placeholder kernel.
+func TestTemplateArgs(t *testing.T) {
+	nix, err := exec.LookPath("nix-instantiate")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("nix-instantiate not on PATH, and CI=true")
+		}
+		t.Skip("nix-instantiate not available: install Nix (make test does)")
+	}
+	out, err := exec.Command(nix, "--eval", "--strict", "--json", "template/args.nix").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := args.DecodeJSON(out, "template/args.nix", "/template")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Resolve(); err != nil {
+		t.Error(err)
 	}
 }
