@@ -22,9 +22,10 @@
       bunixLib = import ./nix/lib.nix;
     in
     {
-      # buildImage as in nix/lib.nix; pass either `bunix` (the package) or
+      # The functions of nix/lib.nix. Pass either `bunix` (the package) or
       # `system`, which picks self.packages.<system>.bunix.
-      lib.buildImage =
+      lib = builtins.mapAttrs (
+        fname: f:
         {
           bunix ? null,
           system ? null,
@@ -37,9 +38,10 @@
             else if system != null then
               self.packages.${system}.bunix
             else
-              throw "bunix.lib.buildImage: pass bunix (the package, e.g. bunix.packages.\${system}.bunix) or system (e.g. \"x86_64-linux\")";
+              throw "bunix.lib.${fname}: pass bunix (the package, e.g. bunix.packages.\${system}.bunix) or system (e.g. \"x86_64-linux\")";
         in
-        bunixLib.buildImage (removeAttrs args [ "system" ] // { bunix = package; });
+        f (removeAttrs args [ "system" ] // { bunix = package; })
+      ) bunixLib;
 
       packages = forAllSystems (
         system:

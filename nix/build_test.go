@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -273,7 +279,7 @@ func TestFlake(t *testing.T) {
 	eval := exec.Command(nixCmd, append(features, "eval", "--json", root+"#lib", "--apply", "builtins.attrNames")...)
 	eval.Stderr = &stderrBuf
 	out, err := eval.Output()
-	if err != nil || strings.TrimSpace(string(out)) != `["buildImage"]` {
+	if err != nil || strings.TrimSpace(string(out)) != `["buildImage","pushScript"]` {
 		t.Fatalf("nix eval .#lib: %v: %s\n%s", err, out, stderrBuf.String())
 	}
 	ref := "path:" + root
@@ -305,5 +311,41 @@ flake.lib.buildImage (args // { root = %s; bunix = %s; })`, ref, root, root, tes
 	}
 	if !bytes.Equal(read(t, viaFlake), read(t, nixBuild(t))) {
 		t.Errorf("the flake's lib.buildImage (%s) and default.nix build different bytes", viaFlake)
+	}
+}
+
+// TestPushScript builds lib.pushScript for the default image and runs it
+// against a registry on loopback: the registry then serves the image with
+// its urunc labels.
+func TestPushScript(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer s.Close()
+	ref := strings.TrimPrefix(s.URL, "http://") + "/urunc/hello:pushed"
+	expr := fmt.Sprintf(`let lib = import %s/nix/lib.nix; in lib.pushScript {
+  image = import %s/default.nix { bunix = %s; }; ref = %q; insecure = true; bunix = %s; }`, root, root, testenv.Bunix(t), ref, testenv.Bunix(t))
+	script, stderr, err := testenv.NixBuild(t, root, "--expr", expr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, err := exec.Command(script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	if !strings.Contains(string(out), d.String()) || cfg.Config.Labels["com.urunc.unikernel.binary"] != "/unikernel/kernel" {
+		t.Errorf("pushed %s; the registry serves %s with labels %v", out, d, cfg.Config.Labels)
 	}
 }

@@ -313,7 +313,52 @@ let
       spec = toJSON spec;
       passAsFile = [ "spec" ];
     };
+  /**
+    A script that pushes an image to a registry with `bunix push`, like
+    nix2container's copyTo: `nix-build -A ... && ./result`. It runs outside
+    the sandbox, with the credentials of whoever runs it (docker config and
+    credential helpers). Arguments given to the script are passed on to
+    `bunix push`, e.g. `--insecure`.
+
+    # Inputs
+
+    `image` (Derivation)
+    : An image made by `buildImage` (any format).
+
+    `ref` (String)
+    : Where to push it, e.g. `"registry.example.com/urunc/redis:test"`.
+
+    `insecure` (Bool; _optional_)
+    : Talk plain HTTP to the registry.
+
+      _Default value:_ `false`
+
+    `bunix` (Derivation or Path)
+    : As for `buildImage`.
+  */
+  pushScript =
+    {
+      image,
+      ref,
+      insecure ? false,
+      bunix,
+    }:
+    let
+      bin = "${prefixOf bunix}/bin/bunix";
+      quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
+    in
+    builtins.derivation {
+      name = storeName "push" "push-${image.name or "image"}";
+      system = bunix.system or builtins.currentSystem;
+      builder = bin;
+      args = [ "nix-script" ];
+      text = ''
+        #!/bin/sh
+        exec ${quote bin} push ${if insecure then "--insecure " else ""}${quote "${image}"} ${quote ref} "$@"
+      '';
+      passAsFile = [ "text" ];
+    };
 in
 {
-  inherit buildImage;
+  inherit buildImage pushScript;
 }

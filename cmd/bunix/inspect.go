@@ -1,32 +1,58 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/nubificus/bunix/pkg/inspect"
 	"github.com/spf13/cobra"
 )
 
 func newInspect() *cobra.Command {
-	var asJSON bool
+	var asJSON, insecure bool
 	cmd := &cobra.Command{
-		Use:   "inspect IMAGE.tar",
-		Short: "Show what is in an image tar, as urunc will see it",
-		Long: `Inspect reads a docker-archive tar and shows its name and tags, platform,
-creation time and process args, every layer with its files (mode, owner,
-size), /urunc.json decoded from base64, and the labels.`,
+		Use:   "inspect IMAGE",
+		Short: "Show what is in an image, as urunc will see it",
+		Long: `Inspect reads an image, a file (docker-archive, oci-archive or OCI layout
+directory) or, when IMAGE is no file, a reference to a registry, and shows
+its names, digest, platform, creation time and process args, /urunc.json
+decoded from base64, the file tree, the layers, the labels and the manifest
+annotations. Every layer is read once and checked against the config's
+diffIDs. An index (multi-arch) gives one report per image.`,
 		Example: `  bunix inspect result
-  bunix inspect --json image.tar | jq .urunc`,
+  bunix inspect --json image.tar | jq .urunc
+  bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			r, err := inspect.DockerArchive(a[0])
+			var reports []*inspect.Report
+			var err error
+			if _, statErr := os.Stat(a[0]); statErr == nil {
+				reports, err = inspect.Path(a[0])
+			} else {
+				reports, err = inspect.Remote(cmd.Context(), a[0], insecure)
+			}
 			if err != nil {
 				return err
 			}
+			out := cmd.OutOrStdout()
 			if asJSON {
-				return r.WriteJSON(cmd.OutOrStdout())
+				if len(reports) == 1 {
+					return reports[0].WriteJSON(out)
+				}
+				return inspect.WriteJSONList(out, reports)
 			}
-			return r.WriteText(cmd.OutOrStdout())
+			for i, r := range reports {
+				if i > 0 {
+					fmt.Fprintln(out)
+				}
+				if err := r.WriteText(out); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (a list for an index)")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	return cmd
 }

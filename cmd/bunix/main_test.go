@@ -221,7 +221,7 @@ func TestSourceDateEpoch(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	for _, cmd := range [][]string{{}, {"build"}, {"validate"}, {"inspect"}, {"init"}, {"convert"}} {
+	for _, cmd := range [][]string{{}, {"build"}, {"validate"}, {"inspect"}, {"push"}, {"init"}, {"convert"}} {
 		code, stdout, _ := cli(t, nil, append(cmd, "--help")...)
 		if code != 0 || !strings.Contains(stdout, "Usage:") {
 			t.Errorf("%v --help: exit %d\n%s", cmd, code, stdout)

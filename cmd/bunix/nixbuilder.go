@@ -51,3 +51,29 @@ the image tar to $out.`,
 		},
 	}
 }
+
+func newNixScript(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-script",
+		Short:  "Be the builder of a script derivation made by nix/lib.nix",
+		Hidden: true,
+		Long: `nix-script is the builder nix/lib.nix's pushScript runs: it writes the text
+in the file named by $textPath (passAsFile) to $out as an executable.`,
+		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-script" ]; text = "..."; passAsFile = [ "text" ]; ... }`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			textPath, out := getenv("textPath"), getenv("out")
+			if textPath == "" || out == "" {
+				return usageError{fmt.Errorf("nix-script: $textPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
+			}
+			text, err := os.ReadFile(textPath)
+			if err != nil {
+				return fmt.Errorf("reading the script text: %w", err)
+			}
+			if err := os.WriteFile(out, text, 0o755); err != nil {
+				return fmt.Errorf("writing %s: %w", out, err)
+			}
+			return nil
+		},
+	}
+}

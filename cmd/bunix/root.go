@@ -68,7 +68,7 @@ image labels and the process args, and a docker-archive tar that
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newInit(), newConvert(), newNixBuilder(getenv))
+	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixScript(getenv))
 	return root
 }
 

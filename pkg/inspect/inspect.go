@@ -1,11 +1,14 @@
-// Package inspect reads an image tar back and reports what urunc will see:
+// Package inspect reads an image back, from a file in any format bunix
+// writes or from a registry, and reports what urunc will see:
 // names, platform, layers, files, the decoded /urunc.json and the labels.
 package inspect
 
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -20,14 +23,24 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/klauspost/compress/zstd"
+	"github.com/nubificus/bunix/pkg/imagefile"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 // Report describes one image.
 type Report struct {
-	RepoTags     []string          `json:"repoTags"`
+	RepoTags []string `json:"repoTags"`
+	// Digest is the manifest's digest; empty for a docker-archive, which
+	// has no manifest of its own.
+	Digest string `json:"digest,omitempty"`
+	// Annotations are the manifest's annotations (OCI images only).
+	Annotations  map[string]string `json:"annotations,omitempty"`
 	OS           string            `json:"os"`
 	Architecture string            `json:"architecture"`
 	Created      time.Time         `json:"created"`
@@ -114,8 +127,17 @@ func DockerArchive(file string) (*Report, error) {
 	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
 		return nil, fmt.Errorf("reading the config %s of %s: %w", m[0].Config, file, err)
 	}
-	if len(cfg.RootFS.DiffIDs) != len(m[0].Layers) {
-		return nil, fmt.Errorf("reading %s: the config lists %d diffIDs for %d layers", file, len(cfg.RootFS.DiffIDs), len(m[0].Layers))
+	if err := r.applyConfig(&cfg, m[0].Layers); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
+	return r, nil
+}
+
+// applyConfig fills in what the config says and checks the layers' hashes
+// against its diffIDs; names name the layers in messages.
+func (r *Report) applyConfig(cfg *v1.ConfigFile, names []string) error {
+	if len(cfg.RootFS.DiffIDs) != len(r.Layers) {
+		return fmt.Errorf("the config lists %d diffIDs for %d layers", len(cfg.RootFS.DiffIDs), len(r.Layers))
 	}
 	r.OS, r.Architecture, r.Created = cfg.OS, cfg.Architecture, cfg.Created.UTC()
 	r.Cmd, r.Entrypoint, r.Labels = cfg.Config.Cmd, cfg.Config.Entrypoint, cfg.Config.Labels
@@ -131,10 +153,127 @@ func DockerArchive(file string) (*Report, error) {
 			r.Layers[i].CreatedBy = history[i]
 		}
 		if want := cfg.RootFS.DiffIDs[i].String(); r.Layers[i].DiffID != want {
-			return nil, fmt.Errorf("reading %s: layer %d (%s) has sha256 %s, but the config says %s: the archive is corrupt", file, i, m[0].Layers[i], r.Layers[i].DiffID, want)
+			return fmt.Errorf("layer %d (%s) has sha256 %s, but the config says %s: the image is corrupt", i, names[i], r.Layers[i].DiffID, want)
 		}
 	}
+	return nil
+}
+
+// Image reads img, an image from an OCI file or a registry, layer by layer.
+// tags name it in the report.
+func Image(img v1.Image, tags []string) (*Report, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest: %w", err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest: %w", err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the config: %w", err)
+	}
+	r := &Report{RepoTags: tags, Digest: digest.String(), Annotations: m.Annotations, Layers: make([]Layer, len(m.Layers))}
+	names := make([]string, len(m.Layers))
+	for i, d := range m.Layers {
+		names[i] = d.Digest.String()
+		l, err := img.LayerByDigest(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading layer %d (%s): %w", i, d.Digest, err)
+		}
+		rc, err := l.Compressed()
+		if err != nil {
+			return nil, fmt.Errorf("reading layer %d (%s): %w", i, d.Digest, err)
+		}
+		err = readLayer(rc, &r.Layers[i], r)
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading layer %d (%s): %w", i, d.Digest, err)
+		}
+	}
+	if err := r.applyConfig(cfg, names); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// Path reads the image file at p, in any format bunix writes: one report
+// for each image in it.
+func Path(p string) ([]*Report, error) {
+	f, err := imagefile.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if f.Format == imagefile.DockerArchive {
+		r, err := DockerArchive(p)
+		if err != nil {
+			return nil, err
+		}
+		return []*Report{r}, nil
+	}
+	var out []*Report
+	for i, img := range f.Images {
+		r, err := Image(img, f.Tags)
+		if err != nil {
+			return nil, fmt.Errorf("reading image %d of %s: %w", i, p, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Remote reads the image at ref in its registry, over plain HTTP if
+// insecure: one report for each image, several for an index. Credentials
+// come from the docker config and its credential helpers.
+func Remote(ctx context.Context, ref string, insecure bool) ([]*Report, error) {
+	var nameOpts []name.Option
+	if insecure {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nameOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("inspecting %q: not a file, and not a valid image reference: %w", ref, err)
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("inspecting %s: %w", ref, err)
+	}
+	var imgs []v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
+		}
+		for _, d := range im.Manifests {
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("inspecting %s: %w", ref, err)
+			}
+			imgs = append(imgs, img)
+		}
+	} else {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
+		}
+		imgs = []v1.Image{img}
+	}
+	var out []*Report
+	for _, img := range imgs {
+		rep, err := Image(img, []string{ref})
+		if err != nil {
+			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
+		}
+		out = append(out, rep)
+	}
+	return out, nil
 }
 
 // maxJSON bounds how much of a JSON file of the archive is read.
@@ -169,8 +308,17 @@ func eachFile(file string, fn func(name string, r io.Reader) error) error {
 func readLayer(rd io.Reader, l *Layer, r *Report) error {
 	br := bufio.NewReader(rd)
 	var src io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	magic, _ := br.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return err
+		}
+		defer zr.Close()
+		src = zr
+	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
 		if err != nil {
 			return err
 		}
@@ -220,6 +368,13 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteJSONList writes reports as one indented JSON list.
+func WriteJSONList(w io.Writer, reports []*Report) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(reports)
+}
+
 // WriteJSON writes r as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
 	e := json.NewEncoder(w)
@@ -260,6 +415,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	kv := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(kv, "Image\t%s\n", strings.Join(r.RepoTags, ", "))
+	if r.Digest != "" {
+		fmt.Fprintf(kv, "Digest\t%s\n", r.Digest)
+	}
 	fmt.Fprintf(kv, "Platform\t%s/%s\n", r.OS, r.Architecture)
 	fmt.Fprintf(kv, "Created\t%s\n", r.Created.Format(time.RFC3339))
 	if len(r.Entrypoint) > 0 {
@@ -284,6 +442,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Labels) > 0 {
 		fmt.Fprintf(bw, "\nLabels\n")
 		writeMap(bw, r.Labels)
+	}
+	if len(r.Annotations) > 0 {
+		fmt.Fprintf(bw, "\nManifest annotations\n")
+		writeMap(bw, r.Annotations)
 	}
 	return bw.Flush()
 }

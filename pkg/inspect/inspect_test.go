@@ -2,14 +2,24 @@ package inspect
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"io/fs"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
@@ -58,7 +68,7 @@ func TestDockerArchiveCorrupt(t *testing.T) {
 	b[i] = 'k'
 	os.WriteFile(p, b, 0o644)
 	_, err := DockerArchive(p)
-	if err == nil || !strings.Contains(err.Error(), "the archive is corrupt") {
+	if err == nil || !strings.Contains(err.Error(), "the image is corrupt") {
 		t.Errorf("got %v", err)
 	}
 }
@@ -100,5 +110,48 @@ func TestTree(t *testing.T) {
 `
 	if b.String() != want {
 		t.Errorf("tree:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestOCIAndRemote reads an OCI layout written by go-containerregistry
+// (gzip layers, manifest annotations), then the same image pushed to an
+// in-memory registry.
+func TestOCIAndRemote(t *testing.T) {
+	img, err := random.Image(1000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img = mutate.Annotations(img, map[string]string{"com.urunc.unikernel.binary": "/k"}).(v1.Image)
+	dir := t.TempDir()
+	p, _ := layout.Write(dir, empty.Index)
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "x:1"})); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Path(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := img.Digest()
+	if len(rs) != 1 || rs[0].Digest != want.String() || rs[0].Annotations["com.urunc.unikernel.binary"] != "/k" ||
+		len(rs[0].Layers) != 2 || rs[0].RepoTags[0] != "x:1" {
+		t.Fatalf("reports %+v", rs)
+	}
+
+	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer s.Close()
+	ref := strings.TrimPrefix(s.URL, "http://") + "/urunc/x:1"
+	tag, _ := name.NewTag(ref)
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	rs, err = Remote(context.Background(), ref, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Digest != want.String() || rs[0].Layers[1].DiffID == "" {
+		t.Errorf("remote report %+v", rs)
+	}
+	if _, err := Remote(context.Background(), "Not A Ref", false); err == nil || !strings.Contains(err.Error(), "not a file, and not a valid image reference") {
+		t.Errorf("bad ref: %v", err)
 	}
 }

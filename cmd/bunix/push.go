@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/nubificus/bunix/pkg/push"
+	"github.com/spf13/cobra"
+)
+
+func newPush() *cobra.Command {
+	var insecure bool
+	cmd := &cobra.Command{
+		Use:   "push IMAGE REF",
+		Short: "Push an image file to a registry",
+		Long: `Push sends an image file (docker-archive, oci-archive or OCI layout
+directory) to a registry, like 'skopeo copy', outside any sandbox.
+
+An OCI image's manifest (or a multi-arch index) is pushed byte for byte, so
+the pushed digest is the local one and the urunc annotations arrive intact.
+A docker-archive has no manifest of its own: the registry gets one made on
+the way, with gzip-compressed layers. The registry is asked afterwards for
+what it serves under REF; stdout gets REF's repository@digest.
+
+Credentials come from the docker config (~/.docker/config.json or
+$DOCKER_CONFIG) and its credential helpers, as with docker login.`,
+		Example: `  bunix push result registry.example.com/urunc/redis:test
+  bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			var opts []push.Option
+			if insecure {
+				opts = append(opts, push.Insecure())
+			}
+			d, err := push.Push(cmd.Context(), a[0], a[1], opts...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), d.String())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
+	return cmd
+}

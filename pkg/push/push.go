@@ -1,0 +1,91 @@
+// Package push sends image files to a registry with go-containerregistry's
+// remote package.
+package push
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/nubificus/bunix/pkg/imagefile"
+)
+
+// Option configures Push.
+type Option func(*options)
+
+type options struct {
+	insecure  bool
+	keychain  authn.Keychain
+	transport http.RoundTripper
+}
+
+// Insecure lets Push talk plain HTTP to the registry.
+func Insecure() Option { return func(o *options) { o.insecure = true } }
+
+// WithKeychain sets where credentials come from; the default is the docker
+// config (~/.docker/config.json, $DOCKER_CONFIG) and its credential helpers.
+func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
+
+// WithTransport sets the HTTP transport, e.g. for a test registry.
+func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
+
+// Push sends the image file at file (docker-archive, oci-archive or OCI
+// layout) to ref and returns the digest reference the registry now serves.
+//
+// An OCI file's single image manifest, or its whole index when it holds
+// several images, is pushed byte for byte, so its digest and annotations
+// are the local ones. A docker-archive carries no manifest: the registry gets
+// one made by go-containerregistry, with gzip-compressed layers. After the
+// push, the registry is asked for the manifest's digest, and a mismatch is an
+// error: nothing is reported pushed that the registry does not serve.
+func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, error) {
+	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var nameOpts []name.Option
+	if o.insecure {
+		nameOpts = append(nameOpts, name.Insecure)
+	}
+	tag, err := name.NewTag(ref, nameOpts...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("pushing to %q: not a valid image reference: %w", ref, err)
+	}
+	f, err := imagefile.Open(file)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	defer f.Close()
+	remoteOpts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport)}
+
+	var local v1.Hash
+	switch {
+	case len(f.Images) == 0:
+		return name.Digest{}, fmt.Errorf("pushing %s: it holds no image", file)
+	case len(f.Images) == 1:
+		if local, err = f.Images[0].Digest(); err != nil {
+			return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
+		}
+		err = remote.Write(tag, f.Images[0], remoteOpts...)
+	default:
+		if local, err = f.Index.Digest(); err != nil {
+			return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
+		}
+		err = remote.WriteIndex(tag, f.Index, remoteOpts...)
+	}
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("pushing %s to %s: %w", file, tag, err)
+	}
+	desc, err := remote.Head(tag, remoteOpts...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("pushing %s to %s: checking what the registry serves: %w", file, tag, err)
+	}
+	if desc.Digest != local {
+		return name.Digest{}, fmt.Errorf("pushing %s to %s: the registry serves %s, not the pushed %s", file, tag, desc.Digest, local)
+	}
+	return tag.Context().Digest(local.String()), nil
+}
