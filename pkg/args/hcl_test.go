@@ -3,10 +3,11 @@ package args
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 func TestDecodeHCL(t *testing.T) {
@@ -67,12 +68,7 @@ func TestDecodeHCLErrors(t *testing.T) {
 
 // TestLoadNix evaluates real args.nix files with nix-instantiate.
 func TestLoadNix(t *testing.T) {
-	if _, err := exec.LookPath("nix-instantiate"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nix-instantiate not on PATH, and CI=true")
-		}
-		t.Skip("nix-instantiate not available: install Nix (make test does)")
-	}
+	testenv.Require(t, "nix-instantiate")
 	dir := t.TempDir()
 	write := func(name, s string) string {
 		p := filepath.Join(dir, name)
@@ -112,12 +108,7 @@ func TestLoadNix(t *testing.T) {
 // TestNixPositions: errors in an args.nix name the line and column of the
 // field, with the file as the user named it.
 func TestNixPositions(t *testing.T) {
-	if _, err := exec.LookPath("nix-instantiate"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nix-instantiate not on PATH, and CI=true")
-		}
-		t.Skip("nix-instantiate not available: install Nix (make test does)")
-	}
+	testenv.Require(t, "nix-instantiate")
 	dir := t.TempDir()
 	p := filepath.Join(dir, "args.nix")
 	os.WriteFile(p, []byte(`{

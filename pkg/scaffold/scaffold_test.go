@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nubificus/bunix/internal/testenv"
+
 	"github.com/nubificus/bunix/pkg/args"
 )
 
@@ -133,13 +135,7 @@ func TestConvertRebasesSources(t *testing.T) {
 // TestNixString evaluates rendered strings with Nix itself: nothing may be
 // interpolated or lost.
 func TestNixString(t *testing.T) {
-	nix, err := exec.LookPath("nix-instantiate")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nix-instantiate not on PATH, and CI=true")
-		}
-		t.Skip("nix-instantiate not available: install Nix (make test does)")
-	}
+	nix := testenv.Require(t, "nix-instantiate")
 	for _, s := range []string{`plain`, `a "quoted" \ back`, "${HOME} $x $${y}", "tab\there\nnew line", "ünï ✓", `''`} {
 		out, err := exec.Command(nix, "--eval", "--json", "--expr", nixString(s)).Output()
 		if err != nil {
@@ -215,13 +211,7 @@ func TestWriteNewNeverOverwrites(t *testing.T) {
 // TestTemplateArgs: the flake template's args.nix must be a valid
 // description apart from its placeholder kernel.
 func TestTemplateArgs(t *testing.T) {
-	nix, err := exec.LookPath("nix-instantiate")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nix-instantiate not on PATH, and CI=true")
-		}
-		t.Skip("nix-instantiate not available: install Nix (make test does)")
-	}
+	nix := testenv.Require(t, "nix-instantiate")
 	out, err := exec.Command(nix, "--eval", "--strict", "--json", "template/args.nix").Output()
 	if err != nil {
 		t.Fatal(err)
