@@ -24,10 +24,11 @@ nothing.`,
 			if err != nil {
 				return err
 			}
-			img, err := resolveImage(desc, time.Time{})
+			img, done, err := resolveImage(desc, time.Time{}, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			done()
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d layers\n", a[0], img.RepoTags[0], len(img.Layers))
 			return nil
 		},

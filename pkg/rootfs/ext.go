@@ -83,7 +83,7 @@ type SizeError struct {
 }
 
 func (e *SizeError) Error() string {
-	return fmt.Sprintf("%d bytes is too small for the content: it needs at least %d bytes (%d MiB)", e.Size, e.Need, (e.Need+1<<20-1)>>20)
+	return fmt.Sprintf("%d bytes is too small for the content: it needs at least %d bytes", e.Size, e.Need)
 }
 
 // Ext is an ext2 or ext4 file system laid out and ready to write: every
