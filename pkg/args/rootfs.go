@@ -104,6 +104,14 @@ func (c *collector) size(field string, v any) int64 {
 	return n << shift
 }
 
+// withArticle returns s after "a" or "an".
+func withArticle(s string) string {
+	if strings.ContainsAny(s[:1], "aeiou") {
+		return "an " + s
+	}
+	return "a " + s
+}
+
 // defaultRootfsPath returns where a rootfs file goes in the image when
 // rootfs.path is not given.
 func defaultRootfsPath(typ string, gzip bool) string {
@@ -135,11 +143,11 @@ func (a *Args) resolveRootfs(c *collector, r *Resolved) {
 		if len(types) > 0 {
 			can = "only " + strings.Join(types, ", ")
 		}
-		c.add("rootfs.type", rf.Type, "a %s guest cannot use a %s rootfs (urunc gives %s %s)", guest, rf.Type, guest, can)
+		c.add("rootfs.type", rf.Type, "a %s guest cannot use %s rootfs (urunc gives %s %s)", guest, withArticle(rf.Type), guest, can)
 	}
 	only := func(field, value string, types ...string) {
 		if value != "" && !slices.Contains(types, rf.Type) {
-			c.add("rootfs."+field, value, "applies only to a %s rootfs, not to %s", strings.Join(types, " or "), rf.Type)
+			c.add("rootfs."+field, value, "applies only to %s rootfs, not to %s", withArticle(strings.Join(types, " or ")), rf.Type)
 		}
 	}
 	only("from", rf.From, urunc.RootfsInitrd, urunc.RootfsBlock)
