@@ -26,28 +26,18 @@ func (c *collector) rootfs(v any, spec bool) *RootfsArgs {
 		return nil
 	}
 	rf := &RootfsArgs{}
+	strs := map[string]*string{"type": &rf.Type, "from": &rf.From, "path": &rf.Path,
+		"fsType": &rf.FSType, "mountPoint": &rf.MountPoint, "compression": &rf.Compression}
 	for _, k := range sortedKeys(m) {
 		field, val := "rootfs."+k, m[k]
-		if val == nil {
-			continue
-		}
-		switch k {
-		case "type":
-			rf.Type = c.str(field, val)
-		case "include":
+		switch p, isStr := strs[k]; {
+		case val == nil:
+		case isStr:
+			*p = c.str(field, val)
+		case k == "include":
 			rf.Include = c.include(val, spec)
-		case "from":
-			rf.From = c.str(field, val)
-		case "path":
-			rf.Path = c.str(field, val)
-		case "fsType":
-			rf.FSType = c.str(field, val)
-		case "size":
+		case k == "size":
 			rf.Size = c.size(field, val)
-		case "mountPoint":
-			rf.MountPoint = c.str(field, val)
-		case "compression":
-			rf.Compression = c.str(field, val)
 		default:
 			c.add(field, nil, "unknown field%s (known: %s)", suggest(k, rootfsFields), strings.Join(rootfsFields, ", "))
 		}
