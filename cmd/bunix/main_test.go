@@ -104,10 +104,16 @@ func TestBuildAndInspect(t *testing.T) {
 // TestFrontEndsAgree: args.json, args.hcl and args.nix describing the same
 // image give the same bytes.
 func TestFrontEndsAgree(t *testing.T) {
-	dir := project(t)
-	files := []string{"args.json", "args.hcl"}
+	buildAlike(t, project(t), "args")
+}
+
+// buildAlike builds dir's base.json, base.hcl and, where Nix is (always
+// under CI=true), base.nix, and checks that they give the same bytes.
+func buildAlike(t *testing.T, dir, base string) {
+	t.Helper()
+	files := []string{base + ".json", base + ".hcl"}
 	if os.Getenv("CI") == "true" || hasNix() {
-		files = append(files, "args.nix")
+		files = append(files, base+".nix")
 	}
 	var first []byte
 	for _, f := range files {

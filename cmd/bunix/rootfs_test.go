@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,24 +31,10 @@ rootfs = {
   annotations = { unikernelType = "rumprun"; hypervisor = "hvt"; binary = "/unikernel/redis.hvt"; };
   rootfs = { type = "block"; include = [ { source = ./conf; target = "/conf"; } ]; size = "2M"; from = null; }; }`,
 	}
-	names := []string{"rootfs.json", "rootfs.hcl"}
-	if os.Getenv("CI") == "true" || hasNix() {
-		names = append(names, "rootfs.nix")
+	for name, desc := range descs {
+		os.WriteFile(filepath.Join(dir, name), []byte(desc), 0o644)
 	}
-	var first []byte
-	for _, name := range names {
-		os.WriteFile(filepath.Join(dir, name), []byte(descs[name]), 0o644)
-		out := filepath.Join(dir, name+".tar")
-		if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, name), "-o", out); code != 0 {
-			t.Fatalf("%s: exit %d: %s", name, code, stderr)
-		}
-		b, _ := os.ReadFile(out)
-		if first == nil {
-			first = b
-		} else if !bytes.Equal(first, b) {
-			t.Errorf("%s builds different bytes than %s", name, names[0])
-		}
-	}
+	buildAlike(t, dir, "rootfs")
 	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
 		t.Errorf("work directory left behind: %s", ents[0].Name())
 	}

@@ -14,8 +14,9 @@ func newValidate() *cobra.Command {
 		Short: "Check an args file without building",
 		Long: `Validate reads an image description and reports every problem in it: bad
 fields and values, sources that are missing, targets that collide, and
-binary, initrd or block paths that no copied file provides. It writes
-nothing.`,
+binary, initrd or block paths that no copied file provides, and a rootfs
+that cannot be built. It builds that rootfs in a temporary directory, which
+it removes, and writes nothing else.`,
 		Example: `  bunix validate args.nix
   bunix validate examples/hello/args.hcl`,
 		Args: exactArgs(1),
