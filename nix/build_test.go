@@ -141,8 +141,8 @@ func inspect(t *testing.T, tar string) report {
 	return r
 }
 
-// TestNixErrors: bad input fails the build with a message that names the
-// field and the value, and leaves no output.
+// TestNixErrors: bad input, rootfs included, fails the build with a message
+// that names the field and the value, and leaves no output.
 func TestNixErrors(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
@@ -156,6 +156,18 @@ func TestNixErrors(t *testing.T) {
 		{`{ name = "x"; files = { "./kernel" = "/k"; }; annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; }; }`,
 			`bunix: args.nix:1:47: annotations.binary: missing: urunc needs binary`},
 		{`{ name = "x"; files = { "./kernel" = "/k" }; }`, `syntax error`},
+		{rootfsArgs("unikraft", "qemu", `{ type = "initrd"; include = { "./missing" = "/m"; }; }`),
+			`bunix.buildImage x: rootfs.include."./missing": source ` + dir + `/missing does not exist`},
+		{rootfsArgs("unikraft", "qemu", `{ type = "block"; include = { "./kernel" = "/c"; }; }`),
+			`rootfs.type = "block": a unikraft guest cannot use a block rootfs (urunc gives unikraft only initrd, raw)`},
+		{rootfsArgs("rumprun", "hvt", `{ type = "block"; include = { "./kernel" = "/c"; }; size = "4K"; }`),
+			`rootfs.size = 4096: too small for the content: the ext2 image needs at least`},
+		{rootfsArgs("rumprun", "hvt", `{ type = "block"; include = { "./kernel" = "/c"; }; fsType = "ext4"; }`),
+			`rootfs.fsType = "ext4": a rumprun guest cannot mount ext4 (it mounts ext2)`},
+		{rootfsArgs("linux", "qemu", `{ type = "initrd"; from = ./kernel; include = { "./kernel" = "/c"; }; }`),
+			`rootfs.from = "/nix/store/`},
+		{rootfsArgs("linux", "qemu", `{ type = "initrd"; from = ./kernel; }`),
+			`is neither a cpio archive (magic 070701), a gzip-compressed one, nor an ext2/3/4 image`},
 	} {
 		p := filepath.Join(dir, "args.nix")
 		os.WriteFile(p, []byte(tc.args), 0o644)
@@ -169,6 +181,12 @@ func TestNixErrors(t *testing.T) {
 			t.Errorf("%s: stderr lacks %q:\n%s", tc.args, tc.want, stderr)
 		}
 	}
+}
+
+// rootfsArgs is an args.nix for guest on monitor with rootfs.
+func rootfsArgs(guest, monitor, rootfs string) string {
+	return `{ name = "x"; files = { "./kernel" = "/k"; }; rootfs = ` + rootfs + `;
+  annotations = { unikernelType = "` + guest + `"; hypervisor = "` + monitor + `"; binary = "/k"; }; }`
 }
 
 // TestDockerLoad loads the nix-built image into a private Docker Engine and

@@ -5,8 +5,8 @@
 # program, does the work as the builder of a plain derivation. There is no
 # stdenv and no shell in the build.
 #
-# The spec is the versioned contract between this file and the Go builder.
-# Version 1:
+# The spec is the versioned contract between this file and the Go builder
+# (pkg/args: SpecVersion, DecodeSpec). Version 2:
 #
 #   {
 #     "version": 1,
@@ -20,14 +20,28 @@
 #         "field": "contents[0]" }
 #     ],
 #     "annotations": { "unikernelType": "rumprun", ... },
-#     "positions": { "annotations.hypervisor": "args.nix:12:5", ... }
+#     "positions": { "annotations.hypervisor": "args.nix:12:5", ... },
+#     "rootfs": {
+#       "type": "block",
+#       "include": [
+#         { "source": "/nix/store/...-redis.conf", "target": "/conf/redis.conf",
+#           "field": "rootfs.include.\"./redis.conf\"" }
+#       ],
+#       "fsType": "ext2", "size": "64M", "mountPoint": "/data"
+#     }
 #   }
 #
 # "architecture" is present only when the caller set it. "contents" lists the
 # files entries first (in attribute name order), then the contents entries in
 # list order; "field" says where each came from, for error messages.
 # "annotations" is passed through untouched. "positions" says where the
-# caller wrote each field (pkg/args/positions.nix), for error messages. The Go side decodes exactly this,
+# caller wrote each field (pkg/args/positions.nix), for error messages.
+# "rootfs" is present only when the
+# caller gave one: its "include" entries are made like "contents" ones (an
+# attribute set's in name order, a list's in list order, "field" saying
+# which), its "from", when not null, is a store path like a "source", and its
+# other keys are passed through untouched. Version 1 had no "rootfs"; this
+# bunix reads version 2 only. The Go side decodes exactly this,
 # rejects unknown keys and does all validation that Nix does not need to do
 # (absolute targets, annotation keys and values, name and tag syntax).
 let
@@ -52,7 +66,7 @@ let
     typeOf
     ;
 
-  specVersion = 1;
+  specVersion = 2;
 
   # storeName fallback s: s made usable as the name of a store path. Every
   # character outside [A-Za-z0-9+._?=-] becomes "-", only the last 200
@@ -153,6 +167,18 @@ let
 
       _Default value:_ `null`
 
+    `rootfs` (AttrSet or null; _optional_)
+    : A root file system for the guest, which bunix builds or packages:
+      `{ type = "initrd"; include = { "./init" = "/init"; }; }`, with
+      `type` one of `"initrd"`, `"raw"`, `"block"`. `include` takes the
+      forms of `files` (an attribute set) or of `contents` (a list), its
+      targets being paths inside the rootfs; its sources enter the store the
+      same way. `from` is a prebuilt rootfs file (a path, a derivation or a
+      store path) to package as it is. `path`, `fsType`, `size`,
+      `mountPoint` and `compression` are passed to the builder, which checks
+      them; the README's "Root filesystems" section describes them all.
+      _Default value:_ `null`
+
     `root` (Path or null; _optional_)
     : Directory that relative sources are relative to, usually the
       directory of the args file (`./.`). Required when a relative source is
@@ -202,6 +228,7 @@ let
       contents ? [ ],
       annotations ? { },
       architecture ? null,
+      rootfs ? null,
       root ? null,
       bunix,
     }@args:
@@ -262,10 +289,11 @@ let
         else
           throw "${context}: files must be an attribute set of \"source\" = \"/target\" (got ${describe files})";
 
+      # contentEntry list i e: item i of the list named list, e.g. contents.
       contentEntry =
-        i: e:
+        list: i: e:
         let
-          field = "contents[${toString i}]";
+          field = "${list}[${toString i}]";
           extra = attrNames (removeAttrs e [ "source" "target" ]);
         in
         if !isAttrs e then
@@ -279,11 +307,31 @@ let
         else
           entry field e.source e.target;
 
+      # listEntries name v: the copies of v, a list of { source; target; }
+      # named name in messages.
+      listEntries =
+        name: v:
+        genList (i: contentEntry name i (builtins.elemAt v i)) (length v);
       contentEntries =
         if isList contents then
-          genList (i: contentEntry i (builtins.elemAt contents i)) (length contents)
+          listEntries "contents" contents
         else
           throw "${context}: contents must be a list of { source = ...; target = \"/...\"; } (got ${describe contents})";
+      includeEntries =
+        include:
+        if isAttrs include then
+          map (src: entry "rootfs.include.${toJSON src}" src include.${src}) (attrNames include)
+        else if isList include then
+          listEntries "rootfs.include" include
+        else
+          fail "rootfs.include" "must be an attribute set of \"source\" = \"/target\" or a list of { source = ...; target = \"/...\"; } (got ${describe include})";
+      rootfsSpec =
+        if !isAttrs rootfs then
+          throw "${context}: rootfs must be an attribute set, e.g. { type = \"initrd\"; include = { \"./init\" = \"/init\"; }; } (got ${describe rootfs})"
+        else
+          removeAttrs rootfs [ "include" "from" ]
+          // (if rootfs.include or null == null then { } else { include = includeEntries rootfs.include; })
+          // (if rootfs.from or null == null then { } else { from = source "rootfs.from" rootfs.from; });
 
       spec =
         {
@@ -299,7 +347,8 @@ let
             else
               throw "${context}: annotations must be an attribute set (got ${describe annotations})";
         }
-        // (if architecture == null then { } else { inherit architecture; });
+        // (if architecture == null then { } else { inherit architecture; })
+        // (if rootfs == null then { } else { rootfs = rootfsSpec; });
 
       imageName = storeName "image.tar" (
         "${if isString name then name else "image"}-${if isString tag then tag else "tag"}.tar"

@@ -3,7 +3,10 @@
 # need and is missing; it changes nothing when all of it is there.
 #
 #   scripts/deps.sh       everything `make test` needs: Nix, Docker, skopeo,
-#                         cpio, and make itself, for .ci/run on a bare machine
+#                         cpio, gzip, e2fsprogs (e2fsck, debugfs, dumpe2fs:
+#                         they read back the block images bunix writes),
+#                         qemu-system-x86 (the boot test), and make itself,
+#                         for .ci/run on a bare machine
 #   scripts/deps.sh nix   only Nix, for `make image`
 #
 # It runs apt-get update once, and only when something is missing, and uses
@@ -18,7 +21,8 @@ set -euo pipefail
 # AppArmor on, or no cgroups mounted.
 nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
-all) needs=("$nix" dockerd:docker.io skopeo:skopeo cpio:cpio make:make) ;;
+all) needs=("$nix" dockerd:docker.io skopeo:skopeo cpio:cpio gzip:gzip e2fsck:e2fsprogs
+	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86 make:make) ;;
 nix) needs=("$nix") ;;
 *)
 	echo "usage: $0 [nix]" >&2
@@ -49,7 +53,14 @@ for need in "${needs[@]}"; do
 		missing+=("${pkgs[@]}")
 	fi
 done
-if ((${#missing[@]} == 0)); then
+# The boot test fetches Debian's kernel package with apt-get download, which
+# needs it in the package lists.
+lists_stale=false
+if [[ ${1:-all} == all ]] && ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+	log "linux-image-amd64: not in the package lists, will run apt-get update"
+	lists_stale=true
+fi
+if ((${#missing[@]} == 0)) && ! $lists_stale; then
 	exit 0
 fi
 
@@ -59,9 +70,11 @@ if ((EUID != 0)); then
 fi
 log "apt-get update"
 "${sudo[@]}" apt-get update -q >&2
-log "apt-get install ${missing[*]}"
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+if ((${#missing[@]} > 0)); then
+	log "apt-get install ${missing[*]}"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
 
 for need in "${needs[@]}"; do
 	cmd=${need%%:*}

@@ -43,10 +43,11 @@ bytes on every machine, the same bytes nix-build gives.`,
 			if err != nil {
 				return err
 			}
-			img, err := resolveImage(a, created)
+			img, done, err := resolveImage(a, created, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			defer done()
 			if out == "-" {
 				return img.WriteDockerArchive(cmd.OutOrStdout())
 			}
@@ -87,13 +88,28 @@ func progressBar(cmd *cobra.Command, img *image.Image, label string) *progress.W
 	return progress.New(nil, term, total, label)
 }
 
-// resolveImage checks a and returns the image it describes.
-func resolveImage(a *args.Args, created time.Time) (*image.Image, error) {
+// resolveImage checks a and returns the image it describes, with the
+// rootfs it asks bunix to build written into a temporary directory that
+// done removes; call done once the image is written. Warnings go to stderr.
+func resolveImage(a *args.Args, created time.Time, stderr io.Writer) (img *image.Image, done func(), err error) {
 	r, err := a.Resolve()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return build.Image(r, build.WithCreated(created))
+	for _, w := range r.Warnings {
+		fmt.Fprintln(stderr, "bunix: warning: "+w)
+	}
+	dir, err := os.MkdirTemp("", "bunix-rootfs-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating a work directory for the rootfs: %w", err)
+	}
+	done = func() { os.RemoveAll(dir) }
+	img, err = build.Image(r, build.WithCreated(created), build.WithWorkDir(dir))
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return img, done, nil
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH; zero time when unset.

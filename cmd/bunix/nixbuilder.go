@@ -35,10 +35,11 @@ the image tar to $out.`,
 			if err != nil {
 				return err
 			}
-			img, err := resolveImage(a, created)
+			img, done, err := resolveImage(a, created, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			defer done()
 			f, err := os.Create(out)
 			if err != nil {
 				return fmt.Errorf("creating %s: %w", out, err)

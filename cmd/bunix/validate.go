@@ -14,8 +14,9 @@ func newValidate() *cobra.Command {
 		Short: "Check an args file without building",
 		Long: `Validate reads an image description and reports every problem in it: bad
 fields and values, sources that are missing, targets that collide, and
-binary, initrd or block paths that no copied file provides. It writes
-nothing.`,
+binary, initrd or block paths that no copied file provides, and a rootfs
+that cannot be built. It builds that rootfs in a temporary directory, which
+it removes, and writes nothing else.`,
 		Example: `  bunix validate args.nix
   bunix validate examples/hello/args.hcl`,
 		Args: exactArgs(1),
@@ -24,10 +25,11 @@ nothing.`,
 			if err != nil {
 				return err
 			}
-			img, err := resolveImage(desc, time.Time{})
+			img, done, err := resolveImage(desc, time.Time{}, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
+			done()
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d layers\n", a[0], img.RepoTags[0], len(img.Layers))
 			return nil
 		},

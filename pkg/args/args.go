@@ -1,8 +1,9 @@
 package args
 
 // SpecVersion is the version of the JSON spec that nix/lib.nix hands the
-// derivation's builder. Both sides change it together.
-const SpecVersion = 1
+// derivation's builder. Both sides change it together; nix/lib.nix's header
+// documents it. Version 2 added rootfs.
+const SpecVersion = 2
 
 // Args is an image description as the user wrote it.
 type Args struct {
@@ -27,6 +28,8 @@ type Args struct {
 	// Architecture is amd64 (default) or arm64; x86_64, x86 and aarch64 are
 	// accepted too.
 	Architecture string
+	// Rootfs is the root file system to build for the guest, if any.
+	Rootfs *RootfsArgs
 
 	// positions maps field names to "file:line:col", where known.
 	positions map[string]string
@@ -41,4 +44,27 @@ type Content struct {
 	// Field names where the copy came from in the user's file, for messages
 	// (the Nix library turns files."./x" into contents with this set).
 	Field string `json:"field,omitempty"`
+}
+
+// RootfsArgs is a description's rootfs field as written: a root file system
+// for the guest, built from Include or packaged From a prebuilt file.
+type RootfsArgs struct {
+	// Type is "initrd", "raw" or "block".
+	Type string
+	// Include lists the files to put in the rootfs; targets are paths in
+	// it. The attribute-set form's entries carry Field.
+	Include []Content
+	// From is a prebuilt rootfs file (cpio, gzipped cpio, ext2/3/4 image)
+	// to package as it is.
+	From string
+	// Path is where the rootfs file goes in the image.
+	Path string
+	// FSType is a block image's file system: "ext2" or "ext4".
+	FSType string
+	// Size is a block image's size in bytes; 0 when not given.
+	Size int64
+	// MountPoint is where the guest mounts a block image (blkMntPoint).
+	MountPoint string
+	// Compression is an initrd's: "gzip", or "" or "none" for none.
+	Compression string
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // topFields are the fields of a description, in documentation order.
-var topFields = []string{"name", "tag", "files", "contents", "annotations", "architecture"}
+var topFields = []string{"name", "tag", "files", "contents", "annotations", "architecture", "rootfs"}
 
 // DecodeJSON decodes a description from JSON, e.g. the output of
 // `nix-instantiate --eval --strict --json args.nix`. file names it in
@@ -119,7 +119,9 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 		case "annotations":
 			a.Annotations = c.strMap(k, val, func(key string) string { return "annotations." + key })
 		case "contents":
-			a.Contents = c.contents(val, spec)
+			a.Contents = c.contents("contents", val, spec)
+		case "rootfs":
+			a.Rootfs = c.rootfs(val, spec)
 		default:
 			c.add(k, nil, "unknown field%s (known: %s)", suggest(k, topFields), strings.Join(topFields, ", "))
 		}
@@ -161,18 +163,20 @@ func (c *collector) strMap(field string, v any, name func(string) string) map[st
 	return out
 }
 
-func (c *collector) contents(v any, spec bool) []Content {
+// contents decodes a list of { source; target; } named name. spec allows
+// each item's "field".
+func (c *collector) contents(name string, v any, spec bool) []Content {
 	if v == nil {
 		return nil
 	}
 	list, ok := v.([]any)
 	if !ok {
-		c.add("contents", v, `must be a list of { source = ...; target = "/..."; }`)
+		c.add(name, v, `must be a list of { source = ...; target = "/..."; }`)
 		return nil
 	}
 	var out []Content
 	for i, item := range list {
-		field := fmt.Sprintf("contents[%d]", i)
+		field := fmt.Sprintf("%s[%d]", name, i)
 		m, ok := item.(map[string]any)
 		if !ok {
 			c.add(field, item, `must be an attribute set { source = ...; target = "/..."; }`)

@@ -86,8 +86,8 @@ func position(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
-// nestedPositions records where the items of files, annotations and
-// contents stand, under the field names FieldErrors use.
+// nestedPositions records where the items of files, annotations, contents,
+// rootfs and rootfs.include stand, under the field names FieldErrors use.
 func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 	switch e := expr.(type) {
 	case *hclsyntax.ObjectConsExpr:
@@ -98,17 +98,20 @@ func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 			}
 			key := k.AsString()
 			field := name + "." + key
-			if name == "files" {
-				field = fmt.Sprintf("files.%q", key)
+			if name == "files" || name == "rootfs.include" {
+				field = fmt.Sprintf("%s.%q", name, key)
 			}
 			pos[field] = position(item.ValueExpr.Range())
+			if name == "rootfs" {
+				nestedPositions(field, item.ValueExpr, pos)
+			}
 		}
 	case *hclsyntax.TupleConsExpr:
-		if name != "contents" {
+		if name != "contents" && name != "rootfs.include" {
 			return
 		}
 		for i, item := range e.Exprs {
-			field := fmt.Sprintf("contents[%d]", i)
+			field := fmt.Sprintf("%s[%d]", name, i)
 			pos[field] = position(item.Range())
 			pos[field+".source"] = pos[field]
 			pos[field+".target"] = pos[field]

@@ -27,6 +27,12 @@ type Resolved struct {
 	// Cmd is the cmdline split into words: the process args newer urunc
 	// hands the guest. Nil when there is no cmdline.
 	Cmd []string
+	// Rootfs is the initrd or block image to build or package; nil when
+	// there is none, and for a raw rootfs, whose files are Copies.
+	Rootfs *Rootfs
+	// Warnings are problems that do not stop the build, e.g. a raw rootfs
+	// for a guest that cannot mount it, each naming the file and field.
+	Warnings []string
 	// File names the description in messages.
 	File string
 
@@ -101,6 +107,11 @@ func (a *Args) Resolve() (*Resolved, error) {
 	if len(a.Files) == 0 && len(a.Contents) == 0 {
 		c.add("files", nil, "nothing to copy into the image: give at least the unikernel binary in files or contents")
 	}
+
+	r.Settings = a.settings(c)
+	if a.Rootfs != nil {
+		a.resolveRootfs(c, r)
+	}
 	targets := map[string]string{}
 	for _, cp := range r.Copies {
 		if cp.Target == "" {
@@ -111,8 +122,6 @@ func (a *Args) Resolve() (*Resolved, error) {
 		}
 		targets[cp.Target] = cp.Field
 	}
-
-	r.Settings = a.settings(c)
 	if cl, ok := r.Settings[urunc.Cmdline]; ok {
 		words, err := SplitCmdline(cl)
 		if err != nil {
@@ -152,7 +161,15 @@ func errText(err error) string {
 	return strings.TrimPrefix(err.Error(), "could not parse reference: ")
 }
 
+// copyOf resolves one copy into the image: its source against Root, its
+// target by the image's rules.
 func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
+	return a.copyInto(c, field, src, dst, true)
+}
+
+// copyInto resolves one copy. A target in the image must not be the root
+// or /urunc.json; one in a rootfs that bunix builds (inImage false) may be.
+func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy {
 	cp := Copy{Field: field, Where: where(a.File, a.positions, field), Target: dst}
 	switch {
 	case src == "":
@@ -169,11 +186,11 @@ func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
 		c.add(field, dst, "target must be an absolute path in the image (did you mean %q?)", "/"+dst)
 	case slices.Contains(strings.Split(dst, "/"), ".."):
 		c.add(field, dst, "target must not contain \"..\"")
-	case dst == "/":
+	case dst == "/" && inImage:
 		c.add(field, dst, "target must name a file or directory, not the image root")
 	case path.Clean(dst) != dst:
 		c.add(field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
-	case dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/"):
+	case inImage && (dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/")):
 		c.add(field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
 	}
 	return cp

@@ -167,7 +167,7 @@ func TestResolveReportsEveryProblem(t *testing.T) {
 }
 
 func TestDecodeSpec(t *testing.T) {
-	spec := `{"version":1,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
+	spec := `{"version":2,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
 		"contents":[{"source":"/nix/store/abc-k","target":"/k","field":"files.\"./k\""}]}`
 	a, err := DecodeSpec([]byte(spec))
 	if err != nil {
@@ -181,10 +181,10 @@ func TestDecodeSpec(t *testing.T) {
 		t.Errorf("Copies = %+v", r.Copies)
 	}
 	for _, tc := range []struct{ spec, want string }{
-		{`{"version":2,"name":"x"}`, `builder spec version 2 is not supported by this bunix (it reads version 1)`},
+		{`{"version":1,"name":"x"}`, `builder spec version 1 is not supported by this bunix (it reads version 2)`},
 		{`{"name":"x"}`, `builder spec version null is not supported`},
 		{`[1]`, `want a JSON object`},
-		{`{"version":1,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
+		{`{"version":2,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
 	} {
 		_, err := DecodeSpec([]byte(tc.spec))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +26,7 @@ type Option func(*options)
 
 type options struct {
 	created time.Time
+	workDir string
 }
 
 // WithCreated sets the image's creation time and its files' modification
@@ -35,19 +35,32 @@ func WithCreated(t time.Time) Option {
 	return func(o *options) { o.created = t }
 }
 
-// Image returns the image r describes: one layer per copy, in target order,
-// then one layer holding /urunc.json; Labels carrying the urunc settings in
-// plain text; Cmd the cmdline's words. It reads the sources' metadata (not
-// their bytes) and reports, all at once, sources that are missing or
-// unreadable, copies that collide, and binary, initrd or block paths that no
-// file in the image provides.
+// WithWorkDir names the directory where Image writes the rootfs file it
+// builds (an initrd or a block image); the caller removes it once the image
+// is written. Without it, a rootfs to build is an error.
+func WithWorkDir(dir string) Option {
+	return func(o *options) { o.workDir = dir }
+}
+
+// Image returns the image r describes: one layer per copy, and one for the
+// rootfs file if r has one, in target order, then one layer holding
+// /urunc.json; Labels carrying the urunc settings in plain text; Cmd the
+// cmdline's words. It reads the sources' metadata (not the bytes it copies)
+// and reports, all at once, sources that are missing or unreadable, copies
+// that collide, a prebuilt rootfs that is not what its type says, a block
+// image too small for its content, and binary, initrd or block paths that
+// no file in the image provides. Only then does it write the rootfs file it
+// builds, if any, into the work directory. r.Warnings are for the caller to
+// show.
 func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	copies := append([]args.Copy(nil), r.Copies...)
-	sort.Slice(copies, func(i, j int) bool { return copies[i].Target < copies[j].Target })
+	mtime := o.created
+	if mtime.IsZero() {
+		mtime = image.DefaultCreated
+	}
 
 	var errs []error
 	img := &image.Image{
@@ -57,35 +70,28 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Cmd: r.Cmd},
 	}
 	paths := map[string]owner{}
-	for _, cp := range copies {
-		entries, err := image.FromPath(cp.Source, cp.Target)
+	layers := map[string]image.Layer{}
+	for _, cp := range r.Copies {
+		entries, err := entriesOf(cp, paths)
 		if err != nil {
-			errs = append(errs, sourceError(cp, err))
+			errs = append(errs, err)
 			continue
 		}
-		for _, e := range entries {
-			if e.Type == image.Regular {
-				if err := unix.Access(e.Source, unix.R_OK); err != nil {
-					errs = append(errs, cp.Errorf("cannot be read: %s: %v", e.Source, err))
-				}
-			}
-			if prev, ok := paths[e.Path]; ok && !(prev.typ == image.Directory && e.Type == image.Directory) {
-				errs = append(errs, cp.Errorf("puts a %s at %s, where %s already puts a %s", e.Type, e.Path, prev.copy.Field, prev.typ))
-				continue
-			}
-			paths[e.Path] = owner{cp, e.Type}
-		}
-		img.Layers = append(img.Layers, image.Layer{Entries: entries, CreatedBy: "bunix: copy " + cp.Target})
+		layers[cp.Target] = image.Layer{Entries: entries, CreatedBy: "bunix: copy " + cp.Target}
 	}
-	// A file cannot stand where another copy needs a directory.
-	for _, p := range slices.Sorted(maps.Keys(paths)) {
-		for dir := path.Dir(p); dir != "/"; dir = path.Dir(dir) {
-			if o, ok := paths[dir]; ok && o.typ != image.Directory {
-				errs = append(errs, paths[p].copy.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
-				break
-			}
+	var plan *rootfsPlan
+	if rf := r.Rootfs; rf != nil {
+		var err error
+		if plan, err = planRootfs(r, mtime); err != nil {
+			errs = append(errs, err)
 		}
+		cp := args.Copy{Source: rf.Path, Target: rf.Path, Field: "rootfs.path", Where: r.Where("rootfs.path")}
+		if prev, ok := paths[rf.Path]; ok {
+			errs = append(errs, cp.Errorf("the rootfs file would go where %s already puts a %s: give rootfs.path another value", prev.copy.Field, prev.typ))
+		}
+		paths[rf.Path] = owner{cp, image.Regular}
 	}
+	errs = append(errs, dirConflicts(paths)...)
 	for _, k := range urunc.PathKeys {
 		v, ok := r.Settings[k]
 		if !ok {
@@ -104,11 +110,60 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if plan != nil {
+		e, err := plan.write(o.workDir, mtime)
+		if err != nil {
+			return nil, err
+		}
+		layers[e.Path] = image.Layer{Entries: []image.Entry{e}, CreatedBy: "bunix: rootfs " + e.Path}
+	}
+	for _, target := range slices.Sorted(maps.Keys(layers)) {
+		img.Layers = append(img.Layers, layers[target])
+	}
 	img.Layers = append(img.Layers, image.Layer{
 		Entries:   []image.Entry{{Path: urunc.JSONPath, Type: image.Regular, Data: urunc.EncodeJSON(r.Settings)}},
 		CreatedBy: "bunix: urunc settings " + urunc.JSONPath,
 	})
 	return img, nil
+}
+
+// dirConflicts reports each path under one that is not a directory: a file
+// cannot stand where another copy needs a directory.
+func dirConflicts(paths map[string]owner) []error {
+	var errs []error
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		for dir := path.Dir(p); dir != "/"; dir = path.Dir(dir) {
+			if o, ok := paths[dir]; ok && o.typ != image.Directory {
+				errs = append(errs, paths[p].copy.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
+				break
+			}
+		}
+	}
+	return errs
+}
+
+// entriesOf returns the entries that cp puts in the image, recording each
+// path in paths, or an error that names cp: its source missing or
+// unreadable, or one of its paths already taken.
+func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
+	entries, err := image.FromPath(cp.Source, cp.Target)
+	if err != nil {
+		return nil, sourceError(cp, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.Type == image.Regular {
+			if err := unix.Access(e.Source, unix.R_OK); err != nil {
+				errs = append(errs, cp.Errorf("cannot be read: %s: %v", e.Source, err))
+			}
+		}
+		if prev, ok := paths[e.Path]; ok && !(prev.typ == image.Directory && e.Type == image.Directory) {
+			errs = append(errs, cp.Errorf("puts a %s at %s, where %s already puts a %s", e.Type, e.Path, prev.copy.Field, prev.typ))
+			continue
+		}
+		paths[e.Path] = owner{cp, e.Type}
+	}
+	return entries, errors.Join(errs...)
 }
 
 func sourceError(cp args.Copy, err error) error {

@@ -90,6 +90,60 @@ func MonitorsFor(guest string) []string {
 	return out
 }
 
+// The root file system types bunix builds.
+const (
+	// RootfsInitrd is an initrd (a cpio archive) named by the initrd key.
+	RootfsInitrd = "initrd"
+	// RootfsRaw is the container rootfs itself, handed to the guest as a
+	// block device when mountRootfs (useDMBlock) is "true"; it needs the
+	// devmapper snapshotter.
+	RootfsRaw = "raw"
+	// RootfsBlock is a block image (ext2, ext4) named by the block key.
+	RootfsBlock = "block"
+)
+
+// RootfsTypes lists the root file system types bunix builds.
+var RootfsTypes = []string{RootfsInitrd, RootfsRaw, RootfsBlock}
+
+// GuestRootfs maps each guest to the root file system types urunc can hand
+// it. A raw rootfs reaches guests without block support only as files of
+// the container, through a shared file system (9pfs, virtiofs), which is
+// why it is allowed for them: see CanMountBlock.
+var GuestRootfs = map[string][]string{
+	"unikraft": {RootfsInitrd, RootfsRaw},
+	"rumprun":  {RootfsRaw, RootfsBlock},
+	"mirage":   {RootfsRaw, RootfsBlock},
+	"linux":    {RootfsInitrd, RootfsRaw, RootfsBlock},
+	"freebsd":  {RootfsRaw, RootfsBlock},
+	"hermit":   {RootfsInitrd, RootfsRaw},
+	"mewz":     {},
+}
+
+// GuestFSTypes maps each guest that mounts a block rootfs to the file
+// system types it reads, the one bunix makes by default first.
+var GuestFSTypes = map[string][]string{
+	"rumprun": {"ext2"},
+	"mirage":  {"ext2"},
+	"freebsd": {"ext2"},
+	"linux":   {"ext4", "ext2", "ext3"},
+}
+
+// CanMountBlock reports whether guest can take a block device as its root
+// file system.
+func CanMountBlock(guest string) bool {
+	_, ok := GuestFSTypes[guest]
+	return ok
+}
+
+// BlockMountPoint returns where guest mounts a block rootfs by default:
+// "/", except for rumprun, which cannot mount one there and uses "/data".
+func BlockMountPoint(guest string) string {
+	if guest == "rumprun" {
+		return "/data"
+	}
+	return "/"
+}
+
 // IsKey reports whether short is a key urunc reads from an image.
 func IsKey(short string) bool {
 	for _, k := range Keys {

@@ -1,0 +1,28 @@
+# A Unikraft app whose root file system is an initrd that bunix builds.
+#
+#   nix-build --arg args ./examples/unikraft-initrd/args.nix
+#
+# The kernel is the placeholder from ../hello, not a bootable unikernel: put
+# a Unikraft kernel built for qemu with initrd support in its place (e.g.
+# nginx from Unikraft's catalog). The initrd itself is real: a reproducible
+# newc cpio holding everything under ./rootfs, gzip-compressed, which urunc
+# hands the guest with qemu's -initrd.
+{
+  name = "bunix/unikraft-initrd";
+  files = { "../hello/kernel" = "/unikernel/kernel"; };
+  rootfs = {
+    type = "initrd";
+    # The directory becomes the initrd's root: /conf/nginx.conf.
+    include = { "./rootfs" = "/"; };
+    compression = "gzip";
+    # path = "/unikernel/rootfs.cpio.gz"; (the default with gzip)
+  };
+  annotations = {
+    unikernelType = "unikraft";
+    hypervisor = "qemu";
+    binary = "/unikernel/kernel";
+    cmdline = "nginx -c /conf/nginx.conf";
+    unikernelVersion = "0.17.0";
+    # initrd is set by rootfs: "/unikernel/rootfs.cpio.gz".
+  };
+}

@@ -1,0 +1,96 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var linuxKernel struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// LinuxKernel returns the path of a bootable x86_64 Linux kernel: Debian's,
+// from the package linux-image-amd64 depends on, fetched with apt-get
+// download and unpacked with dpkg-deb -x (nothing is installed) into
+// $TMPDIR/bunix-testenv-linux-UID, where later runs find it. It skips the
+// test (fails it under CI=true) when the kernel cannot be had.
+func LinuxKernel(t testing.TB) string {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		unavailable(t, "an x86_64 Linux kernel", fmt.Errorf("GOARCH is %s", runtime.GOARCH), "the boot tests run on amd64")
+	}
+	aptGet, aptCache, dpkgDeb := Require(t, "apt-get"), Require(t, "apt-cache"), Require(t, "dpkg-deb")
+	linuxKernel.once.Do(func() {
+		linuxKernel.path, linuxKernel.err = fetchKernel(aptGet, aptCache, dpkgDeb)
+	})
+	if linuxKernel.err != nil {
+		unavailable(t, "Debian's Linux kernel", linuxKernel.err, "needs Debian's package repositories: run apt-get update")
+	}
+	return linuxKernel.path
+}
+
+func fetchKernel(aptGet, aptCache, dpkgDeb string) (string, error) {
+	out, err := exec.Command(aptCache, "depends", "linux-image-amd64").Output()
+	if err != nil {
+		return "", fmt.Errorf("apt-cache depends linux-image-amd64: %w", err)
+	}
+	var pkg string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "Depends:" && strings.HasPrefix(f[1], "linux-image-") {
+			pkg = f[1]
+			break
+		}
+	}
+	if pkg == "" {
+		return "", fmt.Errorf("apt-cache depends linux-image-amd64 names no linux-image package:\n%s", out)
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("bunix-testenv-linux-%d", os.Getuid()), pkg)
+	kernels, _ := filepath.Glob(filepath.Join(dir, "root", "boot", "vmlinuz-*"))
+	if len(kernels) == 1 {
+		return kernels[0], nil
+	}
+	os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	// apt-get download runs as the _apt user where it can: let it write.
+	os.Chmod(dir, 0o777)
+	download := exec.Command(aptGet, "download", "-q", pkg)
+	download.Dir = dir
+	if out, err := download.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("apt-get download %s: %w\n%s", pkg, err, out)
+	}
+	debs, _ := filepath.Glob(filepath.Join(dir, "*.deb"))
+	if len(debs) != 1 {
+		return "", fmt.Errorf("apt-get download %s left %d .deb files in %s", pkg, len(debs), dir)
+	}
+	if out, err := exec.Command(dpkgDeb, "-x", debs[0], filepath.Join(dir, "root")).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("dpkg-deb -x %s: %w\n%s", debs[0], err, out)
+	}
+	os.Remove(debs[0])
+	kernels, _ = filepath.Glob(filepath.Join(dir, "root", "boot", "vmlinuz-*"))
+	if len(kernels) != 1 {
+		return "", fmt.Errorf("%s holds %d kernels in /boot, want 1", pkg, len(kernels))
+	}
+	return kernels[0], nil
+}
+
+// StaticBinary builds the main package pkg of the module under test (e.g.
+// "./nix/testdata/init") with CGO_ENABLED=0, like bunix itself, into a file
+// named name in a new temporary directory, and returns its path.
+func StaticBinary(t testing.TB, pkg, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	if err := goBuild(ModuleRoot(t), pkg, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,137 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/rootfs"
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+// rootfsPlan is the rootfs file of an image: a prebuilt one, checked, or
+// one to write from a tree.
+type rootfsPlan struct {
+	rf    *args.Rootfs
+	entry image.Entry   // the file in the image; Source and Size once known
+	tree  []image.Entry // what an initrd or block image holds
+	ext   *rootfs.Ext   // a block image's layout
+
+}
+
+// planRootfs checks r's rootfs: a prebuilt file's source and kind, or the
+// sources of the includes, their collisions and, for a block image, that it
+// fits its size. It reads metadata only.
+func planRootfs(r *args.Resolved, mtime time.Time) (*rootfsPlan, error) {
+	rf := r.Rootfs
+	p := &rootfsPlan{rf: rf, entry: image.Entry{Path: rf.Path, Type: image.Regular}}
+	if rf.From != nil {
+		return p, p.checkFrom()
+	}
+	var errs []error
+	paths := map[string]owner{}
+	var entries []image.Entry
+	for _, cp := range rf.Include {
+		es, err := entriesOf(cp, paths)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if len(es) == 1 && es[0].Path == "/" && es[0].Type != image.Directory {
+			errs = append(errs, cp.Errorf("is a %s, which cannot be the rootfs's root: copy a directory to \"/\", or give the file its path", es[0].Type))
+			continue
+		}
+		entries = append(entries, es...)
+	}
+	errs = append(errs, dirConflicts(paths)...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	tree, err := rootfs.Tree(entries)
+	if err != nil {
+		return nil, err
+	}
+	p.tree = tree
+	if rf.Type == urunc.RootfsBlock {
+		x, err := rootfs.PlanExt(tree, rootfs.ExtOptions{FSType: rf.FSType, Size: rf.Size, MTime: mtime})
+		var se *rootfs.SizeError
+		if errors.As(err, &se) {
+			return nil, &args.FieldError{Where: r.Where("rootfs.size"), Field: "rootfs.size", Value: strconv.FormatInt(rf.Size, 10),
+				Reason: fmt.Sprintf("too small for the content: the %s image needs at least %d bytes; leave size out to fit it", rf.FSType, se.Need)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		p.ext = x
+	}
+	return p, nil
+}
+
+// checkFrom checks that a prebuilt rootfs file is there, readable, and of
+// a kind its type and guest take.
+func (p *rootfsPlan) checkFrom() error {
+	cp := *p.rf.From
+	es, err := entriesOf(cp, map[string]owner{})
+	if err != nil {
+		return err
+	}
+	if es[0].Type != image.Regular {
+		return cp.Errorf("is a %s: a prebuilt rootfs is one file", es[0].Type)
+	}
+	kind, err := rootfs.Detect(cp.Source)
+	if err != nil {
+		return cp.Errorf("%v", err)
+	}
+	switch {
+	case p.rf.Type == urunc.RootfsInitrd && !kind.IsInitrd():
+		return cp.Errorf("is an %s image, not an initrd (a cpio archive): use rootfs.type = \"block\" for it", kind)
+	case p.rf.Type == urunc.RootfsBlock && kind.IsInitrd():
+		return cp.Errorf("is a %s archive, not a block image: use rootfs.type = \"initrd\" for it", kind)
+	case p.rf.Type == urunc.RootfsBlock && p.rf.Guest != "" && !slices.Contains(urunc.GuestFSTypes[p.rf.Guest], kind.String()):
+		return cp.Errorf("is an %s image, which a %s guest cannot mount (it mounts %v)", kind, p.rf.Guest, urunc.GuestFSTypes[p.rf.Guest])
+	}
+	p.entry = es[0]
+	p.entry.Path = p.rf.Path
+	return nil
+}
+
+// write writes a rootfs bunix builds into dir and returns its entry; a
+// prebuilt one's entry is returned as it is.
+func (p *rootfsPlan) write(dir string, mtime time.Time) (image.Entry, error) {
+	if p.rf.From != nil {
+		return p.entry, nil
+	}
+	if dir == "" {
+		return image.Entry{}, fmt.Errorf("writing the %s: no work directory (build.WithWorkDir)", p.rf.Type)
+	}
+	name := filepath.Join(dir, path.Base(p.rf.Path))
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return image.Entry{}, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
+	}
+	if p.ext != nil {
+		err = p.ext.Write(f)
+	} else {
+		err = rootfs.WriteInitrd(f, p.tree, rootfs.InitrdOptions{MTime: mtime, Gzip: p.rf.Gzip})
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing the %s: %w", p.rf.Type, cerr)
+	}
+	if err != nil {
+		return image.Entry{}, err
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		return image.Entry{}, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
+	}
+	e := p.entry
+	e.Source, e.Size = name, fi.Size()
+	return e, nil
+}

@@ -1,0 +1,82 @@
+package build
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/rootfs"
+)
+
+func withRootfs(rootfs string) string {
+	return `{"name":"x","files":{"kernel":"/unikernel/kernel"},` + ann + `,"rootfs":` + rootfs + `}`
+}
+
+func TestImageInitrd(t *testing.T) {
+	dir := files(t, "kernel", "r/init", "r/etc/conf")
+	work := t.TempDir()
+	img, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"}}`)), WithWorkDir(work))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, l := range img.Layers {
+		order = append(order, l.CreatedBy)
+	}
+	if got := strings.Join(order, ", "); got != "bunix: copy /unikernel/kernel, bunix: rootfs /unikernel/rootfs.cpio, bunix: urunc settings /urunc.json" {
+		t.Errorf("layers: %s", got)
+	}
+	e := img.Layers[1].Entries[0]
+	if e.Path != "/unikernel/rootfs.cpio" || filepath.Dir(e.Source) != work {
+		t.Errorf("rootfs entry %+v", e)
+	}
+	if kind, err := rootfs.Detect(e.Source); kind != rootfs.CPIO || err != nil {
+		t.Errorf("Detect = %v, %v", kind, err)
+	}
+	if fi, err := os.Stat(e.Source); err != nil || fi.Size() != e.Size {
+		t.Errorf("entry size %d, file %v %v", e.Size, fi, err)
+	}
+	if _, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"}}`))); err == nil || !strings.Contains(err.Error(), "no work directory") {
+		t.Errorf("without a work directory: %v", err)
+	}
+}
+
+func TestImageRootfsErrors(t *testing.T) {
+	dir := files(t, "kernel", "conf", "dir/x")
+	os.WriteFile(filepath.Join(dir, "fs.cpio"), []byte("070701 not really"), 0o644)
+	for _, tc := range []struct{ rootfs, want string }{
+		{`{"type":"initrd","include":{"nope":"/n"}}`, `rootfs.include."nope" = "` + dir + `/nope": source does not exist`},
+		{`{"type":"initrd","include":{"conf":"/"}}`, `rootfs.include."conf" = "` + dir + `/conf": is a file, which cannot be the rootfs's root`},
+		{`{"type":"initrd","include":{"conf":"/x","dir":"/"}}`, `rootfs.include."dir" = "` + dir + `/dir": puts a file at /x, where rootfs.include."conf" already puts a file`},
+		{`{"type":"initrd","include":{"conf":"/c"},"path":"/unikernel/kernel"}`, `rootfs.path = "/unikernel/kernel": the rootfs file would go where files."kernel" already puts a file`},
+		{`{"type":"initrd","include":{"conf":"/c"},"path":"/unikernel/kernel/rootfs"}`, `needs /unikernel/kernel to be a directory, but files."kernel" puts a file there`},
+		{`{"type":"initrd","from":"conf"}`, `rootfs.from = "` + dir + `/conf": ` + dir + `/conf is neither a cpio archive`},
+		{`{"type":"initrd","from":"dir"}`, `rootfs.from = "` + dir + `/dir": is a directory: a prebuilt rootfs is one file`},
+		{`{"type":"initrd","from":"missing.cpio"}`, `rootfs.from = "` + dir + `/missing.cpio": source does not exist`},
+	} {
+		_, err := Image(resolved(t, dir, withRootfs(tc.rootfs)), WithWorkDir(t.TempDir()))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !args.IsUserError(err) {
+			t.Errorf("%s: got %v\nwant %s", tc.rootfs, err, tc.want)
+		}
+	}
+	// A prebuilt initrd is packaged as it is, at its path.
+	img, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","from":"fs.cpio"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := img.Layers[1].Entries[0]; e.Source != filepath.Join(dir, "fs.cpio") || e.Path != "/unikernel/rootfs.cpio" {
+		t.Errorf("prebuilt rootfs entry %+v", e)
+	}
+}
+
+func TestImageBlockTooSmall(t *testing.T) {
+	dir := files(t, "kernel", "conf")
+	js := `{"name":"x","files":{"kernel":"/k"},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},
+		"rootfs":{"type":"block","include":{"conf":"/conf"},"size":"16K"}}`
+	_, err := Image(resolved(t, dir, js), WithWorkDir(t.TempDir()))
+	if err == nil || !strings.Contains(err.Error(), `args.json: rootfs.size = 16384: too small for the content: the ext4 image needs at least`) {
+		t.Errorf("got %v", err)
+	}
+}

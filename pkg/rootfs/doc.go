@@ -1,0 +1,12 @@
+// Package rootfs writes the root file systems that urunc hands a guest, and
+// checks prebuilt ones: an initrd (a newc cpio archive, optionally gzipped),
+// or an ext2 or ext4 block image. Both are reproducible: the same tree gives
+// the same bytes on every machine, whatever the files' owners, modes and
+// times on disk.
+//
+// A tree is a list of image.Entry values, the same as a layer's: Tree adds
+// the parent directories and sorts it. WriteInitrd streams it as an initrd;
+// PlanExt lays it out as an ext file system, whose Write streams it into a
+// file. File contents are read from disk as they are written, once; memory
+// does not grow with file size. Detect tells what a prebuilt rootfs file is.
+package rootfs

@@ -1,0 +1,156 @@
+package rootfs
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/u-root/u-root/pkg/cpio"
+)
+
+func writeInitrd(t *testing.T, dir string, o InitrdOptions) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "initrd")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteInitrd(f, sampleTree(t, dir), o); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestInitrd reads the archive back with GNU cpio: the listing shows owner
+// root, the fixed time and the layers' modes, and extracting it gives the
+// files and symlinks of the source tree.
+func TestInitrd(t *testing.T) {
+	t.Setenv("TZ", "UTC")
+	dir := sample(t)
+	img := writeInitrd(t, dir, InitrdOptions{MTime: mtime})
+	cpioTool := testenv.Require(t, "cpio")
+	in, _ := os.Open(img)
+	defer in.Close()
+	list := exec.Command(cpioTool, "-itv")
+	list.Stdin = in
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("cpio -itv: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, want := range []string{
+		"-rwxr-xr-x   1 root     root           18 Nov 14  2023 init",
+		"drwxr-xr-x   2 root     root            0 Nov 14  2023 conf",
+		"-rw-r--r--   1 root     root           10 Nov 14  2023 conf/redis.conf",
+		"lrwxrwxrwx   1 root     root           15 Nov 14  2023 link -> conf/redis.conf",
+		"-rw-r--r--   1 root     root            0 Nov 14  2023 empty",
+	} {
+		if !strings.Contains(string(out), want+"\n") {
+			t.Errorf("cpio -itv lacks %q:\n%s", want, strings.Join(lines[:10], "\n"))
+		}
+	}
+	if lines[0] != "drwxr-xr-x   2 root     root            0 Nov 14  2023 a" || !strings.HasSuffix(lines[len(lines)-1], " many/file-with-a-longish-name-299") {
+		t.Errorf("want sorted order with parents first, got %q ... %q", lines[0], lines[len(lines)-1])
+	}
+
+	dst := t.TempDir()
+	in.Seek(0, 0)
+	extract := exec.Command(cpioTool, "-idm", "--quiet", "--no-absolute-filenames")
+	extract.Dir, extract.Stdin = dst, in
+	if out, err := extract.CombinedOutput(); err != nil {
+		t.Fatalf("cpio -id: %v\n%s", err, out)
+	}
+	sameTree(t, dir, dst)
+
+	// Inode numbers count up in archive order.
+	f, _ := os.Open(img)
+	defer f.Close()
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs[:len(recs)-1] {
+		if r.Ino != uint64(i+1) || r.UID != 0 || r.GID != 0 || r.MTime != uint64(mtime.Unix()) || r.Major != 0 || r.Rmajor != 0 {
+			t.Errorf("record %d: %s", i, r.Info)
+		}
+	}
+	if kind, err := Detect(img); kind != CPIO || err != nil {
+		t.Errorf("Detect = %v, %v", kind, err)
+	}
+	if again := writeInitrd(t, dir, InitrdOptions{MTime: mtime}); !bytes.Equal(read(t, img), read(t, again)) {
+		t.Error("two writes of the same tree differ")
+	}
+}
+
+func TestInitrdGzip(t *testing.T) {
+	dir := sample(t)
+	img := writeInitrd(t, dir, InitrdOptions{MTime: mtime, Gzip: true})
+	if again := writeInitrd(t, dir, InitrdOptions{MTime: mtime, Gzip: true}); !bytes.Equal(read(t, img), read(t, again)) {
+		t.Error("two writes of the same tree differ")
+	}
+	if kind, err := Detect(img); kind != GzipCPIO || err != nil {
+		t.Errorf("Detect = %v, %v", kind, err)
+	}
+	dst := t.TempDir()
+	cmd := exec.Command("sh", "-c", `gzip -dc "$1" | cpio -idm --quiet`, "sh", img)
+	cmd.Dir = dst
+	testenv.Require(t, "gzip")
+	testenv.Require(t, "cpio")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gzip -dc | cpio -id: %v\n%s", err, out)
+	}
+	sameTree(t, dir, dst)
+}
+
+// sameTree checks that got holds the files and symlinks of want, with the
+// same contents, and that executables stayed executable.
+func sameTree(t *testing.T, want, got string) {
+	t.Helper()
+	n := 0
+	filepath.Walk(want, func(p string, fi os.FileInfo, err error) error {
+		rel, _ := filepath.Rel(want, p)
+		q := filepath.Join(got, rel)
+		gi, err := os.Lstat(q)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", rel, err)
+		case fi.Mode()&os.ModeSymlink != 0:
+			a, _ := os.Readlink(p)
+			b, _ := os.Readlink(q)
+			if a != b {
+				t.Errorf("%s: symlink to %q, want %q", rel, b, a)
+			}
+		case fi.Mode().IsRegular():
+			if !bytes.Equal(read(t, p), read(t, q)) || (fi.Mode()&0o100 != 0) != (gi.Mode()&0o100 != 0) {
+				t.Errorf("%s: contents or executable bit differ", rel)
+			}
+		}
+		n++
+		return nil
+	})
+	if n < 300 {
+		t.Errorf("compared only %d entries", n)
+	}
+}
+
+func TestDetectRejects(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		"text":     "hello world, not a rootfs",
+		"empty":    "",
+		"gzipText": "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xcbH\xcd\xc9\xc9\x07\x00\x86\xa6\x106\x05\x00\x00\x00",
+	} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(data), 0o644)
+		if kind, err := Detect(p); err == nil {
+			t.Errorf("Detect(%s) = %v, want an error", name, kind)
+		}
+	}
+}
