@@ -58,11 +58,61 @@ kernel:
   path: network.hvt
 cmdline: ""
 `, []string{"network.hvt"}, map[string]string{"binary": "/unikernel/network.hvt", "unikernelType": "mirage", "hypervisor": "hvt", "useDMBlock": "false", "mountRootfs": "false"}},
+		{"redis-unikraft-initrd-bunnyfile", "bunnyfile", `#syntax=harbor.nbfc.io/nubificus/bunny:0.0.2
+version: v0.1
+platforms:
+  framework: unikraft
+  monitor: qemu
+  architecture: x86
+rootfs:
+  from: scratch
+  type: initrd
+  include:
+  - redis.conf:/conf/redis.conf
+kernel:
+  from: local
+  path: redis-qemu-x86_64-initrd_qemu-x86_64
+cmdline: "redis-server /conf/redis.conf"
+`, []string{"redis-qemu-x86_64-initrd_qemu-x86_64", "redis.conf"}, map[string]string{"binary": "/unikernel/redis-qemu-x86_64-initrd_qemu-x86_64", "initrd": "/unikernel/rootfs.cpio", "cmdline": "redis-server /conf/redis.conf", "unikernelType": "unikraft", "hypervisor": "qemu", "useDMBlock": "false", "mountRootfs": "false"}},
+		{"redis-rumprun-raw-bunnyfile", "bunnyfile", `#syntax=harbor.nbfc.io/nubificus/bunny:0.0.2
+version: v0.1
+platforms:
+  framework: rumprun
+  monitor: hvt
+  architecture: x86
+rootfs:
+  from: scratch
+  type: raw
+  include:
+  - redis.conf:/conf/redis.conf
+kernel:
+  from: local
+  path: redis.hvt
+cmdline: "redis-server /data/conf/redis.conf"
+`, []string{"redis.hvt", "redis.conf"}, map[string]string{"binary": "/unikernel/redis.hvt", "cmdline": "redis-server /data/conf/redis.conf", "unikernelType": "rumprun", "hypervisor": "hvt", "useDMBlock": "true", "mountRootfs": "true"}},
+		{"chttp-unikraft-cpio-bunnyfile", "bunnyfile", `#syntax=harbor.nbfc.io/nubificus/bunny:0.0.2
+version: v0.1
+platforms:
+  framework: unikraft
+  monitor: qemu
+  architecture: x86
+rootfs:
+  from: local
+  path: rootfs.cpio
+kernel:
+  from: local
+  path: app-elfloader-qemu-x86_64-initrd_qemu-x86_64
+cmdline: "/chttp"
+`, []string{"app-elfloader-qemu-x86_64-initrd_qemu-x86_64", "rootfs.cpio"}, map[string]string{"binary": "/unikernel/app-elfloader-qemu-x86_64-initrd_qemu-x86_64", "initrd": "/unikernel/rootfs.cpio", "cmdline": "/chttp", "unikernelType": "unikraft", "hypervisor": "qemu", "useDMBlock": "false", "mountRootfs": "false"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.TempDir()
 			for _, p := range tc.payload {
-				os.WriteFile(filepath.Join(ctx, p), []byte("payload of "+p), 0o644)
+				data := "payload of " + p
+				if p == "rootfs.cpio" {
+					data = "070701" + data // a prebuilt rootfs must look like a newc cpio
+				}
+				os.WriteFile(filepath.Join(ctx, p), []byte(data), 0o644)
 			}
 			src := filepath.Join(ctx, tc.file)
 			os.WriteFile(src, []byte(tc.src), 0o644)
