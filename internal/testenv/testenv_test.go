@@ -225,7 +225,7 @@ func TestDockerd(t *testing.T) {
 	if d == nil {
 		t.Skip("no daemon started")
 	}
-	assertStopped(t, d, token)
+	assertStopped(t, &d.daemon, token)
 }
 
 func TestSharedDockerd(t *testing.T) {
@@ -254,7 +254,7 @@ func TestSharedDockerd(t *testing.T) {
 		t.Fatalf("parallel tests got %d daemons, want 1", len(seen))
 	}
 	for d := range seen {
-		assertStopped(t, d, filepath.Base(d.dir))
+		assertStopped(t, &d.daemon, filepath.Base(d.dir))
 	}
 }
 
@@ -301,18 +301,18 @@ func waitLogs(t *testing.T, d *Docker, id, want string) {
 	t.Fatalf("container %s never printed %q", id, want)
 }
 
-// assertStopped checks that d's daemon has exited, that no process naming
-// token (containerd, a shim, a container's process) is left, and that d's
-// files are gone.
-func assertStopped(t *testing.T, d *Docker, token string) {
+// assertStopped checks that the daemon d has exited, that no process naming
+// token (a dockerd's containerd, a shim, a container's process) is left, and
+// that d's files are gone.
+func assertStopped(t *testing.T, d *daemon, token string) {
 	t.Helper()
 	select {
 	case <-d.exited:
 	default:
-		t.Errorf("dockerd (pid %d) is still running", d.cmd.Process.Pid)
+		t.Errorf("%s (pid %d) is still running", d.name, d.cmd.Process.Pid)
 	}
 	if err := syscall.Kill(d.cmd.Process.Pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("signal 0 to dockerd's pid %d: %v, want ESRCH", d.cmd.Process.Pid, err)
+		t.Errorf("signal 0 to %s's pid %d: %v, want ESRCH", d.name, d.cmd.Process.Pid, err)
 	}
 	if left := processesNaming(t, token); len(left) > 0 {
 		t.Errorf("processes left after the daemon stopped:\n%s", strings.Join(left, "\n"))
