@@ -2,8 +2,9 @@
 # deps.sh installs, from Debian's packages, what building and testing bunix
 # need and is missing; it changes nothing when all of it is there.
 #
-#   scripts/deps.sh       everything `make test` needs: Nix, Docker, skopeo,
-#                         cpio, and make itself, for .ci/run on a bare machine
+#   scripts/deps.sh       everything `make test` needs: Nix, Docker, a
+#                         registry, skopeo, cpio, and make itself, for
+#                         .ci/run on a bare machine
 #   scripts/deps.sh nix   only Nix, for `make image`
 #
 # It runs apt-get update once, and only when something is missing, and uses
@@ -18,7 +19,7 @@ set -euo pipefail
 # AppArmor on, or no cgroups mounted.
 nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
-all) needs=("$nix" dockerd:docker.io skopeo:skopeo cpio:cpio make:make) ;;
+all) needs=("$nix" dockerd:docker.io docker-registry:docker-registry skopeo:skopeo cpio:cpio make:make) ;;
 nix) needs=("$nix") ;;
 *)
 	echo "usage: $0 [nix]" >&2
@@ -62,6 +63,14 @@ log "apt-get update"
 log "apt-get install ${missing[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+
+# docker-registry's package enables and starts a registry on port 5000 of
+# every interface, where systemd runs. The tests start their own, on
+# loopback; stop the one just installed, and keep it from starting at boot.
+if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
+	log "systemctl disable --now docker-registry.service"
+	"${sudo[@]}" systemctl disable --now docker-registry.service >&2
+fi
 
 for need in "${needs[@]}"; do
 	cmd=${need%%:*}

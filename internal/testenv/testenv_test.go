@@ -3,18 +3,28 @@ package testenv
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 func TestVerdict(t *testing.T) {
@@ -342,4 +352,206 @@ func processesNaming(t *testing.T, token string) []string {
 		}
 	}
 	return found
+}
+
+func TestRegistry(t *testing.T) {
+	var r *RegistryServer
+	t.Run("running", func(t *testing.T) {
+		r = Registry(t)
+		if running := processesNaming(t, filepath.Base(r.dir)); len(running) != 1 {
+			t.Errorf("processes naming %s: %q, want the registry alone", filepath.Base(r.dir), running)
+		}
+		img := randomImage(t, map[string]string{"org.bunix.test": "registry"})
+		if err := push(r, "bunix/test", "v1", img); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := img.RawManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		body, digest, mediaType := r.Manifest(t, "bunix/test", "v1")
+		if !bytes.Equal(body, raw) || digest != want.String() || mediaType != string(types.DockerManifestSchema2) {
+			t.Errorf("Manifest(bunix/test, v1) = %s, %s, %s; want the manifest pushed, %s, %s", body, digest, mediaType, want, types.DockerManifestSchema2)
+		}
+		if body, _, _ := r.Manifest(t, "bunix/test", want.String(), string(types.DockerManifestSchema2)); !bytes.Equal(body, raw) {
+			t.Errorf("Manifest(bunix/test, %s) = %s, want the manifest pushed", want, body)
+		}
+
+		// Deletes are enabled.
+		manifest := "http://" + r.Addr + "/v2/bunix/test/manifests/" + want.String()
+		if status := request(t, http.MethodDelete, manifest); status != http.StatusAccepted {
+			t.Errorf("DELETE %s: %d, want 202", manifest, status)
+		}
+		if status := request(t, http.MethodGet, manifest); status != http.StatusNotFound {
+			t.Errorf("GET %s after DELETE: %d, want 404", manifest, status)
+		}
+	})
+	if r == nil {
+		t.Skip("no registry started")
+	}
+	assertStopped(t, &r.daemon, filepath.Base(r.dir))
+}
+
+func TestRegistryReadOnly(t *testing.T) {
+	r := Registry(t, ReadOnly())
+	err := push(r, "bunix/test", "v1", randomImage(t, nil))
+	if err == nil || !strings.Contains(err.Error(), "POST http://"+r.Addr+"/v2/bunix/test/blobs/uploads/: 405 Method Not Allowed") {
+		t.Fatalf("pushing to a read-only registry: %v, want its first upload refused with 405", err)
+	}
+	manifest := "http://" + r.Addr + "/v2/bunix/test/manifests/v1"
+	if _, err := send(http.MethodPut, manifest, string(types.DockerManifestSchema2), []byte("{}"), http.StatusCreated); err == nil || !strings.Contains(err.Error(), "405 Method Not Allowed") {
+		t.Errorf("putting a manifest to a read-only registry: %v, want 405", err)
+	}
+	if status := request(t, http.MethodGet, "http://"+r.Addr+"/v2/"); status != http.StatusOK {
+		t.Errorf("GET /v2/ of a read-only registry: %d, want 200", status)
+	}
+}
+
+func TestRegistryPortTaken(t *testing.T) {
+	Require(t, "docker-registry")
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var picked []int
+	ports := func() (int, error) {
+		if len(picked) == 0 {
+			picked = append(picked, taken.Addr().(*net.TCPAddr).Port)
+			return picked[0], nil
+		}
+		port, err := freePort()
+		picked = append(picked, port)
+		return port, err
+	}
+	r, err := startRegistry(nil, ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(picked) != 2 || r.Addr != fmt.Sprintf("127.0.0.1:%d", picked[1]) {
+		t.Errorf("registry on %s after picking ports %v, want it on the second", r.Addr, picked)
+	}
+	if status := request(t, http.MethodGet, "http://"+r.Addr+"/v2/"); status != http.StatusOK {
+		t.Errorf("GET /v2/: %d, want 200", status)
+	}
+	if err := r.stop(); err != nil {
+		t.Error(err)
+	}
+	assertStopped(t, &r.daemon, filepath.Base(r.dir))
+}
+
+// randomImage returns a random linux image of the host's architecture, with
+// labels in its config.
+func randomImage(t *testing.T, labels map[string]string) v1.Image {
+	t.Helper()
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config = config.DeepCopy()
+	config.OS, config.Architecture = "linux", runtime.GOARCH
+	config.Config.Labels = labels
+	if img, err = mutate.ConfigFile(img, config); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// push pushes img to r as repo:tag, as a registry client does: each blob in
+// one upload, then the manifest. It says which request failed and how.
+func push(r *RegistryServer, repo, tag string, img v1.Image) error {
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	blobs := [][]byte{config}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		blob, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		blobs = append(blobs, blob)
+	}
+	base := "http://" + r.Addr + "/v2/" + repo
+	for _, blob := range blobs {
+		resp, err := send(http.MethodPost, base+"/blobs/uploads/", "", nil, http.StatusAccepted)
+		if err != nil {
+			return err
+		}
+		upload, err := resp.Location()
+		if err != nil {
+			return err
+		}
+		q := upload.Query()
+		q.Set("digest", fmt.Sprintf("sha256:%x", sha256.Sum256(blob)))
+		upload.RawQuery = q.Encode()
+		if _, err := send(http.MethodPut, upload.String(), "application/octet-stream", blob, http.StatusCreated); err != nil {
+			return err
+		}
+	}
+	manifest, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	mediaType, err := img.MediaType()
+	if err != nil {
+		return err
+	}
+	_, err = send(http.MethodPut, base+"/manifests/"+tag, string(mediaType), manifest, http.StatusCreated)
+	return err
+}
+
+// send sends an HTTP request and returns the response, or an error unless
+// its status is want.
+func send(method, url, contentType string, body []byte, want int) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := registryClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		msg, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("%s %s: %s, want %d: %s", method, url, resp.Status, want, msg)
+	}
+	return resp, nil
+}
+
+// request sends an HTTP request with no body to url and returns the status.
+func request(t *testing.T, method, url string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := registryClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
