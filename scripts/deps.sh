@@ -2,9 +2,9 @@
 # deps.sh installs, from Debian's packages, what building and testing bunix
 # need and is missing; it changes nothing when all of it is there.
 #
-#   scripts/deps.sh       everything `make test` needs: Nix, Docker, a
-#                         registry, skopeo, cpio, and make itself, for
-#                         .ci/run on a bare machine
+#   scripts/deps.sh       everything `make test` needs: Nix, Docker,
+#                         containerd, a registry, skopeo, cpio, and make
+#                         itself, for .ci/run on a bare machine
 #   scripts/deps.sh nix   only Nix, for `make image`
 #
 # It runs apt-get update once, and only when something is missing, and uses
@@ -14,12 +14,13 @@ set -euo pipefail
 # Each entry is COMMAND:PACKAGE[,PACKAGE...]: the packages that provide
 # COMMAND. nix-setup-systemd is only a Recommends of nix-bin, but it creates
 # the nixbld group and users that nix-build needs when run as root.
-# docker.io's Depends (containerd, runc, tini) are all dockerd needs here;
+# docker.io's Depends (containerd, runc, tini) are all dockerd needs here,
+# and bring the containerd and ctr the tests also run on their own;
 # its Recommends (apparmor, cgroupfs-mount, ...) are for hosts that have
 # AppArmor on, or no cgroups mounted.
 nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
-all) needs=("$nix" dockerd:docker.io docker-registry:docker-registry skopeo:skopeo cpio:cpio make:make) ;;
+all) needs=("$nix" dockerd:docker.io containerd:containerd ctr:containerd docker-registry:docker-registry skopeo:skopeo cpio:cpio make:make) ;;
 nix) needs=("$nix") ;;
 *)
 	echo "usage: $0 [nix]" >&2

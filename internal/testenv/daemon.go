@@ -18,7 +18,7 @@ const readyPollInterval = 50 * time.Millisecond
 
 // daemon is a server process started for tests: its command, and the
 // temporary directory that holds its log and everything else it writes.
-// Docker and RegistryServer embed one.
+// Docker, RegistryServer and ContainerdServer embed one.
 type daemon struct {
 	name   string // the command's name, for messages
 	dir    string // holds the log and all the daemon writes; removed on shutdown

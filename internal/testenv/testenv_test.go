@@ -21,9 +21,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -554,4 +558,189 @@ func request(t *testing.T, method, url string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+func TestContainerd(t *testing.T) {
+	var c *ContainerdServer
+	t.Run("running", func(t *testing.T) {
+		c = Containerd(t)
+		if running := processesNaming(t, filepath.Base(c.dir)); len(running) != 1 {
+			t.Errorf("processes naming %s: %q, want containerd alone", filepath.Base(c.dir), running)
+		}
+		dir := t.TempDir()
+
+		// A docker-archive holds no manifest: containerd writes its own,
+		// and keeps the config, labels and all, as it is.
+		img := randomImage(t, map[string]string{"org.bunix.test": "docker-archive"})
+		tag, err := name.NewTag("example.com/bunix/docker:v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		archive := filepath.Join(dir, "docker.tar")
+		if err := tarball.WriteToFile(archive, tag, img); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Ctr(t, "images", "import", archive); err != nil {
+			t.Fatal(err)
+		}
+		mediaType, digest := imageTarget(t, c, tag.String())
+		if mediaType != string(types.DockerManifestSchema2) {
+			t.Errorf("%s imported from a docker-archive is a %s, want a %s", tag, mediaType, types.DockerManifestSchema2)
+		}
+		manifest, err := v1.ParseManifest(strings.NewReader(content(t, c, digest)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		config := content(t, c, manifest.Config.Digest.String())
+		if raw, err := img.RawConfigFile(); err != nil {
+			t.Fatal(err)
+		} else if config != string(raw) {
+			t.Errorf("config of %s in containerd:\n%s\nwant the archive's:\n%s", tag, config, raw)
+		}
+		parsed, err := v1.ParseConfigFile(strings.NewReader(config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parsed.Config.Labels["org.bunix.test"]; got != "docker-archive" {
+			t.Errorf("label org.bunix.test of %s in containerd = %q, want docker-archive", tag, got)
+		}
+		// Imports unpack, with the native snapshotter.
+		if snapshots, err := c.Ctr(t, "snapshots", "ls"); err != nil {
+			t.Fatal(err)
+		} else if !strings.Contains(snapshots, "Committed") {
+			t.Errorf("ctr snapshots ls after an import:\n%s\nwant the unpacked layer", snapshots)
+		}
+
+		// An oci-archive holds the manifest, which containerd keeps as it
+		// is, annotations and all.
+		const ref = "example.com/bunix/oci:v1"
+		oci := ociImage(t, map[string]string{"org.bunix.test": "oci-archive"})
+		if _, err := c.Ctr(t, "images", "import", ociArchive(t, dir, ref, oci)); err != nil {
+			t.Fatal(err)
+		}
+		mediaType, digest = imageTarget(t, c, ref)
+		want, err := oci.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mediaType != string(types.OCIManifestSchema1) || digest != want.String() {
+			t.Errorf("%s imported from an oci-archive: %s %s, want %s %s", ref, mediaType, digest, types.OCIManifestSchema1, want)
+		}
+		manifest, err = v1.ParseManifest(strings.NewReader(content(t, c, digest)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := manifest.Annotations["org.bunix.test"]; got != "oci-archive" {
+			t.Errorf("annotation org.bunix.test of %s in containerd = %q, want oci-archive", ref, got)
+		}
+	})
+	if c == nil {
+		t.Skip("no containerd started")
+	}
+	assertStopped(t, &c.daemon, filepath.Base(c.dir))
+}
+
+// imageTarget returns the media type and digest of the manifest the image
+// ref names in c, from ctr images ls.
+func imageTarget(t *testing.T, c *ContainerdServer, ref string) (mediaType, digest string) {
+	t.Helper()
+	out, err := c.Ctr(t, "images", "ls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// REF TYPE DIGEST SIZE PLATFORMS LABELS
+	for _, line := range strings.Split(out, "\n") {
+		if fields := strings.Fields(line); len(fields) >= 3 && fields[0] == ref {
+			return fields[1], fields[2]
+		}
+	}
+	t.Fatalf("ctr images ls has no %s:\n%s", ref, out)
+	return "", ""
+}
+
+// content returns the blob digest of c's content store.
+func content(t *testing.T, c *ContainerdServer, digest string) string {
+	t.Helper()
+	out, err := c.Ctr(t, "content", "get", digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ociImage returns a random OCI image for linux on the host's architecture,
+// with annotations in its manifest.
+func ociImage(t *testing.T, annotations map[string]string) v1.Image {
+	t.Helper()
+	layer, err := random.Layer(1024, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config = config.DeepCopy()
+	config.OS, config.Architecture = "linux", runtime.GOARCH
+	if img, err = mutate.ConfigFile(img, config); err != nil {
+		t.Fatal(err)
+	}
+	return mutate.Annotations(img, annotations).(v1.Image)
+}
+
+// ociArchive writes img as ref in an OCI layout under dir, tars it, and
+// returns the tar's name.
+func ociArchive(t *testing.T, dir, ref string, img v1.Image) string {
+	t.Helper()
+	root := filepath.Join(dir, "layout")
+	p, err := layout.Write(root, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref})); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == root {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		if hdr.Name, err = filepath.Rel(root, path); err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(hdr); err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "oci.tar")
+	if err := os.WriteFile(archive, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return archive
 }
