@@ -411,6 +411,10 @@ func TestRegistryReadOnly(t *testing.T) {
 	if _, err := send(http.MethodPut, manifest, string(types.DockerManifestSchema2), []byte("{}"), http.StatusCreated); err == nil || !strings.Contains(err.Error(), "405 Method Not Allowed") {
 		t.Errorf("putting a manifest to a read-only registry: %v, want 405", err)
 	}
+	byDigest := "http://" + r.Addr + "/v2/bunix/test/manifests/sha256:" + strings.Repeat("0", 64)
+	if status := request(t, http.MethodDelete, byDigest); status != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE %s from a read-only registry: %d, want 405", byDigest, status)
+	}
 	if status := request(t, http.MethodGet, "http://"+r.Addr+"/v2/"); status != http.StatusOK {
 		t.Errorf("GET /v2/ of a read-only registry: %d, want 200", status)
 	}
