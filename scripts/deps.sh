@@ -2,8 +2,8 @@
 # deps.sh installs, from Debian's packages, what building and testing bunix
 # need and is missing; it changes nothing when all of it is there.
 #
-#   scripts/deps.sh       everything `make test` needs: Nix, Docker, skopeo,
-#                         cpio, gzip, e2fsprogs (e2fsck, debugfs, dumpe2fs:
+#   scripts/deps.sh       everything `make test` needs: Nix, Docker,
+#                         containerd, a registry, skopeo, cpio, gzip, e2fsprogs (e2fsck, debugfs, dumpe2fs:
 #                         they read back the block images bunix writes),
 #                         qemu-system-x86 (the boot test), and make itself,
 #                         for .ci/run on a bare machine
@@ -16,12 +16,14 @@ set -euo pipefail
 # Each entry is COMMAND:PACKAGE[,PACKAGE...]: the packages that provide
 # COMMAND. nix-setup-systemd is only a Recommends of nix-bin, but it creates
 # the nixbld group and users that nix-build needs when run as root.
-# docker.io's Depends (containerd, runc, tini) are all dockerd needs here;
+# docker.io's Depends (containerd, runc, tini) are all dockerd needs here,
+# and bring the containerd and ctr the tests also run on their own;
 # its Recommends (apparmor, cgroupfs-mount, ...) are for hosts that have
 # AppArmor on, or no cgroups mounted.
 nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
-all) needs=("$nix" dockerd:docker.io skopeo:skopeo cpio:cpio gzip:gzip e2fsck:e2fsprogs
+all) needs=("$nix" dockerd:docker.io containerd:containerd ctr:containerd
+	docker-registry:docker-registry skopeo:skopeo cpio:cpio gzip:gzip e2fsck:e2fsprogs
 	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86 make:make) ;;
 nix) needs=("$nix") ;;
 *)
@@ -74,6 +76,14 @@ if ((${#missing[@]} > 0)); then
 	log "apt-get install ${missing[*]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# docker-registry's package enables and starts a registry on port 5000 of
+# every interface, where systemd runs. The tests start their own, on
+# loopback; stop the one just installed, and keep it from starting at boot.
+if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
+	log "systemctl disable --now docker-registry.service"
+	"${sudo[@]}" systemctl disable --now docker-registry.service >&2
 fi
 
 for need in "${needs[@]}"; do

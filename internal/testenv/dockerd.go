@@ -7,10 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -37,9 +35,7 @@ type Docker struct {
 	Host string
 
 	docker string // the docker CLI
-	dir    string // holds everything the daemon writes
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when the daemon has exited and been reaped
+	daemon
 }
 
 // Dockerd starts a private Docker daemon for t, and stops it and removes its
@@ -185,12 +181,16 @@ func startDockerd() (*Docker, func() error, error) {
 	if dir, err = filepath.EvalSymlinks(dir); err != nil {
 		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
 	}
-	d := &Docker{Host: "unix://" + filepath.Join(dir, "s"), docker: docker, dir: dir, exited: make(chan struct{})}
-	if err := d.start(dockerd); err != nil {
+	d := &Docker{Host: "unix://" + filepath.Join(dir, "s"), docker: docker, daemon: daemon{name: "dockerd", dir: dir}}
+	cmd, err := d.command(dockerd)
+	if err == nil {
+		err = d.start(cmd)
+	}
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	if err := d.waitReady(); err != nil {
+	if err := d.waitReady(d.Host, dockerdStartTimeout, d.answers); err != nil {
 		// Report the first failure; stopping a daemon that never answered
 		// only matters for the files it leaves.
 		d.stop()
@@ -199,26 +199,23 @@ func startDockerd() (*Docker, func() error, error) {
 	return d, d.stop, nil
 }
 
-func (d *Docker) start(dockerd string) error {
+// command makes the daemon's directories and configuration and returns the
+// command that starts it.
+func (d *Docker) command(dockerd string) (*exec.Cmd, error) {
 	if longest := filepath.Join(d.dir, "e", "containerd", "containerd.sock.ttrpc"); len(longest) > maxSocketPath {
-		return fmt.Errorf("starting a private dockerd in %s: socket path %s is longer than a unix socket allows (%d bytes): set TMPDIR to a shorter directory", d.dir, longest, maxSocketPath)
+		return nil, fmt.Errorf("starting a private dockerd in %s: socket path %s is longer than a unix socket allows (%d bytes): set TMPDIR to a shorter directory", d.dir, longest, maxSocketPath)
 	}
 	for _, sub := range []string{"d", "e", "c"} {
 		if err := os.Mkdir(filepath.Join(d.dir, sub), 0o700); err != nil {
-			return fmt.Errorf("starting a private dockerd: %w", err)
+			return nil, fmt.Errorf("starting a private dockerd: %w", err)
 		}
 	}
 	// An empty config file keeps the host's /etc/docker/daemon.json out.
 	config := filepath.Join(d.dir, "daemon.json")
 	if err := os.WriteFile(config, []byte("{}\n"), 0o600); err != nil {
-		return fmt.Errorf("starting a private dockerd: %w", err)
+		return nil, fmt.Errorf("starting a private dockerd: %w", err)
 	}
-	log, err := os.Create(filepath.Join(d.dir, "log"))
-	if err != nil {
-		return fmt.Errorf("starting a private dockerd: %w", err)
-	}
-	defer log.Close()
-	d.cmd = exec.Command(dockerd,
+	return exec.Command(dockerd,
 		"--config-file", config,
 		"--storage-driver=vfs",
 		"--iptables=false",
@@ -228,112 +225,20 @@ func (d *Docker) start(dockerd string) error {
 		"--exec-root", filepath.Join(d.dir, "e"),
 		"--host", d.Host,
 		"--pidfile", filepath.Join(d.dir, "p"),
-	)
-	d.cmd.Stdout, d.cmd.Stderr = log, log
-	// A test binary killed by its -timeout runs no cleanup: the daemon goes
-	// with it rather than running on. (The kernel sends the signal when the
-	// OS thread that started the daemon exits; a Go thread exits only when a
-	// goroutine locked to it does.)
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := d.cmd.Start(); err != nil {
-		return fmt.Errorf("starting a private dockerd: %w", err)
-	}
-	go func() {
-		d.cmd.Wait()
-		close(d.exited)
-	}()
-	return nil
+	), nil
 }
 
-// waitReady waits until docker version gets an answer from the daemon.
-func (d *Docker) waitReady() error {
-	deadline := time.Now().Add(dockerdStartTimeout)
-	for {
-		probe := exec.Command(d.docker, "version", "--format", "{{.Server.Version}}")
-		probe.Env = d.Env()
-		if probe.Run() == nil {
-			return nil
-		}
-		select {
-		case <-d.exited:
-			return fmt.Errorf("starting a private dockerd in %s: it exited: %v\n%s", d.dir, d.cmd.ProcessState, d.logTail())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("starting a private dockerd in %s: no answer on %s after %s\n%s", d.dir, d.Host, dockerdStartTimeout, d.logTail())
-		}
-	}
+// answers reports whether docker version gets an answer from the daemon.
+func (d *Docker) answers() bool {
+	probe := exec.Command(d.docker, "version", "--format", "{{.Server.Version}}")
+	probe.Env = d.Env()
+	return probe.Run() == nil
 }
 
-// stop stops the daemon with SIGTERM, SIGKILL if it outlives
-// dockerdStopTimeout, and removes its directory. The daemon is this
-// process's child, so it is signalled and reaped through d.cmd: the same
-// process as the pid in its pidfile, which it may not have written yet.
+// stop stops the daemon, SIGKILL if it outlives dockerdStopTimeout, and
+// removes its directory. The daemon is signalled through the process this
+// package started: the same process as the pid in its pidfile, which it may
+// not have written yet.
 func (d *Docker) stop() error {
-	var errs []error
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(dockerdStopTimeout):
-		d.cmd.Process.Kill()
-		<-d.exited
-		errs = append(errs, fmt.Errorf("stopping the private dockerd in %s: still running %s after SIGTERM, killed it\n%s", d.dir, dockerdStopTimeout, d.logTail()))
-	}
-	if err := unmountUnder(d.dir); err != nil {
-		errs = append(errs, err)
-	}
-	if err := os.RemoveAll(d.dir); err != nil {
-		errs = append(errs, fmt.Errorf("removing the private dockerd's files: %w", err))
-	}
-	return errors.Join(errs...)
-}
-
-// unmountUnder detaches the mounts left in dir, deepest first, so that
-// removing dir neither fails on them nor reaches through them. A daemon that
-// is killed leaves its containers' mounts; one whose data root is on a
-// private mount (the host's, in a chroot) may leave the bind mount of its
-// data root onto itself, which it makes so as to share mounts with
-// containers.
-func unmountUnder(dir string) error {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return fmt.Errorf("listing the mounts left in %s: %w", dir, err)
-	}
-	var points []string
-	for _, line := range strings.Split(string(data), "\n") {
-		// The fifth field is the mount point, with octal escapes.
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		point := mountPathUnescaper.Replace(fields[4])
-		if point == dir || strings.HasPrefix(point, dir+"/") {
-			points = append(points, point)
-		}
-	}
-	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
-	var errs []error
-	for _, point := range points {
-		if err := syscall.Unmount(point, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
-			errs = append(errs, fmt.Errorf("unmounting %s, left by the private dockerd: %w", point, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-var mountPathUnescaper = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-
-// logTail returns the end of the daemon's log, for an error message.
-func (d *Docker) logTail() string {
-	const lines = 30
-	name := filepath.Join(d.dir, "log")
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
-	}
-	return fmt.Sprintf("--- last %d lines of %s ---\n%s", len(all), name, strings.Join(all, "\n"))
+	return d.shutdown(dockerdStopTimeout)
 }

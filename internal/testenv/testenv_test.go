@@ -3,18 +3,32 @@ package testenv
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 func TestVerdict(t *testing.T) {
@@ -225,7 +239,7 @@ func TestDockerd(t *testing.T) {
 	if d == nil {
 		t.Skip("no daemon started")
 	}
-	assertStopped(t, d, token)
+	assertStopped(t, &d.daemon, token)
 }
 
 func TestSharedDockerd(t *testing.T) {
@@ -254,7 +268,7 @@ func TestSharedDockerd(t *testing.T) {
 		t.Fatalf("parallel tests got %d daemons, want 1", len(seen))
 	}
 	for d := range seen {
-		assertStopped(t, d, filepath.Base(d.dir))
+		assertStopped(t, &d.daemon, filepath.Base(d.dir))
 	}
 }
 
@@ -301,18 +315,18 @@ func waitLogs(t *testing.T, d *Docker, id, want string) {
 	t.Fatalf("container %s never printed %q", id, want)
 }
 
-// assertStopped checks that d's daemon has exited, that no process naming
-// token (containerd, a shim, a container's process) is left, and that d's
-// files are gone.
-func assertStopped(t *testing.T, d *Docker, token string) {
+// assertStopped checks that the daemon d has exited, that no process naming
+// token (a dockerd's containerd, a shim, a container's process) is left, and
+// that d's files are gone.
+func assertStopped(t *testing.T, d *daemon, token string) {
 	t.Helper()
 	select {
 	case <-d.exited:
 	default:
-		t.Errorf("dockerd (pid %d) is still running", d.cmd.Process.Pid)
+		t.Errorf("%s (pid %d) is still running", d.name, d.cmd.Process.Pid)
 	}
 	if err := syscall.Kill(d.cmd.Process.Pid, 0); !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("signal 0 to dockerd's pid %d: %v, want ESRCH", d.cmd.Process.Pid, err)
+		t.Errorf("signal 0 to %s's pid %d: %v, want ESRCH", d.name, d.cmd.Process.Pid, err)
 	}
 	if left := processesNaming(t, token); len(left) > 0 {
 		t.Errorf("processes left after the daemon stopped:\n%s", strings.Join(left, "\n"))
@@ -342,4 +356,395 @@ func processesNaming(t *testing.T, token string) []string {
 		}
 	}
 	return found
+}
+
+func TestRegistry(t *testing.T) {
+	var r *RegistryServer
+	t.Run("running", func(t *testing.T) {
+		r = Registry(t)
+		if running := processesNaming(t, filepath.Base(r.dir)); len(running) != 1 {
+			t.Errorf("processes naming %s: %q, want the registry alone", filepath.Base(r.dir), running)
+		}
+		img := randomImage(t, map[string]string{"org.bunix.test": "registry"})
+		if err := push(r, "bunix/test", "v1", img); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := img.RawManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		body, digest, mediaType := r.Manifest(t, "bunix/test", "v1")
+		if !bytes.Equal(body, raw) || digest != want.String() || mediaType != string(types.DockerManifestSchema2) {
+			t.Errorf("Manifest(bunix/test, v1) = %s, %s, %s; want the manifest pushed, %s, %s", body, digest, mediaType, want, types.DockerManifestSchema2)
+		}
+		if body, _, _ := r.Manifest(t, "bunix/test", want.String(), string(types.DockerManifestSchema2)); !bytes.Equal(body, raw) {
+			t.Errorf("Manifest(bunix/test, %s) = %s, want the manifest pushed", want, body)
+		}
+
+		// Deletes are enabled.
+		manifest := "http://" + r.Addr + "/v2/bunix/test/manifests/" + want.String()
+		if status := request(t, http.MethodDelete, manifest); status != http.StatusAccepted {
+			t.Errorf("DELETE %s: %d, want 202", manifest, status)
+		}
+		if status := request(t, http.MethodGet, manifest); status != http.StatusNotFound {
+			t.Errorf("GET %s after DELETE: %d, want 404", manifest, status)
+		}
+	})
+	if r == nil {
+		t.Skip("no registry started")
+	}
+	assertStopped(t, &r.daemon, filepath.Base(r.dir))
+}
+
+func TestRegistryReadOnly(t *testing.T) {
+	r := Registry(t, ReadOnly())
+	err := push(r, "bunix/test", "v1", randomImage(t, nil))
+	if err == nil || !strings.Contains(err.Error(), "POST http://"+r.Addr+"/v2/bunix/test/blobs/uploads/: 405 Method Not Allowed") {
+		t.Fatalf("pushing to a read-only registry: %v, want its first upload refused with 405", err)
+	}
+	manifest := "http://" + r.Addr + "/v2/bunix/test/manifests/v1"
+	if _, err := send(http.MethodPut, manifest, string(types.DockerManifestSchema2), []byte("{}"), http.StatusCreated); err == nil || !strings.Contains(err.Error(), "405 Method Not Allowed") {
+		t.Errorf("putting a manifest to a read-only registry: %v, want 405", err)
+	}
+	byDigest := "http://" + r.Addr + "/v2/bunix/test/manifests/sha256:" + strings.Repeat("0", 64)
+	if status := request(t, http.MethodDelete, byDigest); status != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE %s from a read-only registry: %d, want 405", byDigest, status)
+	}
+	if status := request(t, http.MethodGet, "http://"+r.Addr+"/v2/"); status != http.StatusOK {
+		t.Errorf("GET /v2/ of a read-only registry: %d, want 200", status)
+	}
+}
+
+func TestRegistryPortTaken(t *testing.T) {
+	Require(t, "docker-registry")
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var picked []int
+	ports := func() (int, error) {
+		if len(picked) == 0 {
+			picked = append(picked, taken.Addr().(*net.TCPAddr).Port)
+			return picked[0], nil
+		}
+		port, err := freePort()
+		picked = append(picked, port)
+		return port, err
+	}
+	r, err := startRegistry(nil, ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(picked) != 2 || r.Addr != fmt.Sprintf("127.0.0.1:%d", picked[1]) {
+		t.Errorf("registry on %s after picking ports %v, want it on the second", r.Addr, picked)
+	}
+	if status := request(t, http.MethodGet, "http://"+r.Addr+"/v2/"); status != http.StatusOK {
+		t.Errorf("GET /v2/: %d, want 200", status)
+	}
+	if err := r.stop(); err != nil {
+		t.Error(err)
+	}
+	assertStopped(t, &r.daemon, filepath.Base(r.dir))
+}
+
+// randomImage returns a random linux image of the host's architecture, with
+// labels in its config.
+func randomImage(t *testing.T, labels map[string]string) v1.Image {
+	t.Helper()
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config = config.DeepCopy()
+	config.OS, config.Architecture = "linux", runtime.GOARCH
+	config.Config.Labels = labels
+	if img, err = mutate.ConfigFile(img, config); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// push pushes img to r as repo:tag, as a registry client does: each blob in
+// one upload, then the manifest. It says which request failed and how.
+func push(r *RegistryServer, repo, tag string, img v1.Image) error {
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	blobs := [][]byte{config}
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		blob, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		blobs = append(blobs, blob)
+	}
+	base := "http://" + r.Addr + "/v2/" + repo
+	for _, blob := range blobs {
+		resp, err := send(http.MethodPost, base+"/blobs/uploads/", "", nil, http.StatusAccepted)
+		if err != nil {
+			return err
+		}
+		upload, err := resp.Location()
+		if err != nil {
+			return err
+		}
+		q := upload.Query()
+		q.Set("digest", fmt.Sprintf("sha256:%x", sha256.Sum256(blob)))
+		upload.RawQuery = q.Encode()
+		if _, err := send(http.MethodPut, upload.String(), "application/octet-stream", blob, http.StatusCreated); err != nil {
+			return err
+		}
+	}
+	manifest, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	mediaType, err := img.MediaType()
+	if err != nil {
+		return err
+	}
+	_, err = send(http.MethodPut, base+"/manifests/"+tag, string(mediaType), manifest, http.StatusCreated)
+	return err
+}
+
+// send sends an HTTP request and returns the response, or an error unless
+// its status is want.
+func send(method, url, contentType string, body []byte, want int) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := registryClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		msg, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("%s %s: %s, want %d: %s", method, url, resp.Status, want, msg)
+	}
+	return resp, nil
+}
+
+// request sends an HTTP request with no body to url and returns the status.
+func request(t *testing.T, method, url string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := registryClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestContainerd(t *testing.T) {
+	var c *ContainerdServer
+	t.Run("running", func(t *testing.T) {
+		c = Containerd(t)
+		if running := processesNaming(t, filepath.Base(c.dir)); len(running) != 1 {
+			t.Errorf("processes naming %s: %q, want containerd alone", filepath.Base(c.dir), running)
+		}
+		dir := t.TempDir()
+
+		// A docker-archive holds no manifest: containerd writes its own,
+		// and keeps the config, labels and all, as it is.
+		img := randomImage(t, map[string]string{"org.bunix.test": "docker-archive"})
+		tag, err := name.NewTag("example.com/bunix/docker:v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		archive := filepath.Join(dir, "docker.tar")
+		if err := tarball.WriteToFile(archive, tag, img); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Ctr(t, "images", "import", archive); err != nil {
+			t.Fatal(err)
+		}
+		mediaType, digest := imageTarget(t, c, tag.String())
+		if mediaType != string(types.DockerManifestSchema2) {
+			t.Errorf("%s imported from a docker-archive is a %s, want a %s", tag, mediaType, types.DockerManifestSchema2)
+		}
+		manifest, err := v1.ParseManifest(strings.NewReader(content(t, c, digest)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		config := content(t, c, manifest.Config.Digest.String())
+		if raw, err := img.RawConfigFile(); err != nil {
+			t.Fatal(err)
+		} else if config != string(raw) {
+			t.Errorf("config of %s in containerd:\n%s\nwant the archive's:\n%s", tag, config, raw)
+		}
+		parsed, err := v1.ParseConfigFile(strings.NewReader(config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parsed.Config.Labels["org.bunix.test"]; got != "docker-archive" {
+			t.Errorf("label org.bunix.test of %s in containerd = %q, want docker-archive", tag, got)
+		}
+		// Imports unpack, with the native snapshotter.
+		if snapshots, err := c.Ctr(t, "snapshots", "ls"); err != nil {
+			t.Fatal(err)
+		} else if !strings.Contains(snapshots, "Committed") {
+			t.Errorf("ctr snapshots ls after an import:\n%s\nwant the unpacked layer", snapshots)
+		}
+
+		// An oci-archive holds the manifest, which containerd keeps as it
+		// is, annotations and all.
+		const ref = "example.com/bunix/oci:v1"
+		oci := ociImage(t, map[string]string{"org.bunix.test": "oci-archive"})
+		if _, err := c.Ctr(t, "images", "import", ociArchive(t, dir, ref, oci)); err != nil {
+			t.Fatal(err)
+		}
+		mediaType, digest = imageTarget(t, c, ref)
+		want, err := oci.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mediaType != string(types.OCIManifestSchema1) || digest != want.String() {
+			t.Errorf("%s imported from an oci-archive: %s %s, want %s %s", ref, mediaType, digest, types.OCIManifestSchema1, want)
+		}
+		manifest, err = v1.ParseManifest(strings.NewReader(content(t, c, digest)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := manifest.Annotations["org.bunix.test"]; got != "oci-archive" {
+			t.Errorf("annotation org.bunix.test of %s in containerd = %q, want oci-archive", ref, got)
+		}
+	})
+	if c == nil {
+		t.Skip("no containerd started")
+	}
+	assertStopped(t, &c.daemon, filepath.Base(c.dir))
+}
+
+// imageTarget returns the media type and digest of the manifest the image
+// ref names in c, from ctr images ls.
+func imageTarget(t *testing.T, c *ContainerdServer, ref string) (mediaType, digest string) {
+	t.Helper()
+	out, err := c.Ctr(t, "images", "ls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// REF TYPE DIGEST SIZE PLATFORMS LABELS
+	for _, line := range strings.Split(out, "\n") {
+		if fields := strings.Fields(line); len(fields) >= 3 && fields[0] == ref {
+			return fields[1], fields[2]
+		}
+	}
+	t.Fatalf("ctr images ls has no %s:\n%s", ref, out)
+	return "", ""
+}
+
+// content returns the blob digest of c's content store.
+func content(t *testing.T, c *ContainerdServer, digest string) string {
+	t.Helper()
+	out, err := c.Ctr(t, "content", "get", digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ociImage returns a random OCI image for linux on the host's architecture,
+// with annotations in its manifest.
+func ociImage(t *testing.T, annotations map[string]string) v1.Image {
+	t.Helper()
+	layer, err := random.Layer(1024, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	config = config.DeepCopy()
+	config.OS, config.Architecture = "linux", runtime.GOARCH
+	if img, err = mutate.ConfigFile(img, config); err != nil {
+		t.Fatal(err)
+	}
+	return mutate.Annotations(img, annotations).(v1.Image)
+}
+
+// ociArchive writes img as ref in an OCI layout under dir, tars it, and
+// returns the tar's name.
+func ociArchive(t *testing.T, dir, ref string, img v1.Image) string {
+	t.Helper()
+	root := filepath.Join(dir, "layout")
+	p, err := layout.Write(root, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref})); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == root {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		if hdr.Name, err = filepath.Rel(root, path); err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(hdr); err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "oci.tar")
+	if err := os.WriteFile(archive, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return archive
 }

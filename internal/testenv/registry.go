@@ -1,0 +1,280 @@
+package testenv
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+const (
+	// registryStartTimeout bounds the wait for a new registry to answer.
+	registryStartTimeout = 30 * time.Second
+	// registryStopTimeout bounds the wait for a registry to exit on SIGTERM
+	// before it gets SIGKILL.
+	registryStopTimeout = 10 * time.Second
+	// registryPortAttempts is how many free ports a registry is started on
+	// before giving up, should another process take each between the
+	// moment it is picked and the moment the registry listens.
+	registryPortAttempts = 5
+	// registryRequestTimeout bounds one HTTP request to a registry.
+	registryRequestTimeout = 30 * time.Second
+)
+
+// manifestMediaTypes are the media types Manifest accepts when given none:
+// Docker's and OCI's manifests and indexes.
+var manifestMediaTypes = []string{
+	"application/vnd.oci.image.manifest.v1+json",
+	"application/vnd.oci.image.index.v1+json",
+	"application/vnd.docker.distribution.manifest.v2+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
+}
+
+// RegistryServer is a private registry: Debian's docker-registry
+// (distribution 2.8) serving plain HTTP on a free port of 127.0.0.1, with
+// no authentication, deletes enabled, and filesystem storage in a temporary
+// directory. It reaches nothing on the network: no notifications, no Redis,
+// no proxying of another registry, no debug listener. It is safe for
+// concurrent use.
+type RegistryServer struct {
+	// Addr is the registry's host and port, "127.0.0.1:PORT": the first
+	// part of the references of its images ("127.0.0.1:PORT/repo:tag").
+	// Docker and go-containerregistry use plain HTTP for a loopback
+	// address; skopeo needs --dest-tls-verify=false or --src-tls-verify=false.
+	Addr string
+
+	readOnly bool
+	daemon
+}
+
+// RegistryOption changes the registry Registry starts.
+type RegistryOption func(*RegistryServer)
+
+// ReadOnly makes the registry refuse pushes and deletes, the way a registry
+// in maintenance does (storage.maintenance.readonly): it answers them 405
+// Method Not Allowed, with the plain text "Method not allowed" rather than
+// a registry error code. It still serves pulls, of nothing: its storage
+// starts empty.
+func ReadOnly() RegistryOption {
+	return func(r *RegistryServer) { r.readOnly = true }
+}
+
+// Registry starts a private registry for t, and stops it and removes its
+// files when t ends. It skips t (fails it under CI=true) when
+// docker-registry is missing.
+func Registry(t testing.TB, opts ...RegistryOption) *RegistryServer {
+	t.Helper()
+	Require(t, "docker-registry")
+	r, err := startRegistry(opts, freePort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
+
+// Manifest fetches the manifest repo:ref, or repo@ref when ref is a digest,
+// over plain HTTP, asking for the media types accept (by default, Docker's
+// and OCI's manifests and indexes). It returns the manifest as served, its
+// digest from the Docker-Content-Digest header, checked against the body
+// (and against ref when ref is a digest), and its media type from the
+// Content-Type header. It fails t on any other answer than 200.
+func (r *RegistryServer) Manifest(t testing.TB, repo, ref string, accept ...string) (body []byte, digest, mediaType string) {
+	t.Helper()
+	if len(accept) == 0 {
+		accept = manifestMediaTypes
+	}
+	url := "http://" + r.Addr + "/v2/" + repo + "/manifests/" + ref
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatalf("fetching the manifest %s: %v", url, err)
+	}
+	req.Header.Set("Accept", strings.Join(accept, ", "))
+	resp, err := registryClient.Do(req)
+	if err != nil {
+		t.Fatalf("fetching the manifest %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("fetching the manifest %s: %v", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("fetching the manifest %s: %s\n%s", url, resp.Status, body)
+	}
+	digest = resp.Header.Get("Docker-Content-Digest")
+	sum := sha256.Sum256(body)
+	if want := "sha256:" + hex.EncodeToString(sum[:]); digest != want {
+		t.Fatalf("fetching the manifest %s: Docker-Content-Digest is %q, want %s, the digest of the body", url, digest, want)
+	}
+	if strings.HasPrefix(ref, "sha256:") && digest != ref {
+		t.Fatalf("fetching the manifest %s: got the manifest %s", url, digest)
+	}
+	return body, digest, resp.Header.Get("Content-Type")
+}
+
+// registryClient talks to private registries: on loopback, so never through
+// a proxy.
+var registryClient = &http.Client{
+	Transport: &http.Transport{Proxy: nil},
+	Timeout:   registryRequestTimeout,
+}
+
+// startRegistry starts a registry with opts in a new directory, on a port
+// from freePort, and waits until it answers; it tries another port when the
+// registry finds its own taken.
+func startRegistry(opts []RegistryOption, freePort func() (int, error)) (*RegistryServer, error) {
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		return nil, fmt.Errorf("starting a private docker-registry: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "bunix-registry-")
+	if err != nil {
+		return nil, fmt.Errorf("starting a private docker-registry: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("starting a private docker-registry: %w", err)
+		}
+		r := &RegistryServer{
+			Addr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+			daemon: daemon{name: "docker-registry", dir: dir},
+		}
+		for _, opt := range opts {
+			opt(r)
+		}
+		cmd, err := r.command(bin)
+		if err == nil {
+			err = r.start(cmd)
+		}
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		err = r.waitReady("http://"+r.Addr+"/v2/", registryStartTimeout, r.answers)
+		if err == nil {
+			return r, nil
+		}
+		if attempt < registryPortAttempts && r.portTaken() {
+			// The registry has exited; its directory holds only the
+			// config, which command rewrites, and the log, which start
+			// truncates.
+			continue
+		}
+		r.stop()
+		return nil, err
+	}
+}
+
+// freePort returns a port of 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("picking a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// command writes the registry's configuration and returns the command that
+// starts it.
+func (r *RegistryServer) command(bin string) (*exec.Cmd, error) {
+	config, err := yaml.Marshal(r.config())
+	if err != nil {
+		return nil, fmt.Errorf("starting a private docker-registry: %w", err)
+	}
+	name := filepath.Join(r.dir, "config.yml")
+	if err := os.WriteFile(name, config, 0o600); err != nil {
+		return nil, fmt.Errorf("starting a private docker-registry: %w", err)
+	}
+	cmd := exec.Command(bin, "serve", name)
+	// REGISTRY_ variables override the configuration file.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REGISTRY_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	return cmd, nil
+}
+
+// config returns the registry's configuration, in the shape of
+// distribution's config.yml. What it leaves out stays off: notifications,
+// redis, proxy (a pull-through cache of another registry), http.debug (a
+// second listener), auth, reporting.
+func (r *RegistryServer) config() map[string]any {
+	return map[string]any{
+		"version": "0.1",
+		"log": map[string]any{
+			"level":     "info",
+			"formatter": "text",
+		},
+		"storage": map[string]any{
+			"filesystem": map[string]any{"rootdirectory": filepath.Join(r.dir, "data")},
+			"delete":     map[string]any{"enabled": true},
+			"maintenance": map[string]any{
+				"uploadpurging": map[string]any{"enabled": false},
+				"readonly":      map[string]any{"enabled": r.readOnly},
+			},
+		},
+		"http": map[string]any{
+			"addr": r.Addr,
+			// Signs the state of uploads; without it the registry makes up
+			// one and warns.
+			"secret": "bunix-testenv",
+		},
+		"health": map[string]any{
+			"storagedriver": map[string]any{"enabled": false},
+		},
+	}
+}
+
+// answers reports whether the registry has said it listens on r.Addr, and
+// then whether it answers GET /v2/ with 200. The log line tells this
+// registry from another process that took the port first.
+func (r *RegistryServer) answers() bool {
+	log, err := os.ReadFile(r.logFile())
+	if err != nil || !strings.Contains(string(log), `msg="listening on `+r.Addr+`"`) {
+		return false
+	}
+	resp, err := registryClient.Get("http://" + r.Addr + "/v2/")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// portTaken reports whether the registry has exited because another
+// process listens on its port.
+func (r *RegistryServer) portTaken() bool {
+	select {
+	case <-r.exited:
+	default:
+		return false
+	}
+	log, err := os.ReadFile(r.logFile())
+	return err == nil && strings.Contains(string(log), "bind: address already in use")
+}
+
+// stop stops the registry, SIGKILL if it outlives registryStopTimeout, and
+// removes its directory.
+func (r *RegistryServer) stop() error {
+	return r.shutdown(registryStopTimeout)
+}
