@@ -205,3 +205,32 @@ func (c *ContainerdServer) answers() bool {
 func (c *ContainerdServer) stop() error {
 	return c.shutdown(containerdStopTimeout)
 }
+
+// ImageTarget returns the media type and digest of the manifest (or index)
+// that the image named ref points at, as `ctr images ls` shows it; it fails
+// t when there is no such image.
+func (c *ContainerdServer) ImageTarget(t testing.TB, ref string) (mediaType, digest string) {
+	t.Helper()
+	out, err := c.Ctr(t, "images", "ls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// REF TYPE DIGEST SIZE PLATFORMS LABELS
+	for _, line := range strings.Split(out, "\n") {
+		if fields := strings.Fields(line); len(fields) >= 3 && fields[0] == ref {
+			return fields[1], fields[2]
+		}
+	}
+	t.Fatalf("ctr images ls has no %s:\n%s", ref, out)
+	return "", ""
+}
+
+// Content returns the blob digest from containerd's content store.
+func (c *ContainerdServer) Content(t testing.TB, digest string) string {
+	t.Helper()
+	out, err := c.Ctr(t, "content", "get", digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

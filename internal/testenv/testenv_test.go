@@ -587,15 +587,15 @@ func TestContainerd(t *testing.T) {
 		if _, err := c.Ctr(t, "images", "import", archive); err != nil {
 			t.Fatal(err)
 		}
-		mediaType, digest := imageTarget(t, c, tag.String())
+		mediaType, digest := c.ImageTarget(t, tag.String())
 		if mediaType != string(types.DockerManifestSchema2) {
 			t.Errorf("%s imported from a docker-archive is a %s, want a %s", tag, mediaType, types.DockerManifestSchema2)
 		}
-		manifest, err := v1.ParseManifest(strings.NewReader(content(t, c, digest)))
+		manifest, err := v1.ParseManifest(strings.NewReader(c.Content(t, digest)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		config := content(t, c, manifest.Config.Digest.String())
+		config := c.Content(t, manifest.Config.Digest.String())
 		if raw, err := img.RawConfigFile(); err != nil {
 			t.Fatal(err)
 		} else if config != string(raw) {
@@ -622,7 +622,7 @@ func TestContainerd(t *testing.T) {
 		if _, err := c.Ctr(t, "images", "import", ociArchive(t, dir, ref, oci)); err != nil {
 			t.Fatal(err)
 		}
-		mediaType, digest = imageTarget(t, c, ref)
+		mediaType, digest = c.ImageTarget(t, ref)
 		want, err := oci.Digest()
 		if err != nil {
 			t.Fatal(err)
@@ -630,7 +630,7 @@ func TestContainerd(t *testing.T) {
 		if mediaType != string(types.OCIManifestSchema1) || digest != want.String() {
 			t.Errorf("%s imported from an oci-archive: %s %s, want %s %s", ref, mediaType, digest, types.OCIManifestSchema1, want)
 		}
-		manifest, err = v1.ParseManifest(strings.NewReader(content(t, c, digest)))
+		manifest, err = v1.ParseManifest(strings.NewReader(c.Content(t, digest)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -642,34 +642,6 @@ func TestContainerd(t *testing.T) {
 		t.Skip("no containerd started")
 	}
 	assertStopped(t, &c.daemon, filepath.Base(c.dir))
-}
-
-// imageTarget returns the media type and digest of the manifest the image
-// ref names in c, from ctr images ls.
-func imageTarget(t *testing.T, c *ContainerdServer, ref string) (mediaType, digest string) {
-	t.Helper()
-	out, err := c.Ctr(t, "images", "ls")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// REF TYPE DIGEST SIZE PLATFORMS LABELS
-	for _, line := range strings.Split(out, "\n") {
-		if fields := strings.Fields(line); len(fields) >= 3 && fields[0] == ref {
-			return fields[1], fields[2]
-		}
-	}
-	t.Fatalf("ctr images ls has no %s:\n%s", ref, out)
-	return "", ""
-}
-
-// content returns the blob digest of c's content store.
-func content(t *testing.T, c *ContainerdServer, digest string) string {
-	t.Helper()
-	out, err := c.Ctr(t, "content", "get", digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // ociImage returns a random OCI image for linux on the host's architecture,

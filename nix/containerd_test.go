@@ -1,0 +1,34 @@
+package nix_test
+
+import (
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/testenv"
+)
+
+// TestContainerdImport imports the nix-built docker-archive into a private
+// containerd with `ctr images import`: the image is there under its name,
+// with the urunc labels in its config.
+func TestContainerdImport(t *testing.T) {
+	out := nixBuild(t)
+	c := testenv.Containerd(t)
+	if _, err := c.Ctr(t, "images", "import", out); err != nil {
+		t.Fatal(err)
+	}
+	const ref = "docker.io/bunix/hello:latest"
+	_, digest := c.ImageTarget(t, ref)
+	m, err := v1.ParseManifest(strings.NewReader(c.Content(t, digest)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := v1.ParseConfigFile(strings.NewReader(c.Content(t, m.Config.Digest.String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.Labels["com.urunc.unikernel.unikernelType"] != "unikraft" || cfg.Config.Labels["com.urunc.unikernel.useDMBlock"] != "false" ||
+		strings.Join(cfg.Config.Cmd, " ") != "hello /conf/hello.conf" || len(m.Layers) != 3 {
+		t.Errorf("containerd holds %s with config %+v", ref, cfg.Config)
+	}
+}
