@@ -94,11 +94,27 @@ func withParents(in []Entry) ([]Entry, error) {
 	for _, e := range byPath {
 		out = append(out, e)
 	}
-	// Comparing with "/" as the lowest byte keeps every directory's
-	// children right after it.
-	key := func(p string) string { return strings.ReplaceAll(p, "/", "\x00") }
-	sort.Slice(out, func(i, j int) bool { return key(out[i].Path) < key(out[j].Path) })
+	sort.Slice(out, func(i, j int) bool { return pathLess(out[i].Path, out[j].Path) })
 	return out, nil
+}
+
+// pathLess compares paths with "/" as the lowest byte, which keeps every
+// directory's children right after it.
+func pathLess(a, b string) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x == '/' {
+			return true
+		}
+		if y == '/' {
+			return false
+		}
+		return x < y
+	}
+	return len(a) < len(b)
 }
 
 // mergeLayers returns one layer holding what ls hold when stacked in order:

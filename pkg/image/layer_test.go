@@ -114,3 +114,15 @@ func TestMergedLayersStack(t *testing.T) {
 		t.Errorf("merged layer holds %s", list)
 	}
 }
+
+func TestPathLess(t *testing.T) {
+	// "/" sorts first, so that a directory's children follow it at once.
+	sorted := []string{"/a", "/a/b", "/a/b/c", "/a/c", "/a-b", "/a.b", "/ab"}
+	for i := range sorted {
+		for j := range sorted {
+			if got := pathLess(sorted[i], sorted[j]); got != (i < j) {
+				t.Errorf("pathLess(%q, %q) = %v", sorted[i], sorted[j], got)
+			}
+		}
+	}
+}
