@@ -183,16 +183,8 @@ func checkLayerDigests(t *testing.T, img v1.Image) {
 // entry is owned by 0:0 and has the fixed mtime.
 func listLayer(t *testing.T, r io.Reader) []string {
 	t.Helper()
-	tr := tar.NewReader(r)
 	var got []string
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return got
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	walkTar(t, r, func(hdr *tar.Header, _ io.Reader) {
 		if hdr.Uid != 0 || hdr.Gid != 0 || hdr.Uname != "" || hdr.Gname != "" || !hdr.ModTime.Equal(DefaultCreated) {
 			t.Errorf("%s: owner %d:%d (%q:%q), mtime %v", hdr.Name, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname, hdr.ModTime)
 		}
@@ -204,6 +196,23 @@ func listLayer(t *testing.T, r io.Reader) []string {
 			s += fmt.Sprint(" ", hdr.Size)
 		}
 		got = append(got, s)
+	})
+	return got
+}
+
+// walkTar calls f with each entry of the tar r and its contents.
+func walkTar(t *testing.T, r io.Reader, f func(*tar.Header, io.Reader)) {
+	t.Helper()
+	tr := tar.NewReader(r)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(hdr, tr)
 	}
 }
 
@@ -225,21 +234,13 @@ func TestWriteDockerArchiveReadsBack(t *testing.T) {
 	}
 	checkImage(t, img, sampleLayers)
 	// The archive's own entries are normalized too.
-	tr := tar.NewReader(bytes.NewReader(data))
 	var names []string
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	walkTar(t, bytes.NewReader(data), func(hdr *tar.Header, _ io.Reader) {
 		if hdr.Mode != 0o644 || hdr.Uid != 0 || !hdr.ModTime.Equal(DefaultCreated) {
 			t.Errorf("archive entry %s: mode %o uid %d mtime %v", hdr.Name, hdr.Mode, hdr.Uid, hdr.ModTime)
 		}
 		names = append(names, hdr.Name)
-	}
+	})
 	if names[len(names)-1] != "manifest.json" || names[0] != "layer-000.tar" {
 		t.Errorf("archive entries %v", names)
 	}

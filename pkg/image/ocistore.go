@@ -81,11 +81,7 @@ func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 	if err := replaceable(path); err != nil {
 		return err
 	}
-	parent, base := filepath.Split(path)
-	if parent == "" {
-		parent = "."
-	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	tmp, err := os.MkdirTemp(tempBeside(path))
 	if err != nil {
 		return fmt.Errorf("creating a temporary directory for %s: %w", path, err)
 	}

@@ -129,22 +129,14 @@ func TestHugeSparseFile(t *testing.T) {
 	go func() { pw.CloseWithError(img.WriteDockerArchive(pw)) }()
 	defer pr.Close()
 
-	outer := tar.NewReader(bufio.NewReaderSize(pr, chunkSize))
 	var diffID string
-	for {
-		h, err := outer.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	walkTar(t, bufio.NewReaderSize(pr, chunkSize), func(h *tar.Header, outer io.Reader) {
 		if h.Name != "layer-000.tar" {
 			data, _ := io.ReadAll(outer)
 			if strings.HasSuffix(h.Name, ".json") && h.Name != "manifest.json" && !bytes.Contains(data, []byte(diffID)) {
 				t.Errorf("the config does not list the diffID %s: %s", diffID, data)
 			}
-			continue
+			return
 		}
 		lh := sha256.New()
 		inner := tar.NewReader(io.TeeReader(outer, lh))
@@ -170,7 +162,7 @@ func TestHugeSparseFile(t *testing.T) {
 		}
 		io.Copy(lh, outer)
 		diffID = fmt.Sprintf("sha256:%x", lh.Sum(nil))
-	}
+	})
 	if diffID == "" {
 		t.Fatal("no layer in the archive")
 	}

@@ -71,15 +71,7 @@ func untar(t *testing.T, p string) string {
 	}
 	defer f.Close()
 	dir := t.TempDir()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return dir
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	walkTar(t, f, func(h *tar.Header, r io.Reader) {
 		out := filepath.Join(dir, h.Name)
 		if h.Typeflag != tar.TypeReg {
 			t.Fatalf("%s: type %c in the archive", h.Name, h.Typeflag)
@@ -88,11 +80,12 @@ func untar(t *testing.T, p string) string {
 			t.Fatalf("%s is twice in the archive", h.Name)
 		}
 		os.MkdirAll(filepath.Dir(out), 0o755)
-		data, _ := io.ReadAll(tr)
+		data, _ := io.ReadAll(r)
 		if err := os.WriteFile(out, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
+	return dir
 }
 
 func annotated(t *testing.T, dir string) *Image {
