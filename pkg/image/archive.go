@@ -152,18 +152,11 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 	// The name is the digest, which the tar header needs before the bytes.
 	// Reading the sources twice (the second time from the page cache) costs
 	// less than writing the layer twice through a temporary file: hash the
-	// layer, then write it, hashing it again to check that no source
+	// layer, then write it, checking with a much cheaper sum that no source
 	// changed in between.
-	b, err := lp.encode(io.Discard, Uncompressed, pool)
+	b, err := lp.hash(pool)
 	if err != nil {
 		return blob{}, err
 	}
-	err = t.add(blobPath(b.digest), b.size, func(w io.Writer) error {
-		again, err := lp.encode(w, Uncompressed, pool)
-		if err == nil && again.digest != b.digest {
-			err = fmt.Errorf("a source file changed while the image was written: the layer hashed to %s, then to %s", b.digest, again.digest)
-		}
-		return err
-	})
-	return b, err
+	return b, t.add(blobPath(b.digest), b.size, func(w io.Writer) error { return lp.rewrite(w, b, pool) })
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"syscall"
 
@@ -35,18 +36,34 @@ func newChunkPool() chunkPool {
 // writing goroutine reads the next one from the source files and writes it.
 // On two cores, hashing costs no wall time as long as it is faster than the
 // disk.
+//
+// A pipe can also compute a check sum of the bytes (maphash, ten times as
+// fast as sha256), or only that: an oci-archive hashes each layer before
+// writing it, and checks that it wrote the same bytes.
 type pipe struct {
 	w     io.Writer
 	pool  chunkPool
-	chunk []byte      // being filled
-	todo  chan []byte // written chunks, in order, for the hasher
-	sum   chan v1.Hash
-	n     int64 // bytes written
-	err   error // the first write error; nothing is written after it
+	chunk []byte        // being filled
+	todo  chan []byte   // written chunks, in order, for the hasher; nil without sha256
+	sum   chan v1.Hash  // the sha256, once todo is closed
+	check *maphash.Hash // nil without a check sum
+	n     int64         // bytes written
+	err   error         // the first write error; nothing is written after it
 }
 
-func newPipe(w io.Writer, pool chunkPool) *pipe {
-	p := &pipe{w: w, pool: pool, chunk: <-pool, todo: make(chan []byte, chunks), sum: make(chan v1.Hash, 1)}
+// checkSeed seeds the check sums, which are compared within one process.
+var checkSeed = maphash.MakeSeed()
+
+func newPipe(w io.Writer, pool chunkPool, sha, check bool) *pipe {
+	p := &pipe{w: w, pool: pool, chunk: <-pool}
+	if check {
+		p.check = &maphash.Hash{}
+		p.check.SetSeed(checkSeed)
+	}
+	if !sha {
+		return p
+	}
+	p.todo, p.sum = make(chan []byte, chunks), make(chan v1.Hash, 1)
 	go func() {
 		h := sha256.New()
 		for c := range p.todo {
@@ -81,18 +98,32 @@ func (p *pipe) flush() {
 	var n int
 	n, p.err = p.w.Write(p.chunk)
 	p.n += int64(n)
+	if p.check != nil {
+		p.check.Write(p.chunk)
+	}
+	if p.todo == nil {
+		p.chunk = p.chunk[:0]
+		return
+	}
 	p.todo <- p.chunk
 	p.chunk = <-p.pool
 }
 
-// close writes what is left and returns the sha256 of every byte written,
-// and the first write error. It must be called once, whatever happened.
-func (p *pipe) close() (v1.Hash, error) {
+// close writes what is left and returns the sha256 and the check sum of
+// every byte written, when the pipe computes them, and the first write
+// error. It must be called once, whatever happened.
+func (p *pipe) close() (sha v1.Hash, check uint64, err error) {
 	p.flush()
 	p.pool <- p.chunk[:0]
 	p.chunk = nil
-	close(p.todo)
-	return <-p.sum, p.err
+	if p.todo != nil {
+		close(p.todo)
+		sha = <-p.sum
+	}
+	if p.check != nil {
+		check = p.check.Sum64()
+	}
+	return sha, check, p.err
 }
 
 // copyFile reads e.Size bytes of e.Source straight into the pipe's chunks.

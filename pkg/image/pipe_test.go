@@ -167,3 +167,29 @@ func TestHugeSparseFile(t *testing.T) {
 		t.Fatal("no layer in the archive")
 	}
 }
+
+// TestRewriteDetectsChange changes a source between the hash and the write
+// of an oci-archive layer, keeping its size: the check sum must see it.
+func TestRewriteDetectsChange(t *testing.T) {
+	dir := tree(t, [][2]string{{"kernel", strings.Repeat("a", 3*chunkSize)}})
+	p := filepath.Join(dir, "kernel")
+	lp, err := planLayer(Layer{Entries: []Entry{{Path: "/kernel", Type: Regular, Source: p, Size: 3 * chunkSize}}}, DefaultCreated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := newChunkPool()
+	b, err := lp.hash(pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := lp.rewrite(&out, b, pool); err != nil || int64(out.Len()) != b.size || fmt.Sprintf("%x", sha256.Sum256(out.Bytes())) != b.digest.Hex {
+		t.Fatalf("rewriting an unchanged layer: %v", err)
+	}
+	f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+	f.WriteAt([]byte("b"), 2*chunkSize+7)
+	f.Close()
+	if err := lp.rewrite(io.Discard, b, pool); err == nil || !strings.Contains(err.Error(), "a source file changed while the image was written") {
+		t.Errorf("rewriting a changed layer: %v", err)
+	}
+}
