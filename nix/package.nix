@@ -21,7 +21,7 @@ buildGoModule {
   };
 
   # Recomputed by a Go test; keep it on one line.
-  vendorHash = "sha256-AieY9/vKo3/C0hhuu0hqy/PQ8dMOVaO2aG7NqnCtlj0=";
+  vendorHash = "sha256-Tni5TxkmsX6SuemhjDv1Nj3hRwBkotAP/GgVN+OcL6U=";
 
   env.CGO_ENABLED = "0";
   ldflags = [

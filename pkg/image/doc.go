@@ -1,11 +1,17 @@
 // Package image assembles container images from files on disk and writes
-// them as docker-archive tars (the `docker save` format) in one streaming
-// pass: every byte of every source file is read once, written once and hashed
-// on the way, and memory use does not grow with file size.
+// them as a docker-archive (the `docker save` format), an oci-archive or an
+// OCI image layout directory, one image or an index of several, one per
+// platform.
 //
 // An Image is a list of Layers plus a little configuration; a Layer is a list
 // of Entries (files, directories, symlinks at their paths in the image).
-// FromPath turns a file or directory on disk into Entries. The writer alone
-// decides ownership, modes and timestamps, so the same Entries always give the
-// same bytes.
+// FromPath turns a file or directory on disk into Entries. Write and
+// WritePath write images; Options choose the format, the layer compression
+// and the most layers an image may have.
+//
+// The writer alone decides ownership, modes, timestamps, compression
+// settings and the order of everything, so the same Entries always give the
+// same bytes. It streams: every byte of every source file is read once,
+// written once and hashed on the way (on another core, while the next bytes
+// are read), and memory use does not grow with file size.
 package image

@@ -1,101 +1,63 @@
 package image
 
 import (
-	"archive/tar"
-	"bufio"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// copyBufferSize is the size of the buffer file contents move through.
-const copyBufferSize = 1 << 20
+// WriteDockerArchive writes img to w as a docker-archive tar with the
+// default options: Write(w, []*Image{img}).
+func (img *Image) WriteDockerArchive(w io.Writer) error {
+	return Write(w, []*Image{img})
+}
 
-// WriteDockerArchive writes img to w as a docker-archive tar, the format of
+// writeDockerArchive writes img as a docker-archive tar, the format of
 // `docker save` that `docker load` and `skopeo docker-archive:` read.
 //
-// The layers come first, as uncompressed tars named layer-NNN.tar, then the
-// config (named by its sha256) and manifest.json last: the layer tars' sizes
-// are known from the entries before any byte is read, so each source byte is
-// read once, written once and hashed on the way to the diffIDs that the
-// config lists.
-func (img *Image) WriteDockerArchive(w io.Writer) error {
-	mtime := img.created()
-	plans := make([]*layerPlan, len(img.Layers))
-	for i, l := range img.Layers {
-		p, err := planLayer(l, mtime)
-		if err != nil {
-			return fmt.Errorf("planning layer %d (%s): %w", i, l.CreatedBy, err)
-		}
-		plans[i] = p
+// The layers come first, as tars named layer-NNN.tar (.tar.gz, .tar.zst),
+// then the config (named by its sha256) and manifest.json last. An
+// uncompressed layer tar's size is known from its entries before any byte is
+// read, so each source byte is read once, written once and hashed on the way
+// to the diffIDs that the config lists. A compressed layer waits in a
+// temporary file until its size is known.
+func writeDockerArchive(w io.Writer, img *Image, o *options) error {
+	plans, err := img.plan(o.maxLayers)
+	if err != nil {
+		return err
 	}
-
-	bw := bufio.NewWriterSize(w, copyBufferSize)
-	tw := tar.NewWriter(bw)
-	buf := make([]byte, copyBufferSize)
-	cfg := img.configFile(mtime)
+	t := newTarWriter(w, img.created())
+	pool := newChunkPool()
 	var names []string
-	for i, p := range plans {
-		name := fmt.Sprintf("layer-%03d.tar", i)
-		if err := tw.WriteHeader(archiveHeader(name, p.size, mtime)); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-		diffID, err := p.writeTo(tw, buf)
+	var blobs []blob
+	for i, lp := range plans {
+		name := fmt.Sprintf("layer-%03d.tar%s", i, extension[o.compression])
+		b, err := t.addLayer(lp, name, o, pool)
 		if err != nil {
-			return fmt.Errorf("writing layer %d (%s): %w", i, img.Layers[i].CreatedBy, err)
+			return fmt.Errorf("writing layer %d (%s): %w", i, lp.describe(), err)
 		}
 		names = append(names, name)
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, diffID)
+		blobs = append(blobs, b)
 	}
-
-	cfgJSON, err := json.Marshal(cfg)
+	cfg, err := img.config(plans, blobs)
 	if err != nil {
-		return fmt.Errorf("encoding image config: %w", err)
+		return err
 	}
-	cfgName := fmt.Sprintf("%x.json", sha256.Sum256(cfgJSON))
+	cfgName := fmt.Sprintf("%x.json", sha256.Sum256(cfg))
 	manifest, err := json.Marshal(tarball.Manifest{{Config: cfgName, RepoTags: img.RepoTags, Layers: names}})
 	if err != nil {
 		return fmt.Errorf("encoding manifest.json: %w", err)
 	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{cfgName, cfgJSON}, {"manifest.json", manifest}} {
-		if err := tw.WriteHeader(archiveHeader(f.name, int64(len(f.data)), mtime)); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
-		}
+	if err := t.addBytes(cfgName, cfg); err != nil {
+		return err
 	}
-	if err := tw.Close(); err != nil {
-		return fmt.Errorf("finishing the archive: %w", err)
+	if err := t.addBytes("manifest.json", manifest); err != nil {
+		return err
 	}
-	return bw.Flush()
+	return t.close()
 }
 
-// archiveHeader is the header of a top-level file of the archive.
-func archiveHeader(name string, size int64, mtime time.Time) *tar.Header {
-	return header(Entry{Path: "/" + name, Type: Regular, Size: size}, mtime)
-}
-
-// configFile returns the image config without diffIDs: one history entry per
-// layer, os linux, times fixed.
-func (img *Image) configFile(created time.Time) *v1.ConfigFile {
-	cfg := &v1.ConfigFile{
-		Architecture: img.Architecture,
-		Created:      v1.Time{Time: created},
-		OS:           "linux",
-		RootFS:       v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{}},
-		Config:       img.Config,
-	}
-	for _, l := range img.Layers {
-		cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: created}, CreatedBy: l.CreatedBy})
-	}
-	return cfg
-}
+var extension = map[Compression]string{Uncompressed: "", Gzip: ".gz", Zstd: ".zst"}

@@ -3,7 +3,6 @@ package image
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // tree writes files (path -> contents; a trailing "*" in the path makes it
@@ -87,22 +87,25 @@ func write(t *testing.T, img *Image) []byte {
 	return buf.Bytes()
 }
 
-func TestWriteDockerArchiveReadsBack(t *testing.T) {
-	data := write(t, sampleImage(t, tree(t, sampleFiles)))
+// sampleLayers lists the layers of sampleImage as checkImage reads them.
+var sampleLayers = [][]string{
+	{"drwxr-xr-x data/", "drwxr-xr-x data/conf/", "Lrwxrwxrwx data/conf/link -> redis.conf", "-rw-r--r-- data/conf/redis.conf 10",
+		"drwxr-xr-x data/conf/sub/", "-rw-r--r-- data/conf/sub/a 0", "-rw-r--r-- data/conf/sub/b 513"},
+	{"drwxr-xr-x unikernel/", "-rwxr-xr-x unikernel/kernel 19"},
+	{"-rw-r--r-- urunc.json 9"},
+}
 
-	// ggcr's own reader is the independent judge of the format.
-	opener := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	m, err := tarball.LoadManifest(opener)
-	if err != nil {
-		t.Fatal(err)
+// checkImage checks img, as an independent reader sees it, against
+// sampleImage: ggcr's validate checks the config and manifest, and each
+// layer's blob and tar must hash to the digest and diffID given for it (ggcr's
+// validate reads gzip layers only); the config must be sampleImage's; each
+// layer must list want.
+func checkImage(t *testing.T, img v1.Image, want [][]string) {
+	t.Helper()
+	if err := validate.Image(img, validate.Fast); err != nil {
+		t.Fatalf("validate.Image: %v", err)
 	}
-	if len(m) != 1 || fmt.Sprint(m[0].RepoTags) != "[urunc/test:v1]" {
-		t.Fatalf("manifest = %+v", m)
-	}
-	img, err := tarball.Image(opener, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	checkLayerDigests(t, img)
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -119,76 +122,134 @@ func TestWriteDockerArchiveReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][]string{
-		{"drwxr-xr-x data/", "drwxr-xr-x data/conf/", "Lrwxrwxrwx data/conf/link -> redis.conf", "-rw-r--r-- data/conf/redis.conf 10",
-			"drwxr-xr-x data/conf/sub/", "-rw-r--r-- data/conf/sub/a 0", "-rw-r--r-- data/conf/sub/b 513"},
-		{"drwxr-xr-x unikernel/", "-rwxr-xr-x unikernel/kernel 19"},
-		{"-rw-r--r-- urunc.json 9"},
+	if len(layers) != len(want) {
+		t.Fatalf("%d layers, want %d", len(layers), len(want))
 	}
 	for i, l := range layers {
 		rc, err := l.Uncompressed()
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := sha256.New()
-		tr := tar.NewReader(io.TeeReader(rc, h))
-		var got []string
-		for {
-			hdr, err := tr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if hdr.Uid != 0 || hdr.Gid != 0 || hdr.Uname != "" || hdr.Gname != "" || !hdr.ModTime.Equal(DefaultCreated) {
-				t.Errorf("%s: owner %d:%d (%q:%q), mtime %v", hdr.Name, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname, hdr.ModTime)
-			}
-			s := hdr.FileInfo().Mode().String() + " " + hdr.Name
-			switch hdr.Typeflag {
-			case tar.TypeSymlink:
-				s += " -> " + hdr.Linkname
-			case tar.TypeReg:
-				s += fmt.Sprint(" ", hdr.Size)
-			}
-			got = append(got, s)
-		}
-		io.Copy(h, rc)
+		got := listLayer(t, rc)
 		rc.Close()
 		if strings.Join(got, "\n") != strings.Join(want[i], "\n") {
 			t.Errorf("layer %d:\n%s\nwant\n%s", i, strings.Join(got, "\n"), strings.Join(want[i], "\n"))
 		}
-		if got := fmt.Sprintf("sha256:%x", h.Sum(nil)); got != cfg.RootFS.DiffIDs[i].String() {
-			t.Errorf("layer %d hashes to %s, config says %s", i, got, cfg.RootFS.DiffIDs[i])
+	}
+}
+
+// checkLayerDigests checks that each layer of img has the digest and size
+// its manifest gives, and the diffID its config gives.
+func checkLayerDigests(t *testing.T, img v1.Image) {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layers) != len(m.Layers) || len(layers) != len(cfg.RootFS.DiffIDs) {
+		t.Fatalf("%d layers, %d in the manifest, %d diffIDs", len(layers), len(m.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	for i, l := range layers {
+		for _, c := range []struct {
+			open func() (io.ReadCloser, error)
+			want v1.Hash
+			size int64
+		}{{l.Compressed, m.Layers[i].Digest, m.Layers[i].Size}, {l.Uncompressed, cfg.RootFS.DiffIDs[i], -1}} {
+			rc, err := c.open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, n, err := v1.SHA256(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h != c.want || (c.size >= 0 && n != c.size) {
+				t.Errorf("layer %d: %d bytes hashing to %s, want %s (%d bytes)", i, n, h, c.want, c.size)
+			}
 		}
 	}
-	// The archive's own entries are normalized too.
-	tr := tar.NewReader(bytes.NewReader(data))
-	var names []string
+}
+
+// listLayer lists a layer tar, one line per entry, and checks that every
+// entry is owned by 0:0 and has the fixed mtime.
+func listLayer(t *testing.T, r io.Reader) []string {
+	t.Helper()
+	var got []string
+	walkTar(t, r, func(hdr *tar.Header, _ io.Reader) {
+		if hdr.Uid != 0 || hdr.Gid != 0 || hdr.Uname != "" || hdr.Gname != "" || !hdr.ModTime.Equal(DefaultCreated) {
+			t.Errorf("%s: owner %d:%d (%q:%q), mtime %v", hdr.Name, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname, hdr.ModTime)
+		}
+		s := hdr.FileInfo().Mode().String() + " " + hdr.Name
+		switch hdr.Typeflag {
+		case tar.TypeSymlink:
+			s += " -> " + hdr.Linkname
+		case tar.TypeReg:
+			s += fmt.Sprint(" ", hdr.Size)
+		}
+		got = append(got, s)
+	})
+	return got
+}
+
+// walkTar calls f with each entry of the tar r and its contents.
+func walkTar(t *testing.T, r io.Reader, f func(*tar.Header, io.Reader)) {
+	t.Helper()
+	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		f(hdr, tr)
+	}
+}
+
+func TestWriteDockerArchiveReadsBack(t *testing.T) {
+	data := write(t, sampleImage(t, tree(t, sampleFiles)))
+
+	// ggcr's own reader is the independent judge of the format.
+	opener := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	m, err := tarball.LoadManifest(opener)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 1 || fmt.Sprint(m[0].RepoTags) != "[urunc/test:v1]" {
+		t.Fatalf("manifest = %+v", m)
+	}
+	img, err := tarball.Image(opener, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, img, sampleLayers)
+	// The archive's own entries are normalized too.
+	var names []string
+	walkTar(t, bytes.NewReader(data), func(hdr *tar.Header, _ io.Reader) {
 		if hdr.Mode != 0o644 || hdr.Uid != 0 || !hdr.ModTime.Equal(DefaultCreated) {
 			t.Errorf("archive entry %s: mode %o uid %d mtime %v", hdr.Name, hdr.Mode, hdr.Uid, hdr.ModTime)
 		}
 		names = append(names, hdr.Name)
-	}
+	})
 	if names[len(names)-1] != "manifest.json" || names[0] != "layer-000.tar" {
 		t.Errorf("archive entries %v", names)
 	}
 }
 
-// TestWriteIsReproducible builds the same tree twice under a different
-// umask, in a different directory, in a different creation order, with
-// different mtimes and TZ: the bytes must not change.
-func TestWriteIsReproducible(t *testing.T) {
-	first := write(t, sampleImage(t, tree(t, sampleFiles)))
-
+// otherTree writes sampleFiles again, in reverse order, under umask 077,
+// and gives them other mtimes: none of that may show in an image.
+func otherTree(t *testing.T) string {
+	t.Helper()
 	old := syscall.Umask(0o077)
 	reversed := make([][2]string, len(sampleFiles))
 	for i, f := range sampleFiles {
@@ -201,6 +262,16 @@ func TestWriteIsReproducible(t *testing.T) {
 	}
 	stamp := time.Date(2024, 2, 3, 4, 5, 6, 7, time.FixedZone("X", 3600))
 	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chtimes(p, stamp, stamp) })
+	return dir
+}
+
+// TestWriteIsReproducible builds the same tree twice under a different
+// umask, in a different directory, in a different creation order, with
+// different mtimes and TZ: the bytes must not change.
+func TestWriteIsReproducible(t *testing.T) {
+	first := write(t, sampleImage(t, tree(t, sampleFiles)))
+
+	dir := otherTree(t)
 	t.Setenv("TZ", "Pacific/Kiritimati")
 	second := write(t, sampleImage(t, dir))
 	if !bytes.Equal(first, second) {

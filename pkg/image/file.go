@@ -12,11 +12,7 @@ import (
 // complete new output or, on any failure, exactly what it was before. The
 // file gets mode 0644.
 func WriteFile(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := os.CreateTemp(tempBeside(path))
 	if err != nil {
 		return fmt.Errorf("creating a temporary file for %s: %w", path, err)
 	}
@@ -39,4 +35,15 @@ func WriteFile(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// tempBeside returns the directory of path and a pattern for a temporary
+// name there: the arguments of os.CreateTemp and os.MkdirTemp for an output
+// that is renamed to path once complete.
+func tempBeside(path string) (dir, pattern string) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	return dir, "." + base + ".tmp-*"
 }

@@ -1,6 +1,9 @@
 package image
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -32,12 +35,53 @@ type Image struct {
 	Created time.Time
 	// Config holds the runtime settings: Labels, Cmd, Entrypoint, Env.
 	Config v1.Config
-	Layers []Layer
+	// Annotations go into the image's manifest in the OCI formats; the
+	// docker-archive format has no place for them. The writer adds
+	// org.opencontainers.image.created, from Created, unless it is given.
+	Annotations map[string]string
+	Layers      []Layer
 }
+
+// annotationCreated is the OCI annotation for the creation time.
+const annotationCreated = "org.opencontainers.image.created"
 
 func (img *Image) created() time.Time {
 	if img.Created.IsZero() {
 		return DefaultCreated
 	}
 	return img.Created.UTC().Truncate(time.Second)
+}
+
+// config returns the image config: os linux, times fixed, one history
+// entry per Layer and one diffID per written layer. Layers merged into the
+// next written one are marked as empty in the history, so that the history
+// keeps every step and as many non-empty entries as there are layers.
+func (img *Image) config(plans []*layerPlan, blobs []blob) ([]byte, error) {
+	created := v1.Time{Time: img.created()}
+	cfg := &v1.ConfigFile{
+		Architecture: img.Architecture,
+		Created:      created,
+		OS:           "linux",
+		RootFS:       v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{}},
+		Config:       img.Config,
+	}
+	for i, lp := range plans {
+		for j, c := range lp.createdBy {
+			cfg.History = append(cfg.History, v1.History{Created: created, CreatedBy: c, EmptyLayer: j < len(lp.createdBy)-1})
+		}
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, blobs[i].diffID)
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the image config: %w", err)
+	}
+	return b, nil
+}
+
+// describe names the layer in messages by what created it.
+func (lp *layerPlan) describe() string {
+	if n := len(lp.createdBy); n > 3 {
+		return fmt.Sprintf("%s and %d more", strings.Join(lp.createdBy[:3], "; "), n-3)
+	}
+	return strings.Join(lp.createdBy, "; ")
 }

@@ -1,25 +1,40 @@
 package image
 
 import (
-	"crypto/sha256"
-	"errors"
+	"container/heap"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"sort"
 	"strings"
 	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // layerPlan is a layer ready to stream: its entries in tar order, their
-// encoded headers and the exact size of the layer tar.
+// encoded headers and the exact size of the layer tar. It may hold several
+// of the image's Layers, merged.
 type layerPlan struct {
 	entries []Entry
 	headers [][]byte
 	size    int64
+	// createdBy holds the CreatedBy of each Layer merged into this one.
+	createdBy []string
+}
+
+// plan returns the layers of img as they are written: at most maxLayers,
+// each planned.
+func (img *Image) plan(maxLayers int) ([]*layerPlan, error) {
+	mtime := img.created()
+	var plans []*layerPlan
+	for _, g := range groupLayers(img.Layers, maxLayers) {
+		l, createdBy := mergeLayers(img.Layers[g.start:g.end])
+		p, err := planLayer(l, mtime)
+		if err != nil {
+			return nil, fmt.Errorf("planning layer %d (%s): %w", len(plans), strings.Join(createdBy, "; "), err)
+		}
+		p.createdBy = createdBy
+		plans = append(plans, p)
+	}
+	return plans, nil
 }
 
 func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
@@ -79,64 +94,165 @@ func withParents(in []Entry) ([]Entry, error) {
 	for _, e := range byPath {
 		out = append(out, e)
 	}
-	// Comparing with "/" as the lowest byte keeps every directory's
-	// children right after it.
-	key := func(p string) string { return strings.ReplaceAll(p, "/", "\x00") }
-	sort.Slice(out, func(i, j int) bool { return key(out[i].Path) < key(out[j].Path) })
+	sort.Slice(out, func(i, j int) bool { return pathLess(out[i].Path, out[j].Path) })
 	return out, nil
+}
+
+// pathLess compares paths with "/" as the lowest byte, which keeps every
+// directory's children right after it.
+func pathLess(a, b string) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x == '/' {
+			return true
+		}
+		if y == '/' {
+			return false
+		}
+		return x < y
+	}
+	return len(a) < len(b)
+}
+
+// mergeLayers returns one layer holding what ls hold when stacked in order:
+// where two of them give the same path, the later one wins, as it would
+// when the layers are unpacked one over the other. It also returns their
+// CreatedBy.
+func mergeLayers(ls []Layer) (Layer, []string) {
+	createdBy := make([]string, len(ls))
+	for i, l := range ls {
+		createdBy[i] = l.CreatedBy
+	}
+	if len(ls) == 1 {
+		return ls[0], createdBy
+	}
+	// A path given twice within one layer stays twice, for planLayer to
+	// report.
+	at := map[string]int{}
+	var entries []Entry
+	var from []int // the layer each entry comes from
+	for li, l := range ls {
+		for _, e := range l.Entries {
+			if i, ok := at[e.Path]; ok && from[i] < li {
+				entries[i], from[i] = e, li
+				continue
+			}
+			at[e.Path] = len(entries)
+			entries = append(entries, e)
+			from = append(from, li)
+		}
+	}
+	return Layer{Entries: entries}, createdBy
+}
+
+// span is the layers [start, end) of an image, written as one.
+type span struct{ start, end int }
+
+// groupLayers splits ls into at most max runs of neighbouring layers: it
+// merges the neighbours whose sum is smallest, again and again, so that the
+// large layers stay alone (and shared with other images) and the many small
+// ones end up together. Only neighbours are merged, so the stacking order,
+// and with it which of two files at one path wins, does not change.
+func groupLayers(ls []Layer, max int) []span {
+	n := len(ls)
+	spans := make([]span, n)
+	weight := make([]int64, n)
+	for i, l := range ls {
+		spans[i] = span{i, i + 1}
+		for _, e := range l.Entries {
+			weight[i] += blockSize + e.Size + int64(len(e.Data))
+		}
+	}
+	if n <= max {
+		return spans
+	}
+	// Runs are a linked list, indexed by their first layer. The heap holds
+	// candidate merges of a run with its next one; a candidate is stale once
+	// either run has changed.
+	next, prev := make([]int, n), make([]int, n)
+	version := make([]int, n)
+	pairs := &pairHeap{}
+	for i := range n {
+		next[i], prev[i] = i+1, i-1
+		if i+1 < n {
+			pairs.items = append(pairs.items, pair{i, i + 1, weight[i] + weight[i+1], 0, 0})
+		}
+	}
+	heap.Init(pairs)
+	for runs := n; runs > max; {
+		p := heap.Pop(pairs).(pair)
+		if p.va != version[p.a] || p.vb != version[p.b] || next[p.a] != p.b {
+			continue
+		}
+		// Merge b into a.
+		weight[p.a] += weight[p.b]
+		version[p.a]++
+		version[p.b] = -1
+		spans[p.a].end = spans[p.b].end
+		next[p.a] = next[p.b]
+		if next[p.a] < n {
+			prev[next[p.a]] = p.a
+			heap.Push(pairs, pair{p.a, next[p.a], weight[p.a] + weight[next[p.a]], version[p.a], version[next[p.a]]})
+		}
+		if q := prev[p.a]; q >= 0 {
+			heap.Push(pairs, pair{q, p.a, weight[q] + weight[p.a], version[q], version[p.a]})
+		}
+		runs--
+	}
+	var out []span
+	for i := 0; i < n; i = next[i] {
+		out = append(out, spans[i])
+	}
+	return out
+}
+
+// pair is a candidate merge of the run starting at layer a with the next
+// run, starting at layer b, as they were at versions va and vb.
+type pair struct {
+	a, b   int
+	weight int64
+	va, vb int
+}
+
+// pairHeap orders candidate merges by weight, then by position, so that
+// the grouping does not depend on anything but the layers.
+type pairHeap struct{ items []pair }
+
+func (h *pairHeap) Len() int { return len(h.items) }
+func (h *pairHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	if a.weight != b.weight {
+		return a.weight < b.weight
+	}
+	return a.a < b.a
+}
+func (h *pairHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *pairHeap) Push(x any)    { h.items = append(h.items, x.(pair)) }
+func (h *pairHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
 }
 
 var zeros [2 * blockSize]byte
 
-// writeTo streams the layer tar to w and returns its sha256 (the diffID).
-// buf is the copy buffer.
-func (p *layerPlan) writeTo(w io.Writer, buf []byte) (v1.Hash, error) {
-	h := sha256.New()
-	mw := io.MultiWriter(w, h)
-	for i, e := range p.entries {
-		if _, err := mw.Write(p.headers[i]); err != nil {
-			return v1.Hash{}, err
-		}
+// stream writes the layer tar into p.
+func (lp *layerPlan) stream(p *pipe) error {
+	for i, e := range lp.entries {
+		p.Write(lp.headers[i])
 		if e.Type != Regular {
 			continue
 		}
-		if err := copyContents(mw, e, buf); err != nil {
-			return v1.Hash{}, err
+		if e.Source == "" {
+			p.Write(e.Data)
+		} else if err := p.copyFile(e); err != nil {
+			return err
 		}
-		if _, err := mw.Write(zeros[:padding(e.Size)]); err != nil {
-			return v1.Hash{}, err
-		}
+		p.Write(zeros[:padding(e.Size)])
 	}
-	if _, err := mw.Write(zeros[:]); err != nil {
-		return v1.Hash{}, err
-	}
-	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}, nil
-}
-
-// copyContents writes exactly e.Size bytes of e's contents to w, and fails if
-// the source file is no longer that size.
-func copyContents(w io.Writer, e Entry, buf []byte) error {
-	if e.Source == "" {
-		_, err := w.Write(e.Data)
-		return err
-	}
-	f, err := os.Open(e.Source)
-	if err != nil {
-		return fmt.Errorf("reading %s for %s: %w", e.Source, e.Path, err)
-	}
-	defer f.Close()
-	n, err := io.CopyBuffer(w, io.LimitReader(f, e.Size), buf)
-	if err != nil {
-		return fmt.Errorf("copying %s to %s: %w", e.Source, e.Path, err)
-	}
-	if n != e.Size {
-		return fmt.Errorf("copying %s to %s: the file shrank from %d to %d bytes while the image was written", e.Source, e.Path, e.Size, n)
-	}
-	var one [1]byte
-	if m, err := f.Read(one[:]); m > 0 {
-		return fmt.Errorf("copying %s to %s: the file grew past %d bytes while the image was written", e.Source, e.Path, e.Size)
-	} else if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading %s for %s: %w", e.Source, e.Path, err)
-	}
+	p.Write(zeros[:])
 	return nil
 }

@@ -1,0 +1,181 @@
+// Command bunix-bench is what bench/run.sh runs: it generates the inputs,
+// and writes images of them with bunix's writer and with the naive use of
+// go-containerregistry, one of the baselines.
+//
+//	bunix-bench gen kernel|rootfs DIR
+//	bunix-bench bunix [-format F] [-compression C] [-max-layers N] -o OUT SOURCE=TARGET...
+//	bunix-bench ggcr -o OUT SOURCE=TARGET...
+//
+// Each SOURCE=TARGET copy becomes one layer.
+package main
+
+import (
+	"archive/tar"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/nubificus/bunix/bench"
+	"github.com/nubificus/bunix/pkg/image"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bunix-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: bunix-bench gen|bunix|ggcr ...")
+	}
+	switch args[0] {
+	case "gen":
+		if len(args) != 3 {
+			return fmt.Errorf("usage: bunix-bench gen kernel|rootfs DIR")
+		}
+		switch args[1] {
+		case "kernel":
+			return bench.Kernel(args[2], 1<<30)
+		case "rootfs":
+			return bench.Rootfs(args[2], 10000)
+		}
+		return fmt.Errorf("gen: unknown input %q (known: kernel, rootfs)", args[1])
+	case "bunix":
+		fs := flag.NewFlagSet("bunix", flag.ContinueOnError)
+		format := fs.String("format", "docker-archive", "docker-archive, oci-archive or oci")
+		compression := fs.String("compression", "none", "none, gzip or zstd")
+		maxLayers := fs.Int("max-layers", image.DefaultMaxLayers, "the layer cap")
+		out := fs.String("o", "", "the output")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		f, err := image.ParseFormat(*format)
+		if err != nil {
+			return err
+		}
+		c, err := image.ParseCompression(*compression)
+		if err != nil {
+			return err
+		}
+		img, err := bunixImage(fs.Args())
+		if err != nil {
+			return err
+		}
+		return image.WritePath(*out, []*image.Image{img}, image.WithFormat(f), image.WithCompression(c), image.WithMaxLayers(*maxLayers))
+	case "ggcr":
+		fs := flag.NewFlagSet("ggcr", flag.ContinueOnError)
+		out := fs.String("o", "", "the output")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return ggcr(*out, fs.Args())
+	}
+	return fmt.Errorf("unknown command %q (known: gen, bunix, ggcr)", args[0])
+}
+
+func copies(args []string) ([][2]string, error) {
+	var out [][2]string
+	for _, a := range args {
+		src, dst, ok := strings.Cut(a, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: want SOURCE=TARGET", a)
+		}
+		out = append(out, [2]string{src, dst})
+	}
+	return out, nil
+}
+
+func bunixImage(args []string) (*image.Image, error) {
+	cps, err := copies(args)
+	if err != nil {
+		return nil, err
+	}
+	img := &image.Image{RepoTags: []string{"bench/bunix:latest"}, Architecture: "amd64"}
+	for _, cp := range cps {
+		entries, err := image.FromPath(cp[0], cp[1])
+		if err != nil {
+			return nil, err
+		}
+		img.Layers = append(img.Layers, image.Layer{Entries: entries, CreatedBy: "copy " + cp[1]})
+	}
+	return img, nil
+}
+
+// ggcr writes the image the way a go-containerregistry user would at first:
+// one tarball layer per copy, from an opener that tars the source, with
+// compressed caching, appended to the empty image and written with
+// tarball.Write.
+func ggcr(out string, args []string) error {
+	cps, err := copies(args)
+	if err != nil {
+		return err
+	}
+	var layers []v1.Layer
+	for _, cp := range cps {
+		src, dst := cp[0], cp[1]
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return tarOf(src, dst), nil }, tarball.WithCompressedCaching)
+		if err != nil {
+			return err
+		}
+		layers = append(layers, l)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layers...)
+	if err != nil {
+		return err
+	}
+	ref, err := name.NewTag("bench/ggcr:latest")
+	if err != nil {
+		return err
+	}
+	return tarball.WriteToFile(out, ref, img)
+}
+
+// tarOf streams a tar of src, placed at dst.
+func tarOf(src, dst string) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(src, p)
+			if err != nil {
+				return err
+			}
+			h, err := tar.FileInfoHeader(fi, "")
+			if err != nil {
+				return err
+			}
+			h.Name = strings.TrimPrefix(filepath.Join(dst, rel), "/")
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			if !fi.Mode().IsRegular() {
+				return nil
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(tw, f)
+			return err
+		})
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	return pr
+}

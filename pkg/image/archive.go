@@ -1,0 +1,162 @@
+package image
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// tarWriter writes the top-level tar of the archive formats. Every entry is
+// a regular file, with the header that header gives it; entries are named
+// once, so that blobs shared by images are written once.
+type tarWriter struct {
+	w     *bufio.Writer
+	mtime time.Time
+	names map[string]bool
+}
+
+func newTarWriter(w io.Writer, mtime time.Time) *tarWriter {
+	return &tarWriter{w: bufio.NewWriterSize(w, 64<<10), mtime: mtime, names: map[string]bool{}}
+}
+
+// add writes the file name of size bytes, which write writes. It does
+// nothing when the archive already has name.
+func (t *tarWriter) add(name string, size int64, write func(io.Writer) error) error {
+	if t.names[name] {
+		return nil
+	}
+	t.names[name] = true
+	h, err := encodeHeader(header(Entry{Path: "/" + name, Type: Regular, Size: size}, t.mtime))
+	if err != nil {
+		return err
+	}
+	if _, err := t.w.Write(h); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	cw := &countingWriter{w: t.w}
+	if err := write(cw); err != nil {
+		return err
+	}
+	if cw.n != size {
+		return fmt.Errorf("writing %s: %d bytes were written for a %d-byte entry", name, cw.n, size)
+	}
+	if _, err := t.w.Write(zeros[:padding(size)]); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return nil
+}
+
+// addBytes writes the file name holding data.
+func (t *tarWriter) addBytes(name string, data []byte) error {
+	return t.add(name, int64(len(data)), func(w io.Writer) error {
+		if _, err := w.Write(data); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// addFile writes the file name holding the first size bytes of f, which it
+// reads from the start. When the archive is a file, the kernel copies the
+// bytes (copy_file_range) without them passing through memory here.
+func (t *tarWriter) addFile(name string, f *os.File, size int64) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return t.add(name, size, func(w io.Writer) error {
+		if _, err := io.Copy(w, io.LimitReader(f, size)); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// close ends the archive.
+func (t *tarWriter) close() error {
+	if _, err := t.w.Write(zeros[:]); err != nil {
+		return fmt.Errorf("finishing the archive: %w", err)
+	}
+	if err := t.w.Flush(); err != nil {
+		return fmt.Errorf("finishing the archive: %w", err)
+	}
+	return nil
+}
+
+// countingWriter counts what it writes to w; it lets w read from a file
+// itself, so that copy_file_range can be used.
+type countingWriter struct {
+	w *bufio.Writer
+	n int64
+}
+
+func (cw *countingWriter) Write(b []byte) (int, error) {
+	n, err := cw.w.Write(b)
+	cw.n += int64(n)
+	return n, err
+}
+
+func (cw *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	n, err := cw.w.ReadFrom(r)
+	cw.n += n
+	return n, err
+}
+
+// spool writes the layer, compressed as c, to an unnamed temporary file in
+// dir ("" for os.TempDir): a compressed layer's size and digest, which an
+// archive needs before its bytes, are known only once it is written. The
+// caller closes the file, which removes it.
+func (lp *layerPlan) spool(dir string, c Compression, pool chunkPool) (*os.File, blob, error) {
+	f, err := os.CreateTemp(dir, ".bunix-layer-*")
+	if err != nil {
+		return nil, blob{}, fmt.Errorf("creating a temporary file for a compressed layer: %w", err)
+	}
+	// Unlinked now, the file goes away with its descriptor, whatever
+	// happens.
+	os.Remove(f.Name())
+	bw := bufio.NewWriterSize(f, 64<<10)
+	b, err := lp.encode(bw, c, pool)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		f.Close()
+		return nil, blob{}, err
+	}
+	return f, b, nil
+}
+
+// addLayer writes the layer into the archive as name, or, when name is "",
+// as blobs/sha256/<digest>, and describes what it wrote.
+func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkPool) (blob, error) {
+	if o.compression != Uncompressed {
+		f, b, err := lp.spool(o.tempDir, o.compression, pool)
+		if err != nil {
+			return blob{}, err
+		}
+		defer f.Close()
+		if name == "" {
+			name = blobPath(b.digest)
+		}
+		return b, t.addFile(name, f, b.size)
+	}
+	if name != "" {
+		var b blob
+		err := t.add(name, lp.size, func(w io.Writer) (err error) {
+			b, err = lp.encode(w, Uncompressed, pool)
+			return err
+		})
+		return b, err
+	}
+	// The name is the digest, which the tar header needs before the bytes.
+	// Reading the sources twice (the second time from the page cache) costs
+	// less than writing the layer twice through a temporary file: hash the
+	// layer, then write it, checking with a much cheaper sum that no source
+	// changed in between.
+	b, err := lp.hash(pool)
+	if err != nil {
+		return blob{}, err
+	}
+	return b, t.add(blobPath(b.digest), b.size, func(w io.Writer) error { return lp.rewrite(w, b, pool) })
+}

@@ -1,0 +1,145 @@
+package image
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// ociArchive puts an OCI layout into a tar.
+type ociArchive struct {
+	t    *tarWriter
+	o    *options
+	pool chunkPool
+}
+
+func (a *ociArchive) layer(lp *layerPlan) (blob, error) {
+	return a.t.addLayer(lp, "", a.o, a.pool)
+}
+
+func (a *ociArchive) file(name string, data []byte) error {
+	return a.t.addBytes(name, data)
+}
+
+// layoutDir puts an OCI layout into a directory. Each layer streams into a
+// temporary file beside the blobs and is renamed to its digest once
+// written, so that its bytes are written once.
+type layoutDir struct {
+	dir  string
+	o    *options
+	pool chunkPool
+}
+
+func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
+	blobs := filepath.Join(d.dir, "blobs", "sha256")
+	f, err := os.CreateTemp(blobs, ".layer-*")
+	if err != nil {
+		return blob{}, fmt.Errorf("creating a layer blob: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	b, err := lp.encode(bw, d.o.compression, d.pool)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(blobs, b.digest.Hex))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return blob{}, err
+	}
+	return b, nil
+}
+
+func (d *layoutDir) file(name string, data []byte) error {
+	p := filepath.Join(d.dir, filepath.FromSlash(name))
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	// The umask does not get a say.
+	if err := os.Chmod(p, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return nil
+}
+
+// writeLayoutDir writes images as an OCI image layout at path: it fills a
+// temporary directory beside path, then moves it into place, so that path
+// is either the whole new layout or what it was before. An existing layout
+// at path is replaced; anything else there is left alone, with an error.
+func writeLayoutDir(path string, images []*Image, o *options) (err error) {
+	if err := replaceable(path); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(tempBeside(path))
+	if err != nil {
+		return fmt.Errorf("creating a temporary directory for %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	for _, dir := range []string{tmp, filepath.Join(tmp, "blobs"), filepath.Join(tmp, "blobs", "sha256")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", dir, err)
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+	if err := writeOCI(&layoutDir{dir: tmp, o: o, pool: newChunkPool()}, images, o); err != nil {
+		return err
+	}
+	return moveIntoPlace(tmp, path)
+}
+
+// replaceable fails unless path is missing, an empty directory or an OCI
+// layout.
+func replaceable(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checking %s: %w", path, err)
+	}
+	if fi.IsDir() {
+		if _, err := os.Stat(filepath.Join(path, "oci-layout")); err == nil {
+			return nil
+		}
+		if ents, err := os.ReadDir(path); err == nil && len(ents) == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s exists and is not an OCI image layout or an empty directory: not replacing it", path)
+}
+
+// moveIntoPlace renames the directory tmp to path. When path exists, the two
+// are swapped in one step and the old one is removed.
+func moveIntoPlace(tmp, path string) error {
+	err := os.Rename(tmp, path)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.EEXIST) && !errors.Is(err, unix.ENOTEMPTY) {
+		return fmt.Errorf("moving the new layout to %s: %w", path, err)
+	}
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE); err != nil {
+		return fmt.Errorf("replacing %s with the new layout: %w", path, err)
+	}
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("removing the layout %s replaced: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package image
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Format is an output format.
+type Format string
+
+// The output formats.
+const (
+	// DockerArchive is the tar of `docker save`, which `docker load` reads.
+	// It holds one image.
+	DockerArchive Format = "docker-archive"
+	// OCIArchive is a tar of an OCI image layout.
+	OCIArchive Format = "oci-archive"
+	// OCILayout is an OCI image layout: a directory.
+	OCILayout Format = "oci"
+)
+
+var formats = []Format{DockerArchive, OCIArchive, OCILayout}
+
+// ParseFormat returns the Format named s, or an error that lists the known
+// formats.
+func ParseFormat(s string) (Format, error) {
+	return parse(s, "format", formats)
+}
+
+// Compression is how layers are compressed.
+type Compression string
+
+// The layer compressions. Each gives the same bytes on every run and every
+// machine, whatever its number of cores.
+const (
+	Uncompressed Compression = "none"
+	// Gzip is gzip at level 6, without a name or a time in its header,
+	// compressed in blocks of 1 MiB on all cores.
+	Gzip Compression = "gzip"
+	// Zstd is zstd at its default level, with an 8 MiB window.
+	Zstd Compression = "zstd"
+)
+
+var compressions = []Compression{Uncompressed, Gzip, Zstd}
+
+// ParseCompression returns the Compression named s, or an error that lists
+// the known compressions.
+func ParseCompression(s string) (Compression, error) {
+	return parse(s, "compression", compressions)
+}
+
+func parse[T ~string](s, what string, known []T) (T, error) {
+	names := make([]string, len(known))
+	for i, k := range known {
+		if string(k) == s {
+			return k, nil
+		}
+		names[i] = string(k)
+	}
+	return "", fmt.Errorf("unknown %s %q (known: %s)", what, s, strings.Join(names, ", "))
+}
+
+// DefaultMaxLayers is the most layers an image gets unless WithMaxLayers
+// says otherwise. Docker and containerd stack at most about 125.
+const DefaultMaxLayers = 100
+
+// Option configures Write and WritePath.
+type Option func(*options)
+
+type options struct {
+	format      Format
+	compression Compression
+	maxLayers   int
+	tempDir     string // where compressed layers wait for their size; "" is os.TempDir
+}
+
+func newOptions(opts []Option) (*options, error) {
+	o := &options{format: DockerArchive, compression: Uncompressed, maxLayers: DefaultMaxLayers}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if _, err := ParseFormat(string(o.format)); err != nil {
+		return nil, err
+	}
+	if _, err := ParseCompression(string(o.compression)); err != nil {
+		return nil, err
+	}
+	if o.maxLayers < 1 {
+		return nil, fmt.Errorf("the layer cap must be at least 1, not %d", o.maxLayers)
+	}
+	return o, nil
+}
+
+// WithFormat sets the output format; the default is DockerArchive.
+func WithFormat(f Format) Option {
+	return func(o *options) { o.format = f }
+}
+
+// WithCompression sets how layers are compressed; the default is
+// Uncompressed.
+func WithCompression(c Compression) Option {
+	return func(o *options) { o.compression = c }
+}
+
+// WithMaxLayers caps the number of layers of each image at n: past it, the
+// smallest neighbouring layers are merged until n remain, so that large
+// layers stay shared between images. WithMaxLayers(1) puts every file in
+// one layer. The default is DefaultMaxLayers.
+func WithMaxLayers(n int) Option {
+	return func(o *options) { o.maxLayers = n }
+}

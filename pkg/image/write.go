@@ -1,0 +1,106 @@
+package image
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Write writes images to w as an archive: a docker-archive of one image, or
+// an oci-archive of one image or of an index of several, one per platform.
+// The same images and options give the same bytes.
+//
+// Layers are streamed: a source file's bytes are read once and written
+// once, hashed on the way, and memory use does not grow with file size. The
+// exceptions cost little: an uncompressed layer of an oci-archive is read
+// twice (it is hashed first, since the tar names it by digest), and a
+// compressed layer of an archive waits in a temporary file in os.TempDir
+// until its size and digest are known.
+func Write(w io.Writer, images []*Image, opts ...Option) error {
+	o, err := prepare(images, opts)
+	if err != nil {
+		return err
+	}
+	return writeArchive(w, images, o)
+}
+
+// WritePath writes images to path: a file for the archive formats, a
+// directory for OCILayout. The output appears only when it is complete: a
+// failure leaves path as it was. An existing OCI layout at path is
+// replaced; other directories are not. Compressed layers wait in temporary
+// files beside path.
+func WritePath(path string, images []*Image, opts ...Option) error {
+	o, err := prepare(images, opts)
+	if err != nil {
+		return err
+	}
+	if o.format == OCILayout {
+		return writeLayoutDir(path, images, o)
+	}
+	o.tempDir = filepath.Dir(path)
+	return WriteFile(path, func(w io.Writer) error { return writeArchive(w, images, o) })
+}
+
+func writeArchive(w io.Writer, images []*Image, o *options) error {
+	switch o.format {
+	case DockerArchive:
+		return writeDockerArchive(w, images[0], o)
+	case OCIArchive:
+		t := newTarWriter(w, latest(images))
+		if err := writeOCI(&ociArchive{t: t, o: o, pool: newChunkPool()}, images, o); err != nil {
+			return err
+		}
+		return t.close()
+	}
+	return fmt.Errorf("the %s format is a directory, not a stream: write it with WritePath", o.format)
+}
+
+// prepare returns the options opts set, and checks that their format can
+// hold images.
+func prepare(images []*Image, opts []Option) (*options, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return o, check(images, o.format)
+}
+
+// check reports what format cannot hold about images.
+func check(images []*Image, f Format) error {
+	if len(images) == 0 {
+		return fmt.Errorf("no image to write")
+	}
+	if f == DockerArchive && len(images) > 1 {
+		var names []string
+		for _, img := range images {
+			names = append(names, img.platform().String())
+		}
+		return fmt.Errorf("the docker-archive format holds one image, not %d (%s): write an index with the oci or oci-archive format", len(images), strings.Join(names, ", "))
+	}
+	platforms := map[string]bool{}
+	for _, img := range images {
+		p := img.platform().String()
+		if platforms[p] {
+			return fmt.Errorf("two images are for %s: an index holds one image per platform", p)
+		}
+		platforms[p] = true
+		if !slices.Equal(img.RepoTags, images[0].RepoTags) {
+			return fmt.Errorf("the images of an index must have the same RepoTags, not %q and %q", images[0].RepoTags, img.RepoTags)
+		}
+	}
+	return nil
+}
+
+// latest returns the latest creation time of images.
+func latest(images []*Image) time.Time {
+	t := images[0].created()
+	for _, img := range images[1:] {
+		if c := img.created(); c.After(t) {
+			t = c
+		}
+	}
+	return t
+}
