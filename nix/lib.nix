@@ -179,6 +179,24 @@ let
       them; the README's "Root filesystems" section describes them all.
       _Default value:_ `null`
 
+    `format` (String; _optional_)
+    : `"docker-archive"` (a tar for `docker load`), `"oci-archive"` (a tar of
+      an OCI image layout) or `"oci"` (an OCI image layout directory). The
+      OCI formats carry the urunc settings as manifest annotations too.
+
+      _Default value:_ `"docker-archive"`
+
+    `compression` (String; _optional_)
+    : Layer compression: `"none"`, `"gzip"` or `"zstd"`, all deterministic.
+
+      _Default value:_ `"none"`
+
+    `layers` (String; _optional_)
+    : `"per-file"` (one layer per target, capped at 100 by merging the
+      smallest) or `"single"`.
+
+      _Default value:_ `"per-file"`
+
     `root` (Path or null; _optional_)
     : Directory that relative sources are relative to, usually the
       directory of the args file (`./.`). Required when a relative source is
@@ -229,6 +247,9 @@ let
       annotations ? { },
       architecture ? null,
       rootfs ? null,
+      format ? null,
+      compression ? null,
+      layers ? null,
       root ? null,
       bunix,
     }@args:
@@ -348,20 +369,99 @@ let
               throw "${context}: annotations must be an attribute set (got ${describe annotations})";
         }
         // (if architecture == null then { } else { inherit architecture; })
-        // (if rootfs == null then { } else { rootfs = rootfsSpec; });
-
-      imageName = storeName "image.tar" (
-        "${if isString name then name else "image"}-${if isString tag then tag else "tag"}.tar"
-      );
+        // (if rootfs == null then { } else { rootfs = rootfsSpec; })
+        // outputSpec { inherit format compression layers; };
     in
+    imageDerivation {
+      inherit bunix spec format;
+      base = "${if isString name then name else "image"}-${if isString tag then tag else "tag"}";
+    }
+    # buildImageIndex reads the spec of each image it is given.
+    // {
+      bunixSpec = spec;
+    };
+
+  # outputSpec o: the format, compression and layers that are set.
+  outputSpec = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
+
+  # imageDerivation: the derivation whose builder, bunix, writes the image
+  # or index spec describes; named base and a suffix for format.
+  imageDerivation =
+    {
+      bunix,
+      spec,
+      format,
+      base,
+    }:
     builtins.derivation {
-      name = imageName;
+      name = storeName "image" (base + (if format == "oci" then "-oci" else ".tar"));
       system = bunix.system or builtins.currentSystem;
       builder = "${prefixOf bunix}/bin/bunix";
       args = [ "nix-builder" ];
       spec = toJSON spec;
       passAsFile = [ "spec" ];
     };
+
+  /**
+    Several single-platform images, made by `buildImage`, as one OCI image
+    index (multi-arch): `docker-archive` holds one image, so the format is an
+    OCI one. The images must share their name and tag and differ in
+    architecture.
+
+    # Inputs
+
+    `images` (List of Derivation)
+    : Images made by `buildImage`; their own format and compression are
+      replaced by the index's.
+
+    `format` (String; _optional_)
+    : `"oci-archive"` or `"oci"`.
+
+      _Default value:_ `"oci-archive"`
+
+    `compression`, `layers` (String; _optional_)
+    : As for `buildImage`.
+
+    `bunix` (Derivation or Path)
+    : As for `buildImage`.
+
+    # Examples
+
+    ```nix
+    lib.buildImageIndex {
+      images = map (architecture: lib.buildImage (args // { inherit architecture; files = kernels.${architecture}; })) [ "amd64" "arm64" ];
+      inherit bunix;
+    }
+    ```
+  */
+  buildImageIndex =
+    {
+      images,
+      format ? "oci-archive",
+      compression ? null,
+      layers ? null,
+      bunix,
+    }:
+    let
+      specOf =
+        i: img:
+        img.bunixSpec
+          or (throw "bunix.buildImageIndex: images[${toString i}] is not an image made by buildImage");
+      specs = genList (i: specOf i (builtins.elemAt images i)) (length images);
+      first = head specs;
+    in
+    if !isList images || images == [ ] then
+      throw "bunix.buildImageIndex: images must be a non-empty list of images made by buildImage"
+    else
+      imageDerivation {
+        inherit bunix format;
+        spec = {
+          version = specVersion;
+          images = specs;
+        }
+        // outputSpec { inherit format compression layers; };
+        base = "${first.name}-${first.tag}-index";
+      };
   /**
     A script that pushes an image to a registry with `bunix push`, like
     nix2container's copyTo: `nix-build -A ... && ./result`. It runs outside
@@ -409,5 +509,5 @@ let
     };
 in
 {
-  inherit buildImage pushScript;
+  inherit buildImage buildImageIndex pushScript;
 }

@@ -15,7 +15,7 @@ import (
 )
 
 func newBuild(getenv func(string) string) *cobra.Command {
-	var file, out string
+	var file, out, format string
 	cmd := &cobra.Command{
 		Use:   "build -f ARGS -o IMAGE.tar",
 		Short: "Build a docker-archive image tar from an args file",
@@ -43,20 +43,36 @@ bytes on every machine, the same bytes nix-build gives.`,
 			if err != nil {
 				return err
 			}
-			img, done, err := resolveImage(a, created, cmd.ErrOrStderr())
+			img, r, done, err := resolveImage(a, created, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer done()
-			if out == "-" {
-				return img.WriteDockerArchive(cmd.OutOrStdout())
+			opts := build.WriteOptions(r)
+			if format != "" {
+				f, err := image.ParseFormat(format)
+				if err != nil {
+					return usageError{fmt.Errorf("build: --format: %w", err)}
+				}
+				r.Format = f
+				opts = append(opts, image.WithFormat(f))
 			}
-			bar := progressBar(cmd, img, "writing "+out)
-			err = image.WriteFile(out, func(w io.Writer) error {
-				bar.W = w
-				return img.WriteDockerArchive(bar)
-			})
-			bar.Done()
+			images := []*image.Image{img}
+			switch {
+			case r.Format == image.OCILayout && out == "-":
+				return usageError{fmt.Errorf("build: the oci format is a directory: give -o a directory name, or use oci-archive for standard output")}
+			case r.Format == image.OCILayout:
+				err = image.WritePath(out, images, opts...)
+			case out == "-":
+				return image.Write(cmd.OutOrStdout(), images, opts...)
+			default:
+				bar := progressBar(cmd, img, "writing "+out)
+				err = image.WriteFile(out, func(w io.Writer) error {
+					bar.W = w
+					return image.Write(bar, images, opts...)
+				})
+				bar.Done()
+			}
 			if err != nil {
 				return err
 			}
@@ -66,7 +82,8 @@ bytes on every machine, the same bytes nix-build gives.`,
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "args.nix", "the image description: args.nix, args.json or args.hcl")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar to write, or - for standard output")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
+	cmd.Flags().StringVar(&format, "format", "", "docker-archive, oci-archive or oci (default: the args' format, else docker-archive)")
 	return cmd
 }
 
@@ -91,25 +108,25 @@ func progressBar(cmd *cobra.Command, img *image.Image, label string) *progress.W
 // resolveImage checks a and returns the image it describes, with the
 // rootfs it asks bunix to build written into a temporary directory that
 // done removes; call done once the image is written. Warnings go to stderr.
-func resolveImage(a *args.Args, created time.Time, stderr io.Writer) (img *image.Image, done func(), err error) {
-	r, err := a.Resolve()
+func resolveImage(a *args.Args, created time.Time, stderr io.Writer) (img *image.Image, r *args.Resolved, done func(), err error) {
+	r, err = a.Resolve()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, w := range r.Warnings {
 		fmt.Fprintln(stderr, "bunix: warning: "+w)
 	}
 	dir, err := os.MkdirTemp("", "bunix-rootfs-")
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating a work directory for the rootfs: %w", err)
+		return nil, nil, nil, fmt.Errorf("creating a work directory for the rootfs: %w", err)
 	}
 	done = func() { os.RemoveAll(dir) }
 	img, err = build.Image(r, build.WithCreated(created), build.WithWorkDir(dir))
 	if err != nil {
 		done()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return img, done, nil
+	return img, r, done, nil
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH; zero time when unset.

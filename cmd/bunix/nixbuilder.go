@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/spf13/cobra"
 )
 
@@ -31,20 +33,30 @@ the image tar to $out.`,
 			if err != nil {
 				return fmt.Errorf("reading the builder spec: %w", err)
 			}
-			a, err := args.DecodeSpec(spec)
+			descs, err := args.DecodeSpec(spec)
 			if err != nil {
 				return err
 			}
-			img, done, err := resolveImage(a, created, cmd.ErrOrStderr())
-			if err != nil {
-				return err
+			var images []*image.Image
+			var r *args.Resolved
+			for _, a := range descs {
+				img, resolved, done, err := resolveImage(a, created, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				defer done()
+				images, r = append(images, img), resolved
 			}
-			defer done()
+			opts := build.WriteOptions(r)
+			if r.Format == image.OCILayout {
+				return image.WritePath(out, images, opts...)
+			}
+			// Temporary files go to $TMPDIR, the build directory, not the store.
 			f, err := os.Create(out)
 			if err != nil {
 				return fmt.Errorf("creating %s: %w", out, err)
 			}
-			if err := img.WriteDockerArchive(f); err != nil {
+			if err := image.Write(f, images, opts...); err != nil {
 				f.Close()
 				return err
 			}

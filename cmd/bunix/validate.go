@@ -25,7 +25,7 @@ it removes, and writes nothing else.`,
 			if err != nil {
 				return err
 			}
-			img, done, err := resolveImage(desc, time.Time{}, cmd.ErrOrStderr())
+			img, _, done, err := resolveImage(desc, time.Time{}, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

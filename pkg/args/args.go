@@ -30,6 +30,14 @@ type Args struct {
 	Architecture string
 	// Rootfs is the root file system to build for the guest, if any.
 	Rootfs *RootfsArgs
+	// Format is the output format: docker-archive (default), oci-archive
+	// or oci (an OCI image layout directory).
+	Format string
+	// Compression is how layers are compressed: none (default), gzip or
+	// zstd.
+	Compression string
+	// Layers is "per-file" (default: one layer per target) or "single".
+	Layers string
 
 	// positions maps field names to "file:line:col", where known.
 	positions map[string]string

@@ -10,7 +10,7 @@ import (
 )
 
 // topFields are the fields of a description, in documentation order.
-var topFields = []string{"name", "tag", "files", "contents", "annotations", "architecture", "rootfs"}
+var topFields = []string{"name", "tag", "files", "contents", "annotations", "architecture", "rootfs", "format", "compression", "layers"}
 
 // DecodeJSON decodes a description from JSON, e.g. the output of
 // `nix-instantiate --eval --strict --json args.nix`. file names it in
@@ -49,8 +49,11 @@ func decodeNixEval(data []byte, display, abs, root string) (*Args, error) {
 // DecodeSpec decodes the JSON spec that nix/lib.nix hands the derivation's
 // builder: a description whose sources are all absolute store paths, plus a
 // "version" that must be SpecVersion and optional "positions" (field name to
-// "file:line:col" in the user's args file) for messages.
-func DecodeSpec(data []byte) (*Args, error) {
+// "file:line:col" in the user's args file) for messages. It returns one
+// description, or, for the spec of buildImageIndex ({ version, images,
+// format, compression, layers }), one for each image, each taking the
+// index's format, compression and layers.
+func DecodeSpec(data []byte) ([]*Args, error) {
 	v, err := parseJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("decoding the builder spec: %w", err)
@@ -63,6 +66,44 @@ func DecodeSpec(data []byte) (*Args, error) {
 		return nil, fmt.Errorf("builder spec version %s is not supported by this bunix (it reads version %d): use nix/lib.nix and bunix from the same release", quote(m["version"]), SpecVersion)
 	}
 	delete(m, "version")
+	images, isIndex := m["images"]
+	if !isIndex {
+		a, err := specArgs(m)
+		if err != nil {
+			return nil, err
+		}
+		return []*Args{a}, nil
+	}
+	// An index: its images, written together in its format.
+	list, ok := images.([]any)
+	if !ok || len(list) == 0 {
+		return nil, fmt.Errorf("bunix.buildImageIndex: images must be a non-empty list of images made by buildImage")
+	}
+	var out []*Args
+	for i, item := range list {
+		im, ok := item.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("bunix.buildImageIndex: images[%d] is not an image made by buildImage", i)
+		}
+		delete(im, "version")
+		for _, k := range []string{"format", "compression", "layers"} {
+			if v, ok := m[k]; ok {
+				im[k] = v
+			} else {
+				delete(im, k)
+			}
+		}
+		a, err := specArgs(im)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// specArgs decodes the description of one image of a builder spec.
+func specArgs(m map[string]any) (*Args, error) {
 	file := "bunix.buildImage"
 	if n, ok := m["name"].(string); ok {
 		file += " " + n
@@ -122,6 +163,12 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 			a.Contents = c.contents("contents", val, spec)
 		case "rootfs":
 			a.Rootfs = c.rootfs(val, spec)
+		case "format":
+			a.Format = c.str(k, val)
+		case "compression":
+			a.Compression = c.str(k, val)
+		case "layers":
+			a.Layers = c.str(k, val)
 		default:
 			c.add(k, nil, "unknown field%s (known: %s)", suggest(k, topFields), strings.Join(topFields, ", "))
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -30,6 +31,10 @@ type Resolved struct {
 	// Rootfs is the initrd or block image to build or package; nil when
 	// there is none, and for a raw rootfs, whose files are Copies.
 	Rootfs *Rootfs
+	// Format, Compression and MaxLayers say how to write the image.
+	Format      image.Format
+	Compression image.Compression
+	MaxLayers   int
 	// Warnings are problems that do not stop the build, e.g. a raw rootfs
 	// for a guest that cannot mount it, each naming the file and field.
 	Warnings []string
@@ -84,6 +89,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 
 	r.Ref = a.reference(c)
 
+	r.Format, r.Compression, r.MaxLayers = a.output(c)
 	r.Architecture = DefaultArchitecture
 	if a.Architecture != "" {
 		if arch, ok := architectures[a.Architecture]; ok {
@@ -133,6 +139,33 @@ func (a *Args) Resolve() (*Resolved, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// output checks how the image is to be written.
+func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
+	format, compression, maxLayers := image.DockerArchive, image.Uncompressed, image.DefaultMaxLayers
+	if a.present["format"] {
+		f, err := image.ParseFormat(a.Format)
+		if err != nil {
+			c.add("format", a.Format, "%s", strings.Replace(err.Error(), fmt.Sprintf(" %q", a.Format), "", 1))
+		}
+		format = f
+	}
+	if a.present["compression"] {
+		z, err := image.ParseCompression(a.Compression)
+		if err != nil {
+			c.add("compression", a.Compression, "%s", strings.Replace(err.Error(), fmt.Sprintf(" %q", a.Compression), "", 1))
+		}
+		compression = z
+	}
+	switch a.Layers {
+	case "", "per-file":
+	case "single":
+		maxLayers = 1
+	default:
+		c.add("layers", a.Layers, "unknown layering (known: per-file, single)")
+	}
+	return format, compression, maxLayers
 }
 
 func (a *Args) reference(c *collector) string {

@@ -169,11 +169,11 @@ func TestResolveReportsEveryProblem(t *testing.T) {
 func TestDecodeSpec(t *testing.T) {
 	spec := `{"version":2,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
 		"contents":[{"source":"/nix/store/abc-k","target":"/k","field":"files.\"./k\""}]}`
-	a, err := DecodeSpec([]byte(spec))
-	if err != nil {
-		t.Fatal(err)
+	as, err := DecodeSpec([]byte(spec))
+	if err != nil || len(as) != 1 {
+		t.Fatal(as, err)
 	}
-	r, err := a.Resolve()
+	r, err := as[0].Resolve()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +185,53 @@ func TestDecodeSpec(t *testing.T) {
 		{`{"name":"x"}`, `builder spec version null is not supported`},
 		{`[1]`, `want a JSON object`},
 		{`{"version":2,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
+		{`{"version":2,"images":[]}`, `images must be a non-empty list`},
+		{`{"version":2,"images":[1]}`, `images[0] is not an image made by buildImage`},
 	} {
 		_, err := DecodeSpec([]byte(tc.spec))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("DecodeSpec(%s) = %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}
+
+// TestDecodeIndexSpec: the images of an index take its format.
+func TestDecodeIndexSpec(t *testing.T) {
+	img := func(arch string) string {
+		return `{"version":2,"name":"x","architecture":"` + arch + `","format":"docker-archive","contents":[{"source":"/k","target":"/k"}],
+			"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"}}`
+	}
+	as, err := DecodeSpec([]byte(`{"version":2,"format":"oci-archive","compression":"zstd","images":[` + img("amd64") + `,` + img("arm64") + `]}`))
+	if err != nil || len(as) != 2 {
+		t.Fatal(as, err)
+	}
+	for i, arch := range []string{"amd64", "arm64"} {
+		r, err := as[i].Resolve()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Architecture != arch || r.Format != "oci-archive" || r.Compression != "zstd" || r.MaxLayers != 100 {
+			t.Errorf("image %d: %s %s %s %d", i, r.Architecture, r.Format, r.Compression, r.MaxLayers)
+		}
+	}
+}
+
+func TestOutputFields(t *testing.T) {
+	r, err := resolve(t, edit(t, `"tag": "test"`, `"tag": "test", "format": "oci", "compression": "gzip", "layers": "single"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Format != "oci" || r.Compression != "gzip" || r.MaxLayers != 1 {
+		t.Errorf("got %s %s %d", r.Format, r.Compression, r.MaxLayers)
+	}
+	_, err = resolve(t, edit(t, `"tag": "test"`, `"tag": "test", "format": "tar", "compression": "xz", "layers": "many"`))
+	for _, want := range []string{
+		`format = "tar": unknown format (known: docker-archive, oci-archive, oci)`,
+		`compression = "xz": unknown compression (known: none, gzip, zstd)`,
+		`layers = "many": unknown layering (known: per-file, single)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %q", err, want)
 		}
 	}
 }

@@ -68,6 +68,7 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 		Architecture: r.Architecture,
 		Created:      o.created,
 		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Cmd: r.Cmd},
+		Annotations:  annotations(r),
 	}
 	paths := map[string]owner{}
 	layers := map[string]image.Layer{}
@@ -203,4 +204,22 @@ func regularFiles(m map[string]owner) string {
 		return "no files"
 	}
 	return strings.Join(out, ", ")
+}
+
+// annotations are the manifest annotations of the OCI formats: the urunc
+// settings in plain text, as newer urunc reads them, and the image's title
+// and version (its name and tag).
+func annotations(r *args.Resolved) map[string]string {
+	a := urunc.Labels(r.Settings)
+	if name, tag, ok := strings.Cut(r.Ref[strings.LastIndex(r.Ref, "/")+1:], ":"); ok {
+		a["org.opencontainers.image.title"] = r.Ref[:strings.LastIndex(r.Ref, "/")+1] + name
+		a["org.opencontainers.image.version"] = tag
+	}
+	return a
+}
+
+// WriteOptions returns the image.Write options r asks for: its format,
+// compression and layer cap.
+func WriteOptions(r *args.Resolved) []image.Option {
+	return []image.Option{image.WithFormat(r.Format), image.WithCompression(r.Compression), image.WithMaxLayers(r.MaxLayers)}
 }

@@ -201,16 +201,50 @@ func openOCI(b blobs, format Format) (*File, error) {
 		if name := d.Annotations["org.opencontainers.image.ref.name"]; name != "" {
 			f.Tags = append(f.Tags, name)
 		}
-		if !d.MediaType.IsImage() {
-			continue
-		}
-		img, err := idx.Image(d.Digest)
+	}
+	// A multi-platform image is an index.json naming one nested index:
+	// that index is the image to push.
+	if m := idx.manifest.Manifests; len(m) == 1 && m[0].MediaType.IsIndex() {
+		nested, err := idx.ImageIndex(m[0].Digest)
 		if err != nil {
 			return nil, err
 		}
-		f.Images = append(f.Images, img)
+		f.Index = nested
+	}
+	if f.Images, err = imagesOf(idx); err != nil {
+		return nil, err
 	}
 	return f, nil
+}
+
+// imagesOf returns the images of idx and of the indexes it nests.
+func imagesOf(idx v1.ImageIndex) ([]v1.Image, error) {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var out []v1.Image
+	for _, d := range m.Manifests {
+		switch {
+		case d.MediaType.IsImage():
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, img)
+		case d.MediaType.IsIndex():
+			nested, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			imgs, err := imagesOf(nested)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, imgs...)
+		}
+	}
+	return out, nil
 }
 
 // index is an OCI image index whose blobs come from b.
