@@ -115,6 +115,9 @@ func sameTree(t *testing.T, want, got string) {
 	t.Helper()
 	n := 0
 	filepath.Walk(want, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
 		rel, _ := filepath.Rel(want, p)
 		q := filepath.Join(got, rel)
 		gi, err := os.Lstat(q)

@@ -36,7 +36,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: bunix-bench gen|bunix|ggcr ...")
+		return fmt.Errorf("usage: bunix-bench gen, bunix or ggcr, then their arguments")
 	}
 	switch args[0] {
 	case "gen":
