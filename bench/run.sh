@@ -3,8 +3,11 @@
 # generated inputs, in one run, and prints a Markdown table: wall time and
 # peak RSS (GNU time), and the ratio to `tar cf` (and, for compressed
 # layers, to pigz at the same level) of the same case. The ratios are of
-# medians; "best" is the fastest round, since a shared or virtual disk
-# makes some rounds much slower than others.
+# medians; "best" is the fastest round. On a VM that hands freed memory back
+# to its host (virtio free page reporting, as on Firecracker), a write that
+# lands in such pages pays the host's page faults in its memcpy into the page
+# cache, which makes some rounds of any tool up to twice as slow; waiting
+# between commands makes it worse, so the script does not.
 #
 #   bench/run.sh                 # inputs and outputs in $BUNIX_BENCH_DIR,
 #                                # default /var/tmp/bunix-bench (on disk)
