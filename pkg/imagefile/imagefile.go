@@ -42,6 +42,16 @@ type File struct {
 	Tags []string
 
 	closer io.Closer
+	files  blobs
+}
+
+// Member opens the file named name inside f: a file of the archive, in
+// place, or of the layout directory.
+func (f *File) Member(name string) (io.ReadCloser, error) {
+	if f.files == nil {
+		return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
+	}
+	return f.files.open(name)
 }
 
 // Close releases the file.
@@ -66,6 +76,7 @@ func Open(p string) (*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening image %s: %w", p, err)
 		}
+		f.files = dirBlobs(p)
 		return f, nil
 	}
 	tf, err := indexTar(p)
@@ -85,7 +96,7 @@ func Open(p string) (*File, error) {
 		tf.Close()
 		return nil, fmt.Errorf("opening image %s: %w", p, err)
 	}
-	f.closer = tf
+	f.closer, f.files = tf, tf
 	return f, nil
 }
 
@@ -129,14 +140,15 @@ type tarFile struct {
 
 type section struct{ off, size int64 }
 
-// indexTar records where each regular file of the tar at p starts.
+// indexTar records where each regular file of the tar at p starts. It
+// reads the headers only: archive/tar seeks over the contents.
 func indexTar(p string) (*tarFile, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	tf := &tarFile{f: f, files: map[string]section{}}
-	cr := &countingReader{r: f}
+	cr := &offsetReader{f: f}
 	tr := tar.NewReader(cr)
 	for {
 		h, err := tr.Next()
@@ -165,14 +177,24 @@ func (t *tarFile) open(name string) (io.ReadCloser, error) {
 
 func (t *tarFile) Close() error { return t.f.Close() }
 
-type countingReader struct {
-	r io.Reader
+// offsetReader reads f and knows its offset; it is an io.Seeker, so that
+// archive/tar seeks over contents instead of reading them.
+type offsetReader struct {
+	f *os.File
 	n int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (o *offsetReader) Read(p []byte) (int, error) {
+	n, err := o.f.Read(p)
+	o.n += int64(n)
+	return n, err
+}
+
+func (o *offsetReader) Seek(offset int64, whence int) (int64, error) {
+	n, err := o.f.Seek(offset, whence)
+	if err == nil {
+		o.n = n
+	}
 	return n, err
 }
 

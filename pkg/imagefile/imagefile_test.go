@@ -3,10 +3,12 @@ package imagefile
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -131,5 +133,43 @@ func TestOpenErrors(t *testing.T) {
 		if _, err := Open(p); err == nil || !bytes.Contains([]byte(err.Error()), []byte(want)) {
 			t.Errorf("Open(%s) = %v, want %q", p, err, want)
 		}
+	}
+}
+
+// rchar is how many bytes this process has read, from /proc/self/io.
+func rchar(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skip("no /proc/self/io:", err)
+	}
+	var n int64
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "rchar: "); ok {
+			fmt.Sscan(v, &n)
+		}
+	}
+	return n
+}
+
+// TestOpenReadsHeadersOnly: opening an archive reads its tar headers, not
+// the contents: those are read in place, once, by whoever needs them.
+func TestOpenReadsHeadersOnly(t *testing.T) {
+	img, err := random.Image(64<<20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "big.tar")
+	tag, _ := name.NewTag("urunc/big:1")
+	if err := tarball.WriteToFile(p, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	before := rchar(t)
+	f, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if read := rchar(t) - before; read > 4<<20 {
+		t.Errorf("Open read %d bytes of a %d-byte layer archive", read, 64<<20)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -71,66 +70,64 @@ type File struct {
 	GID      int         `json:"gid"`
 }
 
-// DockerArchive reads the docker-archive tar at file in two streaming
-// passes: the first finds manifest.json, the second reads the config and
-// each layer once, listing its files and hashing it; the hashes are then
-// checked against the config's diffIDs. Gzip-compressed layers (written by
-// other tools) are read too.
+// DockerArchive reads the docker-archive tar at file: its headers once,
+// then manifest.json, the config and each layer in place, each layer once,
+// listing its files and checking its sha256 against the config's diffIDs.
+// Gzip- and zstd-compressed layers (written by other tools) are read too.
 func DockerArchive(file string) (*Report, error) {
-	var manifest []byte
-	err := eachFile(file, func(name string, r io.Reader) (err error) {
-		if name == "manifest.json" {
-			manifest, err = io.ReadAll(io.LimitReader(r, maxJSON))
-		}
-		return err
-	})
+	f, err := imagefile.Open(file)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
+	if f.Format != imagefile.DockerArchive {
+		return nil, fmt.Errorf("reading %s: an %s, not a docker-archive", file, f.Format)
+	}
+	return dockerArchive(f, file)
+}
+
+func dockerArchive(f *imagefile.File, file string) (*Report, error) {
 	var m tarball.Manifest
-	if err := json.Unmarshal(manifest, &m); err != nil || len(m) == 0 {
+	if err := json.Unmarshal(member(f, "manifest.json"), &m); err != nil || len(m) == 0 {
 		return nil, fmt.Errorf("reading %s: not a docker-archive: no readable manifest.json", file)
 	}
 	if len(m) != 1 {
 		return nil, fmt.Errorf("reading %s: it holds %d images; bunix inspects one", file, len(m))
 	}
 	r := &Report{RepoTags: m[0].RepoTags, Layers: make([]Layer, len(m[0].Layers))}
-	index := map[string]int{}
 	for i, name := range m[0].Layers {
-		index[path.Clean(name)] = i
-	}
-	var cfgJSON []byte
-	seen := 0
-	err = eachFile(file, func(name string, rd io.Reader) (err error) {
-		if name == path.Clean(m[0].Config) {
-			cfgJSON, err = io.ReadAll(io.LimitReader(rd, maxJSON))
-			return err
+		rc, err := f.Member(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: layer %d: %w", file, i, err)
 		}
-		i, ok := index[name]
-		if !ok {
-			return nil
+		err = readLayer(rc, &r.Layers[i], r)
+		rc.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: layer %d (%s): %w", file, i, name, err)
 		}
-		delete(index, name)
-		seen++
-		if err := readLayer(rd, &r.Layers[i], r); err != nil {
-			return fmt.Errorf("reading layer %d (%s): %w", i, name, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if seen != len(m[0].Layers) {
-		return nil, fmt.Errorf("reading %s: %d of the %d layers manifest.json names are missing", file, len(m[0].Layers)-seen, len(m[0].Layers))
 	}
 	var cfg v1.ConfigFile
-	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+	if err := json.Unmarshal(member(f, m[0].Config), &cfg); err != nil {
 		return nil, fmt.Errorf("reading the config %s of %s: %w", m[0].Config, file, err)
 	}
 	if err := r.applyConfig(&cfg, m[0].Layers); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", file, err)
 	}
 	return r, nil
+}
+
+// maxJSON bounds how much of a JSON file of the archive is read.
+const maxJSON = 16 << 20
+
+// member returns the start of the (small) file name of f, or nil.
+func member(f *imagefile.File, name string) []byte {
+	rc, err := f.Member(name)
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(io.LimitReader(rc, maxJSON))
+	return b
 }
 
 // applyConfig fills in what the config says and checks the layers' hashes
@@ -207,7 +204,7 @@ func Path(p string) ([]*Report, error) {
 	}
 	defer f.Close()
 	if f.Format == imagefile.DockerArchive {
-		r, err := DockerArchive(p)
+		r, err := dockerArchive(f, p)
 		if err != nil {
 			return nil, err
 		}
@@ -274,34 +271,6 @@ func Remote(ctx context.Context, ref string, insecure bool) ([]*Report, error) {
 		out = append(out, rep)
 	}
 	return out, nil
-}
-
-// maxJSON bounds how much of a JSON file of the archive is read.
-const maxJSON = 16 << 20
-
-// eachFile calls fn for each regular file of the tar at file.
-func eachFile(file string, fn func(name string, r io.Reader) error) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", file, err)
-	}
-	defer f.Close()
-	tr := tar.NewReader(bufio.NewReaderSize(f, 1<<20))
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("reading %s: not a tar archive: %w", file, err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		if err := fn(path.Clean(h.Name), tr); err != nil {
-			return fmt.Errorf("reading %s: %w", file, err)
-		}
-	}
 }
 
 // readLayer lists the files of one layer and sets its DiffID and Size.
