@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO ?= go
 NIX_OPTIONS := --option substituters '' --option sandbox true
 
-.PHONY: bunix image deps test fmt vet clean
+.PHONY: bunix image deps test fuzz fmt vet clean
 
 # bunix: the static binary, as out/bin/bunix (out is the prefix Nix takes).
 bunix:
@@ -23,6 +23,10 @@ deps:
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 60m ./...
+
+# fuzz: every native fuzz target for FUZZTIME (default 10s) each, as CI does.
+fuzz:
+	scripts/fuzz.sh
 
 fmt:
 	gofmt -l -w .
