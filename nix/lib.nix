@@ -9,7 +9,7 @@
 # (pkg/args: SpecVersion, DecodeSpec). Version 2:
 #
 #   {
-#     "version": 1,
+#     "version": 2,
 #     "name": "urunc/prebuilt/redis-rumprun-hvt",
 #     "tag": "test",
 #     "architecture": "amd64",
