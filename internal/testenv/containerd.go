@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -68,11 +67,7 @@ func Containerd(t testing.TB) *ContainerdServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := c.stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	stopAtCleanup(t, c.stop)
 	return c
 }
 
@@ -80,14 +75,7 @@ func Containerd(t testing.TB) *ContainerdServer {
 // When ctr fails, the error holds its stderr.
 func (c *ContainerdServer) Ctr(t testing.TB, args ...string) (stdout string, err error) {
 	t.Helper()
-	cmd := exec.Command(c.ctr, append([]string{"--address", c.Address, "--namespace", c.Namespace}, args...)...)
-	cmd.Env = c.Env()
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("ctr %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
-	}
-	return out.String(), nil
+	return runTool("ctr", c.ctr, c.Env(), append([]string{"--address", c.Address, "--namespace", c.Namespace}, args...)...)
 }
 
 // Env returns the environment of this process with CONTAINERD_ADDRESS,
@@ -95,13 +83,7 @@ func (c *ContainerdServer) Ctr(t testing.TB, args ...string) (stdout string, err
 // no other CONTAINERD_ variables: what ctr, or another client of c, should
 // run with.
 func (c *ContainerdServer) Env() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CONTAINERD_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "CONTAINERD_ADDRESS="+c.Address, "CONTAINERD_NAMESPACE="+c.Namespace, "CONTAINERD_SNAPSHOTTER=native")
+	return environWithout("CONTAINERD_", "CONTAINERD_ADDRESS="+c.Address, "CONTAINERD_NAMESPACE="+c.Namespace, "CONTAINERD_SNAPSHOTTER=native")
 }
 
 // startContainerd starts containerd in a new directory and waits until it

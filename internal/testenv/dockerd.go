@@ -1,13 +1,11 @@
 package testenv
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,11 +46,7 @@ func Dockerd(t testing.TB) *Docker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	stopAtCleanup(t, stop)
 	return d
 }
 
@@ -126,27 +120,14 @@ func (s *SharedDockerd) Stop() {
 // docker fails, the error holds its stderr.
 func (d *Docker) Run(t testing.TB, args ...string) (stdout string, err error) {
 	t.Helper()
-	cmd := exec.Command(d.docker, args...)
-	cmd.Env = d.Env()
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("docker %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
-	}
-	return out.String(), nil
+	return runTool("docker", d.docker, d.Env(), args...)
 }
 
 // Env returns the environment of this process with DOCKER_HOST pointing at d
 // and DOCKER_CONFIG at an empty directory of d's, and no other DOCKER_
 // variables: what a docker or skopeo command for d should run with.
 func (d *Docker) Env() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DOCKER_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "DOCKER_HOST="+d.Host, "DOCKER_CONFIG="+filepath.Join(d.dir, "c"))
+	return environWithout("DOCKER_", "DOCKER_HOST="+d.Host, "DOCKER_CONFIG="+filepath.Join(d.dir, "c"))
 }
 
 // requireDockerd skips t (fails it under CI=true) unless a private dockerd

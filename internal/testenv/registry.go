@@ -80,11 +80,7 @@ func Registry(t testing.TB, opts ...RegistryOption) *RegistryServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := r.stop(); err != nil {
-			t.Error(err)
-		}
-	})
+	stopAtCleanup(t, r.stop)
 	return r
 }
 
@@ -206,11 +202,7 @@ func (r *RegistryServer) command(bin string) (*exec.Cmd, error) {
 	}
 	cmd := exec.Command(bin, "serve", name)
 	// REGISTRY_ variables override the configuration file.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "REGISTRY_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = environWithout("REGISTRY_")
 	return cmd, nil
 }
 

@@ -1,11 +1,13 @@
 package testenv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -67,4 +69,38 @@ func moduleRoot() (string, error) {
 			return "", fmt.Errorf("finding the module root: no go.mod in %s or any parent", wd)
 		}
 	}
+}
+
+// stopAtCleanup has t call stop when it ends, failing t when stop does.
+func stopAtCleanup(t testing.TB, stop func() error) {
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// environWithout returns this process's environment less the variables
+// whose names start with prefix, plus extra.
+func environWithout(prefix string, extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, prefix) {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// runTool runs bin with args in env and returns its stdout; when it fails,
+// the error names it by name and holds its stderr.
+func runTool(name, bin string, env []string, args ...string) (string, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, strings.TrimSpace(errOut.String()))
+	}
+	return out.String(), nil
 }
