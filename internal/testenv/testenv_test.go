@@ -458,6 +458,13 @@ func randomImage(t *testing.T, labels map[string]string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return hostLinux(t, img, labels)
+}
+
+// hostLinux returns img with its config saying linux on the host's
+// architecture, and with labels.
+func hostLinux(t *testing.T, img v1.Image, labels map[string]string) v1.Image {
+	t.Helper()
 	config, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -654,16 +661,7 @@ func ociImage(t *testing.T, annotations map[string]string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	config = config.DeepCopy()
-	config.OS, config.Architecture = "linux", runtime.GOARCH
-	if img, err = mutate.ConfigFile(img, config); err != nil {
-		t.Fatal(err)
-	}
-	return mutate.Annotations(img, annotations).(v1.Image)
+	return mutate.Annotations(hostLinux(t, img, nil), annotations).(v1.Image)
 }
 
 // ociArchive writes img as ref in an OCI layout under dir, tars it, and
