@@ -12,11 +12,14 @@ import (
 	"testing"
 )
 
-var bunixBuild struct {
-	once   sync.Once
-	prefix string
-	err    error
-}
+// bunixBuild builds bunix once per test binary.
+var bunixBuild = sync.OnceValues(func() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	return buildBunix(root)
+})
 
 // Bunix builds ./cmd/bunix statically, once per test binary, and returns the
 // prefix that holds bin/bunix: what default.nix takes as `--arg bunix PREFIX`.
@@ -26,14 +29,11 @@ var bunixBuild struct {
 // one run to the next. Each build removes those of processes that are gone.
 func Bunix(t testing.TB) string {
 	t.Helper()
-	root := ModuleRoot(t)
-	bunixBuild.once.Do(func() {
-		bunixBuild.prefix, bunixBuild.err = buildBunix(root)
-	})
-	if bunixBuild.err != nil {
-		t.Fatal(bunixBuild.err)
+	prefix, err := bunixBuild()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return bunixBuild.prefix
+	return prefix
 }
 
 func buildBunix(root string) (string, error) {

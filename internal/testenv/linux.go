@@ -11,11 +11,11 @@ import (
 	"testing"
 )
 
-var linuxKernel struct {
-	once sync.Once
-	path string
-	err  error
-}
+// linuxKernel fetches the kernel once per test binary. The tools it runs
+// are found on PATH: LinuxKernel has already required them.
+var linuxKernel = sync.OnceValues(func() (string, error) {
+	return fetchKernel("apt-get", "apt-cache", "dpkg-deb")
+})
 
 // LinuxKernel returns the path of a bootable x86_64 Linux kernel: Debian's,
 // from the package linux-image-amd64 depends on, fetched with apt-get
@@ -27,14 +27,14 @@ func LinuxKernel(t testing.TB) string {
 	if runtime.GOARCH != "amd64" {
 		unavailable(t, "an x86_64 Linux kernel", fmt.Errorf("GOARCH is %s", runtime.GOARCH), "the boot tests run on amd64")
 	}
-	aptGet, aptCache, dpkgDeb := Require(t, "apt-get"), Require(t, "apt-cache"), Require(t, "dpkg-deb")
-	linuxKernel.once.Do(func() {
-		linuxKernel.path, linuxKernel.err = fetchKernel(aptGet, aptCache, dpkgDeb)
-	})
-	if linuxKernel.err != nil {
-		unavailable(t, "Debian's Linux kernel", linuxKernel.err, "needs Debian's package repositories: run apt-get update")
+	for _, tool := range []string{"apt-get", "apt-cache", "dpkg-deb"} {
+		Require(t, tool)
 	}
-	return linuxKernel.path
+	path, err := linuxKernel()
+	if err != nil {
+		unavailable(t, "Debian's Linux kernel", err, "needs Debian's package repositories: run apt-get update")
+	}
+	return path
 }
 
 func fetchKernel(aptGet, aptCache, dpkgDeb string) (string, error) {
