@@ -80,10 +80,10 @@ func Init(a Answers) (*Description, error) {
 		d.Annotations["cmdline"] = a.Cmdline
 	}
 	switch {
-	case a.Guest == "mewz":
-		d.Hints = []string{"mewz takes no root filesystem."}
+	case urunc.DefaultRootfs(a.Guest) == "":
+		d.Hints = []string{a.Guest + " takes no root filesystem."}
 	case a.Initrd != "":
-	case guestRootfs(a.Guest) == "initrd":
+	case urunc.DefaultRootfs(a.Guest) == urunc.RootfsInitrd:
 		d.Hints = []string{
 			"To give the guest files, let bunix build an initrd:",
 			`rootfs = { type = "initrd"; include = { "./app.conf" = "/conf/app.conf"; }; };`,

@@ -37,9 +37,12 @@ LABEL "com.urunc.unikernel.useDMBlock"="true"
 	if !reflect.DeepEqual(d.Annotations, want) {
 		t.Errorf("annotations %v", d.Annotations)
 	}
-	wantFiles := []Copy{{"redis.hvt", "/unikernel/redis.hvt"}, {"redis.conf", "/conf/redis.conf"}, {"a", "/data/a"}, {"b", "/data/b"}}
-	if !reflect.DeepEqual(d.Files, wantFiles) {
-		t.Errorf("files %v", d.Files)
+	wantFiles := []string{"redis.hvt -> /unikernel/redis.hvt", "redis.conf -> /conf/redis.conf", "a -> /data/a", "b -> /data/b"}
+	if got := copies(d.Files); !reflect.DeepEqual(got, wantFiles) {
+		t.Errorf("files %v", got)
+	}
+	if d.Files[1].Where != `Containerfile:5: COPY "redis.conf"` {
+		t.Errorf("Where = %q", d.Files[1].Where)
 	}
 }
 
@@ -73,30 +76,35 @@ ENV A=1
 	}
 }
 
+// copies renders copies as "source -> target" for comparisons.
+func copies(cs []Copy) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Source+" -> "+c.Target)
+	}
+	return out
+}
+
+// guide reads a Containerfile or bunnyfile of urunc's packaging guides from
+// testdata/guides (nix/convert_test.go builds the same files).
+func guide(t testing.TB, name, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "guides", name, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestBunnyfile(t *testing.T) {
-	src := `#syntax=harbor.nbfc.io/nubificus/bunny:0.0.2
-version: v0.1
-platforms:
-  framework: unikraft
-  monitor: qemu
-  architecture: x86
-rootfs:
-  from: scratch
-  type: initrd
-  include:
-  - redis.conf:/conf/redis.conf
-kernel:
-  from: local
-  path: redis-qemu-x86_64-initrd_qemu-x86_64
-cmdline: "redis-server /conf/redis.conf"
-`
+	src := guide(t, "redis-unikraft-initrd-bunnyfile", "bunnyfile")
 	d, err := Bunnyfile([]byte(src), "bunnyfile")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Architecture != "amd64" || d.Annotations["binary"] != "/unikernel/redis-qemu-x86_64-initrd_qemu-x86_64" ||
 		d.Annotations["cmdline"] != "redis-server /conf/redis.conf" || d.Rootfs == nil || d.Rootfs.Type != "initrd" ||
-		!reflect.DeepEqual(d.Rootfs.Include, []Copy{{"redis.conf", "/conf/redis.conf"}}) {
+		!reflect.DeepEqual(copies(d.Rootfs.Include), []string{"redis.conf -> /conf/redis.conf"}) {
 		t.Errorf("got %+v %+v", d, d.Rootfs)
 	}
 	local := strings.Replace(src, "  from: scratch\n  type: initrd\n  include:\n  - redis.conf:/conf/redis.conf\n", "  from: local\n  path: rootfs.cpio\n", 1)
@@ -123,6 +131,7 @@ func TestBunnyfileRefuses(t *testing.T) {
 func TestConvertRebasesSources(t *testing.T) {
 	dir := t.TempDir()
 	ctx := filepath.Join(dir, "ctx")
+	os.Mkdir(ctx, 0o755)
 	d, err := Convert([]byte("FROM scratch\nCOPY k /unikernel/k\n"), filepath.Join(ctx, "Containerfile"), filepath.Join(dir, "out"), "urunc/x", "t")
 	if err != nil {
 		t.Fatal(err)

@@ -119,6 +119,35 @@ var GuestRootfs = map[string][]string{
 	"mewz":     {},
 }
 
+// DefaultRootfs returns the root file system type bunix builds for guest
+// when a description names none: the first type GuestRootfs lists that is
+// not raw (raw needs the devmapper snapshotter), raw if that is all the
+// guest takes, and "" for a guest that takes no root file system (mewz) or
+// that urunc does not know.
+func DefaultRootfs(guest string) string {
+	types := GuestRootfs[guest]
+	for _, t := range types {
+		if t != RootfsRaw {
+			return t
+		}
+	}
+	if len(types) > 0 {
+		return types[0]
+	}
+	return ""
+}
+
+// Architectures maps every spelling of an architecture that bunix accepts
+// (Go/OCI names, uname -m and bunny's) to its OCI name. urunc runs guests
+// on amd64 and arm64 only; 32-bit "arm" is not one of them.
+var Architectures = map[string]string{
+	"amd64": "amd64", "x86_64": "amd64", "x86": "amd64",
+	"arm64": "arm64", "aarch64": "arm64",
+}
+
+// ArchitectureNames lists the OCI architecture names, in a fixed order.
+var ArchitectureNames = []string{"amd64", "arm64"}
+
 // GuestFSTypes maps each guest that mounts a block rootfs to the file
 // system types it reads, the one bunix makes by default first.
 var GuestFSTypes = map[string][]string{
