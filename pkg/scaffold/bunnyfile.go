@@ -82,7 +82,11 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 			bad.add("%s: missing: the kernel file in the build context", at("kernel.path"))
 			break
 		}
-		target := "/unikernel/" + path.Base(b.Kernel.Path)
+		target, ok := unikernelTarget(b.Kernel.Path)
+		if !ok {
+			bad.add("%s = %q: names a directory, not the kernel file", at("kernel.path"), clip(b.Kernel.Path))
+			break
+		}
 		d.Files = append(d.Files, Copy{Source: b.Kernel.Path, Target: target, Where: fmt.Sprintf("%s %q", at("kernel.path"), clip(b.Kernel.Path))})
 		d.Annotations["binary"] = target
 	case "":

@@ -13,6 +13,7 @@ import (
 	"github.com/nubificus/bunix/internal/testenv"
 
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 func TestContainerfile(t *testing.T) {
@@ -231,5 +232,87 @@ func TestTemplateArgs(t *testing.T) {
 	}
 	if _, err := a.Resolve(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestContainerfileDropsNothing: a line of any length is read, and what
+// follows it still counts; every instruction is carried over or reported.
+func TestContainerfileDropsNothing(t *testing.T) {
+	long := "LABEL com.urunc.unikernel.cmdline=" + strings.Repeat("x", 2<<20)
+	src := "FROM scratch\nCOPY k /unikernel/k\n" + long + "\nRUN make\nCOPY\tconf   /conf\n"
+	d, err := Containerfile([]byte(src), "Containerfile")
+	if err == nil || !strings.Contains(err.Error(), "Containerfile:4: RUN cannot be carried over") {
+		t.Errorf("after a 2 MiB line: %v", err)
+	}
+	if d == nil || len(d.Annotations["cmdline"]) != 2<<20 || len(d.Files) != 2 || d.Files[1].Target != "/conf" {
+		t.Errorf("lines lost: %+v", copies(d.Files))
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"# escape=`\nFROM scratch\n", "Containerfile:1: # escape=`: only the default escape character"},
+		{"FROM scratch\nLABEL com.urunc.unikernel.vAccel=true\n", "Containerfile:2: LABEL com.urunc.unikernel.vAccel: unknown urunc label"},
+		{"FROM scratch\nLABEL com.urunc.unikernel.binary=/a\nLABEL com.urunc.unikernel.binary=/b\n", "Containerfile:3: LABEL com.urunc.unikernel.binary: also set at line 2"},
+		{"FROM scratch\nCOPY a b /x/\nCOPY ./b /x/c\n", `Containerfile:3: COPY "./b": source is also copied at line 2`},
+		{"FROM scratch\nCOPY a /x/b\nADD c /x/b\n", `Containerfile:3: ADD "c": target /x/b is also the target of line 2`},
+		{"FROM scratch\nCOPY $K /unikernel/k\n", "Containerfile:2: COPY $K: variables cannot be carried over"},
+		{"FROM scratch\nCOPY <<EOF /x\nhello\nEOF\n", "Containerfile:2: COPY <<EOF /x: here-documents cannot be carried over"},
+		{"FROM scratch\nADD git@github.com:a/b /x\n", "Containerfile:2: ADD git@github.com:a/b: bunix fetches nothing"},
+	} {
+		if _, err := Containerfile([]byte(tc.src), "Containerfile"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+// TestBunnyfileVocabulary: architectures and rootfs defaults come from
+// pkg/urunc, so convert accepts what build accepts.
+func TestBunnyfileVocabulary(t *testing.T) {
+	base := "version: v0.1\nkernel:\n  from: local\n  path: k\n"
+	for _, tc := range []struct{ src, want string }{
+		{base + "platforms:\n  framework: unikraft\n  architecture: arm\n", `platforms.architecture = "arm": unknown architecture (bunix builds amd64, arm64)`},
+		{base + "platforms:\n  framework: mewz\nrootfs:\n  from: scratch\n", "bunnyfile: rootfs.type: mewz takes no root file system"},
+		{base + "rootfs:\n  from: scratch\n  include:\n  - a:/x\n  - b:/x\n", `bunnyfile: rootfs.include[1]: "b:/x": target /x is also the target of rootfs.include[0]`},
+		{base + "---\nversion: v0.1\n", "bunnyfile: a second YAML document at line 5"},
+	} {
+		if _, err := Bunnyfile([]byte(tc.src), "bunnyfile"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+	d, err := Bunnyfile([]byte(base+"platforms:\n  framework: rumprun\n  architecture: aarch64\nrootfs:\n  from: scratch\n"), "bunnyfile")
+	if err != nil || d.Architecture != "arm64" || d.Rootfs.Type != "block" {
+		t.Errorf("rumprun on aarch64: %v %+v", err, d)
+	}
+}
+
+// TestGuidesConvert: every packaging-guide file converts without a problem.
+func TestGuidesConvert(t *testing.T) {
+	ents, err := os.ReadDir(filepath.Join("testdata", "guides"))
+	if err != nil || len(ents) == 0 {
+		t.Fatal(ents, err)
+	}
+	for _, e := range ents {
+		files, _ := filepath.Glob(filepath.Join("testdata", "guides", e.Name(), "*"))
+		for _, f := range files {
+			src, err := ReadSource(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Convert(src, f, t.TempDir(), "urunc/x", "t"); err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+	}
+}
+
+// TestTemplateListsGuests: the flake template's comments name the guests
+// and monitors pkg/urunc knows.
+func TestTemplateListsGuests(t *testing.T) {
+	b, err := os.ReadFile("template/args.nix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# " + strings.Join(urunc.Guests, ", "), "# " + strings.Join(urunc.MonitorNames(), ", ")} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("template/args.nix lacks %q", want)
+		}
 	}
 }
