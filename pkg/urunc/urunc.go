@@ -8,6 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -203,22 +206,46 @@ func EncodeJSON(settings map[string]string) []byte {
 	return buf.Bytes()
 }
 
+// MaxJSONSize is the largest /urunc.json DecodeJSON reads; urunc's own
+// settings are a few hundred bytes.
+const MaxJSONSize = 1 << 20
+
 // DecodeJSON reads /urunc.json content back into plain values keyed by short
-// names. Keys without Prefix are kept as they are.
+// names. Keys without Prefix are kept as they are; a key given both with and
+// without Prefix, content over MaxJSONSize or anything but one JSON object
+// of strings is an error.
 func DecodeJSON(data []byte) (map[string]string, error) {
+	if len(data) > MaxJSONSize {
+		return nil, fmt.Errorf("decoding %s: %d bytes, more than the %d it may hold", JSONPath, len(data), MaxJSONSize)
+	}
 	var raw map[string]string
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", JSONPath, err)
 	}
+	if raw == nil {
+		return nil, fmt.Errorf("decoding %s: null, want an object", JSONPath)
+	}
 	out := make(map[string]string, len(raw))
-	for k, v := range raw {
-		plain, err := base64.StdEncoding.DecodeString(v)
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		plain, err := base64.StdEncoding.DecodeString(raw[k])
 		if err != nil {
-			return nil, fmt.Errorf("decoding %s: key %q: value %q is not standard base64: %w", JSONPath, k, v, err)
+			return nil, fmt.Errorf("decoding %s: key %s: value %s is not standard base64: %w", JSONPath, clip(k), clip(raw[k]), err)
 		}
-		out[strings.TrimPrefix(k, Prefix)] = string(plain)
+		short := strings.TrimPrefix(k, Prefix)
+		if _, ok := out[short]; ok {
+			return nil, fmt.Errorf("decoding %s: key %s is given both as %s and %s", JSONPath, clip(short), clip(short), clip(Prefix+short))
+		}
+		out[short] = string(plain)
 	}
 	return out, nil
+}
+
+// clip quotes s for a message, shortened to at most 80 bytes.
+func clip(s string) string {
+	if len(s) <= 80 {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(strings.ToValidUTF8(s[:80], "")) + fmt.Sprintf("... (%d bytes)", len(s))
 }
 
 // Labels returns settings as image labels: full key names, plain values.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -119,4 +120,36 @@ func TestGuestTables(t *testing.T) {
 	if _, ok := Architectures["arm"]; ok {
 		t.Error(`"arm" (32-bit) accepted: urunc runs no 32-bit arm guests`)
 	}
+}
+
+func TestDecodeJSONRefuses(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"binary":"L2E=","com.urunc.unikernel.binary":"L2I="}`, `key "binary" is given both as "binary" and "com.urunc.unikernel.binary"`},
+		{`null`, "null, want an object"},
+		{`{"a":1}`, "cannot unmarshal number"},
+		{`{"com.urunc.unikernel.binary":"` + strings.Repeat("%", 200) + `"}`, "... (200 bytes) is not standard base64"},
+		{`"` + strings.Repeat("x", MaxJSONSize) + `"`, "more than the 1048576 it may hold"},
+	} {
+		if _, err := DecodeJSON([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%.60s: got %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	f.Add(EncodeJSON(map[string]string{"binary": "/unikernel/kernel", "cmdline": "a b", "unikernelType": "unikraft"}))
+	f.Add([]byte(`{"binary":"L2E=","com.urunc.unikernel.binary":"L2I="}`))
+	f.Add([]byte(`{"x":""}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodeJSON(data)
+		if err != nil {
+			return
+		}
+		// What decodes encodes back to the same settings.
+		again, err := DecodeJSON(EncodeJSON(m))
+		if err != nil || !reflect.DeepEqual(again, m) {
+			t.Fatalf("round trip of %v: %v, %v", m, again, err)
+		}
+	})
 }
