@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 // convertProject writes files (relative name to content) into a fresh build
@@ -152,5 +154,19 @@ func TestConvertExistingOutputIsUserError(t *testing.T) {
 	code, _, stderr = cli(t, nil, "init", "--type", "unikraft", "--hypervisor", "qemu", "--binary", "kernel", "--dir", dir)
 	if code != exitBadInput || !strings.Contains(stderr, "already exists") {
 		t.Errorf("init: exit %d: %s", code, stderr)
+	}
+}
+
+// TestInitHelpListsURuncVocabulary: the flag help names what pkg/urunc
+// knows, so a new guest or monitor shows up without editing cmd/bunix.
+func TestInitHelpListsURuncVocabulary(t *testing.T) {
+	code, stdout, stderr := cli(t, nil, "init", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"(guest): " + strings.Join(urunc.Guests, ", "), "the monitor: " + strings.Join(urunc.MonitorNames(), ", ")} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("help lacks %q:\n%s", want, stdout)
+		}
 	}
 }

@@ -81,7 +81,7 @@ func (d *Description) Nix() []byte {
 	b.WriteString("  annotations = {\n")
 	for _, k := range urunc.Keys {
 		if v, ok := d.Annotations[k]; ok {
-			fmt.Fprintf(&b, "    %s = %s;%s\n", k, nixString(v), keyComments[k])
+			fmt.Fprintf(&b, "    %s = %s; # %s\n", k, nixString(v), urunc.KeyDocs[k])
 		}
 	}
 	b.WriteString("  };\n")
@@ -101,20 +101,6 @@ func writeCopies(b *strings.Builder, indent, attr string, copies []Copy) {
 		fmt.Fprintf(b, "%s  %s = %s;\n", indent, nixString(c.Source), nixString(c.Target))
 	}
 	fmt.Fprintf(b, "%s};\n", indent)
-}
-
-// keyComments follow each annotation in a rendered file.
-var keyComments = map[string]string{
-	"unikernelType":    " # the guest: " + strings.Join(urunc.Guests, ", "),
-	"hypervisor":       " # the monitor; it must run the guest",
-	"binary":           " # the guest kernel, a target above",
-	"cmdline":          " # the guest command line; also the image's Cmd",
-	"unikernelVersion": " # the framework version",
-	"initrd":           " # an initrd in the image",
-	"block":            " # a block image in the image",
-	"blkMntPoint":      " # where the guest mounts block",
-	"useDMBlock":       " # hand the container snapshot to the guest (needs devmapper)",
-	"mountRootfs":      " # hand the container snapshot to the guest (needs devmapper)",
 }
 
 // nixString quotes s as a Nix string literal: nothing in it is interpolated.

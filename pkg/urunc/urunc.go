@@ -44,6 +44,23 @@ var Keys = []string{
 	Block, BlkMntPoint, UseDMBlock, MountRootfs, Solo5NetDev, Solo5BlkDev,
 }
 
+// KeyDocs says in a few words what each key of Keys sets; bunix init and
+// convert write it after the key.
+var KeyDocs = map[string]string{
+	UnikernelType:    "the guest: " + strings.Join(Guests, ", "),
+	Hypervisor:       "the monitor; it must run the guest",
+	Binary:           "the guest kernel, a target above",
+	Cmdline:          "the guest command line; also the image's Cmd",
+	UnikernelVersion: "the framework version",
+	Initrd:           "an initrd in the image",
+	Block:            "a block image in the image",
+	BlkMntPoint:      "where the guest mounts block",
+	UseDMBlock:       "hand the container snapshot to the guest (needs devmapper)",
+	MountRootfs:      "hand the container snapshot to the guest (needs devmapper)",
+	Solo5NetDev:      "the solo5 network device name",
+	Solo5BlkDev:      "the solo5 block device name",
+}
+
 // Required lists the keys every image must set.
 var Required = []string{UnikernelType, Hypervisor, Binary}
 

@@ -153,3 +153,14 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestKeyDocs(t *testing.T) {
+	for _, k := range Keys {
+		if KeyDocs[k] == "" {
+			t.Errorf("key %s has no KeyDocs entry", k)
+		}
+	}
+	if len(KeyDocs) != len(Keys) {
+		t.Errorf("KeyDocs has %d entries, Keys %d", len(KeyDocs), len(Keys))
+	}
+}
