@@ -82,8 +82,11 @@ Containerfile of pun or bunny (FROM scratch, COPY, LABEL
 "com.urunc.unikernel.*"=...) and writes an args.nix that builds an image with
 the same settings. Sources are rewritten relative to the output's directory.
 
-What cannot be carried over (a FROM image, COPY --from, RUN, cmd, envs,
-non-urunc labels) is reported line by line and nothing is written. Without
+Every line is carried over or reported: what cannot be (a FROM image, COPY
+--from, RUN, cmd, envs, labels urunc does not read, an ADD of an archive or
+a URL, two copies to one target) is reported line by line and nothing is
+written. Sources must lie inside the build context, the file's directory,
+after symlinks too. FILE must be a regular file of at most 1 MiB. Without
 -o the args.nix goes to standard output; -o never overwrites a file.`,
 		Example: `  bunix convert Containerfile -o args.nix
   bunix convert bunnyfile --name urunc/redis --tag test`,

@@ -316,3 +316,34 @@ func TestTemplateListsGuests(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertBunnyfileStaysInContext: a bunnyfile's kernel, rootfs file and
+// includes are sources too: none may leave the build context.
+func TestConvertBunnyfileStaysInContext(t *testing.T) {
+	ctx := t.TempDir()
+	os.Symlink("/etc", filepath.Join(ctx, "etc"))
+	src := `version: v0.1
+platforms: {framework: unikraft, monitor: qemu}
+kernel: {from: local, path: ../../../../boot/vmlinuz}
+rootfs:
+  from: scratch
+  include: [etc/shadow:/etc/shadow, /etc/passwd:/etc/passwd, ok.conf:/ok.conf]
+`
+	_, err := Convert([]byte(src), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/x", "t")
+	for _, want := range []string{
+		`bunnyfile: kernel.path "../../../../boot/vmlinuz": forbidden path outside the build context`,
+		`bunnyfile: rootfs.include[0] "etc/shadow": forbidden path outside the build context`,
+		`bunnyfile: rootfs.include[1] "/etc/passwd": forbidden path outside the build context`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "ok.conf") {
+		t.Errorf("ok.conf refused: %v", err)
+	}
+	local := "version: v0.1\nplatforms: {framework: unikraft, monitor: qemu}\nkernel: {from: local, path: k}\nrootfs: {from: local, path: /boot/initrd.img}\n"
+	if _, err := Convert([]byte(local), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/x", "t"); err == nil || !strings.Contains(err.Error(), `rootfs.path "/boot/initrd.img": forbidden path`) {
+		t.Errorf("rootfs.path: %v", err)
+	}
+}
