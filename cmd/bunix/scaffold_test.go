@@ -44,11 +44,13 @@ func TestConvertRefusesSourcesOutsideContext(t *testing.T) {
 		{"absolute", "COPY /etc/shadow /unikernel/kernel", `Containerfile:2: COPY "/etc/shadow": forbidden path outside the build context`},
 		{"symlink", "COPY link /unikernel/kernel", `Containerfile:2: COPY "link": forbidden path outside the build context`},
 		{"symlinked-dir", "COPY dirlink/passwd /unikernel/kernel", `Containerfile:2: COPY "dirlink/passwd": forbidden path outside the build context`},
+		{"dangling", "COPY dangling /unikernel/kernel", `Containerfile:2: COPY "dangling": forbidden path outside the build context`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := convertProject(t, map[string]string{"Containerfile": "FROM scratch\n" + tc.line + "\n" + convertLabels})
 			os.Symlink("/etc/passwd", filepath.Join(dir, "link"))
 			os.Symlink("/etc", filepath.Join(dir, "dirlink"))
+			os.Symlink("../../no/such/file", filepath.Join(dir, "dangling"))
 			out := filepath.Join(t.TempDir(), "args.nix")
 			code, _, stderr := cli(t, nil, "convert", filepath.Join(dir, "Containerfile"), "-o", out)
 			if code != exitBadInput || !strings.Contains(stderr, tc.want) {

@@ -194,10 +194,10 @@ func (bc *buildContext) check(c Copy) string {
 		}
 		return fmt.Sprintf("reading it: %v", err)
 	}
+	if !fi.Mode().IsRegular() {
+		return "" // a directory is copied, not extracted, by ADD too
+	}
 	return addArchive(c, func() ([]byte, error) {
-		if !fi.Mode().IsRegular() {
-			return nil, nil
-		}
 		f, err := bc.root.OpenFile(src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return nil, err
