@@ -115,6 +115,8 @@ func TestConvertReadsRegularFilesOnly(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	dangling := filepath.Join(dir, "dangling")
+	os.Symlink("no-such-file", dangling)
 	big := filepath.Join(dir, "big")
 	if err := os.WriteFile(big, bytes.Repeat([]byte("# comment\n"), 200<<10), 0o644); err != nil {
 		t.Fatal(err)
@@ -123,6 +125,8 @@ func TestConvertReadsRegularFilesOnly(t *testing.T) {
 		{fifo, "is a named pipe: convert reads regular files only"},
 		{"/dev/zero", "is a device: convert reads regular files only"},
 		{big, "larger than 1 MiB"},
+		{dangling, "is a dangling symbolic link"},
+		{filepath.Join(dir, "missing"), "no such file"},
 	} {
 		done := make(chan struct{})
 		var code int

@@ -3,6 +3,7 @@ package scaffold
 import (
 	"encoding/json"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,12 +71,14 @@ func Containerfile(src []byte, file string) (*Description, error) {
 					bad.add("%s: LABEL %s: want key=value", at, clip(w))
 				case !strings.HasPrefix(k, urunc.Prefix):
 					bad.add("%s: LABEL %s: only urunc's %s* labels can be carried over (bunix writes no other labels)", at, clip(k), urunc.Prefix)
+				case slices.Contains(urunc.RuntimeOnly, short):
+					bad.add("%s: LABEL %s: urunc takes %s from the runtime, never from an image", at, clip(k), clip(short))
 				case !urunc.IsKey(short):
 					// args.nix refuses keys urunc does not read, so carrying
 					// it over would only move the error to the build.
 					bad.add("%s: LABEL %s: unknown urunc label (urunc reads: %s)", at, clip(k), strings.Join(urunc.Keys, ", "))
 				case labels[short] != 0:
-					bad.add("%s: LABEL %s: also set at line %d: give each label once", at, k, labels[short])
+					bad.add("%s: LABEL %s: also set at line %d: give each label once", at, clip(k), labels[short])
 				default:
 					labels[short] = ln.n
 					d.Annotations[short] = v

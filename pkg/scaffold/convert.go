@@ -23,6 +23,9 @@ const MaxSourceSize = 1 << 20
 func ReadSource(name string) ([]byte, error) {
 	fi, err := os.Stat(name)
 	if errors.Is(err, fs.ErrNotExist) {
+		if li, lerr := os.Lstat(name); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+			return nil, &Error{Problems: []string{fmt.Sprintf("%s is a dangling symbolic link", name)}}
+		}
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s: no such file", name)}}
 	}
 	if err != nil {

@@ -249,7 +249,7 @@ func TestContainerfileDropsNothing(t *testing.T) {
 	}
 	for _, tc := range []struct{ src, want string }{
 		{"# escape=`\nFROM scratch\n", "Containerfile:1: # escape=`: only the default escape character"},
-		{"FROM scratch\nLABEL com.urunc.unikernel.vAccel=true\n", "Containerfile:2: LABEL com.urunc.unikernel.vAccel: unknown urunc label"},
+		{"FROM scratch\nLABEL com.urunc.unikernel.vAccel=true\n", "Containerfile:2: LABEL com.urunc.unikernel.vAccel: urunc takes vAccel from the runtime"},
 		{"FROM scratch\nLABEL com.urunc.unikernel.binary=/a\nLABEL com.urunc.unikernel.binary=/b\n", "Containerfile:3: LABEL com.urunc.unikernel.binary: also set at line 2"},
 		{"FROM scratch\nCOPY a b /x/\nCOPY ./b /x/c\n", `Containerfile:3: COPY "./b": source is also copied at line 2`},
 		{"FROM scratch\nCOPY a /x/b\nADD c /x/b\n", `Containerfile:3: ADD "c": target /x/b is also the target of line 2`},
