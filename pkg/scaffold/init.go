@@ -95,7 +95,7 @@ func Init(a Answers) (*Description, error) {
 		}
 	default:
 		d.Hints = []string{
-			"To give the guest files, let bunix build a block image (mounted at /data for rumprun):",
+			"To give the guest files, let bunix build a block image (the guest mounts it at " + urunc.BlockMountPoint(a.Guest) + "):",
 			`rootfs = { type = "block"; include = { "./app.conf" = "/conf/app.conf"; }; };`,
 			"or copy them into the image and hand the container snapshot over (needs devmapper):",
 			`rootfs = { type = "raw"; include = { "./app.conf" = "/conf/app.conf"; }; };`,
