@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/nubificus/bunix/pkg/scaffold"
+	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 )
@@ -49,7 +51,7 @@ terminal, --type, --hypervisor and --binary are required.`,
 				files[filepath.Join(dir, "flake.nix")] = scaffold.Flake()
 			}
 			if err := scaffold.WriteNew(files); err != nil {
-				return err
+				return scaffoldError(err)
 			}
 			for p := range files {
 				fmt.Fprintln(cmd.OutOrStdout(), p)
@@ -58,8 +60,8 @@ terminal, --type, --hypervisor and --binary are required.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&a.Guest, "type", "", "the unikernel type (guest): rumprun, mirage, mewz, unikraft, linux, hermit, freebsd")
-	f.StringVar(&a.Monitor, "hypervisor", "", "the monitor: qemu, firecracker, cloud-hypervisor, hvt, spt, hyperlight-unikraft")
+	f.StringVar(&a.Guest, "type", "", "the unikernel type (guest): "+strings.Join(urunc.Guests, ", "))
+	f.StringVar(&a.Monitor, "hypervisor", "", "the monitor: "+strings.Join(urunc.MonitorNames(), ", "))
 	f.StringVar(&a.Binary, "binary", "", "the guest kernel file, relative to --dir")
 	f.StringVar(&a.Initrd, "initrd", "", "an initrd file to package, relative to --dir")
 	f.StringVar(&a.Cmdline, "cmdline", "", "the guest command line")
@@ -80,16 +82,19 @@ Containerfile of pun or bunny (FROM scratch, COPY, LABEL
 "com.urunc.unikernel.*"=...) and writes an args.nix that builds an image with
 the same settings. Sources are rewritten relative to the output's directory.
 
-What cannot be carried over (a FROM image, COPY --from, RUN, cmd, envs,
-non-urunc labels) is reported line by line and nothing is written. Without
+Every line is carried over or reported: what cannot be (a FROM image, COPY
+--from, RUN, cmd, envs, labels urunc does not read, an ADD of an archive or
+a URL, two copies to one target) is reported line by line and nothing is
+written. Sources must lie inside the build context, the file's directory,
+after symlinks too. FILE must be a regular file of at most 1 MiB. Without
 -o the args.nix goes to standard output; -o never overwrites a file.`,
 		Example: `  bunix convert Containerfile -o args.nix
   bunix convert bunnyfile --name urunc/redis --tag test`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			src, err := os.ReadFile(argv[0])
+			src, err := scaffold.ReadSource(argv[0])
 			if err != nil {
-				return fmt.Errorf("convert: %w", err)
+				return scaffoldError(fmt.Errorf("convert: %w", err))
 			}
 			outDir := "."
 			if out != "" && out != "-" {
@@ -106,13 +111,24 @@ non-urunc labels) is reported line by line and nothing is written. Without
 				_, err := cmd.OutOrStdout().Write(d.Nix())
 				return err
 			}
-			return scaffold.WriteNew(map[string][]byte{out: d.Nix()})
+			return scaffoldError(scaffold.WriteNew(map[string][]byte{out: d.Nix()}))
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
 	return cmd
+}
+
+// scaffoldError marks what pkg/scaffold reports about the user's files (a
+// line it cannot carry over, an output that already exists) as a usage
+// error, so that it exits 2; other errors pass through.
+func scaffoldError(err error) error {
+	var se *scaffold.Error
+	if errors.As(err, &se) {
+		return usageError{err}
+	}
+	return err
 }
 
 // isTerminal reports whether f is a terminal.

@@ -65,12 +65,6 @@ func (c Copy) Errorf(format string, args ...any) *FieldError {
 	return &FieldError{Where: c.Where, Field: c.Field, Value: strconv.Quote(c.Source), Reason: fmt.Sprintf(format, args...)}
 }
 
-// architectures maps every accepted spelling to its OCI name.
-var architectures = map[string]string{
-	"amd64": "amd64", "x86_64": "amd64", "x86": "amd64",
-	"arm64": "arm64", "aarch64": "arm64",
-}
-
 // DefaultArchitecture is used when a description names none. It is fixed,
 // not the build machine's, so that every machine builds the same bytes.
 const DefaultArchitecture = "amd64"
@@ -92,7 +86,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 	r.Format, r.Compression, r.MaxLayers = a.output(c)
 	r.Architecture = DefaultArchitecture
 	if a.Architecture != "" {
-		if arch, ok := architectures[a.Architecture]; ok {
+		if arch, ok := urunc.Architectures[a.Architecture]; ok {
 			r.Architecture = arch
 		} else {
 			c.add("architecture", a.Architecture, "unknown architecture (known: amd64, arm64; x86_64 and aarch64 are accepted too)")

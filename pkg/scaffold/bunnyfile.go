@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/nubificus/bunix/pkg/urunc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -47,6 +48,14 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	if err := dec.Decode(&b); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s: %v", file, err)}}
 	}
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		line := ""
+		if err == nil {
+			line = fmt.Sprintf(" at line %d", more.Line)
+		}
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s: a second YAML document%s: a bunnyfile is one document", file, line)}}
+	}
 	var bad problems
 	at := func(field string) string { return file + ": " + field }
 	if b.Version != "v0.1" {
@@ -63,8 +72,8 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	set("unikernelVersion", b.Platforms.Version)
 	set("cmdline", b.Cmdline)
 	if a := b.Platforms.Architecture; a != "" {
-		if d.Architecture = architectures[a]; d.Architecture == "" {
-			bad.add("%s = %q: unknown architecture (bunix builds amd64 and arm64)", at("platforms.architecture"), a)
+		if d.Architecture = urunc.Architectures[a]; d.Architecture == "" {
+			bad.add("%s = %q: unknown architecture (bunix builds %s)", at("platforms.architecture"), clip(a), strings.Join(urunc.ArchitectureNames, ", "))
 		}
 	}
 	switch b.Kernel.From {
@@ -73,8 +82,12 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 			bad.add("%s: missing: the kernel file in the build context", at("kernel.path"))
 			break
 		}
-		target := "/unikernel/" + path.Base(b.Kernel.Path)
-		d.Files = append(d.Files, Copy{Source: b.Kernel.Path, Target: target})
+		target, ok := unikernelTarget(b.Kernel.Path)
+		if !ok {
+			bad.add("%s = %q: names a directory, not the kernel file", at("kernel.path"), clip(b.Kernel.Path))
+			break
+		}
+		d.Files = append(d.Files, Copy{Source: b.Kernel.Path, Target: target, Where: fmt.Sprintf("%s %q", at("kernel.path"), clip(b.Kernel.Path))})
 		d.Annotations["binary"] = target
 	case "":
 		bad.add("%s: missing: bunix packages a prebuilt kernel (from: local)", at("kernel.from"))
@@ -88,36 +101,60 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 			bad.add("%s: missing: give scratch or local", at("rootfs.from"))
 		}
 	case "scratch":
-		typ := r.Type
-		if typ == "" {
-			typ = guestRootfs(b.Platforms.Framework)
-		}
-		d.Rootfs = &Rootfs{Type: typ}
-		for _, inc := range r.Include {
+		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework)}
+		targets, sources := map[string]int{}, map[string]int{}
+		for i, inc := range r.Include {
+			field := fmt.Sprintf("%s[%d]", at("rootfs.include"), i)
 			src, dst, ok := strings.Cut(inc, ":")
 			if !ok || src == "" || !path.IsAbs(dst) {
-				bad.add("%s: %q: want source:/target", at("rootfs.include"), inc)
+				bad.add("%s: %q: want source:/target", field, clip(inc))
 				continue
 			}
-			d.Rootfs.Include = append(d.Rootfs.Include, Copy{Source: src, Target: dst})
+			dst = path.Clean(dst)
+			if j, ok := targets[dst]; ok {
+				bad.add("%s: %q: target %s is also the target of rootfs.include[%d]: two sources cannot share one target", field, clip(inc), clip(dst), j)
+				continue
+			}
+			if j, ok := sources[path.Clean(src)]; ok {
+				bad.add("%s: %q: source is also included at rootfs.include[%d]: args.nix copies each source to one target", field, clip(inc), j)
+				continue
+			}
+			targets[dst], sources[path.Clean(src)] = i, i
+			d.Rootfs.Include = append(d.Rootfs.Include, Copy{Source: src, Target: dst, Where: fmt.Sprintf("%s %q", field, clip(src))})
 		}
 	case "local":
 		if r.Path == "" {
 			bad.add("%s: missing: the rootfs file in the build context", at("rootfs.path"))
 			break
 		}
-		typ := r.Type
-		if typ == "" {
-			typ = guestRootfs(b.Platforms.Framework)
-		}
-		d.Rootfs = &Rootfs{Type: typ, From: r.Path}
+		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework), From: r.Path, FromWhere: fmt.Sprintf("%s %q", at("rootfs.path"), clip(r.Path))}
 	default:
 		bad.add("%s = %q: a rootfs from a remote image cannot be carried over; export it to a file and use from: local", at("rootfs.from"), r.From)
 	}
-	for field, v := range map[string][]string{"cmd": b.Cmd, "entrypoint": b.Entrypoint, "envs": b.Envs} {
-		if len(v) > 0 {
-			bad.add("%s = %q: cannot be carried over: bunix takes the guest's arguments from cmdline only", at(field), v)
+	for _, f := range []struct {
+		field string
+		v     []string
+	}{{"cmd", b.Cmd}, {"entrypoint", b.Entrypoint}, {"envs", b.Envs}} {
+		if len(f.v) > 0 {
+			bad.add("%s = %s: cannot be carried over: bunix takes the guest's arguments from cmdline only", at(f.field), clip(fmt.Sprintf("%q", f.v)))
 		}
 	}
 	return d, bad.err()
+}
+
+// rootfsType is the rootfs type given, or the default for guest; a guest
+// that takes no root file system is reported.
+func rootfsType(bad *problems, field, typ, guest string) string {
+	if typ != "" {
+		return typ
+	}
+	if typ = urunc.DefaultRootfs(guest); typ != "" {
+		return typ
+	}
+	if types, ok := urunc.GuestRootfs[guest]; ok && len(types) == 0 {
+		bad.add("%s: %s takes no root file system: remove rootfs", field, guest)
+	} else {
+		bad.add("%s: missing: give one of %s", field, strings.Join(urunc.RootfsTypes, ", "))
+	}
+	return typ
 }

@@ -1,10 +1,9 @@
 package scaffold
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,46 +13,79 @@ import (
 
 // Containerfile converts a Dockerfile-like Containerfile of pun or bunny
 // (FROM scratch, COPY src dst, LABEL "com.urunc.unikernel.*"=...) read from
-// file. Sources stay relative to the build context; the caller rebases them.
-// Anything else (a FROM image, COPY --from, RUN, labels that are not urunc's)
-// is an error naming the line.
+// file. Sources stay relative to the build context; the caller rebases them
+// and checks that they stay inside it. Every line is carried over or
+// reported: anything else (a FROM image, COPY --from, RUN, labels that are
+// not urunc's, two copies to one target) is an error naming the line.
 func Containerfile(src []byte, file string) (*Description, error) {
 	d := &Description{Annotations: map[string]string{}}
 	var bad problems
-	for _, ln := range logicalLines(src) {
+	lines, esc := logicalLines(src)
+	if esc.n != 0 {
+		bad.add("%s:%d: # escape=%s: only the default escape character \\ can be carried over", file, esc.n, clip(esc.text))
+	}
+	targets := map[string]int{} // target -> line
+	sources := map[string]int{} // cleaned source -> line
+	labels := map[string]int{}  // short key -> line
+	for _, ln := range lines {
 		at := file + ":" + strconv.Itoa(ln.n)
-		word, rest, _ := strings.Cut(strings.TrimSpace(ln.text), " ")
+		word, rest, _ := strings.Cut(ln.text, " ")
 		rest = strings.TrimSpace(rest)
 		switch strings.ToUpper(word) {
 		case "FROM":
 			if !strings.EqualFold(rest, "scratch") {
-				bad.add("%s: FROM %s: bunix builds images from scratch; a base image cannot be carried over (copy the files you need from it)", at, rest)
+				bad.add("%s: FROM %s: bunix builds images from scratch; a base image cannot be carried over (copy the files you need from it)", at, clip(rest))
 			}
 		case "COPY", "ADD":
-			copies, err := parseCopy(strings.ToUpper(word), rest)
+			instr := strings.ToUpper(word)
+			copies, err := parseCopy(instr, rest)
 			if err != "" {
 				bad.add("%s: %s", at, err)
+				continue
 			}
-			d.Files = append(d.Files, copies...)
+			for _, c := range copies {
+				c.Where = at + ": " + instr + " " + strconv.Quote(clip(c.Source))
+				c.add = instr == "ADD"
+				if n, ok := targets[c.Target]; ok {
+					bad.add("%s: target %s is also the target of line %d: two sources cannot share one target", c.Where, clip(c.Target), n)
+					continue
+				}
+				if n, ok := sources[path.Clean(c.Source)]; ok {
+					bad.add("%s: source is also copied at line %d: args.nix copies each source to one target (copy it once, or copy the file under a second name)", c.Where, n)
+					continue
+				}
+				targets[c.Target], sources[path.Clean(c.Source)] = ln.n, ln.n
+				d.Files = append(d.Files, c)
+			}
 		case "LABEL":
 			words, err := args.SplitCmdline(rest)
 			if err != nil {
-				bad.add("%s: LABEL %s: %v", at, rest, err)
+				bad.add("%s: LABEL %s: %v", at, clip(rest), err)
 				continue
 			}
 			for _, w := range words {
 				k, v, ok := strings.Cut(w, "=")
+				short := strings.TrimPrefix(k, urunc.Prefix)
 				switch {
 				case !ok:
-					bad.add("%s: LABEL %s: want key=value", at, w)
+					bad.add("%s: LABEL %s: want key=value", at, clip(w))
 				case !strings.HasPrefix(k, urunc.Prefix):
-					bad.add("%s: LABEL %s: only urunc's %s* labels can be carried over (bunix writes no other labels)", at, k, urunc.Prefix)
+					bad.add("%s: LABEL %s: only urunc's %s* labels can be carried over (bunix writes no other labels)", at, clip(k), urunc.Prefix)
+				case slices.Contains(urunc.RuntimeOnly, short):
+					bad.add("%s: LABEL %s: urunc takes %s from the runtime, never from an image", at, clip(k), clip(short))
+				case !urunc.IsKey(short):
+					// args.nix refuses keys urunc does not read, so carrying
+					// it over would only move the error to the build.
+					bad.add("%s: LABEL %s: unknown urunc label (urunc reads: %s)", at, clip(k), strings.Join(urunc.Keys, ", "))
+				case labels[short] != 0:
+					bad.add("%s: LABEL %s: also set at line %d: give each label once", at, clip(k), labels[short])
 				default:
-					d.Annotations[strings.TrimPrefix(k, urunc.Prefix)] = v
+					labels[short] = ln.n
+					d.Annotations[short] = v
 				}
 			}
 		default:
-			bad.add("%s: %s cannot be carried over: bunix copies files and sets urunc annotations, it runs nothing and keeps no other settings", at, word)
+			bad.add("%s: %s cannot be carried over: bunix copies files and sets urunc annotations, it runs nothing and keeps no other settings", at, clip(word))
 		}
 	}
 	return d, bad.err()
@@ -65,37 +97,48 @@ func parseCopy(instr, rest string) ([]Copy, string) {
 	var words []string
 	if strings.HasPrefix(rest, "[") {
 		if err := json.Unmarshal([]byte(rest), &words); err != nil {
-			return nil, instr + " " + rest + ": bad JSON form: " + err.Error()
+			return nil, instr + " " + clip(rest) + ": bad JSON form: " + err.Error()
 		}
 	} else {
+		if strings.HasPrefix(rest, "<<") {
+			return nil, instr + " " + clip(rest) + ": here-documents cannot be carried over; write the file and copy it"
+		}
 		var err error
 		if words, err = args.SplitCmdline(rest); err != nil {
-			return nil, instr + " " + rest + ": " + err.Error()
+			return nil, instr + " " + clip(rest) + ": " + err.Error()
 		}
 	}
 	if len(words) > 0 && strings.HasPrefix(words[0], "--") {
-		return nil, instr + " " + words[0] + ": flags cannot be carried over (bunix copies from the build context, owned by 0:0 with modes it chooses)"
+		return nil, instr + " " + clip(words[0]) + ": flags cannot be carried over (bunix copies from the build context, owned by 0:0 with modes it chooses)"
 	}
 	if instr == "ADD" {
 		for _, w := range words[:max(len(words)-1, 0)] {
-			if strings.Contains(w, "://") {
-				return nil, "ADD " + w + ": bunix fetches nothing; download it and copy the file"
+			if strings.Contains(w, "://") || strings.HasPrefix(w, "git@") {
+				return nil, "ADD " + clip(w) + ": bunix fetches nothing; download it and copy the file"
 			}
 		}
 	}
 	if len(words) < 2 {
-		return nil, instr + " " + rest + ": want one or more sources and a target"
+		return nil, instr + " " + clip(rest) + ": want one or more sources and a target"
 	}
 	dst := words[len(words)-1]
 	srcs := words[:len(words)-1]
+	for _, w := range words {
+		if strings.Contains(w, "$") {
+			return nil, instr + " " + clip(w) + ": variables cannot be carried over (there is no ARG or ENV); write the path out"
+		}
+		if w == "" {
+			return nil, instr + " " + clip(rest) + ": empty path"
+		}
+	}
 	if !path.IsAbs(dst) {
-		return nil, instr + " " + rest + ": the target must be absolute (there is no WORKDIR)"
+		return nil, instr + " " + clip(rest) + ": the target must be absolute (there is no WORKDIR)"
 	}
 	dir := strings.HasSuffix(dst, "/") || len(srcs) > 1
 	var out []Copy
 	for _, s := range srcs {
 		if strings.ContainsAny(s, "*?[") {
-			return nil, instr + " " + s + ": wildcards cannot be carried over; name each file"
+			return nil, instr + " " + clip(s) + ": wildcards cannot be carried over; name each file"
 		}
 		t := path.Clean(dst)
 		if dir {
@@ -113,31 +156,44 @@ type line struct {
 
 // logicalLines returns the instructions of a Containerfile with their first
 // line numbers: comments and blank lines dropped, backslash continuations
-// joined.
-func logicalLines(src []byte) []line {
+// joined, the instruction word separated from its arguments by one space.
+// Lines have no length limit: src is already in memory. It also returns
+// the escape parser directive when it sets another character than "\".
+func logicalLines(src []byte) (_ []line, escape line) {
 	var out []line
 	var cur strings.Builder
 	start := 0
-	sc := bufio.NewScanner(bytes.NewReader(src))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		t := strings.TrimSpace(sc.Text())
-		if cur.Len() == 0 && (t == "" || strings.HasPrefix(t, "#")) {
-			continue
+	directives := true
+	for i, raw := range strings.Split(string(src), "\n") {
+		n := i + 1
+		t := strings.TrimSpace(raw)
+		if directives && strings.HasPrefix(t, "#") {
+			k, v, ok := strings.Cut(t[1:], "=")
+			if v = strings.TrimSpace(v); ok && strings.EqualFold(strings.TrimSpace(k), "escape") && v != `\` {
+				escape = line{n, v}
+			}
+		} else {
+			directives = false
+		}
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue // also inside a continued instruction, as Docker does
 		}
 		if cur.Len() == 0 {
 			start = n
+			if w := strings.IndexAny(t, " \t"); w >= 0 {
+				t = t[:w] + " " + strings.TrimLeft(t[w:], " \t")
+			}
 		}
 		if strings.HasSuffix(t, "\\") {
 			cur.WriteString(strings.TrimSuffix(t, "\\") + " ")
 			continue
 		}
 		cur.WriteString(t)
-		out = append(out, line{start, cur.String()})
+		out = append(out, line{start, strings.TrimSpace(cur.String())})
 		cur.Reset()
 	}
 	if cur.Len() > 0 {
-		out = append(out, line{start, cur.String()})
+		out = append(out, line{start, strings.TrimSpace(cur.String())})
 	}
-	return out
+	return out, escape
 }

@@ -2,16 +2,86 @@ package scaffold
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
+
+// MaxSourceSize is the largest Containerfile or bunnyfile convert reads.
+const MaxSourceSize = 1 << 20
+
+// ReadSource reads the Containerfile or bunnyfile at name: a regular file
+// (a FIFO or a device is refused before it is opened, so convert never
+// blocks on one) of at most MaxSourceSize bytes. What is wrong with the
+// file is an *Error.
+func ReadSource(name string) ([]byte, error) {
+	fi, err := os.Stat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		if li, lerr := os.Lstat(name); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+			return nil, &Error{Problems: []string{fmt.Sprintf("%s is a dangling symbolic link", name)}}
+		}
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s: no such file", name)}}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if msg := notRegular(fi.Mode()); msg != "" {
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s %s: convert reads regular files only", name, msg)}}
+	}
+	// O_NONBLOCK: should name become a FIFO after the check, open still
+	// returns; the type is checked again on what was opened.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if msg := notRegular(fi.Mode()); msg != "" {
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s %s: convert reads regular files only", name, msg)}}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxSourceSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(data) > MaxSourceSize {
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s is larger than 1 MiB: not a Containerfile or bunnyfile convert reads", name)}}
+	}
+	return data, nil
+}
+
+// notRegular says what a file of mode m is when it is not a regular file.
+func notRegular(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return ""
+	case m.IsDir():
+		return "is a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "is a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "is a socket"
+	case m&fs.ModeDevice != 0:
+		return "is a device"
+	default:
+		return "is not a regular file"
+	}
+}
 
 // Convert reads a bunnyfile or a Containerfile (whichever src is: a
 // bunnyfile has a "version:" line) found at file, and returns it as a
 // description named name:tag whose sources are relative to outDir, the
-// directory the args.nix will live in.
+// directory the args.nix will live in. The build context is file's
+// directory: a source outside it, by its path or through a symlink, is an
+// error, as it is to Docker's builder; so is an ADD of an archive, which
+// Docker would extract.
 func Convert(src []byte, file, outDir, name, tag string) (*Description, error) {
 	var d *Description
 	var err error
@@ -29,10 +99,30 @@ func Convert(src []byte, file, outDir, name, tag string) (*Description, error) {
 	if err != nil {
 		return nil, err
 	}
-	context := filepath.Dir(absFile)
+	bc, err := openContext(filepath.Dir(absFile))
+	if err != nil {
+		return nil, err
+	}
+	defer bc.root.Close()
+	var bad problems
+	all := d.Files
+	if d.Rootfs != nil {
+		all = append(append([]Copy(nil), all...), d.Rootfs.Include...)
+		if d.Rootfs.From != "" {
+			all = append(all, Copy{Source: d.Rootfs.From, Where: d.Rootfs.FromWhere})
+		}
+	}
+	for _, c := range all {
+		if msg := bc.check(c); msg != "" {
+			bad.add("%s: %s", c.Where, msg)
+		}
+	}
+	if err := bad.err(); err != nil {
+		return nil, err
+	}
 	rebase := func(copies []Copy) error {
 		for i, c := range copies {
-			if c.Source, err = relativeTo(outDir, context, c.Source); err != nil {
+			if c.Source, err = relativeTo(outDir, bc.dir, c.Source); err != nil {
 				return err
 			}
 			copies[i] = c
@@ -47,7 +137,7 @@ func Convert(src []byte, file, outDir, name, tag string) (*Description, error) {
 			return nil, err
 		}
 		if d.Rootfs.From != "" {
-			if d.Rootfs.From, err = relativeTo(outDir, context, d.Rootfs.From); err != nil {
+			if d.Rootfs.From, err = relativeTo(outDir, bc.dir, d.Rootfs.From); err != nil {
 				return nil, err
 			}
 		}
@@ -63,6 +153,117 @@ func Convert(src []byte, file, outDir, name, tag string) (*Description, error) {
 	return d, nil
 }
 
+// buildContext is the directory a Containerfile's or bunnyfile's sources
+// are relative to, opened as an os.Root so that nothing resolves outside it.
+type buildContext struct {
+	dir  string
+	real string // dir with its symlinks resolved
+	root *os.Root
+}
+
+func openContext(dir string) (*buildContext, error) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the build context %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(real)
+	if err != nil {
+		return nil, fmt.Errorf("opening the build context %s: %w", dir, err)
+	}
+	return &buildContext{dir: dir, real: real, root: root}, nil
+}
+
+// check returns what is wrong with c's source, or "": it must lie inside the
+// context, after symlinks too, and an ADD must not name an archive. A source
+// that does not exist yet is left for the build to report.
+func (bc *buildContext) check(c Copy) string {
+	outside := "forbidden path outside the build context " + bc.dir
+	src := filepath.FromSlash(c.Source)
+	if filepath.IsAbs(src) {
+		return outside + " (Docker reads absolute sources from the context too; write it relative to the context)"
+	}
+	if !filepath.IsLocal(src) {
+		return outside
+	}
+	fi, err := bc.root.Stat(src)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// os.Root refuses an escaping path or link before it looks for
+		// the file, so this one is inside.
+		return addArchive(c, nil)
+	case err != nil:
+		if bc.escapes(src) {
+			return outside
+		}
+		return fmt.Sprintf("reading it: %v", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "" // a directory is copied, not extracted, by ADD too
+	}
+	return addArchive(c, func() ([]byte, error) {
+		f, err := bc.root.OpenFile(src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		head := make([]byte, 512)
+		n, err := io.ReadFull(f, head)
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = nil
+		}
+		return head[:n], err
+	})
+}
+
+// escapes reports whether src, relative to the context, resolves outside
+// it (or cannot be resolved): it tells os.Root's refusal of an escaping
+// path from its other errors.
+func (bc *buildContext) escapes(src string) bool {
+	r, err := filepath.EvalSymlinks(filepath.Join(bc.real, src))
+	if err != nil {
+		return true
+	}
+	rel, err := filepath.Rel(bc.real, r)
+	return err != nil || !filepath.IsLocal(rel)
+}
+
+// archiveSuffixes are the names of the archives Docker's ADD extracts.
+var archiveSuffixes = []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar.zst", ".tzst"}
+
+// archiveMagic are the file heads by which Docker's ADD recognises a
+// (compressed) tar archive: gzip, bzip2, xz, zstd.
+var archiveMagic = [][]byte{{0x1f, 0x8b}, []byte("BZh"), {0xfd, '7', 'z', 'X', 'Z', 0}, {0x28, 0xb5, 0x2f, 0xfd}}
+
+// addArchive returns the problem with c when it is an ADD of an archive,
+// judged by its name, and by its first bytes when head can read them.
+func addArchive(c Copy, head func() ([]byte, error)) string {
+	if !c.add {
+		return ""
+	}
+	const msg = "Docker extracts this archive, bunix copies files as they are: COPY it to keep it packed, or extract it and COPY the files"
+	for _, s := range archiveSuffixes {
+		if strings.HasSuffix(strings.ToLower(c.Source), s) {
+			return msg
+		}
+	}
+	if head == nil {
+		return ""
+	}
+	b, err := head()
+	if err != nil {
+		return fmt.Sprintf("reading it: %v", err)
+	}
+	for _, m := range archiveMagic {
+		if bytes.HasPrefix(b, m) {
+			return msg
+		}
+	}
+	if len(b) >= 262 && string(b[257:262]) == "ustar" {
+		return msg
+	}
+	return ""
+}
+
 // isBunnyfile reports whether src has a top-level "version:" key.
 func isBunnyfile(src []byte) bool {
 	for _, l := range bytes.Split(src, []byte("\n")) {
@@ -76,9 +277,6 @@ func isBunnyfile(src []byte) bool {
 // relativeTo returns src, a path relative to context, as a path relative to
 // outDir, spelled "./x" or "../x".
 func relativeTo(outDir, context, src string) (string, error) {
-	if filepath.IsAbs(src) {
-		return src, nil
-	}
 	absOut, err := filepath.Abs(outDir)
 	if err != nil {
 		return "", err

@@ -50,6 +50,11 @@ func Init(a Answers) (*Description, error) {
 	}
 	if a.Binary == "" {
 		bad.add("--binary: missing: the guest kernel file")
+	} else if _, ok := unikernelTarget(filepath.ToSlash(a.Binary)); !ok {
+		bad.add("--binary %q: names a directory, not the kernel file", clip(a.Binary))
+	}
+	if _, ok := unikernelTarget(filepath.ToSlash(a.Initrd)); a.Initrd != "" && !ok {
+		bad.add("--initrd %q: names a directory, not the initrd file", clip(a.Initrd))
 	}
 	if err := bad.err(); err != nil {
 		return nil, err
@@ -68,7 +73,7 @@ func Init(a Answers) (*Description, error) {
 		Annotations: map[string]string{"unikernelType": a.Guest, "hypervisor": a.Monitor},
 	}
 	add := func(key, src string) {
-		target := "/unikernel/" + path.Base(filepath.ToSlash(src))
+		target, _ := unikernelTarget(filepath.ToSlash(src))
 		d.Files = append(d.Files, Copy{Source: dotSlash(src), Target: target})
 		d.Annotations[key] = target
 	}
@@ -80,23 +85,33 @@ func Init(a Answers) (*Description, error) {
 		d.Annotations["cmdline"] = a.Cmdline
 	}
 	switch {
-	case a.Guest == "mewz":
-		d.Hints = []string{"mewz takes no root filesystem."}
+	case urunc.DefaultRootfs(a.Guest) == "":
+		d.Hints = []string{a.Guest + " takes no root filesystem."}
 	case a.Initrd != "":
-	case guestRootfs(a.Guest) == "initrd":
+	case urunc.DefaultRootfs(a.Guest) == urunc.RootfsInitrd:
 		d.Hints = []string{
 			"To give the guest files, let bunix build an initrd:",
 			`rootfs = { type = "initrd"; include = { "./app.conf" = "/conf/app.conf"; }; };`,
 		}
 	default:
 		d.Hints = []string{
-			"To give the guest files, let bunix build a block image (mounted at /data for rumprun):",
+			"To give the guest files, let bunix build a block image (the guest mounts it at " + urunc.BlockMountPoint(a.Guest) + "):",
 			`rootfs = { type = "block"; include = { "./app.conf" = "/conf/app.conf"; }; };`,
 			"or copy them into the image and hand the container snapshot over (needs devmapper):",
 			`rootfs = { type = "raw"; include = { "./app.conf" = "/conf/app.conf"; }; };`,
 		}
 	}
 	return d, nil
+}
+
+// unikernelTarget is where a kernel or initrd file src goes in the image:
+// /unikernel and its base name; ok is false when src names no file.
+func unikernelTarget(src string) (target string, ok bool) {
+	base := path.Base(src)
+	if base == "." || base == ".." || base == "/" || strings.HasSuffix(src, "/") {
+		return "", false
+	}
+	return "/unikernel/" + base, true
 }
 
 func dotSlash(p string) string {

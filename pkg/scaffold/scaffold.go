@@ -7,7 +7,6 @@ package scaffold
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -31,7 +30,14 @@ type Description struct {
 }
 
 // Copy is one source to copy to one target.
-type Copy struct{ Source, Target string }
+type Copy struct {
+	Source, Target string
+	// Where names the line or field the copy came from in messages, e.g.
+	// `Containerfile:4: COPY "kernel"`; it is not rendered.
+	Where string
+	// add marks a copy from ADD, whose archives Docker would extract.
+	add bool
+}
 
 // Rootfs is the rootfs attribute of an args.nix.
 type Rootfs struct {
@@ -39,6 +45,9 @@ type Rootfs struct {
 	Include []Copy
 	// From is a prebuilt rootfs file to package as it is.
 	From string
+	// FromWhere names the field From came from in messages; it is not
+	// rendered.
+	FromWhere string
 }
 
 // Nix renders d as an args.nix.
@@ -72,7 +81,7 @@ func (d *Description) Nix() []byte {
 	b.WriteString("  annotations = {\n")
 	for _, k := range urunc.Keys {
 		if v, ok := d.Annotations[k]; ok {
-			fmt.Fprintf(&b, "    %s = %s;%s\n", k, nixString(v), keyComments[k])
+			fmt.Fprintf(&b, "    %s = %s; # %s\n", k, nixString(v), urunc.KeyDocs[k])
 		}
 	}
 	b.WriteString("  };\n")
@@ -92,20 +101,6 @@ func writeCopies(b *strings.Builder, indent, attr string, copies []Copy) {
 		fmt.Fprintf(b, "%s  %s = %s;\n", indent, nixString(c.Source), nixString(c.Target))
 	}
 	fmt.Fprintf(b, "%s};\n", indent)
-}
-
-// keyComments follow each annotation in a rendered file.
-var keyComments = map[string]string{
-	"unikernelType":    " # the guest: " + strings.Join(urunc.Guests, ", "),
-	"hypervisor":       " # the monitor; it must run the guest",
-	"binary":           " # the guest kernel, a target above",
-	"cmdline":          " # the guest command line; also the image's Cmd",
-	"unikernelVersion": " # the framework version",
-	"initrd":           " # an initrd in the image",
-	"block":            " # a block image in the image",
-	"blkMntPoint":      " # where the guest mounts block",
-	"useDMBlock":       " # hand the container snapshot to the guest (needs devmapper)",
-	"mountRootfs":      " # hand the container snapshot to the guest (needs devmapper)",
 }
 
 // nixString quotes s as a Nix string literal: nothing in it is interpolated.
@@ -135,17 +130,6 @@ func nixString(s string) string {
 	return b.String()
 }
 
-// architectures maps bunny's and Docker's spellings to bunix's.
-var architectures = map[string]string{"x86": "amd64", "x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "arm": "arm64"}
-
-// guestRootfs is the rootfs type each guest takes by default.
-func guestRootfs(guest string) string {
-	if slices.Contains([]string{"rumprun", "mirage", "freebsd"}, guest) {
-		return "block"
-	}
-	return "initrd"
-}
-
 // problems collects what cannot be carried over, one line each.
 type problems []string
 
@@ -162,3 +146,12 @@ func (p problems) err() error {
 type Error struct{ Problems []string }
 
 func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
+
+// clip shortens a value quoted in a message to at most 80 bytes.
+func clip(s string) string {
+	const n = 80
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + fmt.Sprintf("... (%d bytes)", len(s))
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/nubificus/bunix/internal/testenv"
 
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 func TestContainerfile(t *testing.T) {
@@ -37,9 +38,12 @@ LABEL "com.urunc.unikernel.useDMBlock"="true"
 	if !reflect.DeepEqual(d.Annotations, want) {
 		t.Errorf("annotations %v", d.Annotations)
 	}
-	wantFiles := []Copy{{"redis.hvt", "/unikernel/redis.hvt"}, {"redis.conf", "/conf/redis.conf"}, {"a", "/data/a"}, {"b", "/data/b"}}
-	if !reflect.DeepEqual(d.Files, wantFiles) {
-		t.Errorf("files %v", d.Files)
+	wantFiles := []string{"redis.hvt -> /unikernel/redis.hvt", "redis.conf -> /conf/redis.conf", "a -> /data/a", "b -> /data/b"}
+	if got := copies(d.Files); !reflect.DeepEqual(got, wantFiles) {
+		t.Errorf("files %v", got)
+	}
+	if d.Files[1].Where != `Containerfile:5: COPY "redis.conf"` {
+		t.Errorf("Where = %q", d.Files[1].Where)
 	}
 }
 
@@ -73,30 +77,35 @@ ENV A=1
 	}
 }
 
+// copies renders copies as "source -> target" for comparisons.
+func copies(cs []Copy) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Source+" -> "+c.Target)
+	}
+	return out
+}
+
+// guide reads a Containerfile or bunnyfile of urunc's packaging guides from
+// testdata/guides (nix/convert_test.go builds the same files).
+func guide(t testing.TB, name, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "guides", name, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestBunnyfile(t *testing.T) {
-	src := `#syntax=harbor.nbfc.io/nubificus/bunny:0.0.2
-version: v0.1
-platforms:
-  framework: unikraft
-  monitor: qemu
-  architecture: x86
-rootfs:
-  from: scratch
-  type: initrd
-  include:
-  - redis.conf:/conf/redis.conf
-kernel:
-  from: local
-  path: redis-qemu-x86_64-initrd_qemu-x86_64
-cmdline: "redis-server /conf/redis.conf"
-`
+	src := guide(t, "redis-unikraft-initrd-bunnyfile", "bunnyfile")
 	d, err := Bunnyfile([]byte(src), "bunnyfile")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Architecture != "amd64" || d.Annotations["binary"] != "/unikernel/redis-qemu-x86_64-initrd_qemu-x86_64" ||
 		d.Annotations["cmdline"] != "redis-server /conf/redis.conf" || d.Rootfs == nil || d.Rootfs.Type != "initrd" ||
-		!reflect.DeepEqual(d.Rootfs.Include, []Copy{{"redis.conf", "/conf/redis.conf"}}) {
+		!reflect.DeepEqual(copies(d.Rootfs.Include), []string{"redis.conf -> /conf/redis.conf"}) {
 		t.Errorf("got %+v %+v", d, d.Rootfs)
 	}
 	local := strings.Replace(src, "  from: scratch\n  type: initrd\n  include:\n  - redis.conf:/conf/redis.conf\n", "  from: local\n  path: rootfs.cpio\n", 1)
@@ -123,6 +132,7 @@ func TestBunnyfileRefuses(t *testing.T) {
 func TestConvertRebasesSources(t *testing.T) {
 	dir := t.TempDir()
 	ctx := filepath.Join(dir, "ctx")
+	os.Mkdir(ctx, 0o755)
 	d, err := Convert([]byte("FROM scratch\nCOPY k /unikernel/k\n"), filepath.Join(ctx, "Containerfile"), filepath.Join(dir, "out"), "urunc/x", "t")
 	if err != nil {
 		t.Fatal(err)
@@ -222,5 +232,118 @@ func TestTemplateArgs(t *testing.T) {
 	}
 	if _, err := a.Resolve(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestContainerfileDropsNothing: a line of any length is read, and what
+// follows it still counts; every instruction is carried over or reported.
+func TestContainerfileDropsNothing(t *testing.T) {
+	long := "LABEL com.urunc.unikernel.cmdline=" + strings.Repeat("x", 2<<20)
+	src := "FROM scratch\nCOPY k /unikernel/k\n" + long + "\nRUN make\nCOPY\tconf   /conf\n"
+	d, err := Containerfile([]byte(src), "Containerfile")
+	if err == nil || !strings.Contains(err.Error(), "Containerfile:4: RUN cannot be carried over") {
+		t.Errorf("after a 2 MiB line: %v", err)
+	}
+	if d == nil || len(d.Annotations["cmdline"]) != 2<<20 || len(d.Files) != 2 || d.Files[1].Target != "/conf" {
+		t.Errorf("lines lost: %+v", copies(d.Files))
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"# escape=`\nFROM scratch\n", "Containerfile:1: # escape=`: only the default escape character"},
+		{"FROM scratch\nLABEL com.urunc.unikernel.vAccel=true\n", "Containerfile:2: LABEL com.urunc.unikernel.vAccel: urunc takes vAccel from the runtime"},
+		{"FROM scratch\nLABEL com.urunc.unikernel.binary=/a\nLABEL com.urunc.unikernel.binary=/b\n", "Containerfile:3: LABEL com.urunc.unikernel.binary: also set at line 2"},
+		{"FROM scratch\nCOPY a b /x/\nCOPY ./b /x/c\n", `Containerfile:3: COPY "./b": source is also copied at line 2`},
+		{"FROM scratch\nCOPY a /x/b\nADD c /x/b\n", `Containerfile:3: ADD "c": target /x/b is also the target of line 2`},
+		{"FROM scratch\nCOPY $K /unikernel/k\n", "Containerfile:2: COPY $K: variables cannot be carried over"},
+		{"FROM scratch\nCOPY <<EOF /x\nhello\nEOF\n", "Containerfile:2: COPY <<EOF /x: here-documents cannot be carried over"},
+		{"FROM scratch\nADD git@github.com:a/b /x\n", "Containerfile:2: ADD git@github.com:a/b: bunix fetches nothing"},
+	} {
+		if _, err := Containerfile([]byte(tc.src), "Containerfile"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
+
+// TestBunnyfileVocabulary: architectures and rootfs defaults come from
+// pkg/urunc, so convert accepts what build accepts.
+func TestBunnyfileVocabulary(t *testing.T) {
+	base := "version: v0.1\nkernel:\n  from: local\n  path: k\n"
+	for _, tc := range []struct{ src, want string }{
+		{base + "platforms:\n  framework: unikraft\n  architecture: arm\n", `platforms.architecture = "arm": unknown architecture (bunix builds amd64, arm64)`},
+		{base + "platforms:\n  framework: mewz\nrootfs:\n  from: scratch\n", "bunnyfile: rootfs.type: mewz takes no root file system"},
+		{base + "rootfs:\n  from: scratch\n  include:\n  - a:/x\n  - b:/x\n", `bunnyfile: rootfs.include[1]: "b:/x": target /x is also the target of rootfs.include[0]`},
+		{base + "---\nversion: v0.1\n", "bunnyfile: a second YAML document at line 5"},
+	} {
+		if _, err := Bunnyfile([]byte(tc.src), "bunnyfile"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+	d, err := Bunnyfile([]byte(base+"platforms:\n  framework: rumprun\n  architecture: aarch64\nrootfs:\n  from: scratch\n"), "bunnyfile")
+	if err != nil || d.Architecture != "arm64" || d.Rootfs.Type != "block" {
+		t.Errorf("rumprun on aarch64: %v %+v", err, d)
+	}
+}
+
+// TestGuidesConvert: every packaging-guide file converts without a problem.
+func TestGuidesConvert(t *testing.T) {
+	ents, err := os.ReadDir(filepath.Join("testdata", "guides"))
+	if err != nil || len(ents) == 0 {
+		t.Fatal(ents, err)
+	}
+	for _, e := range ents {
+		files, _ := filepath.Glob(filepath.Join("testdata", "guides", e.Name(), "*"))
+		for _, f := range files {
+			src, err := ReadSource(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Convert(src, f, t.TempDir(), "urunc/x", "t"); err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
+	}
+}
+
+// TestTemplateListsGuests: the flake template's comments name the guests
+// and monitors pkg/urunc knows.
+func TestTemplateListsGuests(t *testing.T) {
+	b, err := os.ReadFile("template/args.nix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# " + strings.Join(urunc.Guests, ", "), "# " + strings.Join(urunc.MonitorNames(), ", ")} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("template/args.nix lacks %q", want)
+		}
+	}
+}
+
+// TestConvertBunnyfileStaysInContext: a bunnyfile's kernel, rootfs file and
+// includes are sources too: none may leave the build context.
+func TestConvertBunnyfileStaysInContext(t *testing.T) {
+	ctx := t.TempDir()
+	os.Symlink("/etc", filepath.Join(ctx, "etc"))
+	src := `version: v0.1
+platforms: {framework: unikraft, monitor: qemu}
+kernel: {from: local, path: ../../../../boot/vmlinuz}
+rootfs:
+  from: scratch
+  include: [etc/shadow:/etc/shadow, /etc/passwd:/etc/passwd, ok.conf:/ok.conf]
+`
+	_, err := Convert([]byte(src), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/x", "t")
+	for _, want := range []string{
+		`bunnyfile: kernel.path "../../../../boot/vmlinuz": forbidden path outside the build context`,
+		`bunnyfile: rootfs.include[0] "etc/shadow": forbidden path outside the build context`,
+		`bunnyfile: rootfs.include[1] "/etc/passwd": forbidden path outside the build context`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "ok.conf") {
+		t.Errorf("ok.conf refused: %v", err)
+	}
+	local := "version: v0.1\nplatforms: {framework: unikraft, monitor: qemu}\nkernel: {from: local, path: k}\nrootfs: {from: local, path: /boot/initrd.img}\n"
+	if _, err := Convert([]byte(local), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/x", "t"); err == nil || !strings.Contains(err.Error(), `rootfs.path "/boot/initrd.img": forbidden path`) {
+		t.Errorf("rootfs.path: %v", err)
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -39,6 +42,23 @@ const (
 var Keys = []string{
 	UnikernelType, Hypervisor, Binary, Cmdline, UnikernelVersion, Initrd,
 	Block, BlkMntPoint, UseDMBlock, MountRootfs, Solo5NetDev, Solo5BlkDev,
+}
+
+// KeyDocs says in a few words what each key of Keys sets; bunix init and
+// convert write it after the key.
+var KeyDocs = map[string]string{
+	UnikernelType:    "the guest: " + strings.Join(Guests, ", "),
+	Hypervisor:       "the monitor; it must run the guest",
+	Binary:           "the guest kernel, a target above",
+	Cmdline:          "the guest command line; also the image's Cmd",
+	UnikernelVersion: "the framework version",
+	Initrd:           "an initrd in the image",
+	Block:            "a block image in the image",
+	BlkMntPoint:      "where the guest mounts block",
+	UseDMBlock:       "hand the container snapshot to the guest (needs devmapper)",
+	MountRootfs:      "hand the container snapshot to the guest (needs devmapper)",
+	Solo5NetDev:      "the solo5 network device name",
+	Solo5BlkDev:      "the solo5 block device name",
 }
 
 // Required lists the keys every image must set.
@@ -119,6 +139,35 @@ var GuestRootfs = map[string][]string{
 	"mewz":     {},
 }
 
+// DefaultRootfs returns the root file system type bunix builds for guest
+// when a description names none: the first type GuestRootfs lists that is
+// not raw (raw needs the devmapper snapshotter), raw if that is all the
+// guest takes, and "" for a guest that takes no root file system (mewz) or
+// that urunc does not know.
+func DefaultRootfs(guest string) string {
+	types := GuestRootfs[guest]
+	for _, t := range types {
+		if t != RootfsRaw {
+			return t
+		}
+	}
+	if len(types) > 0 {
+		return types[0]
+	}
+	return ""
+}
+
+// Architectures maps every spelling of an architecture that bunix accepts
+// (Go/OCI names, uname -m and bunny's) to its OCI name. urunc runs guests
+// on amd64 and arm64 only; 32-bit "arm" is not one of them.
+var Architectures = map[string]string{
+	"amd64": "amd64", "x86_64": "amd64", "x86": "amd64",
+	"arm64": "arm64", "aarch64": "arm64",
+}
+
+// ArchitectureNames lists the OCI architecture names, in a fixed order.
+var ArchitectureNames = []string{"amd64", "arm64"}
+
 // GuestFSTypes maps each guest that mounts a block rootfs to the file
 // system types it reads, the one bunix makes by default first.
 var GuestFSTypes = map[string][]string{
@@ -174,22 +223,46 @@ func EncodeJSON(settings map[string]string) []byte {
 	return buf.Bytes()
 }
 
+// MaxJSONSize is the largest /urunc.json DecodeJSON reads; urunc's own
+// settings are a few hundred bytes.
+const MaxJSONSize = 1 << 20
+
 // DecodeJSON reads /urunc.json content back into plain values keyed by short
-// names. Keys without Prefix are kept as they are.
+// names. Keys without Prefix are kept as they are; a key given both with and
+// without Prefix, content over MaxJSONSize or anything but one JSON object
+// of strings is an error.
 func DecodeJSON(data []byte) (map[string]string, error) {
+	if len(data) > MaxJSONSize {
+		return nil, fmt.Errorf("decoding %s: %d bytes, more than the %d it may hold", JSONPath, len(data), MaxJSONSize)
+	}
 	var raw map[string]string
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", JSONPath, err)
 	}
+	if raw == nil {
+		return nil, fmt.Errorf("decoding %s: null, want an object", JSONPath)
+	}
 	out := make(map[string]string, len(raw))
-	for k, v := range raw {
-		plain, err := base64.StdEncoding.DecodeString(v)
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		plain, err := base64.StdEncoding.DecodeString(raw[k])
 		if err != nil {
-			return nil, fmt.Errorf("decoding %s: key %q: value %q is not standard base64: %w", JSONPath, k, v, err)
+			return nil, fmt.Errorf("decoding %s: key %s: value %s is not standard base64: %w", JSONPath, clip(k), clip(raw[k]), err)
 		}
-		out[strings.TrimPrefix(k, Prefix)] = string(plain)
+		short := strings.TrimPrefix(k, Prefix)
+		if _, ok := out[short]; ok {
+			return nil, fmt.Errorf("decoding %s: key %s is given both as %s and %s", JSONPath, clip(short), clip(short), clip(Prefix+short))
+		}
+		out[short] = string(plain)
 	}
 	return out, nil
+}
+
+// clip quotes s for a message, shortened to at most 80 bytes.
+func clip(s string) string {
+	if len(s) <= 80 {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(strings.ToValidUTF8(s[:80], "")) + fmt.Sprintf("... (%d bytes)", len(s))
 }
 
 // Labels returns settings as image labels: full key names, plain values.

@@ -1,0 +1,139 @@
+// Package depcheck guards the import direction of the module's packages,
+// as go-containerregistry's cmd/crane/depcheck_test.go does: cmd imports
+// pkg, never the reverse; pkg/image knows nothing of descriptions (pkg/args)
+// or the CLI; pkg/urunc, the urunc vocabulary, imports no other package of
+// the module.
+package depcheck
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/nubificus/bunix"
+
+// pkgInfo is what `go list -json` says of a package, as far as these tests
+// need it.
+type pkgInfo struct {
+	ImportPath   string
+	Dir          string
+	GoFiles      []string
+	Deps         []string // transitive, without tests
+	TestImports  []string
+	XTestImports []string
+}
+
+// listModule runs go list on every package of the module.
+func listModule(t *testing.T) map[string]*pkgInfo {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go not in PATH: %v", err)
+	}
+	cmd := exec.Command(goTool, "list", "-deps=false", "-json=ImportPath,Dir,GoFiles,Deps,TestImports,XTestImports", module+"/...")
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("go list %s/...: %v\n%s", module, err, stderr)
+	}
+	pkgs := map[string]*pkgInfo{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		p := new(pkgInfo)
+		if err := dec.Decode(p); err != nil {
+			t.Fatalf("decoding go list output: %v", err)
+		}
+		pkgs[p.ImportPath] = p
+		// go test caches a result by the files the test touched; touch
+		// each package's directory and files so an edit runs it again.
+		os.ReadDir(p.Dir)
+		for _, f := range p.GoFiles {
+			os.Stat(filepath.Join(p.Dir, f))
+		}
+	}
+	return pkgs
+}
+
+// violations returns, for each package of the module the rule covers, the
+// dependencies (transitive, plus its tests' direct imports when withTests)
+// that forbidden matches.
+func violations(pkgs map[string]*pkgInfo, covers func(pkg string) bool, forbidden func(dep string) bool, withTests bool) []string {
+	var bad []string
+	for path, p := range pkgs {
+		if !covers(path) {
+			continue
+		}
+		deps := slices.Clone(p.Deps)
+		if withTests {
+			deps = append(append(deps, p.TestImports...), p.XTestImports...)
+		}
+		for _, d := range deps {
+			if d != path && forbidden(d) {
+				bad = append(bad, fmt.Sprintf("%s imports %s", strings.TrimPrefix(path, module+"/"), strings.TrimPrefix(d, module+"/")))
+			}
+		}
+	}
+	slices.Sort(bad)
+	return slices.Compact(bad)
+}
+
+func under(dir string) func(string) bool {
+	return func(p string) bool { return p == module+"/"+dir || strings.HasPrefix(p, module+"/"+dir+"/") }
+}
+
+func TestImportDirection(t *testing.T) {
+	pkgs := listModule(t)
+	for _, need := range []string{"cmd/bunix", "pkg/image", "pkg/args", "pkg/urunc"} {
+		if pkgs[module+"/"+need] == nil {
+			t.Fatalf("go list did not list %s: the rules below would pass vacuously", need)
+		}
+	}
+	ours := func(p string) bool { return strings.HasPrefix(p, module+"/") }
+	for _, rule := range []struct {
+		name      string
+		covers    func(string) bool
+		forbidden func(string) bool
+		withTests bool
+	}{
+		{"nothing imports cmd", func(p string) bool { return !under("cmd")(p) }, under("cmd"), true},
+		{"pkg/image imports neither pkg/args nor cmd", under("pkg/image"), func(d string) bool { return under("pkg/args")(d) || under("cmd")(d) }, false},
+		{"pkg/urunc imports no other bunix package", under("pkg/urunc"), ours, false},
+		{"pkg imports no cmd", under("pkg"), under("cmd"), true},
+	} {
+		if bad := violations(pkgs, rule.covers, rule.forbidden, rule.withTests); len(bad) > 0 {
+			t.Errorf("%s, but:\n  %s", rule.name, strings.Join(bad, "\n  "))
+		}
+	}
+	cmdDeps := pkgs[module+"/cmd/bunix"].Deps
+	if !slices.ContainsFunc(cmdDeps, under("pkg")) {
+		t.Errorf("cmd/bunix imports no pkg/ package: %v", cmdDeps)
+	}
+}
+
+// TestViolations: the rules catch a forbidden import the real tree cannot
+// show without an import cycle (pkg/args imports pkg/image today).
+func TestViolations(t *testing.T) {
+	pkgs := map[string]*pkgInfo{
+		module + "/pkg/image": {ImportPath: module + "/pkg/image", Deps: []string{"fmt", module + "/pkg/args", module + "/pkg/urunc"}},
+		module + "/pkg/build": {ImportPath: module + "/pkg/build", TestImports: []string{module + "/cmd/bunix/internal/x"}},
+	}
+	args := func(d string) bool { return under("pkg/args")(d) || under("cmd")(d) }
+	if got := violations(pkgs, under("pkg/image"), args, false); !slices.Equal(got, []string{"pkg/image imports pkg/args"}) {
+		t.Errorf("pkg/image rule: %v", got)
+	}
+	if got := violations(pkgs, under("pkg"), under("cmd"), true); !slices.Equal(got, []string{"pkg/build imports cmd/bunix/internal/x"}) {
+		t.Errorf("cmd rule with tests: %v", got)
+	}
+	if got := violations(pkgs, under("pkg"), under("cmd"), false); len(got) != 0 {
+		t.Errorf("cmd rule without tests: %v", got)
+	}
+}

@@ -1,0 +1,92 @@
+package scaffold
+
+import (
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// addGuides seeds f with the packaging guides' files named file.
+func addGuides(f *testing.F, file string) {
+	f.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "guides", "*", file))
+	if err != nil || len(paths) == 0 {
+		f.Fatalf("no %s in testdata/guides: %v", file, err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// checkDescription fails t when a description the parsers accepted could
+// not become a valid args.nix: every target absolute and clean, no target
+// or source twice, every copy named for messages.
+func checkDescription(t *testing.T, d *Description) {
+	t.Helper()
+	targets, sources := map[string]bool{}, map[string]bool{}
+	for _, c := range d.Files {
+		if !path.IsAbs(c.Target) || path.Clean(c.Target) != c.Target {
+			t.Errorf("target %q is not absolute and clean", c.Target)
+		}
+		if targets[c.Target] || sources[path.Clean(c.Source)] {
+			t.Errorf("copy %q -> %q given twice", c.Source, c.Target)
+		}
+		targets[c.Target], sources[path.Clean(c.Source)] = true, true
+		if c.Where == "" {
+			t.Errorf("copy %q has no Where", c.Source)
+		}
+	}
+	if out := d.Nix(); !strings.HasSuffix(string(out), "}\n") {
+		t.Errorf("args.nix does not end its attribute set:\n%s", out)
+	}
+}
+
+func FuzzContainerfile(f *testing.F) {
+	addGuides(f, "Containerfile")
+	for _, s := range []string{
+		"FROM scratch\nCOPY a b /x/\nADD [\"c\", \"/y\"]\nLABEL a=b \\\n  c=d\n",
+		"# escape=`\nFROM scratch\n",
+		"COPY --chmod=0755 a /a\nCOPY a /a\nCOPY ./a /b\n",
+		"LABEL \"com.urunc.unikernel.cmdline\"='x \"y\"'\nRUN \\\n\n# c\n x\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		d, err := Containerfile(src, "Containerfile")
+		if err != nil {
+			if _, ok := err.(*Error); !ok || err.Error() == "" {
+				t.Fatalf("error %T %q is not a report", err, err)
+			}
+			return
+		}
+		checkDescription(t, d)
+	})
+}
+
+func FuzzBunnyfile(f *testing.F) {
+	addGuides(f, "bunnyfile")
+	for _, s := range []string{
+		"version: v0.1\nkernel: {from: local, path: k}\nrootfs: {from: scratch, include: [a:/x, b:/y]}\n",
+		"version: v0.1\n---\nversion: v0.1\n",
+		"version: v0.1\nkernel: {from: local, path: /}\n",
+		"version: v0.1\nkernel: &a {from: local, path: k}\nrootfs: *a\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		d, err := Bunnyfile(src, "bunnyfile")
+		if err != nil {
+			if _, ok := err.(*Error); !ok || err.Error() == "" {
+				t.Fatalf("error %T %q is not a report", err, err)
+			}
+			return
+		}
+		checkDescription(t, d)
+	})
+}
