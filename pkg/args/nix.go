@@ -75,27 +75,29 @@ func evalNix(ctx context.Context, abs, display string) ([]byte, error) {
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return nil, &EvalError{File: display, Message: "Nix could not evaluate it:\n" + strings.TrimSpace(stderr.String())}
+			return nil, &EvalError{File: display, Message: "Nix could not evaluate it:\n" + strings.TrimSpace(stderr.buf.String())}
 		}
 		return nil, fmt.Errorf("running nix-instantiate on %s: %w", display, err)
 	}
-	return stdout.Bytes(), nil
+	return stdout.buf.Bytes(), nil
 }
 
 // cappedBuffer keeps the first limit bytes written to it and records that
-// more came; it never fails a write, so the writer runs to its end.
+// more came; it never fails a write, so the writer runs to its end. (It
+// does not embed bytes.Buffer, whose ReadFrom io.Copy would call instead
+// of Write.)
 type cappedBuffer struct {
-	bytes.Buffer
+	buf   bytes.Buffer
 	limit int
 	over  bool
 }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
 	n := len(p)
-	if room := b.limit - b.Len(); len(p) > room {
+	if room := b.limit - b.buf.Len(); len(p) > room {
 		b.over = true
 		p = p[:max(room, 0)]
 	}
-	b.Buffer.Write(p)
+	b.buf.Write(p)
 	return n, nil
 }
