@@ -206,7 +206,7 @@ func (w *workCounter) size(e hclsyntax.Expression, depth int, vars map[string]in
 			return n
 		}
 		return 1
-	case *hclsyntax.LiteralValueExpr:
+	case *hclsyntax.LiteralValueExpr, *hclsyntax.ExprSyntaxError:
 		return 1
 	case *hclsyntax.TupleConsExpr:
 		return sum(x.Exprs...)

@@ -196,8 +196,8 @@ func TestBadValues(t *testing.T) {
 		{"NUL in target", `"/conf/redis.conf"`, `"/conf/redis\u0000.conf"`, `files."./redis.conf" = "/conf/redis\x00.conf": target must not contain a NUL byte`},
 		{"NUL in source", `"./redis.conf"`, `"./redis\u0000.conf"`, `source must not contain a NUL byte`},
 		{"NUL in cmdline", `"redis-server /data/conf/redis.conf"`, `"redis-server\u0000x"`, `annotations.cmdline = "redis-server\x00x": must not contain a NUL byte`},
-		{"whiteout", `"/conf/redis.conf"`, `"/conf/.wh.redis.conf"`, `files."./redis.conf" = "/conf/.wh.redis.conf": target names a whiteout`},
-		{"opaque whiteout", `"/conf/redis.conf"`, `"/conf/.wh..wh..opq"`, `target names a whiteout`},
+		{"whiteout", `"/conf/redis.conf"`, `"/conf/.wh.redis.conf"`, `files."./redis.conf" = "/conf/.wh.redis.conf": target name starts with .wh., which marks a whiteout`},
+		{"opaque whiteout", `"/conf/redis.conf"`, `"/conf/.wh..wh..opq"`, `which marks a whiteout`},
 		{"long cmdline", `"redis-server /data/conf/redis.conf"`, `"` + strings.Repeat("a", 4096-len("com.urunc.unikernel.cmdline")+1) + `"`,
 			`is 4070 bytes long, and with its label key com.urunc.unikernel.cmdline 4097: containerd refuses labels over 4096 bytes`},
 		{"long version", `"unikernelVersion": ""`, `"unikernelVersion": "` + strings.Repeat("1", 5000) + `"`, `annotations.unikernelVersion = "1111`},
@@ -221,13 +221,18 @@ func TestBadValues(t *testing.T) {
 
 // TestSizeErrors: sizes that overflow or exceed the cap are field errors.
 func TestSizeErrors(t *testing.T) {
-	for _, size := range []string{`"99999999999999999999T"`, `"17T"`, `"16385G"`, `99999999999999999999`, `-1`, `"1.5M"`} {
+	for _, size := range []string{`"16T"`, `17592186044416`, `"99999999999999999999T"`, `"17T"`, `"16385G"`, `99999999999999999999`, `-1`, `"1.5M"`} {
 		js := withRootfs("linux", "qemu", `{"type":"block","include":{"./c":"/c"},"size":`+size+`}`, "")
 		_, err := resolve(t, js)
 		var fe *FieldError
 		if err == nil || !errors.As(err, &fe) || fe.Field != "rootfs.size" {
 			t.Errorf("size %s: got %v", size, err)
 		}
+	}
+	// The largest ext file system of 4 KiB blocks is accepted.
+	js := withRootfs("linux", "qemu", `{"type":"block","include":{"./c":"/c"},"size":17592186040320}`, "")
+	if _, err := resolve(t, js); err != nil {
+		t.Errorf("largest size: %v", err)
 	}
 }
 

@@ -266,7 +266,7 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 	case inImage && (dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/")):
 		c.add(field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
 	case inImage && strings.HasPrefix(path.Base(dst), whiteoutPrefix):
-		c.add(field, dst, "target names a whiteout (%s…): container runtimes delete it, and what it names, when they unpack the layer", whiteoutPrefix)
+		c.add(field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", whiteoutPrefix)
 	}
 	return cp
 }
