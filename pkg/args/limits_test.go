@@ -366,6 +366,7 @@ func TestNixRestricted(t *testing.T) {
 		{`tag = toString __currentTime;`, "builtins.currentTime is not available"},
 		{`tag = builtins.readFile /etc/passwd;`, "forbidden in restricted mode"},
 		{`tag = builtins.readFile ../outside;`, "forbidden in restricted mode"},
+		{`tag = "${../outside}";`, "bunix evaluates args files in restricted mode: they can read files only under " + filepath.Join(dir, "a")},
 	} {
 		_, err := Load(context.Background(), write(tc.body))
 		if err == nil || !IsUserError(err) || !strings.Contains(err.Error(), tc.want) {

@@ -75,7 +75,11 @@ func evalNix(ctx context.Context, abs, display string) ([]byte, error) {
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return nil, &EvalError{File: display, Message: "Nix could not evaluate it:\n" + strings.TrimSpace(stderr.buf.String())}
+			msg := strings.TrimSpace(stderr.buf.String())
+			if strings.Contains(msg, "forbidden in restricted mode") {
+				msg += fmt.Sprintf("\nbunix evaluates args files in restricted mode: they can read files only under %s and the Nix search path (-I, NIX_PATH). Name other files without reading them (a path or a string as a source is fine), or build with nix-build", filepath.Dir(abs))
+			}
+			return nil, &EvalError{File: display, Message: "Nix could not evaluate it:\n" + msg}
 		}
 		return nil, fmt.Errorf("running nix-instantiate on %s: %w", display, err)
 	}
