@@ -69,13 +69,13 @@ func checkJSONDepth(src []byte, file string) error {
 
 // checkHCLDepth lexes HCL native syntax (HCL's lexer is not recursive) and
 // refuses nesting deeper than MaxNesting: brackets, braces, parentheses,
-// quoted strings, heredocs and template sequences, and runs of unary
-// operators (`- - - 1`), each of which costs the parser a level of
-// recursion.
+// quoted strings, heredocs and template sequences, runs of unary
+// operators (`- - - 1`) and the splats of one attribute (`a[*][*].*`),
+// each of which costs the parser a level of recursion.
 func checkHCLDepth(src []byte, file string) error {
 	tokens, _ := hclsyntax.LexConfig(src, file, hcl.InitialPos)
-	depth, unary := 0, 0
-	for _, t := range tokens {
+	depth, unary, splats := 0, 0, 0
+	for i, t := range tokens {
 		switch t.Type {
 		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
 			hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc,
@@ -90,7 +90,14 @@ func checkHCLDepth(src []byte, file string) error {
 		} else {
 			unary = 0
 		}
-		if depth+unary > MaxNesting {
+		// Each splat ([*] or .*) after the first recurses too.
+		if t.Type == hclsyntax.TokenStar && i > 0 && (tokens[i-1].Type == hclsyntax.TokenOBrack || tokens[i-1].Type == hclsyntax.TokenDot) {
+			splats++
+		}
+		if t.Type == hclsyntax.TokenNewline && depth == 0 {
+			splats = 0
+		}
+		if depth+unary+splats > MaxNesting {
 			return tooDeep(file, t.Range.Start.Line, t.Range.Start.Column)
 		}
 	}

@@ -104,6 +104,8 @@ func TestDeepNesting(t *testing.T) {
 		{"args.hcl", "tag = \"" + strings.Repeat("${\"", n/2) + strings.Repeat("\"}", n/2) + "\"", "args.hcl:1:"},
 		{"args.hcl", "tag = " + strings.Repeat("-", n) + "1", "args.hcl:1:"},
 		{"args.hcl", "tag = " + strings.Repeat("!", n) + "true", "args.hcl:1:"},
+		{"args.hcl", "tag = [1]" + strings.Repeat("[*]", n), "args.hcl:1:"},
+		{"args.hcl", "tag = [1]" + strings.Repeat(".*", n), "args.hcl:1:"},
 		{"args.hcl", "name = \"" + strings.Repeat("(", n) + "\"", ""},
 	} {
 		_, err := DecodeHCL([]byte(tc.src), tc.file, "/")
