@@ -384,6 +384,24 @@ func TestNixRestricted(t *testing.T) {
 	}
 }
 
+// TestNixSymlinkedArgs: an args.nix that is a symlink into another
+// directory reads the files beside its target.
+func TestNixSymlinkedArgs(t *testing.T) {
+	testenv.Require(t, "nix-instantiate")
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "real"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "link"), 0o755)
+	os.WriteFile(filepath.Join(dir, "real", "tag"), []byte("v2"), 0o644)
+	os.WriteFile(filepath.Join(dir, "real", "args.nix"), []byte(`{ name = "x"; tag = builtins.readFile ./tag; }`), 0o644)
+	if err := os.Symlink("../real/args.nix", filepath.Join(dir, "link", "args.nix")); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Load(context.Background(), filepath.Join(dir, "link", "args.nix"))
+	if err != nil || a.Tag != "v2" {
+		t.Fatalf("got %+v, %v", a, err)
+	}
+}
+
 // TestNixOutputCap: an args.nix that evaluates to more than MaxEvalOutput
 // bytes of JSON is refused with a clear message.
 func TestNixOutputCap(t *testing.T) {

@@ -51,7 +51,7 @@ in {
 // at most MaxEvalOutput bytes. display names the file in messages.
 //
 // The evaluation is restricted (restrict-eval, with the args file's
-// directory on the search path): builtins.getEnv returns "", and reading or
+// directory, and the one it links to, on the search path): builtins.getEnv returns "", and reading or
 // importing a file outside that directory and the Nix search path
 // (NIX_PATH, so <nixpkgs> still works) is an error. Paths outside it may
 // still be named (`../hello/kernel`): naming a path does not read it.
@@ -62,9 +62,13 @@ func evalNix(ctx context.Context, abs, display string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %s needs Nix, and nix-instantiate is not on PATH: install Nix (on Debian: apt-get install nix-bin), or write the description as args.json or args.hcl", display)
 	}
-	cmd := exec.CommandContext(ctx, bin, "--eval", "--strict", "--json",
-		"--option", "restrict-eval", "true", "-I", filepath.Dir(abs),
-		"--argstr", "file", abs, "--expr", evalExpr)
+	argv := []string{"--eval", "--strict", "--json", "--option", "restrict-eval", "true", "-I", filepath.Dir(abs)}
+	// Nix checks the file's canonical path too: allow the directory a
+	// symlinked args file lives in.
+	if real, err := filepath.EvalSymlinks(abs); err == nil && filepath.Dir(real) != filepath.Dir(abs) {
+		argv = append(argv, "-I", filepath.Dir(real))
+	}
+	cmd := exec.CommandContext(ctx, bin, append(argv, "--argstr", "file", abs, "--expr", evalExpr)...)
 	stdout := &cappedBuffer{limit: MaxEvalOutput}
 	stderr := &cappedBuffer{limit: 64 << 10}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
