@@ -29,8 +29,7 @@ type FieldError struct {
 func (e *FieldError) Error() string {
 	s := ""
 	if e.Where != "" {
-		s = truncate(e.Where, maxShown)
-		s += ": "
+		s = truncate(e.Where, maxShown) + ": "
 	}
 	s += truncate(e.Field, maxShown)
 	if e.Value != "" {
@@ -39,10 +38,11 @@ func (e *FieldError) Error() string {
 	return s + ": " + truncate(e.Reason, maxReason)
 }
 
-// maxShown and maxReason are how many bytes of a field name or value, and
-// of a reason (which may quote a value), a message shows.
+// maxShown and maxReason are how many bytes of a position, a field name or
+// a value, and of a reason (which may quote a value), a message shows:
+// enough for any path a user would write, not for 10 MB.
 const (
-	maxShown  = 64
+	maxShown  = 256
 	maxReason = 1024
 )
 

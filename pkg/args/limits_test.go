@@ -250,6 +250,12 @@ func TestLongValuesAreCut(t *testing.T) {
 	if len(msg) > 2048 || !strings.Contains(msg, fmt.Sprintf("… (%d bytes)", len(long)+2)) {
 		t.Errorf("message of %d bytes: %.300s", len(msg), msg)
 	}
+	// A long path, as users write them, is shown whole.
+	target := "/" + strings.Repeat("d/", 100) + "x y"
+	_, err = resolve(t, edit(t, `"binary": "/unikernel/redis.hvt"`, `"binary": "`+target+`"`))
+	if err == nil || !strings.Contains(err.Error(), `annotations.binary = "`+target+`": urunc accepts only`) {
+		t.Errorf("long path: got %v", err)
+	}
 	// A value quoted in the reason is cut too.
 	_, err = resolve(t, edit(t, `"/conf/redis.conf"`, `"/conf//`+strings.Repeat("a", 1<<20)+`"`))
 	if err == nil || len(err.Error()) > 4096 {

@@ -51,9 +51,10 @@ in {
 // at most MaxEvalOutput bytes. display names the file in messages.
 //
 // The evaluation is restricted (restrict-eval, with the args file's
-// directory, and the one it links to, on the search path): builtins.getEnv returns "", and reading or
-// importing a file outside that directory and the Nix search path
-// (NIX_PATH, so <nixpkgs> still works) is an error. Paths outside it may
+// directory, and the one it links to, on the search path):
+// builtins.getEnv returns "", and reading or importing a file outside that
+// directory and the Nix search path (NIX_PATH, so <nixpkgs> still works)
+// is an error. Paths outside it may
 // still be named (`../hello/kernel`): naming a path does not read it.
 // Pure evaluation is not used: Nix 2.8 refuses to import the args file by
 // its absolute path in pure mode.
