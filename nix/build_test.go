@@ -166,6 +166,10 @@ func TestNixErrors(t *testing.T) {
 			`rootfs.fsType = "ext4": a rumprun guest cannot mount ext4 (it mounts ext2)`},
 		{rootfsArgs("linux", "qemu", `{ type = "initrd"; from = ./kernel; include = { "./kernel" = "/c"; }; }`),
 			`rootfs.from = "/nix/store/`},
+		// rootfs fields have their own positions in the spec.
+		{"{ name = \"x\"; files = { \"./kernel\" = \"/k\"; };\n  annotations = { unikernelType = \"rumprun\"; hypervisor = \"hvt\"; binary = \"/k\"; };\n" +
+			"  rootfs = {\n    type = \"block\";\n    include = { \"./kernel\" = \"/c\"; };\n    fsType = \"ext4\";\n  };\n}",
+			`bunix: args.nix:6:5: rootfs.fsType = "ext4": a rumprun guest cannot mount ext4`},
 		{rootfsArgs("linux", "qemu", `{ type = "initrd"; from = ./kernel; }`),
 			`is neither a cpio archive (magic 070701), a gzip-compressed one, nor an ext2/3/4 image`},
 	} {

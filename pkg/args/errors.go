@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // FieldError is one problem with one field of an image description.
@@ -22,16 +23,63 @@ type FieldError struct {
 	Reason string
 }
 
+// Error renders the problem on one line. Every part is cut short (see
+// truncate), so that a 10 MB value gives a short message, not 20 MB of
+// stderr.
 func (e *FieldError) Error() string {
 	s := ""
 	if e.Where != "" {
-		s = e.Where + ": "
+		s = truncate(e.Where, maxShown) + ": "
 	}
-	s += e.Field
+	s += truncate(e.Field, maxShown)
 	if e.Value != "" {
-		s += " = " + e.Value
+		s += " = " + truncate(e.Value, maxShown)
 	}
-	return s + ": " + e.Reason
+	return s + ": " + truncate(e.Reason, maxReason)
+}
+
+// maxShown and maxReason are how many bytes of a position, a field name or
+// a value, and of a reason (which may quote a value), a message shows:
+// enough for any path a user would write, not for 10 MB.
+const (
+	maxShown  = 256
+	maxReason = 1024
+)
+
+// truncate returns s, or when it is longer than n bytes its first n (cut at
+// a UTF-8 boundary) and how long it was: "\"aaaa…\" (10485762 bytes)".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
+}
+
+// MaxReported is how many problems one error reports; the rest are
+// counted in a last line, "and N more problems".
+const MaxReported = 20
+
+// moreProblems stands for the problems left out of a report.
+type moreProblems int
+
+func (n moreProblems) Error() string {
+	if n == 1 {
+		return "and 1 more problem"
+	}
+	return fmt.Sprintf("and %d more problems", int(n))
+}
+
+// joinCapped joins errs, at most MaxReported of them, and a count of the
+// rest.
+func joinCapped(errs []error) error {
+	if len(errs) > MaxReported {
+		errs = append(errs[:MaxReported:MaxReported], moreProblems(len(errs)-MaxReported))
+	}
+	return errors.Join(errs...)
 }
 
 // IsUserError reports whether err (or any error joined in it) says the input
@@ -88,7 +136,9 @@ func (c *collector) add(field string, value any, reason string, args ...any) {
 	c.errs = append(c.errs, &FieldError{Where: where, Field: field, Value: v, Reason: fmt.Sprintf(reason, args...)})
 }
 
-func (c *collector) err() error { return errors.Join(c.errs...) }
+// err returns the problems found, at most MaxReported of them and a count
+// of the rest.
+func (c *collector) err() error { return joinCapped(c.errs) }
 
 // where returns the position of field, else of the field holding it (for
 // annotations.binary, annotations), else file.

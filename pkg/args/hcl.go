@@ -14,17 +14,28 @@ import (
 // DecodeHCL decodes a description written in HCL (args.hcl) or, when file
 // ends in .json, in JSON through HCL's JSON parser. Syntax errors and field
 // errors carry file:line:col. root is the directory relative sources are
-// resolved against.
+// resolved against. src larger than MaxFileSize or nested deeper than
+// MaxNesting is refused before it is parsed, and expressions that could
+// cost more than MaxEvalWork before they are evaluated (see checkHCLWork).
 //
 //	name = "urunc/hello"
 //	files = { "./kernel" = "/unikernel/kernel" }
 //	annotations = { unikernelType = "unikraft", hypervisor = "qemu", binary = "/unikernel/kernel" }
 func DecodeHCL(src []byte, file, root string) (*Args, error) {
+	if len(src) > MaxFileSize {
+		return nil, tooLarge(file, MaxFileSize)
+	}
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if strings.HasSuffix(file, ".json") {
+		if err := checkJSONDepth(src, file); err != nil {
+			return nil, err
+		}
 		f, diags = hcljson.Parse(src, file)
 	} else {
+		if err := checkHCLDepth(src, file); err != nil {
+			return nil, err
+		}
 		f, diags = hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	}
 	if diags.HasErrors() {
@@ -33,6 +44,9 @@ func DecodeHCL(src []byte, file, root string) (*Args, error) {
 	attrs, diags := f.Body.JustAttributes()
 	if diags.HasErrors() {
 		return nil, diagError(diags)
+	}
+	if err := checkHCLWork(attrs); err != nil {
+		return nil, err
 	}
 	m := map[string]any{}
 	pos := map[string]string{}
@@ -70,6 +84,10 @@ func diagError(diags hcl.Diagnostics) error {
 		if d.Severity != hcl.DiagError {
 			continue
 		}
+		if len(lines) == MaxReported {
+			lines = append(lines, moreProblems(len(diags.Errs())-MaxReported).Error())
+			break
+		}
 		line := d.Summary
 		if d.Subject != nil {
 			line = position(*d.Subject) + ": " + line
@@ -77,7 +95,7 @@ func diagError(diags hcl.Diagnostics) error {
 		if d.Detail != "" {
 			line += ": " + d.Detail
 		}
-		lines = append(lines, line)
+		lines = append(lines, truncate(line, maxReason))
 	}
 	return &EvalError{Message: strings.Join(lines, "\n")}
 }

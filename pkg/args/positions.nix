@@ -49,23 +49,34 @@ let
       concatLists (map (n: at (render n) args.${attr} n) (attrNames args.${attr}))
     else
       [ ];
-  contents =
-    if isList (args.contents or null) then
+  # listAt name list: where each { source; target; } of list starts.
+  listAt =
+    name: list:
+    if isList list then
       concatLists (
         genList (
           i:
           let
-            e = elemAt args.contents i;
+            e = elemAt list i;
           in
-          if isAttrs e then at "contents[${toString i}]" e "source" else [ ]
-        ) (length args.contents)
+          if isAttrs e then at "${name}[${toString i}]" e "source" else [ ]
+        ) (length list)
       )
     else
       [ ];
+  rootfs = if isAttrs (args.rootfs or null) then args.rootfs else { };
+  include = rootfs.include or null;
 in
 listToAttrs (
   concatLists (map (n: at n args n) (attrNames args))
   ++ inside "annotations" (n: "annotations.${n}")
   ++ inside "files" (n: "files.${toJSON n}")
-  ++ contents
+  ++ listAt "contents" (args.contents or null)
+  ++ inside "rootfs" (n: "rootfs.${n}")
+  ++ (
+    if isAttrs include then
+      concatLists (map (n: at "rootfs.include.${toJSON n}" include n) (attrNames include))
+    else
+      listAt "rootfs.include" include
+  )
 )

@@ -63,6 +63,10 @@ func includeField(src string) string { return fmt.Sprintf("rootfs.include.%q", s
 
 var sizeValue = regexp.MustCompile(`^([0-9]+)\s*([KMGT]?)(i?B)?$`)
 
+// maxBlockSize is the largest block image: 2^32-1 blocks of 4 KiB, the
+// most an ext2/ext4 file system without the 64bit feature can count.
+const maxBlockSize = (1<<32 - 1) * 4096
+
 // size decodes a size in bytes: a number, or a string of digits with an
 // optional K, M, G or T suffix (powers of 1024).
 func (c *collector) size(field string, v any) int64 {
@@ -87,8 +91,8 @@ func (c *collector) size(field string, v any) int64 {
 	if m[2] == "" {
 		shift = 0
 	}
-	if err != nil || n <= 0 || n > (1<<44)>>shift {
-		c.add(field, v, "must be more than 0 and at most 16T")
+	if err != nil || n <= 0 || n > maxBlockSize>>shift || n<<shift > maxBlockSize {
+		c.add(field, v, "must be more than 0 and less than 16T: an ext file system of 4 KiB blocks holds at most 2^32-1 of them")
 		return 0
 	}
 	return n << shift

@@ -75,6 +75,10 @@ var (
 	solo5Dev  = regexp.MustCompile(`^[A-Za-z0-9]{1,67}$`)
 )
 
+// MaxLabel is the most bytes, key and value together, that containerd
+// accepts in one label; every urunc setting becomes a label.
+const MaxLabel = 4096
+
 // Resolve checks everything about a that needs no file system and returns
 // what it describes, or every problem found.
 func (a *Args) Resolve() (*Resolved, error) {
@@ -172,21 +176,53 @@ func (a *Args) reference(c *collector) string {
 	if !a.present["tag"] {
 		tag = "latest"
 	}
-	if _, err := name.NewRepository(a.Name); err != nil {
+	repo, err := name.NewRepository(a.Name)
+	if err != nil {
 		c.add("name", a.Name, "not a valid image repository name: %s", errText(err))
 		return ""
 	}
+	if msg := checkPort(repo.RegistryStr()); msg != "" {
+		c.add("name", a.Name, "%s", msg)
+		return ""
+	}
+	if !tagValue.MatchString(tag) {
+		c.add("tag", tag, "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -")
+		return ""
+	}
 	if _, err := name.NewTag(a.Name + ":" + tag); err != nil {
-		c.add("tag", tag, "not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -): %s", errText(err))
+		c.add("tag", tag, "not a valid tag: %s", errText(err))
 		return ""
 	}
 	return a.Name + ":" + tag
+}
+
+// tagValue is the tag grammar of the Docker reference
+// (distribution/reference): a word character, then up to 127 of word
+// characters, dots and dashes.
+var tagValue = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// checkPort returns what is wrong with the port of a registry host
+// ("host:5000", "[::1]:5000"), or "" when it has none or a good one.
+func checkPort(host string) string {
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 || strings.HasSuffix(host, "]") {
+		return ""
+	}
+	p, err := strconv.Atoi(host[i+1:])
+	if err != nil || p < 1 || p > 65535 {
+		return fmt.Sprintf("registry port %q must be a number from 1 to 65535", host[i+1:])
+	}
+	return ""
 }
 
 // errText strips ggcr's wrapping from a name error.
 func errText(err error) string {
 	return strings.TrimPrefix(err.Error(), "could not parse reference: ")
 }
+
+// whiteoutPrefix marks a deletion in an image layer (OCI image spec,
+// "Whiteouts"); a file named so never reaches the container.
+const whiteoutPrefix = ".wh."
 
 // copyOf resolves one copy into the image: its source against Root, its
 // target by the image's rules.
@@ -207,6 +243,10 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 		cp.Source = filepath.Join(a.Root, src)
 	}
 	switch {
+	case strings.IndexByte(src, 0) >= 0:
+		c.add(field, src, "source must not contain a NUL byte")
+	case strings.IndexByte(dst, 0) >= 0:
+		c.add(field, dst, "target must not contain a NUL byte")
 	case dst == "":
 		c.add(field, dst, "target must not be empty: give the absolute path in the image, e.g. \"/unikernel/app\"")
 	case !path.IsAbs(dst):
@@ -219,6 +259,8 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 		c.add(field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
 	case inImage && (dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/")):
 		c.add(field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
+	case inImage && strings.HasPrefix(path.Base(dst), whiteoutPrefix):
+		c.add(field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", whiteoutPrefix)
 	}
 	return cp
 }
@@ -251,8 +293,16 @@ func (a *Args) settings(c *collector) map[string]string {
 			c.add(field, v, "is only white space: leave it out or write \"\" to unset it")
 			continue
 		}
-		if strings.ContainsAny(v, "\r\n\x00") {
+		if strings.IndexByte(v, 0) >= 0 {
+			c.add(field, v, "must not contain a NUL byte")
+			continue
+		}
+		if strings.ContainsAny(v, "\r\n") {
 			c.add(field, v, "must be one line: urunc rejects line breaks")
+			continue
+		}
+		if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
+			c.add(field, v, "is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
 			continue
 		}
 		if err := checkValue(key, v); err != "" {
@@ -301,6 +351,9 @@ func parseBool(s string) bool {
 
 // checkValue returns what is wrong with value v of key, or "".
 func checkValue(key, v string) string {
+	if strings.IndexByte(v, 0) >= 0 {
+		return "must not contain a NUL byte"
+	}
 	switch key {
 	case urunc.UnikernelType:
 		if !slices.Contains(urunc.Guests, v) {
