@@ -136,11 +136,16 @@ func TestDecodeJSONRefuses(t *testing.T) {
 	}
 }
 
+// FuzzDecodeJSON decodes /urunc.json contents, as inspect reads them from
+// images other tools wrote: nothing may panic, and what decodes encodes and
+// decodes back to the same settings.
 func FuzzDecodeJSON(f *testing.F) {
 	f.Add(EncodeJSON(map[string]string{"binary": "/unikernel/kernel", "cmdline": "a b", "unikernelType": "unikraft"}))
 	f.Add([]byte(`{"binary":"L2E=","com.urunc.unikernel.binary":"L2I="}`))
 	f.Add([]byte(`{"x":""}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"com.urunc.unikernel.binary":"not base64"}`))
+	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := DecodeJSON(data)
 		if err != nil {
