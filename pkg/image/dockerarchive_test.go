@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -357,7 +358,7 @@ func TestWriteFileKeepsOldOutputOnFailure(t *testing.T) {
 	if err := os.WriteFile(out, []byte("precious"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := WriteFile(out, func(w io.Writer) error {
+	err := WriteFile(context.Background(), out, func(w io.Writer) error {
 		w.Write([]byte("partial"))
 		return errors.New("boom")
 	})
@@ -370,7 +371,7 @@ func TestWriteFileKeepsOldOutputOnFailure(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("temporary files left behind: %v", ents)
 	}
-	if err := WriteFile(out, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
+	if err := WriteFile(context.Background(), out, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(out); string(b) != "new" {
