@@ -1,12 +1,15 @@
 package build
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 func resolved(t *testing.T, dir, js string) *args.Resolved {
@@ -34,11 +37,27 @@ func files(t *testing.T, names ...string) string {
 	return dir
 }
 
+// imageOf plans and finishes r's image as Write does, its rootfs file
+// unnamed in a temporary directory until the test ends.
+func imageOf(t *testing.T, r *args.Resolved) (*image.Image, error) {
+	t.Helper()
+	j, err := planImage(r, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	done, err := j.finish(context.Background(), t.TempDir())
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(done)
+	return j.img, nil
+}
+
 const ann = `"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel","cmdline":"k a"}`
 
 func TestImage(t *testing.T) {
 	dir := files(t, "kernel", "conf/a", "conf/b")
-	img, err := Image(resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","conf":"/etc/app"},`+ann+`}`))
+	img, err := imageOf(t, resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","conf":"/etc/app"},`+ann+`}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +89,7 @@ func TestImageFileErrors(t *testing.T) {
 		{`"conf":"/unikernel/kernel"`, ann, `annotations.binary = "/unikernel/kernel": must name a regular file, but files."conf" puts a directory there`},
 		{`"kernel":"/etc/a","conf":"/etc"`, strings.Replace(ann, `/unikernel/kernel`, `/etc/a`, 1), `files."kernel" = "` + dir + `/kernel": puts a file at /etc/a, where files."conf" already puts a file`},
 	} {
-		_, err := Image(resolved(t, dir, `{"name":"x","files":{`+tc.files+`},`+tc.ann+`}`))
+		_, err := imageOf(t, resolved(t, dir, `{"name":"x","files":{`+tc.files+`},`+tc.ann+`}`))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("files %s: got %v\nwant %q", tc.files, err, tc.want)
 		}
