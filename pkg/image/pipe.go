@@ -151,7 +151,9 @@ func (p *pipe) copyFile(e Entry) error {
 	left, atEOF := e.Size, false
 	for left > 0 && p.err == nil {
 		if len(p.chunk) == cap(p.chunk) {
-			p.flush()
+			if p.flush(); p.err != nil {
+				break
+			}
 		}
 		free := p.chunk[len(p.chunk):cap(p.chunk)]
 		ask := len(free)
