@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -130,8 +131,14 @@ func TestWriteLeavesNothing(t *testing.T) {
 	during := ""
 	var buf bytes.Buffer
 	for _, write := range []func(opts ...Option) error{
-		func(opts ...Option) error { _, err := Write(context.Background(), out, []*args.Args{a}, opts...); return err },
-		func(opts ...Option) error { _, err := WriteTo(context.Background(), &buf, []*args.Args{a}, opts...); return err },
+		func(opts ...Option) error {
+			_, err := Write(context.Background(), out, []*args.Args{a}, opts...)
+			return err
+		},
+		func(opts ...Option) error {
+			_, err := WriteTo(context.Background(), &buf, []*args.Args{a}, opts...)
+			return err
+		},
 	} {
 		err := write(WithTempDir(tmp), WithProgress(func(_ int64, w io.Writer) io.Writer {
 			for _, d := range []string{outDir, tmp} {
@@ -207,5 +214,33 @@ func TestGeneratedPathsCollide(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !args.IsUserError(err) {
 			t.Errorf("%s: got %v\nwant %q", tc.path, err, tc.want)
 		}
+	}
+}
+
+// TestRootfsCancelled: a done context stops the rootfs writers, and their
+// file goes.
+func TestRootfsCancelled(t *testing.T) {
+	dir := files(t, "kernel", "r/init")
+	tmp := t.TempDir()
+	stop := errors.New("stop")
+	for _, js := range []string{
+		withRootfs(`{"type":"initrd","include":{"r":"/"}}`),
+		`{"name":"x","files":{"kernel":"/k"},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},"rootfs":{"type":"block","include":{"r":"/"}}}`,
+	} {
+		a, err := args.DecodeJSON([]byte(js), "args.json", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(stop)
+		if _, err := Check(ctx, []*args.Args{a}, WithTempDir(tmp)); !errors.Is(err, stop) {
+			t.Errorf("%s: got %v", js, err)
+		}
+		if _, err := Check(context.Background(), []*args.Args{a}, WithTempDir(tmp)); err != nil {
+			t.Errorf("%s: %v", js, err)
+		}
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
 	}
 }

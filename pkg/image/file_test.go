@@ -197,3 +197,27 @@ func TestWriteCancelled(t *testing.T) {
 		}
 	}
 }
+
+// TestFIFOSource: a FIFO where a source file was planned fails the write
+// at once instead of waiting for a writer.
+func TestFIFOSource(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "kernel")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromPath(fifo, "/k"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
+		t.Errorf("FromPath of a FIFO: %v", err)
+	}
+	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: []Entry{{Path: "/k", Type: Regular, Source: fifo, Size: 5}}}}}
+	done := make(chan error, 1)
+	go func() { done <- Write(io.Discard, []*Image{img}) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "the file shrank from 5 to 0 bytes") {
+			t.Errorf("got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the write waits on the FIFO")
+	}
+}
