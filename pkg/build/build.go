@@ -127,6 +127,19 @@ func (j *job) finish(ctx context.Context, dir string) (done func(), err error) {
 	return done, nil
 }
 
+// plannedEntries returns the entries j copies from disk, into the image or
+// into the rootfs it builds.
+func (j *job) plannedEntries() []image.Entry {
+	var out []image.Entry
+	for _, l := range j.layers {
+		out = append(out, l.Entries...)
+	}
+	if j.plan != nil {
+		out = append(append(out, j.plan.tree...), j.plan.entry)
+	}
+	return out
+}
+
 // holdsPaths returns, for a message, up to three paths under dir, or ""
 // when there is none.
 func holdsPaths(paths map[string]owner, dir string) string {

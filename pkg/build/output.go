@@ -96,7 +96,25 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 			return refuse(fmt.Sprintf("holds %s (%s), which the build reads and writing the layout would delete: give -o another directory", s.what, src))
 		}
 	}
+	if outInfo != nil && outInfo.Mode().IsRegular() {
+		if what := b.hardLinked(outInfo); what != "" {
+			return refuse(fmt.Sprintf("is %s, which the build reads (a hard link to it): writing the image there would destroy it; give -o another path", what))
+		}
+	}
 	return false, nil
+}
+
+// hardLinked returns what copies the file fi into an image, a hard link of
+// it inside a source directory included, or "".
+func (b *batch) hardLinked(fi os.FileInfo) string {
+	for _, j := range b.jobs {
+		for _, e := range j.plannedEntries() {
+			if e.Type == image.Regular && e.Source != "" && sameFile(fi, e.Source) {
+				return e.Source + " (copied to " + e.Path + ")"
+			}
+		}
+	}
+	return ""
 }
 
 // realPath resolves the symlinks of p's directory, and of p itself where

@@ -52,6 +52,7 @@ func snapshot(t *testing.T, dir string) string {
 func TestWriteRefusesInputs(t *testing.T) {
 	dir, a := project(t)
 	os.Link(filepath.Join(dir, "kernel"), filepath.Join(dir, "hardlink"))
+	os.Link(filepath.Join(dir, "conf", "a"), filepath.Join(dir, "conf-a"))
 	os.Symlink("conf", filepath.Join(dir, "conflink"))
 	before := snapshot(t, dir)
 	for _, tc := range []struct {
@@ -62,13 +63,14 @@ func TestWriteRefusesInputs(t *testing.T) {
 		{"kernel", "", `kernel: is ` + dir + `/args.json:1:21: files."kernel", which the build reads: writing the image there would destroy it`},
 		{"args.json", "", `args.json: is the description ` + dir + `/args.json, which the build reads`},
 		{"hardlink", "", `hardlink: is ` + dir + `/args.json:1:21: files."kernel", which the build reads`},
+		{"conf-a", "", `conf-a: is ` + dir + `/conf/a (copied to /etc/app/a), which the build reads (a hard link to it)`},
 		{"conf/image.tar", "", `conf/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf" (` + dir + `/conf), which the build reads`},
 		{"conflink/image.tar", "", `conflink/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf"`},
 		{"conf/a", image.OCILayout, `conf/a: exists and is a file, not a directory holding an OCI image layout`},
 		{"conf", "", `conf: is a directory: give the output a file name`},
 		{"conf/", "", `conf/: names a directory`},
 		{".", image.OCIArchive, `output .: names a directory`},
-		{".", image.OCILayout, `holds more than an OCI image layout (args.json, conf, conflink, hardlink, kernel)`},
+		{".", image.OCILayout, `holds more than an OCI image layout (args.json, conf, conf-a, conflink, hardlink and 1 more)`},
 	} {
 		out := tc.out
 		if out != "." {

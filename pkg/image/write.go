@@ -30,7 +30,7 @@ func Write(w io.Writer, images []*Image, opts ...Option) error {
 // WritePath writes images to path: a file for the archive formats, a
 // directory for OCILayout. The output appears only when it is complete: a
 // failure leaves path as it was. An existing OCI layout at path is
-// replaced; other directories are not. Compressed layers wait in temporary
+// replaced only when it holds nothing else (CheckLayoutOutput). Compressed layers wait in temporary
 // files beside path unless WithTempDir says otherwise. WriteFile says how a
 // file output treats what is at path.
 func WritePath(path string, images []*Image, opts ...Option) error {
