@@ -91,7 +91,7 @@ func Write(ctx context.Context, out string, descs []*args.Args, opts ...Option) 
 	if b.format == image.OCILayout {
 		err = image.WritePath(out, b.images, wopts...)
 	} else {
-		err = image.WriteFile(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) })
+		err = image.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) })
 	}
 	if err != nil {
 		return nil, err

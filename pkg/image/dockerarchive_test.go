@@ -3,7 +3,6 @@ package image
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -358,7 +357,7 @@ func TestWriteFileKeepsOldOutputOnFailure(t *testing.T) {
 	if err := os.WriteFile(out, []byte("precious"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := WriteFile(context.Background(), out, func(w io.Writer) error {
+	err := WriteFile(out, func(w io.Writer) error {
 		w.Write([]byte("partial"))
 		return errors.New("boom")
 	})
@@ -371,7 +370,7 @@ func TestWriteFileKeepsOldOutputOnFailure(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("temporary files left behind: %v", ents)
 	}
-	if err := WriteFile(context.Background(), out, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
+	if err := WriteFile(out, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(out); string(b) != "new" {

@@ -17,7 +17,7 @@ import (
 
 // WriteFile calls write with a file that becomes path only once write has
 // succeeded, so that path is either the complete new output or, on any
-// failure or once ctx is done, exactly what it was before.
+// failure, exactly what it was before.
 //
 // What is at path decides how:
 //   - nothing, or a regular file: the bytes go to an unnamed file in the
@@ -31,7 +31,15 @@ import (
 //     before anything is written. WriteFile does not guess which file a
 //     link was meant to replace (a Nix result link points into the
 //     read-only store).
-func WriteFile(ctx context.Context, path string, write func(io.Writer) error) error {
+//
+// WriteFile is WriteFileContext with a context that is never done.
+func WriteFile(path string, write func(io.Writer) error) error {
+	return WriteFileContext(context.Background(), path, write)
+}
+
+// WriteFileContext is WriteFile that gives up once ctx is done, with
+// context.Cause(ctx) as its error, leaving path as it was.
+func WriteFileContext(ctx context.Context, path string, write func(io.Writer) error) error {
 	kind, err := CheckOutput(path)
 	if err != nil {
 		return err

@@ -37,7 +37,7 @@ func TestWriteFileTargets(t *testing.T) {
 		{filepath.Join(dir, "dangling"), "dangling is a symlink to " + filepath.Join(dir, "gone") + ", which cannot be reached"},
 	} {
 		called := false
-		err := WriteFile(ctx, tc.out, func(io.Writer) error { called = true; return nil })
+		err := WriteFileContext(ctx, tc.out, func(io.Writer) error { called = true; return nil })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.out, err, tc.want)
 		}
@@ -53,7 +53,7 @@ func TestWriteFileTargets(t *testing.T) {
 	}
 
 	// A device is written through, not replaced.
-	if err := WriteFile(ctx, "/dev/null", writeString("bytes")); err != nil {
+	if err := WriteFileContext(ctx, "/dev/null", writeString("bytes")); err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
@@ -77,7 +77,7 @@ func TestWriteFileTargets(t *testing.T) {
 			f.Close()
 			got <- string(b)
 		}()
-		if err := WriteFile(ctx, out, writeString("through the fifo")); err != nil {
+		if err := WriteFileContext(ctx, out, writeString("through the fifo")); err != nil {
 			t.Fatal(err)
 		}
 		if s := <-got; s != "through the fifo" {
@@ -100,7 +100,7 @@ func TestWriteFileFIFOWithoutReader(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
 	start := time.Now()
-	if err := WriteFile(ctx, fifo, writeString("x")); !errors.Is(err, stop) {
+	if err := WriteFileContext(ctx, fifo, writeString("x")); !errors.Is(err, stop) {
 		t.Errorf("got %v, want the context's cause", err)
 	}
 	if d := time.Since(start); d > time.Second {
@@ -116,7 +116,7 @@ func TestWriteFileCancelled(t *testing.T) {
 	os.WriteFile(out, []byte("old"), 0o644)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	stop := errors.New("stop")
-	err := WriteFile(ctx, out, func(w io.Writer) error {
+	err := WriteFileContext(ctx, out, func(w io.Writer) error {
 		io.WriteString(w, "partial")
 		if _, err := os.Stat(ProcPath(w.(*os.File))); err != nil {
 			t.Errorf("the temporary file cannot be reopened: %v", err)
@@ -148,7 +148,7 @@ func TestWriteFileUnnamed(t *testing.T) {
 		f.Close()
 	}
 	out := filepath.Join(dir, "image.tar")
-	err := WriteFile(context.Background(), out, func(w io.Writer) error {
+	err := WriteFileContext(context.Background(), out, func(w io.Writer) error {
 		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 			t.Errorf("while writing, the directory holds %v", ents)
 		}

@@ -44,7 +44,7 @@ func WritePath(path string, images []*Image, opts ...Option) error {
 	if !o.tempDirSet {
 		o.tempDir = filepath.Dir(path)
 	}
-	return WriteFile(o.ctx, path, func(w io.Writer) error { return writeArchive(w, images, o) })
+	return WriteFileContext(o.ctx, path, func(w io.Writer) error { return writeArchive(w, images, o) })
 }
 
 func writeArchive(w io.Writer, images []*Image, o *options) error {
