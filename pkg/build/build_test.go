@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
@@ -37,27 +36,33 @@ func files(t *testing.T, names ...string) string {
 	return dir
 }
 
-// imageOf plans and finishes r's image as Write does, its rootfs file
-// unnamed in a temporary directory until the test ends.
-func imageOf(t *testing.T, r *args.Resolved) (*image.Image, error) {
-	t.Helper()
-	j, err := planImage(r, time.Time{})
+// Image plans and finishes r's image as Write does, its rootfs file
+// unnamed in the WithTempDir directory (by default os.TempDir), open until
+// the test binary exits.
+func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
+	o := newOptions(opts)
+	j, err := planImage(r, o.created)
 	if err != nil {
 		return nil, err
 	}
-	done, err := j.finish(context.Background(), t.TempDir())
-	if err != nil {
+	dir := o.tempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if _, err := j.finish(context.Background(), dir); err != nil {
 		return nil, err
 	}
-	t.Cleanup(done)
 	return j.img, nil
 }
+
+// WithWorkDir is WithTempDir, by the name the rootfs tests know it.
+func WithWorkDir(dir string) Option { return WithTempDir(dir) }
 
 const ann = `"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel","cmdline":"k a"}`
 
 func TestImage(t *testing.T) {
 	dir := files(t, "kernel", "conf/a", "conf/b")
-	img, err := imageOf(t, resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","conf":"/etc/app"},`+ann+`}`))
+	img, err := Image(resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","conf":"/etc/app"},`+ann+`}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +94,7 @@ func TestImageFileErrors(t *testing.T) {
 		{`"conf":"/unikernel/kernel"`, ann, `annotations.binary = "/unikernel/kernel": must name a regular file, but files."conf" puts a directory there`},
 		{`"kernel":"/etc/a","conf":"/etc"`, strings.Replace(ann, `/unikernel/kernel`, `/etc/a`, 1), `files."kernel" = "` + dir + `/kernel": puts a file at /etc/a, where files."conf" already puts a file`},
 	} {
-		_, err := imageOf(t, resolved(t, dir, `{"name":"x","files":{`+tc.files+`},`+tc.ann+`}`))
+		_, err := Image(resolved(t, dir, `{"name":"x","files":{`+tc.files+`},`+tc.ann+`}`))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("files %s: got %v\nwant %q", tc.files, err, tc.want)
 		}

@@ -197,7 +197,7 @@ func TestSourceMessages(t *testing.T) {
 		{`"kernel":"/unikernel/kernel","tree":"/etc/t"`, ann, `files."tree" = "` + dir + `/tree": puts /etc/t/.wh.gone in the image: a name starting with ".wh." is a whiteout`},
 		{`"kernel":"/unikernel/kernel"`, strings.Replace(ann, `"binary":"/unikernel/kernel"`, `"binary":"/unikernel"`, 1), `annotations.binary = "/unikernel": is a directory in the image (it holds /unikernel/kernel): name a regular file`},
 	} {
-		_, err := imageOf(t, resolved(t, dir, `{"name":"x","files":{`+tc.files+`},`+tc.ann+`}`))
+		_, err := Image(resolved(t, dir, `{"name":"x","files":{`+tc.files+`},`+tc.ann+`}`))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !args.IsUserError(err) {
 			t.Errorf("%s: got %v\nwant %q", tc.files, err, tc.want)
 		}
@@ -212,7 +212,7 @@ func TestGeneratedPathsCollide(t *testing.T) {
 		{"/urunc.json", `rootfs.path = "/urunc.json": the rootfs file would go where bunix (the urunc settings) already puts a file`},
 		{"/urunc.json/rootfs", `needs /urunc.json to be a directory, but bunix (the urunc settings) puts a file there`},
 	} {
-		_, err := imageOf(t, resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"},"path":"`+tc.path+`"}`)))
+		_, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"},"path":"`+tc.path+`"}`)))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !args.IsUserError(err) {
 			t.Errorf("%s: got %v\nwant %q", tc.path, err, tc.want)
 		}

@@ -16,7 +16,7 @@ func withRootfs(rootfs string) string {
 
 func TestImageInitrd(t *testing.T) {
 	dir := files(t, "kernel", "r/init", "r/etc/conf")
-	img, err := imageOf(t, resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"}}`)))
+	img, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"}}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,13 +52,13 @@ func TestImageRootfsErrors(t *testing.T) {
 		{`{"type":"initrd","from":"dir"}`, `rootfs.from = "` + dir + `/dir": is a directory: a prebuilt rootfs is one file`},
 		{`{"type":"initrd","from":"missing.cpio"}`, `rootfs.from = "` + dir + `/missing.cpio": source does not exist`},
 	} {
-		_, err := imageOf(t, resolved(t, dir, withRootfs(tc.rootfs)))
+		_, err := Image(resolved(t, dir, withRootfs(tc.rootfs)))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !args.IsUserError(err) {
 			t.Errorf("%s: got %v\nwant %s", tc.rootfs, err, tc.want)
 		}
 	}
 	// A prebuilt initrd is packaged as it is, at its path.
-	img, err := imageOf(t, resolved(t, dir, withRootfs(`{"type":"initrd","from":"fs.cpio"}`)))
+	img, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","from":"fs.cpio"}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestImageBlockTooSmall(t *testing.T) {
 	dir := files(t, "kernel", "conf")
 	js := `{"name":"x","files":{"kernel":"/k"},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},
 		"rootfs":{"type":"block","include":{"conf":"/conf"},"size":"16K"}}`
-	_, err := imageOf(t, resolved(t, dir, js))
+	_, err := Image(resolved(t, dir, js))
 	if err == nil || !strings.Contains(err.Error(), `args.json: rootfs.size = 16384: too small for the content: the ext4 image needs at least`) {
 		t.Errorf("got %v", err)
 	}
