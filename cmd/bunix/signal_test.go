@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // bigProject is a project whose kernel is a 16 GiB sparse file: reading
@@ -173,5 +174,31 @@ func TestPanicIsInternalError(t *testing.T) {
 		func(string) string { panic("getenv broke") })
 	if code != exitFailure || !strings.Contains(stderr.String(), "bunix: internal error (please report it): getenv broke") {
 		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestKilledBuildLeavesNothing: even SIGKILL, which bunix cannot catch,
+// leaves no partial output: it was an unnamed file.
+func TestKilledBuildLeavesNothing(t *testing.T) {
+	dir := bigProject(t)
+	outDir := t.TempDir()
+	if f, err := image.OpenTmpfile(outDir); err != nil {
+		t.Skipf("no O_TMPFILE in %s: %v", outDir, err)
+	} else {
+		f.Close()
+	}
+	out := filepath.Join(outDir, "image.tar")
+	os.WriteFile(out, []byte("old"), 0o644)
+	for _, format := range []string{"docker-archive", "oci-archive"} {
+		cmd, _, tmp := startBuild(t, dir, out, "--format", format)
+		waitFor(t, cmd, func() bool { return opened(cmd.Process.Pid, "kernel") })
+		cmd.Process.Kill()
+		cmd.Wait()
+		if ents, _ := os.ReadDir(outDir); len(ents) != 1 || mustRead(t, out) != "old" {
+			t.Errorf("%s: after SIGKILL the output directory holds %v", format, ents)
+		}
+		if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+			t.Errorf("%s: after SIGKILL TMPDIR holds %v", format, ents)
+		}
 	}
 }
