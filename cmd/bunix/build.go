@@ -73,7 +73,9 @@ bytes on every machine, the same bytes nix-build gives.`,
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
-			fmt.Fprintln(cmd.OutOrStdout(), sums[0].Ref)
+			if !isStdout(cmd, out) {
+				fmt.Fprintln(cmd.OutOrStdout(), sums[0].Ref)
+			}
 			return nil
 		},
 	}
@@ -107,6 +109,18 @@ func terminal(cmd *cobra.Command) io.Writer {
 		return stderr
 	}
 	return nil
+}
+
+// isStdout reports whether out is the command's standard output (-o
+// /dev/stdout), which then holds the image and nothing else.
+func isStdout(cmd *cobra.Command, out string) bool {
+	f, ok := cmd.OutOrStdout().(*os.File)
+	if !ok {
+		return false
+	}
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(out)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH; zero time when unset.

@@ -202,3 +202,30 @@ func TestKilledBuildLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputThroughDevices: -o /dev/stdout on a pipe gives the bytes of
+// -o - and nothing else; -o /dev/null stays the device (bunix runs as root
+// in CI, where a rename would have replaced it).
+func TestOutputThroughDevices(t *testing.T) {
+	dir := project(t)
+	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
+	output := func(out string) []byte {
+		cmd := exec.Command(bin, "build", "-f", filepath.Join(dir, "args.json"), "-o", out)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("-o %s: %v: %s", out, err, stderr.String())
+		}
+		return stdout.Bytes()
+	}
+	stream := output("-")
+	if viaDevice := output("/dev/stdout"); !bytes.Equal(viaDevice, stream) {
+		t.Errorf("-o /dev/stdout gives %d bytes, -o - %d", len(viaDevice), len(stream))
+	}
+	if got := output("/dev/null"); string(got) != "urunc/redis:t1\n" {
+		t.Errorf("-o /dev/null: stdout %q", got)
+	}
+	if fi, err := os.Lstat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Errorf("/dev/null is now %v (%v)", fi.Mode(), err)
+	}
+}
