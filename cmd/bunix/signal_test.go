@@ -107,7 +107,16 @@ func TestSignalWhileWaitingForReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd, stderr, _ := startBuild(t, dir, fifo)
-	time.Sleep(300 * time.Millisecond)
+	// Wait until one of its threads waits in open(2) for a reader.
+	waitFor(t, cmd, func() bool {
+		wchans, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "task", "*", "wchan"))
+		for _, w := range wchans {
+			if b, _ := os.ReadFile(w); string(b) == "wait_for_partner" {
+				return true
+			}
+		}
+		return false
+	})
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()
@@ -134,8 +143,7 @@ func opened(pid int, name string) bool {
 	return false
 }
 
-// waitFor polls cond for up to ten seconds, failing if the build ended
-// first.
+// waitFor polls cond for up to ten seconds, then fails.
 func waitFor(t *testing.T, cmd *exec.Cmd, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
@@ -144,7 +152,7 @@ func waitFor(t *testing.T, cmd *exec.Cmd, cond func() bool) {
 		}
 	}
 	cmd.Process.Kill()
-	t.Fatal("the build never got to reading the kernel")
+	t.Fatal("the build never got where the test waits for it")
 }
 
 // snapshotDir lists every file under dir with its bytes.

@@ -71,66 +71,62 @@ type Summary struct {
 // or an oci directory that holds one, is refused before anything is
 // written (an *OutputError, a user error).
 func Write(ctx context.Context, out string, descs []*args.Args, opts ...Option) ([]Summary, error) {
-	o := newOptions(opts)
-	b, err := prepare(descs, o)
-	if err != nil {
-		return nil, err
-	}
-	device, err := checkOutput(out, b)
-	if err != nil {
-		return nil, err
-	}
-	if o.tempDir == "" && !device {
-		o.tempDir = filepath.Dir(filepath.Clean(out))
-	}
-	defer b.close()
-	if err := b.finish(ctx, o); err != nil {
-		return nil, err
-	}
-	wopts := b.writeOptions(ctx, o)
-	if b.format == image.OCILayout {
-		err = image.WritePath(out, b.images, wopts...)
-	} else {
-		err = image.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) })
-	}
-	if err != nil {
-		return nil, err
-	}
-	return b.summaries(), nil
+	return pipeline(ctx, descs, opts, func(b *batch, o *options) error {
+		device, err := checkOutput(out, b)
+		if err == nil && o.tempDir == "" && !device {
+			o.tempDir = filepath.Dir(filepath.Clean(out))
+		}
+		return err
+	}, func(b *batch, o *options) error {
+		wopts := b.writeOptions(ctx, o)
+		if b.format == image.OCILayout {
+			return image.WritePath(out, b.images, wopts...)
+		}
+		return image.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) })
+	})
 }
 
 // WriteTo builds the images descs describe, as Write does, and writes them
 // to w as an archive: the oci format, a directory, is refused.
 func WriteTo(ctx context.Context, w io.Writer, descs []*args.Args, opts ...Option) ([]Summary, error) {
-	o := newOptions(opts)
-	b, err := prepare(descs, o)
-	if err != nil {
-		return nil, err
-	}
-	if b.format == image.OCILayout {
-		return nil, &OutputError{Path: "-", Reason: "the oci format is a directory, not a stream: write it to a directory, or use oci-archive for a stream"}
-	}
-	defer b.close()
-	if err := b.finish(ctx, o); err != nil {
-		return nil, err
-	}
-	if err := image.Write(b.wrap(w, o), b.images, b.writeOptions(ctx, o)...); err != nil {
-		return nil, err
-	}
-	return b.summaries(), nil
+	return pipeline(ctx, descs, opts, func(b *batch, _ *options) error {
+		if b.format == image.OCILayout {
+			return &OutputError{Path: "-", Reason: "the oci format is a directory, not a stream: write it to a directory, or use oci-archive for a stream"}
+		}
+		return nil
+	}, func(b *batch, o *options) error {
+		return image.Write(b.wrap(w, o), b.images, b.writeOptions(ctx, o)...)
+	})
 }
 
 // Check resolves and checks descs as Write does, builds the rootfs files
 // they ask for (in unnamed temporary files, then gone) and writes nothing.
 func Check(ctx context.Context, descs []*args.Args, opts ...Option) ([]Summary, error) {
+	return pipeline(ctx, descs, opts, nil, nil)
+}
+
+// pipeline is the one path from descriptions to bytes: resolve and plan
+// descs; check the output (check, before anything is written); build the
+// rootfs files; write the images (write); remove the rootfs files.
+func pipeline(ctx context.Context, descs []*args.Args, opts []Option, check, write func(*batch, *options) error) ([]Summary, error) {
 	o := newOptions(opts)
 	b, err := prepare(descs, o)
 	if err != nil {
 		return nil, err
 	}
+	if check != nil {
+		if err := check(b, o); err != nil {
+			return nil, err
+		}
+	}
 	defer b.close()
 	if err := b.finish(ctx, o); err != nil {
 		return nil, err
+	}
+	if write != nil {
+		if err := write(b, o); err != nil {
+			return nil, err
+		}
 	}
 	return b.summaries(), nil
 }
