@@ -3,6 +3,7 @@ package build
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,9 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 		}
 	}
 	real, err := realPath(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return refuse(fmt.Sprintf("its directory %s does not exist: create it first", filepath.Dir(filepath.Clean(out))))
+	}
 	if err != nil {
 		return refuse(fmt.Sprintf("cannot be resolved: %v", err))
 	}

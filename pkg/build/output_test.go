@@ -68,6 +68,7 @@ func TestWriteRefusesInputs(t *testing.T) {
 		{"conflink/image.tar", "", `conflink/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf"`},
 		{"conf/a", image.OCILayout, `conf/a: exists and is a file, not a directory holding an OCI image layout`},
 		{"conf", "", `conf: is a directory: give the output a file name`},
+		{"new/image.tar", "", `new/image.tar: its directory ` + dir + `/new does not exist: create it first`},
 		{"conf/", "", `conf/: names a directory`},
 		{".", image.OCIArchive, `output .: names a directory`},
 		{".", image.OCILayout, `holds more than an OCI image layout (args.json, conf, conf-a, conflink, hardlink and 1 more)`},
