@@ -22,8 +22,11 @@ func newBuild(getenv func(string) string) *cobra.Command {
 		Long: `Build reads an image description (args.nix, evaluated with nix-instantiate;
 args.json; or args.hcl), checks it, and writes the image as a docker-archive
 tar. The output appears only when the build succeeds: it is written to a
-temporary file beside it and renamed, so a failed build leaves an existing
-file exactly as it was. With -o -, the tar goes to standard output.
+temporary file beside it and renamed, so a failed or interrupted build
+leaves an existing file exactly as it was. With -o -, the tar goes to
+standard output. An -o that is or lies inside one of the build's sources,
+a directory, or a symlink to a file is refused; a device or FIFO is written
+through.
 
 The creation time and every file's mtime is SOURCE_DATE_EPOCH when set,
 else 1970-01-01T00:00:01Z: the same description and files give the same
@@ -35,49 +38,44 @@ bytes on every machine, the same bytes nix-build gives.`,
 			if out == "" {
 				return usageError{fmt.Errorf("build: -o is required (the image tar to write, or - for standard output)")}
 			}
-			created, err := sourceDateEpoch(getenv)
+			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			a, err := args.Load(cmd.Context(), file)
-			if err != nil {
-				return err
-			}
-			img, r, done, err := resolveImage(a, created, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer done()
-			opts := build.WriteOptions(r)
 			if format != "" {
 				f, err := image.ParseFormat(format)
 				if err != nil {
 					return usageError{fmt.Errorf("build: --format: %w", err)}
 				}
-				r.Format = f
-				opts = append(opts, image.WithFormat(f))
+				opts = append(opts, build.WithFormat(f))
 			}
-			images := []*image.Image{img}
-			switch {
-			case r.Format == image.OCILayout && out == "-":
-				return usageError{fmt.Errorf("build: the oci format is a directory: give -o a directory name, or use oci-archive for standard output")}
-			case r.Format == image.OCILayout:
-				err = image.WritePath(out, images, opts...)
-			case out == "-":
-				return image.Write(cmd.OutOrStdout(), images, opts...)
-			default:
-				bar := progressBar(cmd, img, "writing "+out)
-				err = image.WriteFile(out, func(w io.Writer) error {
-					bar.W = w
-					return image.Write(bar, images, opts...)
-				})
+			a, err := args.Load(cmd.Context(), file)
+			if err != nil {
+				return err
+			}
+			descs := []*args.Args{a}
+			if out == "-" {
+				_, err := build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, opts...)
+				return err
+			}
+			var bar *progress.Writer
+			if term := terminal(cmd); term != nil {
+				opts = append(opts, build.WithProgress(func(total int64, w io.Writer) io.Writer {
+					bar = progress.New(w, term, total, "writing "+out)
+					return bar
+				}))
+			}
+			sums, err := build.Write(cmd.Context(), out, descs, opts...)
+			if bar != nil {
 				bar.Done()
 			}
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
-			fmt.Fprintln(cmd.OutOrStdout(), img.RepoTags[0])
+			if !isStdout(cmd, out) {
+				fmt.Fprintln(cmd.OutOrStdout(), sums[0].Ref)
+			}
 			return nil
 		},
 	}
@@ -87,46 +85,42 @@ bytes on every machine, the same bytes nix-build gives.`,
 	return cmd
 }
 
-// progressBar returns a progress.Writer that draws on stderr only when both
-// stdout and stderr are terminals; its W is set by the caller.
-func progressBar(cmd *cobra.Command, img *image.Image, label string) *progress.Writer {
-	var total int64
-	for _, l := range img.Layers {
-		for _, e := range l.Entries {
-			total += e.Size
-		}
+// buildOptions are the build options every command shares: the creation
+// time from SOURCE_DATE_EPOCH, and warnings on stderr.
+func buildOptions(getenv func(string) string, stderr io.Writer) ([]build.Option, error) {
+	created, err := sourceDateEpoch(getenv)
+	if err != nil {
+		return nil, err
 	}
-	var term io.Writer
+	return []build.Option{build.WithCreated(created), warnings(stderr)}, nil
+}
+
+// warnings has the warnings about a description printed on stderr.
+func warnings(stderr io.Writer) build.Option {
+	return build.WithWarnings(func(w string) { fmt.Fprintln(stderr, "bunix: warning: "+w) })
+}
+
+// terminal returns stderr when both stdout and stderr are terminals, for a
+// progress bar, else nil.
+func terminal(cmd *cobra.Command) io.Writer {
 	stdout, ok1 := cmd.OutOrStdout().(*os.File)
 	stderr, ok2 := cmd.ErrOrStderr().(*os.File)
 	if ok1 && ok2 && isTerminal(stdout) && isTerminal(stderr) {
-		term = stderr
+		return stderr
 	}
-	return progress.New(nil, term, total, label)
+	return nil
 }
 
-// resolveImage checks a and returns the image it describes, with the
-// rootfs it asks bunix to build written into a temporary directory that
-// done removes; call done once the image is written. Warnings go to stderr.
-func resolveImage(a *args.Args, created time.Time, stderr io.Writer) (img *image.Image, r *args.Resolved, done func(), err error) {
-	r, err = a.Resolve()
-	if err != nil {
-		return nil, nil, nil, err
+// isStdout reports whether out is the command's standard output (-o
+// /dev/stdout), which then holds the image and nothing else.
+func isStdout(cmd *cobra.Command, out string) bool {
+	f, ok := cmd.OutOrStdout().(*os.File)
+	if !ok {
+		return false
 	}
-	for _, w := range r.Warnings {
-		fmt.Fprintln(stderr, "bunix: warning: "+w)
-	}
-	dir, err := os.MkdirTemp("", "bunix-rootfs-")
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("creating a work directory for the rootfs: %w", err)
-	}
-	done = func() { os.RemoveAll(dir) }
-	img, err = build.Image(r, build.WithCreated(created), build.WithWorkDir(dir))
-	if err != nil {
-		done()
-		return nil, nil, nil, err
-	}
-	return img, r, done, nil
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(out)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH; zero time when unset.

@@ -7,11 +7,25 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := (<-sigs).(syscall.Signal)
+		// A second signal ends the process at once.
+		signal.Stop(sigs)
+		cancel(signalError{s})
+		// The build stops between two chunks; should it be stuck in a
+		// system call (opening a FIFO), it is given up on.
+		time.Sleep(stopGrace)
+		os.Exit(128 + int(s))
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
 }
+
+// stopGrace is how long a signalled process has to stop by itself.
+const stopGrace = time.Second

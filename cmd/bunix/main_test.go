@@ -265,3 +265,39 @@ func TestInitWithoutTerminal(t *testing.T) {
 		t.Errorf("second init: exit %d: %s", code, stderr)
 	}
 }
+
+// TestOutputGuard: -o naming what the build reads, or a directory, exits 2
+// and changes nothing.
+func TestOutputGuard(t *testing.T) {
+	dir := project(t)
+	args := filepath.Join(dir, "args.json")
+	kernel := mustRead(t, filepath.Join(dir, "kernel"))
+	for _, tc := range []struct {
+		out  []string
+		want string
+	}{
+		{[]string{"-o", filepath.Join(dir, "kernel")}, `which the build reads: writing the image there would destroy it`},
+		{[]string{"-o", args}, `is the description ` + args},
+		{[]string{"-o", filepath.Join(dir, "conf", "x.tar")}, `lies inside`},
+		{[]string{"-o", dir}, `is a directory: give the output a file name`},
+		{[]string{"-o", dir + "/"}, `names a directory`},
+		{[]string{"-o", dir, "--format", "oci"}, `holds more than an OCI image layout (args.hcl, args.json, args.nix, conf, kernel)`},
+		{[]string{"-o", "-", "--format", "oci"}, `the oci format is a directory, not a stream`},
+	} {
+		code, _, stderr := cli(t, nil, append([]string{"build", "-f", args}, tc.out...)...)
+		if code != exitBadInput || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d: %s\nwant %q", tc.out, code, stderr, tc.want)
+		}
+	}
+	if mustRead(t, filepath.Join(dir, "kernel")) != kernel || !strings.Contains(mustRead(t, args), `"name": "urunc/redis"`) {
+		t.Error("a refused build changed its sources")
+	}
+	// rootfs.path on /urunc.json is a field error.
+	os.WriteFile(filepath.Join(dir, "r.json"), []byte(`{"name": "x", "files": {"./kernel": "/unikernel/kernel"},
+  "annotations": {"unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/unikernel/kernel"},
+  "rootfs": {"type": "initrd", "include": {"./conf": "/"}, "path": "/urunc.json"}}`), 0o644)
+	code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, "r.json"), "-o", filepath.Join(t.TempDir(), "i.tar"))
+	if code != exitBadInput || !strings.Contains(stderr, `rootfs.path = "/urunc.json": the rootfs file would go where bunix (the urunc settings) already puts a file`) {
+		t.Errorf("rootfs.path = /urunc.json: exit %d: %s", code, stderr)
+	}
+}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
-	"github.com/nubificus/bunix/pkg/image"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +24,7 @@ the image tar to $out.`,
 			if specPath == "" || out == "" {
 				return usageError{fmt.Errorf("nix-builder: $specPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
 			}
-			created, err := sourceDateEpoch(getenv)
+			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -37,30 +36,10 @@ the image tar to $out.`,
 			if err != nil {
 				return err
 			}
-			var images []*image.Image
-			var r *args.Resolved
-			for _, a := range descs {
-				img, resolved, done, err := resolveImage(a, created, cmd.ErrOrStderr())
-				if err != nil {
-					return err
-				}
-				defer done()
-				images, r = append(images, img), resolved
-			}
-			opts := build.WriteOptions(r)
-			if r.Format == image.OCILayout {
-				return image.WritePath(out, images, opts...)
-			}
-			// Temporary files go to $TMPDIR, the build directory, not the store.
-			f, err := os.Create(out)
-			if err != nil {
-				return fmt.Errorf("creating %s: %w", out, err)
-			}
-			if err := image.Write(f, images, opts...); err != nil {
-				f.Close()
-				return err
-			}
-			return f.Close()
+			// Temporary files go to $TMPDIR, the build directory, not the
+			// store.
+			_, err = build.Write(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()))...)
+			return err
 		},
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"syscall"
 
-	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/build"
 	"github.com/spf13/cobra"
 )
 
@@ -25,9 +27,22 @@ var version = "dev"
 // usageError marks a command-line mistake.
 type usageError struct{ error }
 
-// run executes the command line args and returns the exit code. getenv is
-// the one way commands see the environment.
-func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ sig syscall.Signal }
+
+func (e signalError) Error() string { return "stopped by " + e.sig.String() }
+
+// run executes the command line args and returns the exit code: 128 plus
+// the signal's number when ctx was cancelled by one (130 for SIGINT), 1
+// for a panic, which is a bug. getenv is the one way commands see the
+// environment.
+func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv func(string) string) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "bunix: internal error (please report it): %v\n%s", p, debug.Stack())
+			code = exitFailure
+		}
+	}()
 	root := newRoot(getenv)
 	root.SetArgs(argv)
 	root.SetOut(stdout)
@@ -36,6 +51,11 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	var se signalError
+	if errors.As(context.Cause(ctx), &se) {
+		fmt.Fprintf(stderr, "bunix: %v; what was at the output is left as it was\n", se)
+		return 128 + int(se.sig)
 	}
 	// A joined error is one problem per line.
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
@@ -46,7 +66,7 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "bunix: "+err.Error())
 	}
 	var ue usageError
-	if errors.As(err, &ue) || args.IsUserError(err) {
+	if errors.As(err, &ue) || build.IsUserError(err) {
 		return exitBadInput
 	}
 	return exitFailure

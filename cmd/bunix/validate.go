@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/build"
 	"github.com/spf13/cobra"
 )
 
@@ -15,8 +15,8 @@ func newValidate() *cobra.Command {
 		Long: `Validate reads an image description and reports every problem in it: bad
 fields and values, sources that are missing, targets that collide, and
 binary, initrd or block paths that no copied file provides, and a rootfs
-that cannot be built. It builds that rootfs in a temporary directory, which
-it removes, and writes nothing else.`,
+that cannot be built. It builds that rootfs in an unnamed temporary file,
+which goes when it ends, and writes nothing else.`,
 		Example: `  bunix validate args.nix
   bunix validate examples/hello/args.hcl`,
 		Args: exactArgs(1),
@@ -25,12 +25,11 @@ it removes, and writes nothing else.`,
 			if err != nil {
 				return err
 			}
-			img, _, done, err := resolveImage(desc, time.Time{}, cmd.ErrOrStderr())
+			sums, err := build.Check(cmd.Context(), []*args.Args{desc}, warnings(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
-			done()
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d layers\n", a[0], img.RepoTags[0], len(img.Layers))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d layers\n", a[0], sums[0].Ref, sums[0].Layers)
 			return nil
 		},
 	}

@@ -1,13 +1,12 @@
-// Package build turns a resolved image description into an image. It is the
-// one place both entry points go through, the CLI's `bunix build` and the
-// Nix derivation's builder, so that their bytes match by construction.
 package build
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -21,69 +20,55 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Option configures Image.
-type Option func(*options)
-
-type options struct {
-	created time.Time
-	workDir string
+// job is one image on its way from a description to bytes: checked and
+// planned by planImage, its rootfs written and its layers put in order by
+// finish.
+type job struct {
+	r      *args.Resolved
+	img    *image.Image
+	layers map[string]image.Layer // by target, without the rootfs one
+	plan   *rootfsPlan            // nil without a rootfs
+	mtime  time.Time
 }
 
-// WithCreated sets the image's creation time and its files' modification
-// time; the default is image.DefaultCreated.
-func WithCreated(t time.Time) Option {
-	return func(o *options) { o.created = t }
-}
+// generated stands for a file bunix itself writes, in collision messages.
+var generated = args.Copy{Field: "bunix (the urunc settings)"}
 
-// WithWorkDir names the directory where Image writes the rootfs file it
-// builds (an initrd or a block image); the caller removes it once the image
-// is written. Without it, a rootfs to build is an error.
-func WithWorkDir(dir string) Option {
-	return func(o *options) { o.workDir = dir }
-}
-
-// Image returns the image r describes: one layer per copy, and one for the
-// rootfs file if r has one, in target order, then one layer holding
-// /urunc.json; Labels carrying the urunc settings in plain text; Cmd the
-// cmdline's words. It reads the sources' metadata (not the bytes it copies)
-// and reports, all at once, sources that are missing or unreadable, copies
-// that collide, a prebuilt rootfs that is not what its type says, a block
-// image too small for its content, and binary, initrd or block paths that
-// no file in the image provides. Only then does it write the rootfs file it
-// builds, if any, into the work directory. r.Warnings are for the caller to
-// show.
-func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	mtime := o.created
+// planImage returns the image r describes, but for its rootfs file, which
+// finish writes: one layer per copy, and one for the rootfs file if r has
+// one, in target order, then one layer holding /urunc.json; Labels carrying
+// the urunc settings in plain text; Cmd the cmdline's words. It reads the
+// sources' metadata (not the bytes it copies) and reports, all at once,
+// sources that are missing or unreadable, copies that collide (with each
+// other or with a file bunix writes), a prebuilt rootfs that is not what
+// its type says, a block image too small for its content, and binary,
+// initrd or block paths that no file in the image provides.
+func planImage(r *args.Resolved, created time.Time) (*job, error) {
+	mtime := created
 	if mtime.IsZero() {
 		mtime = image.DefaultCreated
 	}
-
 	var errs []error
-	img := &image.Image{
+	j := &job{r: r, mtime: mtime, layers: map[string]image.Layer{}, img: &image.Image{
 		RepoTags:     []string{r.Ref},
 		Architecture: r.Architecture,
-		Created:      o.created,
+		Created:      created,
 		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Cmd: r.Cmd},
 		Annotations:  annotations(r),
-	}
+	}}
 	paths := map[string]owner{}
-	layers := map[string]image.Layer{}
 	for _, cp := range r.Copies {
 		entries, err := entriesOf(cp, paths)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		layers[cp.Target] = image.Layer{Entries: entries, CreatedBy: "bunix: copy " + cp.Target}
+		j.layers[cp.Target] = image.Layer{Entries: entries, CreatedBy: "bunix: copy " + cp.Target}
 	}
-	var plan *rootfsPlan
+	paths[urunc.JSONPath] = owner{generated, image.Regular}
 	if rf := r.Rootfs; rf != nil {
 		var err error
-		if plan, err = planRootfs(r, mtime); err != nil {
+		if j.plan, err = planRootfs(r, mtime); err != nil {
 			errs = append(errs, err)
 		}
 		cp := args.Copy{Source: rf.Path, Target: rf.Path, Field: "rootfs.path", Where: r.Where("rootfs.path")}
@@ -99,33 +84,75 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 			continue
 		}
 		field := "annotations." + k
+		fieldErr := func(reason string) error {
+			return &args.FieldError{Where: r.Where(field), Field: field, Value: strconv.Quote(v), Reason: reason}
+		}
 		switch o, found := paths[v]; {
+		case found && o.copy.Field == generated.Field:
+			errs = append(errs, fieldErr("names the file bunix writes the urunc settings to: name a file the image copies in"))
+		case !found && holdsPaths(paths, v) != "":
+			errs = append(errs, fieldErr("is a directory in the image (it holds "+holdsPaths(paths, v)+"): name a regular file"))
 		case !found:
-			errs = append(errs, &args.FieldError{Where: r.Where(field), Field: field, Value: strconv.Quote(v),
-				Reason: "no file in the image is at this path (the image holds: " + regularFiles(paths) + ")"})
+			errs = append(errs, fieldErr("no file in the image is at this path (the image holds: "+regularFiles(paths)+")"))
 		case o.typ != image.Regular:
-			errs = append(errs, &args.FieldError{Where: r.Where(field), Field: field, Value: strconv.Quote(v),
-				Reason: fmt.Sprintf("must name a regular file, but %s puts a %s there", o.copy.Field, o.typ)})
+			errs = append(errs, fieldErr(fmt.Sprintf("must name a regular file, but %s puts a %s there", o.copy.Field, o.typ)))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if plan != nil {
-		e, err := plan.write(o.workDir, mtime)
+	return j, nil
+}
+
+// finish writes the rootfs file j builds, if any, as an unnamed file in
+// dir, and puts j's layers in order. Call the function it returns once the
+// image is written: it closes that file, which removes it.
+func (j *job) finish(ctx context.Context, dir string) (done func(), err error) {
+	done = func() {}
+	if j.plan != nil {
+		e, closeRootfs, err := j.plan.write(ctx, dir, j.mtime)
 		if err != nil {
 			return nil, err
 		}
-		layers[e.Path] = image.Layer{Entries: []image.Entry{e}, CreatedBy: "bunix: rootfs " + e.Path}
+		done = closeRootfs
+		j.layers[e.Path] = image.Layer{Entries: []image.Entry{e}, CreatedBy: "bunix: rootfs " + e.Path}
 	}
-	for _, target := range slices.Sorted(maps.Keys(layers)) {
-		img.Layers = append(img.Layers, layers[target])
+	for _, target := range slices.Sorted(maps.Keys(j.layers)) {
+		j.img.Layers = append(j.img.Layers, j.layers[target])
 	}
-	img.Layers = append(img.Layers, image.Layer{
-		Entries:   []image.Entry{{Path: urunc.JSONPath, Type: image.Regular, Data: urunc.EncodeJSON(r.Settings)}},
+	j.img.Layers = append(j.img.Layers, image.Layer{
+		Entries:   []image.Entry{{Path: urunc.JSONPath, Type: image.Regular, Data: urunc.EncodeJSON(j.r.Settings)}},
 		CreatedBy: "bunix: urunc settings " + urunc.JSONPath,
 	})
-	return img, nil
+	return done, nil
+}
+
+// plannedEntries returns the entries j copies from disk, into the image or
+// into the rootfs it builds.
+func (j *job) plannedEntries() []image.Entry {
+	var out []image.Entry
+	for _, l := range j.layers {
+		out = append(out, l.Entries...)
+	}
+	if j.plan != nil {
+		out = append(append(out, j.plan.tree...), j.plan.entry)
+	}
+	return out
+}
+
+// holdsPaths returns, for a message, up to three paths under dir, or ""
+// when there is none.
+func holdsPaths(paths map[string]owner, dir string) string {
+	var under []string
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		if strings.HasPrefix(p, dir+"/") {
+			if len(under) == 3 {
+				return strings.Join(under, ", ") + ", ..."
+			}
+			under = append(under, p)
+		}
+	}
+	return strings.Join(under, ", ")
 }
 
 // dirConflicts reports each path under one that is not a directory: a file
@@ -153,6 +180,10 @@ func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
 	}
 	var errs []error
 	for _, e := range entries {
+		if base := path.Base(e.Path); strings.HasPrefix(base, whiteoutPrefix) {
+			errs = append(errs, cp.Errorf("puts %s in the image: a name starting with %q is a whiteout, which unpacking a layer deletes rather than creates; rename it", e.Path, whiteoutPrefix))
+			continue
+		}
 		if e.Type == image.Regular {
 			if err := unix.Access(e.Source, unix.R_OK); err != nil {
 				errs = append(errs, cp.Errorf("cannot be read: %s: %v", e.Source, err))
@@ -167,19 +198,36 @@ func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
 	return entries, errors.Join(errs...)
 }
 
+// whiteoutPrefix starts the names that mark deletions in image layers.
+const whiteoutPrefix = ".wh."
+
 func sourceError(cp args.Copy, err error) error {
 	var pe *fs.PathError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if errors.As(err, &pe) && pe.Path != cp.Source {
-			return cp.Errorf("cannot be copied: %s does not exist", pe.Path)
+		missing := cp.Source
+		if errors.As(err, &pe) {
+			missing = pe.Path
 		}
-		return cp.Errorf("source does not exist (looked for %s)", cp.Source)
+		if target, lerr := os.Readlink(missing); lerr == nil {
+			return cp.Errorf("cannot be copied: %s is a dangling symlink (its target %s does not exist)", missing, target)
+		}
+		hint := ""
+		if strings.HasPrefix(missing, nixStore) {
+			hint = ": it is a Nix store path that is not built (or was collected): build the derivation output first (nix-build, or nix-store --realise the path)"
+		}
+		if missing != cp.Source {
+			return cp.Errorf("cannot be copied: %s does not exist%s", missing, hint)
+		}
+		return cp.Errorf("source does not exist (looked for %s)%s", cp.Source, hint)
 	case errors.Is(err, fs.ErrPermission):
 		return cp.Errorf("source cannot be read: %v", err)
 	}
 	return cp.Errorf("source cannot be copied: %v", err)
 }
+
+// nixStore is where derivation outputs live.
+const nixStore = "/nix/store/"
 
 // owner is the copy that puts an entry at a path, and the entry's type.
 type owner struct {
@@ -192,7 +240,7 @@ type owner struct {
 func regularFiles(m map[string]owner) string {
 	var out []string
 	for _, p := range slices.Sorted(maps.Keys(m)) {
-		if m[p].typ != image.Regular {
+		if m[p].typ != image.Regular || m[p].copy.Field == generated.Field {
 			continue
 		}
 		if len(out) == 10 {
@@ -216,10 +264,4 @@ func annotations(r *args.Resolved) map[string]string {
 		a["org.opencontainers.image.version"] = tag
 	}
 	return a
-}
-
-// WriteOptions returns the image.Write options r asks for: its format,
-// compression and layer cap.
-func WriteOptions(r *args.Resolved) []image.Option {
-	return []image.Option{image.WithFormat(r.Format), image.WithCompression(r.Compression), image.WithMaxLayers(r.MaxLayers)}
 }

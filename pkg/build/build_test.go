@@ -1,12 +1,14 @@
 package build
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 func resolved(t *testing.T, dir, js string) *args.Resolved {
@@ -33,6 +35,28 @@ func files(t *testing.T, names ...string) string {
 	}
 	return dir
 }
+
+// Image plans and finishes r's image as Write does, its rootfs file
+// unnamed in the WithTempDir directory (by default os.TempDir), open until
+// the test binary exits.
+func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
+	o := newOptions(opts)
+	j, err := planImage(r, o.created)
+	if err != nil {
+		return nil, err
+	}
+	dir := o.tempDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if _, err := j.finish(context.Background(), dir); err != nil {
+		return nil, err
+	}
+	return j.img, nil
+}
+
+// WithWorkDir is WithTempDir, by the name the rootfs tests know it.
+func WithWorkDir(dir string) Option { return WithTempDir(dir) }
 
 const ann = `"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel","cmdline":"k a"}`
 

@@ -1,11 +1,10 @@
 package build
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -102,36 +101,76 @@ func (p *rootfsPlan) checkFrom() error {
 	return nil
 }
 
-// write writes a rootfs bunix builds into dir and returns its entry; a
-// prebuilt one's entry is returned as it is.
-func (p *rootfsPlan) write(dir string, mtime time.Time) (image.Entry, error) {
+// write writes a rootfs bunix builds into an unnamed file in dir and
+// returns its entry, whose Source reopens the file, and a function that
+// closes the file, which removes it. A prebuilt rootfs's entry is returned
+// as it is. The writers see ctx through their io.Writer: they stop at
+// their next write once it is done.
+func (p *rootfsPlan) write(ctx context.Context, dir string, mtime time.Time) (image.Entry, func(), error) {
 	if p.rf.From != nil {
-		return p.entry, nil
+		return p.entry, func() {}, nil
 	}
-	if dir == "" {
-		return image.Entry{}, fmt.Errorf("writing the %s: no work directory (build.WithWorkDir)", p.rf.Type)
-	}
-	name := filepath.Join(dir, path.Base(p.rf.Path))
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, source, done, err := spoolFile(dir)
 	if err != nil {
-		return image.Entry{}, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
+		return image.Entry{}, nil, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
 	}
+	w := ctxFile{ctx, f}
 	if p.ext != nil {
-		err = p.ext.Write(f)
+		err = p.ext.Write(w)
 	} else {
-		err = rootfs.WriteInitrd(f, p.tree, rootfs.InitrdOptions{MTime: mtime, Gzip: p.rf.Gzip})
+		err = rootfs.WriteInitrd(w, p.tree, rootfs.InitrdOptions{MTime: mtime, Gzip: p.rf.Gzip})
 	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("writing the %s: %w", p.rf.Type, cerr)
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = f.Stat()
 	}
 	if err != nil {
-		return image.Entry{}, err
-	}
-	fi, err := os.Stat(name)
-	if err != nil {
-		return image.Entry{}, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
+		done()
+		if cause := context.Cause(ctx); cause != nil {
+			return image.Entry{}, nil, cause
+		}
+		return image.Entry{}, nil, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
 	}
 	e := p.entry
-	e.Source, e.Size = name, fi.Size()
-	return e, nil
+	e.Source, e.Size = source, fi.Size()
+	return e, done, nil
+}
+
+// spoolFile returns a new file in dir for a rootfs, the path that reopens
+// it, and the function that closes and removes it. The file has no name
+// where the kernel and file system allow (O_TMPFILE, or a name removed at
+// once), so that nothing is left behind even after SIGKILL.
+func spoolFile(dir string) (f *os.File, source string, done func(), err error) {
+	if f, err := image.OpenTmpfile(dir); err == nil {
+		return f, image.ProcPath(f), func() { f.Close() }, nil
+	}
+	f, err = os.CreateTemp(dir, ".bunix-rootfs-*")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if _, err := os.Stat(image.ProcPath(f)); err == nil {
+		os.Remove(f.Name())
+		return f, image.ProcPath(f), func() { f.Close() }, nil
+	}
+	return f, f.Name(), func() { f.Close(); os.Remove(f.Name()) }, nil
+}
+
+// ctxFile is a file whose writes fail once ctx is done.
+type ctxFile struct {
+	ctx context.Context
+	f   *os.File
+}
+
+func (c ctxFile) Write(b []byte) (int, error) {
+	if err := context.Cause(c.ctx); err != nil {
+		return 0, err
+	}
+	return c.f.Write(b)
+}
+
+func (c ctxFile) WriteAt(b []byte, off int64) (int, error) {
+	if err := context.Cause(c.ctx); err != nil {
+		return 0, err
+	}
+	return c.f.WriteAt(b, off)
 }

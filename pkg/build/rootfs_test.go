@@ -16,8 +16,7 @@ func withRootfs(rootfs string) string {
 
 func TestImageInitrd(t *testing.T) {
 	dir := files(t, "kernel", "r/init", "r/etc/conf")
-	work := t.TempDir()
-	img, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"}}`)), WithWorkDir(work))
+	img, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"}}`)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +28,7 @@ func TestImageInitrd(t *testing.T) {
 		t.Errorf("layers: %s", got)
 	}
 	e := img.Layers[1].Entries[0]
-	if e.Path != "/unikernel/rootfs.cpio" || filepath.Dir(e.Source) != work {
+	if e.Path != "/unikernel/rootfs.cpio" || !strings.HasPrefix(e.Source, "/proc/self/fd/") {
 		t.Errorf("rootfs entry %+v", e)
 	}
 	if kind, err := rootfs.Detect(e.Source); kind != rootfs.CPIO || err != nil {
@@ -37,9 +36,6 @@ func TestImageInitrd(t *testing.T) {
 	}
 	if fi, err := os.Stat(e.Source); err != nil || fi.Size() != e.Size {
 		t.Errorf("entry size %d, file %v %v", e.Size, fi, err)
-	}
-	if _, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","include":{"r":"/"}}`))); err == nil || !strings.Contains(err.Error(), "no work directory") {
-		t.Errorf("without a work directory: %v", err)
 	}
 }
 
@@ -56,7 +52,7 @@ func TestImageRootfsErrors(t *testing.T) {
 		{`{"type":"initrd","from":"dir"}`, `rootfs.from = "` + dir + `/dir": is a directory: a prebuilt rootfs is one file`},
 		{`{"type":"initrd","from":"missing.cpio"}`, `rootfs.from = "` + dir + `/missing.cpio": source does not exist`},
 	} {
-		_, err := Image(resolved(t, dir, withRootfs(tc.rootfs)), WithWorkDir(t.TempDir()))
+		_, err := Image(resolved(t, dir, withRootfs(tc.rootfs)))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !args.IsUserError(err) {
 			t.Errorf("%s: got %v\nwant %s", tc.rootfs, err, tc.want)
 		}
@@ -75,7 +71,7 @@ func TestImageBlockTooSmall(t *testing.T) {
 	dir := files(t, "kernel", "conf")
 	js := `{"name":"x","files":{"kernel":"/k"},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},
 		"rootfs":{"type":"block","include":{"conf":"/conf"},"size":"16K"}}`
-	_, err := Image(resolved(t, dir, js), WithWorkDir(t.TempDir()))
+	_, err := Image(resolved(t, dir, js))
 	if err == nil || !strings.Contains(err.Error(), `args.json: rootfs.size = 16384: too small for the content: the ext4 image needs at least`) {
 		t.Errorf("got %v", err)
 	}

@@ -2,6 +2,7 @@ package image
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,13 +13,14 @@ import (
 // a regular file, with the header that header gives it; entries are named
 // once, so that blobs shared by images are written once.
 type tarWriter struct {
+	ctx   context.Context
 	w     *bufio.Writer
 	mtime time.Time
 	names map[string]bool
 }
 
-func newTarWriter(w io.Writer, mtime time.Time) *tarWriter {
-	return &tarWriter{w: bufio.NewWriterSize(w, 64<<10), mtime: mtime, names: map[string]bool{}}
+func newTarWriter(ctx context.Context, w io.Writer, mtime time.Time) *tarWriter {
+	return &tarWriter{ctx: ctx, w: bufio.NewWriterSize(w, 64<<10), mtime: mtime, names: map[string]bool{}}
 }
 
 // add writes the file name of size bytes, which write writes. It does
@@ -66,12 +68,24 @@ func (t *tarWriter) addFile(name string, f *os.File, size int64) error {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
 	return t.add(name, size, func(w io.Writer) error {
-		if _, err := io.Copy(w, io.LimitReader(f, size)); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
+		// In pieces, so that a cancelled write stops between two.
+		for left := size; left > 0; {
+			if err := context.Cause(t.ctx); err != nil {
+				return err
+			}
+			n, err := io.CopyN(w, f, min(left, copyPiece))
+			if err != nil {
+				return fmt.Errorf("writing %s: %w", name, err)
+			}
+			left -= n
 		}
 		return nil
 	})
 }
+
+// copyPiece is how much of a spooled layer addFile copies between two
+// checks of the context: a fraction of a second's work.
+const copyPiece = 64 << 20
 
 // close ends the archive.
 func (t *tarWriter) close() error {

@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -66,7 +67,7 @@ func bigLayer(t *testing.T) *layerPlan {
 func TestCompressionIsDeterministic(t *testing.T) {
 	lp := bigLayer(t)
 	var plain bytes.Buffer
-	if _, err := lp.encode(&plain, Uncompressed, newChunkPool()); err != nil {
+	if _, err := lp.encode(&plain, Uncompressed, newChunkPool(context.Background())); err != nil {
 		t.Fatal(err)
 	}
 	diffID := fmt.Sprintf("%x", sha256.Sum256(plain.Bytes()))
@@ -76,7 +77,7 @@ func TestCompressionIsDeterministic(t *testing.T) {
 		for _, procs := range []int{1, 2, 7} {
 			runtime.GOMAXPROCS(procs)
 			var out bytes.Buffer
-			b, err := lp.encode(&out, c, newChunkPool())
+			b, err := lp.encode(&out, c, newChunkPool(context.Background()))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -29,8 +29,8 @@ func writeDockerArchive(w io.Writer, img *Image, o *options) error {
 	if err != nil {
 		return err
 	}
-	t := newTarWriter(w, img.created())
-	pool := newChunkPool()
+	t := newTarWriter(o.ctx, w, img.created())
+	pool := newChunkPool(o.ctx)
 	var names []string
 	var blobs []blob
 	for i, lp := range plans {

@@ -1,40 +1,248 @@
 package image
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
-// WriteFile calls write with a temporary file in the directory of path and
-// renames it to path only when write succeeds, so that path is either the
-// complete new output or, on any failure, exactly what it was before. The
-// file gets mode 0644.
-func WriteFile(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(tempBeside(path))
+// WriteFile calls write with a file that becomes path only once write has
+// succeeded, so that path is either the complete new output or, on any
+// failure, exactly what it was before.
+//
+// What is at path decides how:
+//   - nothing, or a regular file: the bytes go to an unnamed file in the
+//     directory of path (O_TMPFILE, or where the file system lacks it, a
+//     hidden temporary name removed on every way out), which is synced
+//     and then renamed to path; it gets mode 0644;
+//   - a device, a FIFO or a socket, or a symlink to one (/dev/null,
+//     /dev/stdout on a pipe): the bytes are written through it, with no
+//     rename;
+//   - a directory, or a symlink to a regular file or a directory: refused,
+//     before anything is written. WriteFile does not guess which file a
+//     link was meant to replace (a Nix result link points into the
+//     read-only store).
+//
+// WriteFile is WriteFileContext with a context that is never done.
+func WriteFile(path string, write func(io.Writer) error) error {
+	return WriteFileContext(context.Background(), path, write)
+}
+
+// WriteFileContext is WriteFile that gives up once ctx is done, with
+// context.Cause(ctx) as its error, leaving path as it was.
+func WriteFileContext(ctx context.Context, path string, write func(io.Writer) error) error {
+	kind, err := CheckOutput(path)
+	if err != nil {
+		return err
+	}
+	if kind == OutputDevice {
+		return writeThrough(ctx, path, write)
+	}
+	return writeReplace(ctx, path, write)
+}
+
+// Output is how WriteFile treats what is at a path.
+type Output int
+
+// How WriteFile treats what is at a path.
+const (
+	// OutputFile: nothing is there, or a regular file, which is
+	// replaced.
+	OutputFile Output = iota
+	// OutputDevice: a device, FIFO or socket, written through.
+	OutputDevice
+)
+
+// CheckOutput says how WriteFile would treat path, or why it refuses it.
+func CheckOutput(path string) (Output, error) {
+	if path == "" {
+		return 0, fmt.Errorf("no output path given")
+	}
+	if strings.HasSuffix(path, "/") || filepath.Base(path) == "." || filepath.Base(path) == ".." {
+		return 0, fmt.Errorf("%s names a directory: give the output a file name", path)
+	}
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return OutputFile, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("checking the output %s: %w", path, err)
+	}
+	link := fi.Mode()&fs.ModeSymlink != 0
+	if link {
+		if fi, err = os.Stat(path); err != nil {
+			target, _ := os.Readlink(path)
+			return 0, fmt.Errorf("%s is a symlink to %s, which cannot be reached (%v): remove the link or give another path", path, target, unwrapPath(err))
+		}
+	}
+	switch m := fi.Mode(); {
+	case m.IsDir():
+		return 0, fmt.Errorf("%s is a directory: give the output a file name, e.g. %s", path, filepath.Join(path, "image.tar"))
+	case m.IsRegular() && link:
+		target, _ := os.Readlink(path)
+		return 0, fmt.Errorf("%s is a symlink to the file %s: bunix does not replace a file through a link; remove the link, or give the target's path (or - for standard output)", path, target)
+	case m.IsRegular():
+		return OutputFile, nil
+	}
+	return OutputDevice, nil
+}
+
+// unwrapPath drops the operation and path of a *fs.PathError, which the
+// message already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// writeThrough writes to a device, FIFO or socket in place. Opening a FIFO
+// waits for a reader; ctx ends the wait.
+func writeThrough(ctx context.Context, path string, write func(io.Writer) error) error {
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		ch <- opened{f, err}
+	}()
+	var o opened
+	select {
+	case o = <-ch:
+	case <-ctx.Done():
+		// The open goes on alone; its file is closed should it succeed.
+		go func() {
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return context.Cause(ctx)
+	}
+	if o.err != nil {
+		return fmt.Errorf("opening the output %s: %w", path, o.err)
+	}
+	err := write(o.f)
+	if cerr := o.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing %s: %w", path, cerr)
+	}
+	return err
+}
+
+// writeReplace writes to an unnamed file beside path and renames it to
+// path once synced.
+func writeReplace(ctx context.Context, path string, write func(io.Writer) error) (err error) {
+	dir, pattern := tempBeside(path)
+	f, named, err := createTemp(dir, pattern)
 	if err != nil {
 		return fmt.Errorf("creating a temporary file for %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(f.Name())
+			if named != "" {
+				os.Remove(named)
+			}
 		}
 	}()
 	if err := write(f); err != nil {
 		return err
 	}
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
 	if err := f.Chmod(0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if named == "" {
+		// Give the unnamed file a name beside path, then move it there:
+		// linkat cannot replace a file.
+		if named, err = linkTemp(f, dir, pattern); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := os.Rename(named, path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	syncDir(dir)
 	return nil
+}
+
+// createTemp returns an unnamed file in dir (O_TMPFILE) and "", or, where
+// dir's file system has no unnamed files, a new file named after pattern
+// and its name, for the caller to remove.
+func createTemp(dir, pattern string) (*os.File, string, error) {
+	f, err := OpenTmpfile(dir)
+	if err == nil {
+		return f, "", nil
+	}
+	f, err = os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, f.Name(), nil
+}
+
+// OpenTmpfile opens an unnamed regular file in dir for reading and writing
+// (O_TMPFILE): it leaves nothing behind however the process ends. It fails
+// where the file system or kernel lacks O_TMPFILE, or /proc is not mounted
+// (the file is named by /proc/self/fd/N, see ProcPath).
+func OpenTmpfile(dir string) (*os.File, error) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open O_TMPFILE", Path: dir, Err: err}
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(dir, "(unnamed)")), nil
+}
+
+// ProcPath is a path that opens f again, even once f has no name:
+// /proc/self/fd/N.
+func ProcPath(f *os.File) string {
+	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+}
+
+// linkTemp gives the unnamed file f a new name in dir after pattern and
+// returns it.
+func linkTemp(f *os.File, dir, pattern string) (string, error) {
+	for range 100 {
+		name := filepath.Join(dir, strings.Replace(pattern, "*", strconv.FormatUint(uint64(rand.Uint32()), 10), 1))
+		err := unix.Linkat(unix.AT_FDCWD, ProcPath(f), unix.AT_FDCWD, name, unix.AT_SYMLINK_FOLLOW)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return "", &fs.PathError{Op: "link", Path: name, Err: err}
+		}
+	}
+	return "", fmt.Errorf("no free temporary name in %s", dir)
+}
+
+// syncDir makes a rename in dir durable; a failure only costs durability.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 // tempBeside returns the directory of path and a pattern for a temporary

@@ -2,10 +2,13 @@ package image
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,6 +51,9 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
+	if err == nil {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -78,10 +84,10 @@ func (d *layoutDir) file(name string, data []byte) error {
 // is either the whole new layout or what it was before. An existing layout
 // at path is replaced; anything else there is left alone, with an error.
 func writeLayoutDir(path string, images []*Image, o *options) (err error) {
-	if err := replaceable(path); err != nil {
+	if err := CheckLayoutOutput(path); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(tempBeside(path))
+	tmp, err := os.MkdirTemp(tempBeside(filepath.Clean(path)))
 	if err != nil {
 		return fmt.Errorf("creating a temporary directory for %s: %w", path, err)
 	}
@@ -98,31 +104,92 @@ func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 			return fmt.Errorf("creating %s: %w", dir, err)
 		}
 	}
-	if err := writeOCI(&layoutDir{dir: tmp, o: o, pool: newChunkPool()}, images, o); err != nil {
+	if err := writeOCI(&layoutDir{dir: tmp, o: o, pool: newChunkPool(o.ctx)}, images, o); err != nil {
+		return err
+	}
+	if err := context.Cause(o.ctx); err != nil {
 		return err
 	}
 	return moveIntoPlace(tmp, path)
 }
 
-// replaceable fails unless path is missing, an empty directory or an OCI
-// layout.
-func replaceable(path string) error {
-	fi, err := os.Stat(path)
+// CheckLayoutOutput fails unless WritePath may put an OCI layout at path:
+// nothing is there, or an empty directory, or a directory that holds an OCI
+// layout and nothing else (oci-layout, index.json, blobs/sha256/<hex>
+// files), which is then replaced. The error names what else is there.
+func CheckLayoutOutput(path string) error {
+	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("checking %s: %w", path, err)
 	}
-	if fi.IsDir() {
-		if _, err := os.Stat(filepath.Join(path, "oci-layout")); err == nil {
+	if !fi.IsDir() {
+		return fmt.Errorf("%s exists and is a %s, not a directory holding an OCI image layout: not replacing it", path, kindOf(fi.Mode()))
+	}
+	var others []string
+	n := 0
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(path, p)
+		switch {
+		case rel == "." || (d.IsDir() && (rel == "blobs" || rel == filepath.Join("blobs", "sha256"))):
+			return nil
+		case d.Type().IsRegular() && (rel == "oci-layout" || rel == "index.json" || isBlob(rel)):
 			return nil
 		}
-		if ents, err := os.ReadDir(path); err == nil && len(ents) == 0 {
-			return nil
+		n++
+		if len(others) < 5 {
+			others = append(others, rel)
+		}
+		if d.IsDir() {
+			return fs.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("checking %s: %w", path, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	more := ""
+	if n > len(others) {
+		more = fmt.Sprintf(" and %d more", n-len(others))
+	}
+	return fmt.Errorf("%s holds more than an OCI image layout (%s%s): not replacing it; remove them or give another directory", path, strings.Join(others, ", "), more)
+}
+
+// isBlob reports whether rel is blobs/sha256/<64 hex digits>.
+func isBlob(rel string) bool {
+	hex, ok := strings.CutPrefix(filepath.ToSlash(rel), "blobs/sha256/")
+	if !ok || len(hex) != 64 {
+		return false
+	}
+	for _, c := range hex {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
 		}
 	}
-	return fmt.Errorf("%s exists and is not an OCI image layout or an empty directory: not replacing it", path)
+	return true
+}
+
+// kindOf names a file type for messages.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "file"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // moveIntoPlace renames the directory tmp to path. When path exists, the two

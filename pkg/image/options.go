@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -72,10 +73,12 @@ type options struct {
 	compression Compression
 	maxLayers   int
 	tempDir     string // where compressed layers wait for their size; "" is os.TempDir
+	tempDirSet  bool
+	ctx         context.Context
 }
 
 func newOptions(opts []Option) (*options, error) {
-	o := &options{format: DockerArchive, compression: Uncompressed, maxLayers: DefaultMaxLayers}
+	o := &options{format: DockerArchive, compression: Uncompressed, maxLayers: DefaultMaxLayers, ctx: context.Background()}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -108,4 +111,19 @@ func WithCompression(c Compression) Option {
 // one layer. The default is DefaultMaxLayers.
 func WithMaxLayers(n int) Option {
 	return func(o *options) { o.maxLayers = n }
+}
+
+// WithContext makes the write stop, with context.Cause(ctx) as its error,
+// soon after ctx is done: the writer checks it between chunks of 1 MiB. A
+// file or directory being written by WritePath is then removed, and what
+// was at its path stays as it was.
+func WithContext(ctx context.Context) Option {
+	return func(o *options) { o.ctx = ctx }
+}
+
+// WithTempDir names the directory where compressed layers wait, in unnamed
+// files, until their size and digest are known. The default is the
+// directory of the output for WritePath, os.TempDir for Write.
+func WithTempDir(dir string) Option {
+	return func(o *options) { o.tempDir, o.tempDirSet = dir, true }
 }

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -20,13 +21,17 @@ const (
 	chunks = 4
 )
 
-// chunkPool holds the chunks of one write, which its pipes use in turn.
-type chunkPool chan []byte
+// chunkPool holds the chunks of one write, which its pipes use in turn,
+// and the write's context, which they check between chunks.
+type chunkPool struct {
+	free chan []byte
+	ctx  context.Context
+}
 
-func newChunkPool() chunkPool {
-	p := make(chunkPool, chunks)
+func newChunkPool(ctx context.Context) chunkPool {
+	p := chunkPool{free: make(chan []byte, chunks), ctx: ctx}
 	for range chunks {
-		p <- make([]byte, 0, chunkSize)
+		p.free <- make([]byte, 0, chunkSize)
 	}
 	return p
 }
@@ -55,7 +60,7 @@ type pipe struct {
 var checkSeed = maphash.MakeSeed()
 
 func newPipe(w io.Writer, pool chunkPool, sha, check bool) *pipe {
-	p := &pipe{w: w, pool: pool, chunk: <-pool}
+	p := &pipe{w: w, pool: pool, chunk: <-pool.free}
 	if check {
 		p.check = &maphash.Hash{}
 		p.check.SetSeed(checkSeed)
@@ -68,7 +73,7 @@ func newPipe(w io.Writer, pool chunkPool, sha, check bool) *pipe {
 		h := sha256.New()
 		for c := range p.todo {
 			h.Write(c)
-			p.pool <- c[:0]
+			p.pool.free <- c[:0]
 		}
 		p.sum <- v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
 	}()
@@ -90,9 +95,13 @@ func (p *pipe) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// flush writes the chunk being filled and hands it to the hasher.
+// flush writes the chunk being filled and hands it to the hasher. It is
+// where a write stops once its context is done: between two chunks.
 func (p *pipe) flush() {
 	if len(p.chunk) == 0 || p.err != nil {
+		return
+	}
+	if p.err = context.Cause(p.pool.ctx); p.err != nil {
 		return
 	}
 	var n int
@@ -106,7 +115,7 @@ func (p *pipe) flush() {
 		return
 	}
 	p.todo <- p.chunk
-	p.chunk = <-p.pool
+	p.chunk = <-p.pool.free
 }
 
 // close writes what is left and returns the sha256 and the check sum of
@@ -114,7 +123,7 @@ func (p *pipe) flush() {
 // error. It must be called once, whatever happened.
 func (p *pipe) close() (sha v1.Hash, check uint64, err error) {
 	p.flush()
-	p.pool <- p.chunk[:0]
+	p.pool.free <- p.chunk[:0]
 	p.chunk = nil
 	if p.todo != nil {
 		close(p.todo)
@@ -129,8 +138,12 @@ func (p *pipe) close() (sha v1.Hash, check uint64, err error) {
 // copyFile reads e.Size bytes of e.Source straight into the pipe's chunks.
 // It fails if the file is not exactly that long. It uses the system calls
 // directly: for a small file, open, one read and close are all it costs.
+// The open does not block: should a FIFO have taken the file's place, it
+// reads as empty (or fails) rather than waiting for a writer.
 func (p *pipe) copyFile(e Entry) error {
-	fd, err := retry(func() (int, error) { return syscall.Open(e.Source, syscall.O_RDONLY|syscall.O_CLOEXEC, 0) })
+	fd, err := retry(func() (int, error) {
+		return syscall.Open(e.Source, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
+	})
 	if err != nil {
 		return fmt.Errorf("reading %s for %s: %w", e.Source, e.Path, err)
 	}
@@ -138,7 +151,9 @@ func (p *pipe) copyFile(e Entry) error {
 	left, atEOF := e.Size, false
 	for left > 0 && p.err == nil {
 		if len(p.chunk) == cap(p.chunk) {
-			p.flush()
+			if p.flush(); p.err != nil {
+				break
+			}
 		}
 		free := p.chunk[len(p.chunk):cap(p.chunk)]
 		ask := len(free)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -56,7 +57,7 @@ func TestLayerMatchesArchiveTar(t *testing.T) {
 	tw.Close()
 
 	var got bytes.Buffer
-	b, err := lp.encode(&got, Uncompressed, newChunkPool())
+	b, err := lp.encode(&got, Uncompressed, newChunkPool(context.Background()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestWriteErrorStopsTheLayer(t *testing.T) {
 	}
 	boom := errors.New("disk full")
 	w := &failingWriter{after: chunkSize, err: boom}
-	if _, err := lp.encode(w, Uncompressed, newChunkPool()); !errors.Is(err, boom) {
+	if _, err := lp.encode(w, Uncompressed, newChunkPool(context.Background())); !errors.Is(err, boom) {
 		t.Fatalf("got %v, want %v", err, boom)
 	}
 	if w.calls != 2 {
@@ -177,7 +178,7 @@ func TestRewriteDetectsChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := newChunkPool()
+	pool := newChunkPool(context.Background())
 	b, err := lp.hash(pool)
 	if err != nil {
 		t.Fatal(err)

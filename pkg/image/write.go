@@ -30,8 +30,9 @@ func Write(w io.Writer, images []*Image, opts ...Option) error {
 // WritePath writes images to path: a file for the archive formats, a
 // directory for OCILayout. The output appears only when it is complete: a
 // failure leaves path as it was. An existing OCI layout at path is
-// replaced; other directories are not. Compressed layers wait in temporary
-// files beside path.
+// replaced only when it holds nothing else (CheckLayoutOutput). Compressed layers wait in temporary
+// files beside path unless WithTempDir says otherwise. WriteFile says how a
+// file output treats what is at path.
 func WritePath(path string, images []*Image, opts ...Option) error {
 	o, err := prepare(images, opts)
 	if err != nil {
@@ -40,8 +41,10 @@ func WritePath(path string, images []*Image, opts ...Option) error {
 	if o.format == OCILayout {
 		return writeLayoutDir(path, images, o)
 	}
-	o.tempDir = filepath.Dir(path)
-	return WriteFile(path, func(w io.Writer) error { return writeArchive(w, images, o) })
+	if !o.tempDirSet {
+		o.tempDir = filepath.Dir(path)
+	}
+	return WriteFileContext(o.ctx, path, func(w io.Writer) error { return writeArchive(w, images, o) })
 }
 
 func writeArchive(w io.Writer, images []*Image, o *options) error {
@@ -49,8 +52,8 @@ func writeArchive(w io.Writer, images []*Image, o *options) error {
 	case DockerArchive:
 		return writeDockerArchive(w, images[0], o)
 	case OCIArchive:
-		t := newTarWriter(w, latest(images))
-		if err := writeOCI(&ociArchive{t: t, o: o, pool: newChunkPool()}, images, o); err != nil {
+		t := newTarWriter(o.ctx, w, latest(images))
+		if err := writeOCI(&ociArchive{t: t, o: o, pool: newChunkPool(o.ctx)}, images, o); err != nil {
 			return err
 		}
 		return t.close()

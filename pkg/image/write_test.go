@@ -321,7 +321,7 @@ func TestWritePathLayoutDirectory(t *testing.T) {
 	p := writePath(t, []*Image{img}, WithFormat(OCILayout))
 	before := snapshot(t, p)
 	// Over an older layout: replaced, with no file of the old one left.
-	os.WriteFile(filepath.Join(p, "blobs", "sha256", "stale"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(p, "blobs", "sha256", strings.Repeat("ab", 32)), []byte("stale"), 0o644)
 	if err := WritePath(p, []*Image{img}, WithFormat(OCILayout)); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,26 @@ func TestWritePathLayoutDirectory(t *testing.T) {
 	// Anything else is not replaced.
 	other := t.TempDir()
 	os.WriteFile(filepath.Join(other, "precious"), []byte("x"), 0o644)
-	if err := WritePath(other, []*Image{img}, WithFormat(OCILayout)); err == nil || !strings.Contains(err.Error(), "is not an OCI image layout or an empty directory: not replacing it") {
+	if err := WritePath(other, []*Image{img}, WithFormat(OCILayout)); err == nil || !strings.Contains(err.Error(), "holds more than an OCI image layout (precious): not replacing it") {
 		t.Errorf("over another directory: %v", err)
+	}
+	// A layout beside other files is not replaced either: its oci-layout
+	// file does not make the rest of the directory bunix's.
+	for i := range 7 {
+		os.WriteFile(filepath.Join(p, fmt.Sprintf("src%d.c", i)), []byte("x"), 0o644)
+	}
+	os.WriteFile(filepath.Join(p, "blobs", "sha256", "notes"), []byte("x"), 0o644)
+	err := WritePath(p, []*Image{img}, WithFormat(OCILayout))
+	if err == nil || !strings.Contains(err.Error(), "holds more than an OCI image layout (blobs/sha256/notes, src0.c, src1.c, src2.c, src3.c and 3 more): not replacing it") {
+		t.Errorf("over a layout with other files: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(p, "src6.c")); err != nil || string(b) != "x" {
+		t.Errorf("a refused write lost a file: %v", err)
+	}
+	// Nor is a file or a symlink.
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(other, link)
+	if err := WritePath(link, []*Image{img}, WithFormat(OCILayout)); err == nil || !strings.Contains(err.Error(), "is a symlink, not a directory holding an OCI image layout") {
+		t.Errorf("over a symlink: %v", err)
 	}
 }

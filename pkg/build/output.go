@@ -1,0 +1,150 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/image"
+)
+
+// OutputError is an output path that a build refuses to write.
+type OutputError struct {
+	// Path is the output as given.
+	Path string
+	// Reason says why, and what to do.
+	Reason string
+}
+
+func (e *OutputError) Error() string {
+	return fmt.Sprintf("output %s: %s", e.Path, e.Reason)
+}
+
+// IsUserError reports whether err says the input was wrong (the
+// description, or the output path) rather than that something failed while
+// working on good input.
+func IsUserError(err error) bool {
+	var oe *OutputError
+	return args.IsUserError(err) || errors.As(err, &oe)
+}
+
+// source is a path the build reads, and what names it in messages.
+type source struct {
+	path string
+	what string
+}
+
+// sourcesOf lists what a build of a reads: the description file and every
+// source of r.
+func sourcesOf(a *args.Args, r *args.Resolved) []source {
+	var out []source
+	if a.File != "" {
+		out = append(out, source{filepath.Join(a.Root, filepath.Base(a.File)), "the description " + a.File})
+	}
+	copies := r.Copies
+	if rf := r.Rootfs; rf != nil {
+		copies = append(append([]args.Copy{}, copies...), rf.Include...)
+		if rf.From != nil {
+			copies = append(copies, *rf.From)
+		}
+	}
+	for _, cp := range copies {
+		out = append(out, source{cp.Source, cp.Where + ": " + cp.Field})
+	}
+	return out
+}
+
+// checkOutput refuses an output path that the build must not write: one
+// that image.WriteFile or image.CheckLayoutOutput refuses, one that is or
+// lies inside a source, and an oci directory that holds a source. It
+// reports whether out is a device or FIFO, written through.
+func checkOutput(out string, b *batch) (device bool, err error) {
+	refuse := func(reason string) (bool, error) { return false, &OutputError{Path: out, Reason: reason} }
+	if b.format == image.OCILayout {
+		if err := image.CheckLayoutOutput(out); err != nil {
+			return refuse(strings.TrimPrefix(err.Error(), out+" "))
+		}
+	} else {
+		kind, err := image.CheckOutput(out)
+		if err != nil {
+			return refuse(strings.TrimPrefix(err.Error(), out+" "))
+		}
+		if kind == image.OutputDevice {
+			return true, nil
+		}
+	}
+	real, err := realPath(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		return refuse(fmt.Sprintf("its directory %s does not exist: create it first", filepath.Dir(filepath.Clean(out))))
+	}
+	if err != nil {
+		return refuse(fmt.Sprintf("cannot be resolved: %v", err))
+	}
+	outInfo, _ := os.Stat(real)
+	for _, s := range b.sources {
+		src, err := filepath.EvalSymlinks(s.path)
+		if err != nil {
+			// A missing source is reported by planning.
+			continue
+		}
+		switch {
+		case src == real, outInfo != nil && sameFile(outInfo, src):
+			return refuse(fmt.Sprintf("is %s, which the build reads: writing the image there would destroy it; give -o another path", s.what))
+		case within(real, src):
+			return refuse(fmt.Sprintf("lies inside %s (%s), which the build reads: give -o a path outside it", s.what, src))
+		case b.format == image.OCILayout && within(src, real):
+			return refuse(fmt.Sprintf("holds %s (%s), which the build reads and writing the layout would delete: give -o another directory", s.what, src))
+		}
+	}
+	if outInfo != nil && outInfo.Mode().IsRegular() {
+		if what := b.hardLinked(outInfo); what != "" {
+			return refuse(fmt.Sprintf("is %s, which the build reads (a hard link to it): writing the image there would destroy it; give -o another path", what))
+		}
+	}
+	return false, nil
+}
+
+// hardLinked returns what copies the file fi into an image, a hard link of
+// it inside a source directory included, or "".
+func (b *batch) hardLinked(fi os.FileInfo) string {
+	for _, j := range b.jobs {
+		for _, e := range j.plannedEntries() {
+			if e.Type == image.Regular && e.Source != "" && sameFile(fi, e.Source) {
+				return e.Source + " (copied to " + e.Path + ")"
+			}
+		}
+	}
+	return ""
+}
+
+// realPath resolves the symlinks of p's directory, and of p itself where
+// it is one; p need not exist.
+func realPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		return r, nil
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(abs)), nil
+}
+
+// within reports whether p lies strictly inside dir.
+func within(p, dir string) bool {
+	return strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
+}
+
+// sameFile reports whether the file at p is fi (a hard link to it).
+func sameFile(fi os.FileInfo, p string) bool {
+	other, err := os.Stat(p)
+	return err == nil && os.SameFile(fi, other)
+}

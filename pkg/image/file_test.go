@@ -1,0 +1,223 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// writeString is a write function for WriteFile.
+func writeString(s string) func(io.Writer) error {
+	return func(w io.Writer) error { _, err := io.WriteString(w, s); return err }
+}
+
+// TestWriteFileTargets writes onto each kind of thing a path can name.
+func TestWriteFileTargets(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.tar")
+	os.WriteFile(old, []byte("old"), 0o600)
+	os.Symlink(old, filepath.Join(dir, "link-to-file"))
+	os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, "dangling"))
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	os.Symlink("sub", filepath.Join(dir, "link-to-dir"))
+	for _, tc := range []struct{ out, want string }{
+		{filepath.Join(dir, "sub"), "sub is a directory: give the output a file name"},
+		{filepath.Join(dir, "sub") + "/", "sub/ names a directory"},
+		{filepath.Join(dir, "."), "is a directory"},
+		{".", ". names a directory"},
+		{filepath.Join(dir, "link-to-dir"), "link-to-dir is a directory"},
+		{filepath.Join(dir, "link-to-file"), "link-to-file is a symlink to the file " + old + ": bunix does not replace a file through a link"},
+		{filepath.Join(dir, "dangling"), "dangling is a symlink to " + filepath.Join(dir, "gone") + ", which cannot be reached"},
+	} {
+		called := false
+		err := WriteFileContext(ctx, tc.out, func(io.Writer) error { called = true; return nil })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.out, err, tc.want)
+		}
+		if called {
+			t.Errorf("%s: written before it was refused", tc.out)
+		}
+	}
+	if b, _ := os.ReadFile(old); string(b) != "old" {
+		t.Errorf("the link's target became %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 5 {
+		t.Errorf("the refused writes left %v", ents)
+	}
+
+	// A device is written through, not replaced.
+	if err := WriteFileContext(ctx, "/dev/null", writeString("bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is now %v (%v)", fi.Mode(), err)
+	}
+	// So is a FIFO, and a symlink to one.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(fifo, filepath.Join(dir, "link-to-fifo"))
+	for _, out := range []string{fifo, filepath.Join(dir, "link-to-fifo")} {
+		got := make(chan string)
+		go func() {
+			f, err := os.Open(fifo)
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(f)
+			f.Close()
+			got <- string(b)
+		}()
+		if err := WriteFileContext(ctx, out, writeString("through the fifo")); err != nil {
+			t.Fatal(err)
+		}
+		if s := <-got; s != "through the fifo" {
+			t.Errorf("%s: the reader got %q", out, s)
+		}
+		if fi, _ := os.Lstat(out); fi.Mode().Type() == 0 {
+			t.Errorf("%s was replaced by a regular file", out)
+		}
+	}
+}
+
+// TestWriteFileFIFOWithoutReader: a FIFO that nobody reads does not hold
+// the write once its context is done.
+func TestWriteFileFIFOWithoutReader(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
+	start := time.Now()
+	if err := WriteFileContext(ctx, fifo, writeString("x")); !errors.Is(err, stop) {
+		t.Errorf("got %v, want the context's cause", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v to stop", d)
+	}
+}
+
+// TestWriteFileCancelled: a write whose context ends leaves the old output
+// and no temporary file, whether the file system has O_TMPFILE or not.
+func TestWriteFileCancelled(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "image.tar")
+	os.WriteFile(out, []byte("old"), 0o644)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("stop")
+	err := WriteFileContext(ctx, out, func(w io.Writer) error {
+		io.WriteString(w, "partial")
+		if _, err := os.Stat(ProcPath(w.(*os.File))); err != nil {
+			t.Errorf("the temporary file cannot be reopened: %v", err)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Logf("no O_TMPFILE here: the temporary file is named (%v)", ents)
+		}
+		cancel(stop)
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Errorf("got %v", err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "old" {
+		t.Errorf("output = %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
+
+// TestWriteFileUnnamed: while the bytes are written, nothing but the old
+// output is in its directory (O_TMPFILE), on the file systems that have it.
+func TestWriteFileUnnamed(t *testing.T) {
+	dir := t.TempDir()
+	if f, err := OpenTmpfile(dir); err != nil {
+		t.Skipf("no O_TMPFILE in %s: %v", dir, err)
+	} else {
+		f.Close()
+	}
+	out := filepath.Join(dir, "image.tar")
+	err := WriteFileContext(context.Background(), out, func(w io.Writer) error {
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Errorf("while writing, the directory holds %v", ents)
+		}
+		return writeString("new")(w)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "new" {
+		t.Errorf("output = %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
+
+// TestWriteCancelled: Write stops soon after its context is done, with the
+// cause as its error, however big the layer.
+func TestWriteCancelled(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	f, _ := os.Create(p)
+	f.Truncate(4 << 30)
+	f.Close()
+	entries, err := FromPath(p, "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: entries}}}
+	for _, format := range []Format{DockerArchive, OCIArchive, OCILayout} {
+		for _, c := range []Compression{Uncompressed, Gzip} {
+			stop := errors.New("stop")
+			ctx, cancel := context.WithCancelCause(context.Background())
+			time.AfterFunc(100*time.Millisecond, func() { cancel(stop) })
+			dir := t.TempDir()
+			start := time.Now()
+			err := WritePath(filepath.Join(dir, "out"), []*Image{img}, WithFormat(format), WithCompression(c), WithContext(ctx))
+			if !errors.Is(err, stop) {
+				t.Errorf("%s/%s: got %v", format, c, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%s/%s: took %v to stop", format, c, d)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Errorf("%s/%s: left %v", format, c, ents)
+			}
+		}
+	}
+}
+
+// TestFIFOSource: a FIFO where a source file was planned fails the write
+// at once instead of waiting for a writer.
+func TestFIFOSource(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "kernel")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromPath(fifo, "/k"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
+		t.Errorf("FromPath of a FIFO: %v", err)
+	}
+	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: []Entry{{Path: "/k", Type: Regular, Source: fifo, Size: 5}}}}}
+	done := make(chan error, 1)
+	go func() { done <- Write(io.Discard, []*Image{img}) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "the file shrank from 5 to 0 bytes") {
+			t.Errorf("got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the write waits on the FIFO")
+	}
+}
