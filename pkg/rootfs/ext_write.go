@@ -1,0 +1,401 @@
+package rootfs
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nubificus/bunix/pkg/image"
+)
+
+// Write writes the file system to w, which must read as zeros where nothing
+// is written (a new, empty file). It reads each regular file's source once,
+// and fails if the file's size has changed since PlanExt.
+func (x *Ext) Write(w io.WriterAt) error {
+	if err := x.writeMetadata(w); err != nil {
+		return fmt.Errorf("writing the %s image: %w", x.fsType, err)
+	}
+	for _, n := range x.nodes {
+		if err := x.writeNode(w, n); err != nil {
+			return fmt.Errorf("writing %s to the %s image: %w", n.entry.Path, x.fsType, err)
+		}
+	}
+	// The file ends at Size even where the last blocks are free.
+	if x.lastBlockFree() {
+		if _, err := w.WriteAt([]byte{0}, x.size-1); err != nil {
+			return fmt.Errorf("writing the %s image: %w", x.fsType, err)
+		}
+	}
+	return nil
+}
+
+// lastBlockFree reports whether the image's last byte lies outside every
+// written block.
+func (x *Ext) lastBlockFree() bool {
+	b := uint32((x.size - 1) / blockSize)
+	return b >= x.blocks || !x.used[b]
+}
+
+func (x *Ext) writeMetadata(w io.WriterAt) error {
+	sb := x.superblock()
+	gdt := x.groupDescriptors()
+	for g := uint32(0); g < x.groups; g++ {
+		start := int64(groupStart(g)) * blockSize
+		off := start
+		if hasSuper(g) {
+			binary.LittleEndian.PutUint16(sb[90:], uint16(g)) // s_block_group_nr
+			sbOff := start
+			if g == 0 {
+				sbOff = superblockOffset
+			}
+			if _, err := w.WriteAt(sb, sbOff); err != nil {
+				return err
+			}
+			if _, err := w.WriteAt(gdt, start+blockSize); err != nil {
+				return err
+			}
+			off += int64(1+x.gdtBlocks) * blockSize
+		}
+		if _, err := w.WriteAt(x.blockBitmap(g), off); err != nil {
+			return err
+		}
+		if _, err := w.WriteAt(x.inodeBitmap(g), off+blockSize); err != nil {
+			return err
+		}
+	}
+	for _, n := range x.nodes {
+		if _, err := w.WriteAt(x.inode(n), x.inodeOffset(n.ino)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *Ext) inodeOffset(ino uint32) int64 {
+	g := (ino - 1) / x.inodesPerG
+	i := (ino - 1) % x.inodesPerG
+	table := int64(groupStart(g)+x.metaBlocks(g)-x.itBlocks) * blockSize
+	return table + int64(i)*int64(x.inodeSize)
+}
+
+// usedInodes returns how many inodes of group g are in use: the reserved
+// ones, lost+found and the tree's, which are numbered from 1 up.
+func (x *Ext) usedInodes(g uint32) uint32 {
+	total := uint32(len(x.nodes)) + firstInode - 2
+	first := g * x.inodesPerG
+	if total <= first {
+		return 0
+	}
+	return min(total-first, x.inodesPerG)
+}
+
+func (x *Ext) usedDirs(g uint32) uint16 {
+	var d uint16
+	for _, n := range x.nodes {
+		if n.entry.Type == image.Directory && (n.ino-1)/x.inodesPerG == g {
+			d++
+		}
+	}
+	return d
+}
+
+func (x *Ext) freeBlocks(g uint32) uint32 {
+	var free uint32
+	for b := groupStart(g); b < groupStart(g)+x.groupBlocks(g); b++ {
+		if !x.used[b] {
+			free++
+		}
+	}
+	return free
+}
+
+func (x *Ext) superblock() []byte {
+	sb := make([]byte, 1024)
+	le := binary.LittleEndian
+	var freeBlocks, freeInodes uint32
+	for g := uint32(0); g < x.groups; g++ {
+		freeBlocks += x.freeBlocks(g)
+		freeInodes += x.inodesPerG - x.usedInodes(g)
+	}
+	le.PutUint32(sb[0:], x.inodesPerG*x.groups)
+	le.PutUint32(sb[4:], x.blocks)
+	le.PutUint32(sb[12:], freeBlocks)
+	le.PutUint32(sb[16:], freeInodes)
+	// s_first_data_block (20) is 0 with 4 KiB blocks.
+	le.PutUint32(sb[24:], 2) // s_log_block_size: 1024 << 2
+	le.PutUint32(sb[28:], 2) // s_log_cluster_size
+	le.PutUint32(sb[32:], blocksPerGroup)
+	le.PutUint32(sb[36:], blocksPerGroup)
+	le.PutUint32(sb[40:], x.inodesPerG)
+	le.PutUint32(sb[48:], x.mtime) // s_wtime
+	le.PutUint16(sb[54:], superMaxMountDisabled)
+	le.PutUint16(sb[56:], extMagic)
+	le.PutUint16(sb[58:], superStateClean)
+	le.PutUint16(sb[60:], superErrorsContinue)
+	le.PutUint32(sb[64:], x.mtime) // s_lastcheck
+	le.PutUint32(sb[76:], superRevDynamic)
+	le.PutUint32(sb[84:], firstInode)
+	le.PutUint16(sb[88:], uint16(x.inodeSize))
+	le.PutUint32(sb[92:], compatNone)
+	incompat, roCompat := uint32(incompatFiletype), uint32(roCompatSparseSuper|roCompatLargeFile)
+	if x.fsType == "ext4" {
+		incompat |= incompatExtents
+		roCompat |= roCompatExtraIsize
+		le.PutUint16(sb[348:], extraIsize) // s_min_extra_isize
+		le.PutUint16(sb[350:], extraIsize) // s_want_extra_isize
+	}
+	le.PutUint32(sb[96:], incompat)
+	le.PutUint32(sb[100:], roCompat)
+	copy(sb[104:], x.uuid[:])
+	copy(sb[236:], x.seed[:])
+	sb[252] = hashVersionHalfMD4
+	le.PutUint32(sb[264:], x.mtime) // s_mkfs_time
+	le.PutUint32(sb[352:], superFlagSignedHash)
+	return sb
+}
+
+func (x *Ext) groupDescriptors() []byte {
+	gdt := make([]byte, x.gdtBlocks*blockSize)
+	le := binary.LittleEndian
+	for g := uint32(0); g < x.groups; g++ {
+		d := gdt[g*groupDescSize:]
+		bitmaps := groupStart(g) + x.metaBlocks(g) - x.itBlocks - 2
+		le.PutUint32(d[0:], bitmaps)
+		le.PutUint32(d[4:], bitmaps+1)
+		le.PutUint32(d[8:], bitmaps+2)
+		le.PutUint16(d[12:], uint16(x.freeBlocks(g)))
+		le.PutUint16(d[14:], uint16(x.inodesPerG-x.usedInodes(g)))
+		le.PutUint16(d[16:], x.usedDirs(g))
+	}
+	return gdt
+}
+
+// blockBitmap returns group g's block bitmap; the bits past the end of a
+// short last group are set, as the format wants.
+func (x *Ext) blockBitmap(g uint32) []byte {
+	bm := make([]byte, blockSize)
+	n := x.groupBlocks(g)
+	for i := uint32(0); i < 8*blockSize; i++ {
+		if i >= n || x.used[groupStart(g)+i] {
+			bm[i/8] |= 1 << (i % 8)
+		}
+	}
+	return bm
+}
+
+func (x *Ext) inodeBitmap(g uint32) []byte {
+	bm := make([]byte, blockSize)
+	used := x.usedInodes(g)
+	for i := uint32(0); i < 8*blockSize; i++ {
+		if i < used || i >= x.inodesPerG {
+			bm[i/8] |= 1 << (i % 8)
+		}
+	}
+	return bm
+}
+
+// inode returns the on-disk inode of n.
+func (x *Ext) inode(n *node) []byte {
+	in := make([]byte, x.inodeSize)
+	le := binary.LittleEndian
+	size := n.size()
+	le.PutUint16(in[0:], uint16(mode(n.entry)))
+	if n.ino == lostFoundInode {
+		le.PutUint16(in[0:], modeDir|0o700)
+	}
+	le.PutUint32(in[4:], uint32(size))
+	le.PutUint32(in[108:], uint32(size>>32))
+	for _, off := range []int{8, 12, 16} { // atime, ctime, mtime
+		le.PutUint32(in[off:], x.mtime)
+	}
+	le.PutUint16(in[26:], n.nlink)
+	le.PutUint32(in[28:], (n.dataBlocks()+uint32(len(n.meta)))*(blockSize/512))
+	switch {
+	case n.entry.Type == image.Symlink && len(n.entry.Linkname) <= fastSymlinkMax:
+		copy(in[40:100], n.entry.Linkname)
+	case x.fsType == "ext4":
+		le.PutUint32(in[32:], inodeFlagExtents)
+		x.extentRoot(n, in[40:100])
+	default:
+		x.mapBlocks(n, in[40:100])
+	}
+	if x.inodeSize > 128 {
+		le.PutUint16(in[128:], extraIsize)
+		le.PutUint32(in[144:], x.mtime) // crtime
+	}
+	return in
+}
+
+// extentHeader writes an extent header to b.
+func extentHeader(b []byte, entries, maxEntries, depth uint16) {
+	le := binary.LittleEndian
+	le.PutUint16(b[0:], extentMagic)
+	le.PutUint16(b[2:], entries)
+	le.PutUint16(b[4:], maxEntries)
+	le.PutUint16(b[6:], depth)
+}
+
+// extentRoot fills i_block with n's extent tree root: the extents
+// themselves, or the index of its leaf blocks (n.meta).
+func (x *Ext) extentRoot(n *node, iblock []byte) {
+	ext := n.extents()
+	le := binary.LittleEndian
+	if len(n.meta) == 0 {
+		extentHeader(iblock, uint16(len(ext)), 4, 0)
+		putExtents(iblock[12:], ext, 0)
+		return
+	}
+	extentHeader(iblock, uint16(len(n.meta)), 4, 1)
+	logical := uint32(0)
+	for i := range n.meta {
+		e := iblock[12+12*i:]
+		le.PutUint32(e[0:], logical)
+		le.PutUint32(e[4:], n.meta[i])
+		for _, r := range ext[i*extentsPerBlock : min(len(ext), (i+1)*extentsPerBlock)] {
+			logical += r.n
+		}
+	}
+}
+
+// putExtents writes extents starting at logical block first.
+func putExtents(b []byte, ext []run, first uint32) uint32 {
+	le := binary.LittleEndian
+	for i, r := range ext {
+		e := b[12*i:]
+		le.PutUint32(e[0:], first)
+		le.PutUint16(e[4:], uint16(r.n))
+		le.PutUint32(e[8:], r.start)
+		first += r.n
+	}
+	return first
+}
+
+// extentLeaves returns the leaf blocks of n's extent tree, one per n.meta.
+func (x *Ext) extentLeaves(n *node) [][]byte {
+	ext := n.extents()
+	var out [][]byte
+	logical := uint32(0)
+	for i := range n.meta {
+		part := ext[i*extentsPerBlock : min(len(ext), (i+1)*extentsPerBlock)]
+		b := make([]byte, blockSize)
+		extentHeader(b, uint16(len(part)), extentsPerBlock, 0)
+		logical = putExtents(b[12:], part, logical)
+		out = append(out, b)
+	}
+	return out
+}
+
+// physical returns n's data blocks, in logical order.
+func (n *node) physical() []uint32 {
+	var out []uint32
+	for _, r := range n.data {
+		for b := r.start; b < r.start+r.n; b++ {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// mapBlocks fills i_block with n's ext2 block map and returns its indirect
+// blocks by number, which it takes from n.meta in order.
+func (x *Ext) mapBlocks(n *node, iblock []byte) map[uint32][]byte {
+	le := binary.LittleEndian
+	phys := n.physical()
+	meta := n.meta
+	next := func() uint32 {
+		b := meta[0]
+		meta = meta[1:]
+		return b
+	}
+	blocks := map[uint32][]byte{}
+	// fill builds an indirect tree of the given depth over phys and
+	// returns its block number.
+	var fill func(depth int) uint32
+	fill = func(depth int) uint32 {
+		num := next()
+		b := make([]byte, blockSize)
+		blocks[num] = b
+		for i := 0; i < pointersPerBlock && len(phys) > 0; i++ {
+			if depth == 1 {
+				le.PutUint32(b[4*i:], phys[0])
+				phys = phys[1:]
+			} else {
+				le.PutUint32(b[4*i:], fill(depth-1))
+			}
+		}
+		return num
+	}
+	for i := 0; i < directBlocks && len(phys) > 0; i++ {
+		le.PutUint32(iblock[4*i:], phys[0])
+		phys = phys[1:]
+	}
+	for depth := 1; depth <= 3 && len(phys) > 0; depth++ {
+		le.PutUint32(iblock[4*(directBlocks+depth-1):], fill(depth))
+	}
+	return blocks
+}
+
+// writeNode writes n's data blocks and its indirect or extent blocks.
+func (x *Ext) writeNode(w io.WriterAt, n *node) error {
+	switch {
+	case x.fsType == "ext4" && len(n.meta) > 0:
+		for i, leaf := range x.extentLeaves(n) {
+			if _, err := w.WriteAt(leaf, int64(n.meta[i])*blockSize); err != nil {
+				return err
+			}
+		}
+	case x.fsType == "ext2" && len(n.meta) > 0:
+		for num, b := range x.mapBlocks(n, make([]byte, 60)) {
+			if _, err := w.WriteAt(b, int64(num)*blockSize); err != nil {
+				return err
+			}
+		}
+	}
+	switch n.entry.Type {
+	case image.Directory:
+		return x.writeRuns(w, n, packDir(n.dirNames()))
+	case image.Symlink:
+		if len(n.entry.Linkname) > fastSymlinkMax {
+			return x.writeRuns(w, n, []byte(n.entry.Linkname))
+		}
+		return nil
+	}
+	if n.entry.Source == "" {
+		return x.writeRuns(w, n, n.entry.Data)
+	}
+	f, err := os.Open(n.entry.Source)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	left := n.entry.Size
+	for _, r := range n.data {
+		chunk := min(left, int64(r.n)*blockSize)
+		m, err := io.Copy(io.NewOffsetWriter(w, int64(r.start)*blockSize), io.LimitReader(f, chunk))
+		if err != nil {
+			return err
+		}
+		if m != chunk {
+			return fmt.Errorf("%s shrank below %d bytes while the image was written", n.entry.Source, n.entry.Size)
+		}
+		left -= chunk
+	}
+	var one [1]byte
+	if m, _ := f.Read(one[:]); m > 0 {
+		return fmt.Errorf("%s grew past %d bytes while the image was written", n.entry.Source, n.entry.Size)
+	}
+	return nil
+}
+
+// writeRuns writes data across n's data blocks.
+func (x *Ext) writeRuns(w io.WriterAt, n *node, data []byte) error {
+	for _, r := range n.data {
+		chunk := data[:min(len(data), int(r.n)*blockSize)]
+		if _, err := w.WriteAt(chunk, int64(r.start)*blockSize); err != nil {
+			return err
+		}
+		data = data[len(chunk):]
+	}
+	return nil
+}
