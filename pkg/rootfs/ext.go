@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nubificus/bunix/pkg/image"
@@ -22,6 +23,34 @@ const (
 	inodeRatio = 16384
 	// minBlocks is the smallest file system PlanExt makes: 1 MiB.
 	minBlocks = 256
+	// maxBlocks is the most blocks a file system without the 64bit
+	// feature has: block numbers are 32 bits, so just under 16 TiB.
+	maxBlocks = 1<<32 - 1
+)
+
+// The limits of what the file system holds, which PlanExt checks before
+// anything is written.
+const (
+	// maxNameLen is the longest name of a directory entry, in bytes: its
+	// length is one byte.
+	maxNameLen = 255
+	// maxSymlinkLen is the longest symlink target: a slow symlink's target
+	// lies in one block, and Linux's symlink(2) makes none longer than
+	// PATH_MAX-1.
+	maxSymlinkLen = blockSize - 1
+	// maxLinks is the most links an inode has without the dir_nlink
+	// feature (EXT2_LINK_MAX, EXT4_LINK_MAX): a directory's are 2 plus
+	// one per subdirectory.
+	maxLinks = 65000
+	// maxDirBlocks bounds a directory below 2 GiB, the most a directory
+	// is without the large_dir feature.
+	maxDirBlocks = 1<<31/blockSize - 1
+	// maxSectors is the most 512-byte sectors i_blocks counts without the
+	// huge_file feature: a file's data and mapping blocks together.
+	maxSectors = 1<<32 - 1
+	// maxExtentLeaves is the most leaf blocks the writer's extent tree
+	// has: it is one level deep, with the four indexes of i_block.
+	maxExtentLeaves = 4
 )
 
 // Superblock and inode constants, from the ext4 disk layout.
@@ -65,7 +94,8 @@ type ExtOptions struct {
 	// quarter more plus 1 MiB of headroom, rounded up to whole MiB.
 	Size int64
 	// MTime is every timestamp in the file system: inodes' and the
-	// superblock's.
+	// superblock's. It lies between 1970 and 2038-01-19, what 32-bit
+	// times hold; the zero Time is 1970.
 	MTime time.Time
 }
 
@@ -78,6 +108,49 @@ type SizeError struct {
 
 func (e *SizeError) Error() string {
 	return fmt.Sprintf("%d bytes is too small for the content: it needs at least %d bytes", e.Size, e.Need)
+}
+
+// MaxSizeError says that a file system would be larger than an ext file
+// system without the 64bit feature can be: Size is the requested size, or
+// zero when it was left to fit the content.
+type MaxSizeError struct {
+	Size, Max int64
+}
+
+func (e *MaxSizeError) Error() string {
+	if e.Size == 0 {
+		return fmt.Sprintf("the content needs a file system of more than %d bytes (16 TiB), the most an ext file system of 4 KiB blocks without the 64bit feature holds", e.Max)
+	}
+	return fmt.Sprintf("%d bytes is more than an ext file system of 4 KiB blocks without the 64bit feature holds (at most %d bytes, 16 TiB)", e.Size, e.Max)
+}
+
+// LimitError says that an entry of the tree is beyond what the file system
+// holds: a name too long, a file too large, a directory with too many
+// subdirectories, a path the file system makes itself.
+type LimitError struct {
+	// Path is the entry's path in the tree.
+	Path string
+	// Reason says what limit it passes.
+	Reason string
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("rootfs path %s: %s", shorten(e.Path), e.Reason)
+}
+
+// shorten returns s quoted if it has odd bytes, and cut to its first 200
+// bytes if longer, for a message.
+func shorten(s string) string {
+	const most = 200
+	cut := ""
+	if len(s) > most {
+		cut = fmt.Sprintf("... (%d bytes)", len(s))
+		s = s[:most]
+	}
+	if strconv.Quote(s) != `"`+s+`"` {
+		s = strconv.Quote(s)
+	}
+	return s + cut
 }
 
 // Ext is an ext2 or ext4 file system laid out and ready to write: every
@@ -94,7 +167,9 @@ type Ext struct {
 	gdtBlocks  uint32
 	nodes      []*node // root, lost+found, then the tree's entries
 	uuid, seed [16]byte
-	used       []bool // per block, whole file system
+	// end is the block after the last data or mapping block: every block
+	// below it is in use, and above it only the groups' metadata.
+	end uint32
 }
 
 // node is one inode of the file system.
@@ -104,6 +179,7 @@ type node struct {
 	entry    image.Entry
 	children []*node
 	nlink    uint16
+	dirLen   uint32   // a directory's blocks
 	data     []run    // data blocks, in logical order
 	meta     []uint32 // indirect or extent leaf blocks
 }

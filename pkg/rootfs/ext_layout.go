@@ -3,6 +3,8 @@ package rootfs
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"math"
 	"path"
 
 	"github.com/nubificus/bunix/pkg/image"
@@ -68,7 +70,7 @@ func packDir(ents []dirEntry) []byte {
 func (n *node) dataLen() uint32 {
 	switch n.entry.Type {
 	case image.Directory:
-		return uint32(len(packDir(n.dirNames())) / blockSize)
+		return n.dirLen
 	case image.Symlink:
 		if len(n.entry.Linkname) <= fastSymlinkMax {
 			return 0
@@ -131,6 +133,12 @@ func (x *Ext) groupBlocks(g uint32) uint32 {
 	return blocksPerGroup
 }
 
+// used reports whether block b is in use: below x.end, or metadata.
+func (x *Ext) used(b uint32) bool {
+	g := b / blocksPerGroup
+	return b < x.end || b-groupStart(g) < x.metaBlocks(g)
+}
+
 var errNoSpace = errors.New("no space")
 
 // layout places everything in a file system of blocks blocks, or fails with
@@ -140,21 +148,21 @@ func (x *Ext) layout(blocks uint32, nodes []*node) error {
 		return errNoSpace
 	}
 	x.blocks = blocks
-	x.groups = (blocks + blocksPerGroup - 1) / blocksPerGroup
+	x.groups = uint32((uint64(blocks) + blocksPerGroup - 1) / blocksPerGroup)
 	x.gdtBlocks = (x.groups*groupDescSize + blockSize - 1) / blockSize
 	perBlock := blockSize / x.inodeSize
 	// Inodes: what the tree needs with a quarter more, or one per
 	// inodeRatio bytes, whichever is more.
-	want := uint32(len(nodes)) + firstInode - 2
+	want := uint64(len(nodes)) + firstInode - 2
 	want += want/4 + 16
-	want = max(want, uint32(int64(blocks)*blockSize/inodeRatio))
-	ipg := (want + x.groups - 1) / x.groups
-	ipg = (ipg + perBlock - 1) / perBlock * perBlock
-	if ipg > 8*blockSize {
+	want = max(want, uint64(blocks)*blockSize/inodeRatio)
+	ipg := (want + uint64(x.groups) - 1) / uint64(x.groups)
+	ipg = (ipg + uint64(perBlock) - 1) / uint64(perBlock) * uint64(perBlock)
+	if ipg > 8*blockSize || ipg*uint64(x.groups) > math.MaxUint32 {
 		return errNoSpace
 	}
-	x.inodesPerG = ipg
-	x.itBlocks = ipg / perBlock
+	x.inodesPerG = uint32(ipg)
+	x.itBlocks = x.inodesPerG / perBlock
 	// The last group must hold its metadata and a block more; else it is
 	// dropped from the file system (the image keeps its size).
 	if last := x.groups - 1; x.groupBlocks(last) <= x.metaBlocks(last) {
@@ -164,29 +172,21 @@ func (x *Ext) layout(blocks uint32, nodes []*node) error {
 		x.blocks = groupStart(last)
 		x.groups--
 	}
-	x.used = make([]bool, x.blocks)
-	for g := uint32(0); g < x.groups; g++ {
-		for b := uint32(0); b < x.metaBlocks(g); b++ {
-			x.used[groupStart(g)+b] = true
-		}
-	}
-	cursor := uint32(0)
+	// Blocks go out in order, each group's metadata skipped: a run ends
+	// where a group does.
+	x.end = 0
 	alloc := func(n uint32) ([]run, error) {
 		var runs []run
 		for n > 0 {
-			for cursor < x.blocks && x.used[cursor] {
-				cursor++
-			}
-			if cursor >= x.blocks {
+			if x.end >= x.blocks {
 				return nil, errNoSpace
 			}
-			start := cursor
-			for cursor < x.blocks && !x.used[cursor] && n > 0 {
-				x.used[cursor] = true
-				cursor++
-				n--
-			}
-			runs = append(runs, run{start, cursor - start})
+			g := x.end / blocksPerGroup
+			x.end = max(x.end, groupStart(g)+x.metaBlocks(g))
+			l := min(n, groupStart(g)+x.groupBlocks(g)-x.end)
+			runs = append(runs, run{x.end, l})
+			x.end += l
+			n -= l
 		}
 		return runs, nil
 	}
@@ -198,7 +198,11 @@ func (x *Ext) layout(blocks uint32, nodes []*node) error {
 			return err
 		}
 		n.data = runs
-		metaRuns, err := alloc(x.metaLen(n))
+		m := x.metaLen(n)
+		if x.fsType == "ext4" && m > maxExtentLeaves {
+			return &LimitError{Path: n.entry.Path, Reason: fmt.Sprintf("the file of %d bytes takes %d extents here, more than the %d this writer's one-level extent tree holds: use ext2, or split the file", n.size(), len(n.extents()), maxExtentLeaves*extentsPerBlock)}
+		}
+		metaRuns, err := alloc(m)
 		if err != nil {
 			return err
 		}
@@ -238,7 +242,12 @@ func (x *Ext) metaLen(n *node) uint32 {
 		}
 		return (e + extentsPerBlock - 1) / extentsPerBlock
 	}
-	d := n.dataBlocks()
+	return ext2MetaLen(n.dataBlocks())
+}
+
+// ext2MetaLen returns how many indirect blocks an ext2 file of d data blocks
+// has.
+func ext2MetaLen(d uint32) uint32 {
 	var m uint32
 	if d > directBlocks {
 		m++ // single indirect

@@ -34,7 +34,7 @@ func (x *Ext) Write(w io.WriterAt) error {
 // written block.
 func (x *Ext) lastBlockFree() bool {
 	b := uint32((x.size - 1) / blockSize)
-	return b >= x.blocks || !x.used[b]
+	return b >= x.blocks || !x.used(b)
 }
 
 func (x *Ext) writeMetadata(w io.WriterAt) error {
@@ -100,14 +100,11 @@ func (x *Ext) usedDirs(g uint32) uint16 {
 	return d
 }
 
+// freeBlocks returns how many blocks of group g are free: those past its
+// metadata and past x.end.
 func (x *Ext) freeBlocks(g uint32) uint32 {
-	var free uint32
-	for b := groupStart(g); b < groupStart(g)+x.groupBlocks(g); b++ {
-		if !x.used[b] {
-			free++
-		}
-	}
-	return free
+	first, end := groupStart(g)+x.metaBlocks(g), groupStart(g)+x.groupBlocks(g)
+	return end - min(end, max(first, x.end))
 }
 
 func (x *Ext) superblock() []byte {
@@ -177,7 +174,7 @@ func (x *Ext) blockBitmap(g uint32) []byte {
 	bm := make([]byte, blockSize)
 	n := x.groupBlocks(g)
 	for i := uint32(0); i < 8*blockSize; i++ {
-		if i >= n || x.used[groupStart(g)+i] {
+		if i >= n || x.used(groupStart(g)+i) {
 			bm[i/8] |= 1 << (i % 8)
 		}
 	}
