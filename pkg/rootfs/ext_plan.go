@@ -173,7 +173,7 @@ func checkEntry(e image.Entry, fsType string) error {
 	case e.Path == "/lost+found" || strings.HasPrefix(e.Path, "/lost+found/"):
 		return &LimitError{Path: e.Path, Reason: "/lost+found is made by the file system itself (ext2/ext4 writes it): put the files elsewhere"}
 	case len(name) > maxNameLen:
-		return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the name %s is %d bytes: an ext file name is at most %d", shorten(name), len(name), maxNameLen)}
+		return &LimitError{Path: e.Path, Reason: fmt.Sprintf("its name is %d bytes: an ext file name is at most %d", len(name), maxNameLen)}
 	case strings.IndexByte(name, 0) >= 0:
 		return &LimitError{Path: e.Path, Reason: "the name holds a NUL byte, which no ext file name can"}
 	}
