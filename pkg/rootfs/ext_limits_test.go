@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,4 +190,80 @@ func TestExtTimeLimit(t *testing.T) {
 	if _, err := PlanExt(nil, ExtOptions{FSType: "ext2", MTime: time.Unix(1<<31-1, 0)}); err != nil {
 		t.Errorf("PlanExt at the last 32-bit second: %v", err)
 	}
+}
+
+// sparseFile makes a sparse file of size bytes at p with a few marks in
+// it, and returns p.
+func sparseFile(t *testing.T, p string, size int64) string {
+	t.Helper()
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, off := range []int64{0, size / 3, size - 5} {
+		if _, err := f.WriteAt([]byte("mark\n"), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+// allocated returns the bytes of disk p takes.
+func allocated(t *testing.T, p string) int64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(p, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Blocks * 512
+}
+
+// TestExtSparse: the holes of a sparse source stay holes in the image,
+// whose bytes are the same; e2fsck and debugfs read the file back whole.
+func TestExtSparse(t *testing.T) {
+	t.Setenv("TZ", "UTC")
+	dir := t.TempDir()
+	sparseFile(t, filepath.Join(dir, "sparse"), 300<<20)
+	for _, fs := range []string{"ext2", "ext4"} {
+		img := writeExt(t, sampleTree(t, dir), ExtOptions{FSType: fs, MTime: mtime})
+		if a := allocated(t, img); a > 16<<20 {
+			t.Errorf("%s: the image of a 300 MiB sparse file takes %d bytes of disk", fs, a)
+		}
+		checkExt(t, img, dir)
+	}
+}
+
+// TestExtLargestExt4File writes the largest file ext4's one-level extent
+// tree maps (about 167 GiB, sparse: the source and the image take little
+// disk) and checks it with e2fsck. Skipped with -short.
+func TestExtLargestExt4File(t *testing.T) {
+	if testing.Short() {
+		t.Skip("checks a 170 GiB sparse image")
+	}
+	huge := func(size int64) []image.Entry {
+		return []image.Entry{{Path: "/f", Type: image.Regular, Source: "/nonexistent", Size: size}}
+	}
+	lo, hi := int64(1), maxFileSize("ext4")/blockSize
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		if _, err := PlanExt(huge(mid*blockSize), ExtOptions{FSType: "ext4"}); err == nil {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	dir := t.TempDir()
+	src := sparseFile(t, filepath.Join(dir, "f"), lo*blockSize)
+	img := writeExt(t, sampleTree(t, dir), ExtOptions{FSType: "ext4", MTime: mtime})
+	if a := allocated(t, img); a > 64<<20 {
+		t.Fatalf("the image takes %d bytes of disk", a)
+	}
+	tool(t, "e2fsck", "-fn", img)
+	out := tool(t, "debugfs", "-R", "stat /f", img)
+	if !strings.Contains(out, fmt.Sprintf("Size: %d", lo*blockSize)) || strings.Count(out, "(ETB0)") != maxExtentLeaves {
+		t.Errorf("want /f of %d bytes in four extent leaves:\n%.1500s", lo*blockSize, out)
+	}
+	os.Remove(img)
+	os.Remove(src)
 }

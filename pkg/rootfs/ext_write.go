@@ -2,27 +2,31 @@ package rootfs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/nubificus/bunix/pkg/image"
+	"golang.org/x/sys/unix"
 )
 
 // Write writes the file system to w, which must read as zeros where nothing
 // is written (a new, empty file). It reads each regular file's source once,
 // and fails if the file's size has changed since PlanExt.
 func (x *Ext) Write(w io.WriterAt) error {
-	if err := x.writeMetadata(w); err != nil {
+	ew := &endWriter{w: w}
+	if err := x.writeMetadata(ew); err != nil {
 		return fmt.Errorf("writing the %s image: %w", x.fsType, err)
 	}
 	for _, n := range x.nodes {
-		if err := x.writeNode(w, n); err != nil {
+		if err := x.writeNode(ew, n); err != nil {
 			return fmt.Errorf("writing %s to the %s image: %w", n.entry.Path, x.fsType, err)
 		}
 	}
-	// The file ends at Size even where the last blocks are free.
-	if x.lastBlockFree() {
+	// The file ends at Size even where the last blocks are free or hold
+	// a hole of a sparse file.
+	if ew.end < x.size {
 		if _, err := w.WriteAt([]byte{0}, x.size-1); err != nil {
 			return fmt.Errorf("writing the %s image: %w", x.fsType, err)
 		}
@@ -30,11 +34,16 @@ func (x *Ext) Write(w io.WriterAt) error {
 	return nil
 }
 
-// lastBlockFree reports whether the image's last byte lies outside every
-// written block.
-func (x *Ext) lastBlockFree() bool {
-	b := uint32((x.size - 1) / blockSize)
-	return b >= x.blocks || !x.used(b)
+// endWriter is an io.WriterAt that notes the end of the furthest write.
+type endWriter struct {
+	w   io.WriterAt
+	end int64
+}
+
+func (e *endWriter) WriteAt(p []byte, off int64) (int, error) {
+	n, err := e.w.WriteAt(p, off)
+	e.end = max(e.end, off+int64(n))
+	return n, err
 }
 
 func (x *Ext) writeMetadata(w io.WriterAt) error {
@@ -361,26 +370,69 @@ func (x *Ext) writeNode(w io.WriterAt, n *node) error {
 	if n.entry.Source == "" {
 		return x.writeRuns(w, n, n.entry.Data)
 	}
-	f, err := os.Open(n.entry.Source)
+	f, err := os.OpenFile(n.entry.Source, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	left := n.entry.Size
+	if fi, err := f.Stat(); err != nil {
+		return err
+	} else if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is no longer a regular file", n.entry.Source)
+	}
+	var logical int64
 	for _, r := range n.data {
-		chunk := min(left, int64(r.n)*blockSize)
-		m, err := io.Copy(io.NewOffsetWriter(w, int64(r.start)*blockSize), io.LimitReader(f, chunk))
+		chunk := min(n.entry.Size-logical, int64(r.n)*blockSize)
+		if err := copyData(w, int64(r.start)*blockSize, f, logical, chunk); err != nil {
+			return fmt.Errorf("reading %s: %w", n.entry.Source, err)
+		}
+		logical += chunk
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return err
+	case fi.Size() < n.entry.Size:
+		return fmt.Errorf("%s shrank below %d bytes while the image was written", n.entry.Source, n.entry.Size)
+	case fi.Size() > n.entry.Size:
+		return fmt.Errorf("%s grew past %d bytes while the image was written", n.entry.Source, n.entry.Size)
+	}
+	return nil
+}
+
+// errShrank says that a source ended before the bytes copyData was to copy.
+var errShrank = errors.New("the file shrank while the image was written")
+
+// copyData copies bytes [off, off+n) of f to w at at, and only the parts
+// that hold data: holes in a sparse f are skipped, since w reads as zeros
+// where nothing is written, so the image stays sparse too. Where the file
+// system cannot tell holes, it copies everything.
+func copyData(w io.WriterAt, at int64, f *os.File, off, n int64) error {
+	start, end := off, off+n
+	for off < end {
+		data, err := f.Seek(off, unix.SEEK_DATA)
+		if errors.Is(err, unix.ENXIO) {
+			return nil // a hole to the end of the file; Write checks its size
+		}
+		hole := end
+		if err == nil {
+			hole, err = f.Seek(data, unix.SEEK_HOLE)
+		}
+		if err != nil {
+			data, hole = off, end // holes unknown
+		}
+		if data >= end {
+			return nil
+		}
+		hole = min(hole, end)
+		m, err := io.Copy(io.NewOffsetWriter(w, at+data-start), io.NewSectionReader(f, data, hole-data))
 		if err != nil {
 			return err
 		}
-		if m != chunk {
-			return fmt.Errorf("%s shrank below %d bytes while the image was written", n.entry.Source, n.entry.Size)
+		if m != hole-data {
+			return errShrank
 		}
-		left -= chunk
-	}
-	var one [1]byte
-	if m, _ := f.Read(one[:]); m > 0 {
-		return fmt.Errorf("%s grew past %d bytes while the image was written", n.entry.Source, n.entry.Size)
+		off = hole
 	}
 	return nil
 }
