@@ -133,12 +133,6 @@ func (x *Ext) groupBlocks(g uint32) uint32 {
 	return blocksPerGroup
 }
 
-// used reports whether block b is in use: below x.end, or metadata.
-func (x *Ext) used(b uint32) bool {
-	g := b / blocksPerGroup
-	return b < x.end || b-groupStart(g) < x.metaBlocks(g)
-}
-
 var errNoSpace = errors.New("no space")
 
 // layout places everything in a file system of blocks blocks, or fails with

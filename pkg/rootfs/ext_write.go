@@ -99,11 +99,12 @@ func (x *Ext) usedInodes(g uint32) uint32 {
 	return min(total-first, x.inodesPerG)
 }
 
-func (x *Ext) usedDirs(g uint32) uint16 {
-	var d uint16
+// usedDirs returns how many directories each group's inodes hold.
+func (x *Ext) usedDirs() []uint16 {
+	d := make([]uint16, x.groups)
 	for _, n := range x.nodes {
-		if n.entry.Type == image.Directory && (n.ino-1)/x.inodesPerG == g {
-			d++
+		if n.entry.Type == image.Directory {
+			d[(n.ino-1)/x.inodesPerG]++
 		}
 	}
 	return d
@@ -164,6 +165,7 @@ func (x *Ext) superblock() []byte {
 func (x *Ext) groupDescriptors() []byte {
 	gdt := make([]byte, x.gdtBlocks*blockSize)
 	le := binary.LittleEndian
+	dirs := x.usedDirs()
 	for g := uint32(0); g < x.groups; g++ {
 		d := gdt[g*groupDescSize:]
 		bitmaps := groupStart(g) + x.metaBlocks(g) - x.itBlocks - 2
@@ -172,7 +174,7 @@ func (x *Ext) groupDescriptors() []byte {
 		le.PutUint32(d[8:], bitmaps+2)
 		le.PutUint16(d[12:], uint16(x.freeBlocks(g)))
 		le.PutUint16(d[14:], uint16(x.inodesPerG-x.usedInodes(g)))
-		le.PutUint16(d[16:], x.usedDirs(g))
+		le.PutUint16(d[16:], dirs[g])
 	}
 	return gdt
 }
@@ -182,22 +184,30 @@ func (x *Ext) groupDescriptors() []byte {
 func (x *Ext) blockBitmap(g uint32) []byte {
 	bm := make([]byte, blockSize)
 	n := x.groupBlocks(g)
-	for i := uint32(0); i < 8*blockSize; i++ {
-		if i >= n || x.used(groupStart(g)+i) {
-			bm[i/8] |= 1 << (i % 8)
-		}
-	}
+	// In use: the metadata, then up to x.end.
+	used := max(x.metaBlocks(g), min(n, max(x.end, groupStart(g))-groupStart(g)))
+	setBits(bm, 0, used)
+	setBits(bm, n, 8*blockSize)
 	return bm
+}
+
+// setBits sets bits [from, to) of bm.
+func setBits(bm []byte, from, to uint32) {
+	for i := from; i < to; {
+		if i%8 == 0 && to-i >= 8 {
+			bm[i/8] = 0xff
+			i += 8
+			continue
+		}
+		bm[i/8] |= 1 << (i % 8)
+		i++
+	}
 }
 
 func (x *Ext) inodeBitmap(g uint32) []byte {
 	bm := make([]byte, blockSize)
-	used := x.usedInodes(g)
-	for i := uint32(0); i < 8*blockSize; i++ {
-		if i < used || i >= x.inodesPerG {
-			bm[i/8] |= 1 << (i % 8)
-		}
-	}
+	setBits(bm, 0, x.usedInodes(g))
+	setBits(bm, x.inodesPerG, 8*blockSize)
 	return bm
 }
 
@@ -224,7 +234,7 @@ func (x *Ext) inode(n *node) []byte {
 		le.PutUint32(in[32:], inodeFlagExtents)
 		x.extentRoot(n, in[40:100])
 	default:
-		x.mapBlocks(n, in[40:100])
+		x.mapBlocks(n, in[40:100], nil)
 	}
 	if x.inodeSize > 128 {
 		le.PutUint16(in[128:], extraIsize)
@@ -292,54 +302,63 @@ func (x *Ext) extentLeaves(n *node) [][]byte {
 	return out
 }
 
-// physical returns n's data blocks, in logical order.
-func (n *node) physical() []uint32 {
-	var out []uint32
-	for _, r := range n.data {
-		for b := r.start; b < r.start+r.n; b++ {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-// mapBlocks fills i_block with n's ext2 block map and returns its indirect
-// blocks by number, which it takes from n.meta in order.
-func (x *Ext) mapBlocks(n *node, iblock []byte) map[uint32][]byte {
+// mapBlocks fills i_block with n's ext2 block map and hands each indirect
+// block, with its number, to emit, which must not keep it; the numbers come
+// from n.meta in order. With emit nil it fills i_block only. Memory does
+// not grow with the file: one block per level of the map.
+func (x *Ext) mapBlocks(n *node, iblock []byte, emit func(num uint32, b []byte) error) error {
 	le := binary.LittleEndian
-	phys := n.physical()
-	meta := n.meta
-	next := func() uint32 {
-		b := meta[0]
-		meta = meta[1:]
+	ri, off, left := 0, uint32(0), n.dataBlocks()
+	phys := func() uint32 {
+		r := n.data[ri]
+		b := r.start + off
+		if off++; off == r.n {
+			ri, off = ri+1, 0
+		}
+		left--
 		return b
 	}
-	blocks := map[uint32][]byte{}
-	// fill builds an indirect tree of the given depth over phys and
-	// returns its block number.
-	var fill func(depth int) uint32
-	fill = func(depth int) uint32 {
-		num := next()
-		b := make([]byte, blockSize)
-		blocks[num] = b
-		for i := 0; i < pointersPerBlock && len(phys) > 0; i++ {
-			if depth == 1 {
-				le.PutUint32(b[4*i:], phys[0])
-				phys = phys[1:]
-			} else {
-				le.PutUint32(b[4*i:], fill(depth-1))
-			}
+	meta := n.meta
+	var bufs [4][]byte
+	// fill builds an indirect tree of the given depth over the next data
+	// blocks and returns its block number.
+	var fill func(depth int) (uint32, error)
+	fill = func(depth int) (uint32, error) {
+		num := meta[0]
+		meta = meta[1:]
+		if bufs[depth] == nil {
+			bufs[depth] = make([]byte, blockSize)
 		}
-		return num
+		b := bufs[depth]
+		clear(b)
+		for i := 0; i < pointersPerBlock && left > 0; i++ {
+			p := uint32(0)
+			if depth == 1 {
+				p = phys()
+			} else {
+				var err error
+				if p, err = fill(depth - 1); err != nil {
+					return 0, err
+				}
+			}
+			le.PutUint32(b[4*i:], p)
+		}
+		if emit == nil {
+			return num, nil
+		}
+		return num, emit(num, b)
 	}
-	for i := 0; i < directBlocks && len(phys) > 0; i++ {
-		le.PutUint32(iblock[4*i:], phys[0])
-		phys = phys[1:]
+	for i := 0; i < directBlocks && left > 0; i++ {
+		le.PutUint32(iblock[4*i:], phys())
 	}
-	for depth := 1; depth <= 3 && len(phys) > 0; depth++ {
-		le.PutUint32(iblock[4*(directBlocks+depth-1):], fill(depth))
+	for depth := 1; depth <= 3 && left > 0; depth++ {
+		num, err := fill(depth)
+		if err != nil {
+			return err
+		}
+		le.PutUint32(iblock[4*(directBlocks+depth-1):], num)
 	}
-	return blocks
+	return nil
 }
 
 // writeNode writes n's data blocks and its indirect or extent blocks.
@@ -352,10 +371,12 @@ func (x *Ext) writeNode(w io.WriterAt, n *node) error {
 			}
 		}
 	case x.fsType == "ext2" && len(n.meta) > 0:
-		for num, b := range x.mapBlocks(n, make([]byte, 60)) {
-			if _, err := w.WriteAt(b, int64(num)*blockSize); err != nil {
-				return err
-			}
+		err := x.mapBlocks(n, make([]byte, 60), func(num uint32, b []byte) error {
+			_, err := w.WriteAt(b, int64(num)*blockSize)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	switch n.entry.Type {
