@@ -267,3 +267,32 @@ func TestExtLargestExt4File(t *testing.T) {
 	os.Remove(img)
 	os.Remove(src)
 }
+
+// TestExtSourceChanged: a source that shrinks or grows between PlanExt and
+// Write fails the write, saying which, whether the change falls in data or
+// in a hole.
+func TestExtSourceChanged(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(p string) error
+		want   string
+	}{
+		{"shrank", func(p string) error { return os.Truncate(p, 1<<20) }, "shrank below 8388608 bytes"},
+		{"shrank to nothing", func(p string) error { return os.Truncate(p, 0) }, "shrank below 8388608 bytes"},
+		{"grew", func(p string) error { return os.Truncate(p, 9<<20) }, "grew past 8388608 bytes"},
+	} {
+		dir := t.TempDir()
+		src := sparseFile(t, filepath.Join(dir, "f"), 8<<20)
+		x, err := PlanExt(sampleTree(t, dir), ExtOptions{FSType: "ext4", MTime: mtime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.change(src); err != nil {
+			t.Fatal(err)
+		}
+		var img memImage
+		if err := x.Write(&img); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Write = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
