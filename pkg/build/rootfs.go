@@ -62,7 +62,10 @@ func planRootfs(r *args.Resolved, mtime time.Time) (*rootfsPlan, error) {
 	}
 	p.tree = tree
 	if rf.Type != urunc.RootfsBlock {
-		return p, limitError(r, paths, rootfs.CheckInitrd(tree, mtime))
+		if err := rootfs.CheckInitrd(tree, mtime); err != nil {
+			return nil, limitError(r, paths, err)
+		}
+		return p, nil
 	}
 	x, err := rootfs.PlanExt(tree, rootfs.ExtOptions{FSType: rf.FSType, Size: rf.Size, MTime: mtime})
 	var se *rootfs.SizeError

@@ -108,7 +108,7 @@ func FuzzExt(f *testing.F) {
 		if x == nil {
 			return
 		}
-		var img memImage
+		img := memImage{b: make([]byte, 0, x.Size())}
 		if err := x.Write(&img); err != nil {
 			t.Fatal(err)
 		}
