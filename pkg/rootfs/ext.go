@@ -26,6 +26,8 @@ const (
 	// maxBlocks is the most blocks a file system without the 64bit
 	// feature has: block numbers are 32 bits, so just under 16 TiB.
 	maxBlocks = 1<<32 - 1
+	// maxSize is the largest image: its last block may be short.
+	maxSize = maxBlocks*blockSize + blockSize - 1
 )
 
 // The limits of what the file system holds, which PlanExt checks before

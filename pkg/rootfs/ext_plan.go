@@ -42,7 +42,7 @@ func PlanExt(tree []image.Entry, o ExtOptions) (*Ext, error) {
 	if o.Size > 0 {
 		blocks := o.Size / blockSize
 		if blocks > maxBlocks {
-			return nil, &MaxSizeError{Size: o.Size, Max: maxBlocks*blockSize + blockSize - 1}
+			return nil, &MaxSizeError{Size: o.Size, Max: maxSize}
 		}
 		err := x.layout(uint32(blocks), nodes)
 		if errors.Is(err, errNoSpace) {
@@ -64,7 +64,17 @@ func PlanExt(tree []image.Entry, o ExtOptions) (*Ext, error) {
 	}
 	total := uint64(need) + uint64(need)/4 + minBlocks
 	total = min((total+minBlocks-1)/minBlocks*minBlocks, maxBlocks)
-	for x.layout(uint32(total), nodes) != nil {
+	for {
+		err := x.layout(uint32(total), nodes)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errNoSpace) {
+			return nil, err
+		}
+		if total == maxBlocks {
+			return nil, &MaxSizeError{Max: maxSize}
+		}
 		total = min(total+minBlocks, maxBlocks)
 	}
 	x.size = int64(x.blocks) * blockSize
@@ -84,7 +94,7 @@ func fitBlocks(x *Ext, nodes []*node) (uint32, error) {
 	}
 	if ok, err := fits(maxBlocks); err != nil || !ok {
 		if err == nil {
-			err = &MaxSizeError{Max: maxBlocks*blockSize + blockSize - 1}
+			err = &MaxSizeError{Max: maxSize}
 		}
 		return 0, err
 	}
