@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nubificus/bunix/pkg/args"
@@ -58,19 +60,48 @@ func planRootfs(r *args.Resolved, mtime time.Time) (*rootfsPlan, error) {
 		return nil, err
 	}
 	p.tree = tree
-	if rf.Type == urunc.RootfsBlock {
-		x, err := rootfs.PlanExt(tree, rootfs.ExtOptions{FSType: rf.FSType, Size: rf.Size, MTime: mtime})
-		var se *rootfs.SizeError
-		if errors.As(err, &se) {
-			return nil, &args.FieldError{Where: r.Where("rootfs.size"), Field: "rootfs.size", Value: strconv.FormatInt(rf.Size, 10),
-				Reason: fmt.Sprintf("too small for the content: the %s image needs at least %d bytes; leave size out to fit it", rf.FSType, se.Need)}
+	if rf.Type != urunc.RootfsBlock {
+		if err := rootfs.CheckInitrd(tree, mtime); err != nil {
+			return nil, limitError(r, paths, err)
 		}
-		if err != nil {
-			return nil, err
-		}
-		p.ext = x
+		return p, nil
 	}
+	x, err := rootfs.PlanExt(tree, rootfs.ExtOptions{FSType: rf.FSType, Size: rf.Size, MTime: mtime})
+	var se *rootfs.SizeError
+	var me *rootfs.MaxSizeError
+	switch {
+	case errors.As(err, &se):
+		return nil, &args.FieldError{Where: r.Where("rootfs.size"), Field: "rootfs.size", Value: strconv.FormatInt(rf.Size, 10),
+			Reason: fmt.Sprintf("too small for the content: the %s image needs at least %d bytes; leave size out to fit it", rf.FSType, se.Need)}
+	case errors.As(err, &me) && me.Size > 0:
+		return nil, &args.FieldError{Where: r.Where("rootfs.size"), Field: "rootfs.size", Value: strconv.FormatInt(rf.Size, 10),
+			Reason: fmt.Sprintf("more than an %s image holds: at most %d bytes (16 TiB less one)", rf.FSType, me.Max)}
+	case errors.As(err, &me):
+		return nil, &args.FieldError{Where: r.Where("rootfs.include"), Field: "rootfs.include", Reason: err.Error()}
+	case err != nil:
+		return nil, limitError(r, paths, err)
+	}
+	p.ext = x
 	return p, nil
+}
+
+// limitError turns a *rootfs.LimitError into a field error on the include
+// that puts the path there (or, for a directory the tree adds, something
+// under it); other errors it returns as they are.
+func limitError(r *args.Resolved, paths map[string]owner, err error) error {
+	var le *rootfs.LimitError
+	if !errors.As(err, &le) {
+		return err
+	}
+	if o, ok := paths[le.Path]; ok {
+		return o.copy.Errorf("%v", le)
+	}
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		if strings.HasPrefix(p, le.Path+"/") {
+			return paths[p].copy.Errorf("%v", le)
+		}
+	}
+	return &args.FieldError{Where: r.Where("rootfs.include"), Field: "rootfs.include", Reason: le.Error()}
 }
 
 // checkFrom checks that a prebuilt rootfs file is there, readable, and of

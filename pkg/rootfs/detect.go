@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 )
 
 // Kind is the format of a root file system file.
@@ -50,12 +51,44 @@ var (
 // archive by its magic, a gzip stream that begins with one, or an ext file
 // system by the superblock magic 0xEF53 at byte 1080 and its feature flags.
 // Anything else is an error that says what the file starts with.
+//
+// It opens path without blocking and reads only a regular file, so a FIFO
+// or a device there is an error, not a hang.
 func Detect(path string) (Kind, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s is not a regular file (it is a %s), so not a rootfs file", path, fileKind(fi.Mode()))
+	}
+	return detect(f, path)
+}
+
+// fileKind names the type of a file that is not regular, for a message.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeCharDevice != 0:
+		return "character device"
+	case m&os.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
+}
+
+// detect tells the kind of the rootfs file f, named path in messages.
+func detect(f io.ReadSeeker, path string) (Kind, error) {
 	head := make([]byte, 2048)
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -87,6 +120,9 @@ func Detect(path string) (Kind, error) {
 		return 0, fmt.Errorf("%s is gzip-compressed, but not a cpio archive (it starts with %q once decompressed, not 070701)", path, inner)
 	}
 	if len(head) >= extMagicOffset+2 && binary.LittleEndian.Uint16(head[extMagicOffset:]) == extMagic {
+		if len(head) < superblockOffset+104 {
+			return 0, fmt.Errorf("%s has the ext magic 0xEF53 but ends at byte %d, inside its superblock: it is cut short", path, len(head))
+		}
 		sb := head[superblockOffset:]
 		compat, incompat := binary.LittleEndian.Uint32(sb[92:]), binary.LittleEndian.Uint32(sb[96:])
 		switch {

@@ -187,7 +187,22 @@ func TestIndirectCount(t *testing.T) {
 			n.meta = append(n.meta, 1<<30+i)
 		}
 		iblock := make([]byte, 60)
-		ind := x.mapBlocks(n, iblock)
+		ind := map[uint32][]byte{}
+		err := x.mapBlocks(n, iblock, func(num uint32, b []byte) error {
+			if ind[num] != nil {
+				t.Errorf("%d blocks: indirect block %d written twice", blocks, num)
+			}
+			ind[num] = bytes.Clone(b)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		top := make([]byte, 60)
+		x.mapBlocks(n, top, nil)
+		if !bytes.Equal(top, iblock) {
+			t.Errorf("%d blocks: i_block differs without emit", blocks)
+		}
 		if uint32(len(ind)) != need {
 			t.Errorf("%d blocks: metaLen %d, mapBlocks used %d", blocks, need, len(ind))
 		}

@@ -30,6 +30,9 @@ type InitrdOptions struct {
 // file is read from disk while it is written, and must still have the size
 // its entry says.
 func WriteInitrd(w io.Writer, tree []image.Entry, o InitrdOptions) error {
+	if err := CheckInitrd(tree, o.MTime); err != nil {
+		return err
+	}
 	if !o.Gzip {
 		return writeCPIO(w, tree, o.MTime)
 	}
@@ -42,6 +45,62 @@ func WriteInitrd(w io.Writer, tree []image.Entry, o InitrdOptions) error {
 	}
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("writing the initrd: %w", err)
+	}
+	return nil
+}
+
+// The limits of a newc archive as Linux unpacks it: every number is eight
+// hex digits, and init/initramfs.c skips a name or symlink longer than
+// PATH_MAX.
+const (
+	// maxCPIONameLen is the longest name, without the leading "/": with
+	// its NUL it is at most PATH_MAX (4096).
+	maxCPIONameLen = 4095
+	// maxCPIOLinkLen is the longest symlink target symlink(2) makes.
+	maxCPIOLinkLen = 4095
+	// maxCPIONumber is the largest size, inode number and time.
+	maxCPIONumber = 1<<32 - 1
+)
+
+// CheckInitrd reports, as a *LimitError naming the path, the first entry of
+// tree that a newc archive cannot hold the way Linux unpacks it: a name
+// over 4095 bytes or with a NUL, an empty or too long symlink target, a
+// file of 4 GiB or more. It also refuses more entries than inode numbers
+// count and an mtime outside 1970 to 2106; the zero Time is 1970.
+func CheckInitrd(tree []image.Entry, mtime time.Time) error {
+	if t := mtime.Unix(); !mtime.IsZero() && (t < 0 || t > maxCPIONumber) {
+		return fmt.Errorf("planning the initrd: time %s is outside what its 32-bit times hold (1970 to 2106)", mtime.UTC().Format(time.RFC3339))
+	}
+	if uint64(len(tree)) > maxCPIONumber {
+		return fmt.Errorf("planning the initrd: %d entries is more than its 32-bit inode numbers count", len(tree))
+	}
+	for _, e := range tree {
+		name := strings.TrimPrefix(e.Path, "/")
+		switch {
+		case len(name) > maxCPIONameLen:
+			return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the path is %d bytes: Linux unpacks no initrd name over %d", len(name), maxCPIONameLen)}
+		case strings.IndexByte(name, 0) >= 0:
+			return &LimitError{Path: e.Path, Reason: "the path holds a NUL byte, which ends a name in an initrd"}
+		}
+		switch e.Type {
+		case image.Symlink:
+			switch {
+			case e.Linkname == "":
+				return &LimitError{Path: e.Path, Reason: "the symlink's target is empty, which Linux cannot make"}
+			case len(e.Linkname) > maxCPIOLinkLen:
+				return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the symlink's target is %d bytes: Linux makes none over %d", len(e.Linkname), maxCPIOLinkLen)}
+			case strings.IndexByte(e.Linkname, 0) >= 0:
+				return &LimitError{Path: e.Path, Reason: "the symlink's target holds a NUL byte, which no symlink can"}
+			}
+		case image.Regular:
+			size := int64(len(e.Data))
+			if e.Source != "" {
+				size = e.Size
+			}
+			if size > maxCPIONumber {
+				return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the file is %d bytes: a newc cpio archive holds files of at most %d (4 GiB less one)", size, int64(maxCPIONumber))}
+			}
+		}
 	}
 	return nil
 }
