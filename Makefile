@@ -11,11 +11,17 @@ NIX_OPTIONS := --option substituters '' --option sandbox true
 bunix:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o out/bin/bunix ./cmd/bunix
 
-# image: the image of ./args.nix, built by Nix with out/bin/bunix, as ./result.
+# ARGS: the args file `make image` builds; a relative path is relative to
+# this directory (make -C /path/to/bunix image ARGS=$PWD/args.nix from elsewhere).
+ARGS ?= args.nix
+
+# image: the image of $(ARGS), built by Nix with out/bin/bunix, as ./result.
 image:
+	@test -f "$(abspath $(ARGS))" || { echo "make image: ARGS=$(ARGS): no such file ($(abspath $(ARGS)))" >&2; exit 2; }
 	scripts/deps.sh nix
 	$(MAKE) bunix
-	nix-build default.nix --arg bunix "$(CURDIR)/out" $(NIX_OPTIONS)
+	nix-build default.nix --arg bunix "$(CURDIR)/out" --argstr args "$(abspath $(ARGS))" $(NIX_OPTIONS)
+	@echo "make image: built $(ARGS) as $(CURDIR)/result: docker load < $(CURDIR)/result"
 
 deps:
 	scripts/deps.sh
