@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO ?= go
 NIX_OPTIONS := --option substituters '' --option sandbox true
 
-.PHONY: bunix image deps test fuzz fmt vet clean
+.PHONY: bunix image boot-example deps test fuzz fmt vet clean
 
 # bunix: the static binary, as out/bin/bunix (out is the prefix Nix takes).
 bunix:
@@ -22,6 +22,11 @@ image:
 	$(MAKE) bunix
 	nix-build default.nix --arg bunix "$(CURDIR)/out" --argstr args "$(abspath $(ARGS))" $(NIX_OPTIONS)
 	@echo "make image: built $(ARGS) as $(CURDIR)/result: docker load < $(CURDIR)/result"
+
+# boot-example: builds examples/linux-boot (Debian's kernel, a Go /init in a
+# bunix initrd) with nix-build and boots it under qemu as urunc would.
+boot-example:
+	GO="$(GO)" examples/linux-boot/boot.sh
 
 deps:
 	scripts/deps.sh
@@ -41,4 +46,4 @@ vet:
 	$(GO) vet ./...
 
 clean:
-	rm -rf out result result-*
+	rm -rf out result result-* examples/linux-boot/vmlinuz examples/linux-boot/init examples/linux-boot/result
