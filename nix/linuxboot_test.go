@@ -2,6 +2,8 @@ package nix_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 // TestLinuxBootExample runs examples/linux-boot/boot.sh, the README's one
@@ -58,4 +62,78 @@ func TestLinuxBootExample(t *testing.T) {
 		t.Errorf("boot.sh left no result in WORK: %v", err)
 	}
 	t.Logf("built and booted in %s", time.Since(start).Round(time.Millisecond))
+
+	t.Run("containerd", func(t *testing.T) { runItContainerd(t, filepath.Join(work, "result")) })
+}
+
+// runItContainerd follows the README's "Run it" with containerd as far as
+// it goes without urunc: ctr images import lists the image under the name
+// ctr run takes; the config Labels, which the urunc shim reads, and the
+// /urunc.json of the container's rootfs, which urunc reads, say the same,
+// and the rootfs holds the kernel and initrd they name; ctr run --runtime
+// io.containerd.urunc.v2 gets as far as looking for urunc's shim.
+func runItContainerd(t *testing.T, image string) {
+	c := testenv.Containerd(t)
+	if _, err := c.Ctr(t, "images", "import", image); err != nil {
+		t.Fatal(err)
+	}
+	const ref = "docker.io/bunix/linux-boot:latest"
+	_, digest := c.ImageTarget(t, ref)
+	m, err := v1.ParseManifest(strings.NewReader(c.Content(t, digest)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := v1.ParseConfigFile(strings.NewReader(c.Content(t, m.Config.Digest.String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"unikernelType": "linux", "hypervisor": "qemu", "binary": "/unikernel/vmlinuz",
+		"cmdline": "/init hello from bunix", "useDMBlock": "false", "mountRootfs": "false"}
+	for k, v := range want {
+		if got := cfg.Config.Labels[urunc.Prefix+k]; got != v {
+			t.Errorf("label %s = %q, want %q", urunc.Prefix+k, got, v)
+		}
+	}
+	if strings.Join(cfg.Config.Cmd, " ") != "/init hello from bunix" {
+		t.Errorf("Cmd %q", cfg.Config.Cmd)
+	}
+
+	// No urunc here: containerd must get as far as looking for its shim,
+	// having made the container and its rootfs snapshot (without --rm, so
+	// that the snapshot stays to be read).
+	_, err = c.Ctr(t, "run", "--snapshotter", "native", "--runtime", "io.containerd.urunc.v2", ref, "linux-boot")
+	if err == nil || !strings.Contains(err.Error(), "containerd-shim-urunc-v2") {
+		t.Errorf("ctr run --runtime io.containerd.urunc.v2 without urunc: %v", err)
+	} else {
+		t.Logf("ctr run --runtime io.containerd.urunc.v2, without urunc: %v", err)
+	}
+	// The container's rootfs, as urunc would find it: the native
+	// snapshotter's mounts are a bind of a directory.
+	out, err := c.Ctr(t, "snapshots", "--snapshotter", "native", "mounts", "/rootfs", "linux-boot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out)
+	if len(f) < 5 || f[0] != "mount" || f[2] != "bind" {
+		t.Fatalf("ctr snapshots mounts: %q", out)
+	}
+	rootfs := f[3]
+	var encoded map[string]string
+	if err := json.Unmarshal(read(t, filepath.Join(rootfs, "urunc.json")), &encoded); err != nil {
+		t.Fatal(err)
+	}
+	if len(encoded) != len(cfg.Config.Labels) {
+		t.Errorf("urunc.json has %d keys, the Labels %d", len(encoded), len(cfg.Config.Labels))
+	}
+	for k, v := range encoded {
+		plain, err := base64.StdEncoding.Strict().DecodeString(v)
+		if err != nil || cfg.Config.Labels[k] != string(plain) {
+			t.Errorf("urunc.json %s = %q (%v), label %q", k, plain, err, cfg.Config.Labels[k])
+		}
+	}
+	for _, p := range []string{cfg.Config.Labels[urunc.Prefix+"binary"], cfg.Config.Labels[urunc.Prefix+"initrd"]} {
+		if fi, err := os.Stat(filepath.Join(rootfs, p)); err != nil || fi.Size() == 0 {
+			t.Errorf("the container rootfs lacks %s: %v", p, err)
+		}
+	}
 }
