@@ -144,21 +144,8 @@ func load(image, dir string) (*guest, error) {
 	if !ok {
 		return nil, errors.New("no /urunc.json: urunc would run it as an ordinary container")
 	}
-	var encoded map[string]string
-	if err := json.Unmarshal(raw, &encoded); err != nil {
-		return nil, fmt.Errorf("/urunc.json: %w", err)
-	}
-	g.settings = map[string]string{}
-	for k, v := range encoded {
-		plain, err := base64.StdEncoding.Strict().DecodeString(v)
-		if err != nil {
-			return nil, fmt.Errorf("/urunc.json: %s: %w", k, err)
-		}
-		short := strings.TrimPrefix(k, labelPrefix)
-		g.settings[short] = string(plain)
-		if label, ok := cfg.Config.Labels[labelPrefix+short]; ok && label != string(plain) {
-			return nil, fmt.Errorf("/urunc.json says %s = %q, the Labels %q", short, plain, label)
-		}
+	if g.settings, err = decodeSettings(raw, cfg.Config.Labels); err != nil {
+		return nil, err
 	}
 	for _, key := range []string{"binary", "initrd"} {
 		p, ok := g.settings[key]
@@ -177,6 +164,33 @@ func load(image, dir string) (*guest, error) {
 	return g, nil
 }
 
+// decodeSettings decodes urunc.json, raw, as urunc does: one JSON object,
+// every value standard base64 with padding; keys may carry the
+// com.urunc.unikernel. prefix. A value the config labels hold must be the
+// same there, as urunc under containerd would read the labels instead.
+func decodeSettings(raw []byte, labels map[string]string) (map[string]string, error) {
+	var encoded map[string]string
+	if err := json.Unmarshal(raw, &encoded); err != nil {
+		return nil, fmt.Errorf("/urunc.json: %w", err)
+	}
+	settings := map[string]string{}
+	for k, v := range encoded {
+		plain, err := base64.StdEncoding.Strict().DecodeString(v)
+		if err != nil {
+			return nil, fmt.Errorf("/urunc.json: %s: %w", k, err)
+		}
+		short := strings.TrimPrefix(k, labelPrefix)
+		if _, dup := settings[short]; dup {
+			return nil, fmt.Errorf("/urunc.json: %s given twice, with and without the prefix", short)
+		}
+		settings[short] = string(plain)
+		if label, ok := labels[labelPrefix+short]; ok && label != string(plain) {
+			return nil, fmt.Errorf("/urunc.json says %s = %q, the Labels %q", short, plain, label)
+		}
+	}
+	return settings, nil
+}
+
 // qemuArgs is urunc's qemu command line for g, less the binary.
 func qemuArgs(g *guest, accel string) ([]string, error) {
 	s := g.settings
@@ -186,7 +200,7 @@ func qemuArgs(g *guest, accel string) ([]string, error) {
 	if s["initrd"] == "" {
 		return nil, errors.New("no initrd: this runner boots a linux guest from its initrd")
 	}
-	args := g.args
+	args := append([]string{}, g.args...)
 	if len(args) == 0 && s["cmdline"] != "" {
 		// Older urunc took the command line from the annotation.
 		args = strings.Fields(s["cmdline"])
