@@ -48,6 +48,8 @@ elif [[ ! -f $work/vmlinuz ]]; then
 	(cd "$tmp" && apt-get download -q "$pkg")
 	dpkg-deb -x "$tmp"/*.deb "$tmp/root"
 	cp "$tmp"/root/boot/vmlinuz-* "$work/vmlinuz"
+	rm -rf "$tmp"
+	trap - EXIT
 fi
 
 log "building guest/main.go as $work/init"
