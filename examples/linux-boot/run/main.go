@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -42,8 +43,8 @@ const labelPrefix = "com.urunc.unikernel."
 // linux guest on the kernel command line.
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// maxFile bounds what is read of one file of the image.
-const maxFile = 1 << 30
+// maxSettings bounds what is read of /urunc.json.
+const maxSettings = 1 << 20
 
 func main() {
 	accel := flag.String("accel", "tcg", `"tcg" (emulation, works anywhere) or "kvm" (what urunc uses)`)
@@ -116,49 +117,64 @@ func load(image, dir string) (*guest, error) {
 	if len(g.env) == 0 {
 		g.env = []string{defaultPath}
 	}
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	contents := map[string][]byte{}
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	// The image's file system, flattened as a snapshotter would unpack it,
+	// twice: for urunc.json, then for the files it names, each streamed to
+	// a file in dir.
+	var raw []byte
+	err = walkFiles(img, func(name string, r io.Reader) error {
+		if name != "/urunc.json" {
+			return nil
 		}
+		b, err := io.ReadAll(io.LimitReader(r, maxSettings+1))
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("reading /urunc.json: %w", err)
 		}
-		if h.Typeflag != tar.TypeReg {
-			continue
+		if len(b) > maxSettings {
+			return fmt.Errorf("/urunc.json: larger than %d bytes", maxSettings)
 		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxFile+1))
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > maxFile {
-			return nil, fmt.Errorf("/%s: larger than %d bytes", h.Name, maxFile)
-		}
-		contents["/"+path.Clean(h.Name)] = b
+		raw = b
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	raw, ok := contents["/urunc.json"]
-	if !ok {
+	if raw == nil {
 		return nil, errors.New("no /urunc.json: urunc would run it as an ordinary container")
 	}
 	if g.settings, err = decodeSettings(raw, cfg.Config.Labels); err != nil {
 		return nil, err
 	}
+	want := map[string]string{} // clean image path -> file in dir
 	for _, key := range []string{"binary", "initrd"} {
-		p, ok := g.settings[key]
-		if !ok {
-			continue
+		if p, ok := g.settings[key]; ok {
+			want[path.Clean(p)] = filepath.Join(dir, key)
 		}
-		b, ok := contents[path.Clean(p)]
+	}
+	err = walkFiles(img, func(name string, r io.Reader) error {
+		dst, ok := want[name]
 		if !ok {
-			return nil, fmt.Errorf("%s = %q: no such file in the image", key, p)
+			return nil
 		}
-		g.files[p] = filepath.Join(dir, key)
-		if err := os.WriteFile(g.files[p], b, 0o600); err != nil {
-			return nil, err
+		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(f, r); err != nil {
+			f.Close()
+			return fmt.Errorf("extracting %s: %w", name, err)
+		}
+		g.files[name] = dst
+		return f.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range []string{"binary", "initrd"} {
+		if p, ok := g.settings[key]; ok {
+			if _, found := g.files[path.Clean(p)]; !found {
+				return nil, fmt.Errorf("%s = %q: no such file in the image", key, p)
+			}
+			g.files[p] = g.files[path.Clean(p)]
 		}
 	}
 	return g, nil
@@ -189,6 +205,28 @@ func decodeSettings(raw []byte, labels map[string]string) (map[string]string, er
 		}
 	}
 	return settings, nil
+}
+
+// walkFiles calls fn with the absolute, clean name and the contents of each
+// regular file of img's flattened file system, in tar order.
+func walkFiles(img v1.Image, fn func(name string, r io.Reader) error) error {
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the image's file system: %w", err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if err := fn(path.Clean("/"+h.Name), tr); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // qemuArgs is urunc's qemu command line for g, less the binary.
