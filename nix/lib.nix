@@ -101,6 +101,12 @@ let
     .${typeOf v} or (typeOf v);
 
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+  hasSuffix =
+    suffix: s:
+    let
+      n = stringLength s - stringLength suffix;
+    in
+    n >= 0 && substring n (stringLength suffix) s == suffix;
 
   # A derivation, or anything else that knows its store path (flake inputs,
   # lib.fileset.toSource results).
@@ -113,10 +119,27 @@ let
     if isPath v then v else /. + builtins.unsafeDiscardStringContext (toString v);
 
   # The store path of the builder's prefix. A path (e.g. --arg bunix /some/prefix)
-  # is copied into the store by the interpolation; a derivation is used as is.
+  # is copied into the store by the interpolation, once it is known to hold
+  # bin/bunix; a derivation is used as is.
   prefixOf =
     bunix:
-    if isString bunix && !hasContext bunix then toPath bunix else bunix;
+    let
+      prefix = toPath bunix;
+      shown = toString prefix;
+      hint =
+        if hasSuffix "/bin/bunix" shown then
+          "pass the directory that holds bin/bunix, ${dirOf (dirOf shown)}"
+        else
+          "pass the directory that holds bin/bunix (`make bunix` writes out/bin/bunix: --arg bunix ./out)";
+    in
+    if isStoreObject bunix || (isString bunix && hasContext bunix) then
+      bunix
+    else if builtins.pathExists (prefix + "/bin/bunix") then
+      prefix
+    else
+      throw "bunix = ${shown}: ${
+        if builtins.pathExists prefix then "has no bin/bunix" else "no such directory"
+      }: ${hint}";
 
   /**
     Package unikernel files as a container image for urunc: a tar archive that

@@ -64,12 +64,8 @@ func Init(a Answers) (*Description, error) {
 		tag = "latest"
 	}
 	d := &Description{
-		Comment: []string{
-			fmt.Sprintf("A %s guest on %s, written by `bunix init`.", a.Guest, a.Monitor),
-			"Build it with `nix-build default.nix --arg args ./args.nix` (from a bunix checkout),",
-			"or `bunix build -f args.nix -o image.tar`; then `docker load < result` or `docker load < image.tar`.",
-		},
-		Name: a.Name, Tag: tag,
+		Comment: append([]string{fmt.Sprintf("A %s guest on %s, written by `bunix init`.", a.Guest, a.Monitor)}, HowToBuild...),
+		Name:    a.Name, Tag: tag,
 		Annotations: map[string]string{"unikernelType": a.Guest, "hypervisor": a.Monitor},
 	}
 	add := func(key, src string) {

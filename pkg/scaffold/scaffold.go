@@ -13,6 +13,24 @@ import (
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
+// HowToBuild are the comment lines that init and convert write under the
+// first line of an args.nix: commands that build it on a machine with Nix
+// but no nixpkgs (the Makefile's image target builds bunix with Go and
+// hands it to nix-build as --arg bunix), or with the CLI alone. The nix
+// tests run the make line as written, with the checkout's path in place of
+// CheckoutPlaceholder.
+var HowToBuild = []string{
+	"Build it from this file's directory, with Nix and a bunix checkout (no nixpkgs",
+	"needed: `make image` builds bunix with Go and passes it to nix-build):",
+	"  make -C " + CheckoutPlaceholder + " image ARGS=$PWD/args.nix && docker load < " + CheckoutPlaceholder + "/result",
+	"or with the bunix CLI alone:",
+	"  bunix build -f args.nix -o image.tar && docker load < image.tar",
+}
+
+// CheckoutPlaceholder stands for the directory of a bunix checkout in
+// HowToBuild.
+const CheckoutPlaceholder = "/path/to/bunix"
+
 // Description is an image description on its way to becoming an args.nix.
 type Description struct {
 	// Comment heads the file, one line a string.
