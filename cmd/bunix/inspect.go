@@ -32,7 +32,7 @@ diffIDs. An index (multi-arch) gives one report per image.`,
 				reports, err = inspect.Remote(cmd.Context(), a[0], insecure)
 			}
 			if err != nil {
-				return err
+				return userFault(err)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
+	"github.com/nubificus/bunix/pkg/imagefile"
+	"github.com/nubificus/bunix/pkg/inspect"
 	"github.com/nubificus/bunix/pkg/push"
 	"github.com/spf13/cobra"
 )
@@ -33,7 +37,7 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 			}
 			d, err := push.Push(cmd.Context(), a[0], a[1], opts...)
 			if err != nil {
-				return err
+				return userFault(err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), d.String())
 			return nil
@@ -41,4 +45,16 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 	}
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	return cmd
+}
+
+// userFault marks as bad input (exit 2) an error of push or inspect that
+// is the user's: a reference that does not parse, a missing file, an image
+// file that is not what it claims to be.
+func userFault(err error) error {
+	var bad *imagefile.Error
+	if errors.Is(err, push.ErrBadReference) || errors.Is(err, inspect.ErrBadReference) ||
+		errors.Is(err, fs.ErrNotExist) || errors.As(err, &bad) {
+		return usageError{err}
+	}
+	return err
 }

@@ -2,22 +2,26 @@
 // docker-archive tar, an oci-archive tar or an OCI image layout directory,
 // as go-containerregistry images, without unpacking them: blobs in a tar
 // are read in place.
+//
+// The files are foreign input, so every read is bounded and checked: a
+// layout directory is read through an os.Root, so no path or symlink leads
+// out of it; only regular files are opened, without blocking on a FIFO;
+// every blob is checked against its descriptor's digest and size as it is
+// read, manifests and configs included; JSON files are capped at MaxJSON,
+// an archive at MaxTarEntries headers, an index tree at MaxManifests
+// manifests nested at most MaxDepth deep, with cycles refused.
 package imagefile
 
 import (
-	"archive/tar"
-	"bytes"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path"
-	"path/filepath"
+	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Format names an image file format.
@@ -30,29 +34,60 @@ const (
 	OCI           Format = "oci"
 )
 
+// The bounds on what an image file may ask bunix to read.
+const (
+	// MaxJSON caps the size of each JSON file of an image: index.json,
+	// manifest.json, manifests, nested indexes and configs. Registries cap
+	// manifests at 4 MiB too.
+	MaxJSON = 4 << 20
+	// MaxManifests caps how many manifests an image file lists, counted
+	// over all its indexes.
+	MaxManifests = 1024
+	// MaxDepth caps how deep indexes nest below index.json.
+	MaxDepth = 8
+	// MaxTarEntries caps the headers of an archive.
+	MaxTarEntries = 1 << 14
+)
+
+// Error is a fault in an image file's contents: the file is not what it
+// claims to be. It is bad input, not a failure of bunix.
+type Error struct{ Err error }
+
+func (e *Error) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+func invalidf(format string, a ...any) error { return &Error{fmt.Errorf(format, a...)} }
+
 // File is an opened image file.
 type File struct {
 	Format Format
-	// Index is the file's OCI index, index.json; nil for a docker-archive.
+	// Index is the file's OCI index, index.json (or the one index it
+	// nests); nil for a docker-archive.
 	Index v1.ImageIndex
 	// Images are the file's images, in index order.
 	Images []v1.Image
-	// Tags are the names the file records: a docker-archive's RepoTags, or
-	// the org.opencontainers.image.ref.name annotations of an OCI index.
-	Tags []string
+	// Names[i] are the names the file records for Images[i]: a
+	// docker-archive's RepoTags, or the org.opencontainers.image.ref.name
+	// annotation of the image's descriptor (or of the index that nests it).
+	Names [][]string
+	// Docker is a docker-archive's manifest.json entry; nil otherwise.
+	Docker *tarball.Descriptor
 
 	closer io.Closer
 	files  blobs
 }
 
-// Member opens the file named name inside f: a file of the archive, in
-// place, or of the layout directory.
+// Member opens the regular file named name inside f: a file of the
+// archive, in place, or of the layout directory.
 func (f *File) Member(name string) (io.ReadCloser, error) {
-	if f.files == nil {
-		return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
-	}
-	return f.files.open(name)
+	rc, _, err := f.files.open(name)
+	return rc, err
 }
+
+// ReadJSON reads the member name, a JSON file, whole: at most MaxJSON bytes.
+func (f *File) ReadJSON(name string) ([]byte, error) { return readMember(f.files, name) }
 
 // Close releases the file.
 func (f *File) Close() error {
@@ -69,18 +104,19 @@ func Open(p string) (*File, error) {
 		return nil, fmt.Errorf("opening image %s: %w", p, err)
 	}
 	if fi.IsDir() {
-		if _, err := os.Stat(filepath.Join(p, "oci-layout")); err != nil {
-			return nil, fmt.Errorf("opening image %s: a directory, but not an OCI image layout (no oci-layout file)", p)
-		}
-		f, err := openOCI(dirBlobs(p), OCI)
+		f, err := openLayout(p)
 		if err != nil {
 			return nil, fmt.Errorf("opening image %s: %w", p, err)
 		}
-		f.files = dirBlobs(p)
 		return f, nil
 	}
-	tf, err := indexTar(p)
+	file, size, err := openRegular(p)
 	if err != nil {
+		return nil, fmt.Errorf("opening image %s: %w", p, err)
+	}
+	tf, err := indexTar(file, size)
+	if err != nil {
+		file.Close()
 		return nil, fmt.Errorf("opening image %s: %w", p, err)
 	}
 	var f *File
@@ -88,266 +124,130 @@ func Open(p string) (*File, error) {
 	case tf.has("oci-layout"):
 		f, err = openOCI(tf, OCIArchive)
 	case tf.has("manifest.json"):
-		f, err = openDockerArchive(p)
+		f, err = openDockerArchive(tf)
 	default:
-		err = errors.New("neither an oci-archive (no oci-layout) nor a docker-archive (no manifest.json)")
+		err = invalidf("neither an oci-archive (no oci-layout) nor a docker-archive (no manifest.json)")
 	}
 	if err != nil {
 		tf.Close()
 		return nil, fmt.Errorf("opening image %s: %w", p, err)
 	}
-	f.closer, f.files = tf, tf
+	f.closer = tf
 	return f, nil
 }
 
-func openDockerArchive(p string) (*File, error) {
-	opener := func() (io.ReadCloser, error) { return os.Open(p) }
-	m, err := tarball.LoadManifest(opener)
+// openRegular opens p for reading if it is a regular file, without
+// blocking should it be a FIFO, and returns its size.
+func openRegular(p string) (*os.File, int64, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, invalidf("%s is not a regular file but %s", p, kind(fi.Mode()))
+	}
+	return f, fi.Size(), nil
+}
+
+// kind names the type of a file that is not a regular one.
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a directory"
+	}
+	return fmt.Sprintf("of mode %s", m)
+}
+
+func openDockerArchive(tf *tarFile) (*File, error) {
+	raw, err := readMember(tf, "manifest.json")
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Format: DockerArchive}
-	for _, d := range m {
-		f.Tags = append(f.Tags, d.RepoTags...)
+	var m tarball.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, invalidf("reading manifest.json: %w", err)
 	}
 	if len(m) != 1 {
-		return nil, fmt.Errorf("it holds %d images; bunix reads docker-archives of one", len(m))
+		return nil, invalidf("manifest.json lists %d images; bunix reads docker-archives of one", len(m))
 	}
+	d := m[0]
+	s, ok := tf.files[cleanName(d.Config)]
+	switch {
+	case !ok:
+		return nil, invalidf("manifest.json names the config %s, which is not in the archive", clip(d.Config))
+	case s.size > MaxJSON:
+		return nil, invalidf("the config %s is %d bytes, over the %d-byte cap", clip(d.Config), s.size, MaxJSON)
+	}
+	for i, l := range d.Layers {
+		if !tf.has(cleanName(l)) {
+			return nil, invalidf("manifest.json names layer %d %s, which is not in the archive", i, clip(l))
+		}
+	}
+	// ggcr reads the archive again through opener, seeking over contents.
+	opener := func() (io.ReadCloser, error) { return seekNopCloser{io.NewSectionReader(tf.f, 0, tf.size)}, nil }
 	img, err := tarball.Image(opener, nil)
 	if err != nil {
-		return nil, err
+		return nil, invalidf("reading the docker-archive: %w", err)
 	}
-	f.Images = []v1.Image{img}
-	return f, nil
+	return &File{Format: DockerArchive, Images: []v1.Image{img}, Names: [][]string{d.RepoTags}, Docker: &d, files: tf}, nil
 }
 
-// blobs reads the files of an OCI layout.
+// seekNopCloser is an io.ReadSeeker with a Close that does nothing; unlike
+// io.NopCloser, it keeps the Seek that lets archive/tar skip contents.
+type seekNopCloser struct{ io.ReadSeeker }
+
+func (seekNopCloser) Close() error { return nil }
+
+// blobs reads the files of an image file.
 type blobs interface {
-	open(name string) (io.ReadCloser, error)
+	// open opens the regular file name and returns its size.
+	open(name string) (io.ReadCloser, int64, error)
 }
 
-type dirBlobs string
-
-func (d dirBlobs) open(name string) (io.ReadCloser, error) {
-	return os.Open(filepath.Join(string(d), filepath.FromSlash(name)))
-}
-
-// tarFile is a tar whose regular files can be opened in place.
-type tarFile struct {
-	f     *os.File
-	files map[string]section
-}
-
-type section struct{ off, size int64 }
-
-// indexTar records where each regular file of the tar at p starts. It
-// reads the headers only: archive/tar seeks over the contents.
-func indexTar(p string) (*tarFile, error) {
-	f, err := os.Open(p)
+// readMember reads the JSON file name of b whole, refusing one over MaxJSON.
+func readMember(b blobs, name string) ([]byte, error) {
+	rc, size, err := b.open(name)
 	if err != nil {
-		return nil, err
-	}
-	tf := &tarFile{f: f, files: map[string]section{}}
-	cr := &offsetReader{f: f}
-	tr := tar.NewReader(cr)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return tf, nil
-		}
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("not a tar archive: %w", err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			tf.files[path.Clean(h.Name)] = section{cr.n, h.Size}
-		}
-	}
-}
-
-func (t *tarFile) has(name string) bool { _, ok := t.files[name]; return ok }
-
-func (t *tarFile) open(name string) (io.ReadCloser, error) {
-	s, ok := t.files[path.Clean(name)]
-	if !ok {
-		return nil, fmt.Errorf("%s: %w", name, os.ErrNotExist)
-	}
-	return io.NopCloser(io.NewSectionReader(t.f, s.off, s.size)), nil
-}
-
-func (t *tarFile) Close() error { return t.f.Close() }
-
-// offsetReader reads f and knows its offset; it is an io.Seeker, so that
-// archive/tar seeks over contents instead of reading them.
-type offsetReader struct {
-	f *os.File
-	n int64
-}
-
-func (o *offsetReader) Read(p []byte) (int, error) {
-	n, err := o.f.Read(p)
-	o.n += int64(n)
-	return n, err
-}
-
-func (o *offsetReader) Seek(offset int64, whence int) (int64, error) {
-	n, err := o.f.Seek(offset, whence)
-	if err == nil {
-		o.n = n
-	}
-	return n, err
-}
-
-func readAll(b blobs, name string) ([]byte, error) {
-	rc, err := b.open(name)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
-}
-
-func blobName(h v1.Hash) string { return "blobs/" + h.Algorithm + "/" + h.Hex }
-
-func openOCI(b blobs, format Format) (*File, error) {
-	raw, err := readAll(b, "index.json")
+	if size > MaxJSON {
+		return nil, invalidf("reading %s: it is %d bytes, over the %d-byte cap", name, size, MaxJSON)
+	}
+	data, err := io.ReadAll(io.LimitReader(rc, MaxJSON+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading index.json: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	idx, err := newIndex(b, raw)
-	if err != nil {
-		return nil, fmt.Errorf("reading index.json: %w", err)
+	if len(data) > MaxJSON {
+		return nil, invalidf("reading %s: it is over the %d-byte cap", name, MaxJSON)
 	}
-	f := &File{Format: format, Index: idx}
-	for _, d := range idx.manifest.Manifests {
-		if name := d.Annotations["org.opencontainers.image.ref.name"]; name != "" {
-			f.Tags = append(f.Tags, name)
-		}
-	}
-	// A multi-platform image is an index.json naming one nested index:
-	// that index is the image to push.
-	if m := idx.manifest.Manifests; len(m) == 1 && m[0].MediaType.IsIndex() {
-		nested, err := idx.ImageIndex(m[0].Digest)
-		if err != nil {
-			return nil, err
-		}
-		f.Index = nested
-	}
-	if f.Images, err = imagesOf(idx); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return data, nil
 }
 
-// imagesOf returns the images of idx and of the indexes it nests.
-func imagesOf(idx v1.ImageIndex) ([]v1.Image, error) {
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
+// clip quotes s for a message, cut to a readable length.
+func clip(s string) string {
+	const max = 120
+	if len(s) > max {
+		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
 	}
-	var out []v1.Image
-	for _, d := range m.Manifests {
-		switch {
-		case d.MediaType.IsImage():
-			img, err := idx.Image(d.Digest)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, img)
-		case d.MediaType.IsIndex():
-			nested, err := idx.ImageIndex(d.Digest)
-			if err != nil {
-				return nil, err
-			}
-			imgs, err := imagesOf(nested)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, imgs...)
-		}
-	}
-	return out, nil
+	return fmt.Sprintf("%q", s)
 }
 
-// index is an OCI image index whose blobs come from b.
-type index struct {
-	b        blobs
-	raw      []byte
-	manifest *v1.IndexManifest
+// errNotExist is the error for a member that is not in the file.
+func errNotExist(name string) error {
+	return &Error{fmt.Errorf("%s: %w", clip(name), os.ErrNotExist)}
 }
-
-func newIndex(b blobs, raw []byte) (*index, error) {
-	m, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	return &index{b: b, raw: raw, manifest: m}, nil
-}
-
-func (i *index) MediaType() (types.MediaType, error) {
-	if i.manifest.MediaType != "" {
-		return i.manifest.MediaType, nil
-	}
-	return types.OCIImageIndex, nil
-}
-func (i *index) Digest() (v1.Hash, error)                  { return partial.Digest(i) }
-func (i *index) Size() (int64, error)                      { return int64(len(i.raw)), nil }
-func (i *index) IndexManifest() (*v1.IndexManifest, error) { return i.manifest.DeepCopy(), nil }
-func (i *index) RawManifest() ([]byte, error)              { return i.raw, nil }
-
-func (i *index) Image(h v1.Hash) (v1.Image, error) {
-	raw, err := readAll(i.b, blobName(h))
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest %s: %w", h, err)
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest %s: %w", h, err)
-	}
-	return partial.CompressedToImage(&image{b: i.b, raw: raw, manifest: m})
-}
-
-func (i *index) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
-	raw, err := readAll(i.b, blobName(h))
-	if err != nil {
-		return nil, fmt.Errorf("reading index %s: %w", h, err)
-	}
-	return newIndex(i.b, raw)
-}
-
-// image is an OCI image whose blobs come from b.
-type image struct {
-	b        blobs
-	raw      []byte
-	manifest *v1.Manifest
-}
-
-func (i *image) MediaType() (types.MediaType, error) {
-	if i.manifest.MediaType != "" {
-		return i.manifest.MediaType, nil
-	}
-	return types.OCIManifestSchema1, nil
-}
-func (i *image) RawManifest() ([]byte, error) { return i.raw, nil }
-func (i *image) RawConfigFile() ([]byte, error) {
-	return readAll(i.b, blobName(i.manifest.Config.Digest))
-}
-
-func (i *image) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
-	for _, d := range append([]v1.Descriptor{i.manifest.Config}, i.manifest.Layers...) {
-		if d.Digest == h {
-			return &layer{b: i.b, desc: d}, nil
-		}
-	}
-	return nil, fmt.Errorf("blob %s is not in manifest", h)
-}
-
-type layer struct {
-	b    blobs
-	desc v1.Descriptor
-}
-
-func (l *layer) Digest() (v1.Hash, error)            { return l.desc.Digest, nil }
-func (l *layer) Size() (int64, error)                { return l.desc.Size, nil }
-func (l *layer) MediaType() (types.MediaType, error) { return l.desc.MediaType, nil }
-func (l *layer) Compressed() (io.ReadCloser, error)  { return l.b.open(blobName(l.desc.Digest)) }

@@ -75,7 +75,7 @@ func TestOpenOCI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(f.Images) != 1 || len(f.Tags) != 1 || f.Tags[0] != "urunc/x:1" {
+		if len(f.Images) != 1 || len(f.Names) != 1 || len(f.Names[0]) != 1 || f.Names[0][0] != "urunc/x:1" {
 			t.Fatalf("%s: %+v", f.Format, f)
 		}
 		got, _ := f.Images[0].RawManifest()
@@ -116,7 +116,7 @@ func TestOpenDockerArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if f.Format != DockerArchive || f.Index != nil || len(f.Images) != 1 || f.Tags[0] != "urunc/y:2" {
+	if f.Format != DockerArchive || f.Index != nil || len(f.Images) != 1 || f.Names[0][0] != "urunc/y:2" {
 		t.Errorf("%+v", f)
 	}
 }

@@ -4,6 +4,7 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -13,6 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/nubificus/bunix/pkg/imagefile"
 )
+
+// ErrBadReference is the error (wrapped) for a reference to push to that
+// does not parse.
+var ErrBadReference = errors.New("not a valid image reference")
 
 // Option configures Push.
 type Option func(*options)
@@ -42,6 +47,10 @@ func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.tra
 // one made by go-containerregistry, with gzip-compressed layers. After the
 // push, the registry is asked for the manifest's digest, and a mismatch is an
 // error: nothing is reported pushed that the registry does not serve.
+//
+// The file is read as imagefile reads it: an OCI layout's blobs only from
+// inside it, each checked against its descriptor's digest and size, and
+// all of them looked at before the first byte is sent.
 func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, error) {
 	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
 	for _, opt := range opts {
@@ -53,7 +62,7 @@ func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, e
 	}
 	tag, err := name.NewTag(ref, nameOpts...)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("pushing to %q: not a valid image reference: %w", ref, err)
+		return name.Digest{}, fmt.Errorf("pushing to %q: %w: %v", ref, ErrBadReference, err)
 	}
 	f, err := imagefile.Open(file)
 	if err != nil {
