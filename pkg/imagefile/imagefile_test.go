@@ -21,7 +21,7 @@ import (
 )
 
 // ociLayout writes img to a new OCI layout directory with ggcr, tagged.
-func ociLayout(t *testing.T, img v1.Image) string {
+func ociLayout(t testing.TB, img v1.Image) string {
 	t.Helper()
 	dir := t.TempDir()
 	p, err := layout.Write(dir, empty.Index)
@@ -35,7 +35,7 @@ func ociLayout(t *testing.T, img v1.Image) string {
 }
 
 // tarDir tars dir, files only, as an oci-archive.
-func tarDir(t *testing.T, dir string) string {
+func tarDir(t testing.TB, dir string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "img.tar")
 	f, err := os.Create(out)
