@@ -114,10 +114,22 @@ func Open(p string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening image %s: %w", p, err)
 	}
-	tf, err := indexTar(file, size)
+	f, err := openArchive(file, size, file)
 	if err != nil {
-		file.Close()
 		return nil, fmt.Errorf("opening image %s: %w", p, err)
+	}
+	return f, nil
+}
+
+// openArchive opens the archive r of size bytes, an oci-archive or a
+// docker-archive; closing the File closes c, and so does a failure.
+func openArchive(r io.ReaderAt, size int64, c io.Closer) (*File, error) {
+	tf, err := indexTar(r, size, c)
+	if err != nil {
+		if c != nil {
+			c.Close()
+		}
+		return nil, err
 	}
 	var f *File
 	switch {
@@ -130,7 +142,7 @@ func Open(p string) (*File, error) {
 	}
 	if err != nil {
 		tf.Close()
-		return nil, fmt.Errorf("opening image %s: %w", p, err)
+		return nil, err
 	}
 	f.closer = tf
 	return f, nil
@@ -198,7 +210,7 @@ func openDockerArchive(tf *tarFile) (*File, error) {
 		}
 	}
 	// ggcr reads the archive again through opener, seeking over contents.
-	opener := func() (io.ReadCloser, error) { return seekNopCloser{io.NewSectionReader(tf.f, 0, tf.size)}, nil }
+	opener := func() (io.ReadCloser, error) { return seekNopCloser{io.NewSectionReader(tf.r, 0, tf.size)}, nil }
 	img, err := tarball.Image(opener, nil)
 	if err != nil {
 		return nil, invalidf("reading the docker-archive: %w", err)

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"errors"
 	"io"
-	"os"
 	"path"
 )
 
@@ -14,19 +13,20 @@ const maxMemberName = 1024
 
 // tarFile is a tar whose regular files can be opened in place.
 type tarFile struct {
-	f     *os.File
+	r     io.ReaderAt
 	size  int64
+	c     io.Closer
 	files map[string]section
 }
 
 type section struct{ off, size int64 }
 
-// indexTar records where each regular file of the tar f, of size bytes,
+// indexTar records where each regular file of the tar r, of size bytes,
 // starts. It reads the headers only, at most MaxTarEntries of them:
-// archive/tar seeks over the contents.
-func indexTar(f *os.File, size int64) (*tarFile, error) {
-	tf := &tarFile{f: f, size: size, files: map[string]section{}}
-	cr := &offsetReader{r: io.NewSectionReader(f, 0, size)}
+// archive/tar seeks over the contents. Close closes c.
+func indexTar(r io.ReaderAt, size int64, c io.Closer) (*tarFile, error) {
+	tf := &tarFile{r: r, size: size, c: c, files: map[string]section{}}
+	cr := &offsetReader{r: io.NewSectionReader(r, 0, size)}
 	tr := tar.NewReader(cr)
 	for n := 0; ; n++ {
 		h, err := tr.Next()
@@ -57,10 +57,15 @@ func (t *tarFile) open(name string) (io.ReadCloser, int64, error) {
 	if s.off+s.size > t.size {
 		return nil, 0, invalidf("%s: the archive ends inside it", clip(name))
 	}
-	return io.NopCloser(io.NewSectionReader(t.f, s.off, s.size)), s.size, nil
+	return io.NopCloser(io.NewSectionReader(t.r, s.off, s.size)), s.size, nil
 }
 
-func (t *tarFile) Close() error { return t.f.Close() }
+func (t *tarFile) Close() error {
+	if t.c == nil {
+		return nil
+	}
+	return t.c.Close()
+}
 
 // offsetReader reads r and knows its offset; it is an io.Seeker, so that
 // archive/tar seeks over contents instead of reading them.

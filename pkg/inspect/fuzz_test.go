@@ -49,9 +49,11 @@ func FuzzTree(f *testing.F) {
 // FuzzReadLayer lists bytes as a layer, plain, gzip or zstd, and writes
 // the report.
 func FuzzReadLayer(f *testing.F) {
+	// One header, without the end-of-archive blocks: small seeds keep
+	// the fuzzer's minimization quick.
 	var tarred bytes.Buffer
-	io.Copy(&tarred, manyEntries(3))
-	f.Add(tarred.Bytes())
+	io.Copy(&tarred, manyEntries(1))
+	f.Add(tarred.Bytes()[:512])
 	f.Add([]byte{0x1f, 0x8b, 8, 0})
 	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd})
 	f.Fuzz(func(t *testing.T, data []byte) {
