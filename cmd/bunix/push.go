@@ -6,8 +6,7 @@ import (
 	"io/fs"
 
 	"github.com/nubificus/bunix/pkg/imagefile"
-	"github.com/nubificus/bunix/pkg/inspect"
-	"github.com/nubificus/bunix/pkg/push"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -31,11 +30,11 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
   bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			var opts []push.Option
+			var opts []registry.Option
 			if insecure {
-				opts = append(opts, push.Insecure())
+				opts = append(opts, registry.Insecure())
 			}
-			d, err := push.Push(cmd.Context(), a[0], a[1], opts...)
+			d, err := registry.Push(cmd.Context(), a[0], a[1], opts...)
 			if err != nil {
 				return userFault(err)
 			}
@@ -52,8 +51,7 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 // file that is not what it claims to be.
 func userFault(err error) error {
 	var bad *imagefile.Error
-	if errors.Is(err, push.ErrBadReference) || errors.Is(err, inspect.ErrBadReference) ||
-		errors.Is(err, fs.ErrNotExist) || errors.As(err, &bad) {
+	if errors.Is(err, registry.ErrBadReference) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &bad) {
 		return usageError{err}
 	}
 	return err

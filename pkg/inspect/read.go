@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -13,18 +12,11 @@ import (
 	"io"
 	"path"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/klauspost/compress/zstd"
 	"github.com/nubificus/bunix/pkg/imagefile"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
-
-// ErrBadReference is the error (wrapped) for an image reference that does
-// not parse.
-var ErrBadReference = errors.New("not a valid image reference")
 
 // DockerArchive reads the docker-archive tar at file: its headers once,
 // then manifest.json, the config and each layer in place, each layer once,
@@ -141,61 +133,6 @@ func Path(p string) ([]*Report, error) {
 			return nil, fmt.Errorf("reading image %d of %s: %w", i, p, err)
 		}
 		out = append(out, r)
-	}
-	return out, nil
-}
-
-// Remote reads the image at ref in its registry, over plain HTTP if
-// insecure: one report for each image, several for an index. Credentials
-// come from the docker config and its credential helpers.
-func Remote(ctx context.Context, ref string, insecure bool) ([]*Report, error) {
-	var nameOpts []name.Option
-	if insecure {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, nameOpts...)
-	if err != nil {
-		return nil, fmt.Errorf("inspecting %q: not a file, and %w: %v", ref, ErrBadReference, err)
-	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
-	desc, err := remote.Get(r, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("inspecting %s: %w", ref, err)
-	}
-	var imgs []v1.Image
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
-		}
-		im, err := idx.IndexManifest()
-		if err != nil {
-			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
-		}
-		if len(im.Manifests) > imagefile.MaxManifests {
-			return nil, fmt.Errorf("inspecting %s: the index lists %d manifests, over the %d bunix reads", ref, len(im.Manifests), imagefile.MaxManifests)
-		}
-		for _, d := range im.Manifests {
-			img, err := idx.Image(d.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("inspecting %s: %w", ref, err)
-			}
-			imgs = append(imgs, img)
-		}
-	} else {
-		img, err := desc.Image()
-		if err != nil {
-			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
-		}
-		imgs = []v1.Image{img}
-	}
-	var out []*Report
-	for _, img := range imgs {
-		rep, err := Image(img, []string{ref})
-		if err != nil {
-			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
-		}
-		out = append(out, rep)
 	}
 	return out, nil
 }

@@ -1,5 +1,5 @@
 // Package inspect reads an image back, from a file in any format bunix
-// writes or from a registry, and reports what urunc will see:
+// writes or fetched by package registry, and reports what urunc will see:
 // names, platform, layers, files, the decoded /urunc.json and the labels.
 //
 // Images are foreign input: the listing of files stops at MaxListed
