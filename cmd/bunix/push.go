@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 
-	"github.com/nubificus/bunix/pkg/imagefile"
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
@@ -50,7 +50,7 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 // is the user's: a reference that does not parse, a missing file, an image
 // file that is not what it claims to be.
 func userFault(err error) error {
-	var bad *imagefile.Error
+	var bad *image.InvalidError
 	if errors.Is(err, registry.ErrBadReference) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &bad) {
 		return usageError{err}
 	}

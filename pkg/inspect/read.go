@@ -14,7 +14,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/zstd"
-	"github.com/nubificus/bunix/pkg/imagefile"
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -23,18 +23,18 @@ import (
 // listing its files and checking its sha256 against the config's diffIDs.
 // Gzip- and zstd-compressed layers (written by other tools) are read too.
 func DockerArchive(file string) (*Report, error) {
-	f, err := imagefile.Open(file)
+	f, err := image.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if f.Format != imagefile.DockerArchive {
+	if f.Format != image.DockerArchive {
 		return nil, fmt.Errorf("reading %s: an %s, not a docker-archive", file, f.Format)
 	}
 	return dockerArchive(f, file)
 }
 
-func dockerArchive(f *imagefile.File, file string) (*Report, error) {
+func dockerArchive(f *image.File, file string) (*Report, error) {
 	m := f.Docker
 	r := &Report{RepoTags: m.RepoTags, Layers: make([]Layer, len(m.Layers))}
 	for i, name := range m.Layers {
@@ -114,12 +114,12 @@ func readImageLayer(img v1.Image, h v1.Hash, l *Layer, r *Report) error {
 // Path reads the image file at p, in any format bunix writes: one report
 // for each image in it.
 func Path(p string) ([]*Report, error) {
-	f, err := imagefile.Open(p)
+	f, err := image.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if f.Format == imagefile.DockerArchive {
+	if f.Format == image.DockerArchive {
 		r, err := dockerArchive(f, p)
 		if err != nil {
 			return nil, err
@@ -172,8 +172,8 @@ func readLayer(rd io.Reader, l *Layer, r *Report) error {
 		p := path.Clean("/" + hdr.Name)
 		r.list(l, File{Path: p, Mode: hdr.FileInfo().Mode(), Size: hdr.Size, Linkname: hdr.Linkname, UID: hdr.Uid, GID: hdr.Gid})
 		if p == urunc.JSONPath && hdr.Typeflag == tar.TypeReg {
-			if hdr.Size > imagefile.MaxJSON {
-				return fmt.Errorf("%s is %d bytes, over the %d-byte cap", urunc.JSONPath, hdr.Size, imagefile.MaxJSON)
+			if hdr.Size > image.MaxJSON {
+				return fmt.Errorf("%s is %d bytes, over the %d-byte cap", urunc.JSONPath, hdr.Size, image.MaxJSON)
 			}
 			data, err := io.ReadAll(tr)
 			if err != nil {

@@ -7,11 +7,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/nubificus/bunix/pkg/imagefile"
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // Get returns the images at ref: one, or each image of an index, at most
-// imagefile.MaxManifests of them. Their blobs are fetched when read, and
+// image.MaxManifests of them. Their blobs are fetched when read, and
 // checked against their digests as they are.
 func Get(ctx context.Context, ref string, opts ...Option) ([]v1.Image, error) {
 	o := makeOptions(opts)
@@ -38,8 +38,8 @@ func Get(ctx context.Context, ref string, opts ...Option) ([]v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", ref, err)
 	}
-	if len(im.Manifests) > imagefile.MaxManifests {
-		return nil, fmt.Errorf("fetching %s: the index lists %d manifests, over the %d bunix reads", ref, len(im.Manifests), imagefile.MaxManifests)
+	if len(im.Manifests) > image.MaxManifests {
+		return nil, fmt.Errorf("fetching %s: the index lists %d manifests, over the %d bunix reads", ref, len(im.Manifests), image.MaxManifests)
 	}
 	var imgs []v1.Image
 	for _, d := range im.Manifests {

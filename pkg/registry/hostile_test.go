@@ -67,7 +67,7 @@ func TestPushRefusesTamperedManifest(t *testing.T) {
 	reg := testenv.Registry(t)
 	dir := t.TempDir()
 	p, _ := layout.Write(dir, empty.Index)
-	img := image(t, "amd64")
+	img := testImage(t, "amd64")
 	if err := p.AppendImage(img); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/nubificus/bunix/pkg/imagefile"
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // Push sends the image file at file (docker-archive, oci-archive or OCI
@@ -20,7 +20,7 @@ import (
 // push, the registry is asked for the manifest's digest, and a mismatch is an
 // error: nothing is reported pushed that the registry does not serve.
 //
-// The file is read as imagefile reads it: an OCI layout's blobs only from
+// The file is read as image.Open reads it: an OCI layout's blobs only from
 // inside it, each checked against its descriptor's digest and size, and
 // all of them looked at before the first byte is sent.
 func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, error) {
@@ -29,7 +29,7 @@ func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, e
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("pushing to %q: %w: %v", ref, ErrBadReference, err)
 	}
-	f, err := imagefile.Open(file)
+	f, err := image.Open(file)
 	if err != nil {
 		return name.Digest{}, err
 	}

@@ -29,7 +29,7 @@ func testRegistry(t *testing.T) string {
 	return strings.TrimPrefix(s.URL, "http://")
 }
 
-func image(t *testing.T, arch string) v1.Image {
+func testImage(t *testing.T, arch string) v1.Image {
 	img, err := random.Image(2000, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func image(t *testing.T, arch string) v1.Image {
 
 func TestPushOCIKeepsManifest(t *testing.T) {
 	reg := testRegistry(t)
-	img := image(t, "amd64")
+	img := testImage(t, "amd64")
 	dir := t.TempDir()
 	p, _ := layout.Write(dir, empty.Index)
 	if err := p.AppendImage(img); err != nil {
@@ -79,7 +79,7 @@ func TestPushIndex(t *testing.T) {
 	dir := t.TempDir()
 	p, _ := layout.Write(dir, empty.Index)
 	for _, arch := range []string{"amd64", "arm64"} {
-		if err := p.AppendImage(image(t, arch), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch})); err != nil {
+		if err := p.AppendImage(testImage(t, arch), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +98,7 @@ func TestPushDockerArchive(t *testing.T) {
 	reg := testRegistry(t)
 	p := filepath.Join(t.TempDir(), "d.tar")
 	tag, _ := name.NewTag("urunc/y:2")
-	if err := tarball.WriteToFile(p, tag, image(t, "amd64")); err != nil {
+	if err := tarball.WriteToFile(p, tag, testImage(t, "amd64")); err != nil {
 		t.Fatal(err)
 	}
 	d, err := Push(context.Background(), p, reg+"/urunc/y:2", Insecure())
@@ -113,7 +113,7 @@ func TestPushDockerArchive(t *testing.T) {
 func TestPushErrors(t *testing.T) {
 	dir := t.TempDir()
 	p, _ := layout.Write(dir, empty.Index)
-	p.AppendImage(image(t, "amd64"))
+	p.AppendImage(testImage(t, "amd64"))
 	for _, tc := range []struct{ file, ref, want string }{
 		{dir, "127.0.0.1:1/urunc/x:1", "connection refused"},
 		{dir, "Not A Ref", "not a valid image reference"},
@@ -131,7 +131,7 @@ func TestPushErrors(t *testing.T) {
 // does not parse is ErrBadReference.
 func TestGet(t *testing.T) {
 	reg := testRegistry(t)
-	img := image(t, "amd64")
+	img := testImage(t, "amd64")
 	tag, _ := name.NewTag(reg + "/urunc/g:1")
 	if err := remote.Write(tag, img); err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestGet(t *testing.T) {
 	dir := t.TempDir()
 	p, _ := layout.Write(dir, empty.Index)
 	for _, arch := range []string{"amd64", "arm64"} {
-		p.AppendImage(image(t, arch), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch}))
+		p.AppendImage(testImage(t, arch), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch}))
 	}
 	if _, err := Push(context.Background(), dir, reg+"/urunc/g:2", Insecure()); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package imagefile
+package image
 
 import (
 	"encoding/hex"
@@ -62,7 +62,7 @@ func openBlob(b blobs, desc v1.Descriptor) (io.ReadCloser, error) {
 	if desc.Size < 0 {
 		return nil, invalidf("blob %s: its descriptor declares a negative size, %d", desc.Digest, desc.Size)
 	}
-	rc, size, err := b.open(blobName(desc.Digest))
+	rc, size, err := b.open(blobPath(desc.Digest))
 	if err != nil {
 		return nil, err
 	}
@@ -101,5 +101,3 @@ func checkBlob(b blobs, desc v1.Descriptor) error {
 	}
 	return rc.Close()
 }
-
-func blobName(h v1.Hash) string { return "blobs/" + h.Algorithm + "/" + h.Hex }

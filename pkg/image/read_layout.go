@@ -1,4 +1,4 @@
-package imagefile
+package image
 
 import (
 	"io"
@@ -47,7 +47,7 @@ func openLayout(dir string) (*File, error) {
 		r.Close()
 		return nil, invalidf("a directory, but not an OCI image layout (no oci-layout file)")
 	}
-	f, err := openOCI(b, OCI)
+	f, err := openOCI(b, OCILayout)
 	if err != nil {
 		r.Close()
 		return nil, err

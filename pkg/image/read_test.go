@@ -1,4 +1,4 @@
-package imagefile
+package image
 
 import (
 	"archive/tar"
@@ -58,7 +58,7 @@ func tarDir(t testing.TB, dir string) string {
 	return out
 }
 
-func annotated(t *testing.T) v1.Image {
+func annotatedImage(t *testing.T) v1.Image {
 	img, err := random.Image(3000, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func annotated(t *testing.T) v1.Image {
 }
 
 func TestOpenOCI(t *testing.T) {
-	img := annotated(t)
+	img := annotatedImage(t)
 	want, _ := img.RawManifest()
 	dir := ociLayout(t, img)
 	for _, p := range []string{dir, tarDir(t, dir)} {
@@ -105,7 +105,7 @@ func TestOpenOCI(t *testing.T) {
 }
 
 func TestOpenDockerArchive(t *testing.T) {
-	img := annotated(t)
+	img := annotatedImage(t)
 	p := filepath.Join(t.TempDir(), "d.tar")
 	tag, _ := name.NewTag("urunc/y:2")
 	if err := tarball.WriteToFile(p, tag, img); err != nil {

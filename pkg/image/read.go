@@ -1,7 +1,7 @@
-// Package imagefile opens image files in every format bunix writes, a
-// docker-archive tar, an oci-archive tar or an OCI image layout directory,
-// as go-containerregistry images, without unpacking them: blobs in a tar
-// are read in place.
+// This file and the other read*.go files open image files in every format
+// this package writes, a docker-archive tar, an oci-archive tar or an OCI
+// image layout directory, as go-containerregistry images, without
+// unpacking them: blobs in a tar are read in place.
 //
 // The files are foreign input, so every read is bounded and checked: a
 // layout directory is read through an os.Root, so no path or symlink leads
@@ -10,7 +10,8 @@
 // read, manifests and configs included; JSON files are capped at MaxJSON,
 // an archive at MaxTarEntries headers, an index tree at MaxManifests
 // manifests nested at most MaxDepth deep, with cycles refused.
-package imagefile
+
+package image
 
 import (
 	"encoding/json"
@@ -22,16 +23,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-)
-
-// Format names an image file format.
-type Format string
-
-// The formats bunix writes.
-const (
-	DockerArchive Format = "docker-archive"
-	OCIArchive    Format = "oci-archive"
-	OCI           Format = "oci"
 )
 
 // The bounds on what an image file may ask bunix to read.
@@ -49,16 +40,16 @@ const (
 	MaxTarEntries = 1 << 14
 )
 
-// Error is a fault in an image file's contents: the file is not what it
+// InvalidError is a fault in an image file's contents: the file is not what it
 // claims to be. It is bad input, not a failure of bunix.
-type Error struct{ Err error }
+type InvalidError struct{ Err error }
 
-func (e *Error) Error() string { return e.Err.Error() }
+func (e *InvalidError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.
-func (e *Error) Unwrap() error { return e.Err }
+func (e *InvalidError) Unwrap() error { return e.Err }
 
-func invalidf(format string, a ...any) error { return &Error{fmt.Errorf(format, a...)} }
+func invalidf(format string, a ...any) error { return &InvalidError{fmt.Errorf(format, a...)} }
 
 // File is an opened image file.
 type File struct {
@@ -261,5 +252,5 @@ func clip(s string) string {
 
 // errNotExist is the error for a member that is not in the file.
 func errNotExist(name string) error {
-	return &Error{fmt.Errorf("%s: %w", clip(name), os.ErrNotExist)}
+	return &InvalidError{fmt.Errorf("%s: %w", clip(name), os.ErrNotExist)}
 }

@@ -1,4 +1,4 @@
-package imagefile
+package image
 
 import (
 	"archive/tar"
@@ -23,7 +23,7 @@ import (
 // layout and the image's manifest descriptor, as index.json lists it.
 func layoutImage(t *testing.T) (string, v1.Descriptor) {
 	t.Helper()
-	dir := ociLayout(t, annotated(t))
+	dir := ociLayout(t, annotatedImage(t))
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func layoutImage(t *testing.T) (string, v1.Descriptor) {
 	return dir, m.Manifests[0]
 }
 
-func blobPath(dir string, h v1.Hash) string {
+func blobFile(dir string, h v1.Hash) string {
 	return filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
 }
 
@@ -43,7 +43,7 @@ func blobPath(dir string, h v1.Hash) string {
 func writeBlob(t *testing.T, dir string, mt types.MediaType, data []byte) v1.Descriptor {
 	t.Helper()
 	h := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(data))}
-	if err := os.WriteFile(blobPath(dir, h), data, 0o644); err != nil {
+	if err := os.WriteFile(blobFile(dir, h), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return v1.Descriptor{MediaType: mt, Digest: h, Size: int64(len(data))}
@@ -63,7 +63,7 @@ func writeIndex(t *testing.T, dir string, ds ...v1.Descriptor) {
 
 func layerDigest(t *testing.T, dir string, d v1.Descriptor) v1.Hash {
 	t.Helper()
-	b, err := os.ReadFile(blobPath(dir, d.Digest))
+	b, err := os.ReadFile(blobFile(dir, d.Digest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +102,9 @@ func wantErr(t *testing.T, err error, want ...string) {
 			t.Errorf("error %q does not say %q", err, w)
 		}
 	}
-	var bad *Error
+	var bad *InvalidError
 	if !errors.As(err, &bad) && !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("error %q is not an *Error (bad input)", err)
+		t.Errorf("error %q is not an *InvalidError (bad input)", err)
 	}
 }
 
@@ -112,7 +112,7 @@ func wantErr(t *testing.T, err error, want ...string) {
 // layout or inside it, is refused; so is a blobs directory that leads out.
 func TestSymlinkedBlob(t *testing.T) {
 	dir, d := layoutImage(t)
-	l := blobPath(dir, layerDigest(t, dir, d))
+	l := blobFile(dir, layerDigest(t, dir, d))
 	os.Remove(l)
 	if err := os.Symlink("/etc/passwd", l); err != nil {
 		t.Fatal(err)
@@ -147,23 +147,23 @@ func TestTamperedBlobs(t *testing.T) {
 	grow := func(b []byte) []byte { return append(b, ' ') }
 
 	dir, d := layoutImage(t)
-	edit(blobPath(dir, d.Digest), flip)
+	edit(blobFile(dir, d.Digest), flip)
 	_, err := Open(dir)
 	wantErr(t, err, "manifest "+d.Digest.String(), "it was changed")
 
 	dir, d = layoutImage(t)
-	edit(blobPath(dir, d.Digest), grow)
+	edit(blobFile(dir, d.Digest), grow)
 	_, err = Open(dir)
 	wantErr(t, err, "but its descriptor declares")
 
 	// A layer's size is checked on opening, its digest as it is read.
 	dir, d = layoutImage(t)
-	edit(blobPath(dir, layerDigest(t, dir, d)), grow)
+	edit(blobFile(dir, layerDigest(t, dir, d)), grow)
 	_, err = Open(dir)
 	wantErr(t, err, "but its descriptor declares")
 
 	dir, d = layoutImage(t)
-	edit(blobPath(dir, layerDigest(t, dir, d)), flip)
+	edit(blobFile(dir, layerDigest(t, dir, d)), flip)
 	f, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -191,12 +191,12 @@ func TestFIFOs(t *testing.T) {
 		}
 	}
 	dir, d := layoutImage(t)
-	mkfifo(blobPath(dir, layerDigest(t, dir, d)))
+	mkfifo(blobFile(dir, layerDigest(t, dir, d)))
 	_, err := openQuickly(t, dir)
 	wantErr(t, err, "a FIFO")
 
 	dir, d = layoutImage(t)
-	mkfifo(blobPath(dir, d.Digest))
+	mkfifo(blobFile(dir, d.Digest))
 	_, err = openQuickly(t, dir)
 	wantErr(t, err, "a FIFO")
 
@@ -249,7 +249,7 @@ func TestIndexTrees(t *testing.T) {
 	raw, _ = json.Marshal(v1.IndexManifest{SchemaVersion: 2, Manifests: []v1.Descriptor{desc}})
 	desc.Size = int64(len(raw))
 	raw, _ = json.Marshal(v1.IndexManifest{SchemaVersion: 2, Manifests: []v1.Descriptor{desc}})
-	os.WriteFile(blobPath(dir, self), raw, 0o644)
+	os.WriteFile(blobFile(dir, self), raw, 0o644)
 	writeIndex(t, dir, desc)
 	_, err := Open(dir)
 	wantErr(t, err, self.String())

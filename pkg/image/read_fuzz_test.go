@@ -1,4 +1,4 @@
-package imagefile
+package image
 
 import (
 	"archive/tar"
@@ -167,9 +167,9 @@ func FuzzIndexTar(f *testing.F) {
 		size := int64(len(data))
 		tf, err := indexTar(bytes.NewReader(data), size, nil)
 		if err != nil {
-			var bad *Error
+			var bad *InvalidError
 			if !errors.As(err, &bad) {
-				t.Fatalf("not an *Error: %v", err)
+				t.Fatalf("not an *InvalidError: %v", err)
 			}
 			return
 		}

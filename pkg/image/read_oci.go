@@ -1,4 +1,4 @@
-package imagefile
+package image
 
 import (
 	"bytes"
@@ -9,10 +9,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
-
-// annotationRefName is the annotation of an index's descriptor that names
-// the image.
-const annotationRefName = "org.opencontainers.image.ref.name"
 
 // openOCI reads index.json of b and every manifest it lists, checking
 // each, and that each image's config and layers are there.
@@ -98,34 +94,34 @@ func (w *walker) walk(m *v1.IndexManifest, names []string, depth int) error {
 	return nil
 }
 
-// index is an OCI image index whose blobs come from b.
-type index struct {
+// ociIndex is an OCI image index whose blobs come from b.
+type ociIndex struct {
 	b        blobs
 	raw      []byte
 	manifest *v1.IndexManifest
 }
 
-func newIndex(b blobs, raw []byte) (*index, error) {
+func newIndex(b blobs, raw []byte) (*ociIndex, error) {
 	m, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, err
 	}
-	return &index{b: b, raw: raw, manifest: m}, nil
+	return &ociIndex{b: b, raw: raw, manifest: m}, nil
 }
 
-func (i *index) MediaType() (types.MediaType, error) {
+func (i *ociIndex) MediaType() (types.MediaType, error) {
 	if i.manifest.MediaType != "" {
 		return i.manifest.MediaType, nil
 	}
 	return types.OCIImageIndex, nil
 }
-func (i *index) Digest() (v1.Hash, error)                  { return partial.Digest(i) }
-func (i *index) Size() (int64, error)                      { return int64(len(i.raw)), nil }
-func (i *index) IndexManifest() (*v1.IndexManifest, error) { return i.manifest.DeepCopy(), nil }
-func (i *index) RawManifest() ([]byte, error)              { return i.raw, nil }
+func (i *ociIndex) Digest() (v1.Hash, error)                  { return partial.Digest(i) }
+func (i *ociIndex) Size() (int64, error)                      { return int64(len(i.raw)), nil }
+func (i *ociIndex) IndexManifest() (*v1.IndexManifest, error) { return i.manifest.DeepCopy(), nil }
+func (i *ociIndex) RawManifest() ([]byte, error)              { return i.raw, nil }
 
 // child returns the descriptor of h in i.
-func (i *index) child(h v1.Hash) (v1.Descriptor, error) {
+func (i *ociIndex) child(h v1.Hash) (v1.Descriptor, error) {
 	for _, d := range i.manifest.Manifests {
 		if d.Digest == h {
 			return d, nil
@@ -134,7 +130,7 @@ func (i *index) child(h v1.Hash) (v1.Descriptor, error) {
 	return v1.Descriptor{}, invalidf("%s is not in the index", h)
 }
 
-func (i *index) Image(h v1.Hash) (v1.Image, error) {
+func (i *ociIndex) Image(h v1.Hash) (v1.Image, error) {
 	d, err := i.child(h)
 	if err != nil {
 		return nil, err
@@ -142,7 +138,7 @@ func (i *index) Image(h v1.Hash) (v1.Image, error) {
 	return newImage(i.b, d)
 }
 
-func (i *index) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+func (i *ociIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 	d, err := i.child(h)
 	if err != nil {
 		return nil, err
@@ -181,20 +177,20 @@ func newImage(b blobs, d v1.Descriptor) (v1.Image, error) {
 	if m.MediaType != "" {
 		mt = m.MediaType
 	}
-	return partial.CompressedToImage(&image{b: b, raw: raw, manifest: m, mediaType: mt})
+	return partial.CompressedToImage(&ociImage{b: b, raw: raw, manifest: m, mediaType: mt})
 }
 
-// image is an OCI image whose blobs come from b.
-type image struct {
+// ociImage is an OCI image whose blobs come from b.
+type ociImage struct {
 	b         blobs
 	raw       []byte
 	manifest  *v1.Manifest
 	mediaType types.MediaType
 }
 
-func (i *image) MediaType() (types.MediaType, error) { return i.mediaType, nil }
-func (i *image) RawManifest() ([]byte, error)        { return i.raw, nil }
-func (i *image) RawConfigFile() ([]byte, error) {
+func (i *ociImage) MediaType() (types.MediaType, error) { return i.mediaType, nil }
+func (i *ociImage) RawManifest() ([]byte, error)        { return i.raw, nil }
+func (i *ociImage) RawConfigFile() ([]byte, error) {
 	raw, err := readBlob(i.b, i.manifest.Config)
 	if err != nil {
 		return nil, fmt.Errorf("reading the config: %w", err)
@@ -202,21 +198,21 @@ func (i *image) RawConfigFile() ([]byte, error) {
 	return raw, nil
 }
 
-func (i *image) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+func (i *ociImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	for _, d := range append([]v1.Descriptor{i.manifest.Config}, i.manifest.Layers...) {
 		if d.Digest == h {
-			return &layer{b: i.b, desc: d}, nil
+			return &ociLayer{b: i.b, desc: d}, nil
 		}
 	}
 	return nil, invalidf("blob %s is not in the manifest", h)
 }
 
-type layer struct {
+type ociLayer struct {
 	b    blobs
 	desc v1.Descriptor
 }
 
-func (l *layer) Digest() (v1.Hash, error)            { return l.desc.Digest, nil }
-func (l *layer) Size() (int64, error)                { return l.desc.Size, nil }
-func (l *layer) MediaType() (types.MediaType, error) { return l.desc.MediaType, nil }
-func (l *layer) Compressed() (io.ReadCloser, error)  { return openBlob(l.b, l.desc) }
+func (l *ociLayer) Digest() (v1.Hash, error)            { return l.desc.Digest, nil }
+func (l *ociLayer) Size() (int64, error)                { return l.desc.Size, nil }
+func (l *ociLayer) MediaType() (types.MediaType, error) { return l.desc.MediaType, nil }
+func (l *ociLayer) Compressed() (io.ReadCloser, error)  { return openBlob(l.b, l.desc) }
