@@ -293,3 +293,18 @@ func TestTarEntriesCap(t *testing.T) {
 	_, err := Open(p)
 	wantErr(t, err, fmt.Sprintf("more than %d entries", MaxTarEntries))
 }
+
+// TestOpenThroughSymlink: the image path itself may be a symlink, as
+// nix-build's result is: only what is inside the layout is confined.
+func TestOpenThroughSymlink(t *testing.T) {
+	dir, _ := layoutImage(t)
+	link := filepath.Join(t.TempDir(), "result")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}

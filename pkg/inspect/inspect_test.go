@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"log"
@@ -69,8 +70,9 @@ func TestDockerArchiveCorrupt(t *testing.T) {
 	b[i] = 'k'
 	os.WriteFile(p, b, 0o644)
 	_, err := DockerArchive(p)
-	if err == nil || !strings.Contains(err.Error(), "the image is corrupt") {
-		t.Errorf("got %v", err)
+	var bad *image.InvalidError
+	if err == nil || !strings.Contains(err.Error(), "the image is corrupt") || !errors.As(err, &bad) {
+		t.Errorf("got %v, want an *image.InvalidError saying the image is corrupt", err)
 	}
 }
 

@@ -54,10 +54,10 @@ func dockerArchive(f *image.File, file string) (*Report, error) {
 	}
 	var cfg v1.ConfigFile
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, fmt.Errorf("reading the config %s of %s: %w", m.Config, file, err)
+		return nil, &image.InvalidError{Err: fmt.Errorf("reading the config %s of %s: %w", m.Config, file, err)}
 	}
 	if err := r.applyConfig(&cfg, m.Layers); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", file, err)
+		return nil, &image.InvalidError{Err: fmt.Errorf("reading %s: %w", file, err)}
 	}
 	return r, nil
 }
@@ -86,7 +86,7 @@ func Image(img v1.Image, tags []string) (*Report, error) {
 		}
 	}
 	if err := r.applyConfig(cfg, names); err != nil {
-		return nil, err
+		return nil, &image.InvalidError{Err: err}
 	}
 	return r, nil
 }
@@ -180,7 +180,7 @@ func readLayer(rd io.Reader, l *Layer, r *Report) error {
 				return err
 			}
 			if r.Urunc, err = urunc.DecodeJSON(data); err != nil {
-				return err
+				return &image.InvalidError{Err: err}
 			}
 		}
 	}
