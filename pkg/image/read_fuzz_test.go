@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -118,35 +120,65 @@ func FuzzOpenArchive(f *testing.F) {
 	})
 }
 
-// FuzzOpenLayout writes the fuzzed members as an OCI layout directory,
-// the layer blob as a symlink to /etc/passwd when docker is set (a layout
-// has no docker flavour), then opens it and reads it all: a symlinked blob
-// is never opened.
+// FuzzOpenLayout writes a valid OCI layout, changes its tree as ops say,
+// then opens it and reads it all. ops are lines "OP PATH [ARG]": rm PATH,
+// ln PATH ARG (a symlink to ARG, which may lead anywhere), fifo PATH, dir
+// PATH, or put PATH ARG (a file holding ARG); in PATH, @manifest, @config
+// and @layer name those blobs. Paths are kept inside the layout; whatever
+// the tree, Open must not block, escape it or crash.
 func FuzzOpenLayout(f *testing.F) {
-	addSeeds(f)
-	dir := f.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
-		f.Fatal(err)
-	}
-	// The blobs of the previous input, removed before the next is written:
-	// cheaper than a new directory for each input.
-	var written []string
-	f.Fuzz(func(t *testing.T, link bool, index, manifest, config, layer []byte) {
-		for _, p := range written {
-			os.Remove(p)
+	f.Add("")
+	f.Add("rm @layer\nln @layer /etc/passwd")
+	f.Add("rm @config\nfifo @config")
+	f.Add("rm index.json\nln index.json ../../../../etc/passwd")
+	f.Add("rm blobs\nln blobs /")
+	f.Add("rm @manifest\nput @manifest {}")
+	f.Add("rm @layer\ndir @layer")
+	f.Add("rm @layer\nln @layer @config")
+	ms := assemble(false, []byte(seedIndex), []byte(seedManifest), []byte(seedConfig), []byte("layer"))
+	names := strings.NewReplacer("@manifest", ms[2].name, "@config", ms[3].name, "@layer", ms[4].name)
+	dir := filepath.Join(f.TempDir(), "layout")
+	f.Fuzz(func(t *testing.T, ops string) {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
 		}
-		written = written[:0]
-		ms := assemble(false, index, manifest, config, layer)
-		for i, m := range ms {
-			p := filepath.Join(dir, filepath.FromSlash(m.name))
-			written = append(written, p)
-			if i == len(ms)-1 && link {
-				os.Remove(p)
-				os.Symlink("/etc/passwd", p)
+		if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if err := os.WriteFile(filepath.Join(dir, m.name), m.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The changes go through an os.Root too: a symlink made by one op
+		// must not lead a later op out of the layout.
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer root.Close()
+		for _, line := range strings.Split(ops, "\n") {
+			op, rest, _ := strings.Cut(line, " ")
+			name, arg, _ := strings.Cut(rest, " ")
+			name = strings.TrimPrefix(path.Clean("/"+names.Replace(name)), "/")
+			if name == "" {
 				continue
 			}
-			if err := os.WriteFile(p, m.data, 0o644); err != nil {
-				t.Fatal(err)
+			switch op {
+			case "rm":
+				root.RemoveAll(name)
+			case "ln":
+				root.Symlink(names.Replace(arg), name)
+			case "fifo":
+				// os.Root makes no FIFO: make one only where no symlink
+				// is on the way.
+				if parentsAreDirs(dir, name) {
+					syscall.Mkfifo(filepath.Join(dir, filepath.FromSlash(name)), 0o644)
+				}
+			case "dir":
+				root.Mkdir(name, 0o755)
+			case "put":
+				root.WriteFile(name, []byte(arg), 0o644)
 			}
 		}
 		file, err := Open(dir)
@@ -156,6 +188,21 @@ func FuzzOpenLayout(f *testing.F) {
 		defer file.Close()
 		readAllOf(file)
 	})
+}
+
+// parentsAreDirs says whether every parent of name, inside dir, is a
+// directory and not a symlink.
+func parentsAreDirs(dir, name string) bool {
+	p := dir
+	parts := strings.Split(name, "/")
+	for _, part := range parts[:len(parts)-1] {
+		p = filepath.Join(p, part)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
 }
 
 // FuzzIndexTar indexes bytes as a tar: every member indexed reads back
