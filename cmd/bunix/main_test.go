@@ -207,7 +207,7 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 	code, _, stderr := cli(t, nil, "inspect", filepath.Join(dir, "args.json"))
-	if code != exitFailure || !strings.Contains(stderr, "not a tar archive") {
+	if code != exitBadInput || !strings.Contains(stderr, "not a tar archive") {
 		t.Errorf("inspect of a non-tar: exit %d, %q", code, stderr)
 	}
 }

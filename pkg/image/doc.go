@@ -14,4 +14,8 @@
 // same bytes. It streams: every byte of every source file is read once,
 // written once and hashed on the way (on another core, while the next bytes
 // are read), and memory use does not grow with file size.
+//
+// Open reads the three formats back (read*.go, beside the writer), as
+// go-containerregistry images, for inspect and push: foreign files are
+// read within bounds, and every blob is checked against its descriptor.
 package image
