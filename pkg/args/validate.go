@@ -25,9 +25,12 @@ type Resolved struct {
 	// Settings are the urunc settings by short key, plain values, empty ones
 	// dropped, mountRootfs and useDMBlock always both "true" or "false".
 	Settings map[string]string
-	// Cmd is the cmdline split into words: the process args newer urunc
-	// hands the guest. Nil when there is no cmdline.
-	Cmd []string
+	// Entrypoint and Cmd are the process args newer urunc takes the
+	// guest's command line from: the entrypoint and cmd given, or else the
+	// cmdline split into words (as Cmd). Nil when not given.
+	Entrypoint, Cmd []string
+	// Env is the guest's environment, "NAME=value" in name order.
+	Env []string
 	// Rootfs is the initrd or block image to build or package; nil when
 	// there is none, and for a raw rootfs, whose files are Copies.
 	Rootfs *Rootfs
@@ -74,6 +77,9 @@ var (
 	pathValue = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 	solo5Dev  = regexp.MustCompile(`^[A-Za-z0-9]{1,67}$`)
 )
+
+// maxPath is the longest path value (and unikernelVersion) urunc takes.
+const maxPath = 4096
 
 // MaxLabel is the most bytes, key and value together, that containerd
 // accepts in one label; every urunc setting becomes a label.
@@ -126,13 +132,8 @@ func (a *Args) Resolve() (*Resolved, error) {
 		}
 		targets[cp.Target] = cp.Field
 	}
-	if cl, ok := r.Settings[urunc.Cmdline]; ok {
-		words, err := SplitCmdline(cl)
-		if err != nil {
-			c.add("annotations.cmdline", cl, "cannot be split into words: %v", err)
-		}
-		r.Cmd = words
-	}
+	a.process(c, r)
+	a.monitorRules(c, r)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -301,12 +302,12 @@ func (a *Args) settings(c *collector) map[string]string {
 			c.add(field, v, "must be one line: urunc rejects line breaks")
 			continue
 		}
-		if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
-			c.add(field, v, "is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
-			continue
-		}
 		if err := checkValue(key, v); err != "" {
 			c.add(field, v, "%s", err)
+			continue
+		}
+		if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
+			c.add(field, v, "is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
 			continue
 		}
 		s[key] = v
@@ -365,8 +366,8 @@ func checkValue(key, v string) string {
 		}
 	case urunc.Binary, urunc.Initrd, urunc.Block:
 		switch {
-		case len(v) > 4096:
-			return "path longer than 4096 bytes"
+		case len(v) > maxPath:
+			return fmt.Sprintf("path longer than %d bytes, the most urunc takes", maxPath)
 		case !pathValue.MatchString(v):
 			return "urunc accepts only letters, digits and . _ / - in paths"
 		case !strings.HasPrefix(v, "/"):
@@ -375,8 +376,17 @@ func checkValue(key, v string) string {
 			return fmt.Sprintf("must be a clean path naming a file (did you mean %q?)", path.Clean(v))
 		}
 	case urunc.BlkMntPoint:
-		if !strings.HasPrefix(v, "/") || path.Clean(v) != v {
+		switch {
+		case len(v) > maxPath:
+			return fmt.Sprintf("path longer than %d bytes, the most urunc takes", maxPath)
+		case !pathValue.MatchString(v):
+			return "urunc accepts only letters, digits and . _ / - in paths: it refuses this mount point when it starts the guest"
+		case !strings.HasPrefix(v, "/") || path.Clean(v) != v:
 			return "must be a clean absolute path, e.g. \"/\" or \"/data\""
+		}
+	case urunc.UnikernelVersion:
+		if len(v) > maxPath {
+			return fmt.Sprintf("is %d bytes long: urunc takes at most %d", len(v), maxPath)
 		}
 	case urunc.UseDMBlock, urunc.MountRootfs:
 		if _, err := strconv.ParseBool(v); err != nil {
