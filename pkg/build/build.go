@@ -44,8 +44,8 @@ func WithWorkDir(dir string) Option {
 
 // Image returns the image r describes: one layer per copy, and one for the
 // rootfs file if r has one, in target order, then one layer holding
-// /urunc.json; Labels carrying the urunc settings in plain text; Cmd the
-// cmdline's words. It reads the sources' metadata (not the bytes it copies)
+// /urunc.json; Labels carrying the urunc settings in plain text; Env,
+// Entrypoint and Cmd the process r describes. It reads the sources' metadata (not the bytes it copies)
 // and reports, all at once, sources that are missing or unreadable, copies
 // that collide, a prebuilt rootfs that is not what its type says, a block
 // image too small for its content, and binary, initrd or block paths that
@@ -67,7 +67,7 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 		RepoTags:     []string{r.Ref},
 		Architecture: r.Architecture,
 		Created:      o.created,
-		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Cmd: r.Cmd},
+		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Env: r.Env, Entrypoint: r.Entrypoint, Cmd: r.Cmd},
 		Annotations:  annotations(r),
 	}
 	paths := map[string]owner{}
