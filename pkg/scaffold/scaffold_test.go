@@ -55,7 +55,9 @@ LABEL maintainer=me
 COPY *.conf /conf/
 COPY rel x
 ADD https://example.com/k /k
-ENV A=1
+ENV A=$B
+CMD /app --port 80
+ENTRYPOINT ["/app",
 `
 	_, err := Containerfile([]byte(src), "Containerfile")
 	if err == nil {
@@ -69,7 +71,9 @@ ENV A=1
 		"Containerfile:5: COPY *.conf: wildcards cannot be carried over",
 		"Containerfile:6: COPY rel x: the target must be absolute",
 		"Containerfile:7: ADD https://example.com/k: bunix fetches nothing",
-		"Containerfile:8: ENV cannot be carried over",
+		"Containerfile:8: ENV A=$B: variables cannot be carried over",
+		`Containerfile:9: CMD /app --port 80: only the exec form can be carried over (the shell form runs /bin/sh -c, which a unikernel image has not): write CMD ["/app", "--port", "80"]`,
+		`Containerfile:10: ENTRYPOINT ["/app",: bad JSON form`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -118,7 +122,13 @@ func TestBunnyfileRefuses(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"version: v0.2\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "v0.2": bunix reads bunnyfile version v0.1`},
 		{"version: v0.1\nkernel:\n  from: unikraft.org/nginx:latest\n", `kernel.from = "unikraft.org/nginx:latest": bunix does not build unikernels`},
-		{"version: v0.1\nkernel:\n  from: local\n  path: k\nenvs: [A=1]\n", `envs = ["A=1"]: cannot be carried over`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nenvs: [A]\n", `bunnyfile: envs[0]: "A": want NAME=value`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - from: harbor.nbfc.io/x:1\n    source: /lib\n    destination: /lib\n",
+			`bunnyfile: rootfs.include[0]: from = "harbor.nbfc.io/x:1": files from an image cannot be carried over yet`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    dest: /lib\n",
+			`include field dest not found (known: source, destination, from)`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    destination: lib\n",
+			`bunnyfile: rootfs.include[0]: { source: "a", destination: "lib" }: want a source and an absolute destination`},
 		{"version: v0.1\nkernl:\n  from: local\n", "line 2: field kernl not found"},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: harbor.nbfc.io/x\n", "a rootfs from a remote image cannot be carried over"},
 	} {
@@ -126,6 +136,69 @@ func TestBunnyfileRefuses(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// TestProcessConverts: ENV, CMD and ENTRYPOINT of a Containerfile, and
+// envs, cmd, entrypoint and bunny's mapping form of rootfs.include of a
+// bunnyfile, are carried over, and rendered so that Nix reads them back.
+func TestProcessConverts(t *testing.T) {
+	d, err := Containerfile([]byte(`FROM scratch
+COPY k /unikernel/k
+ENV A=1 B="two words" in=x
+ENV OLD legacy form value
+ENTRYPOINT ["/init"]
+CMD ["x"]
+CMD ["hello", "two words"]
+`), "Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEnv := map[string]string{"A": "1", "B": "two words", "in": "x", "OLD": "legacy form value"}
+	if !reflect.DeepEqual(d.Env, wantEnv) || !reflect.DeepEqual(d.Entrypoint, []string{"/init"}) || !reflect.DeepEqual(d.Cmd, []string{"hello", "two words"}) {
+		t.Errorf("Env %q Entrypoint %q Cmd %q", d.Env, d.Entrypoint, d.Cmd)
+	}
+	d.Name, d.Tag = "x", "t"
+	nix := testenv.Require(t, "nix-instantiate")
+	out, err := exec.Command(nix, "--eval", "--strict", "--json", "--expr", "let a = "+string(d.Nix())+"; in { inherit (a) env entrypoint cmd; }").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s\n%s", err, out, d.Nix())
+	}
+	var got struct {
+		Env             map[string]string
+		Entrypoint, Cmd []string
+	}
+	if err := json.Unmarshal(out, &got); err != nil || !reflect.DeepEqual(got.Env, wantEnv) || !reflect.DeepEqual(got.Cmd, d.Cmd) || !reflect.DeepEqual(got.Entrypoint, d.Entrypoint) {
+		t.Errorf("Nix reads back %s (%v)", out, err)
+	}
+
+	b, err := Bunnyfile([]byte(`version: v0.1
+platforms:
+  framework: linux
+  monitor: qemu
+kernel:
+  from: local
+  path: vmlinux
+rootfs:
+  from: scratch
+  type: initrd
+  include:
+  - source: ./conf
+    destination: /etc/app
+  - init:/init
+entrypoint: ["/init"]
+cmd: ["app", "-v"]
+envs: ["PORT=80", "EMPTY="]
+`), "bunnyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(copies(b.Rootfs.Include), []string{"./conf -> /etc/app", "init -> /init"}) ||
+		!reflect.DeepEqual(b.Env, map[string]string{"PORT": "80", "EMPTY": ""}) || !reflect.DeepEqual(b.Cmd, []string{"app", "-v"}) || !reflect.DeepEqual(b.Entrypoint, []string{"/init"}) {
+		t.Errorf("bunnyfile: includes %v, Env %q Entrypoint %q Cmd %q", copies(b.Rootfs.Include), b.Env, b.Entrypoint, b.Cmd)
+	}
+	if b.Rootfs.Include[0].Where != `bunnyfile: rootfs.include[0] "./conf"` {
+		t.Errorf("Where = %q", b.Rootfs.Include[0].Where)
 	}
 }
 
