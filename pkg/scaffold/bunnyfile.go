@@ -22,9 +22,9 @@ type bunnyfile struct {
 		Architecture string `yaml:"architecture"`
 	} `yaml:"platforms"`
 	Rootfs struct {
-		From    string   `yaml:"from"`
-		Path    string   `yaml:"path"`
-		Type    string   `yaml:"type"`
+		From    string        `yaml:"from"`
+		Path    string        `yaml:"path"`
+		Type    string        `yaml:"type"`
 		Include []includeItem `yaml:"include"`
 	} `yaml:"rootfs"`
 	Kernel struct {
