@@ -133,3 +133,55 @@ func TestProcessRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestProcessScaffold: the env of bunix init and the ENV, ENTRYPOINT and CMD
+// that bunix convert carries over reach the config of the image built from
+// the args.nix they write.
+func TestProcessScaffold(t *testing.T) {
+	testenv.Require(t, "nix-instantiate")
+	dir := writeFiles(t, map[string]string{
+		"kernel": "k",
+		"Containerfile": `FROM scratch
+COPY kernel /unikernel/kernel
+LABEL com.urunc.unikernel.unikernelType=unikraft com.urunc.unikernel.hypervisor=qemu com.urunc.unikernel.binary=/unikernel/kernel
+ENV PORT=80 MSG="hi there"
+ENTRYPOINT ["/app"]
+CMD ["-v"]
+`,
+	})
+	init := filepath.Join(dir, "init")
+	os.Mkdir(init, 0o755)
+	os.WriteFile(filepath.Join(init, "kernel"), []byte("k"), 0o644)
+	if code, _, stderr := cli(t, nil, "init", "--dir", init, "--type", "unikraft", "--hypervisor", "qemu", "--binary", "kernel",
+		"--cmdline", "/app -v", "--env", "PORT=80", "--env", "MSG=hi there"); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := cli(t, nil, "convert", filepath.Join(dir, "Containerfile"), "-o", filepath.Join(dir, "args.nix")); code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, stderr)
+	}
+	for _, tc := range []struct {
+		file            string
+		entrypoint, cmd []string
+	}{
+		{filepath.Join(init, "args.nix"), nil, []string{"/app", "-v"}},
+		{filepath.Join(dir, "args.nix"), []string{"/app"}, []string{"-v"}},
+	} {
+		out := filepath.Join(t.TempDir(), "image.tar")
+		if code, _, stderr := cli(t, nil, "build", "-f", tc.file, "-o", out); code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.file, code, stderr)
+		}
+		img, err := tarball.ImageFromPath(out, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cf.Config
+		if !reflect.DeepEqual(c.Env, []string{"MSG=hi there", "PORT=80"}) || !reflect.DeepEqual(c.Entrypoint, tc.entrypoint) ||
+			!reflect.DeepEqual(c.Cmd, tc.cmd) || c.Labels["com.urunc.unikernel.cmdline"] != "/app -v" {
+			t.Errorf("%s: config %+v", tc.file, c)
+		}
+	}
+}

@@ -234,15 +234,15 @@ func TestNixString(t *testing.T) {
 func TestAsk(t *testing.T) {
 	var a Answers
 	var prompts bytes.Buffer
-	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\n/chttp\n")
+	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\n/chttp\n1X=a\nPORT=80 'MSG=hi there'\n")
 	if err := Ask(in, &prompts, &a); err != nil {
 		t.Fatal(err)
 	}
-	want := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "./build/kernel", Cmdline: "/chttp"}
-	if a != want {
+	want := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "./build/kernel", Cmdline: "/chttp", Env: []string{"PORT=80", "MSG=hi there"}}
+	if !reflect.DeepEqual(a, want) {
 		t.Errorf("answers %+v", a)
 	}
-	for _, p := range []string{"pick one of: rumprun", "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft"} {
+	for _, p := range []string{"pick one of: rumprun", `"1X=a": the name must be letters, digits and _`, "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft"} {
 		if !strings.Contains(prompts.String(), p) {
 			t.Errorf("prompts lack %q:\n%s", p, prompts.String())
 		}
@@ -263,6 +263,14 @@ func TestInit(t *testing.T) {
 		if !strings.Contains(nix, want) {
 			t.Errorf("args.nix lacks %q:\n%s", want, nix)
 		}
+	}
+	d, err = Init(Answers{Guest: "unikraft", Monitor: "qemu", Binary: "k", Env: []string{"PORT=80", "A=b=c"}})
+	if err != nil || !reflect.DeepEqual(d.Env, map[string]string{"PORT": "80", "A": "b=c"}) || !strings.Contains(string(d.Nix()), "  env = {\n    A = \"b=c\";\n    PORT = \"80\";\n  };\n") {
+		t.Errorf("--env: %v %+v\n%s", err, d, d.Nix())
+	}
+	if _, err := Init(Answers{Guest: "unikraft", Monitor: "qemu", Binary: "k", Env: []string{"NOEQUALS", "my-var=1"}}); err == nil ||
+		!strings.Contains(err.Error(), `--env "NOEQUALS": want NAME=value`) || !strings.Contains(err.Error(), `--env "my-var=1": the name must be letters`) {
+		t.Errorf("bad --env: %v", err)
 	}
 	if _, err := Init(Answers{Guest: "rumprun", Monitor: "qemu", Binary: "k"}); err == nil || !strings.Contains(err.Error(), "urunc runs rumprun on: hvt, spt") {
 		t.Errorf("bad pair: %v", err)
