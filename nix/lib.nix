@@ -104,6 +104,15 @@ let
     }
     .${typeOf v} or (typeOf v);
 
+  # isSymlink p: whether the path p is itself a symbolic link.
+  isSymlink =
+    p:
+    let
+      parent = dirOf p;
+      base = baseNameOf (toString p);
+    in
+    base != "" && pathExists parent && (builtins.readDir parent).${base} or null == "symlink";
+
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
 
   # A derivation, or anything else that knows its store path (flake inputs,
@@ -283,9 +292,13 @@ let
       rootPath = if root == null then null else toPath root;
 
       # copy field p: the local file or directory p, alone in the store.
+      # A symlink is refused: Nix would store the link itself, which
+      # dangles in the sandbox, and it cannot read where the link points.
       copy =
         field: p:
-        if pathExists p then
+        if isSymlink p then
+          fail field "source ${toString p} is a symbolic link: Nix would store the link, not the file it names, so bunix refuses it (bunix build does too, and says where it points); write the path of the file itself"
+        else if pathExists p then
           builtins.path {
             path = p;
             name = storeName "source" (baseNameOf (toString p));

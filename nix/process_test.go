@@ -3,6 +3,7 @@ package nix_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -106,4 +107,45 @@ func layoutImage(t *testing.T, dir string) v1.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// TestSymlinkSource: a files or rootfs source that is a symbolic link
+// (kernel -> ../build/kernel) is refused by nix-build and by bunix build
+// alike, each saying it is a symlink and what to write instead, rather than
+// nix-build storing a dangling link and failing with "does not exist".
+func TestSymlinkSource(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	proj := filepath.Join(dir, "proj")
+	for _, d := range []string{"build", "proj"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "build", "kernel"), []byte("k\x00ernel"), 0o755)
+	os.WriteFile(filepath.Join(proj, "conf"), []byte("c"), 0o644)
+	os.Symlink("../build/kernel", filepath.Join(proj, "kernel"))
+	os.Symlink("conf", filepath.Join(proj, "conf-link"))
+	for _, tc := range []struct{ args, nixWant, cliWant string }{
+		{`{ name = "x"; files = { "./kernel" = "/k"; }; cmd = [ "k" ];
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/k"; }; }`,
+			`files."./kernel": source ` + proj + `/kernel is a symbolic link: Nix would store the link, not the file it names`,
+			`files."./kernel" = "./kernel": source is a symbolic link (to "../build/kernel"): nix-build would store the link, not the file it names, so bunix refuses it with either front end; write "` + dir + `/build/kernel" instead`},
+		{`{ name = "x"; files = { "/` + dir[1:] + `/build/kernel" = "/k"; }; cmd = [ "k" ]; rootfs = { type = "initrd"; include = { "./conf-link" = "/c"; }; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/k"; }; }`,
+			`rootfs.include."./conf-link": source ` + proj + `/conf-link is a symbolic link`,
+			`rootfs.include."./conf-link" = "./conf-link": source is a symbolic link (to "conf"): nix-build would store the link, not the file it names, so bunix refuses it with either front end; write "./conf" instead`},
+	} {
+		p := filepath.Join(proj, "args.nix")
+		os.WriteFile(p, []byte(tc.args), 0o644)
+		out, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", p)
+		if err == nil || !strings.Contains(stderr, tc.nixWant) {
+			t.Errorf("nix-build %s: built %q, stderr lacks %q:\n%s", tc.args, out, tc.nixWant, stderr)
+		}
+		cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), "build", "-f", p, "-o", filepath.Join(dir, "i.tar"))
+		b, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(b), tc.cliWant) {
+			t.Errorf("bunix build %s: %v, output lacks %q:\n%s", tc.args, err, tc.cliWant, b)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package args
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -85,8 +87,9 @@ const maxPath = 4096
 // accepts in one label; every urunc setting becomes a label.
 const MaxLabel = 4096
 
-// Resolve checks everything about a that needs no file system and returns
-// what it describes, or every problem found.
+// Resolve checks everything about a that needs no file system, and that no
+// local source is a symbolic link (see checkSymlink), and returns what it
+// describes, or every problem found.
 func (a *Args) Resolve() (*Resolved, error) {
 	c := &collector{a: a}
 	r := &Resolved{File: a.File, positions: a.positions}
@@ -243,6 +246,7 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 	default:
 		cp.Source = filepath.Join(a.Root, src)
 	}
+	a.checkSymlink(c, field, src, cp.Source)
 	switch {
 	case strings.IndexByte(src, 0) >= 0:
 		c.add(field, src, "source must not contain a NUL byte")
@@ -264,6 +268,36 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 		c.add(field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", whiteoutPrefix)
 	}
 	return cp
+}
+
+// storeDir is where Nix keeps its store. Sources there (build outputs,
+// and every source of a builder spec) are the store's to check: a symbolic
+// link inside a store path resolves within the store.
+const storeDir = "/nix/store/"
+
+// checkSymlink refuses a local source that is itself a symbolic link:
+// nix-build would store the link, not the file, and it would dangle in the
+// sandbox; Nix cannot read where a link points, so bunix refuses it in both
+// front ends and says what to write instead. It is the one file-system
+// look-up Resolve makes.
+func (a *Args) checkSymlink(c *collector, field, src, abs string) {
+	if abs == "" || strings.HasPrefix(abs, storeDir) {
+		return
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return
+	}
+	link, _ := os.Readlink(abs)
+	hint := "the path of the file itself"
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		if rel, err := filepath.Rel(a.Root, real); err == nil && filepath.IsLocal(rel) {
+			hint = strconv.Quote("./" + filepath.ToSlash(rel))
+		} else {
+			hint = strconv.Quote(real)
+		}
+	}
+	c.add(field, src, "source is a symbolic link (to %s): nix-build would store the link, not the file it names, so bunix refuses it with either front end; write %s instead", strconv.Quote(link), hint)
 }
 
 // settings checks the annotations and returns the urunc settings.
