@@ -149,3 +149,48 @@ func TestSymlinkSource(t *testing.T) {
 		}
 	}
 }
+
+// TestBootProcess boots a Linux guest from an image whose Env, Entrypoint
+// and Cmd bunix set, with the kernel command line built from the image
+// config the way urunc builds it for a Linux guest: init= the first
+// process arg, the environment as NAME=value words (which the kernel hands
+// init as its environment), then "--" and the other args (init's argv).
+// The guest's init prints what it received.
+func TestBootProcess(t *testing.T) {
+	qemu := testenv.Require(t, "qemu-system-x86_64")
+	kernel := testenv.LinuxKernel(t)
+	dir := t.TempDir()
+	if err := os.Rename(testenv.StaticBinary(t, "./nix/testdata/init", "init"), filepath.Join(dir, "init")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "args.nix"), []byte(`{
+  name = "bunix/linux-process";
+  files = { "`+kernel+`" = "/unikernel/vmlinuz"; };
+  rootfs = { type = "initrd"; include = { "./init" = "/init"; }; };
+  env = { BUNIX_GREETING = "hello"; BUNIX_MODE = "boot-test"; };
+  entrypoint = [ "/init" ];
+  cmd = [ "first" "second" ];
+  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/vmlinuz"; };
+}`), 0o644)
+	image := nixBuild(t, "--arg", "args", filepath.Join(dir, "args.nix"))
+	img, err := tarball.ImageFromPath(image, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := configOf(t, img)
+	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
+	if len(args) == 0 {
+		t.Fatalf("the image has no process args: %+v", cfg)
+	}
+	cmdline := append([]string{"init=" + args[0]}, cfg.Env...)
+	cmdline = append(cmdline, "--")
+	cmdline = append(cmdline, args[1:]...)
+	r := inspect(t, image)
+	files := extract(t, image, r.Urunc["binary"], r.Urunc["initrd"])
+	console := boot(t, qemu, filepath.Join(files, "vmlinuz"), filepath.Join(files, filepath.Base(r.Urunc["initrd"])), cmdline...)
+	for _, want := range []string{"BUNIX-INITRD-BOOTED", `argv: ["/init" "first" "second"]`, "env: BUNIX_GREETING=hello", "env: BUNIX_MODE=boot-test"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("the console lacks %q (kernel command line %q):\n%s", want, cmdline, console)
+		}
+	}
+}
