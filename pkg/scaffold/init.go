@@ -103,6 +103,11 @@ func Init(a Answers) (*Description, error) {
 	case urunc.DefaultRootfs(a.Guest) == "":
 		d.Hints = []string{a.Guest + " takes no root filesystem."}
 	case a.Initrd != "":
+	case urunc.RawBlock(a.Guest):
+		d.Hints = []string{
+			a.Guest + " reads its block as a raw device, with no file system; to give it one, package the device's content as it is:",
+			`rootfs = { type = "block"; from = ./disk.img; };`,
+		}
 	case urunc.DefaultRootfs(a.Guest) == urunc.RootfsInitrd:
 		d.Hints = []string{
 			"To give the guest files, let bunix build an initrd:",

@@ -264,6 +264,9 @@ func TestInit(t *testing.T) {
 			t.Errorf("args.nix lacks %q:\n%s", want, nix)
 		}
 	}
+	if d, err = Init(Answers{Guest: "mirage", Monitor: "hvt", Binary: "k"}); err != nil || !strings.Contains(string(d.Nix()), `# rootfs = { type = "block"; from = ./disk.img; };`) || strings.Contains(string(d.Nix()), `type = "raw"`) {
+		t.Errorf("mirage hints: %v\n%s", err, d.Nix())
+	}
 	d, err = Init(Answers{Guest: "unikraft", Monitor: "qemu", Binary: "k", Env: []string{"PORT=80", "A=b=c"}})
 	if err != nil || !reflect.DeepEqual(d.Env, map[string]string{"PORT": "80", "A": "b=c"}) || !strings.Contains(string(d.Nix()), "  env = {\n    A = \"b=c\";\n    PORT = \"80\";\n  };\n") {
 		t.Errorf("--env: %v %+v\n%s", err, d, d.Nix())
