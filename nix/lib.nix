@@ -38,16 +38,18 @@
 # files entries first (in attribute name order), then the contents entries in
 # list order; "field" says where each came from, for error messages.
 # "annotations", "env", "entrypoint" and "cmd" are passed through untouched,
-# the last three only when the caller gave them (not null). "positions" says where the
-# caller wrote each field (pkg/args/positions.nix), for error messages.
-# "rootfs" is present only when the
-# caller gave one: its "include" entries are made like "contents" ones (an
-# attribute set's in name order, a list's in list order, "field" saying
-# which), its "from", when not null, is a store path like a "source", and its
-# other keys are passed through untouched. Version 1 had no "rootfs",
-# version 2 no "env", "entrypoint" or "cmd"; this bunix reads version 3 only. The Go side decodes exactly this,
-# rejects unknown keys and does all validation that Nix does not need to do
-# (absolute targets, annotation keys and values, name and tag syntax).
+# the last three only when the caller gave them (not null). "positions" says
+# where the caller wrote each field (pkg/args/positions.nix), for error
+# messages. "rootfs" is present only when the caller gave one: its "include"
+# entries are made like "contents" ones (an attribute set's in name order, a
+# list's in list order, "field" saying which), its "from", when not null, is
+# a store path like a "source", and its other keys are passed through
+# untouched. A local source that is a symbolic link is refused (Nix would
+# store the link, not the file). Version 1 had no "rootfs", version 2 no
+# "env", "entrypoint" or "cmd"; this bunix reads version 3 only. The Go side
+# decodes exactly this, rejects unknown keys and does all validation that Nix
+# does not need to do (absolute targets, annotation keys and values, env
+# names, the process args against cmdline, name and tag syntax).
 let
   inherit (builtins)
     attrNames
