@@ -3,8 +3,6 @@ package image
 import (
 	"container/heap"
 	"fmt"
-	"path"
-	"sort"
 	"strings"
 	"time"
 )
@@ -38,7 +36,7 @@ func (img *Image) plan(maxLayers int) ([]*layerPlan, error) {
 }
 
 func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
-	entries, err := withParents(l.Entries)
+	entries, err := Tree(l.Entries)
 	if err != nil {
 		return nil, err
 	}
@@ -63,58 +61,6 @@ func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
 	}
 	p.size += 2 * blockSize // end-of-archive marker
 	return p, nil
-}
-
-// withParents returns entries plus the directories above them, each path
-// once, parents before children.
-func withParents(in []Entry) ([]Entry, error) {
-	byPath := make(map[string]Entry, len(in))
-	for _, e := range in {
-		if !path.IsAbs(e.Path) || path.Clean(e.Path) != e.Path || e.Path == "/" {
-			return nil, fmt.Errorf("entry path %q must be absolute, clean and not /", e.Path)
-		}
-		if old, ok := byPath[e.Path]; ok && !(old.Type == Directory && e.Type == Directory) {
-			return nil, fmt.Errorf("%s is given twice in one layer (as %s and as %s)", e.Path, old.Type, e.Type)
-		}
-		byPath[e.Path] = e
-	}
-	for _, e := range in {
-		for dir := path.Dir(e.Path); dir != "/"; dir = path.Dir(dir) {
-			old, ok := byPath[dir]
-			if !ok {
-				byPath[dir] = Entry{Path: dir, Type: Directory}
-				continue
-			}
-			if old.Type != Directory {
-				return nil, fmt.Errorf("%s is a %s, but %s needs it to be a directory", dir, old.Type, e.Path)
-			}
-		}
-	}
-	out := make([]Entry, 0, len(byPath))
-	for _, e := range byPath {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool { return pathLess(out[i].Path, out[j].Path) })
-	return out, nil
-}
-
-// pathLess compares paths with "/" as the lowest byte, which keeps every
-// directory's children right after it.
-func pathLess(a, b string) bool {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if x == '/' {
-			return true
-		}
-		if y == '/' {
-			return false
-		}
-		return x < y
-	}
-	return len(a) < len(b)
 }
 
 // mergeLayers returns one layer holding what ls hold when stacked in order:

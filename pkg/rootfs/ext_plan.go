@@ -236,7 +236,7 @@ func identity(fsType string, tree []image.Entry) (uuid, seed [16]byte) {
 	h := sha256.New()
 	fmt.Fprintf(h, "bunix %s\x00", fsType)
 	for _, e := range tree {
-		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%s\x00", e.Path, mode(e), e.Size, e.Linkname)
+		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%s\x00", e.Path, e.Mode(), e.Size, e.Linkname)
 	}
 	sum := h.Sum(nil)
 	copy(uuid[:], sum[:16])

@@ -110,7 +110,7 @@ func writeCPIO(w io.Writer, tree []image.Entry, mtime time.Time) error {
 	for i, e := range tree {
 		info := cpio.Info{
 			Ino:   uint64(i + 1),
-			Mode:  uint64(mode(e)),
+			Mode:  uint64(e.Mode()),
 			NLink: 1,
 			MTime: uint64(mtime.Unix()),
 			Name:  strings.TrimPrefix(e.Path, "/"),
