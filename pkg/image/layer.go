@@ -4,19 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"strings"
-	"time"
 )
-
-// layerPlan is a layer ready to stream: its entries in tar order, their
-// encoded headers and the exact size of the layer tar. It may hold several
-// of the image's Layers, merged.
-type layerPlan struct {
-	entries []Entry
-	headers [][]byte
-	size    int64
-	// createdBy holds the CreatedBy of each Layer merged into this one.
-	createdBy []string
-}
 
 // plan returns the layers of img as they are written: at most maxLayers,
 // each planned.
@@ -33,34 +21,6 @@ func (img *Image) plan(maxLayers int) ([]*layerPlan, error) {
 		plans = append(plans, p)
 	}
 	return plans, nil
-}
-
-func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
-	entries, err := Tree(l.Entries)
-	if err != nil {
-		return nil, err
-	}
-	p := &layerPlan{entries: entries, headers: make([][]byte, len(entries))}
-	for i := range entries {
-		e := &entries[i]
-		if e.Type == Regular && e.Source == "" {
-			e.Size = int64(len(e.Data))
-		}
-		if e.Size < 0 {
-			return nil, fmt.Errorf("%s: negative size %d", e.Path, e.Size)
-		}
-		h, err := encodeHeader(header(*e, mtime))
-		if err != nil {
-			return nil, err
-		}
-		p.headers[i] = h
-		p.size += int64(len(h))
-		if e.Type == Regular {
-			p.size += e.Size + padding(e.Size)
-		}
-	}
-	p.size += 2 * blockSize // end-of-archive marker
-	return p, nil
 }
 
 // mergeLayers returns one layer holding what ls hold when stacked in order:
@@ -181,24 +141,4 @@ func (h *pairHeap) Pop() any {
 	x := h.items[len(h.items)-1]
 	h.items = h.items[:len(h.items)-1]
 	return x
-}
-
-var zeros [2 * blockSize]byte
-
-// stream writes the layer tar into p.
-func (lp *layerPlan) stream(p *pipe) error {
-	for i, e := range lp.entries {
-		p.Write(lp.headers[i])
-		if e.Type != Regular {
-			continue
-		}
-		if e.Source == "" {
-			p.Write(e.Data)
-		} else if err := p.copyFile(e); err != nil {
-			return err
-		}
-		p.Write(zeros[:padding(e.Size)])
-	}
-	p.Write(zeros[:])
-	return nil
 }
