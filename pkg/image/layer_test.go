@@ -48,10 +48,7 @@ func TestMaxLayers(t *testing.T) {
 	dir := tree(t, files)
 	img := &Image{RepoTags: []string{"urunc/many:v1"}, Architecture: "amd64"}
 	for _, f := range files {
-		e, err := FromPath(filepath.Join(dir, f[0]), "/files/"+f[0])
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := fromPath(t, filepath.Join(dir, f[0]), "/files/"+f[0])
 		img.Layers = append(img.Layers, Layer{Entries: e, CreatedBy: "copy " + f[0]})
 	}
 	for _, tc := range []struct {
