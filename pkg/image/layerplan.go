@@ -23,6 +23,8 @@ type layerPlan struct {
 	createdBy []string
 }
 
+// planLayer puts l's entries in tree order and encodes their headers with
+// the given mtime, which fixes the layer tar's size before a byte is read.
 func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
 	entries, err := Tree(l.Entries)
 	if err != nil {
