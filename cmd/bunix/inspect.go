@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/inspect"
 	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
@@ -16,18 +18,26 @@ func newInspect() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect IMAGE",
 		Short: "Show what is in an image, as urunc will see it",
-		Long: `Inspect reads an image, a file (docker-archive, oci-archive or OCI layout
-directory) or, when IMAGE is no file, a reference to a registry, and shows
-its names, digest, platform, creation time and process args, /urunc.json
-decoded from base64, the file tree, the layers, the labels and the manifest
-annotations. Every layer is read once and checked against the config's
-diffIDs. An index (multi-arch) gives one report per image.`,
+		Long: `Inspect reads an image and shows its names, digest, platform, creation
+time and process args, /urunc.json decoded from base64, the file tree, the
+layers, the labels and the manifest annotations. Every layer is read once
+and checked against the config's diffIDs. An index (multi-arch) gives one
+report per image.
+
+IMAGE is a file (docker-archive, oci-archive or OCI layout directory); -
+for an archive on standard input; or, only when it says so, an image in a
+registry: docker://REF, or HOST/NAME:TAG or HOST/NAME@DIGEST where HOST is
+localhost or has a "." or ":". An IMAGE that exists is read as a file; one
+that does not and is no such reference is "no such file" (exit 2), so a
+mistyped file name never becomes a request to Docker Hub.`,
 		Example: `  bunix inspect result
   bunix inspect --json image.tar | jq .urunc
-  bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test`,
+  bunix build -f args.nix -o - | bunix inspect -
+  bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test
+  bunix inspect docker://redis:7`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			reports, err := inspectImage(cmd.Context(), a[0], insecure)
+			reports, err := inspectImage(cmd.Context(), a[0], cmd.InOrStdin(), registryOptions(insecure))
 			if err != nil {
 				return userFault(err)
 			}
@@ -54,28 +64,36 @@ diffIDs. An index (multi-arch) gives one report per image.`,
 	return cmd
 }
 
-// inspectImage reads image, a file or, when no file is there, a reference
-// to a registry: one report for each image.
-func inspectImage(ctx context.Context, image string, insecure bool) ([]*inspect.Report, error) {
-	if _, err := os.Stat(image); err == nil {
-		return inspect.Path(image)
+// inspectImage reads arg, a file, - for standard input, or an explicit
+// registry reference (registry.Reference): one report for each image.
+func inspectImage(ctx context.Context, arg string, stdin io.Reader, opts []registry.Option) ([]*inspect.Report, error) {
+	if arg == "-" {
+		f, err := image.OpenReader(stdin, "", "on standard input")
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return inspect.Open(f, "standard input")
 	}
-	var opts []registry.Option
-	if insecure {
-		opts = append(opts, registry.Insecure())
+	ref, explicit := registry.Reference(arg)
+	if !strings.HasPrefix(arg, registry.Scheme) {
+		_, err := os.Lstat(arg)
+		if err == nil {
+			return inspect.Path(arg)
+		}
+		if !explicit {
+			return nil, fmt.Errorf("inspecting %s: %w (an image in a registry is docker://REF, or HOST/NAME:TAG)", arg, err)
+		}
 	}
-	imgs, err := registry.Get(ctx, image, opts...)
-	if errors.Is(err, registry.ErrBadReference) {
-		return nil, fmt.Errorf("inspecting %q: not a file, and %w", image, err)
-	}
+	imgs, err := registry.Get(ctx, ref, opts...)
 	if err != nil {
 		return nil, err
 	}
 	var out []*inspect.Report
 	for _, img := range imgs {
-		r, err := inspect.Image(img, []string{image})
+		r, err := inspect.Image(img, []string{ref})
 		if err != nil {
-			return nil, fmt.Errorf("inspecting %s: %w", image, err)
+			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
 		}
 		out = append(out, r)
 	}
