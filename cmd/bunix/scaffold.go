@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nubificus/bunix/internal/progress"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 )
 
 func newInit() *cobra.Command {
@@ -32,7 +32,7 @@ terminal, --type, --hypervisor and --binary are required.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if missing := a.Missing(); len(missing) > 0 {
-				if !isTerminal(os.Stdin) {
+				if !progress.IsTerminal(os.Stdin) {
 					return usageError{fmt.Errorf("init: %s required when standard input is not a terminal", strings.Join(missing, ", "))}
 				}
 				if err := scaffold.Ask(cmd.InOrStdin(), cmd.ErrOrStderr(), &a); err != nil {
@@ -129,10 +129,4 @@ func scaffoldError(err error) error {
 		return usageError{err}
 	}
 	return err
-}
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }
