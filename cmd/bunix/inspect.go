@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 
-	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/inspect"
-	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -37,7 +32,7 @@ mistyped file name never becomes a request to Docker Hub.`,
   bunix inspect docker://redis:7`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			reports, err := inspectImage(cmd.Context(), a[0], cmd.InOrStdin(), registryOptions(insecure))
+			reports, err := source.Inspect(cmd.Context(), a[0], cmd.InOrStdin(), registryOptions(insecure)...)
 			if err != nil {
 				return userFault(err)
 			}
@@ -62,40 +57,4 @@ mistyped file name never becomes a request to Docker Hub.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (a list for an index)")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	return cmd
-}
-
-// inspectImage reads arg, a file, - for standard input, or an explicit
-// registry reference (registry.Reference): one report for each image.
-func inspectImage(ctx context.Context, arg string, stdin io.Reader, opts []registry.Option) ([]*inspect.Report, error) {
-	if arg == "-" {
-		f, err := image.OpenReader(stdin, "", "on standard input")
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return inspect.Open(f, "standard input")
-	}
-	ref, explicit := registry.Reference(arg)
-	if !strings.HasPrefix(arg, registry.Scheme) {
-		_, err := os.Lstat(arg)
-		if err == nil {
-			return inspect.Path(arg)
-		}
-		if !explicit {
-			return nil, fmt.Errorf("inspecting %s: %w (an image in a registry is docker://REF, or HOST/NAME:TAG)", arg, err)
-		}
-	}
-	imgs, err := registry.Get(ctx, ref, opts...)
-	if err != nil {
-		return nil, err
-	}
-	var out []*inspect.Report
-	for _, img := range imgs {
-		r, err := inspect.Image(img, []string{ref})
-		if err != nil {
-			return nil, fmt.Errorf("inspecting %s: %w", ref, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }

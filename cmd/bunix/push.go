@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +30,7 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
   bunix build -f args.nix -o - | bunix push - registry.example.com/urunc/redis:test`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			d, err := push(cmd.Context(), a[0], a[1], cmd.InOrStdin(), registryOptions(insecure))
+			d, err := source.Push(cmd.Context(), a[0], a[1], cmd.InOrStdin(), registryOptions(insecure)...)
 			if err != nil {
 				return userFault(err)
 			}
@@ -48,27 +43,12 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 }
 
 // userFault marks as bad input (exit 2) an error of push or inspect that
-// is the user's: a reference that does not parse, a missing file, an image
-// file that is not what it claims to be.
+// is the user's (source.IsUserError).
 func userFault(err error) error {
-	var bad *image.InvalidError
-	if errors.Is(err, registry.ErrBadReference) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &bad) {
+	if source.IsUserError(err) {
 		return usageError{err}
 	}
 	return err
-}
-
-// push sends the image file src, or with - the archive on stdin, to ref.
-func push(ctx context.Context, src, ref string, stdin io.Reader, opts []registry.Option) (name.Digest, error) {
-	if src != "-" {
-		return registry.Push(ctx, src, ref, opts...)
-	}
-	f, err := image.OpenReader(stdin, "", "on standard input")
-	if err != nil {
-		return name.Digest{}, err
-	}
-	defer f.Close()
-	return registry.PushFile(ctx, f, "standard input", ref, opts...)
 }
 
 // registryOptions are the options of push and inspect.

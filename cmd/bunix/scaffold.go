@@ -39,21 +39,11 @@ terminal, --type, --hypervisor and --binary are required.`,
 					return fmt.Errorf("init: %w", err)
 				}
 			}
-			if a.Name == "" {
-				a.Name = scaffold.DefaultName(dir)
-			}
-			d, err := scaffold.Init(a)
+			written, err := scaffold.WriteInit(a, dir, flake)
 			if err != nil {
-				return usageError{err}
-			}
-			files := map[string][]byte{filepath.Join(dir, "args.nix"): d.Nix()}
-			if flake {
-				files[filepath.Join(dir, "flake.nix")] = scaffold.Flake()
-			}
-			if err := scaffold.WriteNew(files); err != nil {
 				return scaffoldError(err)
 			}
-			for p := range files {
+			for _, p := range written {
 				fmt.Fprintln(cmd.OutOrStdout(), p)
 			}
 			return nil

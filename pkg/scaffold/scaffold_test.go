@@ -3,10 +3,12 @@ package scaffold
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -345,5 +347,31 @@ rootfs:
 	local := "version: v0.1\nplatforms: {framework: unikraft, monitor: qemu}\nkernel: {from: local, path: k}\nrootfs: {from: local, path: /boot/initrd.img}\n"
 	if _, err := Convert([]byte(local), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/x", "t"); err == nil || !strings.Contains(err.Error(), `rootfs.path "/boot/initrd.img": forbidden path`) {
 		t.Errorf("rootfs.path: %v", err)
+	}
+}
+
+// TestWriteInit: args.nix and flake.nix, named after the directory, paths
+// sorted; a second run, or bad answers, is an *Error and writes nothing.
+func TestWriteInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "My App")
+	os.Mkdir(dir, 0o755)
+	a := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "kernel"}
+	got, err := WriteInit(a, dir, true)
+	if want := []string{filepath.Join(dir, "args.nix"), filepath.Join(dir, "flake.nix")}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("WriteInit = %v, %v; want %v", got, err, want)
+	}
+	if nix, _ := os.ReadFile(got[0]); !strings.Contains(string(nix), `name = "local/my-app";`) {
+		t.Errorf("args.nix:\n%s", nix)
+	}
+	var se *Error
+	if _, err := WriteInit(a, dir, false); !errors.As(err, &se) || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("second run: %v", err)
+	}
+	other := t.TempDir()
+	if _, err := WriteInit(Answers{Guest: "nope", Binary: "k"}, other, false); !errors.As(err, &se) {
+		t.Errorf("bad guest: %v", err)
+	}
+	if ents, _ := os.ReadDir(other); len(ents) != 0 {
+		t.Errorf("bad answers wrote %v", ents)
 	}
 }
