@@ -30,8 +30,8 @@ func TestPushInspectBadInput(t *testing.T) {
 	}{
 		{[]string{"push", fifo, "Not A Ref"}, "not a valid image reference"},
 		{[]string{"push", filepath.Join(dir, "missing"), "127.0.0.1:1/x:1"}, "no such file"},
-		{[]string{"push", fifo, "127.0.0.1:1/x:1"}, "is not a regular file but a FIFO"},
-		{[]string{"inspect", fifo}, "is not a regular file but a FIFO"},
+		{[]string{"push", fifo, "127.0.0.1:1/x:1"}, "is not a regular file but a named pipe (FIFO)"},
+		{[]string{"inspect", fifo}, "is not a regular file but a named pipe (FIFO)"},
 		{[]string{"inspect", "docker://Not A Ref"}, "not a valid image reference"},
 	} {
 		code, _, stderr := cli(t, nil, tc.argv...)

@@ -122,8 +122,8 @@ func TestConvertReadsRegularFilesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ file, want string }{
-		{fifo, "is a named pipe: convert reads regular files only"},
-		{"/dev/zero", "is a device: convert reads regular files only"},
+		{fifo, "is a named pipe (FIFO): convert reads regular files only"},
+		{"/dev/zero", "is a character device: convert reads regular files only"},
 		{big, "larger than 1 MiB"},
 		{dangling, "is a dangling symbolic link"},
 		{filepath.Join(dir, "missing"), "no such file"},

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // Load reads the description in file: args.nix (evaluated with
@@ -81,18 +83,5 @@ func regular(fi fs.FileInfo, display string) error {
 	if m.IsRegular() {
 		return nil
 	}
-	kind := "not a regular file"
-	switch {
-	case m.IsDir():
-		kind = "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		kind = "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		kind = "a socket"
-	case m&fs.ModeCharDevice != 0:
-		kind = "a character device"
-	case m&fs.ModeDevice != 0:
-		kind = "a block device"
-	}
-	return &EvalError{File: display, Message: "is " + kind + ": a description must be a regular file"}
+	return &EvalError{File: display, Message: "is " + filekind.Of(m) + ": a description must be a regular file"}
 }

@@ -66,7 +66,7 @@ func TestWriteRefusesInputs(t *testing.T) {
 		{"conf-a", "", `conf-a: is ` + dir + `/conf/a (copied to /etc/app/a), which the build reads (a hard link to it)`},
 		{"conf/image.tar", "", `conf/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf" (` + dir + `/conf), which the build reads`},
 		{"conflink/image.tar", "", `conflink/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf"`},
-		{"conf/a", image.OCILayout, `conf/a: exists and is a file, not a directory holding an OCI image layout`},
+		{"conf/a", image.OCILayout, `conf/a: exists and is a regular file, not a directory holding an OCI image layout`},
 		{"conf", "", `conf: is a directory: give the output a file name`},
 		{"new/image.tar", "", `new/image.tar: its directory ` + dir + `/new does not exist: create it first`},
 		{"conf/", "", `conf/: names a directory`},

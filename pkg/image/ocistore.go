@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // ociArchive puts an OCI layout into a tar.
@@ -126,7 +128,7 @@ func CheckLayoutOutput(path string) error {
 		return fmt.Errorf("checking %s: %w", path, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s exists and is a %s, not a directory holding an OCI image layout: not replacing it", path, kindOf(fi.Mode()))
+		return fmt.Errorf("%s exists and is %s, not a directory holding an OCI image layout: not replacing it", path, filekind.Of(fi.Mode()))
 	}
 	var others []string
 	n := 0
@@ -175,21 +177,6 @@ func isBlob(rel string) bool {
 		}
 	}
 	return true
-}
-
-// kindOf names a file type for messages.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "file"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
 }
 
 // moveIntoPlace renames the directory tmp to path. When path exists, the two

@@ -17,12 +17,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // The bounds on what an image file may ask bunix to read.
@@ -153,26 +153,9 @@ func openRegular(p string) (*os.File, int64, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, 0, invalidf("%s is not a regular file but %s", p, kind(fi.Mode()))
+		return nil, 0, invalidf("%s is not a regular file but %s", p, filekind.Of(fi.Mode()))
 	}
 	return f, fi.Size(), nil
-}
-
-// kind names the type of a file that is not a regular one.
-func kind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a directory"
-	}
-	return fmt.Sprintf("of mode %s", m)
 }
 
 func openDockerArchive(tf *tarFile) (*File, error) {

@@ -193,22 +193,22 @@ func TestFIFOs(t *testing.T) {
 	dir, d := layoutImage(t)
 	mkfifo(blobFile(dir, layerDigest(t, dir, d)))
 	_, err := openQuickly(t, dir)
-	wantErr(t, err, "a FIFO")
+	wantErr(t, err, "a named pipe (FIFO)")
 
 	dir, d = layoutImage(t)
 	mkfifo(blobFile(dir, d.Digest))
 	_, err = openQuickly(t, dir)
-	wantErr(t, err, "a FIFO")
+	wantErr(t, err, "a named pipe (FIFO)")
 
 	dir, _ = layoutImage(t)
 	mkfifo(filepath.Join(dir, "index.json"))
 	_, err = openQuickly(t, dir)
-	wantErr(t, err, "index.json", "a FIFO")
+	wantErr(t, err, "index.json", "a named pipe (FIFO)")
 
 	p := filepath.Join(t.TempDir(), "image.tar")
 	mkfifo(p)
 	_, err = openQuickly(t, p)
-	wantErr(t, err, p, "is not a regular file but a FIFO")
+	wantErr(t, err, p, "is not a regular file but a named pipe (FIFO)")
 }
 
 // TestCaps: JSON files over MaxJSON are refused, naming the file and the

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // MaxSourceSize is the largest Containerfile or bunnyfile convert reads.
@@ -59,20 +61,10 @@ func ReadSource(name string) ([]byte, error) {
 
 // notRegular says what a file of mode m is when it is not a regular file.
 func notRegular(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
+	if m.IsRegular() {
 		return ""
-	case m.IsDir():
-		return "is a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "is a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "is a socket"
-	case m&fs.ModeDevice != 0:
-		return "is a device"
-	default:
-		return "is not a regular file"
 	}
+	return "is " + filekind.Of(m)
 }
 
 // Convert reads a bunnyfile or a Containerfile (whichever src is: a
