@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -128,18 +129,11 @@ func TestConvertReadsRegularFilesOnly(t *testing.T) {
 		{dangling, "is a dangling symbolic link"},
 		{filepath.Join(dir, "missing"), "no such file"},
 	} {
-		done := make(chan struct{})
-		var code int
 		var stderr string
-		go func() {
+		code := testenv.Within(t, 5*time.Second, "convert "+tc.file, func() (code int) {
 			code, _, stderr = cli(t, nil, "convert", tc.file)
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("convert %s still running after 5s", tc.file)
-		}
+			return code
+		})
 		if code != exitBadInput || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, tc.file) {
 			t.Errorf("convert %s: exit %d, stderr %q; want exit 2 and %q", tc.file, code, stderr, tc.want)
 		}

@@ -21,18 +21,11 @@ func loadWithin(t *testing.T, file string) (*Args, error) {
 		a   *Args
 		err error
 	}
-	done := make(chan result, 1)
-	go func() {
+	r := testenv.Within(t, 10*time.Second, "Load("+file+")", func() result {
 		a, err := Load(context.Background(), file)
-		done <- result{a, err}
-	}()
-	select {
-	case r := <-done:
-		return r.a, r.err
-	case <-time.After(10 * time.Second):
-		t.Fatalf("Load(%s) still running after 10 s", file)
-		return nil, nil
-	}
+		return result{a, err}
+	})
+	return r.a, r.err
 }
 
 // TestLoadRefusesFIFOs: a FIFO named as the args file is refused at once,

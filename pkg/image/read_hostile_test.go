@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // layoutImage writes a tagged random image to a new layout and returns the
@@ -81,15 +82,8 @@ func openQuickly(t *testing.T, p string) (*File, error) {
 		f   *File
 		err error
 	}
-	done := make(chan result, 1)
-	go func() { f, err := Open(p); done <- result{f, err} }()
-	select {
-	case r := <-done:
-		return r.f, r.err
-	case <-time.After(5 * time.Second):
-		t.Fatalf("Open(%s) still blocks after 5s", p)
-		return nil, nil
-	}
+	r := testenv.Within(t, 5*time.Second, "Open("+p+")", func() result { f, err := Open(p); return result{f, err} })
+	return r.f, r.err
 }
 
 func wantErr(t *testing.T, err error, want ...string) {
