@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/inspect"
 	"github.com/spf13/cobra"
@@ -36,22 +34,10 @@ mistyped file name never becomes a request to Docker Hub.`,
 			if err != nil {
 				return userFault(err)
 			}
-			out := cmd.OutOrStdout()
 			if asJSON {
-				if len(reports) == 1 {
-					return reports[0].WriteJSON(out)
-				}
-				return inspect.WriteJSONList(out, reports)
+				return inspect.WriteJSONAll(cmd.OutOrStdout(), reports)
 			}
-			for i, r := range reports {
-				if i > 0 {
-					fmt.Fprintln(out)
-				}
-				if err := r.WriteText(out); err != nil {
-					return err
-				}
-			}
-			return nil
+			return inspect.WriteTextAll(cmd.OutOrStdout(), reports)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (a list for an index)")
