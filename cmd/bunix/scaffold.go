@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/nubificus/bunix/internal/progress"
@@ -82,26 +81,15 @@ after symlinks too. FILE must be a regular file of at most 1 MiB. Without
   bunix convert bunnyfile --name urunc/redis --tag test`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			src, err := scaffold.ReadSource(argv[0])
+			nix, err := scaffold.ConvertFile(argv[0], out, name, tag)
 			if err != nil {
 				return scaffoldError(fmt.Errorf("convert: %w", err))
 			}
-			outDir := "."
-			if out != "" && out != "-" {
-				outDir = filepath.Dir(out)
-			}
-			if name == "" {
-				name = scaffold.DefaultName(filepath.Dir(argv[0]))
-			}
-			d, err := scaffold.Convert(src, argv[0], outDir, name, tag)
-			if err != nil {
-				return usageError{err}
-			}
 			if out == "" || out == "-" {
-				_, err := cmd.OutOrStdout().Write(d.Nix())
+				_, err := cmd.OutOrStdout().Write(nix)
 				return err
 			}
-			return scaffoldError(scaffold.WriteNew(map[string][]byte{out: d.Nix()}))
+			return scaffoldError(scaffold.WriteNew(map[string][]byte{out: nix}))
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")

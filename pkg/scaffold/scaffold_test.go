@@ -375,3 +375,31 @@ func TestWriteInit(t *testing.T) {
 		t.Errorf("bad answers wrote %v", ents)
 	}
 }
+
+// TestConvertFile: the name defaults to the source directory's, sources
+// are rebased to -o's directory (the working directory without -o), and a
+// missing file is an *Error.
+func TestConvertFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "Redis")
+	os.MkdirAll(filepath.Join(dir, "out"), 0o755)
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	cf := filepath.Join(dir, "Containerfile")
+	os.WriteFile(cf, []byte("FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.unikernelType=rumprun\n"), 0o644)
+	nix, err := ConvertFile(cf, filepath.Join(dir, "out", "args.nix"), "", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`name = "local/redis";`, `tag = "t";`, `"../kernel" = "/unikernel/kernel";`} {
+		if !strings.Contains(string(nix), want) {
+			t.Errorf("args.nix lacks %s:\n%s", want, nix)
+		}
+	}
+	t.Chdir(dir)
+	if nix, err := ConvertFile("Containerfile", "-", "x/y", "latest"); err != nil || !strings.Contains(string(nix), `"./kernel" = "/unikernel/kernel";`) || !strings.Contains(string(nix), `name = "x/y";`) {
+		t.Errorf("to stdout: %v\n%s", err, nix)
+	}
+	var se *Error
+	if _, err := ConvertFile("missing", "", "", ""); !errors.As(err, &se) {
+		t.Errorf("missing file: %v", err)
+	}
+}

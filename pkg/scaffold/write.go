@@ -83,3 +83,27 @@ func WriteInit(a Answers, dir string, flake bool) ([]string, error) {
 	}
 	return slices.Sorted(maps.Keys(files)), nil
 }
+
+// ConvertFile converts file, a bunnyfile or Containerfile read with
+// ReadSource, into the args.nix to write at out ("" or "-" for standard
+// output, as if in the working directory), named name (DefaultName of
+// file's directory when empty) and tag. What is wrong with the file is an
+// *Error.
+func ConvertFile(file, out, name, tag string) ([]byte, error) {
+	src, err := ReadSource(file)
+	if err != nil {
+		return nil, err
+	}
+	outDir := "."
+	if out != "" && out != "-" {
+		outDir = filepath.Dir(out)
+	}
+	if name == "" {
+		name = DefaultName(filepath.Dir(file))
+	}
+	d, err := Convert(src, file, outDir, name, tag)
+	if err != nil {
+		return nil, err
+	}
+	return d.Nix(), nil
+}
