@@ -15,10 +15,10 @@ package image
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -142,18 +142,13 @@ func openArchive(r io.ReaderAt, size int64, c io.Closer) (*File, error) {
 // openRegular opens p for reading if it is a regular file, without
 // blocking should it be a FIFO, and returns its size.
 func openRegular(p string) (*os.File, int64, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, fi, err := filekind.OpenRegular(p)
+	var nr *filekind.NotRegularError
+	if errors.As(err, &nr) {
+		return nil, 0, invalidf("%s is not a regular file but %s", p, filekind.Of(nr.Mode))
+	}
 	if err != nil {
 		return nil, 0, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, invalidf("%s is not a regular file but %s", p, filekind.Of(fi.Mode()))
 	}
 	return f, fi.Size(), nil
 }
