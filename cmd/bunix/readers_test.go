@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,9 +20,7 @@ import (
 func TestPushInspectBadInput(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "image.tar")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	for _, tc := range []struct {
 		argv []string
 		want string

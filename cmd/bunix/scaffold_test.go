@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -113,9 +112,7 @@ func TestConvertDropsNothing(t *testing.T) {
 func TestConvertReadsRegularFilesOnly(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "Containerfile")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	dangling := filepath.Join(dir, "dangling")
 	os.Symlink("no-such-file", dangling)
 	big := filepath.Join(dir, "big")

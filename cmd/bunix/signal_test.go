@@ -103,9 +103,7 @@ func TestSignalStopsBuild(t *testing.T) {
 func TestSignalWhileWaitingForReader(t *testing.T) {
 	dir := project(t)
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	cmd, stderr, _ := startBuild(t, dir, fifo)
 	// Wait until one of its threads waits in open(2) for a reader.
 	waitFor(t, cmd, func() bool {

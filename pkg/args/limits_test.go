@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,9 +33,7 @@ func TestLoadRefusesFIFOs(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"fifo.json", "fifo.hcl", "fifo.nix"} {
 		p := filepath.Join(dir, name)
-		if err := syscall.Mkfifo(p, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testenv.Mkfifo(t, p)
 		_, err := loadWithin(t, p)
 		if err == nil || !IsUserError(err) || !strings.Contains(err.Error(), p+": is a named pipe (FIFO)") {
 			t.Errorf("%s: got %v", name, err)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,9 +62,7 @@ func TestWriteFileTargets(t *testing.T) {
 	}
 	// So is a FIFO, and a symlink to one.
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	os.Symlink(fifo, filepath.Join(dir, "link-to-fifo"))
 	for _, out := range []string{fifo, filepath.Join(dir, "link-to-fifo")} {
 		got := make(chan string)
@@ -95,9 +92,7 @@ func TestWriteFileTargets(t *testing.T) {
 // the write once its context is done.
 func TestWriteFileFIFOWithoutReader(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	stop := errors.New("stop")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
@@ -205,9 +200,7 @@ func TestWriteCancelled(t *testing.T) {
 func TestFIFOSource(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "kernel")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	if _, err := FromPath(fifo, "/k"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
 		t.Errorf("FromPath of a FIFO: %v", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -180,9 +179,7 @@ func TestTamperedBlobs(t *testing.T) {
 func TestFIFOs(t *testing.T) {
 	mkfifo := func(p string) {
 		os.Remove(p)
-		if err := syscall.Mkfifo(p, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testenv.Mkfifo(t, p)
 	}
 	dir, d := layoutImage(t)
 	mkfifo(blobFile(dir, layerDigest(t, dir, d)))

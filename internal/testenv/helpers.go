@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -48,4 +49,12 @@ func Snapshot(t testing.TB, dir string) string {
 		t.Fatalf("listing %s: %v", dir, err)
 	}
 	return b.String()
+}
+
+// Mkfifo makes a FIFO at path, failing t if it cannot.
+func Mkfifo(t testing.TB, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
