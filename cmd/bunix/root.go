@@ -11,6 +11,7 @@ import (
 
 	buildversion "github.com/nubificus/bunix/internal/version"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/spf13/cobra"
 )
 
@@ -68,8 +69,11 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 	} else {
 		fmt.Fprintln(stderr, "bunix: "+err.Error())
 	}
+	// Bad input: a usage error, or what a package reports as the user's
+	// (a description, an output path, a file to convert or an init answer).
 	var ue usageError
-	if errors.As(err, &ue) || build.IsUserError(err) {
+	var bad *scaffold.Error
+	if errors.As(err, &ue) || errors.As(err, &bad) || build.IsUserError(err) {
 		return exitBadInput
 	}
 	return exitFailure

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -40,7 +39,7 @@ terminal, --type, --hypervisor and --binary are required.`,
 			}
 			written, err := scaffold.WriteInit(a, dir, flake)
 			if err != nil {
-				return scaffoldError(err)
+				return err
 			}
 			for _, p := range written {
 				fmt.Fprintln(cmd.OutOrStdout(), p)
@@ -83,28 +82,17 @@ after symlinks too. FILE must be a regular file of at most 1 MiB. Without
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			nix, err := scaffold.ConvertFile(argv[0], out, name, tag)
 			if err != nil {
-				return scaffoldError(fmt.Errorf("convert: %w", err))
+				return fmt.Errorf("convert: %w", err)
 			}
 			if out == "" || out == "-" {
 				_, err := cmd.OutOrStdout().Write(nix)
 				return err
 			}
-			return scaffoldError(scaffold.WriteNew(map[string][]byte{out: nix}))
+			return scaffold.WriteNew(map[string][]byte{out: nix})
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
 	return cmd
-}
-
-// scaffoldError marks what pkg/scaffold reports about the user's files (a
-// line it cannot carry over, an output that already exists) as a usage
-// error, so that it exits 2; other errors pass through.
-func scaffoldError(err error) error {
-	var se *scaffold.Error
-	if errors.As(err, &se) {
-		return usageError{err}
-	}
-	return err
 }
