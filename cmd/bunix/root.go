@@ -9,7 +9,7 @@ import (
 	"strings"
 	"syscall"
 
-	buildversion "github.com/nubificus/bunix/internal/version"
+	"github.com/nubificus/bunix/internal/buildinfo"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/spf13/cobra"
@@ -25,7 +25,7 @@ const (
 )
 
 // version is stamped at build time with -ldflags "-X main.version=..."
-// (make bunix does); version.Of falls back on the module's build info.
+// (make bunix does); buildinfo.Version falls back on the module's build info.
 var version = "dev"
 
 // usageError marks a command-line mistake.
@@ -90,7 +90,7 @@ files to copy in, and the urunc annotations. bunix writes /urunc.json, the
 image labels and the process args, and a docker-archive tar that
 'docker load' takes. The same code is the builder of the Nix derivation that
 'nix-build default.nix' runs, and both give the same bytes.`,
-		Version:       buildversion.Of(version),
+		Version:       buildinfo.Version(version),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,

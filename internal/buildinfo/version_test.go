@@ -1,11 +1,11 @@
-package version
+package buildinfo
 
 import (
 	"runtime/debug"
 	"testing"
 )
 
-func TestInfo(t *testing.T) {
+func TestVersionOf(t *testing.T) {
 	settings := func(kv ...string) []debug.BuildSetting {
 		var out []debug.BuildSetting
 		for i := 0; i < len(kv); i += 2 {
@@ -26,8 +26,8 @@ func TestInfo(t *testing.T) {
 		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true, "dev"},
 		{"dev", nil, false, "dev"},
 	} {
-		if got := Info(tc.stamped, tc.info, tc.ok); got != tc.want {
-			t.Errorf("Info(%q, %+v) = %q, want %q", tc.stamped, tc.info, got, tc.want)
+		if got := VersionOf(tc.stamped, tc.info, tc.ok); got != tc.want {
+			t.Errorf("VersionOf(%q, %+v) = %q, want %q", tc.stamped, tc.info, got, tc.want)
 		}
 	}
 }

@@ -1,20 +1,20 @@
-// Package version says which bunix this is.
-package version
+// Package buildinfo says which bunix this is.
+package buildinfo
 
 import "runtime/debug"
 
-// Of returns the version of this binary: stamped, the value -ldflags
+// Version returns the version of this binary: stamped, the value -ldflags
 // "-X main.version=..." sets (make bunix stamps git describe), or, when it
-// is "dev", what the module's build info records (see Info).
-func Of(stamped string) string {
+// is "dev", what the module's build info records (see VersionOf).
+func Version(stamped string) string {
 	info, ok := debug.ReadBuildInfo()
-	return Info(stamped, info, ok)
+	return VersionOf(stamped, info, ok)
 }
 
-// Info returns stamped when it is set (not "dev"), else the version
+// VersionOf returns stamped when it is set (not "dev"), else the version
 // of the main module in info (v1.2.3 from go install), else its VCS
 // revision (a build in a checkout), else "dev".
-func Info(stamped string, info *debug.BuildInfo, ok bool) string {
+func VersionOf(stamped string, info *debug.BuildInfo, ok bool) string {
 	if stamped != "dev" || !ok {
 		return stamped
 	}
