@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"time"
 
 	"github.com/nubificus/bunix/internal/progress"
 	"github.com/nubificus/bunix/pkg/args"
@@ -58,17 +56,9 @@ bytes on every machine, the same bytes nix-build gives.`,
 				_, err := build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, opts...)
 				return err
 			}
-			var bar *progress.Writer
-			if term := terminal(cmd); term != nil {
-				opts = append(opts, build.WithProgress(func(total int64, w io.Writer) io.Writer {
-					bar = progress.New(w, term, total, "writing "+out)
-					return bar
-				}))
-			}
-			sums, err := build.Write(cmd.Context(), out, descs, opts...)
-			if bar != nil {
-				bar.Done()
-			}
+			wrap, done := progress.Bar(progress.Terminal(cmd.OutOrStdout(), cmd.ErrOrStderr()), "writing "+out)
+			sums, err := build.Write(cmd.Context(), out, descs, append(opts, build.WithProgress(wrap))...)
+			done()
 			if err != nil {
 				return err
 			}
@@ -85,30 +75,16 @@ bytes on every machine, the same bytes nix-build gives.`,
 	return cmd
 }
 
-// buildOptions are the build options every command shares: the creation
-// time from SOURCE_DATE_EPOCH, and warnings on stderr.
+// buildOptions are the build options every command shares: those of the
+// environment (SOURCE_DATE_EPOCH), and warnings on stderr.
 func buildOptions(getenv func(string) string, stderr io.Writer) ([]build.Option, error) {
-	created, err := sourceDateEpoch(getenv)
-	if err != nil {
-		return nil, err
-	}
-	return []build.Option{build.WithCreated(created), warnings(stderr)}, nil
+	opts, err := build.FromEnv(getenv)
+	return append(opts, warnings(stderr)), err
 }
 
 // warnings has the warnings about a description printed on stderr.
 func warnings(stderr io.Writer) build.Option {
 	return build.WithWarnings(func(w string) { fmt.Fprintln(stderr, "bunix: warning: "+w) })
-}
-
-// terminal returns stderr when both stdout and stderr are terminals, for a
-// progress bar, else nil.
-func terminal(cmd *cobra.Command) io.Writer {
-	stdout, ok1 := cmd.OutOrStdout().(*os.File)
-	stderr, ok2 := cmd.ErrOrStderr().(*os.File)
-	if ok1 && ok2 && isTerminal(stdout) && isTerminal(stderr) {
-		return stderr
-	}
-	return nil
 }
 
 // isStdout reports whether out is the command's standard output (-o
@@ -121,17 +97,4 @@ func isStdout(cmd *cobra.Command, out string) bool {
 	a, err1 := f.Stat()
 	b, err2 := os.Stat(out)
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
-}
-
-// sourceDateEpoch reads SOURCE_DATE_EPOCH; zero time when unset.
-func sourceDateEpoch(getenv func(string) string) (time.Time, error) {
-	s := getenv("SOURCE_DATE_EPOCH")
-	if s == "" {
-		return time.Time{}, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, usageError{fmt.Errorf("SOURCE_DATE_EPOCH = %q: want a non-negative number of seconds since 1970", s)}
-	}
-	return time.Unix(n, 0).UTC(), nil
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path"
 	"syscall"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // rootBlobs reads the files of an OCI layout directory through an os.Root:
@@ -19,7 +21,7 @@ func (d rootBlobs) open(name string) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, 0, invalidf("%s is not a regular file but %s", clip(name), kind(fi.Mode()))
+		return nil, 0, invalidf("%s is not a regular file but %s", clip(name), filekind.Of(fi.Mode()))
 	}
 	f, err := d.r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
@@ -29,7 +31,7 @@ func (d rootBlobs) open(name string) (io.ReadCloser, int64, error) {
 	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = invalidf("%s is not a regular file but %s", clip(name), kind(fi.Mode()))
+			err = invalidf("%s is not a regular file but %s", clip(name), filekind.Of(fi.Mode()))
 		}
 		return nil, 0, err
 	}
