@@ -15,13 +15,14 @@ import (
 func newBuild(getenv func(string) string) *cobra.Command {
 	var file, out, format string
 	cmd := &cobra.Command{
-		Use:   "build -f ARGS -o IMAGE.tar",
+		Use:   "build [ARGS] -o IMAGE.tar",
 		Short: "Build a docker-archive image tar from an args file",
-		Long: `Build reads an image description (args.nix, evaluated with nix-instantiate;
-args.json; or args.hcl), checks it, and writes the image as a docker-archive
-tar. The output appears only when the build succeeds: it is written to a
-temporary file beside it and renamed, so a failed or interrupted build
-leaves an existing file exactly as it was. With -o -, the tar goes to
+		Long: `Build reads an image description, ARGS (or -f; default args.nix): an
+args.nix, evaluated with nix-instantiate, an args.json or an args.hcl. It
+checks it and writes the image as a docker-archive tar. The output appears
+only when the build succeeds: it is written to a temporary file beside it
+and renamed, so a failed or interrupted build leaves an existing file
+exactly as it was. With -o -, the tar goes to
 standard output. An -o that is or lies inside one of the build's sources,
 a directory, or a symlink to a file is refused; a device or FIFO is written
 through.
@@ -29,10 +30,14 @@ through.
 The creation time and every file's mtime is SOURCE_DATE_EPOCH when set,
 else 1970-01-01T00:00:01Z: the same description and files give the same
 bytes on every machine, the same bytes nix-build gives.`,
-		Example: `  bunix build -f args.nix -o image.tar && docker load < image.tar
-  bunix build -f args.hcl -o - | docker load`,
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Example: `  bunix build -o image.tar && docker load < image.tar
+  bunix build examples/unikraft-initrd/args.nix -o - | docker load`,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			file, err := argsFile(cmd, argv, file)
+			if err != nil {
+				return err
+			}
 			if out == "" {
 				return usageError{fmt.Errorf("build: -o is required (the image tar to write, or - for standard output)")}
 			}
@@ -47,7 +52,7 @@ bytes on every machine, the same bytes nix-build gives.`,
 				}
 				opts = append(opts, build.WithFormat(f))
 			}
-			a, err := args.Load(cmd.Context(), file)
+			a, err := loadArgs(cmd, argv, file)
 			if err != nil {
 				return err
 			}
@@ -69,7 +74,7 @@ bytes on every machine, the same bytes nix-build gives.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "args.nix", "the image description: args.nix, args.json or args.hcl")
+	argsFileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
 	cmd.Flags().StringVar(&format, "format", "", "docker-archive, oci-archive or oci (default: the args' format, else docker-archive)")
 	return cmd

@@ -25,7 +25,7 @@ that does not and is no such reference is "no such file" (exit 2), so a
 mistyped file name never becomes a request to Docker Hub.`,
 		Example: `  bunix inspect result
   bunix inspect --json image.tar | jq .urunc
-  bunix build -f args.nix -o - | bunix inspect -
+  bunix build -o - | bunix inspect -
   bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test
   bunix inspect docker://redis:7`,
 		Args: exactArgs(1),

@@ -27,7 +27,7 @@ Credentials come from the docker config (~/.docker/config.json or
 $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 		Example: `  bunix push result registry.example.com/urunc/redis:test
   bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test
-  bunix build -f args.nix -o - | bunix push - registry.example.com/urunc/redis:test`,
+  bunix build -o - | bunix push - registry.example.com/urunc/redis:test`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			d, err := source.Push(cmd.Context(), a[0], a[1], cmd.InOrStdin(), registryOptions(insecure)...)
