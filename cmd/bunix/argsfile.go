@@ -19,6 +19,10 @@ const defaultArgsFile = "args.nix"
 // the positional ARGS that build and validate take.
 func argsFileFlag(cmd *cobra.Command, file *string) {
 	cmd.Flags().StringVarP(file, "file", "f", defaultArgsFile, "the image description: args.nix, args.json or args.hcl (the same as ARGS)")
+	completeFlag(cmd, "file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return argsExts, cobra.ShellCompDirectiveFilterFileExt
+	})
+	cmd.ValidArgsFunction = completeArgsFile
 }
 
 // argsFile returns the image description a command reads: the positional

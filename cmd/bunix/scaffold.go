@@ -58,6 +58,8 @@ guest. Without a terminal, --type, --hypervisor and --binary are required.`,
 	f.StringVar(&a.Tag, "tag", "latest", "the image tag")
 	f.StringVar(&dir, "dir", ".", "where to write args.nix")
 	f.BoolVar(&flake, "flake", false, "also write a flake.nix that builds args.nix with bunix's lib")
+	completeFlag(cmd, "type", completeWords(completeGuests))
+	completeFlag(cmd, "hypervisor", completeWords(completeMonitors))
 	return cmd
 }
 
