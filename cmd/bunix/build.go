@@ -22,10 +22,9 @@ args.nix, evaluated with nix-instantiate, an args.json or an args.hcl. It
 checks it and writes the image as a docker-archive tar. The output appears
 only when the build succeeds: it is written to a temporary file beside it
 and renamed, so a failed or interrupted build leaves an existing file
-exactly as it was. With -o -, the tar goes to
-standard output. An -o that is or lies inside one of the build's sources,
-a directory, or a symlink to a file is refused; a device or FIFO is written
-through.
+exactly as it was. With -o -, the tar goes to standard output. An -o that
+is or lies inside one of the build's sources, a directory, or a symlink to
+a file is refused; a device or FIFO is written through.
 
 The creation time and every file's mtime is SOURCE_DATE_EPOCH when set,
 else 1970-01-01T00:00:01Z: the same description and files give the same
