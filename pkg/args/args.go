@@ -38,6 +38,8 @@ type Args struct {
 	Compression string
 	// Layers is "per-file" (default: one layer per target) or "single".
 	Layers string
+	// From is the base image, if any.
+	From *FromArgs
 
 	// positions maps field names to "file:line:col", where known.
 	positions map[string]string
