@@ -184,4 +184,3 @@ func (a *Args) WithBaseSettings(settings map[string]string) *Args {
 	}
 	return &out
 }
-
