@@ -72,7 +72,7 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 		if from.Digest == "" {
 			d, err := registry.Resolve(ctx, from.Ref, ropts...)
 			if err != nil {
-				return nil, fail(err)
+				return nil, pullError(from, fail, err)
 			}
 			return nil, fail(fmt.Errorf("a tag alone is not reproducible: it resolves to %s today; pin it: from = \"%s@%s\", or { ref = %q; digest = %q; hash = ...; } (bunix prefetch %s prints it)", d, from.Ref, d, from.Ref, d, from.Ref))
 		}
@@ -84,7 +84,7 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 		path = dir + "/image"
 		if err := registry.Pull(ctx, from.Ref, from.Digest, arch, path, ropts...); err != nil {
 			os.RemoveAll(dir)
-			return nil, fail(err)
+			return nil, pullError(from, fail, err)
 		}
 	}
 	b.file, err = image.Open(path)
@@ -166,4 +166,13 @@ func (b *base) check(p string) string {
 		return fmt.Sprintf("must name a regular file, but the base %s has a %s there", b.from, t)
 	}
 	return ""
+}
+
+// pullError is err, from pulling a base, as a BaseError (bad input) when
+// the registry refused the request, else as a failure (the registry down).
+func pullError(from *args.From, fail func(error) error, err error) error {
+	if registry.IsRefused(err) {
+		return fail(err)
+	}
+	return fmt.Errorf("%s: from = %q: %w", from.Where, from, err)
 }

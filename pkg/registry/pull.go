@@ -3,17 +3,23 @@ package registry
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/nix-community/go-nix/pkg/nar"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -203,4 +209,74 @@ func writeBlob(ctx context.Context, p string, layer v1.Layer, l v1.Descriptor) e
 		return fmt.Errorf("the registry sent %d bytes of digest sha256:%s, but the manifest declares %d bytes of digest %s", n, got, l.Size, l.Digest)
 	}
 	return f.Close()
+}
+
+// Prefetched is what a description's from needs to pull an image in a
+// fixed-output derivation: the reference, the digest it is pinned by, and
+// the NAR hash (SRI) of the layout Pull writes for the architecture.
+type Prefetched struct {
+	Ref, Digest, Hash, Architecture string
+}
+
+// Prefetch resolves ref (a tag, or ref@digest) to its digest, pulls it for
+// arch into a temporary directory under tempDir ("" for os.TempDir), and
+// computes the NAR hash Nix will find for lib.pullImage's output.
+func Prefetch(ctx context.Context, ref, arch, tempDir string, opts ...Option) (Prefetched, error) {
+	o := makeOptions(opts)
+	r, err := name.ParseReference(ref, o.nameOptions()...)
+	if err != nil {
+		return Prefetched{}, fmt.Errorf("prefetching %q: %w: %v", ref, ErrBadReference, err)
+	}
+	p := Prefetched{Ref: ref, Architecture: arch}
+	if d, ok := r.(name.Digest); ok {
+		p.Ref, p.Digest = strings.TrimSuffix(ref, "@"+d.DigestStr()), d.DigestStr()
+	} else {
+		h, err := Resolve(ctx, ref, opts...)
+		if err != nil {
+			return Prefetched{}, err
+		}
+		p.Digest = h.String()
+	}
+	tmp, err := os.MkdirTemp(tempDir, ".bunix-prefetch-*")
+	if err != nil {
+		return Prefetched{}, fmt.Errorf("prefetching %s: %w", ref, err)
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "image")
+	if err := Pull(ctx, p.Ref, p.Digest, arch, dir, opts...); err != nil {
+		return Prefetched{}, err
+	}
+	h := sha256.New()
+	if err := nar.DumpPath(h, dir); err != nil {
+		return Prefetched{}, fmt.Errorf("prefetching %s: hashing the pulled image: %w", ref, err)
+	}
+	p.Hash = "sha256-" + base64.StdEncoding.EncodeToString(h.Sum(nil))
+	return p, nil
+}
+
+// Nix returns p as the Nix attribute set a description's from takes.
+func (p Prefetched) Nix() string {
+	return fmt.Sprintf("{\n  ref = %s;\n  digest = %s;\n  hash = %s;\n}\n", nixString(p.Ref), nixString(p.Digest), nixString(p.Hash))
+}
+
+// nixString quotes s as a Nix string.
+func nixString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", `\${`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// IsRefused reports whether err is the registry's answer to the request
+// rather than a failure to reach it: a reference that does not parse, or a
+// registry saying no such manifest, or that it wants credentials (HTTP
+// 401, 403, 404), or an index with no image for the architecture.
+func IsRefused(err error) bool {
+	var te *transport.Error
+	var inv *image.InvalidError
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			return true
+		}
+	}
+	return errors.Is(err, ErrBadReference) || errors.As(err, &inv)
 }
