@@ -24,8 +24,10 @@ const BaseKernel = "a unikraft kernel, as kraft pkg would package it\n"
 // WorkingDir and Labels (the urunc settings of a unikraft guest on qemu,
 // and one more label) in its config, and two layers compressed as c: the
 // first holds /unikernel/kernel and /etc/old, the second whites out
-// /etc/old and adds /etc/app.conf.
-func BaseImage(t testing.TB, c compression.Compression) (v1.ImageIndex, v1.Image) {
+// /etc/old and adds /etc/app.conf. A salt other than "" goes into one more
+// label, making an image no earlier test run made (and no store path Nix
+// already has).
+func BaseImage(t testing.TB, c compression.Compression, salt string) (v1.ImageIndex, v1.Image) {
 	t.Helper()
 	mt := types.OCILayer
 	if c == compression.ZStd {
@@ -80,6 +82,9 @@ func BaseImage(t testing.TB, c compression.Compression) (v1.ImageIndex, v1.Image
 			"com.urunc.unikernel.cmdline":       "-c /etc/app.conf",
 			"org.opencontainers.image.vendor":   "the base",
 		},
+	}
+	if salt != "" {
+		cf.Config.Labels["org.bunix.test.salt"] = salt
 	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)

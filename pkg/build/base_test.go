@@ -26,7 +26,7 @@ import (
 // directory in a tar) and a docker-archive.
 func baseFiles(t *testing.T, c compression.Compression) (dir, ociArchive, dockerArchive string, img v1.Image) {
 	t.Helper()
-	idx, img := testenv.BaseImage(t, c)
+	idx, img := testenv.BaseImage(t, c, "")
 	tmp := t.TempDir()
 	dir = filepath.Join(tmp, "layout")
 	if _, err := layout.Write(dir, idx); err != nil {
