@@ -105,7 +105,7 @@ func TestBaseFromRegistry(t *testing.T) {
 	}
 	json.Unmarshal([]byte(cfgPart), &cfg)
 	if osName != "linux" || !slices.Equal(cfg.Env, []string{"PATH=/bin", "BASE=1"}) ||
-		cfg.Labels["org.opencontainers.image.vendor"] != "the base" || cfg.Labels["com.urunc.unikernel.binary"] != "/unikernel/kernel" ||
+		cfg.Labels["org.opencontainers.image.vendor"] != "the base" || cfg.Labels["com.urunc.unikernel.binary"] != "/unikraft/bin/kernel" ||
 		!slices.Equal(cfg.Cmd, []string{"-c", "/etc/extra.conf"}) {
 		t.Errorf("docker sees os %s, config %s", osName, cfgPart)
 	}
@@ -116,7 +116,7 @@ func TestBaseFromRegistry(t *testing.T) {
 	id = strings.TrimSpace(id)
 	defer d.Run(t, "rm", id)
 	dst := t.TempDir()
-	if _, err := d.Run(t, "cp", id+":/unikernel/kernel", filepath.Join(dst, "kernel")); err != nil {
+	if _, err := d.Run(t, "cp", id+":/unikraft/bin/kernel", filepath.Join(dst, "kernel")); err != nil {
 		t.Fatal(err)
 	}
 	if string(read(t, filepath.Join(dst, "kernel"))) != testenv.BaseKernel {
@@ -163,5 +163,57 @@ func TestPullImageErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out.tar")); err == nil {
 		t.Error("out.tar was written")
+	}
+}
+
+// punReadme is the Containerfile of pun's README, with the loopback
+// registry in place of unikraft.org.
+const punReadme = `FROM %s
+
+LABEL com.urunc.unikernel.binary=/unikraft/bin/kernel
+LABEL "com.urunc.unikernel.cmdline"="nginx -c /nginx/conf/nginx.conf"
+LABEL "com.urunc.unikernel.unikernelType"="unikraft"
+LABEL "com.urunc.unikernel.hypervisor"="qemu"
+`
+
+// TestConvertFromImage: bunix convert of pun's README Containerfile pins
+// its FROM image (saying so) into an args.nix that bunix build and
+// nix-build both build, to the same bytes, on the base.
+func TestConvertFromImage(t *testing.T) {
+	ref, layer0 := pushBase(t)
+	ctx := t.TempDir()
+	src := filepath.Join(ctx, "Containerfile")
+	os.WriteFile(src, []byte(fmt.Sprintf(punReadme, ref)), 0o644)
+	out := filepath.Join(ctx, "args.nix")
+	cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), "convert", src, "-o", out, "--name", "urunc/nginx", "--tag", "pun")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("convert: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "pinned the base "+ref+" to sha256:") {
+		t.Errorf("convert did not say it pinned the base: %s", stderr.String())
+	}
+	argsNix := string(read(t, out))
+	if !strings.Contains(argsNix, `ref = "`+ref+`";`) || !strings.Contains(argsNix, "hash = \"sha256-") {
+		t.Fatalf("args.nix:\n%s", argsNix)
+	}
+	img := filepath.Join(t.TempDir(), "image.tar")
+	bunixCLI(t, ctx, nil, "build", "-f", out, "-o", img)
+	if viaNix := nixBuild(t, "--arg", "args", out); !bytes.Equal(read(t, viaNix), read(t, img)) {
+		t.Error("nix-build of the converted args.nix differs from bunix build")
+	}
+	r := inspect(t, img)
+	if r.Urunc["cmdline"] != "nginx -c /nginx/conf/nginx.conf" || r.Urunc["binary"] != "/unikraft/bin/kernel" || r.Labels["org.opencontainers.image.vendor"] != "the base" {
+		t.Errorf("inspect: %+v", r)
+	}
+	f, err := image.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	layers, _ := f.Images[0].Layers()
+	if d, _ := layers[0].Digest(); d.String() != layer0 {
+		t.Errorf("layer 0 is %s, the base's is %s", d, layer0)
 	}
 }

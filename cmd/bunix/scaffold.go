@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
@@ -78,11 +80,14 @@ func newConvert() *cobra.Command {
 		Use:   "convert FILE",
 		Short: "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix",
 		Long: `Convert reads a bunnyfile (YAML, version v0.1) or a Dockerfile-like
-Containerfile of pun or bunny (FROM scratch, COPY, LABEL
-"com.urunc.unikernel.*"=...) and writes an args.nix that builds an image with
-the same settings. Sources are rewritten relative to the output's directory.
+Containerfile of pun or bunny (FROM scratch or FROM registry/repo:tag, COPY,
+LABEL "com.urunc.unikernel.*"=...) and writes an args.nix that builds an
+image with the same settings. Sources are rewritten relative to the output's
+directory. A FROM image (or a bunnyfile's kernel.from image) becomes
+from = { ref; digest; hash; }: convert resolves the tag to its digest today
+and computes the hash, as bunix prefetch does, and says so on stderr.
 
-Every line is carried over or reported: what cannot be (a FROM image, COPY
+Every line is carried over or reported: what cannot be (a multi-stage build, COPY
 --from, RUN, cmd, envs, labels urunc does not read, an ADD of an archive or
 a URL, two copies to one target) is reported line by line and nothing is
 written. Sources must lie inside the build context, the file's directory,
@@ -103,7 +108,15 @@ after symlinks too. FILE must be a regular file of at most 1 MiB. Without
 			if name == "" {
 				name = scaffold.DefaultName(filepath.Dir(argv[0]))
 			}
-			d, err := scaffold.Convert(src, argv[0], outDir, name, tag)
+			resolve := func(ref string) (scaffold.Base, error) {
+				p, err := registry.Prefetch(cmd.Context(), ref, args.DefaultArchitecture, "")
+				if err != nil {
+					return scaffold.Base{}, err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, p.Digest, p.Hash)
+				return scaffold.Base{Ref: p.Ref, Digest: p.Digest, Hash: p.Hash}, nil
+			}
+			d, err := scaffold.Convert(src, argv[0], outDir, name, tag, scaffold.WithResolver(resolve))
 			if err != nil {
 				return usageError{err}
 			}

@@ -15,15 +15,15 @@ import (
 )
 
 // BaseKernel is what the kernel file of BaseImage holds, at
-// /unikernel/kernel.
-const BaseKernel = "a unikraft kernel, as kraft pkg would package it\n"
+// /unikraft/bin/kernel.
+const BaseKernel = "a unikraft kernel, at /unikraft/bin/kernel, where kraft pkg puts it\n"
 
 // BaseImage returns a unikernel image the way kraft pkg and bunny make
 // them, made with go-containerregistry rather than bunix: an index whose
 // only image is for os qemu on amd64, with Env, Entrypoint, Cmd,
 // WorkingDir and Labels (the urunc settings of a unikraft guest on qemu,
 // and one more label) in its config, and two layers compressed as c: the
-// first holds /unikernel/kernel and /etc/old, the second whites out
+// first holds /unikraft/bin/kernel and /etc/old, the second whites out
 // /etc/old and adds /etc/app.conf. A salt other than "" goes into one more
 // label, making an image no earlier test run made (and no store path Nix
 // already has).
@@ -39,7 +39,7 @@ func BaseImage(t testing.TB, c compression.Compression, salt string) (v1.ImageIn
 		for _, d := range dirs {
 			tw.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o755})
 		}
-		for _, name := range []string{"unikernel/kernel", "etc/old", "etc/.wh.old", "etc/app.conf"} {
+		for _, name := range []string{"unikraft/bin/kernel", "etc/old", "etc/.wh.old", "etc/app.conf"} {
 			data, ok := files[name]
 			if !ok {
 				continue
@@ -57,7 +57,7 @@ func BaseImage(t testing.TB, c compression.Compression, salt string) (v1.ImageIn
 		return l
 	}
 	img, err := mutate.AppendLayers(empty.Image,
-		layer(map[string]string{"unikernel/kernel": BaseKernel, "etc/old": "old\n"}, "unikernel", "etc"),
+		layer(map[string]string{"unikraft/bin/kernel": BaseKernel, "etc/old": "old\n"}, "unikraft", "unikraft/bin", "etc"),
 		layer(map[string]string{"etc/.wh.old": "", "etc/app.conf": "worker_processes 1;\n"}, "etc"))
 	if err != nil {
 		t.Fatalf("making the base image: %v", err)
@@ -72,13 +72,13 @@ func BaseImage(t testing.TB, c compression.Compression, salt string) (v1.ImageIn
 	cf.OS, cf.Architecture = "qemu", "amd64"
 	cf.Config = v1.Config{
 		Env:        []string{"PATH=/bin", "BASE=1"},
-		Entrypoint: []string{"/unikernel/kernel"},
+		Entrypoint: []string{"/unikraft/bin/kernel"},
 		Cmd:        []string{"-c", "/etc/app.conf"},
 		WorkingDir: "/etc",
 		Labels: map[string]string{
 			"com.urunc.unikernel.unikernelType": "unikraft",
 			"com.urunc.unikernel.hypervisor":    "qemu",
-			"com.urunc.unikernel.binary":        "/unikernel/kernel",
+			"com.urunc.unikernel.binary":        "/unikraft/bin/kernel",
 			"com.urunc.unikernel.cmdline":       "-c /etc/app.conf",
 			"org.opencontainers.image.vendor":   "the base",
 		},

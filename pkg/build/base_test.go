@@ -117,7 +117,7 @@ func TestWriteOnBase(t *testing.T) {
 					t.Errorf("diffIDs %v, base %v", cf.RootFS.DiffIDs, baseConfig.RootFS.DiffIDs)
 				}
 				c := cf.Config
-				if !slices.Equal(c.Env, []string{"PATH=/bin", "BASE=1"}) || c.WorkingDir != "/etc" || !slices.Equal(c.Entrypoint, []string{"/unikernel/kernel"}) {
+				if !slices.Equal(c.Env, []string{"PATH=/bin", "BASE=1"}) || c.WorkingDir != "/etc" || !slices.Equal(c.Entrypoint, []string{"/unikraft/bin/kernel"}) {
 					t.Errorf("not inherited: env %q workdir %q entrypoint %q", c.Env, c.WorkingDir, c.Entrypoint)
 				}
 				if !slices.Equal(c.Cmd, []string{"-c", "/etc/other.conf"}) {
@@ -125,7 +125,7 @@ func TestWriteOnBase(t *testing.T) {
 				}
 				want := map[string]string{
 					"org.opencontainers.image.vendor":   "the base",
-					"com.urunc.unikernel.binary":        "/unikernel/kernel",
+					"com.urunc.unikernel.binary":        "/unikraft/bin/kernel",
 					"com.urunc.unikernel.unikernelType": "unikraft",
 					"com.urunc.unikernel.cmdline":       "-c /etc/other.conf",
 				}
