@@ -89,7 +89,7 @@ func Pull(ctx context.Context, ref, digest, arch, dir string, opts ...Option) er
 		}
 		i, err := image.ChoosePlatform(plats, arch)
 		if err != nil {
-			return fmt.Errorf("pulling %s: the index %w", d, err)
+			return fmt.Errorf("pulling %s: the index: %w", d, err)
 		}
 		top = descs[i]
 		if img, err = idx.Image(top.Digest); err != nil {
