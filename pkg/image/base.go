@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,8 +17,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
-	"github.com/klauspost/pgzip"
 )
+
+// maxZstdWindow caps the window a zstd base layer may ask its reader to
+// hold: 128 MiB, zstd's long-distance maximum in its default mode.
+const maxZstdWindow = 128 << 20
 
 // MaxBaseEntries caps how many tar headers the layers of a base image may
 // hold, all layers together.
@@ -214,14 +218,14 @@ func (s storedLayer) check(diffID v1.Hash, files map[string]Type, entries *int) 
 	var tr io.Reader = br
 	switch c {
 	case Gzip:
-		z, err := pgzip.NewReader(br)
+		z, err := gzip.NewReader(br)
 		if err != nil {
 			return BaseLayer{}, invalidf("decompressing: %w", err)
 		}
 		defer z.Close()
 		tr = z
 	case Zstd:
-		z, err := zstd.NewReader(br)
+		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxZstdWindow))
 		if err != nil {
 			return BaseLayer{}, invalidf("decompressing: %w", err)
 		}
