@@ -109,6 +109,10 @@ func FuzzDecodeHCL(f *testing.F) {
 		json.Unmarshal(b, &out)
 		f.Add(string(out.Args), true)
 	}
+	f.Add(`{"name":"x","from":{"ref":"r.io/a:1","digest":"sha256:`+strings.Repeat("a", 64)+`","hash":"sha256-`+strings.Repeat("A", 43)+`="},"annotations":{"binary":"/k"}}`, true)
+	f.Add(`{"name":"x","from":"r.io/a:1@sha256:`+strings.Repeat("0", 64)+`"}`, true)
+	f.Add(`{"name":"x","from":"./base.tar"}`, true)
+	f.Add("name = \"x\"\nfrom = { ref = \"r.io/a:1\", digest = \"sha256:1\" }\n", false)
 	f.Fuzz(func(t *testing.T, src string, isJSON bool) {
 		file := "args.hcl"
 		if isJSON {
@@ -119,6 +123,8 @@ func FuzzDecodeHCL(f *testing.F) {
 		if err != nil {
 			return
 		}
+		_, err = a.Base()
+		checkErr(t, "Base", err)
 		_, err = a.Resolve()
 		checkErr(t, "Resolve", err)
 	})
@@ -148,6 +154,7 @@ func FuzzDecodeSpec(f *testing.F) {
 	f.Add([]byte(`{"version":2,"format":"oci-archive","compression":"zstd","images":[{"version":2,"name":"x","architecture":"arm64","contents":[{"source":"/k","target":"/k"}],
 		"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},"rootfs":{"type":"block","include":[{"source":"/c","target":"/c","field":"rootfs.include.\"./c\""}],"size":"8M"}}]}`))
 	f.Add([]byte(`{"version":1}`))
+	f.Add([]byte(`{"version":2,"name":"x","from":"/nix/store/abc-nginx-oci","annotations":{"hypervisor":"qemu"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		as, err := DecodeSpec(data)
 		if err != nil {
