@@ -21,7 +21,7 @@ buildGoModule {
   };
 
   # Recomputed by a Go test; keep it on one line.
-  vendorHash = "sha256-Tni5TxkmsX6SuemhjDv1Nj3hRwBkotAP/GgVN+OcL6U=";
+  vendorHash = "sha256-EADbHCYUdE8strRnqC7SZvkdckkVMZa+Uu/QfP0xz5g=";
 
   env.CGO_ENABLED = "0";
   ldflags = [
