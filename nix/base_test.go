@@ -16,7 +16,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -215,5 +217,35 @@ func TestConvertFromImage(t *testing.T) {
 	layers, _ := f.Images[0].Layers()
 	if d, _ := layers[0].Digest(); d.String() != layer0 {
 		t.Errorf("layer 0 is %s, the base's is %s", d, layer0)
+	}
+}
+
+// TestBaseFromLocalFile: from = ./base (an OCI layout directory) and
+// from = ./base.tar (a docker-archive) enter the store as they are;
+// nix-build and bunix build give the same bytes.
+func TestBaseFromLocalFile(t *testing.T) {
+	dir := t.TempDir()
+	idx, img := testenv.BaseImage(t, compression.GZip, "")
+	if _, err := layout.Write(filepath.Join(dir, "base"), idx); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("unikraft.org/nginx:1.15")
+	if err := tarball.WriteToFile(filepath.Join(dir, "base.tar"), tag, img); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{"./base", "./base.tar"} {
+		t.Run(from, func(t *testing.T) {
+			args := filepath.Join(dir, "args-"+filepath.Base(from)+".nix")
+			os.WriteFile(args, []byte(`{ name = "urunc/nginx"; tag = "local"; from = `+from+`; annotations = { hypervisor = "firecracker"; }; }`), 0o644)
+			out := nixBuild(t, "--arg", "args", args)
+			cli := filepath.Join(t.TempDir(), "cli.tar")
+			bunixCLI(t, dir, nil, "build", "-f", args, "-o", cli)
+			if !bytes.Equal(read(t, out), read(t, cli)) {
+				t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+			}
+			if r := inspect(t, out); r.Urunc["hypervisor"] != "firecracker" || r.Urunc["binary"] != "/unikraft/bin/kernel" {
+				t.Errorf("inspect: %+v", r)
+			}
+		})
 	}
 }
