@@ -2,6 +2,7 @@ package args
 
 import (
 	"encoding/base64"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -164,10 +165,15 @@ func isSRISHA256(s string) bool {
 // WithBaseSettings returns a copy of a whose annotations take settings (the
 // urunc settings a base image carries, by short key) as defaults: a key a
 // sets, in its short or full form, keeps a's value. useDMBlock and
-// mountRootfs count as one key.
-func (a *Args) WithBaseSettings(settings map[string]string) *Args {
+// mountRootfs count as one key. Messages about an inherited value say it
+// comes from base (its path or reference).
+func (a *Args) WithBaseSettings(settings map[string]string, base string) *Args {
 	out := *a
 	out.Annotations = map[string]string{}
+	out.positions = maps.Clone(a.positions)
+	if out.positions == nil {
+		out.positions = map[string]string{}
+	}
 	given := map[string]bool{}
 	for k, v := range a.Annotations {
 		out.Annotations[k] = v
@@ -180,6 +186,7 @@ func (a *Args) WithBaseSettings(settings map[string]string) *Args {
 	for k, v := range settings {
 		if !given[k] && urunc.IsKey(k) {
 			out.Annotations[k] = v
+			out.positions["annotations."+k] = "the base " + base + " (its label " + urunc.Prefix + k + ")"
 		}
 	}
 	return &out

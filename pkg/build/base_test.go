@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/args"
@@ -181,6 +182,11 @@ func TestBaseErrors(t *testing.T) {
 	corrupt := filepath.Join(t.TempDir(), "corrupt")
 	copyDir(t, dir, corrupt)
 	corruptLayer(t, corrupt)
+	badSettings := filepath.Join(t.TempDir(), "bad.tar")
+	if _, err := Write(context.Background(), badSettings+".orig", describe(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"hypervisor":"firecracker"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	relabel(t, badSettings)
 	cases := []struct {
 		name, js string
 		want     []string
@@ -198,6 +204,8 @@ func TestBaseErrors(t *testing.T) {
 		{"missing", `{"name":"x","from":"/no/such/base"}`, []string{`from = "/no/such/base"`, "no such file"}},
 		{"corrupt layer", `{"name":"x","from":` + quoted(corrupt) + `}`, []string{"from = " + quoted(corrupt), "layer 0"}},
 		{"zstd into docker-archive", `{"name":"x","from":` + quoted(zdir) + `}`, []string{"zstd", "docker-archive format cannot hold"}},
+		{"a bad setting the base carries", `{"name":"x","from":` + quoted(badSettings) + `}`,
+			[]string{"the base " + badSettings + " (its label com.urunc.unikernel.hypervisor): annotations.hypervisor = \"kvm\": unknown hypervisor"}},
 		{"bad digest", `{"name":"x","from":{"ref":"r.example/a:1","digest":"sha256:abc"}}`, []string{`from.digest = "sha256:abc"`, "64 lower-case hex"}},
 		{"bad ref", `{"name":"x","from":"UPPER/x:1@sha256:` + strings.Repeat("a", 64) + `"}`, []string{`from = "UPPER/x:1@sha256:`, "not a valid image reference"}},
 		{"bad hash", `{"name":"x","from":{"ref":"r.example/a:1","digest":"sha256:` + strings.Repeat("a", 64) + `","hash":"md5-x"}}`, []string{`from.hash = "md5-x"`, "not a Nix hash"}},
@@ -267,5 +275,26 @@ func TestWriteOnZstdBase(t *testing.T) {
 	bm, _ := zimg.Manifest()
 	if m.Layers[0].Digest != bm.Layers[0].Digest || m.Layers[0].MediaType != "application/vnd.oci.image.layer.v1.tar+zstd" || m.Layers[2].MediaType != "application/vnd.oci.image.layer.v1.tar+gzip" {
 		t.Errorf("layers %+v", m.Layers)
+	}
+}
+
+// relabel writes p from the docker-archive p.orig with the hypervisor
+// label "kvm", which urunc does not know, through go-containerregistry.
+func relabel(t *testing.T, p string) {
+	t.Helper()
+	img, err := tarball.ImageFromPath(p+".orig", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.Config.Labels["com.urunc.unikernel.hypervisor"] = "kvm"
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("x:latest")
+	if err := tarball.WriteToFile(p, tag, img); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -177,7 +177,7 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 		setsCmd := setsCmdline(a)
 		if bs != nil {
 			b.done = append(b.done, bs.close)
-			a = a.WithBaseSettings(bs.settings())
+			a = a.WithBaseSettings(bs.settings(), bs.from.String())
 		}
 		r, err := a.Resolve()
 		if err != nil {
