@@ -6,10 +6,10 @@
 # stdenv and no shell in the build.
 #
 # The spec is the versioned contract between this file and the Go builder
-# (pkg/args: SpecVersion, DecodeSpec). Version 2:
+# (pkg/args: SpecVersion, DecodeSpec). Version 3:
 #
 #   {
-#     "version": 2,
+#     "version": 3,
 #     "name": "urunc/prebuilt/redis-rumprun-hvt",
 #     "tag": "test",
 #     "architecture": "amd64",
@@ -20,6 +20,9 @@
 #         "field": "contents[0]" }
 #     ],
 #     "annotations": { "unikernelType": "rumprun", ... },
+#     "env": { "REDIS_PORT": "6379" },
+#     "entrypoint": [ "redis-server" ],
+#     "cmd": [ "/data/conf/redis.conf" ],
 #     "positions": { "annotations.hypervisor": "args.nix:12:5", ... },
 #     "from": "/nix/store/...-nginx-1.15-oci",
 #     "rootfs": {
@@ -38,16 +41,19 @@
 # "architecture" is present only when the caller set it. "contents" lists the
 # files entries first (in attribute name order), then the contents entries in
 # list order; "field" says where each came from, for error messages.
-# "annotations" is passed through untouched. "positions" says where the
-# caller wrote each field (pkg/args/positions.nix), for error messages.
-# "rootfs" is present only when the
-# caller gave one: its "include" entries are made like "contents" ones (an
-# attribute set's in name order, a list's in list order, "field" saying
-# which), its "from", when not null, is a store path like a "source", and its
-# other keys are passed through untouched. Version 1 had no "rootfs"; this
-# bunix reads version 2 only. The Go side decodes exactly this,
-# rejects unknown keys and does all validation that Nix does not need to do
-# (absolute targets, annotation keys and values, name and tag syntax).
+# "annotations", "env", "entrypoint" and "cmd" are passed through untouched,
+# the last three only when the caller gave them (not null). "positions" says
+# where the caller wrote each field (pkg/args/positions.nix), for error
+# messages. "rootfs" is present only when the caller gave one: its "include"
+# entries are made like "contents" ones (an attribute set's in name order, a
+# list's in list order, "field" saying which), its "from", when not null, is
+# a store path like a "source", and its other keys are passed through
+# untouched. A local source that is a symbolic link is refused (Nix would
+# store the link, not the file). Version 1 had no "rootfs", version 2 no
+# "env", "entrypoint" or "cmd"; this bunix reads version 3 only. The Go side
+# decodes exactly this, rejects unknown keys and does all validation that Nix
+# does not need to do (absolute targets, annotation keys and values, env
+# names, the process args against cmdline, name and tag syntax).
 let
   inherit (builtins)
     attrNames
@@ -70,7 +76,7 @@ let
     typeOf
     ;
 
-  specVersion = 2;
+  specVersion = 3;
 
   # storeName fallback s: s made usable as the name of a store path. Every
   # character outside [A-Za-z0-9+._?=-] becomes "-", only the last 200
@@ -103,6 +109,15 @@ let
       lambda = "a function";
     }
     .${typeOf v} or (typeOf v);
+
+  # isSymlink p: whether the path p is itself a symbolic link.
+  isSymlink =
+    p:
+    let
+      parent = dirOf p;
+      base = baseNameOf (toString p);
+    in
+    base != "" && pathExists parent && (builtins.readDir parent).${base} or null == "symlink";
 
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
   hasSuffix =
@@ -187,6 +202,22 @@ let
       An empty string means unset.
 
       _Default value:_ `{ }`
+
+    `env` (AttrSet of String or null; _optional_)
+    : The guest's environment, `{ NAME = "value"; }`: the image config's
+      `Env` (`"NAME=value"`, in name order), which newer urunc hands the
+      guest. Passed to the builder untouched; the builder checks names and
+      values.
+
+      _Default value:_ `null`
+
+    `entrypoint`, `cmd` (List of String or null; _optional_)
+    : The image config's `Entrypoint` and `Cmd`: the process args, which
+      newer urunc makes the guest's command line. The builder derives the
+      `cmdline` annotation older urunc reads from them; given together with
+      `annotations.cmdline`, they must agree.
+
+      _Default value:_ `null`
 
     `architecture` (String or null; _optional_)
     : Image architecture in OCI terms (`"amd64"`, `"arm64"`). `null` lets the
@@ -283,6 +314,9 @@ let
       files ? { },
       contents ? [ ],
       annotations ? { },
+      env ? null,
+      entrypoint ? null,
+      cmd ? null,
       architecture ? null,
       rootfs ? null,
       from ? null,
@@ -299,9 +333,13 @@ let
       rootPath = if root == null then null else toPath root;
 
       # copy field p: the local file or directory p, alone in the store.
+      # A symlink is refused: Nix would store the link itself, which
+      # dangles in the sandbox, and it cannot read where the link points.
       copy =
         field: p:
-        if pathExists p then
+        if isSymlink p then
+          fail field "source ${toString p} is a symbolic link: Nix would store the link, not the file it names, so bunix refuses it (bunix build does too, and says where it points); write the path of the file itself"
+        else if pathExists p then
           builtins.path {
             path = p;
             name = storeName "source" (baseNameOf (toString p));
@@ -428,10 +466,11 @@ let
             else
               throw "${context}: annotations must be an attribute set (got ${describe annotations})";
         }
+        // nonNull { inherit env entrypoint cmd; }
         // (if architecture == null then { } else { inherit architecture; })
         // (if rootfs == null then { } else { rootfs = rootfsSpec; })
         // (if from == null then { } else { from = fromSpec; })
-        // outputSpec { inherit format compression layers; };
+        // nonNull { inherit format compression layers; };
     in
     imageDerivation {
       inherit bunix spec format;
@@ -442,8 +481,8 @@ let
       bunixSpec = spec;
     };
 
-  # outputSpec o: the format, compression and layers that are set.
-  outputSpec = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
+  # nonNull o: o without its null attributes (those not set).
+  nonNull = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
 
   # imageDerivation: the derivation whose builder, bunix, writes the image
   # or index spec describes; named base and a suffix for format.
@@ -631,7 +670,7 @@ let
           version = specVersion;
           images = specs;
         }
-        // outputSpec { inherit format compression layers; };
+        // nonNull { inherit format compression layers; };
         base = "${first.name}-${first.tag}-index";
       };
   /**

@@ -183,6 +183,11 @@ func (a *Args) WithBaseSettings(settings map[string]string, base string) *Args {
 			given[urunc.UseDMBlock], given[urunc.MountRootfs] = true, true
 		}
 	}
+	// A command given as entrypoint or cmd is the cmdline too: the base's
+	// must not contradict it.
+	if a.Entrypoint != nil || a.Cmd != nil {
+		given[urunc.Cmdline] = true
+	}
 	for k, v := range settings {
 		if !given[k] && urunc.IsKey(k) {
 			out.Annotations[k] = v

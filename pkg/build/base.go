@@ -123,12 +123,13 @@ func (b *base) settings() map[string]string {
 
 // inherit returns the config of an image on b: the base's Env,
 // Entrypoint, Cmd, WorkingDir and Labels (without its urunc settings),
-// then what the description sets: its urunc labels, and Cmd when it gives
-// the cmdline itself (setsCmd).
+// overridden by what the description sets: its env by name, its urunc
+// labels, and Entrypoint and Cmd both when it gives a command (setsCmd:
+// entrypoint, cmd or the cmdline), as a Dockerfile's ENTRYPOINT resets CMD.
 func (b *base) inherit(own v1.Config, setsCmd bool) v1.Config {
 	bc := b.img.Config
 	cfg := v1.Config{
-		Env:        bc.Env,
+		Env:        mergeEnv(bc.Env, own.Env),
 		Entrypoint: bc.Entrypoint,
 		Cmd:        bc.Cmd,
 		WorkingDir: bc.WorkingDir,
@@ -141,13 +142,49 @@ func (b *base) inherit(own v1.Config, setsCmd bool) v1.Config {
 	}
 	maps.Copy(cfg.Labels, own.Labels)
 	if setsCmd {
-		cfg.Cmd = own.Cmd
+		cfg.Entrypoint, cfg.Cmd = own.Entrypoint, own.Cmd
 	}
 	return cfg
 }
 
-// setsCmdline reports whether a gives the cmdline itself.
-func setsCmdline(a *args.Args) bool {
+// mergeEnv returns the base's environment with own's variables in place
+// of the base's of the same name, in the base's order, then own's other
+// variables, in their order.
+func mergeEnv(base, own []string) []string {
+	mine := map[string]string{}
+	for _, e := range own {
+		name, _, _ := strings.Cut(e, "=")
+		mine[name] = e
+	}
+	var out []string
+	done := map[string]bool{}
+	for _, e := range base {
+		name, _, _ := strings.Cut(e, "=")
+		if o, ok := mine[name]; ok {
+			e = o
+			done[name] = true
+		}
+		out = append(out, e)
+	}
+	for _, e := range own {
+		if name, _, _ := strings.Cut(e, "="); !done[name] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// hasCommand reports whether the base gives the process a command.
+func (b *base) hasCommand() bool {
+	return len(b.img.Config.Entrypoint) > 0 || len(b.img.Config.Cmd) > 0
+}
+
+// setsCommand reports whether a gives the command itself: entrypoint, cmd
+// or the cmdline.
+func setsCommand(a *args.Args) bool {
+	if a.Entrypoint != nil || a.Cmd != nil {
+		return true
+	}
 	for k := range a.Annotations {
 		if strings.TrimPrefix(k, urunc.Prefix) == urunc.Cmdline {
 			return true

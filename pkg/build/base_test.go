@@ -118,11 +118,11 @@ func TestWriteOnBase(t *testing.T) {
 					t.Errorf("diffIDs %v, base %v", cf.RootFS.DiffIDs, baseConfig.RootFS.DiffIDs)
 				}
 				c := cf.Config
-				if !slices.Equal(c.Env, []string{"PATH=/bin", "BASE=1"}) || c.WorkingDir != "/etc" || !slices.Equal(c.Entrypoint, []string{"/unikraft/bin/kernel"}) {
-					t.Errorf("not inherited: env %q workdir %q entrypoint %q", c.Env, c.WorkingDir, c.Entrypoint)
+				if !slices.Equal(c.Env, []string{"PATH=/bin", "BASE=1"}) || c.WorkingDir != "/etc" {
+					t.Errorf("not inherited: env %q workdir %q", c.Env, c.WorkingDir)
 				}
-				if !slices.Equal(c.Cmd, []string{"-c", "/etc/other.conf"}) {
-					t.Errorf("cmd %q: the description's cmdline should win", c.Cmd)
+				if c.Entrypoint != nil || !slices.Equal(c.Cmd, []string{"-c", "/etc/other.conf"}) {
+					t.Errorf("entrypoint %q cmd %q: the description's cmdline should replace both", c.Entrypoint, c.Cmd)
 				}
 				want := map[string]string{
 					"org.opencontainers.image.vendor":   "the base",
@@ -150,7 +150,7 @@ func TestWriteOnBase(t *testing.T) {
 }
 
 // TestWriteOnBaseNoFiles: a base and annotations alone make an image; the
-// base's Cmd stays when the description gives no cmdline.
+// base's Entrypoint and Cmd stay when the description gives no command.
 func TestWriteOnBaseNoFiles(t *testing.T) {
 	dir, _, _, _ := baseFiles(t, compression.GZip)
 	out := filepath.Join(t.TempDir(), "out.tar")
@@ -163,7 +163,7 @@ func TestWriteOnBaseNoFiles(t *testing.T) {
 	}
 	defer f.Close()
 	cf, _ := f.Images[0].ConfigFile()
-	if !slices.Equal(cf.Config.Cmd, []string{"-c", "/etc/app.conf"}) || cf.Config.Labels["com.urunc.unikernel.hypervisor"] != "firecracker" {
+	if !slices.Equal(cf.Config.Entrypoint, []string{"/unikraft/bin/kernel"}) || !slices.Equal(cf.Config.Cmd, []string{"-c", "/etc/app.conf"}) || cf.Config.Labels["com.urunc.unikernel.hypervisor"] != "firecracker" {
 		t.Errorf("cmd %q labels %v", cf.Config.Cmd, cf.Config.Labels)
 	}
 	rc, err := f.Images[0].Layers()
@@ -296,5 +296,41 @@ func relabel(t *testing.T, p string) {
 	tag, _ := name.NewTag("x:latest")
 	if err := tarball.WriteToFile(p, tag, img); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBaseProcessOverride: env overrides the base's by name and adds to
+// it; a command given in any form replaces the base's Entrypoint and Cmd
+// both (so that urunc's cmdline and the process args agree), and the
+// base's cmdline label does not contradict it.
+func TestBaseProcessOverride(t *testing.T) {
+	dir, _, _, _ := baseFiles(t, compression.GZip)
+	for _, tc := range []struct {
+		extra           string
+		env, entry, cmd []string
+		cmdline         string
+	}{
+		{`"env":{"BASE":"2","NEW":"x"}`, []string{"PATH=/bin", "BASE=2", "NEW=x"}, []string{"/unikraft/bin/kernel"}, []string{"-c", "/etc/app.conf"}, "-c /etc/app.conf"},
+		{`"cmd":["-c","/etc/b.conf"]`, []string{"PATH=/bin", "BASE=1"}, nil, []string{"-c", "/etc/b.conf"}, "-c /etc/b.conf"},
+		{`"entrypoint":["/k"]`, []string{"PATH=/bin", "BASE=1"}, []string{"/k"}, nil, "/k"},
+	} {
+		out := filepath.Join(t.TempDir(), "out.tar")
+		var warnings []string
+		if _, err := Write(context.Background(), out, describe(t, `{"name":"x","from":`+quoted(dir)+`,`+tc.extra+`}`), WithWarnings(func(w string) { warnings = append(warnings, w) })); err != nil {
+			t.Fatalf("%s: %v", tc.extra, err)
+		}
+		f, err := image.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := f.Images[0].ConfigFile()
+		f.Close()
+		c := cf.Config
+		if !slices.Equal(c.Env, tc.env) || !slices.Equal(c.Entrypoint, tc.entry) || !slices.Equal(c.Cmd, tc.cmd) || c.Labels["com.urunc.unikernel.cmdline"] != tc.cmdline {
+			t.Errorf("%s: env %q entrypoint %q cmd %q cmdline %q", tc.extra, c.Env, c.Entrypoint, c.Cmd, c.Labels["com.urunc.unikernel.cmdline"])
+		}
+		if len(warnings) > 0 {
+			t.Errorf("%s: warnings %q", tc.extra, warnings)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nubificus/bunix/pkg/args"
@@ -174,7 +175,7 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			errs = append(errs, err)
 			continue
 		}
-		setsCmd := setsCmdline(a)
+		setsCmd := setsCommand(a)
 		if bs != nil {
 			b.done = append(b.done, bs.close)
 			a = a.WithBaseSettings(bs.settings(), bs.from.String())
@@ -185,6 +186,9 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			continue
 		}
 		for _, w := range r.Warnings {
+			if bs != nil && bs.hasCommand() && !setsCmd && strings.HasPrefix(w, a.File+": no command:") {
+				continue // the base's Entrypoint or Cmd is the command
+			}
 			o.warn(w)
 		}
 		j, err := planImage(r, o.created, bs, setsCmd)

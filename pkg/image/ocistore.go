@@ -126,7 +126,7 @@ func CheckLayoutOutput(path string) error {
 		return fmt.Errorf("checking %s: %w", path, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s exists and is a %s, not a directory holding an OCI image layout: not replacing it", path, kindOf(fi.Mode()))
+		return fmt.Errorf("%s exists and is a %s, not a directory holding an OCI image layout: not replacing it", path, FileKind(fi.Mode()))
 	}
 	var others []string
 	n := 0
@@ -175,21 +175,6 @@ func isBlob(rel string) bool {
 		}
 	}
 	return true
-}
-
-// kindOf names a file type for messages.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "file"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
 }
 
 // moveIntoPlace renames the directory tmp to path. When path exists, the two

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // Report describes one image.
@@ -201,8 +202,7 @@ func (r *Report) Files() []File {
 			out = append(out, e.f)
 		}
 	}
-	// With "/" as the lowest byte, a directory's entries follow it directly.
-	key := func(f File) string { return strings.ReplaceAll(f.Path, "/", "\x00") }
-	slices.SortFunc(out, func(a, b File) int { return strings.Compare(key(a), key(b)) })
+	// The layers' own order: a directory's entries follow it directly.
+	slices.SortFunc(out, func(a, b File) int { return image.ComparePaths(a.Path, b.Path) })
 	return out
 }
