@@ -50,7 +50,7 @@
 # a store path like a "source", and its other keys are passed through
 # untouched. A local source that is a symbolic link is refused (Nix would
 # store the link, not the file). Version 1 had no "rootfs", version 2 no
-# "env", "entrypoint" or "cmd"; this bunix reads version 3 only. The Go side
+# "env", "entrypoint", "cmd" or "from"; this bunix reads version 3 only. The Go side
 # decodes exactly this, rejects unknown keys and does all validation that Nix
 # does not need to do (absolute targets, annotation keys and values, env
 # names, the process args against cmdline, name and tag syntax).
