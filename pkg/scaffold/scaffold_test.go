@@ -467,3 +467,22 @@ func TestConvertFromImage(t *testing.T) {
 		t.Errorf("two FROMs: %v", err)
 	}
 }
+
+// TestConvertBunnyfileFromImage: a bunnyfile whose kernel comes from an
+// image makes that image the base, pinned like a FROM, with binary the
+// kernel's path in it.
+func TestConvertBunnyfileFromImage(t *testing.T) {
+	dir := t.TempDir()
+	src := []byte("version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: unikraft.org/nginx:1.15\n  path: /unikraft/bin/kernel\n")
+	resolve := func(ref string) (Base, error) {
+		return Base{Ref: ref, Digest: "sha256:" + strings.Repeat("cd", 32), Hash: "sha256-" + strings.Repeat("B", 43) + "="}, nil
+	}
+	d, err := Convert(src, filepath.Join(dir, "bunnyfile"), dir, "urunc/nginx", "t", WithResolver(resolve))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nix := string(d.Nix())
+	if d.Base == nil || d.Base.Ref != "unikraft.org/nginx:1.15" || !strings.Contains(nix, `binary = "/unikraft/bin/kernel";`) || !strings.Contains(nix, `ref = "unikraft.org/nginx:1.15";`) {
+		t.Errorf("args.nix:\n%s", nix)
+	}
+}
