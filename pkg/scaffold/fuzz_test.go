@@ -51,6 +51,7 @@ func FuzzContainerfile(f *testing.F) {
 	addGuides(f, "Containerfile")
 	for _, s := range []string{
 		"FROM scratch\nCOPY a b /x/\nADD [\"c\", \"/y\"]\nLABEL a=b \\\n  c=d\n",
+		"FROM unikraft.org/nginx:1.15\nLABEL com.urunc.unikernel.hypervisor=qemu\nFROM scratch AS x\n",
 		"# escape=`\nFROM scratch\n",
 		"COPY --chmod=0755 a /a\nCOPY a /a\nCOPY ./a /b\n",
 		"LABEL \"com.urunc.unikernel.cmdline\"='x \"y\"'\nRUN \\\n\n# c\n x\n",
