@@ -24,6 +24,7 @@
 #     "entrypoint": [ "redis-server" ],
 #     "cmd": [ "/data/conf/redis.conf" ],
 #     "positions": { "annotations.hypervisor": "args.nix:12:5", ... },
+#     "from": "/nix/store/...-nginx-1.15-oci",
 #     "rootfs": {
 #       "type": "block",
 #       "include": [
@@ -34,6 +35,9 @@
 #     }
 #   }
 #
+# "from", present only when the caller set it, is the store path of the
+# base image: an image file (docker-archive, oci-archive or OCI layout), or
+# the output of pullImage when buildImage was given { ref; digest; hash; }.
 # "architecture" is present only when the caller set it. "contents" lists the
 # files entries first (in attribute name order), then the contents entries in
 # list order; "field" says where each came from, for error messages.
@@ -46,7 +50,7 @@
 # a store path like a "source", and its other keys are passed through
 # untouched. A local source that is a symbolic link is refused (Nix would
 # store the link, not the file). Version 1 had no "rootfs", version 2 no
-# "env", "entrypoint" or "cmd"; this bunix reads version 3 only. The Go side
+# "env", "entrypoint", "cmd" or "from"; this bunix reads version 3 only. The Go side
 # decodes exactly this, rejects unknown keys and does all validation that Nix
 # does not need to do (absolute targets, annotation keys and values, env
 # names, the process args against cmdline, name and tag syntax).
@@ -233,6 +237,17 @@ let
       them; the README's "Root filesystems" section describes them all.
       _Default value:_ `null`
 
+    `from` (Path, Derivation, AttrSet or null; _optional_)
+    : The base image: its layers come first, byte for byte, and its Env,
+      Entrypoint, Cmd, WorkingDir and Labels are inherited (the fields above
+      override them; its urunc settings are the defaults of `annotations`).
+      An image file (docker-archive, oci-archive, OCI layout directory) as a
+      path or derivation, or `{ ref; digest; hash; }`, which becomes a
+      `pullImage` for `architecture` (`bunix prefetch REF` prints it).
+      With a base, `files` and `contents` may be empty.
+
+      _Default value:_ `null`
+
     `format` (String; _optional_)
     : `"docker-archive"` (a tar for `docker load`), `"oci-archive"` (a tar of
       an OCI image layout) or `"oci"` (an OCI image layout directory). The
@@ -304,6 +319,7 @@ let
       cmd ? null,
       architecture ? null,
       rootfs ? null,
+      from ? null,
       format ? null,
       compression ? null,
       layers ? null,
@@ -415,6 +431,27 @@ let
           // (if rootfs.include or null == null then { } else { include = includeEntries rootfs.include; })
           // (if rootfs.from or null == null then { } else { from = source "rootfs.from" rootfs.from; });
 
+      # fromSpec: the store path of the base image.
+      fromSpec =
+        if isAttrs from && !(isStoreObject from) then
+          let
+            extra = attrNames (removeAttrs from [ "ref" "digest" "hash" ]);
+          in
+          if extra != [ ] then
+            fail "from" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
+          else if !(from ? ref) || !(from ? digest) || !(from ? hash) then
+            fail "from" "a registry base is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
+          else
+            toString (pullImage {
+              inherit (from) ref digest hash;
+              inherit bunix;
+              architecture = if architecture == null then "amd64" else architecture;
+            })
+        else if isString from && !(hasContext from) && !(hasPrefix "/" from) && !(hasPrefix "." from) then
+          fail "from" "the reference ${toJSON from} is for bunix build only: in Nix write { ref; digest; hash; } (bunix prefetch REF prints it)"
+        else
+          source "from" from;
+
       spec =
         {
           version = specVersion;
@@ -432,6 +469,7 @@ let
         // nonNull { inherit env entrypoint cmd; }
         // (if architecture == null then { } else { inherit architecture; })
         // (if rootfs == null then { } else { rootfs = rootfsSpec; })
+        // (if from == null then { } else { from = fromSpec; })
         // nonNull { inherit format compression layers; };
     in
     imageDerivation {
@@ -463,6 +501,117 @@ let
       spec = toJSON spec;
       passAsFile = [ "spec" ];
     };
+
+  /**
+    An image in a registry, pinned by digest, as a fixed-output derivation:
+    an OCI image layout holding the image for `architecture` (the index's
+    linux one, else the only one there is, e.g. os qemu) with its manifest,
+    config and layers as the registry serves them. The builder is the static
+    bunix (`bunix nix-pull`), fetching with go-containerregistry; nothing in
+    the layout depends on time, so `hash` is stable. A wrong `hash` fails
+    with Nix's usual message, which shows the right one.
+
+    # Inputs
+
+    `ref` (String)
+    : `"registry/repo:tag"`; the tag only names the image in messages.
+
+    `digest` (String)
+    : `"sha256:"` and 64 hex digits: the index's (or manifest's) digest.
+
+    `hash` (String)
+    : The NAR hash of the output, SRI (`"sha256-...="`). `bunix prefetch REF`
+      prints `ref`, `digest` and `hash`.
+
+    `architecture` (String; _optional_)
+    : `"amd64"` or `"arm64"` (`x86_64`, `aarch64` accepted).
+
+      _Default value:_ `"amd64"`
+
+    `cacert` (Derivation or null; _optional_)
+    : A CA bundle package (nixpkgs' `cacert`) for HTTPS registries in the
+      sandbox, which has no /etc/ssl; plain-HTTP (loopback) registries need
+      none.
+
+      _Default value:_ `null`
+
+    `bunix` (Derivation or Path)
+    : As for `buildImage`.
+
+    A private registry: Nix passes the builder `DOCKER_CONFIG` (a directory
+    holding config.json, which the sandbox must be able to read, e.g. through
+    `extra-sandbox-paths`) and `BUNIX_REGISTRY_USERNAME` /
+    `BUNIX_REGISTRY_PASSWORD` from the environment of nix-build (of the
+    nix-daemon, in a multi-user install) as `impureEnvVars`.
+
+    # Type
+
+    ```
+    pullImage :: AttrSet -> Derivation
+    ```
+
+    # Examples
+    :::{.example}
+    ## `pullImage` usage example
+
+    ```nix
+    lib.pullImage {
+      ref = "unikraft.org/nginx:1.15";
+      digest = "sha256:...";
+      hash = "sha256-...=";
+      inherit bunix;
+    }
+    ```
+    :::
+  */
+  pullImage =
+    {
+      ref,
+      digest,
+      hash,
+      architecture ? "amd64",
+      cacert ? null,
+      bunix,
+    }:
+    let
+      context = "bunix.pullImage ${if isString ref then ref else "<ref>"}";
+      arch =
+        {
+          amd64 = "amd64";
+          x86_64 = "amd64";
+          x86 = "amd64";
+          arm64 = "arm64";
+          aarch64 = "arm64";
+        }
+        .${architecture}
+          or (throw "${context}: architecture = ${toJSON architecture}: unknown architecture (known: amd64, arm64)");
+    in
+    if !isString ref || match "[^@ ]+" ref == null then
+      throw "${context}: ref = ${toJSON ref}: want \"registry/repo:tag\", without a digest"
+    else if !isString digest || match "sha256:[0-9a-f]{64}" digest == null then
+      throw "${context}: digest = ${toJSON digest}: want \"sha256:\" and 64 lower-case hex digits"
+    else if !isString hash || match "sha256-[A-Za-z0-9+/]{43}=" hash == null then
+      throw "${context}: hash = ${toJSON hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
+    else
+      builtins.derivation (
+        {
+          name = storeName "image" "${baseNameOf ref}-${substring 7 12 digest}-oci";
+          system = bunix.system or builtins.currentSystem;
+          builder = "${prefixOf bunix}/bin/bunix";
+          args = [ "nix-pull" ];
+          inherit ref digest;
+          architecture = arch;
+          outputHashMode = "recursive";
+          outputHashAlgo = "sha256";
+          outputHash = hash;
+          impureEnvVars = [
+            "DOCKER_CONFIG"
+            "BUNIX_REGISTRY_USERNAME"
+            "BUNIX_REGISTRY_PASSWORD"
+          ];
+        }
+        // (if cacert == null then { } else { SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt"; })
+      );
 
   /**
     Several single-platform images, made by `buildImage`, as one OCI image
@@ -571,5 +720,5 @@ let
     };
 in
 {
-  inherit buildImage buildImageIndex pushScript;
+  inherit buildImage buildImageIndex pullImage pushScript;
 }

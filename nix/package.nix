@@ -21,7 +21,7 @@ buildGoModule {
   };
 
   # Recomputed by a Go test; keep it on one line.
-  vendorHash = "sha256-psFp3c9ya2CzIxUe8d3fmJyY00Bg3RqFaovDpavpjE8=";
+  vendorHash = "sha256-EADbHCYUdE8strRnqC7SZvkdckkVMZa+Uu/QfP0xz5g=";
 
   env.CGO_ENABLED = "0";
   ldflags = [

@@ -98,7 +98,7 @@ image labels and the process args, and a docker-archive tar that
 		// Two edits away: "buidl" is build, "valdate" validate.
 		SuggestionsMinimumDistance: 2,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixScript(getenv))
+	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixScript(getenv), newPrefetch(), newNixPull(getenv))
 	return root
 }
 

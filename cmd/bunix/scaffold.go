@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/nubificus/bunix/internal/progress"
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
@@ -69,13 +71,16 @@ func newConvert() *cobra.Command {
 		Use:   "convert FILE",
 		Short: "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix",
 		Long: `Convert reads a bunnyfile (YAML, version v0.1) or a Dockerfile-like
-Containerfile of pun or bunny (FROM scratch, COPY, LABEL
-"com.urunc.unikernel.*"=..., ENV, CMD and ENTRYPOINT in exec form) and
+Containerfile of pun or bunny (FROM scratch or FROM registry/repo:tag, COPY,
+LABEL "com.urunc.unikernel.*"=..., ENV, CMD and ENTRYPOINT in exec form) and
 writes an args.nix that builds an image with the same settings. Sources are
-rewritten relative to the output's directory.
+rewritten relative to the output's directory. A FROM image (or a bunnyfile's
+kernel.from image) becomes from = { ref; digest; hash; }: convert resolves the
+tag to its digest today and computes the hash, as bunix prefetch does, and
+says so on stderr.
 
-Every line is carried over or reported: what cannot be (a FROM image, COPY
---from, RUN, a shell-form CMD, labels urunc does not read, an ADD of an
+Every line is carried over or reported: what cannot be (a multi-stage build,
+COPY --from, RUN, a shell-form CMD, labels urunc does not read, an ADD of an
 archive or a URL, two copies to one target) is reported line by line and
 nothing is written. Sources must lie inside the build context, the file's directory,
 after symlinks too. FILE must be a regular file of at most 1 MiB. Without
@@ -84,7 +89,15 @@ after symlinks too. FILE must be a regular file of at most 1 MiB. Without
   bunix convert bunnyfile --name urunc/redis --tag test`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			nix, err := scaffold.ConvertFile(argv[0], out, name, tag)
+			resolve := func(ref string) (scaffold.Base, error) {
+				p, err := registry.Prefetch(cmd.Context(), ref, args.DefaultArchitecture, "")
+				if err != nil {
+					return scaffold.Base{}, err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, p.Digest, p.Hash)
+				return scaffold.Base{Ref: p.Ref, Digest: p.Digest, Hash: p.Hash}, nil
+			}
+			nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithResolver(resolve))
 			if err != nil {
 				return fmt.Errorf("convert: %w", err)
 			}

@@ -2,7 +2,7 @@ package args
 
 // SpecVersion is the version of the JSON spec that nix/lib.nix hands the
 // derivation's builder. Both sides change it together; nix/lib.nix's header
-// documents it. Version 2 added rootfs; version 3 env, entrypoint and cmd.
+// documents it. Version 2 added rootfs; version 3 env, entrypoint, cmd and from.
 const SpecVersion = 3
 
 // Args is an image description as the user wrote it.
@@ -44,6 +44,8 @@ type Args struct {
 	Compression string
 	// Layers is "per-file" (default: one layer per target) or "single".
 	Layers string
+	// From is the base image, if any.
+	From *FromArgs
 
 	// positions maps field names to "file:line:col", where known.
 	positions map[string]string

@@ -10,7 +10,7 @@ import (
 )
 
 // topFields are the fields of a description, in documentation order.
-var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers"}
+var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers", "from"}
 
 // DecodeJSON decodes a description from JSON, e.g. the output of
 // `nix-instantiate --eval --strict --json args.nix`. file names it in
@@ -175,6 +175,8 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 			a.Compression = c.str(k, val)
 		case "layers":
 			a.Layers = c.str(k, val)
+		case "from":
+			a.From = c.from(val)
 		default:
 			c.add(k, nil, "unknown field%s (known: %s)", suggest(k, topFields), strings.Join(topFields, ", "))
 		}

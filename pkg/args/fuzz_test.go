@@ -120,6 +120,10 @@ func FuzzDecodeHCL(f *testing.F) {
 		json.Unmarshal(b, &out)
 		f.Add(string(out.Args), true)
 	}
+	f.Add(`{"name":"x","from":{"ref":"r.io/a:1","digest":"sha256:`+strings.Repeat("a", 64)+`","hash":"sha256-`+strings.Repeat("A", 43)+`="},"annotations":{"binary":"/k"}}`, true)
+	f.Add(`{"name":"x","from":"r.io/a:1@sha256:`+strings.Repeat("0", 64)+`"}`, true)
+	f.Add(`{"name":"x","from":"./base.tar"}`, true)
+	f.Add("name = \"x\"\nfrom = { ref = \"r.io/a:1\", digest = \"sha256:1\" }\n", false)
 	f.Fuzz(func(t *testing.T, src string, isJSON bool) {
 		file := "args.hcl"
 		if isJSON {
@@ -130,6 +134,8 @@ func FuzzDecodeHCL(f *testing.F) {
 		if err != nil {
 			return
 		}
+		_, err = a.Base()
+		checkErr(t, "Base", err)
 		_, err = a.Resolve()
 		checkErr(t, "Resolve", err)
 	})
@@ -162,6 +168,7 @@ func FuzzDecodeSpec(f *testing.F) {
 		"annotations":{"unikernelType":"unikraft","hypervisor":"hyperlight-unikraft","binary":"/k","cmdline":"x"},"rootfs":{"type":"raw","include":[{"source":"/c","target":"/c"}]}}`))
 	f.Add([]byte(`{"version":1}`))
 	f.Add([]byte(`{"version":2,"name":"x"}`))
+	f.Add([]byte(`{"version":3,"name":"x","from":"/nix/store/abc-nginx-oci","annotations":{"hypervisor":"qemu"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		as, err := DecodeSpec(data)
 		if err != nil {

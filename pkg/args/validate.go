@@ -46,6 +46,8 @@ type Resolved struct {
 	Warnings []string
 	// File names the description in messages.
 	File string
+	// From is the base image; nil when there is none.
+	From *From
 
 	positions map[string]string
 }
@@ -118,7 +120,10 @@ func (a *Args) Resolve() (*Resolved, error) {
 		}
 		r.Copies = append(r.Copies, a.copyOf(c, field, ct.Source, ct.Target))
 	}
-	if len(a.Files) == 0 && len(a.Contents) == 0 {
+	if a.From != nil {
+		r.From = a.resolveFrom(c)
+	}
+	if len(a.Files) == 0 && len(a.Contents) == 0 && a.From == nil {
 		c.add("files", nil, "nothing to copy into the image: give at least the unikernel binary in files or contents")
 	}
 

@@ -44,7 +44,10 @@ var generated = args.Copy{Field: "bunix (the urunc settings)"}
 // other or with a file bunix writes), a prebuilt rootfs that is not what
 // its type says, a block image too small for its content, and binary,
 // initrd or block paths that no file in the image provides.
-func planImage(r *args.Resolved, created time.Time) (*job, error) {
+//
+// On a base, the image starts with the base's layers and config (base.inherit),
+// and binary, initrd and block may name files of the base.
+func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job, error) {
 	mtime := created
 	if mtime.IsZero() {
 		mtime = image.DefaultCreated
@@ -57,6 +60,10 @@ func planImage(r *args.Resolved, created time.Time) (*job, error) {
 		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Env: r.Env, Entrypoint: r.Entrypoint, Cmd: r.Cmd},
 		Annotations:  annotations(r),
 	}}
+	if b != nil {
+		j.img.Base = b.img
+		j.img.Config = b.inherit(j.img.Config, setsCmd)
+	}
 	paths := map[string]owner{}
 	for _, cp := range r.Copies {
 		entries, err := entriesOf(cp, paths)
@@ -88,7 +95,14 @@ func planImage(r *args.Resolved, created time.Time) (*job, error) {
 		fieldErr := func(reason string) error {
 			return &args.FieldError{Where: r.Where(field), Field: field, Value: strconv.Quote(v), Reason: reason}
 		}
-		switch o, found := paths[v]; {
+		o, found := paths[v]
+		if !found && b != nil {
+			if err := b.check(v); err != "" {
+				errs = append(errs, fieldErr(err))
+			}
+			continue
+		}
+		switch {
 		case found && o.copy.Field == generated.Field:
 			errs = append(errs, fieldErr("names the file bunix writes the urunc settings to: name a file the image copies in"))
 		case !found && holdsPaths(paths, v) != "":

@@ -41,7 +41,7 @@ func files(t *testing.T, names ...string) string {
 // the test binary exits.
 func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 	o := newOptions(opts)
-	j, err := planImage(r, o.created)
+	j, err := planImage(r, o.created, nil, false)
 	if err != nil {
 		return nil, err
 	}

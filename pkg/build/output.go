@@ -29,7 +29,9 @@ func (e *OutputError) Error() string {
 // working on good input.
 func IsUserError(err error) bool {
 	var oe *OutputError
-	return args.IsUserError(err) || errors.As(err, &oe)
+	var be *BaseError
+	var ie *image.InvalidError
+	return args.IsUserError(err) || errors.As(err, &oe) || errors.As(err, &be) || errors.As(err, &ie)
 }
 
 // source is a path the build reads, and what names it in messages.
@@ -54,6 +56,9 @@ func sourcesOf(a *args.Args, r *args.Resolved) []source {
 	}
 	for _, cp := range copies {
 		out = append(out, source{cp.Source, cp.Where + ": " + cp.Field})
+	}
+	if r.From != nil && r.From.Path != "" {
+		out = append(out, source{r.From.Path, r.From.Where + ": from"})
 	}
 	return out
 }

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/registry"
 )
 
 // Option configures Write, WriteTo and Check.
@@ -21,6 +23,13 @@ type options struct {
 	tempDir  string
 	progress func(total int64, w io.Writer) io.Writer
 	warn     func(string)
+	registry []registry.Option
+}
+
+// WithRegistryOptions sets how a base image named by reference is pulled:
+// credentials, transport.
+func WithRegistryOptions(opts ...registry.Option) Option {
+	return func(o *options) { o.registry = opts }
 }
 
 // WithCreated sets the images' creation time and their files' modification
@@ -110,16 +119,16 @@ func Check(ctx context.Context, descs []*args.Args, opts ...Option) ([]Summary, 
 // rootfs files; write the images (write); remove the rootfs files.
 func pipeline(ctx context.Context, descs []*args.Args, opts []Option, check, write func(*batch, *options) error) ([]Summary, error) {
 	o := newOptions(opts)
-	b, err := prepare(descs, o)
+	b, err := prepare(ctx, descs, o)
 	if err != nil {
 		return nil, err
 	}
+	defer b.close()
 	if check != nil {
 		if err := check(b, o); err != nil {
 			return nil, err
 		}
 	}
-	defer b.close()
 	if err := b.finish(ctx, o); err != nil {
 		return nil, err
 	}
@@ -154,22 +163,35 @@ type batch struct {
 
 // prepare resolves and plans descs, reporting the problems of all of them
 // at once.
-func prepare(descs []*args.Args, o *options) (*batch, error) {
+func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error) {
 	if len(descs) == 0 {
 		return nil, errors.New("no image description to build")
 	}
 	b := &batch{}
 	var errs []error
 	for _, a := range descs {
+		bs, err := openBase(ctx, a, o.tempDir, o.registry)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		setsCmd := setsCommand(a)
+		if bs != nil {
+			b.done = append(b.done, bs.close)
+			a = a.WithBaseSettings(bs.settings(), bs.from.String())
+		}
 		r, err := a.Resolve()
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, w := range r.Warnings {
+			if bs != nil && bs.hasCommand() && !setsCmd && strings.HasPrefix(w, a.File+": no command:") {
+				continue // the base's Entrypoint or Cmd is the command
+			}
 			o.warn(w)
 		}
-		j, err := planImage(r, o.created)
+		j, err := planImage(r, o.created, bs, setsCmd)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -179,6 +201,7 @@ func prepare(descs []*args.Args, o *options) (*batch, error) {
 		b.sources = append(b.sources, sourcesOf(a, r)...)
 	}
 	if err := errors.Join(errs...); err != nil {
+		b.close()
 		return nil, err
 	}
 	if o.format != "" {
@@ -226,6 +249,11 @@ func (b *batch) wrap(w io.Writer, o *options) io.Writer {
 	}
 	var total int64
 	for _, img := range b.images {
+		if img.Base != nil {
+			for _, l := range img.Base.Layers {
+				total += l.Size
+			}
+		}
 		for _, l := range img.Layers {
 			for _, e := range l.Entries {
 				total += e.Size

@@ -17,6 +17,10 @@
 // written once and hashed on the way (on another core, while the next bytes
 // are read), and memory use does not grow with file size.
 //
+// An Image may be written on a Base (OpenBase reads one from an opened
+// image file): the base's layers come first, copied byte for byte, and are
+// checked against their digests as they are.
+//
 // Open reads the three formats back (read*.go, beside the writer), as
 // go-containerregistry images, for inspect and push: foreign files are
 // read within bounds, and every blob is checked against its descriptor.

@@ -33,8 +33,17 @@ func writeDockerArchive(w io.Writer, img *Image, o *options) error {
 	pool := newChunkPool(o.ctx)
 	var names []string
 	var blobs []blob
+	if img.Base != nil {
+		for i, l := range img.Base.Layers {
+			name := fmt.Sprintf("layer-%03d.tar%s", i, extension[l.Compression])
+			if err := t.addBase(name, l); err != nil {
+				return fmt.Errorf("copying layer %d of the base %s (%s): %w", i, img.Base.Name, l.Digest, err)
+			}
+			names = append(names, name)
+		}
+	}
 	for i, lp := range plans {
-		name := fmt.Sprintf("layer-%03d.tar%s", i, extension[o.compression])
+		name := fmt.Sprintf("layer-%03d.tar%s", len(names), extension[o.compression])
 		b, err := t.addLayer(lp, name, o, pool)
 		if err != nil {
 			return fmt.Errorf("writing layer %d (%s): %w", i, lp.describe(), err)

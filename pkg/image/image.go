@@ -39,6 +39,10 @@ type Image struct {
 	// org.opencontainers.image.created, from Created, unless it is given.
 	Annotations map[string]string
 	Layers      []Layer
+	// Base, when set, is the image this one is written on: its layers come
+	// first, as they are, and its history. Config is not merged with the
+	// base's: the caller decides what is inherited.
+	Base *Base
 }
 
 // annotationCreated is the OCI annotation for the creation time.
@@ -63,6 +67,12 @@ func (img *Image) config(plans []*layerPlan, blobs []blob) ([]byte, error) {
 		OS:           "linux",
 		RootFS:       v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{}},
 		Config:       img.Config,
+	}
+	if img.Base != nil {
+		cfg.History = img.Base.historyEntries()
+		for _, l := range img.Base.Layers {
+			cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
+		}
 	}
 	for i, lp := range plans {
 		for j, c := range lp.createdBy {

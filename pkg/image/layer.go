@@ -6,10 +6,13 @@ import (
 	"strings"
 )
 
-// plan returns the layers of img as they are written: at most maxLayers,
-// each planned.
+// plan returns the layers of img as they are written: at most maxLayers
+// with those of its base, at least one, each planned.
 func (img *Image) plan(maxLayers int) ([]*layerPlan, error) {
 	mtime := img.created()
+	if img.Base != nil {
+		maxLayers = max(1, maxLayers-len(img.Base.Layers))
+	}
 	var plans []*layerPlan
 	for _, g := range groupLayers(img.Layers, maxLayers) {
 		l, createdBy := mergeLayers(img.Layers[g.start:g.end])

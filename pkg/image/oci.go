@@ -35,6 +35,8 @@ type blobStore interface {
 	layer(lp *layerPlan) (blob, error)
 	// file writes a file of the layout, such as index.json or a blob.
 	file(name string, data []byte) error
+	// baseLayer copies a base layer's blob as it is.
+	baseLayer(l BaseLayer) error
 }
 
 // The annotations that name an image in an OCI layout: the first is what
@@ -108,6 +110,14 @@ func writeOCIImage(s blobStore, img *Image, o *options) (v1.Descriptor, error) {
 		return v1.Descriptor{}, err
 	}
 	m := &v1.Manifest{SchemaVersion: 2, MediaType: types.OCIManifestSchema1, Layers: []v1.Descriptor{}, Annotations: img.annotations()}
+	if img.Base != nil {
+		for i, l := range img.Base.Layers {
+			if err := s.baseLayer(l); err != nil {
+				return v1.Descriptor{}, fmt.Errorf("copying layer %d of the base %s (%s): %w", i, img.Base.Name, l.Digest, err)
+			}
+			m.Layers = append(m.Layers, v1.Descriptor{MediaType: l.MediaType, Size: l.Size, Digest: l.Digest})
+		}
+	}
 	blobs := make([]blob, len(plans))
 	for i, lp := range plans {
 		b, err := s.layer(lp)

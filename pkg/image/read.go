@@ -63,6 +63,9 @@ type File struct {
 	// docker-archive's RepoTags, or the org.opencontainers.image.ref.name
 	// annotation of the image's descriptor (or of the index that nests it).
 	Names [][]string
+	// Platforms[i] is the platform the index gives Images[i], nil when it
+	// gives none (and for a docker-archive).
+	Platforms []*v1.Platform
 	// Docker is a docker-archive's manifest.json entry; nil otherwise.
 	Docker *tarball.Descriptor
 
@@ -184,7 +187,7 @@ func openDockerArchive(tf *tarFile) (*File, error) {
 	if err != nil {
 		return nil, invalidf("reading the docker-archive: %w", err)
 	}
-	return &File{Format: DockerArchive, Images: []v1.Image{img}, Names: [][]string{d.RepoTags}, Docker: &d, files: tf}, nil
+	return &File{Format: DockerArchive, Images: []v1.Image{img}, Names: [][]string{d.RepoTags}, Platforms: []*v1.Platform{nil}, Docker: &d, files: tf}, nil
 }
 
 // seekNopCloser is an io.ReadSeeker with a Close that does nothing; unlike

@@ -68,6 +68,7 @@ func (w *walker) walk(m *v1.IndexManifest, names []string, depth int) error {
 			}
 			w.f.Images = append(w.f.Images, img)
 			w.f.Names = append(w.f.Names, dn)
+			w.f.Platforms = append(w.f.Platforms, d.Platform)
 			continue
 		}
 		if depth+1 > MaxDepth {

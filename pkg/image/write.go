@@ -90,6 +90,9 @@ func check(images []*Image, f Format) error {
 			return fmt.Errorf("two images are for %s: an index holds one image per platform", p)
 		}
 		platforms[p] = true
+		if err := checkBase(img, f); err != nil {
+			return err
+		}
 		if !slices.Equal(img.RepoTags, images[0].RepoTags) {
 			return fmt.Errorf("the images of an index must have the same RepoTags, not %q and %q", images[0].RepoTags, img.RepoTags)
 		}

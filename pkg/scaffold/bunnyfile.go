@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"gopkg.in/yaml.v3"
 )
@@ -95,7 +96,18 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	case "":
 		bad.add("%s: missing: bunix packages a prebuilt kernel (from: local)", at("kernel.from"))
 	default:
-		bad.add("%s = %q: bunix does not build unikernels; build it, then use from: local", at("kernel.from"), b.Kernel.From)
+		// An image reference: the kernel is kernel.path in that image,
+		// which becomes the base.
+		if _, err := name.ParseReference(b.Kernel.From); err != nil || !strings.ContainsAny(b.Kernel.From, ":/") {
+			bad.add("%s = %q: neither local nor an image reference (registry/repo:tag): bunix does not build unikernels; build it, then use from: local", at("kernel.from"), clip(b.Kernel.From))
+			break
+		}
+		if !path.IsAbs(b.Kernel.Path) || path.Clean(b.Kernel.Path) != b.Kernel.Path {
+			bad.add("%s = %q: the kernel's absolute, clean path in the image %s", at("kernel.path"), clip(b.Kernel.Path), clip(b.Kernel.From))
+			break
+		}
+		d.From, d.FromWhere = b.Kernel.From, at("kernel.from")
+		d.Annotations["binary"] = b.Kernel.Path
 	}
 	r := b.Rootfs
 	switch r.From {
@@ -147,7 +159,9 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 		}
 		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework), From: r.Path, FromWhere: fmt.Sprintf("%s %q", at("rootfs.path"), clip(r.Path))}
 	default:
-		bad.add("%s = %q: a rootfs from a remote image cannot be carried over; export it to a file and use from: local", at("rootfs.from"), r.From)
+		if r.From != b.Kernel.From {
+			bad.add("%s = %q: a rootfs from a remote image other than kernel.from cannot be carried over; export it to a file and use from: local", at("rootfs.from"), r.From)
+		}
 	}
 	d.Cmd, d.Entrypoint = b.Cmd, b.Entrypoint
 	for i, e := range b.Envs {

@@ -13,12 +13,13 @@ import (
 )
 
 // Containerfile converts a Dockerfile-like Containerfile of pun or bunny
-// (FROM scratch, COPY src dst, LABEL "com.urunc.unikernel.*"=..., ENV, and
-// CMD and ENTRYPOINT in exec form) read from
-// file. Sources stay relative to the build context; the caller rebases them
-// and checks that they stay inside it. Every line is carried over or
-// reported: anything else (a FROM image, COPY --from, RUN, labels that are
-// not urunc's, two copies to one target) is an error naming the line.
+// (FROM scratch or FROM registry/repo:tag, COPY src dst, LABEL
+// "com.urunc.unikernel.*"=..., ENV, and CMD and ENTRYPOINT in exec form) read
+// from file. Sources stay relative to the build context; the caller rebases
+// them and checks that they stay inside it; Convert pins a FROM image. Every
+// line is carried over or reported: anything else (a multi-stage build, COPY
+// --from, RUN, labels that are not urunc's, two copies to one target) is an
+// error naming the line.
 func Containerfile(src []byte, file string) (*Description, error) {
 	d := &Description{Annotations: map[string]string{}}
 	var bad problems
@@ -35,8 +36,17 @@ func Containerfile(src []byte, file string) (*Description, error) {
 		rest = strings.TrimSpace(rest)
 		switch strings.ToUpper(word) {
 		case "FROM":
-			if !strings.EqualFold(rest, "scratch") {
-				bad.add("%s: FROM %s: bunix builds images from scratch; a base image cannot be carried over (copy the files you need from it)", at, clip(rest))
+			switch words := strings.Fields(rest); {
+			case d.FromWhere != "":
+				bad.add("%s: FROM %s: a second FROM (a multi-stage build) cannot be carried over; the first is at %s", at, clip(rest), d.FromWhere)
+			case len(words) != 1 || strings.HasPrefix(rest, "--"):
+				bad.add("%s: FROM %s: only FROM scratch or FROM registry/repo:tag can be carried over (no flags, no AS)", at, clip(rest))
+			case strings.Contains(rest, "$"):
+				bad.add("%s: FROM %s: variables cannot be carried over (there is no ARG); write the reference out", at, clip(rest))
+			case strings.EqualFold(rest, "scratch"):
+				d.FromWhere = at
+			default:
+				d.From, d.FromWhere = rest, at
 			}
 		case "COPY", "ADD":
 			instr := strings.ToUpper(word)

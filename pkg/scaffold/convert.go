@@ -48,7 +48,14 @@ func ReadSource(name string) ([]byte, error) {
 // directory: a source outside it, by its path or through a symlink, is an
 // error, as it is to Docker's builder; so is an ADD of an archive, which
 // Docker would extract.
-func Convert(src []byte, file, outDir, name, tag string) (*Description, error) {
+//
+// A base image (FROM registry/repo:tag, a bunnyfile's kernel.from) is
+// pinned by the resolver WithResolver gives; without one it is an error.
+func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) (*Description, error) {
+	var o convertOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	var d *Description
 	var err error
 	kind := "Containerfile"
@@ -83,6 +90,15 @@ func Convert(src []byte, file, outDir, name, tag string) (*Description, error) {
 			bad.add("%s: %s", c.Where, msg)
 		}
 	}
+	if d.From != "" {
+		if o.resolve == nil {
+			bad.add("%s: %s: a base image needs resolving to its digest, which this conversion cannot do", d.FromWhere, clip(d.From))
+		} else if b, err := o.resolve(d.From); err != nil {
+			bad.add("%s: %s: pinning the base image: %v", d.FromWhere, clip(d.From), err)
+		} else {
+			d.Base = &b
+		}
+	}
 	if err := bad.err(); err != nil {
 		return nil, err
 	}
@@ -114,6 +130,20 @@ func Convert(src []byte, file, outDir, name, tag string) (*Description, error) {
 	d.Name, d.Tag = name, tag
 	d.Comment = append([]string{fmt.Sprintf("Converted by `bunix convert` from %s %s.", kind, filepath.Base(file))}, HowToBuild...)
 	return d, nil
+}
+
+// ConvertOption configures Convert.
+type ConvertOption func(*convertOptions)
+
+type convertOptions struct {
+	resolve func(ref string) (Base, error)
+}
+
+// WithResolver has Convert pin a base image with resolve: its digest (of
+// the index, when the registry serves one) and the NAR hash of the image
+// lib.pullImage writes, as bunix prefetch computes them.
+func WithResolver(resolve func(ref string) (Base, error)) ConvertOption {
+	return func(o *convertOptions) { o.resolve = resolve }
 }
 
 // buildContext is the directory a Containerfile's or bunnyfile's sources

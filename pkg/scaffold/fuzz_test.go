@@ -50,6 +50,7 @@ func checkDescription(t *testing.T, d *Description) {
 func FuzzContainerfile(f *testing.F) {
 	fuzzParser(f, "Containerfile", Containerfile,
 		"FROM scratch\nCOPY a b /x/\nADD [\"c\", \"/y\"]\nLABEL a=b \\\n  c=d\n",
+		"FROM unikraft.org/nginx:1.15\nLABEL com.urunc.unikernel.hypervisor=qemu\nFROM scratch AS x\n",
 		"# escape=`\nFROM scratch\n",
 		"COPY --chmod=0755 a /a\nCOPY a /a\nCOPY ./a /b\n",
 		"LABEL \"com.urunc.unikernel.cmdline\"='x \"y\"'\nRUN \\\n\n# c\n x\n",

@@ -50,6 +50,13 @@ type Description struct {
 	Entrypoint, Cmd []string
 	// Rootfs, when set, asks bunix to build or package a root filesystem.
 	Rootfs *Rootfs
+	// From is the base image: a registry reference as written (FROM
+	// registry/repo:tag), which Convert pins; "" for none (FROM scratch).
+	From string
+	// FromWhere names the line or field From came from in messages.
+	FromWhere string
+	// Base is From pinned: what the args.nix's from says.
+	Base *Base
 	// Hints are comment lines at the end of the attribute set.
 	Hints []string
 }
@@ -62,6 +69,11 @@ type Copy struct {
 	Where string
 	// add marks a copy from ADD, whose archives Docker would extract.
 	add bool
+}
+
+// Base is a base image pinned by digest: the from attribute of an args.nix.
+type Base struct {
+	Ref, Digest, Hash string
 }
 
 // Rootfs is the rootfs attribute of an args.nix.
@@ -86,6 +98,12 @@ func (d *Description) Nix() []byte {
 	fmt.Fprintf(&b, "  tag = %s;\n", nixString(d.Tag))
 	if d.Architecture != "" {
 		fmt.Fprintf(&b, "  architecture = %s;\n", nixString(d.Architecture))
+	}
+	if f := d.Base; f != nil {
+		fmt.Fprintf(&b, "\n  # The base image, %s, pinned when bunix convert ran: its layers come\n", d.From)
+		b.WriteString("  # first, its Env, Entrypoint, Cmd, WorkingDir and Labels are inherited.\n")
+		b.WriteString("  # To move to what the tag names now: bunix prefetch " + f.Ref + "\n")
+		fmt.Fprintf(&b, "  from = {\n    ref = %s;\n    digest = %s;\n    hash = %s;\n  };\n", nixString(f.Ref), nixString(f.Digest), nixString(f.Hash))
 	}
 	if len(d.Files) > 0 {
 		b.WriteString("\n  # \"source\" = \"/target in the image\"; sources are relative to this file.\n")

@@ -50,7 +50,7 @@ LABEL "com.urunc.unikernel.useDMBlock"="true"
 }
 
 func TestContainerfileRefuses(t *testing.T) {
-	src := `FROM alpine:3
+	src := `FROM alpine:3 AS build
 COPY --from=build /app /app
 RUN make
 LABEL maintainer=me
@@ -66,7 +66,7 @@ ENTRYPOINT ["/app",
 		t.Fatal("no error")
 	}
 	for _, want := range []string{
-		"Containerfile:1: FROM alpine:3: bunix builds images from scratch",
+		"Containerfile:1: FROM alpine:3 AS build: only FROM scratch or FROM registry/repo:tag can be carried over",
 		"Containerfile:2: COPY --from=build: flags cannot be carried over",
 		"Containerfile:3: RUN cannot be carried over",
 		"Containerfile:4: LABEL maintainer: only urunc's com.urunc.unikernel.* labels",
@@ -123,7 +123,8 @@ func TestBunnyfile(t *testing.T) {
 func TestBunnyfileRefuses(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"version: v0.2\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "v0.2": bunix reads bunnyfile version v0.1`},
-		{"version: v0.1\nkernel:\n  from: unikraft.org/nginx:latest\n", `kernel.from = "unikraft.org/nginx:latest": bunix does not build unikernels`},
+		{"version: v0.1\nkernel:\n  from: unikraft.org/nginx:latest\n", `kernel.path = "": the kernel's absolute, clean path in the image unikraft.org/nginx:latest`},
+		{"version: v0.1\nkernel:\n  from: unikraft\n", `kernel.from = "unikraft": neither local nor an image reference`},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nenvs: [A]\n", `bunnyfile: envs[0]: "A": want NAME=value`},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - from: harbor.nbfc.io/x:1\n    source: /lib\n    destination: /lib\n",
 			`bunnyfile: rootfs.include[0]: from = "harbor.nbfc.io/x:1": files from an image cannot be carried over yet`},
@@ -132,7 +133,7 @@ func TestBunnyfileRefuses(t *testing.T) {
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    destination: lib\n",
 			`bunnyfile: rootfs.include[0]: { source: "a", destination: "lib" }: want a source and an absolute destination`},
 		{"version: v0.1\nkernl:\n  from: local\n", "line 2: field kernl not found"},
-		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: harbor.nbfc.io/x\n", "a rootfs from a remote image cannot be carried over"},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: harbor.nbfc.io/x\n", "a rootfs from a remote image other than kernel.from cannot be carried over"},
 	} {
 		_, err := Bunnyfile([]byte(tc.src), "bunnyfile")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -431,6 +432,59 @@ rootfs:
 	local := "version: v0.1\nplatforms: {framework: unikraft, monitor: qemu}\nkernel: {from: local, path: k}\nrootfs: {from: local, path: /boot/initrd.img}\n"
 	if _, err := Convert([]byte(local), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/x", "t"); err == nil || !strings.Contains(err.Error(), `rootfs.path "/boot/initrd.img": forbidden path`) {
 		t.Errorf("rootfs.path: %v", err)
+	}
+}
+
+// TestConvertFromImage: FROM registry/repo:tag is pinned by the resolver
+// into from = { ref; digest; hash; }; without a resolver, or when it
+// fails, the FROM line is named; a second FROM is refused.
+func TestConvertFromImage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "Containerfile")
+	src := []byte("FROM unikraft.org/nginx:1.15\nLABEL com.urunc.unikernel.hypervisor=qemu\n")
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	var asked []string
+	resolve := func(ref string) (Base, error) {
+		asked = append(asked, ref)
+		return Base{Ref: ref, Digest: digest, Hash: "sha256-" + strings.Repeat("A", 43) + "="}, nil
+	}
+	d, err := Convert(src, file, dir, "urunc/nginx", "t", WithResolver(resolve))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nix := string(d.Nix())
+	want := "  from = {\n    ref = \"unikraft.org/nginx:1.15\";\n    digest = \"" + digest + "\";\n    hash = \"sha256-"
+	if !strings.Contains(nix, want) || !strings.Contains(nix, `hypervisor = "qemu";`) || len(asked) != 1 {
+		t.Errorf("args.nix:\n%s\nasked %q", nix, asked)
+	}
+	if _, err := Convert(src, file, dir, "x", "t"); err == nil || !strings.Contains(err.Error(), "Containerfile:1: unikraft.org/nginx:1.15: a base image needs resolving") {
+		t.Errorf("no resolver: %v", err)
+	}
+	failing := func(string) (Base, error) { return Base{}, errors.New("connection refused") }
+	if _, err := Convert(src, file, dir, "x", "t", WithResolver(failing)); err == nil || !strings.Contains(err.Error(), "pinning the base image: connection refused") {
+		t.Errorf("failing resolver: %v", err)
+	}
+	if _, err := Containerfile([]byte("FROM a.io/b:1\nFROM scratch\n"), "Containerfile"); err == nil || !strings.Contains(err.Error(), "Containerfile:2: FROM scratch: a second FROM") {
+		t.Errorf("two FROMs: %v", err)
+	}
+}
+
+// TestConvertBunnyfileFromImage: a bunnyfile whose kernel comes from an
+// image makes that image the base, pinned like a FROM, with binary the
+// kernel's path in it.
+func TestConvertBunnyfileFromImage(t *testing.T) {
+	dir := t.TempDir()
+	src := []byte("version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: unikraft.org/nginx:1.15\n  path: /unikraft/bin/kernel\n")
+	resolve := func(ref string) (Base, error) {
+		return Base{Ref: ref, Digest: "sha256:" + strings.Repeat("cd", 32), Hash: "sha256-" + strings.Repeat("B", 43) + "="}, nil
+	}
+	d, err := Convert(src, filepath.Join(dir, "bunnyfile"), dir, "urunc/nginx", "t", WithResolver(resolve))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nix := string(d.Nix())
+	if d.Base == nil || d.Base.Ref != "unikraft.org/nginx:1.15" || !strings.Contains(nix, `binary = "/unikraft/bin/kernel";`) || !strings.Contains(nix, `ref = "unikraft.org/nginx:1.15";`) {
+		t.Errorf("args.nix:\n%s", nix)
 	}
 }
 

@@ -89,7 +89,7 @@ func WriteInit(a Answers, dir string, flake bool) ([]string, error) {
 // output, as if in the working directory), named name (DefaultName of
 // file's directory when empty) and tag. What is wrong with the file is an
 // *Error.
-func ConvertFile(file, out, name, tag string) ([]byte, error) {
+func ConvertFile(file, out, name, tag string, opts ...ConvertOption) ([]byte, error) {
 	src, err := ReadSource(file)
 	if err != nil {
 		return nil, err
@@ -101,7 +101,7 @@ func ConvertFile(file, out, name, tag string) ([]byte, error) {
 	if name == "" {
 		name = DefaultName(filepath.Dir(file))
 	}
-	d, err := Convert(src, file, outDir, name, tag)
+	d, err := Convert(src, file, outDir, name, tag, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/compression"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/nubificus/bunix/internal/testenv"
+)
+
+// TestBaseBadInput: each bad base is reported naming the field and the
+// value, nothing is written, and the exit code says whose fault it is: 2
+// for the user's input (a reference or digest that does not parse, a
+// digest or platform the registry lacks, credentials it wants, a file that
+// is not an image, a corrupt layer, an unpinned tag), 1 for a registry
+// that cannot be reached.
+func TestBaseBadInput(t *testing.T) {
+	reg := testenv.Registry(t)
+	ref := reg.Addr + "/unikraft/nginx:1.15"
+	idx, _ := testenv.BaseImage(t, compression.GZip, "")
+	tag, _ := name.NewTag(ref)
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := idx.Digest()
+	locked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
+		http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+	}))
+	defer locked.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	downAddr := strings.TrimPrefix(down.URL, "http://")
+	down.Close()
+
+	dir := t.TempDir()
+	layoutDir := filepath.Join(dir, "layout")
+	if _, err := layout.Write(layoutDir, idx); err != nil {
+		t.Fatal(err)
+	}
+	notImage := filepath.Join(dir, "notes.tar")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "notes.txt", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("hi"))
+	tw.Close()
+	os.WriteFile(notImage, buf.Bytes(), 0o644)
+	corrupt := filepath.Join(dir, "corrupt")
+	if _, err := layout.Write(corrupt, idx); err != nil {
+		t.Fatal(err)
+	}
+	im, _ := idx.IndexManifest()
+	img, _ := idx.Image(im.Manifests[0].Digest)
+	m, _ := img.Manifest()
+	blob := filepath.Join(corrupt, "blobs", "sha256", m.Layers[1].Digest.Hex)
+	data, _ := os.ReadFile(blob)
+	data[len(data)-12] ^= 1
+	os.WriteFile(blob, data, 0o644)
+
+	zero := "sha256:" + strings.Repeat("0", 64)
+	for _, tc := range []struct {
+		name, from string
+		arch       string
+		code       int
+		want       []string
+	}{
+		{"ref does not parse", `"` + reg.Addr + `/UPPER/x:1@` + digest.String() + `"`, "", 2, []string{`from = "` + reg.Addr + `/UPPER/x:1@`, "not a valid image reference"}},
+		{"digest is not sha256 and 64 hex", `{"ref":"` + ref + `","digest":"sha256:12ab","hash":""}`, "", 2, []string{`from.digest = "sha256:12ab"`, "64 lower-case hex"}},
+		{"registry down", `"` + downAddr + `/x:1@` + zero + `"`, "", 1, []string{"from = \"" + downAddr + "/x:1@" + zero, "connection refused"}},
+		{"registry wants credentials", `"` + strings.TrimPrefix(locked.URL, "http://") + `/x:1@` + zero + `"`, "", 2, []string{"from = ", "UNAUTHORIZED"}},
+		{"registry lacks the digest", `"` + ref + `@` + zero + `"`, "", 2, []string{`from = "` + ref + `@` + zero + `"`, "MANIFEST_UNKNOWN"}},
+		{"no image for the architecture", `"` + ref + `@` + digest.String() + `"`, "arm64", 2, []string{`from = "` + ref + `@` + digest.String(), "no image for the architecture arm64 (it has: qemu/amd64)"}},
+		{"no image for the architecture, local", `"` + layoutDir + `"`, "arm64", 2, []string{`from = "` + layoutDir + `"`, "(it has: qemu/amd64)"}},
+		{"not an image", `"` + notImage + `"`, "", 2, []string{`from = "` + notImage + `"`, "neither an oci-archive"}},
+		{"corrupt layer", `"` + corrupt + `"`, "", 2, []string{`from = "` + corrupt + `"`, "layer 1 (" + m.Layers[1].Digest.String() + ")"}},
+		{"unpinned tag", `"` + ref + `"`, "", 2, []string{`from = "` + ref + `"`, "resolves to " + digest.String()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := t.TempDir()
+			arch := ""
+			if tc.arch != "" {
+				arch = `"architecture":"` + tc.arch + `",`
+			}
+			os.WriteFile(filepath.Join(d, "args.json"), []byte(`{"name":"x",`+arch+`"from":`+tc.from+`}`), 0o644)
+			out := filepath.Join(d, "out.tar")
+			code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(d, "args.json"), "-o", out)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d: %s", code, tc.code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not say %q", stderr, w)
+				}
+			}
+			if _, err := os.Lstat(out); err == nil {
+				t.Error("out.tar was written")
+			}
+			if left, _ := filepath.Glob(filepath.Join(os.TempDir(), ".bunix-base-*")); len(left) > 0 {
+				t.Errorf("pulled bases left behind: %v", left)
+			}
+		})
+	}
+	if code, _, stderr := cli(t, nil, "prefetch", "UPPER/x"); code != 2 || !strings.Contains(stderr, `"UPPER/x"`) {
+		t.Errorf("prefetch of a bad reference: exit %d %s", code, stderr)
+	}
+	if code, stdout, stderr := cli(t, nil, "prefetch", ref); code != 0 || !strings.Contains(stdout, `digest = "`+digest.String()+`";`) {
+		t.Errorf("prefetch: exit %d %s %s", code, stdout, stderr)
+	}
+}

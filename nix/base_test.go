@@ -1,0 +1,251 @@
+package nix_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/compression"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/image"
+)
+
+// pushBase starts a registry on loopback and pushes testenv.BaseImage to
+// it as unikraft/nginx:1.15, an index whose only platform is qemu/amd64. It
+// returns the reference and the base's first layer digest.
+func pushBase(t *testing.T) (ref, layer0 string) {
+	t.Helper()
+	reg := testenv.Registry(t)
+	ref = reg.Addr + "/unikraft/nginx:1.15"
+	// A new image each run: the fixed-output derivation really pulls.
+	idx, img := testenv.BaseImage(t, compression.GZip, strconv.FormatInt(time.Now().UnixNano(), 10))
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		t.Fatalf("pushing the base: %v", err)
+	}
+	m, _ := img.Manifest()
+	return ref, m.Layers[0].Digest.String()
+}
+
+var prefetchOut = regexp.MustCompile(`^\{\n  ref = "([^"]+)";\n  digest = "(sha256:[0-9a-f]{64})";\n  hash = "(sha256-[A-Za-z0-9+/]{43}=)";\n\}\n$`)
+
+// TestBaseFromRegistry: bunix prefetch pins the base; lib.pullImage pulls
+// it in a sandboxed nix-build (a fixed-output derivation reaches the
+// loopback registry); the image on it is byte for byte what bunix build
+// gives, nix-build --check agrees, and docker load takes it: base layers
+// first and unchanged, Env and Labels inherited, os linux.
+func TestBaseFromRegistry(t *testing.T) {
+	ref, layer0 := pushBase(t)
+	dir := t.TempDir()
+	pre := bunixCLI(t, dir, nil, "prefetch", ref)
+	m := prefetchOut.FindStringSubmatch(pre)
+	if m == nil {
+		t.Fatalf("bunix prefetch printed %q", pre)
+	}
+	os.WriteFile(filepath.Join(dir, "extra.conf"), []byte("extra\n"), 0o644)
+	argsNix := fmt.Sprintf(`{
+  name = "urunc/nginx";
+  tag = "on-base";
+  from = %s;
+  files = { "./extra.conf" = "/etc/extra.conf"; };
+  annotations = { cmdline = "-c /etc/extra.conf"; };
+}
+`, strings.TrimSpace(pre))
+	os.WriteFile(filepath.Join(dir, "args.nix"), []byte(argsNix), 0o644)
+
+	out := nixBuild(t, "--arg", "args", filepath.Join(dir, "args.nix"))
+	cli := filepath.Join(t.TempDir(), "cli.tar")
+	bunixCLI(t, dir, nil, "build", "-f", "args.nix", "-o", cli)
+	if !bytes.Equal(read(t, out), read(t, cli)) {
+		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+	}
+	root := testenv.ModuleRoot(t)
+	if _, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", filepath.Join(dir, "args.nix"), "--check"); err != nil {
+		t.Fatalf("nix-build --check: %v\n%s", err, stderr)
+	}
+
+	f, err := image.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := f.Images[0].Layers()
+	d0, _ := layers[0].Digest()
+	f.Close()
+	if d0.String() != layer0 || len(layers) != 4 {
+		t.Errorf("layer 0 is %s of %d, the base's is %s", d0, len(layers), layer0)
+	}
+
+	d := docker.Get(t)
+	if got, err := d.Run(t, "load", "-i", out); err != nil || !strings.Contains(got, "urunc/nginx:on-base") {
+		t.Fatalf("docker load: %q %v", got, err)
+	}
+	js, err := d.Run(t, "image", "inspect", "--format", "{{json .Config}}|{{.Os}}", "urunc/nginx:on-base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPart, osName, _ := strings.Cut(strings.TrimSpace(js), "|")
+	var cfg struct {
+		Env    []string
+		Cmd    []string
+		Labels map[string]string
+	}
+	json.Unmarshal([]byte(cfgPart), &cfg)
+	if osName != "linux" || !slices.Equal(cfg.Env, []string{"PATH=/bin", "BASE=1"}) ||
+		cfg.Labels["org.opencontainers.image.vendor"] != "the base" || cfg.Labels["com.urunc.unikernel.binary"] != "/unikraft/bin/kernel" ||
+		!slices.Equal(cfg.Cmd, []string{"-c", "/etc/extra.conf"}) {
+		t.Errorf("docker sees os %s, config %s", osName, cfgPart)
+	}
+	id, err := d.Run(t, "create", "urunc/nginx:on-base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = strings.TrimSpace(id)
+	defer d.Run(t, "rm", id)
+	dst := t.TempDir()
+	if _, err := d.Run(t, "cp", id+":/unikraft/bin/kernel", filepath.Join(dst, "kernel")); err != nil {
+		t.Fatal(err)
+	}
+	if string(read(t, filepath.Join(dst, "kernel"))) != testenv.BaseKernel {
+		t.Error("the base's kernel is not in the container")
+	}
+}
+
+// TestPullImageErrors: a wrong hash fails with Nix's message showing the
+// right one; a digest the registry does not have, and an unpinned tag in
+// bunix build, fail naming them; nothing is built.
+func TestPullImageErrors(t *testing.T) {
+	ref, _ := pushBase(t)
+	dir := t.TempDir()
+	m := prefetchOut.FindStringSubmatch(bunixCLI(t, dir, nil, "prefetch", ref))
+	if m == nil {
+		t.Fatal("bunix prefetch printed no attribute set")
+	}
+	root := testenv.ModuleRoot(t)
+	pull := func(digest, hash string) (string, error) {
+		expr := fmt.Sprintf(`(import %s/nix/lib.nix).pullImage { ref = %q; digest = %q; hash = %q; bunix = %s; }`, root, ref, digest, hash, testenv.Bunix(t))
+		_, stderr, err := testenv.NixBuild(t, root, "--expr", expr)
+		return stderr, err
+	}
+	wrong := "sha256-" + strings.Repeat("A", 43) + "="
+	stderr, err := pull(m[2], wrong)
+	if err == nil || !strings.Contains(stderr, "hash mismatch") || !strings.Contains(stderr, m[3]) {
+		t.Errorf("wrong hash: %v\n%s", err, stderr)
+	}
+	missing := "sha256:" + strings.Repeat("0", 64)
+	stderr, err = pull(missing, m[3])
+	if err == nil || !strings.Contains(stderr, missing) {
+		t.Errorf("missing digest: %v\n%s", err, stderr)
+	}
+	if _, stderr, err := testenv.NixInstantiate(t, root, "--eval", "--expr", fmt.Sprintf(`(import %s/nix/lib.nix).pullImage { ref = %q; digest = "sha256:abc"; hash = %q; bunix = %s; }`, root, ref, m[3], testenv.Bunix(t))); err == nil || !strings.Contains(stderr, `digest = "sha256:abc"`) {
+		t.Errorf("bad digest: %v\n%s", err, stderr)
+	}
+
+	os.WriteFile(filepath.Join(dir, "args.json"), []byte(`{"name":"x","from":"`+ref+`"}`), 0o644)
+	cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), "build", "-f", "args.json", "-o", "out.tar")
+	cmd.Dir = dir
+	got, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(got), "resolves to "+m[2]) {
+		t.Errorf("unpinned tag: exit %d %v\n%s", code, err, got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.tar")); err == nil {
+		t.Error("out.tar was written")
+	}
+}
+
+// punReadme is the Containerfile of pun's README, with the loopback
+// registry in place of unikraft.org.
+const punReadme = `FROM %s
+
+LABEL com.urunc.unikernel.binary=/unikraft/bin/kernel
+LABEL "com.urunc.unikernel.cmdline"="nginx -c /nginx/conf/nginx.conf"
+LABEL "com.urunc.unikernel.unikernelType"="unikraft"
+LABEL "com.urunc.unikernel.hypervisor"="qemu"
+`
+
+// TestConvertFromImage: bunix convert of pun's README Containerfile pins
+// its FROM image (saying so) into an args.nix that bunix build and
+// nix-build both build, to the same bytes, on the base.
+func TestConvertFromImage(t *testing.T) {
+	ref, layer0 := pushBase(t)
+	ctx := t.TempDir()
+	src := filepath.Join(ctx, "Containerfile")
+	os.WriteFile(src, []byte(fmt.Sprintf(punReadme, ref)), 0o644)
+	out := filepath.Join(ctx, "args.nix")
+	cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), "convert", src, "-o", out, "--name", "urunc/nginx", "--tag", "pun")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("convert: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "pinned the base "+ref+" to sha256:") {
+		t.Errorf("convert did not say it pinned the base: %s", stderr.String())
+	}
+	argsNix := string(read(t, out))
+	if !strings.Contains(argsNix, `ref = "`+ref+`";`) || !strings.Contains(argsNix, "hash = \"sha256-") {
+		t.Fatalf("args.nix:\n%s", argsNix)
+	}
+	img := filepath.Join(t.TempDir(), "image.tar")
+	bunixCLI(t, ctx, nil, "build", "-f", out, "-o", img)
+	if viaNix := nixBuild(t, "--arg", "args", out); !bytes.Equal(read(t, viaNix), read(t, img)) {
+		t.Error("nix-build of the converted args.nix differs from bunix build")
+	}
+	r := inspect(t, img)
+	if r.Urunc["cmdline"] != "nginx -c /nginx/conf/nginx.conf" || r.Urunc["binary"] != "/unikraft/bin/kernel" || r.Labels["org.opencontainers.image.vendor"] != "the base" {
+		t.Errorf("inspect: %+v", r)
+	}
+	f, err := image.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	layers, _ := f.Images[0].Layers()
+	if d, _ := layers[0].Digest(); d.String() != layer0 {
+		t.Errorf("layer 0 is %s, the base's is %s", d, layer0)
+	}
+}
+
+// TestBaseFromLocalFile: from = ./base (an OCI layout directory) and
+// from = ./base.tar (a docker-archive) enter the store as they are;
+// nix-build and bunix build give the same bytes.
+func TestBaseFromLocalFile(t *testing.T) {
+	dir := t.TempDir()
+	idx, img := testenv.BaseImage(t, compression.GZip, "")
+	if _, err := layout.Write(filepath.Join(dir, "base"), idx); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("unikraft.org/nginx:1.15")
+	if err := tarball.WriteToFile(filepath.Join(dir, "base.tar"), tag, img); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{"./base", "./base.tar"} {
+		t.Run(from, func(t *testing.T) {
+			args := filepath.Join(dir, "args-"+filepath.Base(from)+".nix")
+			os.WriteFile(args, []byte(`{ name = "urunc/nginx"; tag = "local"; from = `+from+`; annotations = { hypervisor = "firecracker"; }; }`), 0o644)
+			out := nixBuild(t, "--arg", "args", args)
+			cli := filepath.Join(t.TempDir(), "cli.tar")
+			bunixCLI(t, dir, nil, "build", "-f", args, "-o", cli)
+			if !bytes.Equal(read(t, out), read(t, cli)) {
+				t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+			}
+			if r := inspect(t, out); r.Urunc["hypervisor"] != "firecracker" || r.Urunc["binary"] != "/unikraft/bin/kernel" {
+				t.Errorf("inspect: %+v", r)
+			}
+		})
+	}
+}

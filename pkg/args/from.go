@@ -1,0 +1,198 @@
+package args
+
+import (
+	"encoding/base64"
+	"maps"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+// FromArgs is a description's from field as written: the base image, an
+// image file (Path) or an image in a registry pinned by digest (Ref,
+// Digest, and Hash, the NAR hash of the pulled image, for Nix).
+type FromArgs struct {
+	Path   string
+	Ref    string
+	Digest string
+	Hash   string
+
+	// attrs says that from was written as an attribute set.
+	attrs bool
+}
+
+// From is the base image of a resolved description.
+type From struct {
+	// Path is the image file (docker-archive, oci-archive, OCI layout
+	// directory), absolute; empty for a registry image.
+	Path string
+	// Ref is the registry image's reference without digest, e.g.
+	// "unikraft.org/nginx:1.15", and Digest what pins it, "sha256:…".
+	// Digest is empty for a reference written with a tag only, which the
+	// build refuses, saying what the tag resolves to.
+	Ref, Digest string
+	// Where is where from stands, for messages.
+	Where string
+}
+
+// String names the base in messages.
+func (f *From) String() string {
+	if f.Path != "" {
+		return f.Path
+	}
+	if f.Digest == "" {
+		return f.Ref
+	}
+	return f.Ref + "@" + f.Digest
+}
+
+var (
+	digestValue = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	fromFields  = []string{"ref", "digest", "hash"}
+)
+
+// from decodes the from field: a string (a path when it starts with / or
+// ., else a reference) or an attribute set { ref; digest; hash; }.
+func (c *collector) from(v any) *FromArgs {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, ".") {
+			return &FromArgs{Path: v}
+		}
+		return &FromArgs{Ref: v}
+	case map[string]any:
+		f := &FromArgs{attrs: true}
+		for _, k := range sortedKeys(v) {
+			switch k {
+			case "ref":
+				f.Ref = c.str("from.ref", v[k])
+			case "digest":
+				f.Digest = c.str("from.digest", v[k])
+			case "hash":
+				f.Hash = c.str("from.hash", v[k])
+			default:
+				c.add("from."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
+			}
+		}
+		for _, k := range []string{"ref", "digest"} {
+			if _, ok := v[k]; !ok {
+				c.add("from."+k, nil, "missing: a registry base is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
+			}
+		}
+		return f
+	}
+	c.add("from", v, "must be an image file (a path), a reference \"registry/repo:tag@sha256:…\" or { ref; digest; hash; }")
+	return nil
+}
+
+// Base resolves and checks a's from field alone, before the rest of a can
+// be resolved (a base's urunc settings are defaults for a's annotations):
+// nil when a has no base.
+func (a *Args) Base() (*From, error) {
+	if a.From == nil {
+		return nil, nil
+	}
+	c := &collector{a: a}
+	f := a.resolveFrom(c)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// resolveFrom checks the from field and returns the base it names.
+func (a *Args) resolveFrom(c *collector) *From {
+	f := a.From
+	out := &From{Where: where(a.File, a.positions, "from")}
+	if f.Path != "" {
+		switch {
+		case strings.IndexByte(f.Path, 0) >= 0:
+			c.add("from", f.Path, "must not contain a NUL byte")
+		case filepath.IsAbs(f.Path):
+			out.Path = filepath.Clean(f.Path)
+		default:
+			out.Path = filepath.Join(a.Root, f.Path)
+		}
+		return out
+	}
+	// A string: "registry/repo:tag@sha256:…"; an attribute set: ref and
+	// digest apart.
+	refField, digestField := "from.ref", "from.digest"
+	ref, digest := f.Ref, f.Digest
+	if !f.attrs {
+		refField, digestField = "from", "from"
+		ref, digest, _ = strings.Cut(ref, "@")
+	}
+	if strings.Contains(ref, "@") {
+		c.add(refField, f.Ref, "must not carry a digest: give it in from.digest")
+		return nil
+	}
+	if _, err := name.ParseReference(ref); err != nil || ref == "" {
+		reason := "empty"
+		if err != nil {
+			reason = errText(err)
+		}
+		c.add(refField, f.Ref, "not a valid image reference (want registry/repo:tag): %s", reason)
+		return nil
+	}
+	if digest != "" && !digestValue.MatchString(digest) {
+		c.add(digestField, digest, "not a digest: want sha256: and 64 lower-case hex digits")
+		return nil
+	}
+	if f.Hash != "" && !isSRISHA256(f.Hash) {
+		c.add("from.hash", f.Hash, "not a Nix hash: want sha256- and the base64 of 32 bytes, 44 characters (bunix prefetch prints it)")
+	}
+	out.Ref, out.Digest = ref, digest
+	return out
+}
+
+// isSRISHA256 reports whether s is an SRI sha256 hash, "sha256-" and the
+// base64 of 32 bytes.
+func isSRISHA256(s string) bool {
+	b64, ok := strings.CutPrefix(s, "sha256-")
+	if !ok {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	return err == nil && len(b) == 32
+}
+
+// WithBaseSettings returns a copy of a whose annotations take settings (the
+// urunc settings a base image carries, by short key) as defaults: a key a
+// sets, in its short or full form, keeps a's value. useDMBlock and
+// mountRootfs count as one key. Messages about an inherited value say it
+// comes from base (its path or reference).
+func (a *Args) WithBaseSettings(settings map[string]string, base string) *Args {
+	out := *a
+	out.Annotations = map[string]string{}
+	out.positions = maps.Clone(a.positions)
+	if out.positions == nil {
+		out.positions = map[string]string{}
+	}
+	given := map[string]bool{}
+	for k, v := range a.Annotations {
+		out.Annotations[k] = v
+		short := strings.TrimPrefix(k, urunc.Prefix)
+		given[short] = true
+		if short == urunc.UseDMBlock || short == urunc.MountRootfs {
+			given[urunc.UseDMBlock], given[urunc.MountRootfs] = true, true
+		}
+	}
+	// A command given as entrypoint or cmd is the cmdline too: the base's
+	// must not contradict it.
+	if a.Entrypoint != nil || a.Cmd != nil {
+		given[urunc.Cmdline] = true
+	}
+	for k, v := range settings {
+		if !given[k] && urunc.IsKey(k) {
+			out.Annotations[k] = v
+			out.positions["annotations."+k] = "the base " + base + " (its label " + urunc.Prefix + k + ")"
+		}
+	}
+	return &out
+}

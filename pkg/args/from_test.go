@@ -1,0 +1,56 @@
+package args
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFrom(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	hash := "sha256-" + strings.Repeat("A", 43) + "="
+	for _, tc := range []struct {
+		file, src string
+		want      From
+		err       string
+	}{
+		{"args.json", `{"from":"./base.tar"}`, From{Path: "/src/base.tar"}, ""},
+		{"args.json", `{"from":"/abs/layout"}`, From{Path: "/abs/layout"}, ""},
+		{"args.json", `{"from":"r.io/a/b:1@` + digest + `"}`, From{Ref: "r.io/a/b:1", Digest: digest}, ""},
+		{"args.json", `{"from":"r.io/a/b:1"}`, From{Ref: "r.io/a/b:1"}, ""},
+		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"` + hash + `"}}`, From{Ref: "r.io/a:1", Digest: digest}, ""},
+		{"args.hcl", "from = {\n  ref = \"r.io/a:1\"\n  digest = \"" + digest + "\"\n  hash = \"" + hash + "\"\n}\n", From{Ref: "r.io/a:1", Digest: digest}, ""},
+		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","tag":"x"}}`, From{}, `from.tag: unknown field`},
+		{"args.json", `{"from":{"ref":"r.io/a:1"}}`, From{}, `from.digest: missing`},
+		{"args.json", `{"from":{"ref":"r.io/a:1@` + digest + `","digest":"` + digest + `"}}`, From{}, `from.ref = "r.io/a:1@sha256:`},
+		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"sha256-abc"}}`, From{}, `from.hash = "sha256-abc": not a Nix hash`},
+		{"args.json", `{"from":"r.io/a:1@sha512:00"}`, From{}, `from = "sha512:00": not a digest`},
+		{"args.json", `{"from":42}`, From{}, `from = 42: must be an image file`},
+	} {
+		a, err := decodeFile([]byte(tc.src), tc.file)
+		var f *From
+		if err == nil {
+			f, err = a.Base()
+		}
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !IsUserError(err) {
+				t.Errorf("%s: got %v, want %q", tc.src, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.src, err)
+			continue
+		}
+		f.Where = ""
+		if *f != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.src, *f, tc.want)
+		}
+	}
+}
+
+func decodeFile(src []byte, file string) (*Args, error) {
+	if strings.HasSuffix(file, ".hcl") {
+		return DecodeHCL(src, file, "/src")
+	}
+	return DecodeJSON(src, file, "/src")
+}

@@ -1,0 +1,386 @@
+package image
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/zstd"
+)
+
+// maxZstdWindow caps the window a zstd base layer may ask its reader to
+// hold: 128 MiB, zstd's long-distance maximum in its default mode.
+const maxZstdWindow = 128 << 20
+
+// MaxBaseEntries caps how many tar headers the layers of a base image may
+// hold, all layers together.
+const MaxBaseEntries = 1 << 20
+
+// Base is an existing image that an Image is written on: its layers come
+// first in the written image, byte for byte (same digests, same
+// compression), its history before the Image's own. OpenBase reads one.
+type Base struct {
+	// Name names the base in messages, e.g. its path or reference.
+	Name string
+	// Platform is the platform of the chosen image as the base gives it,
+	// e.g. qemu/amd64; the written image always says os linux.
+	Platform v1.Platform
+	// Config is the base's runtime config: Env, Entrypoint, Cmd,
+	// WorkingDir and Labels are what an image on it inherits.
+	Config v1.Config
+	// Annotations are the base manifest's annotations; nil for a
+	// docker-archive, which has no place for them.
+	Annotations map[string]string
+	// Files are the file system objects the base's layers leave, by
+	// absolute path, once stacked (whiteouts applied). Objects that are
+	// neither regular files, directories nor symlinks are left out.
+	Files map[string]Type
+	// Layers are the base's layers, in order.
+	Layers  []BaseLayer
+	history []v1.History
+	created v1.Time
+}
+
+// BaseLayer is one layer of a Base, as its image file stores it.
+type BaseLayer struct {
+	MediaType   types.MediaType
+	Compression Compression
+	Digest      v1.Hash
+	Size        int64
+	DiffID      v1.Hash
+	// open returns the stored bytes, checked against Digest and Size as
+	// they are read.
+	open func() (io.ReadCloser, error)
+}
+
+// OpenBase reads the image of f for architecture arch as a base: the one
+// image for os linux, else the only image there is for arch (kraft pkg
+// writes os qemu or fc). It checks every layer, reading it whole: its
+// digest, its diffID and its tar. name names f in messages. The Base reads
+// f's blobs again when written: close f only after.
+func OpenBase(f *File, name, arch string) (*Base, error) {
+	i, p, err := choosePlatform(f, arch)
+	if err != nil {
+		return nil, err
+	}
+	img := f.Images[i]
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, &InvalidError{fmt.Errorf("reading the config of %s: %w", p, err)}
+	}
+	b := &Base{Name: name, Platform: p, Config: cf.Config, Files: map[string]Type{}, history: cf.History, created: cf.Created}
+	var stored []storedLayer
+	if f.Format == DockerArchive {
+		stored, err = dockerLayers(f)
+	} else {
+		stored, err = ociLayers(img)
+		m, merr := img.Manifest()
+		if merr != nil {
+			return nil, &InvalidError{fmt.Errorf("reading the manifest of %s: %w", p, merr)}
+		}
+		b.Annotations = m.Annotations
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(stored) != len(cf.RootFS.DiffIDs) {
+		return nil, invalidf("the image has %d layers, but its config lists %d diffIDs", len(stored), len(cf.RootFS.DiffIDs))
+	}
+	entries := 0
+	for li, s := range stored {
+		l, err := s.check(cf.RootFS.DiffIDs[li], b.Files, &entries)
+		if err != nil {
+			return nil, fmt.Errorf("reading layer %d (%s): %w", li, s.desc.Digest, err)
+		}
+		b.Layers = append(b.Layers, l)
+	}
+	return b, nil
+}
+
+// choosePlatform picks the image of f for arch, and says what platform it
+// is for.
+func choosePlatform(f *File, arch string) (int, v1.Platform, error) {
+	plats := make([]v1.Platform, len(f.Images))
+	for i, img := range f.Images {
+		var p v1.Platform
+		if i < len(f.Platforms) && f.Platforms[i] != nil {
+			p = *f.Platforms[i]
+		} else {
+			cf, err := img.ConfigFile()
+			if err != nil {
+				return 0, p, &InvalidError{fmt.Errorf("reading the config of image %d: %w", i, err)}
+			}
+			p = v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+		}
+		plats[i] = p
+	}
+	i, err := ChoosePlatform(plats, arch)
+	if err != nil {
+		return 0, v1.Platform{}, err
+	}
+	return i, plats[i], nil
+}
+
+// ChoosePlatform returns which of platforms a base image for arch is: the
+// one for os linux, else the only one there is for arch. The error, an
+// *InvalidError, lists the platforms.
+func ChoosePlatform(platforms []v1.Platform, arch string) (int, error) {
+	var all []string
+	var match []int
+	for i, p := range platforms {
+		all = append(all, p.String())
+		if p.Architecture == arch {
+			match = append(match, i)
+		}
+	}
+	for _, i := range match {
+		if platforms[i].OS == "linux" {
+			return i, nil
+		}
+	}
+	switch len(match) {
+	case 1:
+		return match[0], nil
+	case 0:
+		return 0, invalidf("it has no image for the architecture %s (it has: %s)", arch, strings.Join(all, ", "))
+	}
+	var some []string
+	for _, i := range match {
+		some = append(some, platforms[i].String())
+	}
+	return 0, invalidf("it has no linux image for %s, and more than one other (%s): bunix cannot tell which to use", arch, strings.Join(some, ", "))
+}
+
+// storedLayer is a layer as its image file stores it, not yet checked.
+type storedLayer struct {
+	desc v1.Descriptor
+	open func() (io.ReadCloser, error)
+	// digested says that open checks the digest; otherwise check computes
+	// it.
+	digested bool
+}
+
+func ociLayers(img v1.Image) ([]storedLayer, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, &InvalidError{fmt.Errorf("reading the manifest: %w", err)}
+	}
+	var out []storedLayer
+	for _, d := range m.Layers {
+		l, err := img.LayerByDigest(d.Digest)
+		if err != nil {
+			return nil, &InvalidError{fmt.Errorf("layer %s: %w", d.Digest, err)}
+		}
+		out = append(out, storedLayer{desc: d, open: l.Compressed, digested: true})
+	}
+	return out, nil
+}
+
+func dockerLayers(f *File) ([]storedLayer, error) {
+	var out []storedLayer
+	for _, name := range f.Docker.Layers {
+		member := cleanName(name)
+		out = append(out, storedLayer{desc: v1.Descriptor{MediaType: types.DockerLayer}, open: func() (io.ReadCloser, error) { return f.Member(member) }})
+	}
+	return out, nil
+}
+
+// check reads s whole: its compression from its first bytes, its digest
+// (checked, or computed when its file gives none), its diffID, checked
+// against diffID, and its tar, whose entries it applies to files.
+func (s storedLayer) check(diffID v1.Hash, files map[string]Type, entries *int) (BaseLayer, error) {
+	rc, err := s.open()
+	if err != nil {
+		return BaseLayer{}, err
+	}
+	defer rc.Close()
+	digest, size := sha256.New(), &countWriter{}
+	br := bufio.NewReaderSize(io.TeeReader(rc, io.MultiWriter(digest, size)), 64<<10)
+	c, err := sniff(br)
+	if err != nil {
+		return BaseLayer{}, err
+	}
+	mt, err := baseMediaType(s.desc.MediaType, c)
+	if err != nil {
+		return BaseLayer{}, err
+	}
+	var tr io.Reader = br
+	switch c {
+	case Gzip:
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return BaseLayer{}, invalidf("decompressing: %w", err)
+		}
+		defer z.Close()
+		tr = z
+	case Zstd:
+		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxZstdWindow))
+		if err != nil {
+			return BaseLayer{}, invalidf("decompressing: %w", err)
+		}
+		defer z.Close()
+		tr = z
+	}
+	diff := sha256.New()
+	tr = io.TeeReader(tr, diff)
+	if err := applyLayer(tar.NewReader(tr), files, entries); err != nil {
+		return BaseLayer{}, err
+	}
+	// The rest: tar padding, the compressed stream's end, and with it the
+	// digest check.
+	if _, err := io.Copy(io.Discard, tr); err != nil {
+		return BaseLayer{}, invalidf("reading: %w", err)
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return BaseLayer{}, invalidf("reading: %w", err)
+	}
+	got := v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(diff.Sum(nil))}
+	if got != diffID {
+		return BaseLayer{}, invalidf("its uncompressed digest is %s, but the config lists %s: the layer is corrupt", got, diffID)
+	}
+	l := BaseLayer{MediaType: mt, Compression: c, Digest: s.desc.Digest, Size: s.desc.Size, DiffID: diffID, open: s.open}
+	if !s.digested {
+		l.Digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(digest.Sum(nil))}
+		l.Size = size.n
+		open := s.open
+		desc := v1.Descriptor{Digest: l.Digest, Size: l.Size}
+		l.open = func() (io.ReadCloser, error) {
+			rc, err := open()
+			if err != nil {
+				return nil, err
+			}
+			return newVerifier(rc, desc)
+		}
+	}
+	return l, nil
+}
+
+// sniff tells a layer's compression from its first bytes.
+func sniff(br *bufio.Reader) (Compression, error) {
+	head, err := br.Peek(4)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", invalidf("reading: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		return Gzip, nil
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return Zstd, nil
+	}
+	return Uncompressed, nil
+}
+
+// baseMediaType returns the media type a base layer is written with in
+// the OCI formats: its own when it is an OCI one that matches its bytes,
+// else the OCI type for its compression.
+func baseMediaType(mt types.MediaType, c Compression) (types.MediaType, error) {
+	switch mt {
+	case types.DockerForeignLayer, types.OCIRestrictedLayer, types.OCIUncompressedRestrictedLayer:
+		return "", invalidf("it is a non-distributable layer (%s), which bunix does not copy", mt)
+	case types.DockerLayer, types.DockerUncompressedLayer, types.OCILayer, types.OCILayerZStd, types.OCIUncompressedLayer:
+	default:
+		return "", invalidf("its media type %s is not a layer's", clip(string(mt)))
+	}
+	return layerMediaType[c], nil
+}
+
+// whiteout names start with this; whiteoutOpaque in a directory hides
+// everything lower layers put in it.
+const (
+	whiteout       = ".wh."
+	whiteoutOpaque = ".wh..wh..opq"
+)
+
+// applyLayer reads the layer tar tr and applies it to files: its
+// whiteouts remove what lower layers put there, then its entries are
+// added.
+func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
+	var deletes []string
+	var opaque []string
+	adds := map[string]Type{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return invalidf("reading its tar: %w", err)
+		}
+		if *entries++; *entries > MaxBaseEntries {
+			return invalidf("the base's layers hold more than %d entries, the most bunix reads", MaxBaseEntries)
+		}
+		p := path.Clean("/" + h.Name)
+		if p == "/" {
+			continue
+		}
+		dir, base := path.Split(p)
+		dir = path.Clean(dir)
+		switch {
+		case base == whiteoutOpaque:
+			opaque = append(opaque, dir)
+			continue
+		case strings.HasPrefix(base, whiteout):
+			deletes = append(deletes, path.Join(dir, base[len(whiteout):]))
+			continue
+		}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeLink:
+			adds[p] = Regular
+		case tar.TypeDir:
+			adds[p] = Directory
+		case tar.TypeSymlink:
+			adds[p] = Symlink
+		}
+	}
+	for p := range files {
+		for _, d := range deletes {
+			if p == d || strings.HasPrefix(p, d+"/") {
+				delete(files, p)
+			}
+		}
+		for _, d := range opaque {
+			if strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
+				delete(files, p)
+			}
+		}
+	}
+	for p, t := range adds {
+		files[p] = t
+	}
+	return nil
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// historyEntries returns the base's history, one non-empty entry per
+// layer: when the base's own history does not say as much, one entry per
+// layer made up from its creation time.
+func (b *Base) historyEntries() []v1.History {
+	n := 0
+	for _, h := range b.history {
+		if !h.EmptyLayer {
+			n++
+		}
+	}
+	if n == len(b.Layers) {
+		return slices.Clone(b.history)
+	}
+	out := make([]v1.History, len(b.Layers))
+	for i := range out {
+		out[i] = v1.History{Created: b.created, CreatedBy: fmt.Sprintf("base layer %d", i)}
+	}
+	return out
+}

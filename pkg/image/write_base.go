@@ -1,0 +1,87 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// checkBase reports what format f cannot hold of img's base: Docker's
+// formats know no zstd layer.
+func checkBase(img *Image, f Format) error {
+	if img.Base == nil || f != DockerArchive {
+		return nil
+	}
+	for i, l := range img.Base.Layers {
+		if l.Compression == Zstd {
+			return &InvalidError{fmt.Errorf("layer %d of the base %s (%s) is zstd-compressed, which the docker-archive format cannot hold (docker load refuses it): write an OCI format (format = \"oci-archive\" or \"oci\")", i, img.Base.Name, l.Digest)}
+		}
+	}
+	return nil
+}
+
+// copyBase copies the stored bytes of l to w, checking them against its
+// digest and size, in pieces so that a cancelled write stops between two.
+func copyBase(ctx context.Context, w io.Writer, l BaseLayer) error {
+	rc, err := l.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	v, err := newVerifier(rc, v1.Descriptor{Digest: l.Digest, Size: l.Size})
+	if err != nil {
+		return err
+	}
+	for {
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		_, err := io.CopyN(w, v, 1<<20)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// addBase writes the base layer l into the archive as name.
+func (t *tarWriter) addBase(name string, l BaseLayer) error {
+	return t.add(name, l.Size, func(w io.Writer) error { return copyBase(t.ctx, w, l) })
+}
+
+func (a *ociArchive) baseLayer(l BaseLayer) error {
+	return a.t.addBase(blobPath(l.Digest), l)
+}
+
+// baseLayer copies l into a temporary file beside the blobs, and renames
+// it to its digest once it is complete and synced.
+func (d *layoutDir) baseLayer(l BaseLayer) error {
+	blobs := filepath.Join(d.dir, "blobs", "sha256")
+	f, err := os.CreateTemp(blobs, ".layer-*")
+	if err != nil {
+		return fmt.Errorf("creating a layer blob: %w", err)
+	}
+	err = copyBase(d.o.ctx, f, l)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(blobs, l.Digest.Hex))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}

@@ -1,0 +1,282 @@
+package registry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/nix-community/go-nix/pkg/nar"
+	"github.com/nubificus/bunix/pkg/image"
+)
+
+// Resolve returns the digest ref (a tag) points at today: of the index,
+// when the registry serves one.
+func Resolve(ctx context.Context, ref string, opts ...Option) (v1.Hash, error) {
+	o := makeOptions(opts)
+	r, err := name.ParseReference(ref, o.nameOptions()...)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("resolving %q: %w: %v", ref, ErrBadReference, err)
+	}
+	desc, err := remote.Head(r, o.remoteOptions(ctx)...)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("resolving %s: %w", ref, err)
+	}
+	return desc.Digest, nil
+}
+
+// Pull fetches ref pinned by digest (the registry's answer is checked
+// against it) and writes, at dir, which must not exist, an OCI image
+// layout of the image for arch: when digest names an index, the image for
+// os linux, else the only image for arch (image.ChoosePlatform). The
+// layout holds oci-layout, index.json naming that image's manifest (with
+// its platform), and the manifest, config and layers as the registry
+// serves them; nothing depends on time or order of arrival, so the same
+// digest and arch always give the same files, the same NAR hash.
+func Pull(ctx context.Context, ref, digest, arch, dir string, opts ...Option) error {
+	o := makeOptions(opts)
+	r, err := name.ParseReference(ref, o.nameOptions()...)
+	if err != nil {
+		return fmt.Errorf("pulling %q: %w: %v", ref, ErrBadReference, err)
+	}
+	d := r.Context().Digest(digest)
+	if _, err := name.NewDigest(d.String(), o.nameOptions()...); err != nil {
+		return fmt.Errorf("pulling %q: %w: %v", d, ErrBadReference, err)
+	}
+	ropts := o.remoteOptions(ctx)
+	desc, err := remote.Get(d, ropts...)
+	if err != nil {
+		return fmt.Errorf("pulling %s: %w", d, err)
+	}
+	var img v1.Image
+	var top v1.Descriptor
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return fmt.Errorf("pulling %s: %w", d, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return fmt.Errorf("pulling %s: %w", d, err)
+		}
+		if len(im.Manifests) > image.MaxManifests {
+			return fmt.Errorf("pulling %s: the index lists %d manifests, over the %d bunix reads", d, len(im.Manifests), image.MaxManifests)
+		}
+		var descs []v1.Descriptor
+		var plats []v1.Platform
+		for _, m := range im.Manifests {
+			if m.MediaType.IsImage() {
+				descs = append(descs, m)
+				p := v1.Platform{}
+				if m.Platform != nil {
+					p = *m.Platform
+				}
+				plats = append(plats, p)
+			}
+		}
+		i, err := image.ChoosePlatform(plats, arch)
+		if err != nil {
+			return fmt.Errorf("pulling %s: the index: %w", d, err)
+		}
+		top = descs[i]
+		if img, err = idx.Image(top.Digest); err != nil {
+			return fmt.Errorf("pulling %s: %w", d, err)
+		}
+	} else {
+		if img, err = desc.Image(); err != nil {
+			return fmt.Errorf("pulling %s: %w", d, err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return fmt.Errorf("pulling %s: reading the config: %w", d, err)
+		}
+		if cf.Architecture != arch {
+			return fmt.Errorf("pulling %s: the image is for %s/%s, not for the architecture %s", d, cf.OS, cf.Architecture, arch)
+		}
+		top = desc.Descriptor
+		top.Platform = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+	}
+	top.Annotations, top.URLs, top.Data = nil, nil, nil
+	if err := writeLayout(ctx, dir, img, top); err != nil {
+		os.RemoveAll(dir)
+		return fmt.Errorf("pulling %s into %s: %w", d, dir, err)
+	}
+	return nil
+}
+
+// writeLayout writes the OCI layout of img, whose manifest top describes,
+// at dir.
+func writeLayout(ctx context.Context, dir string, img v1.Image, top v1.Descriptor) error {
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		return err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	index, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{top}})
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)},
+		{"index.json", index},
+		{filepath.Join("blobs", "sha256", top.Digest.Hex), raw},
+		{filepath.Join("blobs", "sha256", m.Config.Digest.Hex), cfg},
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+			return err
+		}
+	}
+	seen := map[v1.Hash]bool{top.Digest: true, m.Config.Digest: true}
+	for _, l := range m.Layers {
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		if seen[l.Digest] {
+			continue
+		}
+		seen[l.Digest] = true
+		layer, err := img.LayerByDigest(l.Digest)
+		if err != nil {
+			return fmt.Errorf("layer %s: %w", l.Digest, err)
+		}
+		if err := writeBlob(ctx, filepath.Join(blobs, l.Digest.Hex), layer, l); err != nil {
+			return fmt.Errorf("layer %s: %w", l.Digest, err)
+		}
+	}
+	return nil
+}
+
+// writeBlob writes the compressed bytes of layer to p, checking them
+// against l's digest and size.
+func writeBlob(ctx context.Context, p string, layer v1.Layer, l v1.Descriptor) error {
+	rc, err := layer.Compressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	var n int64
+	for {
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		c, err := io.CopyN(io.MultiWriter(f, h), io.LimitReader(rc, l.Size+1-n), 1<<20)
+		n += c
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); n != l.Size || got != l.Digest.Hex {
+		return fmt.Errorf("the registry sent %d bytes of digest sha256:%s, but the manifest declares %d bytes of digest %s", n, got, l.Size, l.Digest)
+	}
+	return f.Close()
+}
+
+// Prefetched is what a description's from needs to pull an image in a
+// fixed-output derivation: the reference, the digest it is pinned by, and
+// the NAR hash (SRI) of the layout Pull writes for the architecture.
+type Prefetched struct {
+	Ref, Digest, Hash, Architecture string
+}
+
+// Prefetch resolves ref (a tag, or ref@digest) to its digest, pulls it for
+// arch into a temporary directory under tempDir ("" for os.TempDir), and
+// computes the NAR hash Nix will find for lib.pullImage's output.
+func Prefetch(ctx context.Context, ref, arch, tempDir string, opts ...Option) (Prefetched, error) {
+	o := makeOptions(opts)
+	r, err := name.ParseReference(ref, o.nameOptions()...)
+	if err != nil {
+		return Prefetched{}, fmt.Errorf("prefetching %q: %w: %v", ref, ErrBadReference, err)
+	}
+	p := Prefetched{Ref: ref, Architecture: arch}
+	if d, ok := r.(name.Digest); ok {
+		p.Ref, p.Digest = strings.TrimSuffix(ref, "@"+d.DigestStr()), d.DigestStr()
+	} else {
+		h, err := Resolve(ctx, ref, opts...)
+		if err != nil {
+			return Prefetched{}, err
+		}
+		p.Digest = h.String()
+	}
+	tmp, err := os.MkdirTemp(tempDir, ".bunix-prefetch-*")
+	if err != nil {
+		return Prefetched{}, fmt.Errorf("prefetching %s: %w", ref, err)
+	}
+	defer os.RemoveAll(tmp)
+	dir := filepath.Join(tmp, "image")
+	if err := Pull(ctx, p.Ref, p.Digest, arch, dir, opts...); err != nil {
+		return Prefetched{}, err
+	}
+	h := sha256.New()
+	if err := nar.DumpPath(h, dir); err != nil {
+		return Prefetched{}, fmt.Errorf("prefetching %s: hashing the pulled image: %w", ref, err)
+	}
+	p.Hash = "sha256-" + base64.StdEncoding.EncodeToString(h.Sum(nil))
+	return p, nil
+}
+
+// Nix returns p as the Nix attribute set a description's from takes.
+func (p Prefetched) Nix() string {
+	return fmt.Sprintf("{\n  ref = %s;\n  digest = %s;\n  hash = %s;\n}\n", nixString(p.Ref), nixString(p.Digest), nixString(p.Hash))
+}
+
+// nixString quotes s as a Nix string.
+func nixString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", `\${`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// IsRefused reports whether err is the registry's answer to the request
+// rather than a failure to reach it: a reference that does not parse, or a
+// registry saying no such manifest, or that it wants credentials (HTTP
+// 401, 403, 404), or an index with no image for the architecture.
+func IsRefused(err error) bool {
+	var te *transport.Error
+	var inv *image.InvalidError
+	if errors.As(err, &te) {
+		switch te.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			return true
+		}
+	}
+	return errors.Is(err, ErrBadReference) || errors.As(err, &inv)
+}

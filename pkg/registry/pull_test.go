@@ -1,0 +1,84 @@
+package registry
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/compression"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/image"
+)
+
+// TestPull pulls a qemu-only index by digest, twice: the layouts are the
+// same files (so the same NAR hash), index.json names the qemu image's
+// manifest with its platform, and image.Open reads the layout back with
+// every blob checked. The architecture the index lacks is an error listing
+// what it has.
+func TestPull(t *testing.T) {
+	ref := testRegistry(t) + "/unikraft/nginx:1.15"
+	idx, img := testenv.BaseImage(t, compression.GZip, "")
+	tag, _ := name.NewTag(ref)
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := idx.Digest()
+	ctx := context.Background()
+	tmp := t.TempDir()
+	var trees []map[string]string
+	for _, dir := range []string{filepath.Join(tmp, "a"), filepath.Join(tmp, "b")} {
+		if err := Pull(ctx, ref, digest.String(), "amd64", dir); err != nil {
+			t.Fatal(err)
+		}
+		tree := map[string]string{}
+		filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+			rel, _ := filepath.Rel(dir, p)
+			if !fi.IsDir() {
+				data, _ := os.ReadFile(p)
+				tree[rel] = string(data)
+			}
+			return nil
+		})
+		trees = append(trees, tree)
+	}
+	if len(trees[0]) != len(trees[1]) {
+		t.Fatalf("two pulls differ: %d and %d files", len(trees[0]), len(trees[1]))
+	}
+	for k, v := range trees[0] {
+		if trees[1][k] != v {
+			t.Errorf("two pulls differ at %s", k)
+		}
+	}
+	m, _ := img.Manifest()
+	if len(trees[0]) != 4+len(m.Layers) {
+		t.Errorf("%d files: want oci-layout, index.json, manifest, config and %d layers", len(trees[0]), len(m.Layers))
+	}
+	idxJSON, err := v1.ParseIndexManifest(strings.NewReader(trees[0]["index.json"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := img.Digest()
+	if d := idxJSON.Manifests; len(d) != 1 || d[0].Digest != md || d[0].Platform == nil || d[0].Platform.OS != "qemu" {
+		t.Errorf("index.json: %s", trees[0]["index.json"])
+	}
+	f, err := image.Open(filepath.Join(tmp, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := image.OpenBase(f, ref, "amd64"); err != nil {
+		t.Errorf("the pulled layout is no base: %v", err)
+	}
+	err = Pull(ctx, ref, digest.String(), "arm64", filepath.Join(tmp, "c"))
+	if err == nil || !strings.Contains(err.Error(), "no image for the architecture arm64 (it has: qemu/amd64)") || !IsRefused(err) {
+		t.Errorf("arm64: %v", err)
+	}
+	if _, serr := os.Stat(filepath.Join(tmp, "c")); serr == nil {
+		t.Error("a failed pull left its directory")
+	}
+}
