@@ -187,6 +187,40 @@ func TestNixErrors(t *testing.T) {
 	}
 }
 
+// TestNixAllErrors: five mistakes in one args.nix, one of them a value of
+// the wrong type, are all reported by one nix-build, each with its line.
+func TestNixAllErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	p := filepath.Join(dir, "args.nix")
+	os.WriteFile(p, []byte(`{
+  name = "x";
+  tag = 5;
+  format = "tar";
+  files = { "./kernel" = "/k"; };
+  env = { "1A" = "b"; };
+  cmd = [ 1 ];
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu2"; binary = "/k"; };
+}
+`), 0o644)
+	root := testenv.ModuleRoot(t)
+	out, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", p)
+	if err == nil {
+		t.Fatalf("built %s", out)
+	}
+	for _, want := range []string{
+		`args.nix:3:3: tag = 5: must be a string`,
+		`args.nix:4:3: format = "tar": unknown format`,
+		`args.nix:6:11: env.1A = "b": "1A" is not a variable name`,
+		`args.nix:7:3: cmd[0] = 1: must be a string`,
+		`args.nix:8:47: annotations.hypervisor = "qemu2": unknown hypervisor`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
 // rootfsArgs is an args.nix for guest on monitor with rootfs.
 func rootfsArgs(guest, monitor, rootfs string) string {
 	return `{ name = "x"; files = { "./kernel" = "/k"; }; rootfs = ` + rootfs + `;

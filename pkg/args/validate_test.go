@@ -326,12 +326,17 @@ func TestCopyOrigin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	found := false
 	for _, cp := range r.Copies {
 		if cp.Field == `files."./redis.hvt"` {
+			found = true
 			if got, want := cp.Origin(), `, written "./redis.hvt", for /unikernel/redis.hvt`; got != want {
 				t.Errorf("Origin() = %q, want %q", got, want)
 			}
 		}
+	}
+	if !found {
+		t.Errorf("no copy of ./redis.hvt in %+v", r.Copies)
 	}
 	// An absolute source is not repeated.
 	if got := (Copy{Source: "/a", Written: "/a", Target: "/k"}).Origin(); got != ", for /k" {
