@@ -29,8 +29,16 @@ func TestMain(m *testing.M) {
 }
 
 // bunixCLI runs the bunix CLI with extra environment and returns stdout.
+// Given an args.nix, bunix evaluates it with nix-instantiate, which needs a
+// Nix store to copy its paths to: the test skips without one (see
+// testenv.Require).
 func bunixCLI(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
+	for _, a := range args {
+		if strings.HasSuffix(a, ".nix") {
+			testenv.Require(t, "nix-instantiate")
+		}
+	}
 	cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
