@@ -29,8 +29,16 @@ func TestMain(m *testing.M) {
 }
 
 // bunixCLI runs the bunix CLI with extra environment and returns stdout.
+// Given an args.nix, bunix evaluates it with nix-instantiate, which needs a
+// Nix store to copy its paths to: the test skips without one (see
+// testenv.Require).
 func bunixCLI(t *testing.T, dir string, env []string, args ...string) string {
 	t.Helper()
+	for _, a := range args {
+		if strings.HasSuffix(a, ".nix") {
+			testenv.Require(t, "nix-instantiate")
+		}
+	}
 	cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -183,6 +191,40 @@ func TestNixErrors(t *testing.T) {
 		}
 		if !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: stderr lacks %q:\n%s", tc.args, tc.want, stderr)
+		}
+	}
+}
+
+// TestNixAllErrors: five mistakes in one args.nix, one of them a value of
+// the wrong type, are all reported by one nix-build, each with its line.
+func TestNixAllErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	p := filepath.Join(dir, "args.nix")
+	os.WriteFile(p, []byte(`{
+  name = "x";
+  tag = 5;
+  format = "tar";
+  files = { "./kernel" = "/k"; };
+  env = { "1A" = "b"; };
+  cmd = [ 1 ];
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu2"; binary = "/k"; };
+}
+`), 0o644)
+	root := testenv.ModuleRoot(t)
+	out, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", p)
+	if err == nil {
+		t.Fatalf("built %s", out)
+	}
+	for _, want := range []string{
+		`args.nix:3:3: tag = 5: must be a string`,
+		`args.nix:4:3: format = "tar": unknown format`,
+		`args.nix:6:11: env.1A = "b": "1A" is not a variable name`,
+		`args.nix:7:3: cmd[0] = 1: must be a string`,
+		`args.nix:8:47: annotations.hypervisor = "qemu2": unknown hypervisor`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
 }

@@ -60,9 +60,7 @@ func Containerd(t testing.TB) *ContainerdServer {
 	t.Helper()
 	Require(t, "containerd")
 	Require(t, "ctr")
-	if uid := os.Geteuid(); uid != 0 {
-		unavailable(t, "a private containerd", fmt.Errorf("running as uid %d", uid), "containerd needs root: run the tests as root")
-	}
+	RequireRoot(t, "a private containerd needs root")
 	c, err := startContainerd()
 	if err != nil {
 		t.Fatal(err)

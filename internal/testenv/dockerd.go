@@ -136,9 +136,7 @@ func requireDockerd(t testing.TB) {
 	t.Helper()
 	Require(t, "dockerd")
 	Require(t, "docker")
-	if uid := os.Geteuid(); uid != 0 {
-		unavailable(t, "a private dockerd", fmt.Errorf("running as uid %d", uid), "dockerd needs root: run the tests as root")
-	}
+	RequireRoot(t, "a private dockerd needs root")
 }
 
 // startDockerd starts a daemon in a new directory and waits until it

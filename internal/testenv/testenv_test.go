@@ -94,6 +94,80 @@ func TestRequire(t *testing.T) {
 	}
 }
 
+// TestRequireRoot: as another user, RequireRoot and the tools that need
+// root skip with a message that says root is needed and why, and fail
+// instead under CI=true; as root they do neither.
+func TestRequireRoot(t *testing.T) {
+	defer func(f func() int) { geteuid = f }(geteuid)
+	for _, tc := range []struct {
+		uid      int
+		ci       string
+		wantFail bool
+		wantSkip bool
+	}{{0, "", false, false}, {0, "true", false, false}, {1000, "", false, true}, {1000, "true", true, false}} {
+		geteuid = func() int { return tc.uid }
+		t.Setenv("CI", tc.ci)
+		for name, require := range map[string]func(testing.TB){
+			"RequireRoot":     func(r testing.TB) { RequireRoot(r, "the test mounts things") },
+			"Require(skopeo)": func(r testing.TB) { Require(r, "skopeo") },
+		} {
+			if name == "Require(skopeo)" {
+				if _, err := exec.LookPath("skopeo"); err != nil {
+					continue
+				}
+			}
+			r := &recorder{TB: t}
+			require(r)
+			if failed, skipped := r.fatal != "", r.skip != ""; failed != tc.wantFail || skipped != tc.wantSkip {
+				t.Errorf("%s as uid %d, CI=%q: failed with %q, skipped with %q", name, tc.uid, tc.ci, r.fatal, r.skip)
+			}
+			msg := r.fatal + r.skip
+			if tc.uid != 0 && (!strings.Contains(msg, "root not available: running as uid 1000, but ") || !strings.Contains(msg, "run the tests as root")) {
+				t.Errorf("%s as uid %d: message %q does not say root is needed", name, tc.uid, msg)
+			}
+		}
+	}
+}
+
+// TestNixStoreUsable: root, the owner of a writable store database and a
+// user a nix-daemon answers can build; anyone else is told why not.
+func TestNixStoreUsable(t *testing.T) {
+	state := t.TempDir()
+	if err := nixStoreUsable(0, state); err != nil {
+		t.Errorf("root: %v", err)
+	}
+	// No database and no daemon.
+	err := nixStoreUsable(1000, state)
+	if err == nil || !strings.Contains(err.Error(), "running as uid 1000, the Nix database "+state+"/db is not writable and no nix-daemon answers on "+state+"/daemon-socket/socket") {
+		t.Errorf("no store: got %v", err)
+	}
+	// A daemon answers.
+	os.Mkdir(filepath.Join(state, "daemon-socket"), 0o755)
+	l, err := net.Listen("unix", filepath.Join(state, "daemon-socket", "socket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nixStoreUsable(1000, state); err != nil {
+		t.Errorf("with a daemon: %v", err)
+	}
+	l.Close()
+	// A writable database (this user's single-user store).
+	os.Mkdir(filepath.Join(state, "db"), 0o755)
+	if err := nixStoreUsable(1000, state); err != nil {
+		t.Errorf("with a writable database: %v", err)
+	}
+	// Under CI=true, no store fails the test.
+	defer func(f func() int) { geteuid = f }(geteuid)
+	geteuid = func() int { return 1000 }
+	t.Setenv("NIX_STATE_DIR", t.TempDir())
+	t.Setenv("CI", "true")
+	r := &recorder{TB: t}
+	RequireNixStore(r, "nix-build")
+	if !strings.Contains(r.fatal, "a Nix store for nix-build not available") || r.skip != "" {
+		t.Errorf("CI=true: failed with %q, skipped with %q", r.fatal, r.skip)
+	}
+}
+
 func TestModuleRoot(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(ModuleRoot(t), "go.mod"))
 	if err != nil {

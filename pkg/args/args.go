@@ -51,6 +51,12 @@ type Args struct {
 	positions map[string]string
 	// present records which optional fields were given, even if empty.
 	present map[string]bool
+	// decodeErrs are the problems found while decoding (fields of the
+	// wrong type, unknown fields), which Resolve reports first;
+	// badFields names the fields they are about, whose zero values
+	// Resolve does not report again.
+	decodeErrs []error
+	badFields  []string
 }
 
 // Content is one copy into the image.

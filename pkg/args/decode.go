@@ -133,8 +133,11 @@ func parseJSON(data []byte) (any, error) {
 	return v, nil
 }
 
-// fromValue turns a decoded JSON-like value into Args, reporting every field
-// of the wrong type. spec allows contents[].field.
+// fromValue turns a decoded JSON-like value into Args. A field of the wrong
+// type, or unknown, is recorded in the Args rather than returned, so that
+// Resolve reports it together with every other problem; only a value that
+// is not an attribute set at all is an error here. spec allows
+// contents[].field.
 func fromValue(v any, file, root string, positions map[string]string, spec bool) (*Args, error) {
 	a := &Args{File: file, Root: root, positions: positions, present: map[string]bool{}}
 	c := &collector{a: a}
@@ -178,12 +181,14 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 		case "from":
 			a.From = c.from(val)
 		default:
-			c.add(k, nil, "unknown field%s (known: %s)", suggest(k, topFields), strings.Join(topFields, ", "))
+			c.unknown(k, "unknown field%s (known: %s)", suggest(k, topFields), strings.Join(topFields, ", "))
 		}
 	}
-	if err := c.err(); err != nil {
-		return nil, err
-	}
+	// The problems found so far are reported by Resolve, with the ones it
+	// finds in the fields that did decode: a mistyped key does not hide
+	// the rest.
+	a.decodeErrs = c.errs
+	a.badFields = c.fields
 	return a, nil
 }
 
@@ -269,7 +274,7 @@ func (c *collector) contents(name string, v any, spec bool) []Content {
 			case k == "field" && spec:
 				ct.Field = c.str(field+".field", m[k])
 			default:
-				c.add(field+"."+k, nil, "unknown field (known: source, target)")
+				c.unknown(field+"."+k, "unknown field (known: source, target)")
 			}
 		}
 		for _, k := range []string{"source", "target"} {

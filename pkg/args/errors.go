@@ -125,15 +125,43 @@ func quote(v any) string {
 type collector struct {
 	a    *Args
 	errs []error
+	// fields are the fields errs are about.
+	fields []string
+	// skip are fields already reported (while decoding): a problem with
+	// one of them, or with a field inside or around one, is not added.
+	skip []string
 }
 
 func (c *collector) add(field string, value any, reason string, args ...any) {
+	for _, s := range c.skip {
+		if related(field, s) {
+			return
+		}
+	}
 	v := ""
 	if value != nil {
 		v = quote(value)
 	}
 	where := where(c.a.File, c.a.positions, field)
 	c.errs = append(c.errs, &FieldError{Where: where, Field: field, Value: v, Reason: fmt.Sprintf(reason, args...)})
+	c.fields = append(c.fields, field)
+}
+
+// unknown adds a problem with a field that should not be there at all:
+// unlike a field of the wrong type, it leaves nothing for Resolve to skip.
+func (c *collector) unknown(field, reason string, args ...any) {
+	c.add(field, nil, reason, args...)
+	c.fields = c.fields[:len(c.fields)-1]
+}
+
+// related reports whether fields a and b are the same field or one holds
+// the other: annotations and annotations.binary, contents[0] and
+// contents[0].source.
+func related(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return a == b || strings.HasPrefix(b, a) && (b[len(a)] == '.' || b[len(a)] == '[')
 }
 
 // err returns the problems found, at most MaxReported of them and a count

@@ -39,7 +39,7 @@ func (c *collector) rootfs(v any, spec bool) *RootfsArgs {
 		case k == "size":
 			rf.Size = c.size(field, val)
 		default:
-			c.add(field, nil, "unknown field%s (known: %s)", suggest(k, rootfsFields), strings.Join(rootfsFields, ", "))
+			c.unknown(field, "unknown field%s (known: %s)", suggest(k, rootfsFields), strings.Join(rootfsFields, ", "))
 		}
 	}
 	return rf

@@ -66,6 +66,23 @@ type Copy struct {
 	Field string
 	// Where is "file" or "file:line:col" for messages.
 	Where string
+	// Written is the source as the description gave it, e.g.
+	// "./redis.hvt", before it was resolved against the file's directory.
+	Written string
+}
+
+// Origin says, for a message about c's resolved source, what the user
+// wrote and where it was to go: `, written "./redis.hvt", for
+// /unikernel/redis.hvt` (the first part only when it differs from Source).
+func (c Copy) Origin() string {
+	s := ""
+	if c.Written != "" && c.Written != c.Source {
+		s = fmt.Sprintf(", written %s", strconv.Quote(truncate(c.Written, maxShown)))
+	}
+	if c.Target != "" {
+		s += ", for " + truncate(c.Target, maxShown)
+	}
+	return s
 }
 
 // Errorf returns a FieldError about c's source.
@@ -92,9 +109,10 @@ const MaxLabel = 4096
 
 // Resolve checks everything about a that needs no file system, and that no
 // local source is a symbolic link (see checkSymlink), and returns what it
-// describes, or every problem found.
+// describes, or every problem found: those decoding found (unknown fields,
+// values of the wrong type) first, then the rest, at most MaxReported.
 func (a *Args) Resolve() (*Resolved, error) {
-	c := &collector{a: a}
+	c := &collector{a: a, errs: slices.Clone(a.decodeErrs), skip: a.badFields}
 	r := &Resolved{File: a.File, positions: a.positions}
 
 	r.Ref = a.reference(c)
@@ -243,7 +261,7 @@ func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
 // copyInto resolves one copy. A target in the image must not be the root
 // or /urunc.json; one in a rootfs that bunix builds (inImage false) may be.
 func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy {
-	cp := Copy{Field: field, Where: where(a.File, a.positions, field), Target: dst}
+	cp := Copy{Field: field, Where: where(a.File, a.positions, field), Target: dst, Written: src}
 	switch {
 	case src == "":
 		c.add(field, src, "source must not be empty")

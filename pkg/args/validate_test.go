@@ -189,7 +189,10 @@ func TestDecodeSpec(t *testing.T) {
 		{`{"version":3,"images":[]}`, `images must be a non-empty list`},
 		{`{"version":3,"images":[1]}`, `images[0] is not an image made by buildImage`},
 	} {
-		_, err := DecodeSpec([]byte(tc.spec))
+		as, err := DecodeSpec([]byte(tc.spec))
+		if err == nil {
+			_, err = as[0].Resolve()
+		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("DecodeSpec(%s) = %v, want %q", tc.spec, err, tc.want)
 		}
@@ -238,8 +241,105 @@ func TestOutputFields(t *testing.T) {
 }
 
 func TestUserContentsHaveNoField(t *testing.T) {
-	_, err := DecodeJSON([]byte(`{"name":"x","contents":[{"source":"a","target":"/b","field":"f"}]}`), "args.json", "/")
+	_, err := resolve(t, `{"name":"x","contents":[{"source":"a","target":"/b","field":"f"}]}`)
 	if err == nil || !strings.Contains(err.Error(), "contents[0].field: unknown field") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestAllErrorsAtOnce: an unknown field, or one of the wrong type, does not
+// hide the problems with the other fields: they are reported together, each
+// once, at most MaxReported of them.
+func TestAllErrorsAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to string
+		want           []string
+		not            []string
+	}{
+		{"unknown field and five mistakes", `"tag": "test"`,
+			`"tga": "1.0", "tag": "-x", "architecture": "sparc", "format": "tar", "env": {"1A": "b"}, "cmd": [1]`,
+			[]string{`tga: unknown field; did you mean "tag"?`, `tag = "-x": not a valid tag`, `architecture = "sparc": unknown architecture`,
+				`format = "tar": unknown format`, `env.1A = "b": "1A" is not a variable name`, `cmd[0] = 1: must be a string`}, nil},
+		{"unknown and annotation errors", `"hypervisor": "hvt"`, `"hypervisor": "qemu2", "bianry": "x"`,
+			[]string{`annotations.hypervisor = "qemu2": unknown hypervisor`, `annotations.bianry`}, nil},
+		{"unknown top-level and annotation errors", `"tag": "test"`, `"tga": "test", "contents": 3`,
+			[]string{`tga: unknown field`, `contents = 3: must be a list of`}, nil},
+		{"files of the wrong type are not also empty", `"files": { "./redis.hvt": "/unikernel/redis.hvt", "./redis.conf": "/conf/redis.conf" }`, `"files": 3`,
+			[]string{`files = 3: must be an attribute set of strings`}, []string{`nothing to copy`}},
+		{"wrong type is not reported again", `"tag": "test"`, `"name": 5, "tag": 6`,
+			[]string{`name = 5: must be a string`, `tag = 6: must be a string`},
+			[]string{`must not be empty`, `not a valid tag`}},
+		{"annotation of the wrong type is not also missing", `"binary": "/unikernel/redis.hvt"`, `"binary": 7`,
+			[]string{`annotations.binary = 7: must be a string`},
+			[]string{`annotations.binary: missing`}},
+		{"unknown rootfs field and a bad rootfs type", `"tag": "test"`, `"tag": "test", "rootfs": {"type": "disk", "incldue": {}}`,
+			[]string{`rootfs.incldue: unknown field; did you mean "include"?`, `rootfs.type = "disk": unknown rootfs type`}, nil},
+		{"unknown contents field and a bad target", `"tag": "test"`, `"tag": "test", "contents": [{"source": "a", "target": "b", "mode": 1}]`,
+			[]string{`contents[0].mode: unknown field`, `contents[0] = "b": target must be an absolute path`}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			js := strings.Replace(good, tc.from, tc.to, 1)
+			if js == good {
+				t.Fatalf("%q is not in good", tc.from)
+			}
+			_, err := resolve(t, js)
+			if err == nil || !IsUserError(err) {
+				t.Fatalf("got %v", err)
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				if strings.Count(msg, w) != 1 {
+					t.Errorf("%q appears %d times in:\n%s", w, strings.Count(msg, w), msg)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(msg, w) {
+					t.Errorf("%q reported:\n%s", w, msg)
+				}
+			}
+		})
+	}
+}
+
+// TestAllErrorsPositions: decoding's problems and Resolve's carry the
+// positions of their fields.
+func TestAllErrorsPositions(t *testing.T) {
+	js := strings.Replace(good, `"tag": "test"`, `"tga": "test", "tag": 1`, 1)
+	js = strings.Replace(js, `"hypervisor": "hvt"`, `"hypervisor": "qemu2"`, 1)
+	a, err := decodeNixEval([]byte(`{"args":`+js+`,"positions":{"tga":"/src/args.nix:3:3","tag":"/src/args.nix:4:3","annotations.hypervisor":"/src/args.nix:5:7"}}`), "args.nix", "/src/args.nix", "/src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Resolve()
+	for _, w := range []string{"args.nix:3:3: tga: unknown field", "args.nix:4:3: tag = 1: must be a string", `args.nix:5:7: annotations.hypervisor = "qemu2"`} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("got %v, want %q", err, w)
+		}
+	}
+}
+
+// TestCopyOrigin: a copy remembers the source as written, so that a
+// message about the resolved path can name what the user wrote, and the
+// target.
+func TestCopyOrigin(t *testing.T) {
+	r, err := resolve(t, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, cp := range r.Copies {
+		if cp.Field == `files."./redis.hvt"` {
+			found = true
+			if got, want := cp.Origin(), `, written "./redis.hvt", for /unikernel/redis.hvt`; got != want {
+				t.Errorf("Origin() = %q, want %q", got, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no copy of ./redis.hvt in %+v", r.Copies)
+	}
+	// An absolute source is not repeated.
+	if got := (Copy{Source: "/a", Written: "/a", Target: "/k"}).Origin(); got != ", for /k" {
+		t.Errorf("Origin() = %q", got)
 	}
 }

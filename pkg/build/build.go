@@ -234,7 +234,7 @@ func sourceError(cp args.Copy, err error) error {
 		if missing != cp.Source {
 			return cp.Errorf("cannot be copied: %s does not exist%s", missing, hint)
 		}
-		return cp.Errorf("source does not exist (looked for %s)%s", cp.Source, hint)
+		return cp.Errorf("source does not exist (looked for %s%s)%s", cp.Source, cp.Origin(), hint)
 	case errors.Is(err, fs.ErrPermission):
 		return cp.Errorf("source cannot be read: %v", err)
 	}

@@ -105,3 +105,22 @@ func FuzzReadLayer(f *testing.F) {
 type nopWriteCloser struct{ io.Writer }
 
 func (nopWriteCloser) Close() error { return nil }
+
+// FuzzParseMode: what ParseMode accepts, fs.FileMode writes the same way
+// again; every mode String writes (of the bits it shows) parses back.
+func FuzzParseMode(f *testing.F) {
+	for _, s := range []string{"drwxr-xr-x", "-rw-r--r--", "Lrwxrwxrwx", "dtrwxrwxrwx", "Dcrw-rw-rw-", "dalTLDpSugct?rwxrwxrwx", "?---------"} {
+		f.Add(s, uint32(0))
+	}
+	f.Add("", uint32(fs.ModeDir|0o755))
+	f.Fuzz(func(t *testing.T, s string, bits uint32) {
+		if m, err := ParseMode(s); err == nil && m.String() != s {
+			t.Errorf("ParseMode(%q) = %v, which writes %q", s, m, m.String())
+		}
+		// String shows the type and special bits and the permissions.
+		m := fs.FileMode(bits) & (fs.ModeType | fs.ModeAppend | fs.ModeExclusive | fs.ModeTemporary | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky | fs.ModePerm)
+		if got, err := ParseMode(m.String()); err != nil || got != m {
+			t.Errorf("ParseMode(%q) = %v, %v; want %v", m.String(), got, err, uint32(m))
+		}
+	})
+}

@@ -56,14 +56,107 @@ type Layer struct {
 	Omitted int `json:"omitted,omitempty"`
 }
 
-// File is one entry of a layer.
+// File is one entry of a layer. In JSON its Mode is written as ls shows it
+// ("mode": "drwxr-xr-x", fs.FileMode's String) and its permission bits,
+// setuid, setgid and sticky included, in octal ("perm": "0755").
 type File struct {
-	Path     string      `json:"path"`
-	Mode     fs.FileMode `json:"mode"`
-	Size     int64       `json:"size"`
-	Linkname string      `json:"linkname,omitempty"`
-	UID      int         `json:"uid"`
-	GID      int         `json:"gid"`
+	Path     string
+	Mode     fs.FileMode
+	Size     int64
+	Linkname string
+	UID      int
+	GID      int
+}
+
+// fileJSON is a File as JSON writes it.
+type fileJSON struct {
+	Path     string `json:"path"`
+	Mode     string `json:"mode"`
+	Perm     string `json:"perm"`
+	Size     int64  `json:"size"`
+	Linkname string `json:"linkname,omitempty"`
+	UID      int    `json:"uid"`
+	GID      int    `json:"gid"`
+}
+
+// MarshalJSON writes f with its mode as text.
+func (f File) MarshalJSON() ([]byte, error) {
+	return json.Marshal(fileJSON{Path: f.Path, Mode: f.Mode.String(), Perm: octal(f.Mode), Size: f.Size,
+		Linkname: f.Linkname, UID: f.UID, GID: f.GID})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; the mode comes from "mode".
+func (f *File) UnmarshalJSON(data []byte) error {
+	var j fileJSON
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	m, err := ParseMode(j.Mode)
+	if err != nil {
+		return err
+	}
+	*f = File{Path: j.Path, Mode: m, Size: j.Size, Linkname: j.Linkname, UID: j.UID, GID: j.GID}
+	return nil
+}
+
+// octal renders m's permission bits, setuid, setgid and sticky included,
+// as chmod takes them: "0755", "4755".
+func octal(m fs.FileMode) string {
+	p := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		p |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		p |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		p |= 0o1000
+	}
+	return fmt.Sprintf("%04o", p)
+}
+
+// modeLetters are fs.FileMode's type and special bits, from the highest,
+// as its String writes them.
+const modeLetters = "dalTLDpSugct?"
+
+// ParseMode reads a mode as fs.FileMode's String writes it ("drwxr-xr-x",
+// "Lrwxrwxrwx", "-rw-r--r--"): the letters of its type and special bits,
+// in String's order, or "-" for none, then nine permission characters.
+func ParseMode(s string) (fs.FileMode, error) {
+	bad := func() (fs.FileMode, error) {
+		shown := s
+		if len(shown) > 64 {
+			shown = shown[:64] + "…"
+		}
+		return 0, fmt.Errorf("file mode %q is not one fs.FileMode writes, like \"drwxr-xr-x\"", shown)
+	}
+	if len(s) < 10 {
+		return bad()
+	}
+	kind, perm := s[:len(s)-9], s[len(s)-9:]
+	var m fs.FileMode
+	if kind != "-" {
+		next := 0
+		for i := 0; i < len(kind); i++ {
+			j := strings.IndexByte(modeLetters[next:], kind[i])
+			if j < 0 {
+				return bad()
+			}
+			next += j
+			m |= 1 << uint(31-next)
+			next++
+		}
+	}
+	for i := range 9 {
+		switch perm[i] {
+		case "rwxrwxrwx"[i]:
+			m |= 1 << uint(8-i)
+		case '-':
+		default:
+			return bad()
+		}
+	}
+	return m, nil
 }
 
 const (

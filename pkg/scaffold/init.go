@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -28,6 +30,10 @@ type Answers struct {
 	Env []string
 	// Name is the image name; Tag its tag, "latest" when empty.
 	Name, Tag string
+	// Dir is the directory the args.nix goes to, which Binary and Initrd
+	// are relative to. When it is set, Init refuses a Binary or Initrd
+	// that is not a file there, since the build could not copy it.
+	Dir string
 }
 
 // Missing lists the answers Init cannot do without, as flag names.
@@ -58,6 +64,16 @@ func Init(a Answers) (*Description, error) {
 	}
 	if _, ok := unikernelTarget(filepath.ToSlash(a.Initrd)); a.Initrd != "" && !ok {
 		bad.add("--initrd %q: names a directory, not the initrd file", clip(a.Initrd))
+	}
+	if a.Dir != "" {
+		for _, f := range []struct{ flag, p, what string }{{"--binary", a.Binary, "kernel"}, {"--initrd", a.Initrd, "initrd"}} {
+			if f.p == "" {
+				continue
+			}
+			if msg := fileProblem(a.Dir, f.p); msg != "" {
+				bad.add("%s %q: %s: give the %s file's path relative to %s, where args.nix goes", f.flag, clip(f.p), msg, f.what, clip(a.Dir))
+			}
+		}
 	}
 	env := map[string]string{}
 	for _, e := range a.Env {
@@ -135,6 +151,41 @@ func envProblem(e string) string {
 		return "the value must be one line"
 	}
 	return ""
+}
+
+// fileProblem says why p, relative to dir unless absolute, is not a file
+// the build can copy, or "".
+func fileProblem(dir, p string) string {
+	full := p
+	if !filepath.IsAbs(p) {
+		full = filepath.Join(dir, p)
+	}
+	fi, err := os.Stat(full)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "there is no " + clip(full)
+	case err != nil:
+		return err.Error()
+	case fi.IsDir():
+		return clip(full) + " is a directory"
+	}
+	return ""
+}
+
+// NextSteps are the lines to print once init has written args.nix (and,
+// with flake, flake.nix) in dir: the commands of HowToBuild that build the
+// image, to run in dir.
+func NextSteps(dir string, flake bool) []string {
+	lines := []string{"Next, in " + dir + ", build the image and load it:"}
+	for _, l := range HowToBuild {
+		if strings.HasPrefix(l, "  ") {
+			lines = append(lines, l)
+		}
+	}
+	if flake {
+		lines = append(lines, "  nix build && docker load < result   # flake.nix says how to use a prebuilt bunix")
+	}
+	return lines
 }
 
 // unikernelTarget is where a kernel or initrd file src goes in the image:

@@ -3,17 +3,33 @@
 
   inputs.bunix.url = "github:nubificus/bunix";
 
+  # The bunix that builds the image: by default the one the bunix flake
+  # builds from source, which takes nixpkgs. To use a prebuilt one, give the
+  # directory that holds bin/bunix (in a bunix checkout, `make bunix` writes
+  # out/bin/bunix), for the system you build on:
+  #   nix build --override-input prebuilt path:/path/to/bunix/out
+  # Left alone, this is the bunix source, which holds no bin/bunix.
+  inputs.prebuilt = {
+    url = "github:nubificus/bunix";
+    flake = false;
+  };
+
   outputs =
-    { self, bunix }:
+    {
+      self,
+      bunix,
+      prebuilt,
+    }:
     let
+      hasPrebuilt = builtins.pathExists "${prebuilt}/bin/bunix";
       image =
         system:
         bunix.lib.buildImage (
           import ./args.nix
           // {
             root = ./.;
-            inherit system;
           }
+          // (if hasPrebuilt then { bunix = prebuilt // { inherit system; }; } else { inherit system; })
         );
     in
     {

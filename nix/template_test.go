@@ -1,0 +1,45 @@
+package nix_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/scaffold"
+)
+
+// TestTemplateFlakePrebuilt: the flake.nix `bunix init --flake` writes (the
+// template's) builds its args.nix with a prebuilt bunix given as the
+// prebuilt input, with no nixpkgs; the bytes are default.nix's for the same
+// args.nix and bunix.
+func TestTemplateFlakePrebuilt(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	nixCmd := testenv.Require(t, "nix")
+	prefix := testenv.Bunix(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), scaffold.Flake(), 0o644)
+	os.WriteFile(filepath.Join(dir, "args.nix"), read(t, filepath.Join(root, "pkg", "scaffold", "template", "args.nix")), 0o644)
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("a kernel"), 0o644)
+	result := filepath.Join(t.TempDir(), "result")
+	cmd := exec.Command(nixCmd, "--extra-experimental-features", "nix-command flakes", "build",
+		"--option", "substituters", "", "--option", "sandbox", "true",
+		"--override-input", "bunix", "path:"+root, "--override-input", "prebuilt", "path:"+prefix,
+		"-o", result, "path:"+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nix build of the template's flake with a prebuilt bunix: %v\n%s", err, out)
+	}
+	viaFlake, err := os.Readlink(result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaDefault, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", prefix, "--arg", "args", filepath.Join(dir, "args.nix"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if !bytes.Equal(read(t, viaFlake), read(t, viaDefault)) {
+		t.Errorf("the template's flake (%s) and default.nix (%s) build different bytes", viaFlake, viaDefault)
+	}
+}

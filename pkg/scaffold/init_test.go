@@ -1,0 +1,66 @@
+package scaffold
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInitChecksFiles: with Dir, a kernel or initrd that is not a file in
+// Dir is refused with an *Error naming the flag, the path and Dir; one that
+// is there is accepted, relative to Dir and not to the working directory.
+func TestInitChecksFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	a := Answers{Guest: "unikraft", Monitor: "qemu", Name: "local/x", Dir: dir}
+	for _, tc := range []struct {
+		binary, initrd string
+		want           string
+	}{
+		{"kernel", "", ""},
+		{"./kernel", "", ""},
+		{filepath.Join(dir, "kernel"), "", ""},
+		{"kernal", "", `--binary "kernal": there is no ` + dir + `/kernal: give the kernel file's path relative to ` + dir + `, where args.nix goes`},
+		{"sub/", "", `--binary "sub/": names a directory`},
+		{"sub", "", `--binary "sub": ` + dir + `/sub is a directory`},
+		{"kernel", "initrd.cpio", `--initrd "initrd.cpio": there is no ` + dir + `/initrd.cpio`},
+	} {
+		a.Binary, a.Initrd = tc.binary, tc.initrd
+		d, err := Init(a)
+		if tc.want == "" {
+			if err != nil || d == nil {
+				t.Errorf("Init(%q, %q): %v", tc.binary, tc.initrd, err)
+			}
+			continue
+		}
+		var se *Error
+		if err == nil || !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Init(%q, %q) = %v, want an *Error with %q", tc.binary, tc.initrd, err, tc.want)
+		}
+	}
+	// Without Dir nothing is looked up (the kernel may not be built yet).
+	if _, err := Init(Answers{Guest: "unikraft", Monitor: "qemu", Binary: "not-built-yet"}); err != nil {
+		t.Errorf("without Dir: %v", err)
+	}
+}
+
+// TestNextSteps: what init prints last are the commands that build what it
+// wrote, the ones written into args.nix, and the flake's when it wrote one.
+func TestNextSteps(t *testing.T) {
+	got := strings.Join(NextSteps("demo", false), "\n")
+	for _, want := range []string{"Next, in demo, build the image", "  bunix build -f args.nix -o image.tar && docker load < image.tar",
+		"  make -C " + CheckoutPlaceholder + " image ARGS=$PWD/args.nix"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("NextSteps lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "  nix build") {
+		t.Errorf("a flake command without a flake:\n%s", got)
+	}
+	if got := strings.Join(NextSteps("demo", true), "\n"); !strings.Contains(got, "  nix build && docker load < result") {
+		t.Errorf("NextSteps with a flake:\n%s", got)
+	}
+}
