@@ -259,11 +259,19 @@ func TestInitWithoutTerminal(t *testing.T) {
 	if code != exitBadInput || !strings.Contains(stderr, "--hypervisor, --binary required when standard input is not a terminal") {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
-	code, stdout, stderr := cli(t, nil, "init", "--dir", dir, "--type", "linux", "--hypervisor", "firecracker", "--binary", "vmlinux", "--cmdline", "/init", "--flake")
-	if code != 0 || !strings.Contains(stdout, "flake.nix") {
-		t.Fatalf("exit %d: %s", code, stderr)
+	initArgs := []string{"init", "--dir", dir, "--type", "linux", "--hypervisor", "firecracker", "--binary", "vmlinux", "--cmdline", "/init", "--flake"}
+	code, _, stderr = cli(t, nil, initArgs...)
+	if code != exitBadInput || !strings.Contains(stderr, "vmlinux") {
+		t.Errorf("init naming a missing kernel: exit %d: %s", code, stderr)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("init naming a missing kernel wrote %v", ents)
 	}
 	os.WriteFile(filepath.Join(dir, "vmlinux"), []byte("k"), 0o644)
+	code, stdout, stderr := cli(t, nil, initArgs...)
+	if code != 0 || !strings.Contains(stdout, "flake.nix") || !strings.Contains(stderr, "Next, in "+dir) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
 	t.Run("builds", func(t *testing.T) {
 		testenv.Require(t, "nix-instantiate")
 		if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, "args.nix"), "-o", filepath.Join(dir, "i.tar")); code != 0 {

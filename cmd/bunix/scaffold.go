@@ -46,6 +46,9 @@ guest. Without a terminal, --type, --hypervisor and --binary are required.`,
 			for _, p := range written {
 				fmt.Fprintln(cmd.OutOrStdout(), p)
 			}
+			for _, l := range scaffold.NextSteps(dir, flake) {
+				fmt.Fprintln(cmd.ErrOrStderr(), l)
+			}
 			return nil
 		},
 	}

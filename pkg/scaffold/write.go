@@ -70,6 +70,8 @@ func WriteInit(a Answers, dir string, flake bool) ([]string, error) {
 	if a.Name == "" {
 		a.Name = DefaultName(dir)
 	}
+	// The kernel and initrd the answers name must be there.
+	a.Dir = dir
 	d, err := Init(a)
 	if err != nil {
 		return nil, err
