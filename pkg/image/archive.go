@@ -144,6 +144,18 @@ func (lp *layerPlan) spool(dir string, c Compression, pool chunkPool) (*os.File,
 // addLayer writes the layer into the archive as name, or, when name is "",
 // as blobs/sha256/<digest>, and describes what it wrote.
 func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkPool) (blob, error) {
+	if lp.blob != nil {
+		// Written apart: copied as it is, with the digests it comes with.
+		f, err := openBlob(lp.blob)
+		if err != nil {
+			return blob{}, err
+		}
+		defer f.Close()
+		if name == "" {
+			name = blobPath(lp.blob.Digest)
+		}
+		return lp.blob.blob(), t.addFile(name, f, lp.blob.Size)
+	}
 	if o.compression != Uncompressed {
 		f, b, err := lp.spool(o.tempDir, o.compression, pool)
 		if err != nil {

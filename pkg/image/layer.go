@@ -18,11 +18,14 @@ type layerPlan struct {
 	size    int64
 	// createdBy holds the CreatedBy of each Layer merged into this one.
 	createdBy []string
+	// blob is the layer written apart, if it was and is used.
+	blob *Blob
 }
 
 // plan returns the layers of img as they are written: at most maxLayers,
-// each planned.
-func (img *Image) plan(maxLayers int) ([]*layerPlan, error) {
+// each planned. A layer written alone whose Blob has compression c is
+// taken from its Blob.
+func (img *Image) plan(maxLayers int, c Compression) ([]*layerPlan, error) {
 	mtime := img.created()
 	var plans []*layerPlan
 	for _, g := range groupLayers(img.Layers, maxLayers) {
@@ -32,6 +35,9 @@ func (img *Image) plan(maxLayers int) ([]*layerPlan, error) {
 			return nil, fmt.Errorf("planning layer %d (%s): %w", len(plans), strings.Join(createdBy, "; "), err)
 		}
 		p.createdBy = createdBy
+		if b := img.Layers[g.start].Blob; g.end == g.start+1 && b != nil && b.Compression == c {
+			p.blob = b
+		}
 		plans = append(plans, p)
 	}
 	return plans, nil
