@@ -47,7 +47,10 @@
 let
   inherit (builtins)
     attrNames
+    concatMap
     concatStringsSep
+    elem
+    filter
     genList
     hasContext
     head
@@ -354,6 +357,28 @@ let
           // (if rootfs.include or null == null then { } else { include = includeEntries rootfs.include; })
           // (if rootfs.from or null == null then { } else { from = source "rootfs.from" rootfs.from; });
 
+      entries = fileEntries ++ contentEntries;
+
+      # One layer derivation per copy, when each copy gets a layer of its
+      # own (per-file layers, no more than the cap of 100) and the copy and
+      # compression look right: otherwise the image derivation encodes the
+      # layers itself, and reports what is wrong with the field's position.
+      layerDerivations =
+        c:
+        let
+          c' = if c == null then "none" else c;
+          layered =
+            (layers == null || layers == "per-file")
+            && elem c' [ "none" "gzip" "zstd" ]
+            && length entries + (if rootfs == null then 1 else 2) <= 100;
+        in
+        if layered then
+          map (e: layerDerivation { inherit bunix; inherit (e) source target; compression = c'; }) (
+            filter (e: isCleanTarget e.target) entries
+          )
+        else
+          [ ];
+
       spec =
         {
           version = specVersion;
@@ -361,7 +386,7 @@ let
           # Where each field is written, so that the builder's messages
           # name the line.
           positions = import ../pkg/args/positions.nix rootPath args;
-          contents = fileEntries ++ contentEntries;
+          contents = entries;
           annotations =
             if isAttrs annotations then
               annotations
@@ -375,10 +400,46 @@ let
     imageDerivation {
       inherit bunix spec format;
       base = "${if isString name then name else "image"}-${if isString tag then tag else "tag"}";
+      layers = layerDerivations compression;
     }
-    # buildImageIndex reads the spec of each image it is given.
+    # buildImageIndex and streamImage read the spec and the layers of each
+    # image they are given; bunixLayersFor gives the layers in another
+    # compression.
     // {
       bunixSpec = spec;
+      bunixLayers = layerDerivations compression;
+      bunixLayersFor = layerDerivations;
+    };
+
+  # isCleanTarget t: t is an absolute, clean path other than "/", as a
+  # layer's target must be.
+  isCleanTarget =
+    t:
+    isString t
+    && match "(/([^/.][^/]*|[.][^/.][^/]*|[.][.][^/]+))+" t != null;
+
+  # layerDerivation: the layer that copying source (a store path) to
+  # target gives an image, compressed as compression: its blob and
+  # layer.json (bunix nix-layer). Its inputs are only these and bunix, not
+  # the image, so that the same file at the same target is the same store
+  # path in every image, built once and substituted from any binary cache.
+  layerDerivation =
+    {
+      bunix,
+      source,
+      target,
+      compression,
+    }:
+    builtins.derivation {
+      name = storeName "layer" "layer-${baseNameOf target}";
+      system = bunix.system or builtins.currentSystem;
+      builder = "${prefixOf bunix}/bin/bunix";
+      args = [
+        "nix-layer"
+        source
+        target
+        compression
+      ];
     };
 
   # outputSpec o: the format, compression and layers that are set.
@@ -386,12 +447,16 @@ let
 
   # imageDerivation: the derivation whose builder, bunix, writes the image
   # or index spec describes; named base and a suffix for format.
+  # The image takes the blobs of the layer derivations layers (their
+  # outputs, space-separated in $bunixLayers) instead of encoding those
+  # layers again.
   imageDerivation =
     {
       bunix,
       spec,
       format,
       base,
+      layers ? [ ],
     }:
     builtins.derivation {
       name = storeName "image" (base + (if format == "oci" then "-oci" else ".tar"));
@@ -400,6 +465,7 @@ let
       args = [ "nix-builder" ];
       spec = toJSON spec;
       passAsFile = [ "spec" ];
+      bunixLayers = layers;
     };
 
   /**
@@ -455,6 +521,9 @@ let
     else
       imageDerivation {
         inherit bunix format;
+        layers = concatMap (
+          img: if compression == null then img.bunixLayers or [ ] else img.bunixLayersFor compression
+        ) images;
         spec = {
           version = specVersion;
           images = specs;

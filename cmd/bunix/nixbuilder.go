@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/spf13/cobra"
 )
 
@@ -16,7 +19,8 @@ func newNixBuilder(getenv func(string) string) *cobra.Command {
 		Hidden: true,
 		Long: `nix-builder is what nix/lib.nix's buildImage runs inside the Nix sandbox: it
 reads the JSON spec from the file named by $specPath (passAsFile) and writes
-the image tar to $out.`,
+the image tar to $out. $bunixLayers, when set, lists the outputs of layer
+derivations (nix-layer) whose blobs the image takes instead of its sources.`,
 		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-builder" ]; ... }`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -36,9 +40,13 @@ the image tar to $out.`,
 			if err != nil {
 				return err
 			}
+			layers, err := build.ReadLayers(strings.Fields(getenv("bunixLayers")))
+			if err != nil {
+				return err
+			}
 			// Temporary files go to $TMPDIR, the build directory, not the
 			// store.
-			_, err = build.Write(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()))...)
+			_, err = build.Write(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()), build.WithPrebuilt(layers))...)
 			return err
 		},
 	}
@@ -68,4 +76,86 @@ in the file named by $textPath (passAsFile) to $out as an executable.`,
 			return nil
 		},
 	}
+}
+
+func newNixLayer(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-layer SOURCE TARGET COMPRESSION",
+		Short:  "Be the builder of a layer derivation made by nix/lib.nix",
+		Hidden: true,
+		Long: `nix-layer is the builder of the layer derivations nix/lib.nix's buildImage
+makes, one per copy: it writes the layer that copying SOURCE to TARGET gives
+an image, compressed as COMPRESSION, to $out/blob, and its digests and size
+to $out/layer.json. The image derivation (nix-builder) takes the layer from
+there without reading or hashing it again.`,
+		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-layer" source "/unikernel/kernel" "none" ]; ... }`,
+		Args:    exactArgs(3),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			out := getenv("out")
+			if out == "" {
+				return usageError{fmt.Errorf("nix-layer: $out must be set: this command runs inside a derivation made by nix/lib.nix")}
+			}
+			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			return build.WriteLayer(cmd.Context(), out, a[0], a[1], image.Compression(a[2]), opts...)
+		},
+	}
+}
+
+func newNixStream(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-stream SCRIPT",
+		Short:  "Run a stream script made by nix/lib.nix's streamImage",
+		Hidden: true,
+		Long: `nix-stream is what the "#!" line of a streamImage result runs: it reads the
+image's spec and layers from SCRIPT, after that line, and writes the image
+archive (docker-archive unless the spec says oci-archive) to standard output,
+for 'docker load'.`,
+		Example: `  ./result | docker load`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			data, err := readBounded(a[0], args.MaxEvalOutput)
+			if err != nil {
+				return err
+			}
+			s, err := build.ParseStreamScript(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", a[0], err)
+			}
+			descs, err := args.DecodeSpec(s.Spec)
+			if err != nil {
+				return err
+			}
+			layers, err := build.ReadLayers(s.Layers)
+			if err != nil {
+				return err
+			}
+			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			_, err = build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, append(opts, build.WithPrebuilt(layers))...)
+			return err
+		},
+	}
+}
+
+// readBounded reads at most limit bytes of the file name, and fails if it
+// holds more.
+func readBounded(name string, limit int) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
+	}
+	return data, nil
 }

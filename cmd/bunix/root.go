@@ -88,7 +88,7 @@ image labels and the process args, and a docker-archive tar that
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixScript(getenv))
+	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixLayer(getenv), newNixStream(getenv), newNixScript(getenv))
 	return root
 }
 

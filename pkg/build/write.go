@@ -21,6 +21,7 @@ type options struct {
 	tempDir  string
 	progress func(total int64, w io.Writer) io.Writer
 	warn     func(string)
+	prebuilt []Prebuilt
 }
 
 // WithCreated sets the images' creation time and their files' modification
@@ -183,6 +184,9 @@ func prepare(descs []*args.Args, o *options) (*batch, error) {
 	}
 	if o.format != "" {
 		b.format = o.format
+	}
+	if err := usePrebuilt(b.jobs, o.prebuilt); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
