@@ -1,0 +1,171 @@
+package nix_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
+)
+
+// layeredDir writes a kernel of size random bytes (new to the store on
+// every run) and a config file holding conf into a new directory.
+func layeredDir(t *testing.T, size int, conf string) string {
+	t.Helper()
+	dir := t.TempDir()
+	kernel := make([]byte, size)
+	rand.Read(kernel)
+	copy(kernel, "\x7fELF")
+	if err := os.WriteFile(filepath.Join(dir, "kernel"), kernel, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeConf(t, dir, conf)
+	return dir
+}
+
+// writeConf writes conf, and a random line that makes it new to the store,
+// as dir/app.conf.
+func writeConf(t *testing.T, dir, conf string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "app.conf"), []byte(conf+rand.Text()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// layeredExpr writes, for an image named name of the files in dir with
+// extra attributes, an args file in dir (for the CLI) and a Nix file that
+// builds it with buildImage, and returns both.
+func layeredExpr(t *testing.T, dir, name, extra string) (args, expr string) {
+	t.Helper()
+	root := testenv.ModuleRoot(t)
+	args = filepath.Join(dir, strings.ReplaceAll(name, "/", "-")+".nix")
+	src := fmt.Sprintf(`{
+  name = %q;
+  files = { "./kernel" = "/unikernel/kernel"; "./app.conf" = "/conf/app.conf"; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; cmdline = "app /conf/app.conf"; };
+  %s
+}`, name, extra)
+	if err := os.WriteFile(args, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expr = filepath.Join(t.TempDir(), "image.nix")
+	src = fmt.Sprintf(`(import %s/nix/lib.nix).buildImage (import %s // { root = %s; bunix = %s; })`, root, args, dir, testenv.Bunix(t))
+	if err := os.WriteFile(expr, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return args, expr
+}
+
+// layerPaths evaluates the store paths of the layer derivations of the
+// image in file, by target's base name.
+func layerPaths(t *testing.T, file string) map[string]string {
+	t.Helper()
+	out, _, err := testenv.NixInstantiate(t, "", "--eval", "--strict", "--json", "-E",
+		fmt.Sprintf(`map (l: { n = l.name; p = l.outPath; }) (import %s).bunixLayers`, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls []struct{ N, P string }
+	if err := json.Unmarshal([]byte(out), &ls); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, l := range ls {
+		m[l.N] = l.P
+	}
+	return m
+}
+
+var willBuild = regexp.MustCompile(`(?m)^\s+/nix/store/[0-9a-z]{32}-(\S+)\.drv$`)
+
+// built returns the names of the derivations nix-build's stderr says it
+// builds.
+func built(stderr string) []string {
+	var names []string
+	for _, m := range willBuild.FindAllStringSubmatch(stderr, -1) {
+		names = append(names, m[1])
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TestLayerDerivations: each copy's layer is a derivation of its own, whose
+// store path depends on the file and its target, not on the image: two
+// images that copy the same kernel share its layer; a changed config file
+// rebuilds its own layer and the image, and nothing else; the image's bytes
+// are those of `bunix build`; and `nix-build --check` passes for the image
+// and for every layer.
+func TestLayerDerivations(t *testing.T) {
+	dir := layeredDir(t, 1<<20, "one\n")
+	argsA, a := layeredExpr(t, dir, "bunix/a", "")
+	_, b := layeredExpr(t, dir, "bunix/b", `tag = "other";`)
+	la, lb := layerPaths(t, a), layerPaths(t, b)
+	if len(la) != 2 || la["layer-kernel"] == "" || la["layer-kernel"] != lb["layer-kernel"] || la["layer-app.conf"] != lb["layer-app.conf"] {
+		t.Fatalf("layers of two images copying the same files: %v and %v, want the same two", la, lb)
+	}
+
+	outA, stderr, err := testenv.NixBuild(t, "", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := built(stderr); !slices.Equal(got, []string{"bunix-a-latest.tar", "layer-app.conf", "layer-kernel"}) {
+		t.Errorf("first build built %q", got)
+	}
+	_, stderr, err = testenv.NixBuild(t, "", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := built(stderr); !slices.Equal(got, []string{"bunix-b-other.tar"}) {
+		t.Errorf("the second image, with the same files, built %q: want its image derivation alone", got)
+	}
+	cli := filepath.Join(t.TempDir(), "image.tar")
+	bunixCLI(t, "", nil, "build", "-f", argsA, "-o", cli)
+	if !bytes.Equal(read(t, outA), read(t, cli)) {
+		t.Errorf("nix-build (%s) and bunix build (%s) differ", outA, cli)
+	}
+
+	writeConf(t, dir, "two\n")
+	if l := layerPaths(t, a); l["layer-kernel"] != la["layer-kernel"] || l["layer-app.conf"] == la["layer-app.conf"] {
+		t.Errorf("after a config change the layers are %v, were %v: want a new config layer, the same kernel layer", l, la)
+	}
+	outA2, stderr, err := testenv.NixBuild(t, "", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := built(stderr); !slices.Equal(got, []string{"bunix-a-latest.tar", "layer-app.conf"}) {
+		t.Errorf("after a config change, built %q: want the config layer and the image", got)
+	}
+	bunixCLI(t, "", nil, "build", "-f", argsA, "-o", cli)
+	if !bytes.Equal(read(t, outA2), read(t, cli)) {
+		t.Errorf("after a config change, nix-build (%s) and bunix build (%s) differ", outA2, cli)
+	}
+
+	drv, _, err := testenv.NixInstantiate(t, "", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, _, err := testenv.NixInstantiate(t, "", "--eval", "--strict", "--json", "-E",
+		fmt.Sprintf(`map (l: l.drvPath) (import %s).bunixLayers`, a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drvs []string
+	if err := json.Unmarshal([]byte(refs), &drvs); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append(drvs, drv) {
+		if _, stderr, err := testenv.NixBuild(t, "", d, "--check"); err != nil {
+			t.Errorf("nix-build --check %s: %v\n%s", d, err, stderr)
+		}
+	}
+	if !strings.HasSuffix(drv, ".drv") || len(drvs) != 2 {
+		t.Errorf("derivations %s and %q", drv, drvs)
+	}
+}
