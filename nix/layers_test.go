@@ -2,17 +2,23 @@ package nix_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/push"
 )
 
 // layeredDir writes a kernel of size random bytes (new to the store on
@@ -168,4 +174,99 @@ func TestLayerDerivations(t *testing.T) {
 	if !strings.HasSuffix(drv, ".drv") || len(drvs) != 2 {
 		t.Errorf("derivations %s and %q", drv, drvs)
 	}
+}
+
+// uploads counts the blob uploads a push starts (POST .../blobs/uploads/)
+// and the blob existence checks (HEAD .../blobs/...).
+type uploads struct {
+	rt          http.RoundTripper
+	mu          sync.Mutex
+	post, heads int
+}
+
+func (u *uploads) RoundTrip(r *http.Request) (*http.Response, error) {
+	u.mu.Lock()
+	switch {
+	case r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/blobs/uploads/"):
+		u.post++
+	case r.Method == http.MethodHead && strings.Contains(r.URL.Path, "/blobs/"):
+		u.heads++
+	}
+	u.mu.Unlock()
+	return u.rt.RoundTrip(r)
+}
+
+// TestLayeredOCI builds format = "oci" with layer derivations: its layer
+// blobs are symlinks into the layer outputs, which skopeo, bunix inspect
+// and bunix push follow; after a config change, the new layout's own files
+// are a few KiB, and pushing it to a registry that has the first image
+// uploads the changed layer and the config only, having asked for each
+// blob first.
+func TestLayeredOCI(t *testing.T) {
+	skopeo := testenv.Require(t, "skopeo")
+	reg := testenv.Registry(t)
+	dir := layeredDir(t, 4<<20, "one\n")
+	_, expr := layeredExpr(t, dir, "bunix/oci", `format = "oci";`)
+	out, stderr, err := testenv.NixBuild(t, "", expr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	linkedBlobs(t, out, 2)
+	dst := filepath.Join(t.TempDir(), "copy.tar")
+	if out, err := exec.Command(skopeo, "copy", "oci:"+out, "docker-archive:"+dst+":bunix/oci:latest").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", err, out)
+	}
+	if r := inspect(t, out); len(r.Layers) != 3 || r.Urunc["binary"] != "/unikernel/kernel" {
+		t.Errorf("bunix inspect: %+v", r)
+	}
+
+	ref := reg.Addr + "/bunix/oci:test"
+	first := &uploads{rt: http.DefaultTransport}
+	if _, err := push.Push(context.Background(), out, ref, push.Insecure(), push.WithTransport(first)); err != nil {
+		t.Fatal(err)
+	}
+	if first.post != 4 {
+		t.Errorf("the first push started %d blob uploads, want 4 (three layers and the config)", first.post)
+	}
+
+	writeConf(t, dir, "two\n")
+	out2, stderr, err := testenv.NixBuild(t, "", expr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if own := ownBytes(t, out2); own > 16<<10 {
+		t.Errorf("the changed layout holds %d bytes of its own (not in layer outputs), want a few KiB", own)
+	}
+	second := &uploads{rt: http.DefaultTransport}
+	pushed, err := push.Push(context.Background(), out2, ref, push.Insecure(), push.WithTransport(second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.post != 2 || second.heads < 4 {
+		t.Errorf("the push after a config change started %d blob uploads after %d existence checks, want 2 (the config layer and the config) after one per blob", second.post, second.heads)
+	}
+	if _, digest, _ := reg.Manifest(t, "bunix/oci", "test"); pushed.DigestStr() != digest {
+		t.Errorf("pushed %s, the registry serves %s", pushed, digest)
+	}
+}
+
+// ownBytes is the size of the regular files under dir, not following
+// symlinks.
+func ownBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, err := d.Info()
+		if err == nil {
+			n += fi.Size()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
