@@ -270,3 +270,66 @@ func ownBytes(t *testing.T, dir string) int64 {
 	}
 	return n
 }
+
+// TestStreamImage: streamImage's result is an executable whose "#!" line
+// names the static bunix (no shell) and that writes the docker-archive
+// buildImage writes for the same arguments; `./result | docker load` loads
+// it.
+func TestStreamImage(t *testing.T) {
+	dir := layeredDir(t, 1<<20, "one\n")
+	_, expr := layeredExpr(t, dir, "bunix/stream", "")
+	stream := filepath.Join(t.TempDir(), "stream.nix")
+	src := strings.Replace(string(read(t, expr)), ").buildImage", ").streamImage", 1)
+	if err := os.WriteFile(stream, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	image, stderr, err := testenv.NixBuild(t, "", expr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	result, stderr, err := testenv.NixBuild(t, "", stream)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if got := built(stderr); !slices.Equal(got, []string{"stream-bunix-stream-latest"}) {
+		t.Errorf("streamImage built %q, want the script alone (the layers are built)", got)
+	}
+	script := read(t, result)
+	line, _, _ := bytes.Cut(script, []byte("\n"))
+	interp, ok := strings.CutSuffix(strings.TrimPrefix(string(line), "#!"), " nix-stream")
+	fi, err := os.Stat(result)
+	if err != nil || fi.Mode()&0o111 == 0 || !ok || !strings.HasPrefix(interp, "/nix/store/") || !strings.HasSuffix(interp, "/bin/bunix") || len(script) > 64<<10 {
+		t.Errorf("the result starts %q (want #!/nix/store/...-bunix/bin/bunix nix-stream), is %d bytes (%v)", line, len(script), err)
+	} else if elf := read(t, interp); !bytes.HasPrefix(elf, []byte("\x7fELF")) || !bytes.Equal(elf, read(t, filepath.Join(testenv.Bunix(t), "bin", "bunix"))) {
+		t.Errorf("the #! line names %s, which is not the bunix binary", interp)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(result)
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v", result, err)
+	}
+	if !bytes.Equal(out.Bytes(), read(t, image)) {
+		t.Errorf("%s wrote %d bytes, not the %d of %s", result, out.Len(), len(read(t, image)), image)
+	}
+
+	d := docker.Get(t)
+	load := exec.Command(testenv.Require(t, "docker"), "load")
+	load.Env = d.Env()
+	piped := exec.Command(result)
+	load.Stdin, err = piped.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded bytes.Buffer
+	load.Stdout, load.Stderr = &loaded, &loaded
+	if err := piped.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := load.Run(); err != nil || !strings.Contains(loaded.String(), "Loaded image: bunix/stream:latest") {
+		t.Errorf("./result | docker load: %v\n%s", err, loaded.String())
+	}
+	if err := piped.Wait(); err != nil {
+		t.Errorf("%s: %v", result, err)
+	}
+}

@@ -532,6 +532,48 @@ let
         base = "${first.name}-${first.tag}-index";
       };
   /**
+    The image `buildImage` describes, as an executable that writes it to
+    standard output, like dockerTools' `streamLayeredImage`:
+    `$(nix-build ...) | docker load`, or `./result | docker load`. The
+    result is a few KiB: a `#!` line naming the static bunix (no shell), and
+    the image's spec and layer derivations, whose blobs it copies out. The
+    store holds the layers once and no image archive at all. The bytes are
+    those `buildImage` gives for the same arguments.
+
+    # Inputs
+
+    As for `buildImage`; `format` is `"docker-archive"` (the default) or
+    `"oci-archive"`, a stream.
+
+    # Type
+
+    ```
+    streamImage :: AttrSet -> Derivation
+    ```
+  */
+  streamImage =
+    args:
+    let
+      image = buildImage args;
+      spec = image.bunixSpec;
+      bin = "${prefixOf args.bunix}/bin/bunix";
+    in
+    if (args.format or null) == "oci" then
+      throw "bunix.streamImage ${spec.name}: format: \"oci\" is a directory, not a stream: use \"docker-archive\" or \"oci-archive\""
+    else
+      builtins.derivation {
+        name = storeName "stream" "stream-${spec.name}-${spec.tag}";
+        system = args.bunix.system or builtins.currentSystem;
+        builder = bin;
+        args = [ "nix-script" ];
+        text = "#!${bin} nix-stream\n" + toJSON {
+          inherit spec;
+          layers = map toString image.bunixLayers;
+        };
+        passAsFile = [ "text" ];
+      };
+
+  /**
     A script that pushes an image to a registry with `bunix push`, like
     nix2container's copyTo: `nix-build -A ... && ./result`. It runs outside
     the sandbox, with the credentials of whoever runs it (docker config and
@@ -578,5 +620,10 @@ let
     };
 in
 {
-  inherit buildImage buildImageIndex pushScript;
+  inherit
+    buildImage
+    buildImageIndex
+    pushScript
+    streamImage
+    ;
 }
