@@ -333,3 +333,37 @@ func TestStreamImage(t *testing.T) {
 		t.Errorf("%s: %v", result, err)
 	}
 }
+
+// TestLayerFromBinaryCache: a second store building the same image
+// substitutes the kernel's layer from a file:// binary cache, rather than
+// building it, and builds the rest: the layer derivation is not built, and
+// the image is the same bytes.
+func TestLayerFromBinaryCache(t *testing.T) {
+	nix := testenv.Require(t, "nix")
+	dir := layeredDir(t, 1<<20, "one\n")
+	_, expr := layeredExpr(t, dir, "bunix/cache", "")
+	out, stderr, err := testenv.NixBuild(t, "", expr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	kernelLayer := layerPaths(t, expr)["layer-kernel"]
+	cache := t.TempDir()
+	if b, err := exec.Command(nix, "--extra-experimental-features", "nix-command", "copy", "--to", "file://"+cache, kernelLayer).CombinedOutput(); err != nil {
+		t.Fatalf("nix copy: %v\n%s", err, b)
+	}
+	store := t.TempDir()
+	out2, stderr, err := testenv.NixBuild(t, "", expr, "--store", store,
+		"--option", "substituters", "file://"+cache, "--option", "require-sigs", "false")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if got := built(stderr); !slices.Equal(got, []string{"bunix-cache-latest.tar", "layer-app.conf"}) {
+		t.Errorf("the second store built %q: want the config layer and the image, the kernel layer substituted\n%s", got, stderr)
+	}
+	if !strings.Contains(stderr, "will be fetched") || !strings.Contains(stderr, kernelLayer) {
+		t.Errorf("the second store did not fetch %s:\n%s", kernelLayer, stderr)
+	}
+	if out2 != out || !bytes.Equal(read(t, filepath.Join(store, out2)), read(t, out)) {
+		t.Errorf("the second store's image %s differs from %s", out2, out)
+	}
+}
