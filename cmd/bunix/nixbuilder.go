@@ -45,8 +45,9 @@ derivations (nix-layer) whose blobs the image takes instead of its sources.`,
 				return err
 			}
 			// Temporary files go to $TMPDIR, the build directory, not the
-			// store.
-			_, err = build.Write(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()), build.WithPrebuilt(layers))...)
+			// store. Nix registers $out without syncing it, so bunix does
+			// not wait for the disk either.
+			_, err = build.Write(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()), build.WithPrebuilt(layers), build.WithoutSync())...)
 			return err
 		},
 	}

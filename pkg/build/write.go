@@ -22,6 +22,7 @@ type options struct {
 	progress func(total int64, w io.Writer) io.Writer
 	warn     func(string)
 	prebuilt []Prebuilt
+	noSync   bool
 }
 
 // WithCreated sets the images' creation time and their files' modification
@@ -47,6 +48,13 @@ func WithTempDir(dir string) Option {
 // is about how many bytes the archive holds: the caller's progress bar.
 func WithProgress(wrap func(total int64, w io.Writer) io.Writer) Option {
 	return func(o *options) { o.progress = wrap }
+}
+
+// WithoutSync writes the output without syncing it to disk before it is
+// renamed into place (image.WithoutSync): for the Nix builder, whose
+// output Nix does not sync either.
+func WithoutSync() Option {
+	return func(o *options) { o.noSync = true }
 }
 
 // WithWarnings hands each warning about a description (problems that do
@@ -83,7 +91,7 @@ func Write(ctx context.Context, out string, descs []*args.Args, opts ...Option) 
 		if b.format == image.OCILayout {
 			return image.WritePath(out, b.images, wopts...)
 		}
-		return image.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) })
+		return image.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) }, wopts...)
 	})
 }
 
@@ -219,6 +227,9 @@ func (b *batch) writeOptions(ctx context.Context, o *options) []image.Option {
 	opts := []image.Option{image.WithContext(ctx), image.WithFormat(b.format), image.WithCompression(b.compression), image.WithMaxLayers(b.maxLayers)}
 	if o.tempDir != "" {
 		opts = append(opts, image.WithTempDir(o.tempDir))
+	}
+	if o.noSync {
+		opts = append(opts, image.WithoutSync())
 	}
 	return opts
 }

@@ -54,7 +54,7 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
-	if err == nil {
+	if err == nil && !d.o.noSync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
