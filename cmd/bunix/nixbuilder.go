@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -117,13 +116,9 @@ for 'docker load'.`,
 		Example: `  ./result | docker load`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			data, err := readBounded(a[0], args.MaxEvalOutput)
+			s, err := build.ReadStreamScript(a[0])
 			if err != nil {
 				return err
-			}
-			s, err := build.ParseStreamScript(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", a[0], err)
 			}
 			descs, err := args.DecodeSpec(s.Spec)
 			if err != nil {
@@ -141,22 +136,4 @@ for 'docker load'.`,
 			return err
 		},
 	}
-}
-
-// readBounded reads at most limit bytes of the file name, and fails if it
-// holds more.
-func readBounded(name string, limit int) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if len(data) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
-	}
-	return data, nil
 }

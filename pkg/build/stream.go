@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/nubificus/bunix/pkg/args"
@@ -16,6 +18,24 @@ import (
 type StreamScript struct {
 	Spec   json.RawMessage `json:"spec"`
 	Layers []string        `json:"layers"`
+}
+
+// ReadStreamScript reads the streamImage script at path (ParseStreamScript).
+func ReadStreamScript(path string) (*StreamScript, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, args.MaxEvalOutput+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	s, err := ParseStreamScript(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // ParseStreamScript reads a streamImage script: a "#!" line, then one
