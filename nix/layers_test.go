@@ -197,8 +197,8 @@ func (u *uploads) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestLayeredOCI builds format = "oci" with layer derivations: its layer
-// blobs are symlinks into the layer outputs, which skopeo, bunix inspect
-// and bunix push follow; after a config change, the new layout's own files
+// blobs are symlinks into the layer outputs, which skopeo, bunix inspect,
+// bunix push and a tar of the layout for ctr images import follow; after a config change, the new layout's own files
 // are a few KiB, and pushing it to a registry that has the first image
 // uploads the changed layer and the config only, having asked for each
 // blob first.
@@ -218,6 +218,19 @@ func TestLayeredOCI(t *testing.T) {
 	}
 	if r := inspect(t, out); len(r.Layers) != 3 || r.Urunc["binary"] != "/unikernel/kernel" {
 		t.Errorf("bunix inspect: %+v", r)
+	}
+	// A tar of the layout, the links followed (tar -h), imports into
+	// containerd with its manifest and annotations.
+	tarball := filepath.Join(t.TempDir(), "layout.tar")
+	if b, err := exec.Command(testenv.Require(t, "tar"), "-chf", tarball, "-C", out, ".").CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, b)
+	}
+	c := testenv.Containerd(t)
+	if _, err := c.Ctr(t, "images", "import", tarball); err != nil {
+		t.Fatal(err)
+	}
+	if _, digest := c.ImageTarget(t, "bunix/oci:latest"); !strings.Contains(c.Content(t, digest), `"com.urunc.unikernel.binary":"/unikernel/kernel"`) {
+		t.Errorf("containerd's manifest %s lacks the urunc annotations", digest)
 	}
 
 	ref := reg.Addr + "/bunix/oci:test"
