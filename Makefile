@@ -5,17 +5,28 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO ?= go
 NIX_OPTIONS := --option substituters '' --option sandbox true
 
-.PHONY: bunix image deps test fuzz fmt vet clean
+.PHONY: bunix image boot-example deps test fuzz fmt vet clean
 
 # bunix: the static binary, as out/bin/bunix (out is the prefix Nix takes).
 bunix:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o out/bin/bunix ./cmd/bunix
 
-# image: the image of ./args.nix, built by Nix with out/bin/bunix, as ./result.
+# ARGS: the args file `make image` builds; a relative path is relative to
+# this directory (make -C /path/to/bunix image ARGS=$PWD/args.nix from elsewhere).
+ARGS ?= args.nix
+
+# image: the image of $(ARGS), built by Nix with out/bin/bunix, as ./result.
 image:
+	@test -f "$(abspath $(ARGS))" || { echo "make image: ARGS=$(ARGS): no such file ($(abspath $(ARGS)))" >&2; exit 2; }
 	scripts/deps.sh nix
 	$(MAKE) bunix
-	nix-build default.nix --arg bunix "$(CURDIR)/out" $(NIX_OPTIONS)
+	nix-build default.nix --arg bunix "$(CURDIR)/out" --argstr args "$(abspath $(ARGS))" $(NIX_OPTIONS)
+	@echo "make image: built $(ARGS) as $(CURDIR)/result: docker load < $(CURDIR)/result"
+
+# boot-example: builds examples/linux-boot (Debian's kernel, a Go /init in a
+# bunix initrd) with nix-build and boots it under qemu as urunc would.
+boot-example:
+	GO="$(GO)" examples/linux-boot/boot.sh
 
 deps:
 	scripts/deps.sh
@@ -35,4 +46,4 @@ vet:
 	$(GO) vet ./...
 
 clean:
-	rm -rf out result result-*
+	rm -rf out result result-* examples/linux-boot/vmlinuz examples/linux-boot/init examples/linux-boot/result

@@ -4,12 +4,28 @@
 #   nix-build --arg args ./examples/contents/args.nix
 #   nix-build --arg bunix /some/prefix         # a prebuilt bin/bunix, no nixpkgs needed
 #
+# Without nixpkgs on the Nix search path, `make image` (or `make image
+# ARGS=path/to/args.nix`) builds bunix with Go and passes it as --arg bunix.
+#
 # `args` is a path to an args file (an attribute set, or a function called
 # with { }), whose relative sources are relative to the file's directory; or
 # an attribute set, whose relative sources are relative to its `root`
 # (default: this directory). See nix/lib.nix for the arguments of buildImage.
+let
+  # Building bunix from source takes nixpkgs (buildGoModule). Look it up
+  # before importing it, so that a machine without it is told what to do
+  # rather than that "file 'nixpkgs' was not found".
+  nixpkgs = builtins.tryEval <nixpkgs>;
+  noNixpkgs = throw ''
+    default.nix: there is no nixpkgs on the Nix search path (NIX_PATH is "${builtins.getEnv "NIX_PATH"}"), and building bunix from source needs it. Either:
+      - in this checkout, run `make image` (or `make image ARGS=path/to/args.nix`): it builds bunix with Go and runs this nix-build with --arg bunix;
+      - or pass a prebuilt bunix: `make bunix` writes out/bin/bunix, then
+          nix-build default.nix --arg bunix ./out --option substituters ''' --option sandbox true
+        (--arg bunix takes the directory holding bin/bunix);
+      - or put nixpkgs on the search path: -I nixpkgs=/path/to/nixpkgs, or NIX_PATH.'';
+in
 {
-  pkgs ? import <nixpkgs> { },
+  pkgs ? if nixpkgs.success then import nixpkgs.value { } else noNixpkgs,
   bunix ? pkgs.callPackage ./nix/package.nix { },
   args ? ./args.nix,
 }:

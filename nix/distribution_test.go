@@ -230,7 +230,7 @@ func TestContainerdOCI(t *testing.T) {
 	if _, err := c.Ctr(t, "images", "import", out); err != nil {
 		t.Fatal(err)
 	}
-	_, digest := c.ImageTarget(t, "bunix/hello:dist")
+	_, digest := c.ImageTarget(t, "docker.io/bunix/hello:dist")
 	m, err := v1.ParseManifest(strings.NewReader(c.Content(t, digest)))
 	if err != nil {
 		t.Fatal(err)

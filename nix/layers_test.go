@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/nubificus/bunix/internal/testenv"
-	"github.com/nubificus/bunix/pkg/push"
+	"github.com/nubificus/bunix/pkg/registry"
 )
 
 // layeredDir writes a kernel of size random bytes (new to the store on
@@ -229,13 +229,13 @@ func TestLayeredOCI(t *testing.T) {
 	if _, err := c.Ctr(t, "images", "import", tarball); err != nil {
 		t.Fatal(err)
 	}
-	if _, digest := c.ImageTarget(t, "bunix/oci:latest"); !strings.Contains(c.Content(t, digest), `"com.urunc.unikernel.binary":"/unikernel/kernel"`) {
+	if _, digest := c.ImageTarget(t, "docker.io/bunix/oci:latest"); !strings.Contains(c.Content(t, digest), `"com.urunc.unikernel.binary":"/unikernel/kernel"`) {
 		t.Errorf("containerd's manifest %s lacks the urunc annotations", digest)
 	}
 
 	ref := reg.Addr + "/bunix/oci:test"
 	first := &uploads{rt: http.DefaultTransport}
-	if _, err := push.Push(context.Background(), out, ref, push.Insecure(), push.WithTransport(first)); err != nil {
+	if _, err := registry.Push(context.Background(), out, ref, registry.Insecure(), registry.WithTransport(first)); err != nil {
 		t.Fatal(err)
 	}
 	if first.post != 4 {
@@ -251,7 +251,7 @@ func TestLayeredOCI(t *testing.T) {
 		t.Errorf("the changed layout holds %d bytes of its own (not in layer outputs), want a few KiB", own)
 	}
 	second := &uploads{rt: http.DefaultTransport}
-	pushed, err := push.Push(context.Background(), out2, ref, push.Insecure(), push.WithTransport(second))
+	pushed, err := registry.Push(context.Background(), out2, ref, registry.Insecure(), registry.WithTransport(second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,10 +6,10 @@
 # stdenv and no shell in the build.
 #
 # The spec is the versioned contract between this file and the Go builder
-# (pkg/args: SpecVersion, DecodeSpec). Version 2:
+# (pkg/args: SpecVersion, DecodeSpec). Version 3:
 #
 #   {
-#     "version": 2,
+#     "version": 3,
 #     "name": "urunc/prebuilt/redis-rumprun-hvt",
 #     "tag": "test",
 #     "architecture": "amd64",
@@ -20,6 +20,9 @@
 #         "field": "contents[0]" }
 #     ],
 #     "annotations": { "unikernelType": "rumprun", ... },
+#     "env": { "REDIS_PORT": "6379" },
+#     "entrypoint": [ "redis-server" ],
+#     "cmd": [ "/data/conf/redis.conf" ],
 #     "positions": { "annotations.hypervisor": "args.nix:12:5", ... },
 #     "rootfs": {
 #       "type": "block",
@@ -34,16 +37,19 @@
 # "architecture" is present only when the caller set it. "contents" lists the
 # files entries first (in attribute name order), then the contents entries in
 # list order; "field" says where each came from, for error messages.
-# "annotations" is passed through untouched. "positions" says where the
-# caller wrote each field (pkg/args/positions.nix), for error messages.
-# "rootfs" is present only when the
-# caller gave one: its "include" entries are made like "contents" ones (an
-# attribute set's in name order, a list's in list order, "field" saying
-# which), its "from", when not null, is a store path like a "source", and its
-# other keys are passed through untouched. Version 1 had no "rootfs"; this
-# bunix reads version 2 only. The Go side decodes exactly this,
-# rejects unknown keys and does all validation that Nix does not need to do
-# (absolute targets, annotation keys and values, name and tag syntax).
+# "annotations", "env", "entrypoint" and "cmd" are passed through untouched,
+# the last three only when the caller gave them (not null). "positions" says
+# where the caller wrote each field (pkg/args/positions.nix), for error
+# messages. "rootfs" is present only when the caller gave one: its "include"
+# entries are made like "contents" ones (an attribute set's in name order, a
+# list's in list order, "field" saying which), its "from", when not null, is
+# a store path like a "source", and its other keys are passed through
+# untouched. A local source that is a symbolic link is refused (Nix would
+# store the link, not the file). Version 1 had no "rootfs", version 2 no
+# "env", "entrypoint" or "cmd"; this bunix reads version 3 only. The Go side
+# decodes exactly this, rejects unknown keys and does all validation that Nix
+# does not need to do (absolute targets, annotation keys and values, env
+# names, the process args against cmdline, name and tag syntax).
 let
   inherit (builtins)
     attrNames
@@ -69,7 +75,7 @@ let
     typeOf
     ;
 
-  specVersion = 2;
+  specVersion = 3;
 
   # storeName fallback s: s made usable as the name of a store path. Every
   # character outside [A-Za-z0-9+._?=-] becomes "-", only the last 200
@@ -103,7 +109,22 @@ let
     }
     .${typeOf v} or (typeOf v);
 
+  # isSymlink p: whether the path p is itself a symbolic link.
+  isSymlink =
+    p:
+    let
+      parent = dirOf p;
+      base = baseNameOf (toString p);
+    in
+    base != "" && pathExists parent && (builtins.readDir parent).${base} or null == "symlink";
+
   hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+  hasSuffix =
+    suffix: s:
+    let
+      n = stringLength s - stringLength suffix;
+    in
+    n >= 0 && substring n (stringLength suffix) s == suffix;
 
   # A derivation, or anything else that knows its store path (flake inputs,
   # lib.fileset.toSource results).
@@ -116,10 +137,27 @@ let
     if isPath v then v else /. + builtins.unsafeDiscardStringContext (toString v);
 
   # The store path of the builder's prefix. A path (e.g. --arg bunix /some/prefix)
-  # is copied into the store by the interpolation; a derivation is used as is.
+  # is copied into the store by the interpolation, once it is known to hold
+  # bin/bunix; a derivation is used as is.
   prefixOf =
     bunix:
-    if isString bunix && !hasContext bunix then toPath bunix else bunix;
+    let
+      prefix = toPath bunix;
+      shown = toString prefix;
+      hint =
+        if hasSuffix "/bin/bunix" shown then
+          "pass the directory that holds bin/bunix, ${dirOf (dirOf shown)}"
+        else
+          "pass the directory that holds bin/bunix (`make bunix` writes out/bin/bunix: --arg bunix ./out)";
+    in
+    if isStoreObject bunix || (isString bunix && hasContext bunix) then
+      bunix
+    else if builtins.pathExists (prefix + "/bin/bunix") then
+      prefix
+    else
+      throw "bunix = ${shown}: ${
+        if builtins.pathExists prefix then "has no bin/bunix" else "no such directory"
+      }: ${hint}";
 
   /**
     Package unikernel files as a container image for urunc: a tar archive that
@@ -163,6 +201,22 @@ let
       An empty string means unset.
 
       _Default value:_ `{ }`
+
+    `env` (AttrSet of String or null; _optional_)
+    : The guest's environment, `{ NAME = "value"; }`: the image config's
+      `Env` (`"NAME=value"`, in name order), which newer urunc hands the
+      guest. Passed to the builder untouched; the builder checks names and
+      values.
+
+      _Default value:_ `null`
+
+    `entrypoint`, `cmd` (List of String or null; _optional_)
+    : The image config's `Entrypoint` and `Cmd`: the process args, which
+      newer urunc makes the guest's command line. The builder derives the
+      `cmdline` annotation older urunc reads from them; given together with
+      `annotations.cmdline`, they must agree.
+
+      _Default value:_ `null`
 
     `architecture` (String or null; _optional_)
     : Image architecture in OCI terms (`"amd64"`, `"arm64"`). `null` lets the
@@ -248,6 +302,9 @@ let
       files ? { },
       contents ? [ ],
       annotations ? { },
+      env ? null,
+      entrypoint ? null,
+      cmd ? null,
       architecture ? null,
       rootfs ? null,
       format ? null,
@@ -263,9 +320,13 @@ let
       rootPath = if root == null then null else toPath root;
 
       # copy field p: the local file or directory p, alone in the store.
+      # A symlink is refused: Nix would store the link itself, which
+      # dangles in the sandbox, and it cannot read where the link points.
       copy =
         field: p:
-        if pathExists p then
+        if isSymlink p then
+          fail field "source ${toString p} is a symbolic link: Nix would store the link, not the file it names, so bunix refuses it (bunix build does too, and says where it points); write the path of the file itself"
+        else if pathExists p then
           builtins.path {
             path = p;
             name = storeName "source" (baseNameOf (toString p));
@@ -393,9 +454,10 @@ let
             else
               throw "${context}: annotations must be an attribute set (got ${describe annotations})";
         }
+        // nonNull { inherit env entrypoint cmd; }
         // (if architecture == null then { } else { inherit architecture; })
         // (if rootfs == null then { } else { rootfs = rootfsSpec; })
-        // outputSpec { inherit format compression layers; };
+        // nonNull { inherit format compression layers; };
     in
     imageDerivation {
       inherit bunix spec format;
@@ -442,8 +504,8 @@ let
       ];
     };
 
-  # outputSpec o: the format, compression and layers that are set.
-  outputSpec = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
+  # nonNull o: o without its null attributes (those not set).
+  nonNull = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
 
   # imageDerivation: the derivation whose builder, bunix, writes the image
   # or index spec describes; named base and a suffix for format.
@@ -528,7 +590,7 @@ let
           version = specVersion;
           images = specs;
         }
-        // outputSpec { inherit format compression layers; };
+        // nonNull { inherit format compression layers; };
         base = "${first.name}-${first.tag}-index";
       };
   /**

@@ -21,7 +21,7 @@ buildGoModule {
   };
 
   # Recomputed by a Go test; keep it on one line.
-  vendorHash = "sha256-Tni5TxkmsX6SuemhjDv1Nj3hRwBkotAP/GgVN+OcL6U=";
+  vendorHash = "sha256-psFp3c9ya2CzIxUe8d3fmJyY00Bg3RqFaovDpavpjE8=";
 
   env.CGO_ENABLED = "0";
   ldflags = [

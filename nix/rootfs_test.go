@@ -218,14 +218,14 @@ var kvmFailed bool
 
 // boot starts kernel and initrd under qemu, with KVM where /dev/kvm opens
 // and boots the guest, else with TCG, and returns the console output once
-// the guest has powered off.
-func boot(t *testing.T, qemu, kernel, initrd string) string {
+// the guest has powered off. cmdline is added to the kernel command line.
+func boot(t *testing.T, qemu, kernel, initrd string, cmdline ...string) string {
 	t.Helper()
 	run := func(timeout time.Duration, accel ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		args := append([]string{"-nographic", "-no-reboot", "-m", "256", "-kernel", kernel, "-initrd", initrd,
-			"-append", "console=ttyS0 panic=-1 quiet"}, accel...)
+			"-append", strings.Join(append([]string{"console=ttyS0 panic=-1 quiet"}, cmdline...), " ")}, accel...)
 		out, err := exec.CommandContext(ctx, qemu, args...).CombinedOutput()
 		if ctx.Err() != nil {
 			return string(out), fmt.Errorf("the guest did not power off within %s", timeout)

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/nubificus/bunix/pkg/inspect"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -24,15 +27,9 @@ diffIDs. An index (multi-arch) gives one report per image.`,
   bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			var reports []*inspect.Report
-			var err error
-			if _, statErr := os.Stat(a[0]); statErr == nil {
-				reports, err = inspect.Path(a[0])
-			} else {
-				reports, err = inspect.Remote(cmd.Context(), a[0], insecure)
-			}
+			reports, err := inspectImage(cmd.Context(), a[0], insecure)
 			if err != nil {
-				return err
+				return userFault(err)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -55,4 +52,32 @@ diffIDs. An index (multi-arch) gives one report per image.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (a list for an index)")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	return cmd
+}
+
+// inspectImage reads image, a file or, when no file is there, a reference
+// to a registry: one report for each image.
+func inspectImage(ctx context.Context, image string, insecure bool) ([]*inspect.Report, error) {
+	if _, err := os.Stat(image); err == nil {
+		return inspect.Path(image)
+	}
+	var opts []registry.Option
+	if insecure {
+		opts = append(opts, registry.Insecure())
+	}
+	imgs, err := registry.Get(ctx, image, opts...)
+	if errors.Is(err, registry.ErrBadReference) {
+		return nil, fmt.Errorf("inspecting %q: not a file, and %w", image, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*inspect.Report
+	for _, img := range imgs {
+		r, err := inspect.Image(img, []string{image})
+		if err != nil {
+			return nil, fmt.Errorf("inspecting %s: %w", image, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

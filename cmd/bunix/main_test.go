@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -196,6 +197,9 @@ func TestUsageErrors(t *testing.T) {
 		{nil, []string{"inspect"}, "accepts 1 arg(s), received 0"},
 		{map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, []string{"build", "-f", filepath.Join(dir, "args.json"), "-o", "-"}, `SOURCE_DATE_EPOCH = "yesterday"`},
 		{nil, []string{"nix-builder"}, "$specPath and $out must be set"},
+		{nil, []string{"buidl"}, `unknown command "buidl": did you mean build?`},
+		{nil, []string{"valdate", "args.nix"}, `unknown command "valdate": did you mean validate?`},
+		{nil, []string{"frobnicate"}, `unknown command "frobnicate" (bunix --help lists the commands)`},
 	} {
 		code, _, stderr := cli(t, tc.env, tc.argv...)
 		if code != exitBadInput || !strings.Contains(stderr, tc.want) {
@@ -203,7 +207,7 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 	code, _, stderr := cli(t, nil, "inspect", filepath.Join(dir, "args.json"))
-	if code != exitFailure || !strings.Contains(stderr, "not a tar archive") {
+	if code != exitBadInput || !strings.Contains(stderr, "not a tar archive") {
 		t.Errorf("inspect of a non-tar: exit %d, %q", code, stderr)
 	}
 }
@@ -231,6 +235,40 @@ func TestHelp(t *testing.T) {
 	}
 	if code, stdout, _ := cli(t, nil, "--version"); code != 0 || !strings.Contains(stdout, "bunix version") {
 		t.Errorf("--version: %d %q", code, stdout)
+	}
+}
+
+func TestVersionOf(t *testing.T) {
+	settings := func(kv ...string) []debug.BuildSetting {
+		var out []debug.BuildSetting
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		stamped string
+		info    *debug.BuildInfo
+		ok      bool
+		want    string
+	}{
+		{"v1.0.0", &debug.BuildInfo{Main: debug.Module{Version: "v2.0.0"}}, true, "v1.0.0"},
+		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "v0.3.1"}}, true, "v0.3.1"},
+		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: settings("vcs.revision", "0123456789abcdef0123", "vcs.modified", "true")}, true, "dev-0123456789ab-dirty"},
+		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: settings("vcs.revision", "abc")}, true, "dev-abc"},
+		{"dev", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true, "dev"},
+		{"dev", nil, false, "dev"},
+	} {
+		if got := versionOf(tc.stamped, tc.info, tc.ok); got != tc.want {
+			t.Errorf("versionOf(%q, %+v) = %q, want %q", tc.stamped, tc.info, got, tc.want)
+		}
+	}
+}
+
+func TestNoCommandShowsHelp(t *testing.T) {
+	code, stdout, _ := cli(t, nil)
+	if code != 0 || !strings.Contains(stdout, "Available Commands:") {
+		t.Errorf("bunix with no command: exit %d\n%s", code, stdout)
 	}
 }
 

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
-	"github.com/nubificus/bunix/pkg/push"
+	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -27,13 +30,13 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
   bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			var opts []push.Option
+			var opts []registry.Option
 			if insecure {
-				opts = append(opts, push.Insecure())
+				opts = append(opts, registry.Insecure())
 			}
-			d, err := push.Push(cmd.Context(), a[0], a[1], opts...)
+			d, err := registry.Push(cmd.Context(), a[0], a[1], opts...)
 			if err != nil {
-				return err
+				return userFault(err)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), d.String())
 			return nil
@@ -41,4 +44,15 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 	}
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	return cmd
+}
+
+// userFault marks as bad input (exit 2) an error of push or inspect that
+// is the user's: a reference that does not parse, a missing file, an image
+// file that is not what it claims to be.
+func userFault(err error) error {
+	var bad *image.InvalidError
+	if errors.Is(err, registry.ErrBadReference) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &bad) {
+		return usageError{err}
+	}
+	return err
 }

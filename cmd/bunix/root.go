@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/nubificus/bunix/pkg/build"
@@ -21,8 +22,40 @@ const (
 	exitBadInput = 2
 )
 
-// version is stamped at build time with -ldflags "-X main.version=...".
+// version is stamped at build time with -ldflags "-X main.version=..."
+// (make bunix does). Without the stamp, as after `go install ...@v1.2.3`,
+// versionOf takes it from the module's build info.
 var version = "dev"
+
+// versionOf returns stamped when it is set (not "dev"), else the version
+// of the main module in info (v1.2.3 from go install), else its VCS
+// revision (a build in a checkout), else "dev".
+func versionOf(stamped string, info *debug.BuildInfo, ok bool) string {
+	if stamped != "dev" || !ok {
+		return stamped
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" {
+		return stamped
+	}
+	return "dev-" + rev + dirty
+}
 
 // usageError marks a command-line mistake.
 type usageError struct{ error }
@@ -73,6 +106,7 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 }
 
 func newRoot(getenv func(string) string) *cobra.Command {
+	info, ok := debug.ReadBuildInfo()
 	root := &cobra.Command{
 		Use:   "bunix",
 		Short: "Package unikernels as container images for urunc",
@@ -83,13 +117,30 @@ files to copy in, and the urunc annotations. bunix writes /urunc.json, the
 image labels and the process args, and a docker-archive tar that
 'docker load' takes. The same code is the builder of the Nix derivation that
 'nix-build default.nix' runs, and both give the same bytes.`,
-		Version:       version,
+		Version:       versionOf(version, info, ok),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args:          cobra.ArbitraryArgs,
+		RunE:          unknownCommand,
+		// Two edits away: "buidl" is build, "valdate" validate.
+		SuggestionsMinimumDistance: 2,
 	}
 	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixLayer(getenv), newNixStream(getenv), newNixScript(getenv))
 	return root
+}
+
+// unknownCommand runs when no subcommand matched: with no words it shows
+// the help, otherwise the first word is a mistyped or unknown command, a
+// usage error that suggests the nearest commands.
+func unknownCommand(cmd *cobra.Command, a []string) error {
+	if len(a) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q", a[0])
+	if s := cmd.SuggestionsFor(a[0]); len(s) > 0 {
+		msg += ": did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageError{errors.New(msg + " (bunix --help lists the commands)")}
 }
 
 // exactArgs is cobra.ExactArgs whose complaint is a usage error.

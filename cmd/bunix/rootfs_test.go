@@ -44,7 +44,7 @@ rootfs = {
   "annotations": {"unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/unikernel/kernel"},
   "rootfs": {"type": "raw", "include": {"./conf": "/conf"}}}`), 0o644)
 	code, stdout, stderr := cli(t, nil, "build", "-f", raw, "-o", filepath.Join(dir, "raw.tar"))
-	want := `bunix: warning: ` + raw + `: rootfs.type = "raw": a unikraft guest cannot mount the container rootfs as a block device`
+	want := `bunix: warning: ` + raw + `: rootfs.type = "raw": urunc shares the container rootfs with the unikraft guest through 9pfs`
 	if code != 0 || !strings.Contains(stderr, want) || strings.Contains(stdout, "warning") {
 		t.Errorf("exit %d, stdout %q, stderr %q; want the warning on stderr", code, stdout, stderr)
 	}

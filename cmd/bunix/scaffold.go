@@ -24,10 +24,10 @@ func newInit() *cobra.Command {
 monitor that urunc can run it on. It never overwrites a file.
 
 On a terminal, it asks for what the flags leave out (guest, monitor, kernel
-file, command line), offering only monitors that run the guest. Without a
-terminal, --type, --hypervisor and --binary are required.`,
+file, command line, environment), offering only monitors that run the
+guest. Without a terminal, --type, --hypervisor and --binary are required.`,
 		Example: `  bunix init
-  bunix init --type unikraft --hypervisor qemu --binary ./kernel --cmdline "/chttp"
+  bunix init --type unikraft --hypervisor qemu --binary ./kernel --cmdline "/chttp" --env PORT=8080
   bunix init --type rumprun --hypervisor hvt --binary ./redis.hvt --flake`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,6 +65,7 @@ terminal, --type, --hypervisor and --binary are required.`,
 	f.StringVar(&a.Binary, "binary", "", "the guest kernel file, relative to --dir")
 	f.StringVar(&a.Initrd, "initrd", "", "an initrd file to package, relative to --dir")
 	f.StringVar(&a.Cmdline, "cmdline", "", "the guest command line")
+	f.StringArrayVar(&a.Env, "env", nil, "a NAME=value of the guest's environment (repeat for more)")
 	f.StringVar(&a.Name, "name", "", `the image name (default "local/" and the directory's name)`)
 	f.StringVar(&a.Tag, "tag", "latest", "the image tag")
 	f.StringVar(&dir, "dir", ".", "where to write args.nix")
@@ -79,13 +80,14 @@ func newConvert() *cobra.Command {
 		Short: "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix",
 		Long: `Convert reads a bunnyfile (YAML, version v0.1) or a Dockerfile-like
 Containerfile of pun or bunny (FROM scratch, COPY, LABEL
-"com.urunc.unikernel.*"=...) and writes an args.nix that builds an image with
-the same settings. Sources are rewritten relative to the output's directory.
+"com.urunc.unikernel.*"=..., ENV, CMD and ENTRYPOINT in exec form) and
+writes an args.nix that builds an image with the same settings. Sources are
+rewritten relative to the output's directory.
 
 Every line is carried over or reported: what cannot be (a FROM image, COPY
---from, RUN, cmd, envs, labels urunc does not read, an ADD of an archive or
-a URL, two copies to one target) is reported line by line and nothing is
-written. Sources must lie inside the build context, the file's directory,
+--from, RUN, a shell-form CMD, labels urunc does not read, an ADD of an
+archive or a URL, two copies to one target) is reported line by line and
+nothing is written. Sources must lie inside the build context, the file's directory,
 after symlinks too. FILE must be a regular file of at most 1 MiB. Without
 -o the args.nix goes to standard output; -o never overwrites a file.`,
 		Example: `  bunix convert Containerfile -o args.nix

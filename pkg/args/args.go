@@ -2,8 +2,8 @@ package args
 
 // SpecVersion is the version of the JSON spec that nix/lib.nix hands the
 // derivation's builder. Both sides change it together; nix/lib.nix's header
-// documents it. Version 2 added rootfs.
-const SpecVersion = 2
+// documents it. Version 2 added rootfs; version 3 env, entrypoint and cmd.
+const SpecVersion = 3
 
 // Args is an image description as the user wrote it.
 type Args struct {
@@ -30,6 +30,12 @@ type Args struct {
 	Architecture string
 	// Rootfs is the root file system to build for the guest, if any.
 	Rootfs *RootfsArgs
+	// Env is the guest's environment, name to value: the image config's
+	// Env, which newer urunc hands the guest.
+	Env map[string]string
+	// Entrypoint and Cmd are the image config's Entrypoint and Cmd: the
+	// process args newer urunc takes the guest's command line from.
+	Entrypoint, Cmd []string
 	// Format is the output format: docker-archive (default), oci-archive
 	// or oci (an OCI image layout directory).
 	Format string

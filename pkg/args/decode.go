@@ -10,7 +10,7 @@ import (
 )
 
 // topFields are the fields of a description, in documentation order.
-var topFields = []string{"name", "tag", "files", "contents", "annotations", "architecture", "rootfs", "format", "compression", "layers"}
+var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers"}
 
 // DecodeJSON decodes a description from JSON, e.g. the output of
 // `nix-instantiate --eval --strict --json args.nix`. file names it in
@@ -161,6 +161,12 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 			a.Annotations = c.strMap(k, val, func(key string) string { return "annotations." + key })
 		case "contents":
 			a.Contents = c.contents("contents", val, spec)
+		case "env":
+			a.Env = c.strMap(k, val, func(name string) string { return "env." + name })
+		case "entrypoint":
+			a.Entrypoint = c.strList(k, val)
+		case "cmd":
+			a.Cmd = c.strList(k, val)
 		case "rootfs":
 			a.Rootfs = c.rootfs(val, spec)
 		case "format":
@@ -206,6 +212,28 @@ func (c *collector) strMap(field string, v any, name func(string) string) map[st
 			continue
 		}
 		out[k] = s
+	}
+	return out
+}
+
+// strList decodes a list of strings; null is no list.
+func (c *collector) strList(field string, v any) []string {
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		c.add(field, v, `must be a list of strings, e.g. [ "/app" "--port" "80" ]`)
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for i, item := range list {
+		s, ok := item.(string)
+		if !ok {
+			c.add(fmt.Sprintf("%s[%d]", field, i), item, "must be a string (write it in double quotes)")
+			continue
+		}
+		out = append(out, s)
 	}
 	return out
 }

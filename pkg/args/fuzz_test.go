@@ -38,6 +38,17 @@ EOT
 	{"args.hcl", "name = [for a in [1, 2]: [for b in [3]: a + b]][*][0]\n"},
 	{"args.json", `{"name": "x", "rootfs": {"type": "initrd", "include": [{"source": "./a", "target": "/a"}]}, "contents": [{"source": "/s", "target": "/t"}]}`},
 	{"args.hcl", "name = \"x\"\nfiles = {\n"},
+	{"args.hcl", `name = "x"
+files = { "./k" = "/k" }
+env = { PORT = "80", "1X" = "y", MSG = "two words" }
+entrypoint = ["/init"]
+cmd = ["hello", "two words", 1]
+annotations = { unikernelType = "linux", hypervisor = "firecracker", binary = "/k", cmdline = "/init hello", mountRootfs = "true", blkMntPoint = "/mnt/my data" }
+`},
+	{"args.json", `{"name": "x", "files": {"./k": "/k"}, "env": {"A": "1\n"}, "cmd": [], "entrypoint": ["/a b"],
+  "annotations": {"unikernelType": "mirage", "hypervisor": "hvt", "binary": "/k", "cmdline": "'/a b'"},
+  "rootfs": {"type": "block", "from": "./disk", "mountPoint": "/data"}}`},
+	{"args.json", `{"name": "x", "files": {"./k": "/k"}, "env": ["A=1"], "cmd": "x", "annotations": {"unikernelType": "freebsd", "hypervisor": "qemu", "binary": "/k"}}`},
 }
 
 var update = flag.Bool("update", false, "rewrite testdata/eval from the examples")
@@ -143,11 +154,14 @@ func FuzzDecodeNixEval(f *testing.F) {
 
 // FuzzDecodeSpec decodes builder specs, of one image or of an index.
 func FuzzDecodeSpec(f *testing.F) {
-	f.Add([]byte(`{"version":2,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
+	f.Add([]byte(`{"version":3,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
 		"contents":[{"source":"/nix/store/abc-k","target":"/k","field":"files.\"./k\""}],"positions":{"name":"args.nix:2:3"}}`))
-	f.Add([]byte(`{"version":2,"format":"oci-archive","compression":"zstd","images":[{"version":2,"name":"x","architecture":"arm64","contents":[{"source":"/k","target":"/k"}],
+	f.Add([]byte(`{"version":3,"format":"oci-archive","compression":"zstd","images":[{"version":3,"name":"x","architecture":"arm64","contents":[{"source":"/k","target":"/k"}],
 		"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},"rootfs":{"type":"block","include":[{"source":"/c","target":"/c","field":"rootfs.include.\"./c\""}],"size":"8M"}}]}`))
+	f.Add([]byte(`{"version":3,"name":"x","env":{"A":"1","B C":"2"},"entrypoint":["/init"],"cmd":["a","b c"],"contents":[{"source":"/k","target":"/k"}],
+		"annotations":{"unikernelType":"unikraft","hypervisor":"hyperlight-unikraft","binary":"/k","cmdline":"x"},"rootfs":{"type":"raw","include":[{"source":"/c","target":"/c"}]}}`))
 	f.Add([]byte(`{"version":1}`))
+	f.Add([]byte(`{"version":2,"name":"x"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		as, err := DecodeSpec(data)
 		if err != nil {

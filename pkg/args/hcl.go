@@ -104,8 +104,8 @@ func position(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
 }
 
-// nestedPositions records where the items of files, annotations, contents,
-// rootfs and rootfs.include stand, under the field names FieldErrors use.
+// nestedPositions records where the items of files, annotations, env,
+// contents, rootfs and rootfs.include stand, under the field names FieldErrors use.
 func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 	switch e := expr.(type) {
 	case *hclsyntax.ObjectConsExpr:
@@ -125,6 +125,12 @@ func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 			}
 		}
 	case *hclsyntax.TupleConsExpr:
+		if name == "entrypoint" || name == "cmd" {
+			for i, item := range e.Exprs {
+				pos[fmt.Sprintf("%s[%d]", name, i)] = position(item.Range())
+			}
+			return
+		}
 		if name != "contents" && name != "rootfs.include" {
 			return
 		}

@@ -71,6 +71,7 @@ listToAttrs (
   concatLists (map (n: at n args n) (attrNames args))
   ++ inside "annotations" (n: "annotations.${n}")
   ++ inside "files" (n: "files.${toJSON n}")
+  ++ inside "env" (n: "env.${n}")
   ++ listAt "contents" (args.contents or null)
   ++ inside "rootfs" (n: "rootfs.${n}")
   ++ (

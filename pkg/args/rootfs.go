@@ -160,9 +160,10 @@ func (a *Args) resolveRootfs(c *collector, r *Resolved) {
 	if rf.Type == urunc.RootfsRaw {
 		r.Copies = append(r.Copies, includes...)
 		a.requireTrue(c, r)
-		if !urunc.CanMountBlock(guest) && guest != "" {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: rootfs.type = \"raw\": a %s guest cannot mount the container rootfs as a block device; urunc can still share its files (9pfs, virtiofs) where the monitor supports it", a.File, guest))
-		}
+		return
+	}
+	if guest == "mirage" && rf.Type == urunc.RootfsBlock {
+		a.rawBlock(c, r, rf)
 		return
 	}
 
@@ -198,6 +199,40 @@ func (a *Args) resolveRootfs(c *collector, r *Resolved) {
 	}
 	a.agree(c, r, key, out.Path, "rootfs.path")
 	r.Rootfs = out
+}
+
+// rawBlock resolves the block of a mirage guest, a raw device that mirage
+// reads itself (urunc's SupportsFS is false for it): there is no file
+// system for bunix to build, so only a file given in from is packaged, as
+// it is, with no check of its content.
+func (a *Args) rawBlock(c *collector, r *Resolved, rf *RootfsArgs) {
+	const why = "a mirage block is a raw device that mirage reads itself, with no file system"
+	if len(rf.Include) > 0 {
+		c.add("rootfs.include", nil, "%s: a file system bunix would build there is meaningless to it; give the device's content as a file in rootfs.from, packaged as it is", why)
+	}
+	if rf.FSType != "" {
+		c.add("rootfs.fsType", rf.FSType, "%s: remove fsType", why)
+	}
+	if rf.Size != 0 {
+		c.add("rootfs.size", strconv.FormatInt(rf.Size, 10), "%s: the file in rootfs.from is packaged as it is; remove size", why)
+	}
+	if rf.MountPoint != "" {
+		c.add("rootfs.mountPoint", rf.MountPoint, "%s, which nothing mounts: remove mountPoint", why)
+	}
+	if rf.From == "" {
+		if len(rf.Include) == 0 {
+			c.add("rootfs.from", nil, "missing: %s; give its content as a file", why)
+		}
+		return
+	}
+	p := rf.Path
+	if p == "" {
+		p = defaultRootfsPath(urunc.RootfsBlock, false)
+	} else if msg := checkValue(urunc.Block, p); msg != "" {
+		c.add("rootfs.path", p, "%s", msg)
+	}
+	r.Copies = append(r.Copies, a.copyInto(c, "rootfs.from", rf.From, p, true))
+	a.agree(c, r, urunc.Block, p, "rootfs.path")
 }
 
 // resolveBlock checks a block rootfs's file system type and mount point.

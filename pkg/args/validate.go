@@ -1,7 +1,10 @@
 package args
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -25,9 +28,12 @@ type Resolved struct {
 	// Settings are the urunc settings by short key, plain values, empty ones
 	// dropped, mountRootfs and useDMBlock always both "true" or "false".
 	Settings map[string]string
-	// Cmd is the cmdline split into words: the process args newer urunc
-	// hands the guest. Nil when there is no cmdline.
-	Cmd []string
+	// Entrypoint and Cmd are the process args newer urunc takes the
+	// guest's command line from: the entrypoint and cmd given, or else the
+	// cmdline split into words (as Cmd). Nil when not given.
+	Entrypoint, Cmd []string
+	// Env is the guest's environment, "NAME=value" in name order.
+	Env []string
 	// Rootfs is the initrd or block image to build or package; nil when
 	// there is none, and for a raw rootfs, whose files are Copies.
 	Rootfs *Rootfs
@@ -75,12 +81,16 @@ var (
 	solo5Dev  = regexp.MustCompile(`^[A-Za-z0-9]{1,67}$`)
 )
 
+// maxPath is the longest path value (and unikernelVersion) urunc takes.
+const maxPath = 4096
+
 // MaxLabel is the most bytes, key and value together, that containerd
 // accepts in one label; every urunc setting becomes a label.
 const MaxLabel = 4096
 
-// Resolve checks everything about a that needs no file system and returns
-// what it describes, or every problem found.
+// Resolve checks everything about a that needs no file system, and that no
+// local source is a symbolic link (see checkSymlink), and returns what it
+// describes, or every problem found.
 func (a *Args) Resolve() (*Resolved, error) {
 	c := &collector{a: a}
 	r := &Resolved{File: a.File, positions: a.positions}
@@ -126,13 +136,8 @@ func (a *Args) Resolve() (*Resolved, error) {
 		}
 		targets[cp.Target] = cp.Field
 	}
-	if cl, ok := r.Settings[urunc.Cmdline]; ok {
-		words, err := SplitCmdline(cl)
-		if err != nil {
-			c.add("annotations.cmdline", cl, "cannot be split into words: %v", err)
-		}
-		r.Cmd = words
-	}
+	a.process(c, r)
+	a.monitorRules(c, r)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -242,6 +247,7 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 	default:
 		cp.Source = filepath.Join(a.Root, src)
 	}
+	a.checkSymlink(c, field, src, cp.Source)
 	switch {
 	case strings.IndexByte(src, 0) >= 0:
 		c.add(field, src, "source must not contain a NUL byte")
@@ -263,6 +269,41 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 		c.add(field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", whiteoutPrefix)
 	}
 	return cp
+}
+
+// storeDir is where Nix keeps its store. Sources there (build outputs,
+// and every source of a builder spec) are the store's to check: a symbolic
+// link inside a store path resolves within the store.
+const storeDir = "/nix/store/"
+
+// checkSymlink refuses a local source that is itself a symbolic link:
+// nix-build would store the link, not the file, and it would dangle in the
+// sandbox; Nix cannot read where a link points, so bunix refuses it in both
+// front ends and says what to write instead. It is the one file-system
+// look-up Resolve makes.
+func (a *Args) checkSymlink(c *collector, field, src, abs string) {
+	if abs == "" || strings.HasPrefix(abs, storeDir) {
+		return
+	}
+	fi, err := os.Lstat(abs)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return
+	}
+	link, _ := os.Readlink(abs)
+	real, err := filepath.EvalSymlinks(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		c.add(field, src, "source is a dangling symbolic link (to %s, which does not exist)", strconv.Quote(link))
+		return
+	}
+	hint := "the path of the file itself"
+	if err == nil {
+		if rel, err := filepath.Rel(a.Root, real); err == nil && filepath.IsLocal(rel) {
+			hint = strconv.Quote("./" + filepath.ToSlash(rel))
+		} else {
+			hint = strconv.Quote(real)
+		}
+	}
+	c.add(field, src, "source is a symbolic link (to %s): nix-build would store the link, not the file it names, so bunix refuses it with either front end; write %s instead", strconv.Quote(link), hint)
 }
 
 // settings checks the annotations and returns the urunc settings.
@@ -301,12 +342,12 @@ func (a *Args) settings(c *collector) map[string]string {
 			c.add(field, v, "must be one line: urunc rejects line breaks")
 			continue
 		}
-		if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
-			c.add(field, v, "is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
-			continue
-		}
 		if err := checkValue(key, v); err != "" {
 			c.add(field, v, "%s", err)
+			continue
+		}
+		if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
+			c.add(field, v, "is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
 			continue
 		}
 		s[key] = v
@@ -365,8 +406,8 @@ func checkValue(key, v string) string {
 		}
 	case urunc.Binary, urunc.Initrd, urunc.Block:
 		switch {
-		case len(v) > 4096:
-			return "path longer than 4096 bytes"
+		case len(v) > maxPath:
+			return fmt.Sprintf("path longer than %d bytes, the most urunc takes", maxPath)
 		case !pathValue.MatchString(v):
 			return "urunc accepts only letters, digits and . _ / - in paths"
 		case !strings.HasPrefix(v, "/"):
@@ -375,8 +416,17 @@ func checkValue(key, v string) string {
 			return fmt.Sprintf("must be a clean path naming a file (did you mean %q?)", path.Clean(v))
 		}
 	case urunc.BlkMntPoint:
-		if !strings.HasPrefix(v, "/") || path.Clean(v) != v {
+		switch {
+		case len(v) > maxPath:
+			return fmt.Sprintf("path longer than %d bytes, the most urunc takes", maxPath)
+		case !pathValue.MatchString(v):
+			return "urunc accepts only letters, digits and . _ / - in paths: it refuses this mount point when it starts the guest"
+		case !strings.HasPrefix(v, "/") || path.Clean(v) != v:
 			return "must be a clean absolute path, e.g. \"/\" or \"/data\""
+		}
+	case urunc.UnikernelVersion:
+		if len(v) > maxPath {
+			return fmt.Sprintf("is %d bytes long: urunc takes at most %d", len(v), maxPath)
 		}
 	case urunc.UseDMBlock, urunc.MountRootfs:
 		if _, err := strconv.ParseBool(v); err != nil {

@@ -167,7 +167,7 @@ func TestResolveReportsEveryProblem(t *testing.T) {
 }
 
 func TestDecodeSpec(t *testing.T) {
-	spec := `{"version":2,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
+	spec := `{"version":3,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
 		"contents":[{"source":"/nix/store/abc-k","target":"/k","field":"files.\"./k\""}]}`
 	as, err := DecodeSpec([]byte(spec))
 	if err != nil || len(as) != 1 {
@@ -181,12 +181,13 @@ func TestDecodeSpec(t *testing.T) {
 		t.Errorf("Copies = %+v", r.Copies)
 	}
 	for _, tc := range []struct{ spec, want string }{
-		{`{"version":1,"name":"x"}`, `builder spec version 1 is not supported by this bunix (it reads version 2)`},
+		{`{"version":1,"name":"x"}`, `builder spec version 1 is not supported by this bunix (it reads version 3)`},
+		{`{"version":2,"name":"x"}`, `builder spec version 2 is not supported by this bunix (it reads version 3)`},
 		{`{"name":"x"}`, `builder spec version null is not supported`},
 		{`[1]`, `want a JSON object`},
-		{`{"version":2,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
-		{`{"version":2,"images":[]}`, `images must be a non-empty list`},
-		{`{"version":2,"images":[1]}`, `images[0] is not an image made by buildImage`},
+		{`{"version":3,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
+		{`{"version":3,"images":[]}`, `images must be a non-empty list`},
+		{`{"version":3,"images":[1]}`, `images[0] is not an image made by buildImage`},
 	} {
 		_, err := DecodeSpec([]byte(tc.spec))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -198,10 +199,10 @@ func TestDecodeSpec(t *testing.T) {
 // TestDecodeIndexSpec: the images of an index take its format.
 func TestDecodeIndexSpec(t *testing.T) {
 	img := func(arch string) string {
-		return `{"version":2,"name":"x","architecture":"` + arch + `","format":"docker-archive","contents":[{"source":"/k","target":"/k"}],
+		return `{"version":3,"name":"x","architecture":"` + arch + `","format":"docker-archive","contents":[{"source":"/k","target":"/k"}],
 			"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"}}`
 	}
-	as, err := DecodeSpec([]byte(`{"version":2,"format":"oci-archive","compression":"zstd","images":[` + img("amd64") + `,` + img("arm64") + `]}`))
+	as, err := DecodeSpec([]byte(`{"version":3,"format":"oci-archive","compression":"zstd","images":[` + img("amd64") + `,` + img("arm64") + `]}`))
 	if err != nil || len(as) != 2 {
 		t.Fatal(as, err)
 	}

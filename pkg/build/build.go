@@ -37,7 +37,8 @@ var generated = args.Copy{Field: "bunix (the urunc settings)"}
 // planImage returns the image r describes, but for its rootfs file, which
 // finish writes: one layer per copy, and one for the rootfs file if r has
 // one, in target order, then one layer holding /urunc.json; Labels carrying
-// the urunc settings in plain text; Cmd the cmdline's words. It reads the
+// the urunc settings in plain text; Env, Entrypoint and Cmd the process r
+// describes. It reads the
 // sources' metadata (not the bytes it copies) and reports, all at once,
 // sources that are missing or unreadable, copies that collide (with each
 // other or with a file bunix writes), a prebuilt rootfs that is not what
@@ -53,7 +54,7 @@ func planImage(r *args.Resolved, created time.Time) (*job, error) {
 		RepoTags:     []string{r.Ref},
 		Architecture: r.Architecture,
 		Created:      created,
-		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Cmd: r.Cmd},
+		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Env: r.Env, Entrypoint: r.Entrypoint, Cmd: r.Cmd},
 		Annotations:  annotations(r),
 	}}
 	paths := map[string]owner{}

@@ -55,6 +55,15 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 	return j.img, nil
 }
 
+// layerSteps lists what created each layer of img, in order.
+func layerSteps(img *image.Image) string {
+	var steps []string
+	for _, l := range img.Layers {
+		steps = append(steps, l.CreatedBy)
+	}
+	return strings.Join(steps, ", ")
+}
+
 // WithWorkDir is WithTempDir, by the name the rootfs tests know it.
 func WithWorkDir(dir string) Option { return WithTempDir(dir) }
 
@@ -66,11 +75,7 @@ func TestImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var order []string
-	for _, l := range img.Layers {
-		order = append(order, l.CreatedBy)
-	}
-	if got := strings.Join(order, ", "); got != "bunix: copy /etc/app, bunix: copy /unikernel/kernel, bunix: urunc settings /urunc.json" {
+	if got := layerSteps(img); got != "bunix: copy /etc/app, bunix: copy /unikernel/kernel, bunix: urunc settings /urunc.json" {
 		t.Errorf("layers: %s", got)
 	}
 	if img.Config.Labels["com.urunc.unikernel.binary"] != "/unikernel/kernel" || img.Config.Labels["com.urunc.unikernel.useDMBlock"] != "false" {

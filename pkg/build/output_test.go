@@ -193,7 +193,6 @@ func TestSourceMessages(t *testing.T) {
 	dir := files(t, "kernel", "tree/.wh.gone", "tree/ok")
 	os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "dangling"))
 	for _, tc := range []struct{ files, ann, want string }{
-		{`"dangling":"/unikernel/kernel"`, ann, `cannot be copied: ` + dir + `/dangling is a dangling symlink (its target ` + dir + `/nowhere does not exist)`},
 		{`"/nix/store/00000000000000000000000000000000-kernel":"/unikernel/kernel"`, ann, `build the derivation output first`},
 		{`"kernel":"/unikernel/kernel","tree":"/etc/t"`, ann, `files."tree" = "` + dir + `/tree": puts /etc/t/.wh.gone in the image: a name starting with ".wh." is a whiteout`},
 		{`"kernel":"/unikernel/kernel"`, strings.Replace(ann, `"binary":"/unikernel/kernel"`, `"binary":"/unikernel"`, 1), `annotations.binary = "/unikernel": is a directory in the image (it holds /unikernel/kernel): name a regular file`},
@@ -202,6 +201,21 @@ func TestSourceMessages(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !args.IsUserError(err) {
 			t.Errorf("%s: got %v\nwant %q", tc.files, err, tc.want)
 		}
+	}
+}
+
+// TestDanglingSource: a source that is a dangling link is refused when the
+// args are resolved, and the message says it dangles.
+func TestDanglingSource(t *testing.T) {
+	dir := files(t, "kernel")
+	os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "dangling"))
+	a, err := args.DecodeJSON([]byte(`{"name":"x","files":{"dangling":"/unikernel/kernel"},`+ann+`}`), "args.json", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `files."dangling" = "dangling": source is a dangling symbolic link (to "` + dir + `/nowhere", which does not exist)`
+	if _, err := a.Resolve(); err == nil || !strings.Contains(err.Error(), want) || !args.IsUserError(err) {
+		t.Errorf("got %v\nwant %q", err, want)
 	}
 }
 

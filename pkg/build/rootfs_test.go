@@ -20,11 +20,7 @@ func TestImageInitrd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var order []string
-	for _, l := range img.Layers {
-		order = append(order, l.CreatedBy)
-	}
-	if got := strings.Join(order, ", "); got != "bunix: copy /unikernel/kernel, bunix: rootfs /unikernel/rootfs.cpio, bunix: urunc settings /urunc.json" {
+	if got := layerSteps(img); got != "bunix: copy /unikernel/kernel, bunix: rootfs /unikernel/rootfs.cpio, bunix: urunc settings /urunc.json" {
 		t.Errorf("layers: %s", got)
 	}
 	e := img.Layers[1].Entries[0]

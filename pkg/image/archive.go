@@ -120,36 +120,12 @@ func (cw *countingWriter) ReadFrom(r io.Reader) (int64, error) {
 	return n, err
 }
 
-// spool writes the layer, compressed as c, to an unnamed temporary file in
-// dir ("" for os.TempDir): a compressed layer's size and digest, which an
-// archive needs before its bytes, are known only once it is written. The
-// caller closes the file, which removes it.
-func (lp *layerPlan) spool(dir string, c Compression, pool chunkPool) (*os.File, blob, error) {
-	f, err := os.CreateTemp(dir, ".bunix-layer-*")
-	if err != nil {
-		return nil, blob{}, fmt.Errorf("creating a temporary file for a compressed layer: %w", err)
-	}
-	// Unlinked now, the file goes away with its descriptor, whatever
-	// happens.
-	os.Remove(f.Name())
-	bw := bufio.NewWriterSize(f, 64<<10)
-	b, err := lp.encode(bw, c, pool)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		f.Close()
-		return nil, blob{}, err
-	}
-	return f, b, nil
-}
-
 // addLayer writes the layer into the archive as name, or, when name is "",
 // as blobs/sha256/<digest>, and describes what it wrote.
 func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkPool) (blob, error) {
 	if lp.blob != nil {
 		// Written apart: copied as it is, with the digests it comes with.
-		f, err := openBlob(lp.blob)
+		f, err := openLayerBlob(lp.blob)
 		if err != nil {
 			return blob{}, err
 		}

@@ -61,10 +61,10 @@ func WriteLayer(ctx context.Context, w io.Writer, l Layer, created time.Time, c 
 	return Blob{Compression: c, Digest: b.digest, DiffID: b.diffID, Size: b.size}, nil
 }
 
-// openBlob opens the file of b and checks that it holds b.Size bytes: a
+// openLayerBlob opens the file of b and checks that it holds b.Size bytes: a
 // cheap guard against a blob that is not the one described, which does
 // not read it.
-func openBlob(b *Blob) (*os.File, error) {
+func openLayerBlob(b *Blob) (*os.File, error) {
 	f, err := os.Open(b.Path)
 	if err != nil {
 		return nil, fmt.Errorf("opening the layer blob: %w", err)

@@ -11,7 +11,13 @@
 //
 // The writer alone decides ownership, modes, timestamps, compression
 // settings and the order of everything, so the same Entries always give the
-// same bytes. It streams: every byte of every source file is read once,
+// same bytes. Tree (the order of files) and Entry.Perm and Entry.Mode (their
+// modes) are those rules, which pkg/rootfs's initrd and ext writers follow
+// too. It streams: every byte of every source file is read once,
 // written once and hashed on the way (on another core, while the next bytes
 // are read), and memory use does not grow with file size.
+//
+// Open reads the three formats back (read*.go, beside the writer), as
+// go-containerregistry images, for inspect and push: foreign files are
+// read within bounds, and every blob is checked against its descriptor.
 package image

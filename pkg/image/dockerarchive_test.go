@@ -48,16 +48,28 @@ func tree(t *testing.T, files [][2]string) string {
 	return dir
 }
 
+// fromPath is FromPath(source, target), failing the test on an error.
+func fromPath(t *testing.T, source, target string) []Entry {
+	t.Helper()
+	entries, err := FromPath(source, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
+
+// mkfifo makes a FIFO at p.
+func mkfifo(t *testing.T, p string) {
+	t.Helper()
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func sampleImage(t *testing.T, dir string) *Image {
 	t.Helper()
-	kernel, err := FromPath(filepath.Join(dir, "kernel"), "/unikernel/kernel")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf, err := FromPath(filepath.Join(dir, "conf"), "/data/conf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kernel := fromPath(t, filepath.Join(dir, "kernel"), "/unikernel/kernel")
+	conf := fromPath(t, filepath.Join(dir, "conf"), "/data/conf")
 	return &Image{
 		RepoTags:     []string{"urunc/test:v1"},
 		Architecture: "amd64",
@@ -386,14 +398,8 @@ func TestFromPath(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "conf"), filepath.Join(dir, "conflink")); err != nil {
 		t.Fatal(err)
 	}
-	viaLink, err := FromPath(filepath.Join(dir, "conflink"), "/c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	direct, err := FromPath(filepath.Join(dir, "conf"), "/c")
-	if err != nil {
-		t.Fatal(err)
-	}
+	viaLink := fromPath(t, filepath.Join(dir, "conflink"), "/c")
+	direct := fromPath(t, filepath.Join(dir, "conf"), "/c")
 	a, _ := json.Marshal(viaLink)
 	b, _ := json.Marshal(direct)
 	if !bytes.Equal(a, b) || len(direct) != 6 {
@@ -403,9 +409,7 @@ func TestFromPath(t *testing.T) {
 		t.Errorf("missing source: %v", err)
 	}
 	fifo := filepath.Join(dir, "conf", "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	if _, err := FromPath(filepath.Join(dir, "conf"), "/c"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
 		t.Errorf("fifo: %v", err)
 	}

@@ -49,7 +49,7 @@ func ExampleWritePath() {
 	//       "size": 606,
 	//       "digest": "sha256:40ada70fc36038e06d58b7261318b2c19b7248fad40f31894dd2ae7ad6427e23",
 	//       "annotations": {
-	//         "io.containerd.image.name": "urunc/hello:latest",
+	//         "io.containerd.image.name": "docker.io/urunc/hello:latest",
 	//         "org.opencontainers.image.ref.name": "urunc/hello:latest"
 	//       }
 	//     }

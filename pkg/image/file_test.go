@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -61,9 +60,7 @@ func TestWriteFileTargets(t *testing.T) {
 	}
 	// So is a FIFO, and a symlink to one.
 	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	os.Symlink(fifo, filepath.Join(dir, "link-to-fifo"))
 	for _, out := range []string{fifo, filepath.Join(dir, "link-to-fifo")} {
 		got := make(chan string)
@@ -93,9 +90,7 @@ func TestWriteFileTargets(t *testing.T) {
 // the write once its context is done.
 func TestWriteFileFIFOWithoutReader(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	stop := errors.New("stop")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
@@ -172,10 +167,7 @@ func TestWriteCancelled(t *testing.T) {
 	f, _ := os.Create(p)
 	f.Truncate(4 << 30)
 	f.Close()
-	entries, err := FromPath(p, "/big")
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := fromPath(t, p, "/big")
 	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: entries}}}
 	for _, format := range []Format{DockerArchive, OCIArchive, OCILayout} {
 		for _, c := range []Compression{Uncompressed, Gzip} {
@@ -203,9 +195,7 @@ func TestWriteCancelled(t *testing.T) {
 func TestFIFOSource(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "kernel")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	mkfifo(t, fifo)
 	if _, err := FromPath(fifo, "/k"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
 		t.Errorf("FromPath of a FIFO: %v", err)
 	}

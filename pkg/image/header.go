@@ -9,29 +9,24 @@ import (
 )
 
 // header returns the tar header of e. It is the one place that decides what
-// a file looks like in a layer: owner 0:0, no user or group names, mode 0755
-// for directories and executables and 0644 otherwise, and mtime as given.
+// a file looks like in a layer: owner 0:0, no user or group names, the mode
+// of Entry.Perm, and mtime as given.
 func header(e Entry, mtime time.Time) *tar.Header {
 	h := &tar.Header{
 		Name:    strings.TrimPrefix(e.Path, "/"),
 		ModTime: mtime,
-		Mode:    0o644,
+		Mode:    int64(e.Perm()),
 	}
 	switch e.Type {
 	case Directory:
 		h.Typeflag = tar.TypeDir
 		h.Name += "/"
-		h.Mode = 0o755
 	case Symlink:
 		h.Typeflag = tar.TypeSymlink
 		h.Linkname = e.Linkname
-		h.Mode = 0o777
 	default:
 		h.Typeflag = tar.TypeReg
 		h.Size = e.Size
-		if e.Executable {
-			h.Mode = 0o755
-		}
 	}
 	return h
 }

@@ -3,7 +3,6 @@ package image
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -82,12 +81,4 @@ func (img *Image) config(plans []*layerPlan, blobs []blob) ([]byte, error) {
 		return nil, fmt.Errorf("encoding the image config: %w", err)
 	}
 	return b, nil
-}
-
-// describe names the layer in messages by what created it.
-func (lp *layerPlan) describe() string {
-	if n := len(lp.createdBy); n > 3 {
-		return fmt.Sprintf("%s and %d more", strings.Join(lp.createdBy[:3], "; "), n-3)
-	}
-	return strings.Join(lp.createdBy, "; ")
 }

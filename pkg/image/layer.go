@@ -3,24 +3,8 @@ package image
 import (
 	"container/heap"
 	"fmt"
-	"path"
-	"sort"
 	"strings"
-	"time"
 )
-
-// layerPlan is a layer ready to stream: its entries in tar order, their
-// encoded headers and the exact size of the layer tar. It may hold several
-// of the image's Layers, merged.
-type layerPlan struct {
-	entries []Entry
-	headers [][]byte
-	size    int64
-	// createdBy holds the CreatedBy of each Layer merged into this one.
-	createdBy []string
-	// blob is the layer written apart, if it was and is used.
-	blob *Blob
-}
 
 // plan returns the layers of img as they are written: at most maxLayers,
 // each planned. A layer written alone whose Blob has compression c is
@@ -41,86 +25,6 @@ func (img *Image) plan(maxLayers int, c Compression) ([]*layerPlan, error) {
 		plans = append(plans, p)
 	}
 	return plans, nil
-}
-
-func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
-	entries, err := withParents(l.Entries)
-	if err != nil {
-		return nil, err
-	}
-	p := &layerPlan{entries: entries, headers: make([][]byte, len(entries))}
-	for i := range entries {
-		e := &entries[i]
-		if e.Type == Regular && e.Source == "" {
-			e.Size = int64(len(e.Data))
-		}
-		if e.Size < 0 {
-			return nil, fmt.Errorf("%s: negative size %d", e.Path, e.Size)
-		}
-		h, err := encodeHeader(header(*e, mtime))
-		if err != nil {
-			return nil, err
-		}
-		p.headers[i] = h
-		p.size += int64(len(h))
-		if e.Type == Regular {
-			p.size += e.Size + padding(e.Size)
-		}
-	}
-	p.size += 2 * blockSize // end-of-archive marker
-	return p, nil
-}
-
-// withParents returns entries plus the directories above them, each path
-// once, parents before children.
-func withParents(in []Entry) ([]Entry, error) {
-	byPath := make(map[string]Entry, len(in))
-	for _, e := range in {
-		if !path.IsAbs(e.Path) || path.Clean(e.Path) != e.Path || e.Path == "/" {
-			return nil, fmt.Errorf("entry path %q must be absolute, clean and not /", e.Path)
-		}
-		if old, ok := byPath[e.Path]; ok && !(old.Type == Directory && e.Type == Directory) {
-			return nil, fmt.Errorf("%s is given twice in one layer (as %s and as %s)", e.Path, old.Type, e.Type)
-		}
-		byPath[e.Path] = e
-	}
-	for _, e := range in {
-		for dir := path.Dir(e.Path); dir != "/"; dir = path.Dir(dir) {
-			old, ok := byPath[dir]
-			if !ok {
-				byPath[dir] = Entry{Path: dir, Type: Directory}
-				continue
-			}
-			if old.Type != Directory {
-				return nil, fmt.Errorf("%s is a %s, but %s needs it to be a directory", dir, old.Type, e.Path)
-			}
-		}
-	}
-	out := make([]Entry, 0, len(byPath))
-	for _, e := range byPath {
-		out = append(out, e)
-	}
-	sort.Slice(out, func(i, j int) bool { return pathLess(out[i].Path, out[j].Path) })
-	return out, nil
-}
-
-// pathLess compares paths with "/" as the lowest byte, which keeps every
-// directory's children right after it.
-func pathLess(a, b string) bool {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		x, y := a[i], b[i]
-		if x == y {
-			continue
-		}
-		if x == '/' {
-			return true
-		}
-		if y == '/' {
-			return false
-		}
-		return x < y
-	}
-	return len(a) < len(b)
 }
 
 // mergeLayers returns one layer holding what ls hold when stacked in order:
@@ -241,24 +145,4 @@ func (h *pairHeap) Pop() any {
 	x := h.items[len(h.items)-1]
 	h.items = h.items[:len(h.items)-1]
 	return x
-}
-
-var zeros [2 * blockSize]byte
-
-// stream writes the layer tar into p.
-func (lp *layerPlan) stream(p *pipe) error {
-	for i, e := range lp.entries {
-		p.Write(lp.headers[i])
-		if e.Type != Regular {
-			continue
-		}
-		if e.Source == "" {
-			p.Write(e.Data)
-		} else if err := p.copyFile(e); err != nil {
-			return err
-		}
-		p.Write(zeros[:padding(e.Size)])
-	}
-	p.Write(zeros[:])
-	return nil
 }

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -47,10 +48,7 @@ func TestMaxLayers(t *testing.T) {
 	dir := tree(t, files)
 	img := &Image{RepoTags: []string{"urunc/many:v1"}, Architecture: "amd64"}
 	for _, f := range files {
-		e, err := FromPath(filepath.Join(dir, f[0]), "/files/"+f[0])
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := fromPath(t, filepath.Join(dir, f[0]), "/files/"+f[0])
 		img.Layers = append(img.Layers, Layer{Entries: e, CreatedBy: "copy " + f[0]})
 	}
 	for _, tc := range []struct {
@@ -115,14 +113,36 @@ func TestMergedLayersStack(t *testing.T) {
 	}
 }
 
-func TestPathLess(t *testing.T) {
+func TestComparePaths(t *testing.T) {
 	// "/" sorts first, so that a directory's children follow it at once.
 	sorted := []string{"/a", "/a/b", "/a/b/c", "/a/c", "/a-b", "/a.b", "/ab"}
 	for i := range sorted {
 		for j := range sorted {
-			if got := pathLess(sorted[i], sorted[j]); got != (i < j) {
-				t.Errorf("pathLess(%q, %q) = %v", sorted[i], sorted[j], got)
+			if got := ComparePaths(sorted[i], sorted[j]); got != cmp.Compare(i, j) {
+				t.Errorf("ComparePaths(%q, %q) = %d", sorted[i], sorted[j], got)
 			}
+		}
+	}
+}
+
+func TestModeRule(t *testing.T) {
+	for _, tc := range []struct {
+		e          Entry
+		perm, mode uint32
+	}{
+		{Entry{Path: "/d", Type: Directory}, 0o755, 0o040755},
+		{Entry{Path: "/x", Type: Regular, Executable: true}, 0o755, 0o100755},
+		{Entry{Path: "/f", Type: Regular}, 0o644, 0o100644},
+		{Entry{Path: "/l", Type: Symlink, Linkname: "f"}, 0o777, 0o120777},
+	} {
+		if got := tc.e.Perm(); got != tc.perm {
+			t.Errorf("%s: Perm = %o, want %o", tc.e.Path, got, tc.perm)
+		}
+		if got := tc.e.Mode(); got != tc.mode {
+			t.Errorf("%s: Mode = %o, want %o", tc.e.Path, got, tc.mode)
+		}
+		if got := header(tc.e, DefaultCreated).Mode; got != int64(tc.perm) {
+			t.Errorf("%s: tar header mode = %o, want %o", tc.e.Path, got, tc.perm)
 		}
 	}
 }

@@ -6,9 +6,27 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
+
+// containerdName returns the image reference ref ("x:t", "org/x:t") as
+// containerd's own export writes it in io.containerd.image.name, and as
+// crictl, nerdctl and Kubernetes look it up: normalized, with the registry
+// spelled out ("docker.io/library/x:t", "docker.io/org/x:t"). A reference
+// that does not parse is kept as it is.
+func containerdName(ref string) string {
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		return ref
+	}
+	registry := tag.RegistryStr()
+	if registry == name.DefaultRegistry {
+		registry = "docker.io"
+	}
+	return registry + "/" + tag.RepositoryStr() + ":" + tag.TagStr()
+}
 
 // blobStore is where the OCI formats put their files: an archive or a
 // directory.
@@ -69,7 +87,7 @@ func writeOCI(s blobStore, images []*Image, o *options) error {
 	index := &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
 	for _, tag := range images[0].RepoTags {
 		d := top
-		d.Annotations = map[string]string{annotationRefName: tag, annotationContainerdRef: tag}
+		d.Annotations = map[string]string{annotationRefName: tag, annotationContainerdRef: containerdName(tag)}
 		index.Manifests = append(index.Manifests, d)
 	}
 	if len(index.Manifests) == 0 {

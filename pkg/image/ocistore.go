@@ -74,7 +74,7 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 // checking its size: the layout then costs no copy of the layer. A Nix
 // output's link into the store is a reference Nix keeps alive.
 func linkBlob(b *Blob, p string) error {
-	f, err := openBlob(b)
+	f, err := openLayerBlob(b)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func CheckLayoutOutput(path string) error {
 		return fmt.Errorf("checking %s: %w", path, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s exists and is a %s, not a directory holding an OCI image layout: not replacing it", path, kindOf(fi.Mode()))
+		return fmt.Errorf("%s exists and is a %s, not a directory holding an OCI image layout: not replacing it", path, FileKind(fi.Mode()))
 	}
 	var others []string
 	n := 0
@@ -194,21 +194,6 @@ func isBlob(rel string) bool {
 		}
 	}
 	return true
-}
-
-// kindOf names a file type for messages.
-func kindOf(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "file"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
 }
 
 // moveIntoPlace renames the directory tmp to path. When path exists, the two

@@ -121,10 +121,7 @@ func TestHugeSparseFile(t *testing.T) {
 	f.WriteAt([]byte("HEAD"), 0)
 	f.WriteAt([]byte("TAIL"), size-4)
 	f.Close()
-	entries, err := FromPath(p, "/big")
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := fromPath(t, p, "/big")
 	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: entries}}}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(img.WriteDockerArchive(pw)) }()

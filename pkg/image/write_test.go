@@ -116,7 +116,7 @@ func TestFormatsReadBack(t *testing.T) {
 		}
 		d := im.Manifests[0]
 		if d.MediaType != types.OCIManifestSchema1 || d.Platform == nil || d.Platform.String() != "linux/amd64" ||
-			d.Annotations[annotationRefName] != "urunc/test:v1" || d.Annotations[annotationContainerdRef] != "urunc/test:v1" {
+			d.Annotations[annotationRefName] != "urunc/test:v1" || d.Annotations[annotationContainerdRef] != "docker.io/urunc/test:v1" {
 			t.Errorf("index.json lists %+v", d)
 		}
 		img, err := idx.Image(d.Digest)

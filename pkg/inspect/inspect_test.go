@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"log"
@@ -13,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -22,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -68,8 +70,9 @@ func TestDockerArchiveCorrupt(t *testing.T) {
 	b[i] = 'k'
 	os.WriteFile(p, b, 0o644)
 	_, err := DockerArchive(p)
-	if err == nil || !strings.Contains(err.Error(), "the image is corrupt") {
-		t.Errorf("got %v", err)
+	var bad *image.InvalidError
+	if err == nil || !strings.Contains(err.Error(), "the image is corrupt") || !errors.As(err, &bad) {
+		t.Errorf("got %v, want an *image.InvalidError saying the image is corrupt", err)
 	}
 }
 
@@ -137,21 +140,22 @@ func TestOCIAndRemote(t *testing.T) {
 		t.Fatalf("reports %+v", rs)
 	}
 
-	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	s := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	defer s.Close()
 	ref := strings.TrimPrefix(s.URL, "http://") + "/urunc/x:1"
 	tag, _ := name.NewTag(ref)
 	if err := remote.Write(tag, img); err != nil {
 		t.Fatal(err)
 	}
-	rs, err = Remote(context.Background(), ref, false)
+	imgs, err := registry.Get(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 1 || rs[0].Digest != want.String() || rs[0].Layers[1].DiffID == "" {
-		t.Errorf("remote report %+v", rs)
+	r, err := Image(imgs[0], []string{ref})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := Remote(context.Background(), "Not A Ref", false); err == nil || !strings.Contains(err.Error(), "not a file, and not a valid image reference") {
-		t.Errorf("bad ref: %v", err)
+	if len(imgs) != 1 || r.Digest != want.String() || r.Layers[1].DiffID == "" {
+		t.Errorf("remote report %+v", r)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // Kind is the format of a root file system file.
@@ -65,26 +67,9 @@ func Detect(path string) (Kind, error) {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("%s is not a regular file (it is a %s), so not a rootfs file", path, fileKind(fi.Mode()))
+		return 0, fmt.Errorf("%s is not a regular file (it is a %s), so not a rootfs file", path, image.FileKind(fi.Mode()))
 	}
 	return detect(f, path)
-}
-
-// fileKind names the type of a file that is not regular, for a message.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m&os.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&os.ModeSocket != 0:
-		return "socket"
-	case m&os.ModeCharDevice != 0:
-		return "character device"
-	case m&os.ModeDevice != 0:
-		return "block device"
-	}
-	return "special file"
 }
 
 // detect tells the kind of the rootfs file f, named path in messages.

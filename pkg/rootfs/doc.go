@@ -5,7 +5,8 @@
 // times on disk.
 //
 // A tree is a list of image.Entry values, the same as a layer's: Tree adds
-// the parent directories and sorts it. WriteInitrd streams it as an initrd;
+// the parent directories and sorts it by image.Tree's rule, and every mode
+// is image.Entry.Mode's, so a rootfs and a layer agree on both. WriteInitrd streams it as an initrd;
 // PlanExt lays it out as an ext file system, whose Write streams it into a
 // file. File contents are read from disk as they are written, once; memory
 // does not grow with file size, and a sparse file's holes stay holes in a

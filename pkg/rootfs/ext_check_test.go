@@ -142,7 +142,7 @@ func checkImage(img []byte, tree []image.Entry) error {
 				}
 				byPath[p] = child
 				mode := r.u16(r.inodeOff(child))
-				if want := map[uint16]uint8{modeDir >> 12: dirFileTypeDirectory, modeRegular >> 12: dirFileTypeRegular, modeSymlink >> 12: dirFileTypeSymlink}[mode>>12]; typ != want {
+				if want := map[uint16]uint8{image.UnixDir >> 12: dirFileTypeDirectory, image.UnixRegular >> 12: dirFileTypeRegular, image.UnixSymlink >> 12: dirFileTypeSymlink}[mode>>12]; typ != want {
 					return fmt.Errorf("%s: entry type %d for mode %o", p, typ, mode)
 				}
 				if typ == dirFileTypeDirectory {
@@ -173,8 +173,8 @@ func checkImage(img []byte, tree []image.Entry) error {
 			return fmt.Errorf("%s: not in the file system", e.Path)
 		}
 		off := r.inodeOff(ino)
-		if m := uint32(r.u16(off)); m != mode(e) {
-			return fmt.Errorf("%s: mode %o, want %o", e.Path, m, mode(e))
+		if m := uint32(r.u16(off)); m != e.Mode() {
+			return fmt.Errorf("%s: mode %o, want %o", e.Path, m, e.Mode())
 		}
 		size := int64(r.u32(off+4)) | int64(r.u32(off+108))<<32
 		if e.Type != image.Directory && r.u16(off+26) != 1 {

@@ -178,35 +178,22 @@ func buildNodes(tree []image.Entry, fsType string) ([]*node, error) {
 // file system of type fsType cannot hold, or one that would hide what the
 // file system makes itself.
 func checkEntry(e image.Entry, fsType string) error {
-	name := path.Base(e.Path)
-	switch {
-	case e.Path == "/lost+found" || strings.HasPrefix(e.Path, "/lost+found/"):
+	if e.Path == "/lost+found" || strings.HasPrefix(e.Path, "/lost+found/") {
 		return &LimitError{Path: e.Path, Reason: "/lost+found is made by the file system itself (ext2/ext4 writes it): put the files elsewhere"}
-	case len(name) > maxNameLen:
-		return &LimitError{Path: e.Path, Reason: fmt.Sprintf("its name is %d bytes: an ext file name is at most %d", len(name), maxNameLen)}
-	case strings.IndexByte(name, 0) >= 0:
-		return &LimitError{Path: e.Path, Reason: "the name holds a NUL byte, which no ext file name can"}
 	}
-	switch e.Type {
-	case image.Symlink:
-		switch {
-		case e.Linkname == "":
-			return &LimitError{Path: e.Path, Reason: "the symlink's target is empty, which an ext symlink cannot be"}
-		case len(e.Linkname) > maxSymlinkLen:
-			return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the symlink's target is %d bytes: an ext symlink's is at most %d", len(e.Linkname), maxSymlinkLen)}
-		case strings.IndexByte(e.Linkname, 0) >= 0:
-			return &LimitError{Path: e.Path, Reason: "the symlink's target holds a NUL byte, which no ext symlink can"}
-		}
-	case image.Regular:
-		size := int64(len(e.Data))
-		if e.Source != "" {
-			size = e.Size
-		}
-		if most := maxFileSize(fsType); size > most {
-			return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the file is %d bytes: an %s file of 4 KiB blocks without huge_file is at most %d", size, fsType, most)}
-		}
+	l := entryLimits{
+		name:      path.Base,
+		maxName:   maxNameLen,
+		nameLong:  "its name is %d bytes: an ext file name is at most %d",
+		nameNUL:   "the name holds a NUL byte, which no ext file name can",
+		maxLink:   maxSymlinkLen,
+		linkEmpty: "the symlink's target is empty, which an ext symlink cannot be",
+		linkLong:  "the symlink's target is %d bytes: an ext symlink's is at most %d",
+		linkNUL:   "the symlink's target holds a NUL byte, which no ext symlink can",
+		maxSize:   maxFileSize(fsType),
+		sizeLong:  "the file is %d bytes: an " + fsType + " file of 4 KiB blocks without huge_file is at most %d",
 	}
-	return nil
+	return l.check(e)
 }
 
 // checkDirLen refuses a directory of more than maxDirBlocks blocks.
@@ -236,7 +223,7 @@ func identity(fsType string, tree []image.Entry) (uuid, seed [16]byte) {
 	h := sha256.New()
 	fmt.Fprintf(h, "bunix %s\x00", fsType)
 	for _, e := range tree {
-		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%s\x00", e.Path, mode(e), e.Size, e.Linkname)
+		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%s\x00", e.Path, e.Mode(), e.Size, e.Linkname)
 	}
 	sum := h.Sum(nil)
 	copy(uuid[:], sum[:16])

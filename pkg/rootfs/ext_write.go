@@ -216,9 +216,9 @@ func (x *Ext) inode(n *node) []byte {
 	in := make([]byte, x.inodeSize)
 	le := binary.LittleEndian
 	size := n.size()
-	le.PutUint16(in[0:], uint16(mode(n.entry)))
+	le.PutUint16(in[0:], uint16(n.entry.Mode()))
 	if n.ino == lostFoundInode {
-		le.PutUint16(in[0:], modeDir|0o700)
+		le.PutUint16(in[0:], image.UnixDir|0o700)
 	}
 	le.PutUint32(in[4:], uint32(size))
 	le.PutUint32(in[108:], uint32(size>>32))

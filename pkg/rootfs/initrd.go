@@ -75,34 +75,25 @@ func CheckInitrd(tree []image.Entry, mtime time.Time) error {
 		return fmt.Errorf("planning the initrd: %d entries is more than its 32-bit inode numbers count", len(tree))
 	}
 	for _, e := range tree {
-		name := strings.TrimPrefix(e.Path, "/")
-		switch {
-		case len(name) > maxCPIONameLen:
-			return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the path is %d bytes: Linux unpacks no initrd name over %d", len(name), maxCPIONameLen)}
-		case strings.IndexByte(name, 0) >= 0:
-			return &LimitError{Path: e.Path, Reason: "the path holds a NUL byte, which ends a name in an initrd"}
-		}
-		switch e.Type {
-		case image.Symlink:
-			switch {
-			case e.Linkname == "":
-				return &LimitError{Path: e.Path, Reason: "the symlink's target is empty, which Linux cannot make"}
-			case len(e.Linkname) > maxCPIOLinkLen:
-				return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the symlink's target is %d bytes: Linux makes none over %d", len(e.Linkname), maxCPIOLinkLen)}
-			case strings.IndexByte(e.Linkname, 0) >= 0:
-				return &LimitError{Path: e.Path, Reason: "the symlink's target holds a NUL byte, which no symlink can"}
-			}
-		case image.Regular:
-			size := int64(len(e.Data))
-			if e.Source != "" {
-				size = e.Size
-			}
-			if size > maxCPIONumber {
-				return &LimitError{Path: e.Path, Reason: fmt.Sprintf("the file is %d bytes: a newc cpio archive holds files of at most %d (4 GiB less one)", size, int64(maxCPIONumber))}
-			}
+		if err := cpioLimits.check(e); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// cpioLimits are the limits of a newc archive on one entry.
+var cpioLimits = entryLimits{
+	name:      func(p string) string { return strings.TrimPrefix(p, "/") },
+	maxName:   maxCPIONameLen,
+	nameLong:  "the path is %d bytes: Linux unpacks no initrd name over %d",
+	nameNUL:   "the path holds a NUL byte, which ends a name in an initrd",
+	maxLink:   maxCPIOLinkLen,
+	linkEmpty: "the symlink's target is empty, which Linux cannot make",
+	linkLong:  "the symlink's target is %d bytes: Linux makes none over %d",
+	linkNUL:   "the symlink's target holds a NUL byte, which no symlink can",
+	maxSize:   maxCPIONumber,
+	sizeLong:  "the file is %d bytes: a newc cpio archive holds files of at most %d (4 GiB less one)",
 }
 
 func writeCPIO(w io.Writer, tree []image.Entry, mtime time.Time) error {
@@ -110,7 +101,7 @@ func writeCPIO(w io.Writer, tree []image.Entry, mtime time.Time) error {
 	for i, e := range tree {
 		info := cpio.Info{
 			Ino:   uint64(i + 1),
-			Mode:  uint64(mode(e)),
+			Mode:  uint64(e.Mode()),
 			NLink: 1,
 			MTime: uint64(mtime.Unix()),
 			Name:  strings.TrimPrefix(e.Path, "/"),

@@ -2,70 +2,70 @@ package rootfs
 
 import (
 	"fmt"
-	"path"
-	"sort"
 	"strings"
 
 	"github.com/nubificus/bunix/pkg/image"
 )
 
-// Tree returns entries plus the directories above them, each path once, in
-// depth-first order with the children of a directory sorted by name, right
-// after it. Paths must be absolute and clean. The root "/" itself is left
-// out: a directory entry for it is dropped. A path given twice is an error unless both times it is a directory.
+// Tree returns entries in the order of image.Tree, the directories above
+// them added, for WriteInitrd and PlanExt. A directory copied to "/" is the
+// root itself, so a directory entry for "/" is dropped.
 func Tree(entries []image.Entry) ([]image.Entry, error) {
-	byPath := make(map[string]image.Entry, len(entries))
+	var in []image.Entry
 	for _, e := range entries {
-		if e.Path == "/" && e.Type == image.Directory {
-			continue // a directory copied to the root is the root
-		}
-		if !path.IsAbs(e.Path) || path.Clean(e.Path) != e.Path || e.Path == "/" {
-			return nil, fmt.Errorf("rootfs entry path %q must be absolute, clean and not /", e.Path)
-		}
-		if old, ok := byPath[e.Path]; ok && !(old.Type == image.Directory && e.Type == image.Directory) {
-			return nil, fmt.Errorf("rootfs path %s is given twice (as a %s and as a %s)", e.Path, old.Type, e.Type)
-		}
-		byPath[e.Path] = e
-	}
-	for _, e := range entries {
-		for dir := path.Dir(e.Path); dir != "/"; dir = path.Dir(dir) {
-			old, ok := byPath[dir]
-			if !ok {
-				byPath[dir] = image.Entry{Path: dir, Type: image.Directory}
-			} else if old.Type != image.Directory {
-				return nil, fmt.Errorf("rootfs path %s is a %s, but %s needs it to be a directory", dir, old.Type, e.Path)
-			}
+		if e.Path != "/" || e.Type != image.Directory {
+			in = append(in, e)
 		}
 	}
-	out := make([]image.Entry, 0, len(byPath))
-	for _, e := range byPath {
-		out = append(out, e)
+	tree, err := image.Tree(in)
+	if err != nil {
+		return nil, fmt.Errorf("rootfs: %w", err)
 	}
-	// With "/" as the lowest byte, a directory's children follow it.
-	key := func(p string) string { return strings.ReplaceAll(p, "/", "\x00") }
-	sort.Slice(out, func(i, j int) bool { return key(out[i].Path) < key(out[j].Path) })
-	return out, nil
+	return tree, nil
 }
 
-// Unix file type and permission bits, as cpio and ext store them.
-const (
-	modeDir     = 0o040000
-	modeRegular = 0o100000
-	modeSymlink = 0o120000
-)
+// entryLimits is what one rootfs format holds of an entry, and the reasons
+// its refusals give. A reason that takes numbers gets the entry's length
+// and the limit, in that order.
+type entryLimits struct {
+	// name is what the format stores of a path as a name.
+	name                         func(path string) string
+	maxName, maxLink             int
+	maxSize                      int64
+	nameLong, nameNUL            string
+	linkEmpty, linkLong, linkNUL string
+	sizeLong                     string
+}
 
-// mode returns e's Unix mode. It is the one place that decides modes in a
-// rootfs, by the rule of the image layers: 0755 for directories and
-// executables, 0644 for other files, 0777 for symlinks.
-func mode(e image.Entry) uint32 {
+// check refuses, as a *LimitError, an entry whose name, symlink target or
+// size is beyond l.
+func (l *entryLimits) check(e image.Entry) error {
+	refuse := func(reason string) error { return &LimitError{Path: e.Path, Reason: reason} }
+	name := l.name(e.Path)
+	switch {
+	case len(name) > l.maxName:
+		return refuse(fmt.Sprintf(l.nameLong, len(name), l.maxName))
+	case strings.IndexByte(name, 0) >= 0:
+		return refuse(l.nameNUL)
+	}
 	switch e.Type {
-	case image.Directory:
-		return modeDir | 0o755
 	case image.Symlink:
-		return modeSymlink | 0o777
+		switch {
+		case e.Linkname == "":
+			return refuse(l.linkEmpty)
+		case len(e.Linkname) > l.maxLink:
+			return refuse(fmt.Sprintf(l.linkLong, len(e.Linkname), l.maxLink))
+		case strings.IndexByte(e.Linkname, 0) >= 0:
+			return refuse(l.linkNUL)
+		}
+	case image.Regular:
+		size := int64(len(e.Data))
+		if e.Source != "" {
+			size = e.Size
+		}
+		if size > l.maxSize {
+			return refuse(fmt.Sprintf(l.sizeLong, size, l.maxSize))
+		}
 	}
-	if e.Executable {
-		return modeRegular | 0o755
-	}
-	return modeRegular | 0o644
+	return nil
 }

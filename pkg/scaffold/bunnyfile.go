@@ -22,10 +22,10 @@ type bunnyfile struct {
 		Architecture string `yaml:"architecture"`
 	} `yaml:"platforms"`
 	Rootfs struct {
-		From    string   `yaml:"from"`
-		Path    string   `yaml:"path"`
-		Type    string   `yaml:"type"`
-		Include []string `yaml:"include"`
+		From    string        `yaml:"from"`
+		Path    string        `yaml:"path"`
+		Type    string        `yaml:"type"`
+		Include []includeItem `yaml:"include"`
 	} `yaml:"rootfs"`
 	Kernel struct {
 		From string `yaml:"from"`
@@ -37,10 +37,13 @@ type bunnyfile struct {
 	Envs       []string `yaml:"envs"`
 }
 
-// Bunnyfile converts a bunnyfile (YAML, version v0.1) read from file.
-// Sources stay relative to the build context; the caller rebases them. What
-// bunix cannot carry over (a kernel or rootfs from a remote image, cmd,
-// entrypoint, envs) is an error naming the field.
+// Bunnyfile converts a bunnyfile (YAML, version v0.1) read from file:
+// cmdline, cmd, entrypoint and envs become annotations.cmdline, cmd,
+// entrypoint and env, rootfs.include entries in either form
+// ("source:/target", or { source, destination }) its includes. Sources stay
+// relative to the build context; the caller rebases them. What bunix cannot
+// carry over (a kernel or rootfs from a remote image, an include from an
+// image) is an error naming the field.
 func Bunnyfile(src []byte, file string) (*Description, error) {
 	var b bunnyfile
 	dec := yaml.NewDecoder(bytes.NewReader(src))
@@ -103,12 +106,27 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	case "scratch":
 		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework)}
 		targets, sources := map[string]int{}, map[string]int{}
-		for i, inc := range r.Include {
+		for i, item := range r.Include {
 			field := fmt.Sprintf("%s[%d]", at("rootfs.include"), i)
-			src, dst, ok := strings.Cut(inc, ":")
-			if !ok || src == "" || !path.IsAbs(dst) {
-				bad.add("%s: %q: want source:/target", field, clip(inc))
+			if item.problem != "" {
+				bad.add("%s: %s", field, item.problem)
 				continue
+			}
+			inc, src, dst := item.text, item.source, item.destination
+			if item.mapping && (src == "" || !path.IsAbs(dst)) {
+				bad.add("%s: { source: %q, destination: %q }: want a source and an absolute destination", field, clip(src), clip(dst))
+				continue
+			}
+			if !item.mapping {
+				var ok bool
+				src, dst, ok = strings.Cut(inc, ":")
+				if !ok || src == "" || !path.IsAbs(dst) {
+					bad.add("%s: %q: want source:/target", field, clip(inc))
+					continue
+				}
+			}
+			if inc == "" {
+				inc = src + ":" + dst
 			}
 			dst = path.Clean(dst)
 			if j, ok := targets[dst]; ok {
@@ -131,15 +149,64 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	default:
 		bad.add("%s = %q: a rootfs from a remote image cannot be carried over; export it to a file and use from: local", at("rootfs.from"), r.From)
 	}
-	for _, f := range []struct {
-		field string
-		v     []string
-	}{{"cmd", b.Cmd}, {"entrypoint", b.Entrypoint}, {"envs", b.Envs}} {
-		if len(f.v) > 0 {
-			bad.add("%s = %s: cannot be carried over: bunix takes the guest's arguments from cmdline only", at(f.field), clip(fmt.Sprintf("%q", f.v)))
+	d.Cmd, d.Entrypoint = b.Cmd, b.Entrypoint
+	for i, e := range b.Envs {
+		name, value, ok := strings.Cut(e, "=")
+		if !ok || name == "" {
+			bad.add("%s[%d]: %q: want NAME=value", at("envs"), i, clip(e))
+			continue
 		}
+		if d.Env == nil {
+			d.Env = map[string]string{}
+		}
+		d.Env[name] = value
 	}
 	return d, bad.err()
+}
+
+// includeItem is one entry of a bunnyfile's rootfs.include: "source:/target"
+// (text), or bunny's mapping form { source, destination, from }, whose from
+// (an OCI image to take the files from) bunix cannot carry over (problem).
+type includeItem struct {
+	text                string
+	mapping             bool
+	source, destination string
+	problem             string
+}
+
+// UnmarshalYAML reads either form of an include.
+func (it *includeItem) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Decode(&it.text)
+	case yaml.MappingNode:
+	default:
+		return fmt.Errorf("line %d: an include is \"source:/target\" or { source: ..., destination: /... }", n.Line)
+	}
+	it.mapping = true
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var val string
+		if v.Kind != yaml.ScalarNode {
+			return fmt.Errorf("line %d: include %s must be a string", v.Line, clip(k.Value))
+		}
+		if err := v.Decode(&val); err != nil {
+			return err
+		}
+		switch k.Value {
+		case "source":
+			it.source = val
+		case "destination":
+			it.destination = val
+		case "from":
+			if val != "" && val != "local" && val != "scratch" {
+				it.problem = fmt.Sprintf("from = %q: files from an image cannot be carried over yet; export them into the build context and include them from there", clip(val))
+			}
+		default:
+			return fmt.Errorf("line %d: include field %s not found (known: source, destination, from)", k.Line, clip(k.Value))
+		}
+	}
+	return nil
 }
 
 // rootfsType is the rootfs type given, or the default for guest; a guest

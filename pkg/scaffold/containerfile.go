@@ -2,6 +2,7 @@ package scaffold
 
 import (
 	"encoding/json"
+	"fmt"
 	"path"
 	"slices"
 	"strconv"
@@ -12,7 +13,8 @@ import (
 )
 
 // Containerfile converts a Dockerfile-like Containerfile of pun or bunny
-// (FROM scratch, COPY src dst, LABEL "com.urunc.unikernel.*"=...) read from
+// (FROM scratch, COPY src dst, LABEL "com.urunc.unikernel.*"=..., ENV, and
+// CMD and ENTRYPOINT in exec form) read from
 // file. Sources stay relative to the build context; the caller rebases them
 // and checks that they stay inside it. Every line is carried over or
 // reported: anything else (a FROM image, COPY --from, RUN, labels that are
@@ -84,11 +86,95 @@ func Containerfile(src []byte, file string) (*Description, error) {
 					d.Annotations[short] = v
 				}
 			}
+		case "ENV":
+			if err := parseEnv(rest, d); err != "" {
+				bad.add("%s: ENV %s", at, err)
+			}
+		case "CMD", "ENTRYPOINT":
+			instr := strings.ToUpper(word)
+			words, err := execForm(instr, rest)
+			if err != "" {
+				bad.add("%s: %s", at, err)
+				continue
+			}
+			// As in Docker, the last one counts.
+			if instr == "CMD" {
+				d.Cmd = words
+			} else {
+				d.Entrypoint = words
+			}
 		default:
-			bad.add("%s: %s cannot be carried over: bunix copies files and sets urunc annotations, it runs nothing and keeps no other settings", at, clip(word))
+			bad.add("%s: %s cannot be carried over: bunix copies files and sets urunc annotations and the guest's env, entrypoint and cmd; it runs nothing and keeps no other settings", at, clip(word))
 		}
 	}
 	return d, bad.err()
+}
+
+// parseEnv reads the arguments of ENV into d.Env: NAME=value pairs, or the
+// older NAME value. A later value of a name replaces an earlier one, as in
+// Docker. Variables are not expanded, so a value with $ is refused.
+func parseEnv(rest string, d *Description) string {
+	if strings.Contains(rest, "$") {
+		return clip(rest) + ": variables cannot be carried over (bunix expands nothing); write the value out"
+	}
+	words, err := args.SplitCmdline(rest)
+	if err != nil {
+		return clip(rest) + ": " + err.Error()
+	}
+	if len(words) == 0 {
+		return clip(rest) + ": want NAME=value"
+	}
+	pairs := map[string]string{}
+	if !strings.Contains(words[0], "=") {
+		// ENV NAME value: the value is the rest of the line.
+		name, value, _ := strings.Cut(rest, " ")
+		if words, err = args.SplitCmdline(strings.TrimSpace(value)); err != nil || len(words) == 0 {
+			return clip(rest) + ": want NAME=value"
+		}
+		pairs[name] = strings.Join(words, " ")
+	} else {
+		for _, w := range words {
+			name, value, ok := strings.Cut(w, "=")
+			if !ok {
+				return clip(w) + ": want NAME=value"
+			}
+			pairs[name] = value
+		}
+	}
+	for name, value := range pairs {
+		if d.Env == nil {
+			d.Env = map[string]string{}
+		}
+		d.Env[name] = value
+	}
+	return ""
+}
+
+// execForm reads the arguments of CMD or ENTRYPOINT, which must be in exec
+// form (a JSON list of strings): the shell form runs /bin/sh -c, which a
+// unikernel image has not.
+func execForm(instr, rest string) ([]string, string) {
+	if !strings.HasPrefix(rest, "[") {
+		return nil, fmt.Sprintf("%s %s: only the exec form can be carried over (the shell form runs /bin/sh -c, which a unikernel image has not): write %s [%s]", instr, clip(rest), instr, execHint(rest))
+	}
+	var words []string
+	if err := json.Unmarshal([]byte(rest), &words); err != nil {
+		return nil, instr + " " + clip(rest) + ": bad JSON form: " + err.Error()
+	}
+	return words, ""
+}
+
+// execHint spells rest's words as an exec form's list, for messages.
+func execHint(rest string) string {
+	words, err := args.SplitCmdline(rest)
+	if err != nil {
+		words = strings.Fields(rest)
+	}
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = strconv.Quote(w)
+	}
+	return clip(strings.Join(quoted, ", "))
 }
 
 // parseCopy reads the arguments of COPY (or ADD): sources then a target, in

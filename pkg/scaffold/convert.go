@@ -146,10 +146,7 @@ func Convert(src []byte, file, outDir, name, tag string) (*Description, error) {
 	// stable file.
 	sort.SliceStable(d.Files, func(i, j int) bool { return d.Files[i].Target < d.Files[j].Target })
 	d.Name, d.Tag = name, tag
-	d.Comment = []string{
-		fmt.Sprintf("Converted by `bunix convert` from %s %s.", kind, filepath.Base(file)),
-		"Build it with: nix-build default.nix --arg args ./args.nix, or bunix build -f args.nix -o image.tar",
-	}
+	d.Comment = append([]string{fmt.Sprintf("Converted by `bunix convert` from %s %s.", kind, filepath.Base(file))}, HowToBuild...)
 	return d, nil
 }
 

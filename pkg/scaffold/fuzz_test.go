@@ -54,6 +54,7 @@ func FuzzContainerfile(f *testing.F) {
 		"# escape=`\nFROM scratch\n",
 		"COPY --chmod=0755 a /a\nCOPY a /a\nCOPY ./a /b\n",
 		"LABEL \"com.urunc.unikernel.cmdline\"='x \"y\"'\nRUN \\\n\n# c\n x\n",
+		"ENV A=1 B=\"two words\" in=x\nENV OLD legacy value\nENV C=$D\nENTRYPOINT [\"/init\"]\nCMD [\"a\", \"b c\"]\nCMD /app\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -76,6 +77,8 @@ func FuzzBunnyfile(f *testing.F) {
 		"version: v0.1\n---\nversion: v0.1\n",
 		"version: v0.1\nkernel: {from: local, path: /}\n",
 		"version: v0.1\nkernel: &a {from: local, path: k}\nrootfs: *a\n",
+		"version: v0.1\nkernel: {from: local, path: k}\nrootfs: {from: scratch, type: raw, include: [{source: a, destination: /x}, {from: img, source: /l, destination: /l}, b:/y]}\n" +
+			"cmd: [a, 'b c']\nentrypoint: [/init]\nenvs: [A=1, 'B=two words', C]\n",
 	} {
 		f.Add([]byte(s))
 	}

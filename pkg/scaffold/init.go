@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -23,6 +24,8 @@ type Answers struct {
 	// paths relative to the directory the args.nix goes to.
 	Binary, Initrd string
 	Cmdline        string
+	// Env is the guest's environment, as NAME=value.
+	Env []string
 	// Name is the image name; Tag its tag, "latest" when empty.
 	Name, Tag string
 }
@@ -56,6 +59,15 @@ func Init(a Answers) (*Description, error) {
 	if _, ok := unikernelTarget(filepath.ToSlash(a.Initrd)); a.Initrd != "" && !ok {
 		bad.add("--initrd %q: names a directory, not the initrd file", clip(a.Initrd))
 	}
+	env := map[string]string{}
+	for _, e := range a.Env {
+		if msg := envProblem(e); msg != "" {
+			bad.add("--env %q: %s", clip(e), msg)
+			continue
+		}
+		name, value, _ := strings.Cut(e, "=")
+		env[name] = value
+	}
 	if err := bad.err(); err != nil {
 		return nil, err
 	}
@@ -64,12 +76,8 @@ func Init(a Answers) (*Description, error) {
 		tag = "latest"
 	}
 	d := &Description{
-		Comment: []string{
-			fmt.Sprintf("A %s guest on %s, written by `bunix init`.", a.Guest, a.Monitor),
-			"Build it with `nix-build default.nix --arg args ./args.nix` (from a bunix checkout),",
-			"or `bunix build -f args.nix -o image.tar`; then `docker load < result` or `docker load < image.tar`.",
-		},
-		Name: a.Name, Tag: tag,
+		Comment: append([]string{fmt.Sprintf("A %s guest on %s, written by `bunix init`.", a.Guest, a.Monitor)}, HowToBuild...),
+		Name:    a.Name, Tag: tag,
 		Annotations: map[string]string{"unikernelType": a.Guest, "hypervisor": a.Monitor},
 	}
 	add := func(key, src string) {
@@ -84,10 +92,18 @@ func Init(a Answers) (*Description, error) {
 	if a.Cmdline != "" {
 		d.Annotations["cmdline"] = a.Cmdline
 	}
+	if len(env) > 0 {
+		d.Env = env
+	}
 	switch {
 	case urunc.DefaultRootfs(a.Guest) == "":
 		d.Hints = []string{a.Guest + " takes no root filesystem."}
 	case a.Initrd != "":
+	case urunc.RawBlock(a.Guest):
+		d.Hints = []string{
+			a.Guest + " reads its block as a raw device, with no file system; to give it one, package the device's content as it is:",
+			`rootfs = { type = "block"; from = ./disk.img; };`,
+		}
 	case urunc.DefaultRootfs(a.Guest) == urunc.RootfsInitrd:
 		d.Hints = []string{
 			"To give the guest files, let bunix build an initrd:",
@@ -102,6 +118,23 @@ func Init(a Answers) (*Description, error) {
 		}
 	}
 	return d, nil
+}
+
+// envVar is a variable name the guest's environment may hold.
+var envVar = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// envProblem says what is wrong with e as NAME=value, or "".
+func envProblem(e string) string {
+	name, value, ok := strings.Cut(e, "=")
+	switch {
+	case !ok:
+		return "want NAME=value"
+	case !envVar.MatchString(name):
+		return "the name must be letters, digits and _, not starting with a digit"
+	case strings.ContainsAny(value, "\r\n\x00"):
+		return "the value must be one line"
+	}
+	return ""
 }
 
 // unikernelTarget is where a kernel or initrd file src goes in the image:
@@ -185,6 +218,24 @@ func Ask(r io.Reader, w io.Writer, a *Answers) error {
 		if a.Cmdline, err = ask("Guest command line (empty for none): ", func(string) string { return "" }); err != nil {
 			return err
 		}
+	}
+	if a.Env == nil {
+		var words []string
+		if _, err = ask("Guest environment, NAME=value separated by spaces (empty for none): ", func(s string) string {
+			var err error
+			if words, err = args.SplitCmdline(s); err != nil {
+				return err.Error()
+			}
+			for _, w := range words {
+				if msg := envProblem(w); msg != "" {
+					return fmt.Sprintf("%q: %s", clip(w), msg)
+				}
+			}
+			return ""
+		}); err != nil {
+			return err
+		}
+		a.Env = words
 	}
 	return nil
 }

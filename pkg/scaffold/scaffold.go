@@ -7,11 +7,32 @@ package scaffold
 
 import (
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/nubificus/bunix/pkg/urunc"
 )
+
+// HowToBuild are the comment lines that init and convert write under the
+// first line of an args.nix: commands that build it on a machine with Nix
+// but no nixpkgs (the Makefile's image target builds bunix with Go and
+// hands it to nix-build as --arg bunix), or with the CLI alone. The nix
+// tests run the make line as written, with the checkout's path in place of
+// CheckoutPlaceholder.
+var HowToBuild = []string{
+	"Build it from this file's directory, with Nix and a bunix checkout (no nixpkgs",
+	"needed: `make image` builds bunix with Go and passes it to nix-build):",
+	"  make -C " + CheckoutPlaceholder + " image ARGS=$PWD/args.nix && docker load < " + CheckoutPlaceholder + "/result",
+	"or with the bunix CLI alone:",
+	"  bunix build -f args.nix -o image.tar && docker load < image.tar",
+}
+
+// CheckoutPlaceholder stands for the directory of a bunix checkout in
+// HowToBuild.
+const CheckoutPlaceholder = "/path/to/bunix"
 
 // Description is an image description on its way to becoming an args.nix.
 type Description struct {
@@ -23,6 +44,10 @@ type Description struct {
 	Files []Copy
 	// Annotations are urunc settings by short key.
 	Annotations map[string]string
+	// Env is the guest's environment; Entrypoint and Cmd its process args
+	// (nil when not given).
+	Env             map[string]string
+	Entrypoint, Cmd []string
 	// Rootfs, when set, asks bunix to build or package a root filesystem.
 	Rootfs *Rootfs
 	// Hints are comment lines at the end of the attribute set.
@@ -77,6 +102,7 @@ func (d *Description) Nix() []byte {
 		}
 		b.WriteString("  };\n")
 	}
+	d.writeProcess(&b)
 	b.WriteString("\n  # How urunc runs the image (keys without the com.urunc.unikernel. prefix).\n")
 	b.WriteString("  annotations = {\n")
 	for _, k := range urunc.Keys {
@@ -94,6 +120,40 @@ func (d *Description) Nix() []byte {
 	b.WriteString("}\n")
 	return []byte(b.String())
 }
+
+// writeProcess renders env, entrypoint and cmd, those that are given.
+func (d *Description) writeProcess(b *strings.Builder) {
+	if len(d.Env) > 0 {
+		b.WriteString("\n  env = {\n")
+		for _, k := range slices.Sorted(maps.Keys(d.Env)) {
+			name := k
+			if !nixName.MatchString(k) || slices.Contains(nixKeywords, k) {
+				name = nixString(k)
+			}
+			fmt.Fprintf(b, "    %s = %s;\n", name, nixString(d.Env[k]))
+		}
+		b.WriteString("  };\n")
+	}
+	for _, l := range []struct {
+		attr  string
+		words []string
+	}{{"entrypoint", d.Entrypoint}, {"cmd", d.Cmd}} {
+		if l.words == nil {
+			continue
+		}
+		quoted := make([]string, len(l.words))
+		for i, w := range l.words {
+			quoted[i] = nixString(w)
+		}
+		fmt.Fprintf(b, "  %s = [ %s ];\n", l.attr, strings.Join(quoted, " "))
+	}
+}
+
+// nixName is an attribute name Nix reads without quotes, unless it is one
+// of nixKeywords.
+var nixName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+var nixKeywords = []string{"assert", "else", "if", "in", "inherit", "let", "or", "rec", "then", "with"}
 
 func writeCopies(b *strings.Builder, indent, attr string, copies []Copy) {
 	fmt.Fprintf(b, "%s%s = {\n", indent, attr)

@@ -55,7 +55,9 @@ LABEL maintainer=me
 COPY *.conf /conf/
 COPY rel x
 ADD https://example.com/k /k
-ENV A=1
+ENV A=$B
+CMD /app --port 80
+ENTRYPOINT ["/app",
 `
 	_, err := Containerfile([]byte(src), "Containerfile")
 	if err == nil {
@@ -69,7 +71,9 @@ ENV A=1
 		"Containerfile:5: COPY *.conf: wildcards cannot be carried over",
 		"Containerfile:6: COPY rel x: the target must be absolute",
 		"Containerfile:7: ADD https://example.com/k: bunix fetches nothing",
-		"Containerfile:8: ENV cannot be carried over",
+		"Containerfile:8: ENV A=$B: variables cannot be carried over",
+		`Containerfile:9: CMD /app --port 80: only the exec form can be carried over (the shell form runs /bin/sh -c, which a unikernel image has not): write CMD ["/app", "--port", "80"]`,
+		`Containerfile:10: ENTRYPOINT ["/app",: bad JSON form`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -118,7 +122,13 @@ func TestBunnyfileRefuses(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
 		{"version: v0.2\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "v0.2": bunix reads bunnyfile version v0.1`},
 		{"version: v0.1\nkernel:\n  from: unikraft.org/nginx:latest\n", `kernel.from = "unikraft.org/nginx:latest": bunix does not build unikernels`},
-		{"version: v0.1\nkernel:\n  from: local\n  path: k\nenvs: [A=1]\n", `envs = ["A=1"]: cannot be carried over`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nenvs: [A]\n", `bunnyfile: envs[0]: "A": want NAME=value`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - from: harbor.nbfc.io/x:1\n    source: /lib\n    destination: /lib\n",
+			`bunnyfile: rootfs.include[0]: from = "harbor.nbfc.io/x:1": files from an image cannot be carried over yet`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    dest: /lib\n",
+			`include field dest not found (known: source, destination, from)`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    destination: lib\n",
+			`bunnyfile: rootfs.include[0]: { source: "a", destination: "lib" }: want a source and an absolute destination`},
 		{"version: v0.1\nkernl:\n  from: local\n", "line 2: field kernl not found"},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: harbor.nbfc.io/x\n", "a rootfs from a remote image cannot be carried over"},
 	} {
@@ -126,6 +136,69 @@ func TestBunnyfileRefuses(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// TestProcessConverts: ENV, CMD and ENTRYPOINT of a Containerfile, and
+// envs, cmd, entrypoint and bunny's mapping form of rootfs.include of a
+// bunnyfile, are carried over, and rendered so that Nix reads them back.
+func TestProcessConverts(t *testing.T) {
+	d, err := Containerfile([]byte(`FROM scratch
+COPY k /unikernel/k
+ENV A=1 B="two words" in=x
+ENV OLD legacy form value
+ENTRYPOINT ["/init"]
+CMD ["x"]
+CMD ["hello", "two words"]
+`), "Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEnv := map[string]string{"A": "1", "B": "two words", "in": "x", "OLD": "legacy form value"}
+	if !reflect.DeepEqual(d.Env, wantEnv) || !reflect.DeepEqual(d.Entrypoint, []string{"/init"}) || !reflect.DeepEqual(d.Cmd, []string{"hello", "two words"}) {
+		t.Errorf("Env %q Entrypoint %q Cmd %q", d.Env, d.Entrypoint, d.Cmd)
+	}
+	d.Name, d.Tag = "x", "t"
+	nix := testenv.Require(t, "nix-instantiate")
+	out, err := exec.Command(nix, "--eval", "--strict", "--json", "--expr", "let a = "+string(d.Nix())+"; in { inherit (a) env entrypoint cmd; }").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s\n%s", err, out, d.Nix())
+	}
+	var got struct {
+		Env             map[string]string
+		Entrypoint, Cmd []string
+	}
+	if err := json.Unmarshal(out, &got); err != nil || !reflect.DeepEqual(got.Env, wantEnv) || !reflect.DeepEqual(got.Cmd, d.Cmd) || !reflect.DeepEqual(got.Entrypoint, d.Entrypoint) {
+		t.Errorf("Nix reads back %s (%v)", out, err)
+	}
+
+	b, err := Bunnyfile([]byte(`version: v0.1
+platforms:
+  framework: linux
+  monitor: qemu
+kernel:
+  from: local
+  path: vmlinux
+rootfs:
+  from: scratch
+  type: initrd
+  include:
+  - source: ./conf
+    destination: /etc/app
+  - init:/init
+entrypoint: ["/init"]
+cmd: ["app", "-v"]
+envs: ["PORT=80", "EMPTY="]
+`), "bunnyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(copies(b.Rootfs.Include), []string{"./conf -> /etc/app", "init -> /init"}) ||
+		!reflect.DeepEqual(b.Env, map[string]string{"PORT": "80", "EMPTY": ""}) || !reflect.DeepEqual(b.Cmd, []string{"app", "-v"}) || !reflect.DeepEqual(b.Entrypoint, []string{"/init"}) {
+		t.Errorf("bunnyfile: includes %v, Env %q Entrypoint %q Cmd %q", copies(b.Rootfs.Include), b.Env, b.Entrypoint, b.Cmd)
+	}
+	if b.Rootfs.Include[0].Where != `bunnyfile: rootfs.include[0] "./conf"` {
+		t.Errorf("Where = %q", b.Rootfs.Include[0].Where)
 	}
 }
 
@@ -161,15 +234,15 @@ func TestNixString(t *testing.T) {
 func TestAsk(t *testing.T) {
 	var a Answers
 	var prompts bytes.Buffer
-	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\n/chttp\n")
+	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\n/chttp\n1X=a\nPORT=80 'MSG=hi there'\n")
 	if err := Ask(in, &prompts, &a); err != nil {
 		t.Fatal(err)
 	}
-	want := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "./build/kernel", Cmdline: "/chttp"}
-	if a != want {
+	want := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "./build/kernel", Cmdline: "/chttp", Env: []string{"PORT=80", "MSG=hi there"}}
+	if !reflect.DeepEqual(a, want) {
 		t.Errorf("answers %+v", a)
 	}
-	for _, p := range []string{"pick one of: rumprun", "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft"} {
+	for _, p := range []string{"pick one of: rumprun", `"1X=a": the name must be letters, digits and _`, "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft"} {
 		if !strings.Contains(prompts.String(), p) {
 			t.Errorf("prompts lack %q:\n%s", p, prompts.String())
 		}
@@ -190,6 +263,17 @@ func TestInit(t *testing.T) {
 		if !strings.Contains(nix, want) {
 			t.Errorf("args.nix lacks %q:\n%s", want, nix)
 		}
+	}
+	if d, err = Init(Answers{Guest: "mirage", Monitor: "hvt", Binary: "k"}); err != nil || !strings.Contains(string(d.Nix()), `# rootfs = { type = "block"; from = ./disk.img; };`) || strings.Contains(string(d.Nix()), `type = "raw"`) {
+		t.Errorf("mirage hints: %v\n%s", err, d.Nix())
+	}
+	d, err = Init(Answers{Guest: "unikraft", Monitor: "qemu", Binary: "k", Env: []string{"PORT=80", "A=b=c"}})
+	if err != nil || !reflect.DeepEqual(d.Env, map[string]string{"PORT": "80", "A": "b=c"}) || !strings.Contains(string(d.Nix()), "  env = {\n    A = \"b=c\";\n    PORT = \"80\";\n  };\n") {
+		t.Errorf("--env: %v %+v\n%s", err, d, d.Nix())
+	}
+	if _, err := Init(Answers{Guest: "unikraft", Monitor: "qemu", Binary: "k", Env: []string{"NOEQUALS", "my-var=1"}}); err == nil ||
+		!strings.Contains(err.Error(), `--env "NOEQUALS": want NAME=value`) || !strings.Contains(err.Error(), `--env "my-var=1": the name must be letters`) {
+		t.Errorf("bad --env: %v", err)
 	}
 	if _, err := Init(Answers{Guest: "rumprun", Monitor: "qemu", Binary: "k"}); err == nil || !strings.Contains(err.Error(), "urunc runs rumprun on: hvt, spt") {
 		t.Errorf("bad pair: %v", err)

@@ -132,7 +132,7 @@ var RootfsTypes = []string{RootfsInitrd, RootfsRaw, RootfsBlock}
 var GuestRootfs = map[string][]string{
 	"unikraft": {RootfsInitrd, RootfsRaw},
 	"rumprun":  {RootfsRaw, RootfsBlock},
-	"mirage":   {RootfsRaw, RootfsBlock},
+	"mirage":   {RootfsBlock},
 	"linux":    {RootfsInitrd, RootfsRaw, RootfsBlock},
 	"freebsd":  {RootfsRaw, RootfsBlock},
 	"hermit":   {RootfsInitrd, RootfsRaw},
@@ -169,13 +169,17 @@ var Architectures = map[string]string{
 var ArchitectureNames = []string{"amd64", "arm64"}
 
 // GuestFSTypes maps each guest that mounts a block rootfs to the file
-// system types it reads, the one bunix makes by default first.
+// system types it reads, the one bunix makes by default first. mirage is
+// not one: its block is a raw device (see RawBlock).
 var GuestFSTypes = map[string][]string{
 	"rumprun": {"ext2"},
-	"mirage":  {"ext2"},
 	"freebsd": {"ext2"},
 	"linux":   {"ext4", "ext2", "ext3"},
 }
+
+// RawBlock reports whether guest reads its block as a raw device, with no
+// file system on it: mirage, whose SupportsFS is false in urunc.
+func RawBlock(guest string) bool { return guest == "mirage" }
 
 // CanMountBlock reports whether guest can take a block device as its root
 // file system.

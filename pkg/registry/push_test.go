@@ -1,7 +1,8 @@
-package push
+package registry
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -23,12 +24,12 @@ import (
 )
 
 func testRegistry(t *testing.T) string {
-	s := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	s := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 	t.Cleanup(s.Close)
 	return strings.TrimPrefix(s.URL, "http://")
 }
 
-func image(t *testing.T, arch string) v1.Image {
+func testImage(t *testing.T, arch string) v1.Image {
 	img, err := random.Image(2000, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func image(t *testing.T, arch string) v1.Image {
 
 func TestPushOCIKeepsManifest(t *testing.T) {
 	reg := testRegistry(t)
-	img := image(t, "amd64")
+	img := testImage(t, "amd64")
 	dir := t.TempDir()
 	p, _ := layout.Write(dir, empty.Index)
 	if err := p.AppendImage(img); err != nil {
@@ -78,7 +79,7 @@ func TestPushIndex(t *testing.T) {
 	dir := t.TempDir()
 	p, _ := layout.Write(dir, empty.Index)
 	for _, arch := range []string{"amd64", "arm64"} {
-		if err := p.AppendImage(image(t, arch), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch})); err != nil {
+		if err := p.AppendImage(testImage(t, arch), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -97,7 +98,7 @@ func TestPushDockerArchive(t *testing.T) {
 	reg := testRegistry(t)
 	p := filepath.Join(t.TempDir(), "d.tar")
 	tag, _ := name.NewTag("urunc/y:2")
-	if err := tarball.WriteToFile(p, tag, image(t, "amd64")); err != nil {
+	if err := tarball.WriteToFile(p, tag, testImage(t, "amd64")); err != nil {
 		t.Fatal(err)
 	}
 	d, err := Push(context.Background(), p, reg+"/urunc/y:2", Insecure())
@@ -112,7 +113,7 @@ func TestPushDockerArchive(t *testing.T) {
 func TestPushErrors(t *testing.T) {
 	dir := t.TempDir()
 	p, _ := layout.Write(dir, empty.Index)
-	p.AppendImage(image(t, "amd64"))
+	p.AppendImage(testImage(t, "amd64"))
 	for _, tc := range []struct{ file, ref, want string }{
 		{dir, "127.0.0.1:1/urunc/x:1", "connection refused"},
 		{dir, "Not A Ref", "not a valid image reference"},
@@ -124,4 +125,39 @@ func TestPushErrors(t *testing.T) {
 		}
 	}
 	os.RemoveAll(dir)
+}
+
+// TestGet fetches an image and a two-image index back; a reference that
+// does not parse is ErrBadReference.
+func TestGet(t *testing.T) {
+	reg := testRegistry(t)
+	img := testImage(t, "amd64")
+	tag, _ := name.NewTag(reg + "/urunc/g:1")
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := Get(context.Background(), tag.String(), Insecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := imgs[0].Digest()
+	want, _ := img.Digest()
+	if len(imgs) != 1 || got != want {
+		t.Errorf("Get = %d images, %s; want %s", len(imgs), got, want)
+	}
+
+	dir := t.TempDir()
+	p, _ := layout.Write(dir, empty.Index)
+	for _, arch := range []string{"amd64", "arm64"} {
+		p.AppendImage(testImage(t, arch), layout.WithPlatform(v1.Platform{OS: "linux", Architecture: arch}))
+	}
+	if _, err := Push(context.Background(), dir, reg+"/urunc/g:2", Insecure()); err != nil {
+		t.Fatal(err)
+	}
+	if imgs, err = Get(context.Background(), reg+"/urunc/g:2", Insecure()); err != nil || len(imgs) != 2 {
+		t.Errorf("Get of an index = %d images, %v", len(imgs), err)
+	}
+	if _, err := Get(context.Background(), "Not A Ref"); !errors.Is(err, ErrBadReference) {
+		t.Errorf("Get of a bad reference = %v", err)
+	}
 }

@@ -1,4 +1,4 @@
-package imagefile
+package image
 
 import (
 	"archive/tar"
@@ -21,7 +21,7 @@ import (
 )
 
 // ociLayout writes img to a new OCI layout directory with ggcr, tagged.
-func ociLayout(t *testing.T, img v1.Image) string {
+func ociLayout(t testing.TB, img v1.Image) string {
 	t.Helper()
 	dir := t.TempDir()
 	p, err := layout.Write(dir, empty.Index)
@@ -35,7 +35,7 @@ func ociLayout(t *testing.T, img v1.Image) string {
 }
 
 // tarDir tars dir, files only, as an oci-archive.
-func tarDir(t *testing.T, dir string) string {
+func tarDir(t testing.TB, dir string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "img.tar")
 	f, err := os.Create(out)
@@ -58,7 +58,7 @@ func tarDir(t *testing.T, dir string) string {
 	return out
 }
 
-func annotated(t *testing.T) v1.Image {
+func annotatedImage(t *testing.T) v1.Image {
 	img, err := random.Image(3000, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func annotated(t *testing.T) v1.Image {
 }
 
 func TestOpenOCI(t *testing.T) {
-	img := annotated(t)
+	img := annotatedImage(t)
 	want, _ := img.RawManifest()
 	dir := ociLayout(t, img)
 	for _, p := range []string{dir, tarDir(t, dir)} {
@@ -75,7 +75,7 @@ func TestOpenOCI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(f.Images) != 1 || len(f.Tags) != 1 || f.Tags[0] != "urunc/x:1" {
+		if len(f.Images) != 1 || len(f.Names) != 1 || len(f.Names[0]) != 1 || f.Names[0][0] != "urunc/x:1" {
 			t.Fatalf("%s: %+v", f.Format, f)
 		}
 		got, _ := f.Images[0].RawManifest()
@@ -105,7 +105,7 @@ func TestOpenOCI(t *testing.T) {
 }
 
 func TestOpenDockerArchive(t *testing.T) {
-	img := annotated(t)
+	img := annotatedImage(t)
 	p := filepath.Join(t.TempDir(), "d.tar")
 	tag, _ := name.NewTag("urunc/y:2")
 	if err := tarball.WriteToFile(p, tag, img); err != nil {
@@ -116,7 +116,7 @@ func TestOpenDockerArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if f.Format != DockerArchive || f.Index != nil || len(f.Images) != 1 || f.Tags[0] != "urunc/y:2" {
+	if f.Format != DockerArchive || f.Index != nil || len(f.Images) != 1 || f.Names[0][0] != "urunc/y:2" {
 		t.Errorf("%+v", f)
 	}
 }

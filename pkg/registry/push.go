@@ -1,37 +1,14 @@
-// Package push sends image files to a registry with go-containerregistry's
-// remote package.
-package push
+package registry
 
 import (
 	"context"
 	"fmt"
-	"net/http"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/nubificus/bunix/pkg/imagefile"
+	"github.com/nubificus/bunix/pkg/image"
 )
-
-// Option configures Push.
-type Option func(*options)
-
-type options struct {
-	insecure  bool
-	keychain  authn.Keychain
-	transport http.RoundTripper
-}
-
-// Insecure lets Push talk plain HTTP to the registry.
-func Insecure() Option { return func(o *options) { o.insecure = true } }
-
-// WithKeychain sets where credentials come from; the default is the docker
-// config (~/.docker/config.json, $DOCKER_CONFIG) and its credential helpers.
-func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
-
-// WithTransport sets the HTTP transport, e.g. for a test registry.
-func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
 
 // Push sends the image file at file (docker-archive, oci-archive or OCI
 // layout) to ref and returns the digest reference the registry now serves.
@@ -42,25 +19,22 @@ func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.tra
 // one made by go-containerregistry, with gzip-compressed layers. After the
 // push, the registry is asked for the manifest's digest, and a mismatch is an
 // error: nothing is reported pushed that the registry does not serve.
+//
+// The file is read as image.Open reads it: an OCI layout's blobs only from
+// inside it, each checked against its descriptor's digest and size, and
+// all of them looked at before the first byte is sent.
 func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, error) {
-	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	var nameOpts []name.Option
-	if o.insecure {
-		nameOpts = append(nameOpts, name.Insecure)
-	}
-	tag, err := name.NewTag(ref, nameOpts...)
+	o := makeOptions(opts)
+	tag, err := name.NewTag(ref, o.nameOptions()...)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("pushing to %q: not a valid image reference: %w", ref, err)
+		return name.Digest{}, fmt.Errorf("pushing to %q: %w: %v", ref, ErrBadReference, err)
 	}
-	f, err := imagefile.Open(file)
+	f, err := image.Open(file, image.FollowStoreLinks(image.NixStoreDir))
 	if err != nil {
 		return name.Digest{}, err
 	}
 	defer f.Close()
-	remoteOpts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport)}
+	remoteOpts := o.remoteOptions(ctx)
 
 	var local v1.Hash
 	switch {

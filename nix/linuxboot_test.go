@@ -1,0 +1,139 @@
+package nix_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+// TestLinuxBootExample runs examples/linux-boot/boot.sh, the README's one
+// command to a booted guest, in a scratch directory with the test's kernel
+// and bunix: nix-build builds the image, the example's runner reads it as
+// urunc does and boots it under qemu with urunc's command line, and the
+// guest's /init prints its lines and powers off.
+func TestLinuxBootExample(t *testing.T) {
+	testenv.Require(t, "qemu-system-x86_64")
+	testenv.Require(t, "nix-build")
+	goTool := testenv.Require(t, "go")
+	kernel := testenv.LinuxKernel(t)
+	root := testenv.ModuleRoot(t)
+	work := t.TempDir()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "examples", "linux-boot", "boot.sh"))
+	cmd.Env = append(os.Environ(), "WORK="+work, "KERNEL="+kernel, "BUNIX="+testenv.Bunix(t), "GO="+goTool)
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("boot.sh did not finish within 150s:\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("boot.sh: %v\n%s", err, out)
+	}
+	console := string(out)
+	for _, want := range []string{
+		// urunc's qemu command line, TCG in place of KVM.
+		" -cpu max -accel tcg -display none -vga none -monitor null -serial stdio -kernel ",
+		" -nic none -initrd ",
+		" -no-reboot -nodefaults -append 'panic=-1 console=ttyS0 root=/dev/ram0 rw PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin rdinit=/init -- hello from bunix'",
+		// What the guest printed.
+		"bunix linux-boot: hello from /init, pid 1",
+		`bunix linux-boot: args ["/init" "hello" "from" "bunix"]`,
+		"bunix linux-boot: /etc/motd: This initrd was built by bunix.",
+		"bunix linux-boot: powering off",
+	} {
+		if !strings.Contains(console, want) {
+			t.Errorf("boot.sh's output lacks %q:\n%s", want, console)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(work, "result")); err != nil {
+		t.Errorf("boot.sh left no result in WORK: %v", err)
+	}
+	t.Logf("built and booted in %s", time.Since(start).Round(time.Millisecond))
+
+	t.Run("containerd", func(t *testing.T) { runItContainerd(t, filepath.Join(work, "result")) })
+}
+
+// runItContainerd follows the README's "Run it" with containerd as far as
+// it goes without urunc: ctr images import lists the image under the name
+// ctr run takes; the config Labels, which the urunc shim reads, and the
+// /urunc.json of the container's rootfs, which urunc reads, say the same,
+// and the rootfs holds the kernel and initrd they name; ctr run --runtime
+// io.containerd.urunc.v2 gets as far as looking for urunc's shim.
+func runItContainerd(t *testing.T, image string) {
+	c := testenv.Containerd(t)
+	if _, err := c.Ctr(t, "images", "import", image); err != nil {
+		t.Fatal(err)
+	}
+	const ref = "docker.io/bunix/linux-boot:latest"
+	_, digest := c.ImageTarget(t, ref)
+	m, err := v1.ParseManifest(strings.NewReader(c.Content(t, digest)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := v1.ParseConfigFile(strings.NewReader(c.Content(t, m.Config.Digest.String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"unikernelType": "linux", "hypervisor": "qemu", "binary": "/unikernel/vmlinuz",
+		"cmdline": "/init hello from bunix", "useDMBlock": "false", "mountRootfs": "false"}
+	for k, v := range want {
+		if got := cfg.Config.Labels[urunc.Prefix+k]; got != v {
+			t.Errorf("label %s = %q, want %q", urunc.Prefix+k, got, v)
+		}
+	}
+	if strings.Join(cfg.Config.Cmd, " ") != "/init hello from bunix" {
+		t.Errorf("Cmd %q", cfg.Config.Cmd)
+	}
+
+	// No urunc here: containerd must get as far as looking for its shim,
+	// having made the container and its rootfs snapshot (without --rm, so
+	// that the snapshot stays to be read).
+	_, err = c.Ctr(t, "run", "--snapshotter", "native", "--runtime", "io.containerd.urunc.v2", ref, "linux-boot")
+	if err == nil || !strings.Contains(err.Error(), "containerd-shim-urunc-v2") {
+		t.Errorf("ctr run --runtime io.containerd.urunc.v2 without urunc: %v", err)
+	} else {
+		t.Logf("ctr run --runtime io.containerd.urunc.v2, without urunc: %v", err)
+	}
+	// The container's rootfs, as urunc would find it: the native
+	// snapshotter's mounts are a bind of a directory.
+	out, err := c.Ctr(t, "snapshots", "--snapshotter", "native", "mounts", "/rootfs", "linux-boot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(out)
+	if len(f) < 5 || f[0] != "mount" || f[2] != "bind" {
+		t.Fatalf("ctr snapshots mounts: %q", out)
+	}
+	rootfs := f[3]
+	var encoded map[string]string
+	if err := json.Unmarshal(read(t, filepath.Join(rootfs, "urunc.json")), &encoded); err != nil {
+		t.Fatal(err)
+	}
+	if len(encoded) != len(cfg.Config.Labels) {
+		t.Errorf("urunc.json has %d keys, the Labels %d", len(encoded), len(cfg.Config.Labels))
+	}
+	for k, v := range encoded {
+		plain, err := base64.StdEncoding.Strict().DecodeString(v)
+		if err != nil || cfg.Config.Labels[k] != string(plain) {
+			t.Errorf("urunc.json %s = %q (%v), label %q", k, plain, err, cfg.Config.Labels[k])
+		}
+	}
+	for _, p := range []string{cfg.Config.Labels[urunc.Prefix+"binary"], cfg.Config.Labels[urunc.Prefix+"initrd"]} {
+		if fi, err := os.Stat(filepath.Join(rootfs, p)); err != nil || fi.Size() == 0 {
+			t.Errorf("the container rootfs lacks %s: %v", p, err)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package args
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+// envName is what a variable name in env may be: what a POSIX shell takes
+// for a name, so that the guest's init and libc read it back.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// JoinArgs joins process args into one command line the way urunc does for
+// a guest: with single spaces, an argument holding a space wrapped in single
+// quotes (urunc's convention, which urunit on a Linux guest undoes). It is
+// what older urunc, which reads the cmdline annotation, should pass.
+func JoinArgs(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if strings.Contains(a, " ") {
+			a = "'" + a + "'"
+		}
+		quoted[i] = a
+	}
+	return strings.Join(quoted, " ")
+}
+
+// process resolves env, entrypoint and cmd against annotations.cmdline, of
+// which there is one source of truth: a cmdline alone gives Cmd its words;
+// entrypoint and cmd alone give the cmdline for older urunc, joined as
+// urunc joins them; both must agree. An image with no command at all is
+// warned about, never given a placeholder.
+func (a *Args) process(c *collector, r *Resolved) {
+	for _, name := range sortedKeys(a.Env) {
+		field, v := "env."+name, a.Env[name]
+		switch {
+		case !envName.MatchString(name):
+			c.add(field, v, "%s is not a variable name: letters, digits and _, not starting with a digit", strconv.Quote(truncate(name, maxShown)))
+		case strings.IndexByte(v, 0) >= 0:
+			c.add(field, v, "must not contain a NUL byte")
+		case strings.ContainsAny(v, "\r\n"):
+			c.add(field, v, "must be one line: urunc passes the environment on the guest's command line")
+		default:
+			r.Env = append(r.Env, name+"="+v)
+		}
+	}
+	given := a.Entrypoint != nil || a.Cmd != nil
+	for _, l := range []struct {
+		field string
+		words []string
+	}{{"entrypoint", a.Entrypoint}, {"cmd", a.Cmd}} {
+		for i, w := range l.words {
+			field := fmt.Sprintf("%s[%d]", l.field, i)
+			switch {
+			case strings.IndexByte(w, 0) >= 0:
+				c.add(field, w, "must not contain a NUL byte")
+			case strings.ContainsAny(w, "\r\n"):
+				c.add(field, w, "must be one line: urunc joins the process args into the guest's one-line command line")
+			}
+		}
+	}
+	args := slices.Concat(a.Entrypoint, a.Cmd)
+	cl, hasCmdline := r.Settings[urunc.Cmdline]
+	switch {
+	case hasCmdline && !given:
+		words, err := SplitCmdline(cl)
+		if err != nil {
+			c.add("annotations.cmdline", cl, "cannot be split into words: %v", err)
+		}
+		r.Cmd = words
+	case hasCmdline:
+		words, err := SplitCmdline(cl)
+		if cl != JoinArgs(args) && (err != nil || !slices.Equal(words, args)) {
+			field, _, _ := a.annotation(urunc.Cmdline)
+			c.add(field, cl, "disagrees with entrypoint + cmd = %s (which urunc joins as %s): give the command once, in cmd (and entrypoint) or in annotations.cmdline, or make them agree",
+				quote(args), strconv.Quote(JoinArgs(args)))
+		}
+		r.Entrypoint, r.Cmd = a.Entrypoint, a.Cmd
+	case given:
+		r.Entrypoint, r.Cmd = a.Entrypoint, a.Cmd
+		if len(args) == 0 {
+			break
+		}
+		joined := JoinArgs(args)
+		field := "cmd"
+		if len(a.Cmd) == 0 {
+			field = "entrypoint"
+		}
+		if n := len(urunc.Prefix) + len(urunc.Cmdline) + len(joined); n > MaxLabel {
+			c.add(field, nil, "joined into the cmdline annotation for older urunc, it is %d bytes, and with its label key %d: containerd refuses labels over %d bytes", len(joined), n, MaxLabel)
+			break
+		}
+		r.Settings[urunc.Cmdline] = joined
+	}
+	if len(r.Entrypoint) == 0 {
+		r.Entrypoint = nil
+	}
+	if len(r.Cmd) == 0 {
+		r.Cmd = nil
+	}
+	if r.Entrypoint == nil && r.Cmd == nil {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no command: the image has no Entrypoint or Cmd, so `docker run` and podman refuse to start it (\"No command specified\") unless one is given, e.g. `docker run IMAGE /app`; set cmd (or annotations.cmdline) to give the guest its command line", a.File))
+	}
+}
+
+// monitorRules checks what urunc refuses at start-up, or runs only on some
+// hosts, about the guest, its monitor and mountRootfs: urunc hands the
+// container rootfs to the guest (mountRootfs = "true") as a block device
+// (rumprun, linux, freebsd: only with a block snapshotter such as
+// devmapper) or through a shared file system (unikraft: 9pfs, which only
+// qemu provides; hermit: virtiofs, qemu with virtiofsd), and fails the
+// container when it cannot. What can never work is an error, what depends
+// on the host a warning, each said once.
+func (a *Args) monitorRules(c *collector, r *Resolved) {
+	guest, monitor := r.Settings[urunc.UnikernelType], r.Settings[urunc.Hypervisor]
+	if guest == "freebsd" {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: annotations.unikernelType = \"freebsd\": only urunc releases after PR #538 (2026-09) run freebsd guests; older ones refuse the image", a.File))
+	}
+	if r.Settings[urunc.MountRootfs] != "true" || guest == "" {
+		return
+	}
+	field, value := "rootfs.type", urunc.RootfsRaw
+	if a.Rootfs != nil && a.Rootfs.Type == urunc.RootfsRaw {
+		if !slices.Contains(urunc.GuestRootfs[guest], urunc.RootfsRaw) {
+			return // reported with rootfs.type
+		}
+	} else {
+		for _, k := range []string{urunc.MountRootfs, urunc.UseDMBlock} {
+			if f, v, ok := a.annotation(k); ok && v != "" {
+				field, value = f, v
+				break
+			}
+		}
+	}
+	const refused = "urunc refuses to start it (\"can not mount container's rootfs as block or through shared-fs\")"
+	warn := func(format string, args ...any) {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: %s = %q: ", a.File, field, value)+fmt.Sprintf(format, args...))
+	}
+	switch guest {
+	case "unikraft":
+		if monitor != "qemu" && monitor != "" {
+			c.add(field, value, "urunc shares the container rootfs with a unikraft guest only through 9pfs, which %s does not provide: %s; use qemu, or an initrd", monitor, refused)
+			return
+		}
+		warn("urunc shares the container rootfs with the unikraft guest through 9pfs, which it must be configured for; otherwise %s", refused)
+	case "hermit":
+		warn("urunc shares the container rootfs with the hermit guest through virtiofs: the host needs virtiofsd, and urunc a release that supports it; otherwise %s", refused)
+	case "rumprun", "linux", "freebsd":
+		warn("urunc hands the container snapshot to the %s guest as a block device: containerd must use a block snapshotter such as devmapper; on overlayfs %s", guest, refused)
+	default:
+		c.add(field, value, "a %s guest takes no file-system rootfs, so %s; leave it out", guest, refused)
+	}
+}

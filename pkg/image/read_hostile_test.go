@@ -1,0 +1,310 @@
+package image
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// layoutImage writes a tagged random image to a new layout and returns the
+// layout and the image's manifest descriptor, as index.json lists it.
+func layoutImage(t *testing.T) (string, v1.Descriptor) {
+	t.Helper()
+	dir := ociLayout(t, annotatedImage(t))
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, m.Manifests[0]
+}
+
+func blobFile(dir string, h v1.Hash) string {
+	return filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
+}
+
+// writeBlob stores data as a blob of the layout dir and describes it.
+func writeBlob(t *testing.T, dir string, mt types.MediaType, data []byte) v1.Descriptor {
+	t.Helper()
+	h := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(data))}
+	if err := os.WriteFile(blobFile(dir, h), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return v1.Descriptor{MediaType: mt, Digest: h, Size: int64(len(data))}
+}
+
+// writeIndex writes index.json of dir, listing ds.
+func writeIndex(t *testing.T, dir string, ds ...v1.Descriptor) {
+	t.Helper()
+	b, err := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: ds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func layerDigest(t *testing.T, dir string, d v1.Descriptor) v1.Hash {
+	t.Helper()
+	b, err := os.ReadFile(blobFile(dir, d.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := v1.ParseManifest(strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Layers[0].Digest
+}
+
+// openQuickly opens p, failing t if that takes more than 5 seconds.
+func openQuickly(t *testing.T, p string) (*File, error) {
+	t.Helper()
+	type result struct {
+		f   *File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { f, err := Open(p); done <- result{f, err} }()
+	select {
+	case r := <-done:
+		return r.f, r.err
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Open(%s) still blocks after 5s", p)
+		return nil, nil
+	}
+}
+
+func wantErr(t *testing.T, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want one saying %q", want)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+	var bad *InvalidError
+	if !errors.As(err, &bad) && !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("error %q is not an *InvalidError (bad input)", err)
+	}
+}
+
+// TestSymlinkedBlob: a blob that is a symlink, to a file outside the
+// layout or inside it, is refused; so is a blobs directory that leads out.
+func TestSymlinkedBlob(t *testing.T) {
+	dir, d := layoutImage(t)
+	l := blobFile(dir, layerDigest(t, dir, d))
+	os.Remove(l)
+	if err := os.Symlink("/etc/passwd", l); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(dir)
+	wantErr(t, err, "is not a regular file but a symbolic link")
+
+	dir, _ = layoutImage(t)
+	outside := t.TempDir()
+	if err := os.Rename(filepath.Join(dir, "blobs"), filepath.Join(outside, "blobs")); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(filepath.Join(outside, "blobs"), filepath.Join(dir, "blobs"))
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "escapes") {
+		t.Errorf("a blobs symlink out of the layout: %v, want a path escape", err)
+	}
+}
+
+// TestTamperedBlobs: a manifest, a config or a layer changed after the
+// fact, in content or in size, is an error, not read under its old digest.
+func TestTamperedBlobs(t *testing.T) {
+	edit := func(p string, f func([]byte) []byte) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flip := func(b []byte) []byte { b[len(b)/2] ^= 1; return b }
+	grow := func(b []byte) []byte { return append(b, ' ') }
+
+	dir, d := layoutImage(t)
+	edit(blobFile(dir, d.Digest), flip)
+	_, err := Open(dir)
+	wantErr(t, err, "manifest "+d.Digest.String(), "it was changed")
+
+	dir, d = layoutImage(t)
+	edit(blobFile(dir, d.Digest), grow)
+	_, err = Open(dir)
+	wantErr(t, err, "but its descriptor declares")
+
+	// A layer's size is checked on opening, its digest as it is read.
+	dir, d = layoutImage(t)
+	edit(blobFile(dir, layerDigest(t, dir, d)), grow)
+	_, err = Open(dir)
+	wantErr(t, err, "but its descriptor declares")
+
+	dir, d = layoutImage(t)
+	edit(blobFile(dir, layerDigest(t, dir, d)), flip)
+	f, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	layers, _ := f.Images[0].Layers()
+	rc, err := layers[0].Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(rc)
+	wantErr(t, err, "it was changed")
+	if _, err := f.Images[0].ConfigFile(); err != nil {
+		t.Errorf("the config, untouched: %v", err)
+	}
+}
+
+// TestFIFOs: a FIFO where a file should be is refused at once, whether it
+// is a blob, index.json, or the archive itself.
+func TestFIFOs(t *testing.T) {
+	mkfifo := func(p string) {
+		os.Remove(p)
+		if err := syscall.Mkfifo(p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, d := layoutImage(t)
+	mkfifo(blobFile(dir, layerDigest(t, dir, d)))
+	_, err := openQuickly(t, dir)
+	wantErr(t, err, "a FIFO")
+
+	dir, d = layoutImage(t)
+	mkfifo(blobFile(dir, d.Digest))
+	_, err = openQuickly(t, dir)
+	wantErr(t, err, "a FIFO")
+
+	dir, _ = layoutImage(t)
+	mkfifo(filepath.Join(dir, "index.json"))
+	_, err = openQuickly(t, dir)
+	wantErr(t, err, "index.json", "a FIFO")
+
+	p := filepath.Join(t.TempDir(), "image.tar")
+	mkfifo(p)
+	_, err = openQuickly(t, p)
+	wantErr(t, err, p, "is not a regular file but a FIFO")
+}
+
+// TestCaps: JSON files over MaxJSON are refused, naming the file and the
+// cap, before they are read.
+func TestCaps(t *testing.T) {
+	big := []byte(`{"manifests":[],"x":"` + strings.Repeat("x", MaxJSON) + `"}`)
+	dir, _ := layoutImage(t)
+	os.WriteFile(filepath.Join(dir, "index.json"), big, 0o644)
+	_, err := Open(dir)
+	wantErr(t, err, "index.json", fmt.Sprintf("over the %d-byte cap", MaxJSON))
+
+	dir, _ = layoutImage(t)
+	d := writeBlob(t, dir, types.OCIManifestSchema1, big)
+	writeIndex(t, dir, d)
+	_, err = Open(dir)
+	wantErr(t, err, d.Digest.String(), fmt.Sprintf("over the %d-byte cap", MaxJSON))
+
+	p := filepath.Join(t.TempDir(), "d.tar")
+	f, _ := os.Create(p)
+	tw := tar.NewWriter(f)
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: int64(len(big))})
+	tw.Write(big)
+	tw.Close()
+	f.Close()
+	_, err = Open(p)
+	wantErr(t, err, "manifest.json", fmt.Sprintf("over the %d-byte cap", MaxJSON))
+}
+
+// TestIndexTrees: an index that lists itself, indexes nested too deep, an
+// index listing too many manifests, and one listing none are errors.
+func TestIndexTrees(t *testing.T) {
+	// A blob cannot hold its own digest, so a cycle shows as a blob whose
+	// digest is not the one it is stored under.
+	dir, _ := layoutImage(t)
+	self := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("ab", 32)}
+	raw, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, Manifests: []v1.Descriptor{{MediaType: types.OCIImageIndex, Digest: self, Size: 0}}})
+	desc := v1.Descriptor{MediaType: types.OCIImageIndex, Digest: self, Size: int64(len(raw))}
+	raw, _ = json.Marshal(v1.IndexManifest{SchemaVersion: 2, Manifests: []v1.Descriptor{desc}})
+	desc.Size = int64(len(raw))
+	raw, _ = json.Marshal(v1.IndexManifest{SchemaVersion: 2, Manifests: []v1.Descriptor{desc}})
+	os.WriteFile(blobFile(dir, self), raw, 0o644)
+	writeIndex(t, dir, desc)
+	_, err := Open(dir)
+	wantErr(t, err, self.String())
+
+	dir, d := layoutImage(t)
+	for range MaxDepth + 1 {
+		raw, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{d}})
+		d = writeBlob(t, dir, types.OCIImageIndex, raw)
+	}
+	writeIndex(t, dir, d)
+	_, err = Open(dir)
+	wantErr(t, err, fmt.Sprintf("indexes nest deeper than %d", MaxDepth))
+
+	// Nesting the same index twice at each level doubles the images.
+	dir, d = layoutImage(t)
+	for range MaxDepth - 1 {
+		raw, _ := json.Marshal(v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{d, d}})
+		d = writeBlob(t, dir, types.OCIImageIndex, raw)
+	}
+	writeIndex(t, dir, d, d, d, d, d)
+	_, err = Open(dir)
+	wantErr(t, err, fmt.Sprintf("more than %d manifests", MaxManifests))
+
+	dir, _ = layoutImage(t)
+	writeIndex(t, dir)
+	_, err = Open(dir)
+	wantErr(t, err, "index.json lists no image manifest")
+}
+
+// TestTarEntriesCap: an archive of more headers than MaxTarEntries is
+// refused, rather than indexed without bound.
+func TestTarEntriesCap(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "many.tar")
+	f, _ := os.Create(p)
+	tw := tar.NewWriter(f)
+	for i := range MaxTarEntries + 1 {
+		tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("f%d", i), Mode: 0o644, Typeflag: tar.TypeReg})
+	}
+	tw.Close()
+	f.Close()
+	_, err := Open(p)
+	wantErr(t, err, fmt.Sprintf("more than %d entries", MaxTarEntries))
+}
+
+// TestOpenThroughSymlink: the image path itself may be a symlink, as
+// nix-build's result is: only what is inside the layout is confined.
+func TestOpenThroughSymlink(t *testing.T) {
+	dir, _ := layoutImage(t)
+	link := filepath.Join(t.TempDir(), "result")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}

@@ -1,0 +1,89 @@
+package image
+
+import (
+	"archive/tar"
+	"errors"
+	"io"
+	"path"
+)
+
+// maxMemberName caps the names of the archive members indexed: longer
+// names name nothing bunix reads, and would cost memory.
+const maxMemberName = 1024
+
+// tarFile is a tar whose regular files can be opened in place.
+type tarFile struct {
+	r     io.ReaderAt
+	size  int64
+	c     io.Closer
+	files map[string]section
+}
+
+type section struct{ off, size int64 }
+
+// indexTar records where each regular file of the tar r, of size bytes,
+// starts. It reads the headers only, at most MaxTarEntries of them:
+// archive/tar seeks over the contents. Close closes c.
+func indexTar(r io.ReaderAt, size int64, c io.Closer) (*tarFile, error) {
+	tf := &tarFile{r: r, size: size, c: c, files: map[string]section{}}
+	cr := &offsetReader{r: io.NewSectionReader(r, 0, size)}
+	tr := tar.NewReader(cr)
+	for n := 0; ; n++ {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return tf, nil
+		}
+		if err != nil {
+			return nil, invalidf("not a tar archive: %w", err)
+		}
+		if n >= MaxTarEntries {
+			return nil, invalidf("the archive holds more than %d entries, the most bunix reads", MaxTarEntries)
+		}
+		if h.Typeflag == tar.TypeReg && len(h.Name) <= maxMemberName {
+			tf.files[cleanName(h.Name)] = section{cr.n, h.Size}
+		}
+	}
+}
+
+func cleanName(name string) string { return path.Clean(name) }
+
+func (t *tarFile) has(name string) bool { _, ok := t.files[cleanName(name)]; return ok }
+
+func (t *tarFile) open(name string) (io.ReadCloser, int64, error) {
+	s, ok := t.files[cleanName(name)]
+	if !ok {
+		return nil, 0, errNotExist(name)
+	}
+	if s.off+s.size > t.size {
+		return nil, 0, invalidf("%s: the archive ends inside it", clip(name))
+	}
+	return io.NopCloser(io.NewSectionReader(t.r, s.off, s.size)), s.size, nil
+}
+
+func (t *tarFile) Close() error {
+	if t.c == nil {
+		return nil
+	}
+	return t.c.Close()
+}
+
+// offsetReader reads r and knows its offset; it is an io.Seeker, so that
+// archive/tar seeks over contents instead of reading them.
+type offsetReader struct {
+	r io.ReadSeeker
+	n int64
+}
+
+func (o *offsetReader) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	o.n += int64(n)
+	return n, err
+}
+
+func (o *offsetReader) Seek(offset int64, whence int) (int64, error) {
+	n, err := o.r.Seek(offset, whence)
+	if err == nil {
+		o.n = n
+	}
+	return n, err
+}

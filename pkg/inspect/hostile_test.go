@@ -1,0 +1,149 @@
+package inspect
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+)
+
+// TestTreeMissingParents: layers that list files without their parent
+// directories (as many third-party images do) draw the parents all the
+// same, instead of panicking.
+func TestTreeMissingParents(t *testing.T) {
+	var b bytes.Buffer
+	writeTree(&b, []File{{Path: "/"}, {Path: "/usr/bin/env", Size: 3}, {Path: "/usr/lib/x", Size: 1}, {Path: "/z", Mode: fs.ModeDir | 0o755}})
+	want := `  /
+  ├── usr/  (no entry of its own)
+  │   ├── bin/  (no entry of its own)
+  │   │   └── env  3 bytes  ---------- 0:0
+  │   └── lib/  (no entry of its own)
+  │       └── x  1 bytes  ---------- 0:0
+  └── z/  drwxr-xr-x 0:0
+`
+	if b.String() != want {
+		t.Errorf("tree:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestHostileNames: file names, link targets and labels with control
+// characters reach the text report escaped, not raw.
+func TestHostileNames(t *testing.T) {
+	r := &Report{
+		RepoTags: []string{"x\x1b]0;pwned\x07"},
+		Labels:   map[string]string{"l\nfake": "v\x1b[31m"},
+		Layers: []Layer{{CreatedBy: "a\rb", Files: []File{
+			{Path: "/evil\x1b]0;title\x07"},
+			{Path: "/two\nlines", Size: 1},
+			{Path: "/link", Mode: fs.ModeSymlink, Linkname: "\x1b[2J"},
+			{Path: "/bad\xff"},
+		}}},
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, c := range []string{"\x1b", "\x07", "\r", "\xff", "two\nlines", "l\nfake"} {
+		if strings.Contains(out, c) {
+			t.Errorf("the report holds %q raw:\n%s", c, out)
+		}
+	}
+	for _, want := range []string{`"evil\x1b]0;title\a"`, `"two\nlines"`, `-> "\x1b[2J"`, `"bad\xff"`, `"l\nfake"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// manyEntries returns a layer tar of n empty files in one directory.
+func manyEntries(n int) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		for i := range n {
+			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d/f%07d", i), Mode: 0o644, Typeflag: tar.TypeReg}); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(tw.Close())
+	}()
+	return pr
+}
+
+// TestListingCapped: a layer of more entries than MaxListed lists
+// MaxListed, counts the rest, still hashes the whole layer, and the text
+// report caps the tree and says how much it left out.
+func TestListingCapped(t *testing.T) {
+	const extra = 10
+	r := &Report{Layers: make([]Layer, 1)}
+	if err := readLayer(manyEntries(MaxListed+extra), &r.Layers[0], r); err != nil {
+		t.Fatal(err)
+	}
+	l := r.Layers[0]
+	if len(l.Files) != MaxListed || l.Omitted != extra || l.Size != int64(MaxListed+extra)*512+1024 {
+		t.Fatalf("listed %d, omitted %d, size %d", len(l.Files), l.Omitted, l.Size)
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "\n"); n > maxTreeLines+100 {
+		t.Errorf("the report has %d lines", n)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("... and %d more entries (the tree shows", MaxListed+1-maxTreeLines),
+		fmt.Sprintf("... and %d more entries not listed", extra),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
+
+// TestNamesPerImage: images of one index that share a name each report
+// that one name, not every name of the index.
+func TestNamesPerImage(t *testing.T) {
+	dir := t.TempDir()
+	p, _ := layout.Write(dir, empty.Index)
+	for range 3 {
+		img, _ := random.Image(100, 1)
+		if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": "same:1"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := Path(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if len(r.RepoTags) != 1 || r.RepoTags[0] != "same:1" {
+			t.Errorf("report %d names %q", i, r.RepoTags)
+		}
+	}
+}
+
+// TestOpaqueWhiteout: .wh..wh..opq hides a directory's lower contents,
+// not the directory, nor what its own layer adds.
+func TestOpaqueWhiteout(t *testing.T) {
+	r := &Report{Layers: []Layer{
+		{Files: []File{{Path: "/d", Mode: fs.ModeDir}, {Path: "/d/old"}, {Path: "/e"}}},
+		{Files: []File{{Path: "/d/.wh..wh..opq"}, {Path: "/d/new"}}},
+	}}
+	var got []string
+	for _, f := range r.Files() {
+		got = append(got, f.Path)
+	}
+	if strings.Join(got, " ") != "/d /d/new /e" {
+		t.Errorf("files %q", got)
+	}
+}

@@ -1,0 +1,91 @@
+package registry
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/nubificus/bunix/internal/testenv"
+)
+
+// TestPushRefusesSymlinkedBlob pushes, to a real registry, a layout whose
+// layer blob is a symlink to /etc/passwd, its manifest declaring that
+// file's digest and size: the push fails and the registry holds nothing,
+// neither the layer nor the config nor the manifest.
+func TestPushRefusesSymlinkedBlob(t *testing.T) {
+	reg := testenv.Registry(t)
+	passwd, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Skip(err)
+	}
+	l := static.NewLayer(passwd, types.OCIUncompressedLayer)
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, _ := layout.Write(dir, empty.Index)
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	ld, _ := l.Digest()
+	blob := filepath.Join(dir, "blobs", "sha256", ld.Hex)
+	os.Remove(blob)
+	if err := os.Symlink("/etc/passwd", blob); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = Push(context.Background(), dir, reg.Addr+"/urunc/leak:1", Insecure())
+	if err == nil || !strings.Contains(err.Error(), "not a regular file but a symbolic link") {
+		t.Fatalf("Push = %v, want a refusal of the symlinked blob", err)
+	}
+	cd, _ := img.ConfigName()
+	md, _ := img.Digest()
+	for _, u := range []string{"/blobs/" + ld.String(), "/blobs/" + cd.String(), "/manifests/" + md.String(), "/manifests/1"} {
+		resp, err := http.Head("http://" + reg.Addr + "/v2/urunc/leak" + u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("the registry answers %s for %s: something was uploaded", resp.Status, u)
+		}
+	}
+}
+
+// TestPushRefusesTamperedManifest: a manifest changed after the fact is
+// not pushed under a fresh digest.
+func TestPushRefusesTamperedManifest(t *testing.T) {
+	reg := testenv.Registry(t)
+	dir := t.TempDir()
+	p, _ := layout.Write(dir, empty.Index)
+	img := testImage(t, "amd64")
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := img.Digest()
+	mp := filepath.Join(dir, "blobs", "sha256", md.Hex)
+	b, _ := os.ReadFile(mp)
+	b = []byte(strings.Replace(string(b), "/k", "/K", 1))
+	os.WriteFile(mp, b, 0o644)
+	_, err := Push(context.Background(), dir, reg.Addr+"/urunc/t:1", Insecure())
+	if err == nil || !strings.Contains(err.Error(), "it was changed") {
+		t.Fatalf("Push = %v, want the tampered manifest refused", err)
+	}
+	resp, err := http.Head("http://" + reg.Addr + "/v2/urunc/t/manifests/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the registry serves urunc/t:1: %s", resp.Status)
+	}
+}

@@ -1,0 +1,56 @@
+// Package registry talks to image registries with go-containerregistry's
+// remote package: Push sends an image file, Get fetches the images at a
+// reference. Both take the same options, as crane's commands do.
+package registry
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// ErrBadReference is the error (wrapped) for an image reference that does
+// not parse: bad input.
+var ErrBadReference = errors.New("not a valid image reference")
+
+// Option configures Push and Get.
+type Option func(*options)
+
+type options struct {
+	insecure  bool
+	keychain  authn.Keychain
+	transport http.RoundTripper
+}
+
+// Insecure lets Push and Get talk plain HTTP to the registry.
+func Insecure() Option { return func(o *options) { o.insecure = true } }
+
+// WithKeychain sets where credentials come from; the default is the docker
+// config (~/.docker/config.json, $DOCKER_CONFIG) and its credential helpers.
+func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
+
+// WithTransport sets the HTTP transport, e.g. for a test registry.
+func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
+
+func makeOptions(opts []Option) options {
+	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+func (o options) nameOptions() []name.Option {
+	if o.insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+func (o options) remoteOptions(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport)}
+}
