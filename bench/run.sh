@@ -129,6 +129,7 @@ median() { cut -d' ' -f"$2" "$1" | sort -n | awk '{ v[NR] = $1 } END { print v[i
 declare -A floor pigz
 for i in "${!tools[@]}"; do
 	IFS='|' read -r case tool _ _ <<<"${tools[$i]}"
+	[[ -f $RES/$i ]] || continue
 	[[ $tool == "tar cf (floor)" ]] && floor[$case]=$(median "$RES/$i" 1)
 	[[ $tool == "tar cf, pigz -6" ]] && pigz[$case]=$(median "$RES/$i" 1)
 done
