@@ -5,10 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/args"
 )
 
 // TestNixBuilderDoesNotSync runs the real binary under strace: bunix
@@ -20,7 +22,7 @@ func TestNixBuilderDoesNotSync(t *testing.T) {
 	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "kernel"), bytes.Repeat([]byte("k"), 1<<20), 0o644)
-	spec := `{"version":2,"name":"x/y","contents":[{"source":"` + dir + `/kernel","target":"/unikernel/kernel","field":"contents[0]"}],
+	spec := `{"version":` + strconv.Itoa(args.SpecVersion) + `,"name":"x/y","contents":[{"source":"` + dir + `/kernel","target":"/unikernel/kernel","field":"contents[0]"}],
 		"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel"}}`
 	os.WriteFile(filepath.Join(dir, "spec.json"), []byte(spec), 0o644)
 	os.WriteFile(filepath.Join(dir, "args.json"), []byte(`{"name":"x/y","files":{"./kernel":"/unikernel/kernel"},

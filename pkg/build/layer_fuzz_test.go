@@ -30,7 +30,7 @@ func FuzzDecodeLayerJSON(f *testing.F) {
 // FuzzParseStreamScript: ParseStreamScript never panics, and what it
 // accepts has a spec and absolute layer paths.
 func FuzzParseStreamScript(f *testing.F) {
-	f.Add([]byte("#!/nix/store/x-bunix/bin/bunix nix-stream\n{\"spec\":{\"version\":2},\"layers\":[\"/nix/store/y-layer\"]}"))
+	f.Add([]byte("#!/nix/store/x-bunix/bin/bunix nix-stream\n{\"spec\":{\"version\":3},\"layers\":[\"/nix/store/y-layer\"]}"))
 	f.Add([]byte("#!x\n{}"))
 	f.Add([]byte("{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {

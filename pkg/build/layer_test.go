@@ -21,9 +21,9 @@ func specOf(t *testing.T, name, format, compression string, copies map[string]st
 	for src, dst := range copies {
 		contents = append(contents, fmt.Sprintf(`{"source":%q,"target":%q,"field":"contents"}`, src, dst))
 	}
-	js := fmt.Sprintf(`{"version":2,"name":%q,"format":%q,"compression":%q,"contents":[%s],
+	js := fmt.Sprintf(`{"version":%d,"name":%q,"format":%q,"compression":%q,"contents":[%s],
 		"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel"}}`,
-		name, format, compression, strings.Join(contents, ","))
+		args.SpecVersion, name, format, compression, strings.Join(contents, ","))
 	descs, err := args.DecodeSpec([]byte(js))
 	if err != nil {
 		t.Fatal(err)
