@@ -5,6 +5,12 @@
 # program, does the work as the builder of a plain derivation. There is no
 # stdenv and no shell in the build.
 #
+# Each copy's layer is a derivation of its own (layerDerivation, `bunix
+# nix-layer SOURCE TARGET COMPRESSION`: $out/blob and $out/layer.json),
+# whose inputs are only those and bunix, so that it is shared by every image
+# copying the same file to the same target. The image derivation gets their
+# outputs in $bunixLayers (outside the spec) and takes the blobs from there.
+#
 # The spec is the versioned contract between this file and the Go builder
 # (pkg/args: SpecVersion, DecodeSpec). Version 3:
 #
@@ -164,7 +170,10 @@ let
     `docker load` and `skopeo` accept, carrying the urunc annotations
     as config Labels and as /urunc.json.
 
-    The result is a derivation whose builder is the bunix binary itself.
+    The result is a derivation whose builder is the bunix binary itself. Each
+    copy's layer is built by a derivation of its own, which any other image
+    copying the same file to the same target shares (README: "How images
+    are built in Nix"); the image derivation only assembles them.
 
     # Inputs
 
