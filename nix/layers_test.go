@@ -23,7 +23,7 @@ import (
 
 // layeredDir writes a kernel of size random bytes (new to the store on
 // every run) and a config file holding conf into a new directory.
-func layeredDir(t *testing.T, size int, conf string) string {
+func layeredDir(t testing.TB, size int, conf string) string {
 	t.Helper()
 	dir := t.TempDir()
 	kernel := make([]byte, size)
@@ -38,7 +38,7 @@ func layeredDir(t *testing.T, size int, conf string) string {
 
 // writeConf writes conf, and a random line that makes it new to the store,
 // as dir/app.conf.
-func writeConf(t *testing.T, dir, conf string) {
+func writeConf(t testing.TB, dir, conf string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "app.conf"), []byte(conf+rand.Text()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func writeConf(t *testing.T, dir, conf string) {
 // layeredExpr writes, for an image named name of the files in dir with
 // extra attributes, an args file in dir (for the CLI) and a Nix file that
 // builds it with buildImage, and returns both.
-func layeredExpr(t *testing.T, dir, name, extra string) (args, expr string) {
+func layeredExpr(t testing.TB, dir, name, extra string) (args, expr string) {
 	t.Helper()
 	root := testenv.ModuleRoot(t)
 	args = filepath.Join(dir, strings.ReplaceAll(name, "/", "-")+".nix")

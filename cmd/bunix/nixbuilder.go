@@ -9,6 +9,7 @@ import (
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 func newNixBuilder(getenv func(string) string) *cobra.Command {
@@ -132,7 +133,13 @@ for 'docker load'.`,
 			if err != nil {
 				return err
 			}
-			_, err = build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, append(opts, build.WithPrebuilt(layers))...)
+			out := cmd.OutOrStdout()
+			if f, ok := out.(*os.File); ok {
+				// A pipe of 1 MiB rather than 64 KiB: docker load reads it
+				// in larger pieces. Not a pipe, or not allowed: no matter.
+				unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+			}
+			_, err = build.WriteTo(cmd.Context(), out, descs, append(opts, build.WithPrebuilt(layers))...)
 			return err
 		},
 	}
