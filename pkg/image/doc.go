@@ -17,7 +17,14 @@
 // written once and hashed on the way (on another core, while the next bytes
 // are read), and memory use does not grow with file size.
 //
+// A layer can also be written apart, ahead of its image (WriteLayer, one
+// Nix derivation per layer): a Layer carrying that Blob is then copied in
+// by the kernel (copy_file_range, sendfile) or, in a layout, linked to,
+// and neither its sources nor its bytes are read or hashed again.
+//
 // Open reads the three formats back (read*.go, beside the writer), as
 // go-containerregistry images, for inspect and push: foreign files are
 // read within bounds, and every blob is checked against its descriptor.
+// FollowStoreLinks lets a layout's blobs link into the Nix store, as the
+// layouts built by nix/lib.nix do.
 package image
