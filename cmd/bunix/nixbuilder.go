@@ -100,7 +100,11 @@ there without reading or hashing it again.`,
 			if err != nil {
 				return err
 			}
-			return build.WriteLayer(cmd.Context(), out, a[0], a[1], image.Compression(a[2]), opts...)
+			c, err := image.ParseCompression(a[2])
+			if err != nil {
+				return usageError{fmt.Errorf("nix-layer: COMPRESSION: %w", err)}
+			}
+			return build.WriteLayer(cmd.Context(), out, a[0], a[1], c, opts...)
 		},
 	}
 }

@@ -67,3 +67,27 @@ func read(t *testing.T, p string) []byte {
 	}
 	return b
 }
+
+// TestNixLayerUsage: nix-layer without $out, or with an unknown
+// compression, is a usage error (exit 2) that says which.
+func TestNixLayerUsage(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "k"), []byte("k"), 0o644)
+	for _, tc := range []struct {
+		env  map[string]string
+		argv []string
+		want string
+	}{
+		{nil, []string{"nix-layer", filepath.Join(dir, "k"), "/k", "none"}, "$out must be set"},
+		{map[string]string{"out": filepath.Join(dir, "out")}, []string{"nix-layer", filepath.Join(dir, "k"), "/k", "lz4"}, `COMPRESSION: unknown compression "lz4"`},
+		{map[string]string{"out": filepath.Join(dir, "out")}, []string{"nix-stream", filepath.Join(dir, "k")}, "does not start with a #! line"},
+	} {
+		code, _, stderr := cli(t, tc.env, tc.argv...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, %q; want an error saying %q", tc.argv, code, stderr, tc.want)
+		}
+		if tc.argv[0] == "nix-layer" && code != exitBadInput {
+			t.Errorf("%q: exit %d, want %d", tc.argv, code, exitBadInput)
+		}
+	}
+}

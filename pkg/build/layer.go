@@ -66,7 +66,7 @@ type layerJSON struct {
 func WriteLayer(ctx context.Context, dir, source, target string, c image.Compression, opts ...Option) (err error) {
 	o := newOptions(opts)
 	if _, err := image.ParseCompression(string(c)); err != nil {
-		return &OutputError{Path: dir, Reason: "compression: " + err.Error()}
+		return fmt.Errorf("writing the layer of %s: %w", target, err)
 	}
 	entries, err := image.FromPath(source, target)
 	if err != nil {
