@@ -380,3 +380,65 @@ func TestLayerFromBinaryCache(t *testing.T) {
 		t.Errorf("the second store's image %s differs from %s", out2, out)
 	}
 }
+
+// TestRootfsLayerDerivation: an image's rootfs layer is a derivation of
+// its own too (bunix nix-rootfs-layer), of the rootfs and the annotations
+// only: changing the kernel rebuilds the kernel's layer and the image, not
+// the rootfs; the bytes are those of bunix build, and nix-build --check
+// passes for the rootfs layer.
+func TestRootfsLayerDerivation(t *testing.T) {
+	dir := layeredDir(t, 64<<10, "one\n")
+	os.MkdirAll(filepath.Join(dir, "rootfs", "conf"), 0o755)
+	os.WriteFile(filepath.Join(dir, "rootfs", "conf", "app.conf"), []byte(rand.Text()), 0o644)
+	args, expr := layeredExpr(t, dir, "bunix/rootfs", `rootfs = { type = "block"; include = { "./rootfs" = "/"; }; mountPoint = "/data"; };
+  annotations = { unikernelType = "rumprun"; hypervisor = "hvt"; binary = "/unikernel/kernel"; cmdline = "app /data/conf/app.conf"; };`)
+	// layeredExpr's own annotations come first; these replace them.
+	src := strings.Replace(string(read(t, args)), `annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; cmdline = "app /conf/app.conf"; };`, "", 1)
+	if err := os.WriteFile(args, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := testenv.NixBuild(t, "", expr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if got := built(stderr); !slices.Equal(got, []string{"bunix-rootfs-latest.tar", "layer-app.conf", "layer-kernel", "layer-rootfs"}) {
+		t.Errorf("first build built %q", got)
+	}
+	rootfsLayer := layerPaths(t, expr)["layer-rootfs"]
+	if _, err := os.Stat(filepath.Join(rootfsLayer, "layer.json")); err != nil {
+		t.Fatalf("the rootfs layer %s holds no layer: %v", rootfsLayer, err)
+	}
+	cli := filepath.Join(t.TempDir(), "image.tar")
+	bunixCLI(t, "", nil, "build", "-f", args, "-o", cli)
+	if !bytes.Equal(read(t, out), read(t, cli)) {
+		t.Errorf("nix-build (%s) and bunix build (%s) differ", out, cli)
+	}
+
+	kernel := read(t, filepath.Join(dir, "kernel"))
+	kernel[len(kernel)-1] ^= 1
+	os.WriteFile(filepath.Join(dir, "kernel"), kernel, 0o755)
+	out2, stderr, err := testenv.NixBuild(t, "", expr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if got := built(stderr); !slices.Equal(got, []string{"bunix-rootfs-latest.tar", "layer-kernel"}) {
+		t.Errorf("after a kernel change, built %q: want the kernel layer and the image", got)
+	}
+	bunixCLI(t, "", nil, "build", "-f", args, "-o", cli)
+	if !bytes.Equal(read(t, out2), read(t, cli)) {
+		t.Errorf("after a kernel change, nix-build (%s) and bunix build (%s) differ", out2, cli)
+	}
+	drvs, _, err := testenv.NixInstantiate(t, "", "--eval", "--strict", "--json", "-E",
+		fmt.Sprintf(`map (l: l.drvPath) (builtins.filter (l: l.name == "layer-rootfs") (import %s).bunixLayers)`, expr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []string
+	json.Unmarshal([]byte(drvs), &list)
+	if len(list) != 1 {
+		t.Fatalf("rootfs layer derivations %q", list)
+	}
+	if _, stderr, err := testenv.NixBuild(t, "", list[0], "--check"); err != nil {
+		t.Errorf("nix-build --check %s: %v\n%s", list[0], err, stderr)
+	}
+}

@@ -446,8 +446,42 @@ let
           map (e: layerDerivation { inherit bunix; inherit (e) source target; compression = c'; }) (
             filter (e: isCleanTarget e.target) entries
           )
+          ++ (if rootfs == null then [ ] else [ (rootfsLayerDerivation c') ])
         else
           [ ];
+
+      # The rootfs layer, built apart from the image: its spec holds the
+      # rootfs and the annotations (which its defaults depend on), not the
+      # image's name, tag or copies. A description needs a copy, so it
+      # names bunix itself (already an input), which the rootfs layer
+      # builder does not read.
+      rootfsLayerDerivation =
+        c:
+        builtins.derivation {
+          name = "layer-rootfs";
+          system = bunix.system or builtins.currentSystem;
+          builder = "${prefixOf bunix}/bin/bunix";
+          args = [ "nix-rootfs-layer" ];
+          spec = toJSON (
+            {
+              version = specVersion;
+              name = "bunix/rootfs-layer";
+              tag = "latest";
+              contents = [
+                {
+                  source = "${prefixOf bunix}/bin/bunix";
+                  target = "/.bunix";
+                  field = "contents[0]";
+                }
+              ];
+              inherit annotations;
+              rootfs = rootfsSpec;
+              compression = c;
+            }
+            // nonNull { inherit env entrypoint cmd; }
+          );
+          passAsFile = [ "spec" ];
+        };
 
       spec =
         {

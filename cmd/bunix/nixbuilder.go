@@ -109,6 +109,39 @@ there without reading or hashing it again.`,
 	}
 }
 
+func newNixRootfsLayer(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-rootfs-layer",
+		Short:  "Be the builder of a rootfs layer derivation made by nix/lib.nix",
+		Hidden: true,
+		Long: `nix-rootfs-layer is the builder of the rootfs layer derivation nix/lib.nix's
+buildImage makes for an image with a rootfs: from the spec in the file named
+by $specPath (the image's rootfs and annotations, no copies), it builds the
+rootfs file and writes its layer to $out, as nix-layer does.`,
+		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-rootfs-layer" ]; spec = ...; passAsFile = [ "spec" ]; ... }`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			specPath, out := getenv("specPath"), getenv("out")
+			if specPath == "" || out == "" {
+				return usageError{fmt.Errorf("nix-rootfs-layer: $specPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
+			}
+			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			spec, err := os.ReadFile(specPath)
+			if err != nil {
+				return fmt.Errorf("reading the builder spec: %w", err)
+			}
+			descs, err := args.DecodeSpec(spec)
+			if err != nil {
+				return err
+			}
+			return build.WriteRootfsLayer(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()))...)
+		},
+	}
+}
+
 func newNixStream(getenv func(string) string) *cobra.Command {
 	return &cobra.Command{
 		Use:    "nix-stream SCRIPT",

@@ -125,7 +125,7 @@ image labels and the process args, and a docker-archive tar that
 		// Two edits away: "buidl" is build, "valdate" validate.
 		SuggestionsMinimumDistance: 2,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixLayer(getenv), newNixStream(getenv), newNixScript(getenv))
+	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixLayer(getenv), newNixRootfsLayer(getenv), newNixStream(getenv), newNixScript(getenv))
 	return root
 }
 

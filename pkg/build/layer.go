@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -37,6 +40,8 @@ func WithPrebuilt(layers []Prebuilt) Option {
 const (
 	layerBlobName = "blob"
 	layerJSONName = "layer.json"
+	// layerSkippedName marks a layer directory with no layer in it.
+	layerSkippedName = "skipped"
 	// layerVersion is the version of layer.json.
 	layerVersion = 1
 	// maxLayerJSON bounds the size of layer.json.
@@ -72,6 +77,95 @@ func WriteLayer(ctx context.Context, dir, source, target string, c image.Compres
 	if err != nil {
 		return fmt.Errorf("reading the layer's source: %w", err)
 	}
+	return writeLayerDir(ctx, dir, image.Layer{Entries: entries, CreatedBy: "bunix: copy " + target}, source, target, c, o.created)
+}
+
+// WriteRootfsLayer writes the layer of the rootfs file that the one image
+// descs describe builds (its rootfs.include, or its rootfs.from), as
+// WriteLayer does: the rootfs layer `bunix build` writes for that image.
+// Only the rootfs of the description, and what resolving it needs (the
+// urunc annotations), count: its copies need not be there. ReadLayers
+// marks the layer as a rootfs's by a digest of the resolved rootfs, which
+// WithPrebuilt matches.
+//
+// A description with a mistake, or with no rootfs file to build (a raw
+// rootfs is a copy), gives a directory holding only the file "skipped",
+// which says why, and no error: ReadLayers passes over it, and the image's
+// own build then reports the mistake, with the position of the field.
+func WriteRootfsLayer(ctx context.Context, dir string, descs []*args.Args, opts ...Option) error {
+	o := newOptions(opts)
+	if len(descs) != 1 {
+		return fmt.Errorf("a rootfs layer is of one image, not %d", len(descs))
+	}
+	mtime := o.created
+	if mtime.IsZero() {
+		mtime = image.DefaultCreated
+	}
+	r, err := descs[0].Resolve()
+	var plan *rootfsPlan
+	switch {
+	case err != nil && IsUserError(err):
+		return skipLayer(dir, err.Error())
+	case err != nil:
+		return err
+	case r.Rootfs == nil:
+		return skipLayer(dir, "the description has no rootfs file to build")
+	}
+	if plan, err = planRootfs(r, mtime); err != nil && IsUserError(err) {
+		return skipLayer(dir, err.Error())
+	} else if err != nil {
+		return err
+	}
+	tmp := o.tempDir
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	e, done, err := plan.write(ctx, tmp, mtime)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return writeLayerDir(ctx, dir, image.Layer{Entries: []image.Entry{e}, CreatedBy: "bunix: rootfs " + e.Path}, rootfsKey(r.Rootfs), r.Rootfs.Path, r.Compression, o.created)
+}
+
+// skipLayer writes the directory of a layer not built: dir/skipped, saying
+// why.
+func skipLayer(dir, why string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("creating the layer directory: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, layerSkippedName), []byte(why+"\n"), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", layerSkippedName, err)
+	}
+	return nil
+}
+
+// rootfsKey names the rootfs file rf describes, as the source of its
+// layer: a digest of everything the file's bytes depend on.
+func rootfsKey(rf *args.Rootfs) string {
+	k := struct {
+		Type, Path, FSType, Guest, From string
+		Include                         [][2]string
+		Size                            int64
+		Gzip                            bool
+	}{Type: rf.Type, Path: rf.Path, FSType: rf.FSType, Guest: rf.Guest, Size: rf.Size, Gzip: rf.Gzip}
+	if rf.From != nil {
+		k.From = rf.From.Source
+	}
+	for _, cp := range rf.Include {
+		k.Include = append(k.Include, [2]string{cp.Source, cp.Target})
+	}
+	data, _ := json.Marshal(k)
+	return fmt.Sprintf("%s%x", rootfsSourcePrefix, sha256.Sum256(data))
+}
+
+// rootfsSourcePrefix starts the source of a rootfs layer in layer.json,
+// where a copy's layer has an absolute path.
+const rootfsSourcePrefix = "rootfs:sha256:"
+
+// writeLayerDir writes l, compressed as c, into the new directory dir as
+// WriteLayer describes, recording source and target in layer.json.
+func writeLayerDir(ctx context.Context, dir string, l image.Layer, source, target string, c image.Compression, created time.Time) error {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return fmt.Errorf("creating the layer directory: %w", err)
 	}
@@ -80,7 +174,7 @@ func WriteLayer(ctx context.Context, dir, source, target string, c image.Compres
 		return fmt.Errorf("creating the layer blob: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	b, err := image.WriteLayer(ctx, bw, image.Layer{Entries: entries, CreatedBy: "bunix: copy " + target}, o.created, c)
+	b, err := image.WriteLayer(ctx, bw, l, created, c)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -90,7 +184,6 @@ func WriteLayer(ctx context.Context, dir, source, target string, c image.Compres
 	if err != nil {
 		return err
 	}
-	created := o.created
 	if created.IsZero() {
 		created = image.DefaultCreated
 	}
@@ -107,11 +200,15 @@ func WriteLayer(ctx context.Context, dir, source, target string, c image.Compres
 	return nil
 }
 
-// ReadLayers reads the layers WriteLayer wrote into dirs. It reads each
-// layer.json, and of each blob only its size.
+// ReadLayers reads the layers WriteLayer and WriteRootfsLayer wrote into
+// dirs, passing over those skipped. It reads each layer.json, and of each
+// blob nothing.
 func ReadLayers(dirs []string) ([]Prebuilt, error) {
 	var out []Prebuilt
 	for _, dir := range dirs {
+		if _, err := os.Lstat(filepath.Join(dir, layerSkippedName)); err == nil {
+			continue
+		}
 		p, err := readLayer(dir)
 		if err != nil {
 			return nil, fmt.Errorf("reading the layer %s: %w", dir, err)
@@ -157,7 +254,7 @@ func decodeLayerJSON(data []byte) (Prebuilt, error) {
 	switch {
 	case l.Version != layerVersion:
 		return Prebuilt{}, fmt.Errorf("version %d, but this bunix reads version %d", l.Version, layerVersion)
-	case !filepath.IsAbs(l.Source) || !filepath.IsAbs(l.Target):
+	case !(filepath.IsAbs(l.Source) || strings.HasPrefix(l.Source, rootfsSourcePrefix)) || !filepath.IsAbs(l.Target):
 		return Prebuilt{}, fmt.Errorf("source %q and target %q must be absolute paths", trunc(l.Source), trunc(l.Target))
 	case l.Size < 0:
 		return Prebuilt{}, fmt.Errorf("negative size %d", l.Size)
@@ -203,7 +300,12 @@ func usePrebuilt(jobs []*job, prebuilt []Prebuilt) error {
 		source, target string
 		created        int64
 	}
-	keyOf := func(p Prebuilt) key { return key{filepath.Clean(p.Source), p.Target, p.Created.Unix()} }
+	keyOf := func(p Prebuilt) key {
+		if strings.HasPrefix(p.Source, rootfsSourcePrefix) {
+			return key{p.Source, p.Target, p.Created.Unix()}
+		}
+		return key{filepath.Clean(p.Source), p.Target, p.Created.Unix()}
+	}
 	byKey := map[key]int{}
 	for i, p := range prebuilt {
 		byKey[keyOf(p)] = i
@@ -221,6 +323,16 @@ func usePrebuilt(jobs []*job, prebuilt []Prebuilt) error {
 			l := j.layers[cp.Target]
 			l.Blob = &prebuilt[i].Blob
 			j.layers[cp.Target] = l
+			used[k] = true
+		}
+	}
+	for _, j := range jobs {
+		if j.plan == nil {
+			continue
+		}
+		k := key{rootfsKey(j.r.Rootfs), j.r.Rootfs.Path, j.mtime.Unix()}
+		if i, ok := byKey[k]; ok {
+			j.rootfsBlob = &prebuilt[i].Blob
 			used[k] = true
 		}
 	}

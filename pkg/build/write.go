@@ -206,7 +206,7 @@ func (b *batch) finish(ctx context.Context, o *options) error {
 		dir = os.TempDir()
 	}
 	for _, j := range b.jobs {
-		done, err := j.finish(ctx, dir)
+		done, err := j.finish(ctx, dir, b.compression)
 		if err != nil {
 			return err
 		}
