@@ -8,8 +8,10 @@
 # Each copy's layer is a derivation of its own (layerDerivation, `bunix
 # nix-layer SOURCE TARGET COMPRESSION`: $out/blob and $out/layer.json),
 # whose inputs are only those and bunix, so that it is shared by every image
-# copying the same file to the same target. The image derivation gets their
-# outputs in $bunixLayers (outside the spec) and takes the blobs from there.
+# copying the same file to the same target; the rootfs file bunix builds has
+# one too (`bunix nix-rootfs-layer`, a spec of the rootfs and annotations).
+# The image derivation gets their outputs in $bunixLayers (outside the spec)
+# and takes the blobs from there.
 #
 # The spec is the versioned contract between this file and the Go builder
 # (pkg/args: SpecVersion, DecodeSpec). Version 3:
