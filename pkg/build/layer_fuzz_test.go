@@ -14,6 +14,7 @@ var hex64 = strings.Repeat("ab", 32)
 func FuzzDecodeLayerJSON(f *testing.F) {
 	f.Add([]byte(seedLayerJSON))
 	f.Add([]byte(strings.Replace(seedLayerJSON, `"none"`, `"gzip"`, 1)))
+	f.Add([]byte(strings.Replace(seedLayerJSON, `"/nix/store/x-kernel"`, `"rootfs:sha256:`+hex64+`"`, 1)))
 	f.Add([]byte(`{"version":1}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -21,7 +22,7 @@ func FuzzDecodeLayerJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p.Blob.Size < 0 || !isSHA256(p.Blob.Digest) || !isSHA256(p.Blob.DiffID) || !strings.HasPrefix(p.Source, "/") {
+		if p.Blob.Size < 0 || !isSHA256(p.Blob.Digest) || !isSHA256(p.Blob.DiffID) || !(strings.HasPrefix(p.Source, "/") || strings.HasPrefix(p.Source, rootfsSourcePrefix)) {
 			t.Fatalf("accepted %q as %+v", data, p)
 		}
 	})
