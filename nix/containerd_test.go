@@ -17,11 +17,22 @@ import (
 // with the urunc labels in its config.
 func TestContainerdImport(t *testing.T) {
 	out := nixBuild(t)
-	c := testenv.Containerd(t)
-	if _, err := c.Ctr(t, "images", "import", out); err != nil {
+	const ref = "docker.io/bunix/hello:latest"
+	m, cfg := importImage(t, testenv.Containerd(t), out, ref)
+	if cfg.Config.Labels["com.urunc.unikernel.unikernelType"] != "unikraft" || cfg.Config.Labels["com.urunc.unikernel.useDMBlock"] != "false" ||
+		strings.Join(cfg.Config.Cmd, " ") != "hello /conf/hello.conf" || len(m.Layers) != 3 {
+		t.Errorf("containerd holds %s with config %+v", ref, cfg.Config)
+	}
+}
+
+// importImage imports the image file into c with `ctr images import` and
+// returns the manifest and config that c then holds for ref, read back from
+// its content store.
+func importImage(t *testing.T, c *testenv.ContainerdServer, file, ref string) (*v1.Manifest, *v1.ConfigFile) {
+	t.Helper()
+	if _, err := c.Ctr(t, "images", "import", file); err != nil {
 		t.Fatal(err)
 	}
-	const ref = "docker.io/bunix/hello:latest"
 	_, digest := c.ImageTarget(t, ref)
 	m, err := v1.ParseManifest(strings.NewReader(c.Content(t, digest)))
 	if err != nil {
@@ -31,10 +42,7 @@ func TestContainerdImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Config.Labels["com.urunc.unikernel.unikernelType"] != "unikraft" || cfg.Config.Labels["com.urunc.unikernel.useDMBlock"] != "false" ||
-		strings.Join(cfg.Config.Cmd, " ") != "hello /conf/hello.conf" || len(m.Layers) != 3 {
-		t.Errorf("containerd holds %s with config %+v", ref, cfg.Config)
-	}
+	return m, cfg
 }
 
 // TestContainerdImportOCIName imports oci-archives with `ctr images import`:

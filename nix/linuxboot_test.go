@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -74,19 +73,8 @@ func TestLinuxBootExample(t *testing.T) {
 // io.containerd.urunc.v2 gets as far as looking for urunc's shim.
 func runItContainerd(t *testing.T, image string) {
 	c := testenv.Containerd(t)
-	if _, err := c.Ctr(t, "images", "import", image); err != nil {
-		t.Fatal(err)
-	}
 	const ref = "docker.io/bunix/linux-boot:latest"
-	_, digest := c.ImageTarget(t, ref)
-	m, err := v1.ParseManifest(strings.NewReader(c.Content(t, digest)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := v1.ParseConfigFile(strings.NewReader(c.Content(t, m.Config.Digest.String())))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg := importImage(t, c, image, ref)
 	want := map[string]string{"unikernelType": "linux", "hypervisor": "qemu", "binary": "/unikernel/vmlinuz",
 		"cmdline": "/init hello from bunix", "useDMBlock": "false", "mountRootfs": "false"}
 	for k, v := range want {
@@ -101,7 +89,7 @@ func runItContainerd(t *testing.T, image string) {
 	// No urunc here: containerd must get as far as looking for its shim,
 	// having made the container and its rootfs snapshot (without --rm, so
 	// that the snapshot stays to be read).
-	_, err = c.Ctr(t, "run", "--snapshotter", "native", "--runtime", "io.containerd.urunc.v2", ref, "linux-boot")
+	_, err := c.Ctr(t, "run", "--snapshotter", "native", "--runtime", "io.containerd.urunc.v2", ref, "linux-boot")
 	if err == nil || !strings.Contains(err.Error(), "containerd-shim-urunc-v2") {
 		t.Errorf("ctr run --runtime io.containerd.urunc.v2 without urunc: %v", err)
 	} else {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"time"
 
 	"github.com/nubificus/bunix/internal/progress"
 	"github.com/nubificus/bunix/pkg/args"
@@ -17,24 +15,28 @@ import (
 func newBuild(getenv func(string) string) *cobra.Command {
 	var file, out, format string
 	cmd := &cobra.Command{
-		Use:   "build -f ARGS -o IMAGE.tar",
+		Use:   "build [ARGS] -o IMAGE.tar",
 		Short: "Build a docker-archive image tar from an args file",
-		Long: `Build reads an image description (args.nix, evaluated with nix-instantiate;
-args.json; or args.hcl), checks it, and writes the image as a docker-archive
-tar. The output appears only when the build succeeds: it is written to a
-temporary file beside it and renamed, so a failed or interrupted build
-leaves an existing file exactly as it was. With -o -, the tar goes to
-standard output. An -o that is or lies inside one of the build's sources,
-a directory, or a symlink to a file is refused; a device or FIFO is written
-through.
+		Long: `Build reads an image description, ARGS (or -f; default args.nix): an
+args.nix, evaluated with nix-instantiate, an args.json or an args.hcl. It
+checks it and writes the image as a docker-archive tar. The output appears
+only when the build succeeds: it is written to a temporary file beside it
+and renamed, so a failed or interrupted build leaves an existing file
+exactly as it was. With -o -, the tar goes to standard output. An -o that
+is or lies inside one of the build's sources, a directory, or a symlink to
+a file is refused; a device or FIFO is written through.
 
 The creation time and every file's mtime is SOURCE_DATE_EPOCH when set,
 else 1970-01-01T00:00:01Z: the same description and files give the same
 bytes on every machine, the same bytes nix-build gives.`,
-		Example: `  bunix build -f args.nix -o image.tar && docker load < image.tar
-  bunix build -f args.hcl -o - | docker load`,
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Example: `  bunix build -o image.tar && docker load < image.tar
+  bunix build examples/unikraft-initrd/args.nix -o - | docker load`,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			file, err := argsFile(cmd, argv, file)
+			if err != nil {
+				return err
+			}
 			if out == "" {
 				return usageError{fmt.Errorf("build: -o is required (the image tar to write, or - for standard output)")}
 			}
@@ -49,7 +51,7 @@ bytes on every machine, the same bytes nix-build gives.`,
 				}
 				opts = append(opts, build.WithFormat(f))
 			}
-			a, err := args.Load(cmd.Context(), file)
+			a, err := loadArgs(cmd, argv, file)
 			if err != nil {
 				return err
 			}
@@ -58,17 +60,9 @@ bytes on every machine, the same bytes nix-build gives.`,
 				_, err := build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, opts...)
 				return err
 			}
-			var bar *progress.Writer
-			if term := terminal(cmd); term != nil {
-				opts = append(opts, build.WithProgress(func(total int64, w io.Writer) io.Writer {
-					bar = progress.New(w, term, total, "writing "+out)
-					return bar
-				}))
-			}
-			sums, err := build.Write(cmd.Context(), out, descs, opts...)
-			if bar != nil {
-				bar.Done()
-			}
+			wrap, done := progress.Bar(progress.Terminal(cmd.OutOrStdout(), cmd.ErrOrStderr()), "writing "+out)
+			sums, err := build.Write(cmd.Context(), out, descs, append(opts, build.WithProgress(wrap))...)
+			done()
 			if err != nil {
 				return err
 			}
@@ -79,36 +73,23 @@ bytes on every machine, the same bytes nix-build gives.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "args.nix", "the image description: args.nix, args.json or args.hcl")
+	argsFileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
 	cmd.Flags().StringVar(&format, "format", "", "docker-archive, oci-archive or oci (default: the args' format, else docker-archive)")
+	completeFlag(cmd, "format", completeWords(completeFormats))
 	return cmd
 }
 
-// buildOptions are the build options every command shares: the creation
-// time from SOURCE_DATE_EPOCH, and warnings on stderr.
+// buildOptions are the build options every command shares: those of the
+// environment (SOURCE_DATE_EPOCH), and warnings on stderr.
 func buildOptions(getenv func(string) string, stderr io.Writer) ([]build.Option, error) {
-	created, err := sourceDateEpoch(getenv)
-	if err != nil {
-		return nil, err
-	}
-	return []build.Option{build.WithCreated(created), warnings(stderr)}, nil
+	opts, err := build.FromEnv(getenv)
+	return append(opts, warnings(stderr)), err
 }
 
 // warnings has the warnings about a description printed on stderr.
 func warnings(stderr io.Writer) build.Option {
 	return build.WithWarnings(func(w string) { fmt.Fprintln(stderr, "bunix: warning: "+w) })
-}
-
-// terminal returns stderr when both stdout and stderr are terminals, for a
-// progress bar, else nil.
-func terminal(cmd *cobra.Command) io.Writer {
-	stdout, ok1 := cmd.OutOrStdout().(*os.File)
-	stderr, ok2 := cmd.ErrOrStderr().(*os.File)
-	if ok1 && ok2 && isTerminal(stdout) && isTerminal(stderr) {
-		return stderr
-	}
-	return nil
 }
 
 // isStdout reports whether out is the command's standard output (-o
@@ -121,17 +102,4 @@ func isStdout(cmd *cobra.Command, out string) bool {
 	a, err1 := f.Stat()
 	b, err2 := os.Stat(out)
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
-}
-
-// sourceDateEpoch reads SOURCE_DATE_EPOCH; zero time when unset.
-func sourceDateEpoch(getenv func(string) string) (time.Time, error) {
-	s := getenv("SOURCE_DATE_EPOCH")
-	if s == "" {
-		return time.Time{}, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, usageError{fmt.Errorf("SOURCE_DATE_EPOCH = %q: want a non-negative number of seconds since 1970", s)}
-	}
-	return time.Unix(n, 0).UTC(), nil
 }

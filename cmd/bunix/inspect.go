@@ -1,13 +1,8 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-
+	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/inspect"
-	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -16,68 +11,36 @@ func newInspect() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect IMAGE",
 		Short: "Show what is in an image, as urunc will see it",
-		Long: `Inspect reads an image, a file (docker-archive, oci-archive or OCI layout
-directory) or, when IMAGE is no file, a reference to a registry, and shows
-its names, digest, platform, creation time and process args, /urunc.json
-decoded from base64, the file tree, the layers, the labels and the manifest
-annotations. Every layer is read once and checked against the config's
-diffIDs. An index (multi-arch) gives one report per image.`,
+		Long: `Inspect reads an image and shows its names, digest, platform, creation
+time and process args, /urunc.json decoded from base64, the file tree, the
+layers, the labels and the manifest annotations. Every layer is read once
+and checked against the config's diffIDs. An index (multi-arch) gives one
+report per image.
+
+IMAGE is a file (docker-archive, oci-archive or OCI layout directory); -
+for an archive on standard input; or, only when it says so, an image in a
+registry: docker://REF, or HOST/NAME:TAG or HOST/NAME@DIGEST where HOST is
+localhost or has a "." or ":". An IMAGE that exists is read as a file; one
+that does not and is no such reference is "no such file" (exit 2), so a
+mistyped file name never becomes a request to Docker Hub.`,
 		Example: `  bunix inspect result
   bunix inspect --json image.tar | jq .urunc
-  bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test`,
+  bunix build -o - | bunix inspect -
+  bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test
+  bunix inspect docker://redis:7`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			reports, err := inspectImage(cmd.Context(), a[0], insecure)
+			reports, err := source.Inspect(cmd.Context(), a[0], cmd.InOrStdin(), registryOptions(insecure)...)
 			if err != nil {
 				return userFault(err)
 			}
-			out := cmd.OutOrStdout()
 			if asJSON {
-				if len(reports) == 1 {
-					return reports[0].WriteJSON(out)
-				}
-				return inspect.WriteJSONList(out, reports)
+				return inspect.WriteJSONAll(cmd.OutOrStdout(), reports)
 			}
-			for i, r := range reports {
-				if i > 0 {
-					fmt.Fprintln(out)
-				}
-				if err := r.WriteText(out); err != nil {
-					return err
-				}
-			}
-			return nil
+			return inspect.WriteTextAll(cmd.OutOrStdout(), reports)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (a list for an index)")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	return cmd
-}
-
-// inspectImage reads image, a file or, when no file is there, a reference
-// to a registry: one report for each image.
-func inspectImage(ctx context.Context, image string, insecure bool) ([]*inspect.Report, error) {
-	if _, err := os.Stat(image); err == nil {
-		return inspect.Path(image)
-	}
-	var opts []registry.Option
-	if insecure {
-		opts = append(opts, registry.Insecure())
-	}
-	imgs, err := registry.Get(ctx, image, opts...)
-	if errors.Is(err, registry.ErrBadReference) {
-		return nil, fmt.Errorf("inspecting %q: not a file, and %w", image, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []*inspect.Report
-	for _, img := range imgs {
-		r, err := inspect.Image(img, []string{image})
-		if err != nil {
-			return nil, fmt.Errorf("inspecting %s: %w", image, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }

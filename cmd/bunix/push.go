@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 
-	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
@@ -13,10 +11,11 @@ import (
 func newPush() *cobra.Command {
 	var insecure bool
 	cmd := &cobra.Command{
-		Use:   "push IMAGE REF",
+		Use:   "push IMAGE|- REF",
 		Short: "Push an image file to a registry",
 		Long: `Push sends an image file (docker-archive, oci-archive or OCI layout
-directory) to a registry, like 'skopeo copy', outside any sandbox.
+directory; - for an archive on standard input) to a registry, like 'skopeo
+copy', outside any sandbox.
 
 An OCI image's manifest (or a multi-arch index) is pushed byte for byte, so
 the pushed digest is the local one and the urunc annotations arrive intact.
@@ -27,14 +26,11 @@ what it serves under REF; stdout gets REF's repository@digest.
 Credentials come from the docker config (~/.docker/config.json or
 $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 		Example: `  bunix push result registry.example.com/urunc/redis:test
-  bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test`,
+  bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test
+  bunix build -o - | bunix push - registry.example.com/urunc/redis:test`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			var opts []registry.Option
-			if insecure {
-				opts = append(opts, registry.Insecure())
-			}
-			d, err := registry.Push(cmd.Context(), a[0], a[1], opts...)
+			d, err := source.Push(cmd.Context(), a[0], a[1], cmd.InOrStdin(), registryOptions(insecure)...)
 			if err != nil {
 				return userFault(err)
 			}
@@ -47,12 +43,18 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 }
 
 // userFault marks as bad input (exit 2) an error of push or inspect that
-// is the user's: a reference that does not parse, a missing file, an image
-// file that is not what it claims to be.
+// is the user's (source.IsUserError).
 func userFault(err error) error {
-	var bad *image.InvalidError
-	if errors.Is(err, registry.ErrBadReference) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &bad) {
+	if source.IsUserError(err) {
 		return usageError{err}
 	}
 	return err
+}
+
+// registryOptions are the options of push and inspect.
+func registryOptions(insecure bool) []registry.Option {
+	if insecure {
+		return []registry.Option{registry.Insecure()}
+	}
+	return nil
 }

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nubificus/bunix/internal/buildinfo"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/spf13/cobra"
 )
 
@@ -23,39 +25,8 @@ const (
 )
 
 // version is stamped at build time with -ldflags "-X main.version=..."
-// (make bunix does). Without the stamp, as after `go install ...@v1.2.3`,
-// versionOf takes it from the module's build info.
+// (make bunix does); buildinfo.Version falls back on the module's build info.
 var version = "dev"
-
-// versionOf returns stamped when it is set (not "dev"), else the version
-// of the main module in info (v1.2.3 from go install), else its VCS
-// revision (a build in a checkout), else "dev".
-func versionOf(stamped string, info *debug.BuildInfo, ok bool) string {
-	if stamped != "dev" || !ok {
-		return stamped
-	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	var rev, dirty string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "-dirty"
-			}
-		}
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if rev == "" {
-		return stamped
-	}
-	return "dev-" + rev + dirty
-}
 
 // usageError marks a command-line mistake.
 type usageError struct{ error }
@@ -98,15 +69,17 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 	} else {
 		fmt.Fprintln(stderr, "bunix: "+err.Error())
 	}
+	// Bad input: a usage error, or what a package reports as the user's
+	// (a description, an output path, a file to convert or an init answer).
 	var ue usageError
-	if errors.As(err, &ue) || build.IsUserError(err) {
+	var bad *scaffold.Error
+	if errors.As(err, &ue) || errors.As(err, &bad) || build.IsUserError(err) {
 		return exitBadInput
 	}
 	return exitFailure
 }
 
 func newRoot(getenv func(string) string) *cobra.Command {
-	info, ok := debug.ReadBuildInfo()
 	root := &cobra.Command{
 		Use:   "bunix",
 		Short: "Package unikernels as container images for urunc",
@@ -117,7 +90,7 @@ files to copy in, and the urunc annotations. bunix writes /urunc.json, the
 image labels and the process args, and a docker-archive tar that
 'docker load' takes. The same code is the builder of the Nix derivation that
 'nix-build default.nix' runs, and both give the same bytes.`,
-		Version:       versionOf(version, info, ok),
+		Version:       buildinfo.Version(version),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.ArbitraryArgs,

@@ -1,16 +1,14 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/nubificus/bunix/internal/progress"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 )
 
 func newInit() *cobra.Command {
@@ -32,28 +30,18 @@ guest. Without a terminal, --type, --hypervisor and --binary are required.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if missing := a.Missing(); len(missing) > 0 {
-				if !isTerminal(os.Stdin) {
+				if !progress.IsTerminal(os.Stdin) {
 					return usageError{fmt.Errorf("init: %s required when standard input is not a terminal", strings.Join(missing, ", "))}
 				}
 				if err := scaffold.Ask(cmd.InOrStdin(), cmd.ErrOrStderr(), &a); err != nil {
 					return fmt.Errorf("init: %w", err)
 				}
 			}
-			if a.Name == "" {
-				a.Name = scaffold.DefaultName(dir)
-			}
-			d, err := scaffold.Init(a)
+			written, err := scaffold.WriteInit(a, dir, flake)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
-			files := map[string][]byte{filepath.Join(dir, "args.nix"): d.Nix()}
-			if flake {
-				files[filepath.Join(dir, "flake.nix")] = scaffold.Flake()
-			}
-			if err := scaffold.WriteNew(files); err != nil {
-				return scaffoldError(err)
-			}
-			for p := range files {
+			for _, p := range written {
 				fmt.Fprintln(cmd.OutOrStdout(), p)
 			}
 			return nil
@@ -70,6 +58,8 @@ guest. Without a terminal, --type, --hypervisor and --binary are required.`,
 	f.StringVar(&a.Tag, "tag", "latest", "the image tag")
 	f.StringVar(&dir, "dir", ".", "where to write args.nix")
 	f.BoolVar(&flake, "flake", false, "also write a flake.nix that builds args.nix with bunix's lib")
+	completeFlag(cmd, "type", completeWords(completeGuests))
+	completeFlag(cmd, "hypervisor", completeWords(completeMonitors))
 	return cmd
 }
 
@@ -94,47 +84,19 @@ after symlinks too. FILE must be a regular file of at most 1 MiB. Without
   bunix convert bunnyfile --name urunc/redis --tag test`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			src, err := scaffold.ReadSource(argv[0])
+			nix, err := scaffold.ConvertFile(argv[0], out, name, tag)
 			if err != nil {
-				return scaffoldError(fmt.Errorf("convert: %w", err))
-			}
-			outDir := "."
-			if out != "" && out != "-" {
-				outDir = filepath.Dir(out)
-			}
-			if name == "" {
-				name = scaffold.DefaultName(filepath.Dir(argv[0]))
-			}
-			d, err := scaffold.Convert(src, argv[0], outDir, name, tag)
-			if err != nil {
-				return usageError{err}
+				return fmt.Errorf("convert: %w", err)
 			}
 			if out == "" || out == "-" {
-				_, err := cmd.OutOrStdout().Write(d.Nix())
+				_, err := cmd.OutOrStdout().Write(nix)
 				return err
 			}
-			return scaffoldError(scaffold.WriteNew(map[string][]byte{out: d.Nix()}))
+			return scaffold.WriteNew(map[string][]byte{out: nix})
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
 	return cmd
-}
-
-// scaffoldError marks what pkg/scaffold reports about the user's files (a
-// line it cannot carry over, an output that already exists) as a usage
-// error, so that it exits 2; other errors pass through.
-func scaffoldError(err error) error {
-	var se *scaffold.Error
-	if errors.As(err, &se) {
-		return usageError{err}
-	}
-	return err
-}
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

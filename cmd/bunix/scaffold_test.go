@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -112,9 +112,7 @@ func TestConvertDropsNothing(t *testing.T) {
 func TestConvertReadsRegularFilesOnly(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "Containerfile")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	dangling := filepath.Join(dir, "dangling")
 	os.Symlink("no-such-file", dangling)
 	big := filepath.Join(dir, "big")
@@ -122,24 +120,17 @@ func TestConvertReadsRegularFilesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ file, want string }{
-		{fifo, "is a named pipe: convert reads regular files only"},
-		{"/dev/zero", "is a device: convert reads regular files only"},
+		{fifo, "is a named pipe (FIFO): convert reads regular files only"},
+		{"/dev/zero", "is a character device: convert reads regular files only"},
 		{big, "larger than 1 MiB"},
 		{dangling, "is a dangling symbolic link"},
 		{filepath.Join(dir, "missing"), "no such file"},
 	} {
-		done := make(chan struct{})
-		var code int
 		var stderr string
-		go func() {
+		code := testenv.Within(t, 5*time.Second, "convert "+tc.file, func() (code int) {
 			code, _, stderr = cli(t, nil, "convert", tc.file)
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("convert %s still running after 5s", tc.file)
-		}
+			return code
+		})
 		if code != exitBadInput || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, tc.file) {
 			t.Errorf("convert %s: exit %d, stderr %q; want exit 2 and %q", tc.file, code, stderr, tc.want)
 		}

@@ -70,7 +70,7 @@ func TestSignalStopsBuild(t *testing.T) {
 			} else {
 				os.WriteFile(out, []byte(old), 0o644)
 			}
-			before := snapshotDir(t, outDir)
+			before := testenv.Snapshot(t, outDir)
 			cmd, stderr, tmp := startBuild(t, dir, out, "--format", tc.format)
 			// Wait until the kernel is being read.
 			waitFor(t, cmd, func() bool { return opened(cmd.Process.Pid, "kernel") })
@@ -88,7 +88,7 @@ func TestSignalStopsBuild(t *testing.T) {
 			if !strings.Contains(stderr.String(), "bunix: stopped by "+tc.sig.String()) {
 				t.Errorf("stderr:\n%s", stderr)
 			}
-			if got := snapshotDir(t, outDir); got != before {
+			if got := testenv.Snapshot(t, outDir); got != before {
 				t.Errorf("the output directory is now\n%s\nwas\n%s", got, before)
 			}
 			if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
@@ -103,9 +103,7 @@ func TestSignalStopsBuild(t *testing.T) {
 func TestSignalWhileWaitingForReader(t *testing.T) {
 	dir := project(t)
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	cmd, stderr, _ := startBuild(t, dir, fifo)
 	// Wait until one of its threads waits in open(2) for a reader.
 	waitFor(t, cmd, func() bool {
@@ -153,25 +151,6 @@ func waitFor(t *testing.T, cmd *exec.Cmd, cond func() bool) {
 	}
 	cmd.Process.Kill()
 	t.Fatal("the build never got where the test waits for it")
-}
-
-// snapshotDir lists every file under dir with its bytes.
-func snapshotDir(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		data := ""
-		if fi.Mode().IsRegular() {
-			d, _ := os.ReadFile(p)
-			data = string(d)
-		}
-		b.WriteString(p + " " + fi.Mode().String() + " " + data + "\n")
-		return nil
-	})
-	return b.String()
 }
 
 // TestPanicIsInternalError: a panic is a bug, exit 1, not the bad-input 2.

@@ -9,19 +9,25 @@ import (
 )
 
 func newValidate() *cobra.Command {
-	return &cobra.Command{
-		Use:   "validate ARGS",
+	var file string
+	cmd := &cobra.Command{
+		Use:   "validate [ARGS]",
 		Short: "Check an args file without building",
-		Long: `Validate reads an image description and reports every problem in it: bad
-fields and values, sources that are missing, targets that collide, and
-binary, initrd or block paths that no copied file provides, and a rootfs
-that cannot be built. It builds that rootfs in an unnamed temporary file,
-which goes when it ends, and writes nothing else.`,
-		Example: `  bunix validate args.nix
-  bunix validate examples/hello/args.hcl`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, a []string) error {
-			desc, err := args.Load(cmd.Context(), a[0])
+		Long: `Validate reads an image description, ARGS (or -f; default args.nix), and
+reports every problem in it: bad fields and values, sources that are
+missing, targets that collide, and binary, initrd or block paths that no
+copied file provides, and a rootfs that cannot be built. It builds that
+rootfs in an unnamed temporary file, which goes when it ends, and writes
+nothing else.`,
+		Example: `  bunix validate
+  bunix validate examples/rumprun-block/args.nix`,
+		Args: maxArgs(1),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			file, err := argsFile(cmd, argv, file)
+			if err != nil {
+				return err
+			}
+			desc, err := loadArgs(cmd, argv, file)
 			if err != nil {
 				return err
 			}
@@ -29,8 +35,10 @@ which goes when it ends, and writes nothing else.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d layers\n", a[0], sums[0].Ref, sums[0].Layers)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d layers\n", file, sums[0].Ref, sums[0].Layers)
 			return nil
 		},
 	}
+	argsFileFlag(cmd, &file)
+	return cmd
 }

@@ -4,9 +4,12 @@ package progress
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Writer counts the bytes written through it and, once a write has taken
@@ -86,4 +89,41 @@ func size(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// Bar returns what build.WithProgress takes, wrap, which puts a Writer in
+// front of the output that draws on term a bar labelled label; and done,
+// which clears the bar once the write is over. With a nil term, wrap is
+// nil: no bar.
+func Bar(term io.Writer, label string) (wrap func(total int64, w io.Writer) io.Writer, done func()) {
+	if term == nil {
+		return nil, func() {}
+	}
+	var bar *Writer
+	wrap = func(total int64, w io.Writer) io.Writer {
+		bar = New(w, term, total, label)
+		return bar
+	}
+	return wrap, func() {
+		if bar != nil {
+			bar.Done()
+		}
+	}
+}
+
+// Terminal returns stderr when both stdout and stderr are terminals, as a
+// progress bar wants, else nil.
+func Terminal(stdout, stderr io.Writer) io.Writer {
+	o, ok1 := stdout.(*os.File)
+	e, ok2 := stderr.(*os.File)
+	if ok1 && ok2 && IsTerminal(o) && IsTerminal(e) {
+		return stderr
+	}
+	return nil
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -2,9 +2,15 @@ package progress
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestWriter(t *testing.T) {
@@ -43,5 +49,70 @@ func TestWriterWithoutTerminal(t *testing.T) {
 	p.Done()
 	if out.String() != "0123456789" {
 		t.Errorf("out %q", out.String())
+	}
+}
+
+// pty opens the two ends of a real pseudo-terminal.
+func pty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return m, s
+}
+
+// TestTerminal: a bar only when stdout and stderr are both terminals, and
+// then on stderr.
+func TestTerminal(t *testing.T) {
+	_, tty := pty(t)
+	file, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	if got := Terminal(tty, tty); got != tty {
+		t.Errorf("Terminal(tty, tty) = %v", got)
+	}
+	for _, tc := range [][2]io.Writer{{file, tty}, {tty, file}, {&bytes.Buffer{}, tty}} {
+		if got := Terminal(tc[0], tc[1]); got != nil {
+			t.Errorf("Terminal(%T, %T) = %v, want nil", tc[0], tc[1], got)
+		}
+	}
+	if IsTerminal(file) || !IsTerminal(tty) {
+		t.Error("IsTerminal is wrong about a file or a terminal")
+	}
+}
+
+// TestBar: no term, no wrap; with one, the wrapped writer passes the bytes
+// and done clears the line.
+func TestBar(t *testing.T) {
+	if wrap, done := Bar(nil, "x"); wrap != nil {
+		t.Error("Bar(nil) wraps")
+	} else {
+		done()
+	}
+	var out, term bytes.Buffer
+	wrap, done := Bar(&term, "writing x")
+	done() // before any write: nothing to clear
+	w := wrap(3, &out)
+	w.(*Writer).Delay = 0
+	io.WriteString(w, "abc")
+	done()
+	if out.String() != "abc" || !strings.Contains(term.String(), "writing x") || !strings.HasSuffix(term.String(), "\r\x1b[K") {
+		t.Errorf("out %q, term %q", out.String(), term.String())
 	}
 }

@@ -2,12 +2,11 @@ package args
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // Load reads the description in file: args.nix (evaluated with
@@ -47,52 +46,15 @@ func Load(ctx context.Context, file string) (*Args, error) {
 // opened, and again on the open file (opened non-blocking, so that a FIFO
 // swapped in between cannot block either).
 func readRegular(abs, display string) ([]byte, error) {
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", display, err)
-	}
-	if err := regular(fi, display); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(abs, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", display, err)
-	}
-	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", display, err)
-	}
-	if err := regular(fi, display); err != nil {
-		return nil, err
-	}
-	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", display, err)
-	}
-	if len(src) > MaxFileSize {
+	src, err := filekind.ReadRegular(abs, MaxFileSize)
+	var nr *filekind.NotRegularError
+	switch {
+	case errors.As(err, &nr):
+		return nil, &EvalError{File: display, Message: "is " + filekind.Of(nr.Mode) + ": a description must be a regular file"}
+	case errors.Is(err, filekind.ErrTooLarge):
 		return nil, tooLarge(display, MaxFileSize)
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", display, err)
 	}
 	return src, nil
-}
-
-// regular refuses anything but a regular file, naming what it is.
-func regular(fi fs.FileInfo, display string) error {
-	m := fi.Mode()
-	if m.IsRegular() {
-		return nil
-	}
-	kind := "not a regular file"
-	switch {
-	case m.IsDir():
-		kind = "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		kind = "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		kind = "a socket"
-	case m&fs.ModeCharDevice != 0:
-		kind = "a character device"
-	case m&fs.ModeDevice != 0:
-		kind = "a block device"
-	}
-	return &EvalError{File: display, Message: "is " + kind + ": a description must be a regular file"}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -28,25 +29,6 @@ func project(t *testing.T) (string, *args.Args) {
 	return dir, a
 }
 
-// snapshot is every file under dir with its bytes, for comparing.
-func snapshot(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		data := ""
-		if fi.Mode().IsRegular() {
-			d, _ := os.ReadFile(p)
-			data = string(d)
-		}
-		b.WriteString(p + " " + fi.Mode().String() + " " + data + "\n")
-		return nil
-	})
-	return b.String()
-}
-
 // TestWriteRefusesInputs: an output that is or lies inside something the
 // build reads is refused before anything is written.
 func TestWriteRefusesInputs(t *testing.T) {
@@ -54,7 +36,7 @@ func TestWriteRefusesInputs(t *testing.T) {
 	os.Link(filepath.Join(dir, "kernel"), filepath.Join(dir, "hardlink"))
 	os.Link(filepath.Join(dir, "conf", "a"), filepath.Join(dir, "conf-a"))
 	os.Symlink("conf", filepath.Join(dir, "conflink"))
-	before := snapshot(t, dir)
+	before := testenv.Snapshot(t, dir)
 	for _, tc := range []struct {
 		out    string
 		format image.Format
@@ -66,7 +48,7 @@ func TestWriteRefusesInputs(t *testing.T) {
 		{"conf-a", "", `conf-a: is ` + dir + `/conf/a (copied to /etc/app/a), which the build reads (a hard link to it)`},
 		{"conf/image.tar", "", `conf/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf" (` + dir + `/conf), which the build reads`},
 		{"conflink/image.tar", "", `conflink/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf"`},
-		{"conf/a", image.OCILayout, `conf/a: exists and is a file, not a directory holding an OCI image layout`},
+		{"conf/a", image.OCILayout, `conf/a: exists and is a regular file, not a directory holding an OCI image layout`},
 		{"conf", "", `conf: is a directory: give the output a file name`},
 		{"new/image.tar", "", `new/image.tar: its directory ` + dir + `/new does not exist: create it first`},
 		{"conf/", "", `conf/: names a directory`},
@@ -91,7 +73,7 @@ func TestWriteRefusesInputs(t *testing.T) {
 			t.Errorf("-o %s: got %v\nwant %q", tc.out, err, tc.want)
 		}
 	}
-	if got := snapshot(t, dir); got != before {
+	if got := testenv.Snapshot(t, dir); got != before {
 		t.Errorf("refused writes changed the project:\n%s\nwas\n%s", got, before)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // tree writes files (path -> contents; a trailing "*" in the path makes it
@@ -56,14 +57,6 @@ func fromPath(t *testing.T, source, target string) []Entry {
 		t.Fatal(err)
 	}
 	return entries
-}
-
-// mkfifo makes a FIFO at p.
-func mkfifo(t *testing.T, p string) {
-	t.Helper()
-	if err := syscall.Mkfifo(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func sampleImage(t *testing.T, dir string) *Image {
@@ -409,7 +402,7 @@ func TestFromPath(t *testing.T) {
 		t.Errorf("missing source: %v", err)
 	}
 	fifo := filepath.Join(dir, "conf", "fifo")
-	mkfifo(t, fifo)
+	testenv.Mkfifo(t, fifo)
 	if _, err := FromPath(filepath.Join(dir, "conf"), "/c"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
 		t.Errorf("fifo: %v", err)
 	}

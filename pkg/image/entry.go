@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"github.com/nubificus/bunix/internal/filekind"
 	"io/fs"
 	"os"
 	"path"
@@ -112,29 +113,6 @@ func entryFor(p, target string, fi fs.FileInfo) (Entry, error) {
 		}
 		return Entry{Path: target, Type: Symlink, Linkname: link}, nil
 	default:
-		return Entry{}, fmt.Errorf("%s: unsupported file type: it is a %s (only regular files, directories and symlinks can be copied)", p, FileKind(m))
+		return Entry{}, fmt.Errorf("%s: unsupported file type: it is %s (only regular files, directories and symlinks can be copied)", p, filekind.Of(m))
 	}
-}
-
-// FileKind names the type of a file of mode m, for messages: "file",
-// "directory", "symlink", "FIFO", "socket", "character device", "block
-// device" or "special file".
-func FileKind(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "file"
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "block device"
-	}
-	return "special file"
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // writeString is a write function for WriteFile.
@@ -60,7 +62,7 @@ func TestWriteFileTargets(t *testing.T) {
 	}
 	// So is a FIFO, and a symlink to one.
 	fifo := filepath.Join(dir, "fifo")
-	mkfifo(t, fifo)
+	testenv.Mkfifo(t, fifo)
 	os.Symlink(fifo, filepath.Join(dir, "link-to-fifo"))
 	for _, out := range []string{fifo, filepath.Join(dir, "link-to-fifo")} {
 		got := make(chan string)
@@ -90,7 +92,7 @@ func TestWriteFileTargets(t *testing.T) {
 // the write once its context is done.
 func TestWriteFileFIFOWithoutReader(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	mkfifo(t, fifo)
+	testenv.Mkfifo(t, fifo)
 	stop := errors.New("stop")
 	ctx, cancel := context.WithCancelCause(context.Background())
 	time.AfterFunc(50*time.Millisecond, func() { cancel(stop) })
@@ -167,7 +169,10 @@ func TestWriteCancelled(t *testing.T) {
 	f, _ := os.Create(p)
 	f.Truncate(4 << 30)
 	f.Close()
-	entries := fromPath(t, p, "/big")
+	entries, err := FromPath(p, "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
 	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: entries}}}
 	for _, format := range []Format{DockerArchive, OCIArchive, OCILayout} {
 		for _, c := range []Compression{Uncompressed, Gzip} {
@@ -195,19 +200,13 @@ func TestWriteCancelled(t *testing.T) {
 func TestFIFOSource(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "kernel")
-	mkfifo(t, fifo)
+	testenv.Mkfifo(t, fifo)
 	if _, err := FromPath(fifo, "/k"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
 		t.Errorf("FromPath of a FIFO: %v", err)
 	}
 	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: []Entry{{Path: "/k", Type: Regular, Source: fifo, Size: 5}}}}}
-	done := make(chan error, 1)
-	go func() { done <- Write(io.Discard, []*Image{img}) }()
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "the file shrank from 5 to 0 bytes") {
-			t.Errorf("got %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the write waits on the FIFO")
+	err := testenv.Within(t, 5*time.Second, "a write from a FIFO", func() error { return Write(io.Discard, []*Image{img}) })
+	if err == nil || !strings.Contains(err.Error(), "the file shrank from 5 to 0 bytes") {
+		t.Errorf("got %v", err)
 	}
 }

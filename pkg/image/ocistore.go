@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // ociArchive puts an OCI layout into a tar.
@@ -144,7 +146,7 @@ func CheckLayoutOutput(path string) error {
 		return fmt.Errorf("checking %s: %w", path, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s exists and is a %s, not a directory holding an OCI image layout: not replacing it", path, FileKind(fi.Mode()))
+		return fmt.Errorf("%s exists and is %s, not a directory holding an OCI image layout: not replacing it", path, filekind.Of(fi.Mode()))
 	}
 	var others []string
 	n := 0

@@ -22,6 +22,9 @@ const (
 
 var formats = []Format{DockerArchive, OCIArchive, OCILayout}
 
+// Formats returns the output formats, in a fixed order.
+func Formats() []Format { return append([]Format(nil), formats...) }
+
 // ParseFormat returns the Format named s, or an error that lists the known
 // formats.
 func ParseFormat(s string) (Format, error) {

@@ -15,15 +15,15 @@ package image
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // The bounds on what an image file may ask bunix to read.
@@ -170,37 +170,15 @@ func openArchive(r io.ReaderAt, size int64, c io.Closer) (*File, error) {
 // openRegular opens p for reading if it is a regular file, without
 // blocking should it be a FIFO, and returns its size.
 func openRegular(p string) (*os.File, int64, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, fi, err := filekind.OpenRegular(p)
+	var nr *filekind.NotRegularError
+	if errors.As(err, &nr) {
+		return nil, 0, invalidf("%s is not a regular file but %s", p, filekind.Of(nr.Mode))
+	}
 	if err != nil {
 		return nil, 0, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, invalidf("%s is not a regular file but %s", p, kind(fi.Mode()))
 	}
 	return f, fi.Size(), nil
-}
-
-// kind names the type of a file that is not a regular one.
-func kind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a directory"
-	}
-	return fmt.Sprintf("of mode %s", m)
 }
 
 func openDockerArchive(tf *tarFile) (*File, error) {

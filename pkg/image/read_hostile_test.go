@@ -10,13 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // layoutImage writes a tagged random image to a new layout and returns the
@@ -81,15 +81,8 @@ func openQuickly(t *testing.T, p string) (*File, error) {
 		f   *File
 		err error
 	}
-	done := make(chan result, 1)
-	go func() { f, err := Open(p); done <- result{f, err} }()
-	select {
-	case r := <-done:
-		return r.f, r.err
-	case <-time.After(5 * time.Second):
-		t.Fatalf("Open(%s) still blocks after 5s", p)
-		return nil, nil
-	}
+	r := testenv.Within(t, 5*time.Second, "Open("+p+")", func() result { f, err := Open(p); return result{f, err} })
+	return r.f, r.err
 }
 
 func wantErr(t *testing.T, err error, want ...string) {
@@ -186,29 +179,27 @@ func TestTamperedBlobs(t *testing.T) {
 func TestFIFOs(t *testing.T) {
 	mkfifo := func(p string) {
 		os.Remove(p)
-		if err := syscall.Mkfifo(p, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testenv.Mkfifo(t, p)
 	}
 	dir, d := layoutImage(t)
 	mkfifo(blobFile(dir, layerDigest(t, dir, d)))
 	_, err := openQuickly(t, dir)
-	wantErr(t, err, "a FIFO")
+	wantErr(t, err, "a named pipe (FIFO)")
 
 	dir, d = layoutImage(t)
 	mkfifo(blobFile(dir, d.Digest))
 	_, err = openQuickly(t, dir)
-	wantErr(t, err, "a FIFO")
+	wantErr(t, err, "a named pipe (FIFO)")
 
 	dir, _ = layoutImage(t)
 	mkfifo(filepath.Join(dir, "index.json"))
 	_, err = openQuickly(t, dir)
-	wantErr(t, err, "index.json", "a FIFO")
+	wantErr(t, err, "index.json", "a named pipe (FIFO)")
 
 	p := filepath.Join(t.TempDir(), "image.tar")
 	mkfifo(p)
 	_, err = openQuickly(t, p)
-	wantErr(t, err, p, "is not a regular file but a FIFO")
+	wantErr(t, err, p, "is not a regular file but a named pipe (FIFO)")
 }
 
 // TestCaps: JSON files over MaxJSON are refused, naming the file and the

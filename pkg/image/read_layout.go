@@ -9,6 +9,8 @@ import (
 	"path"
 	"strings"
 	"syscall"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // rootBlobs reads the files of an OCI layout directory through an os.Root:
@@ -31,7 +33,7 @@ func (d rootBlobs) open(name string) (io.ReadCloser, int64, error) {
 		return d.openStoreLink(name)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, 0, invalidf("%s is not a regular file but %s", clip(name), kind(fi.Mode()))
+		return nil, 0, invalidf("%s is not a regular file but %s", clip(name), filekind.Of(fi.Mode()))
 	}
 	f, err := d.r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
@@ -41,7 +43,7 @@ func (d rootBlobs) open(name string) (io.ReadCloser, int64, error) {
 	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = invalidf("%s is not a regular file but %s", clip(name), kind(fi.Mode()))
+			err = invalidf("%s is not a regular file but %s", clip(name), filekind.Of(fi.Mode()))
 		}
 		return nil, 0, err
 	}
@@ -68,7 +70,7 @@ func (d rootBlobs) openStoreLink(name string) (io.ReadCloser, int64, error) {
 	if err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		if err == nil {
-			err = invalidf("%s links to %s, which is not a regular file but %s", clip(name), clip(target), kind(fi.Mode()))
+			err = invalidf("%s links to %s, which is not a regular file but %s", clip(name), clip(target), filekind.Of(fi.Mode()))
 		}
 		return nil, 0, err
 	}

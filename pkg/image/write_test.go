@@ -365,7 +365,7 @@ func TestWritePathLayoutDirectory(t *testing.T) {
 	// Nor is a file or a symlink.
 	link := filepath.Join(t.TempDir(), "link")
 	os.Symlink(other, link)
-	if err := WritePath(link, []*Image{img}, WithFormat(OCILayout)); err == nil || !strings.Contains(err.Error(), "is a symlink, not a directory holding an OCI image layout") {
+	if err := WritePath(link, []*Image{img}, WithFormat(OCILayout)); err == nil || !strings.Contains(err.Error(), "is a symbolic link, not a directory holding an OCI image layout") {
 		t.Errorf("over a symlink: %v", err)
 	}
 }

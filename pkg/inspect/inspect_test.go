@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -157,5 +158,33 @@ func TestOCIAndRemote(t *testing.T) {
 	}
 	if len(imgs) != 1 || r.Digest != want.String() || r.Layers[1].DiffID == "" {
 		t.Errorf("remote report %+v", r)
+	}
+}
+
+// TestWriteAll: one report is a JSON object, several a list; their texts
+// are apart by a blank line.
+func TestWriteAll(t *testing.T) {
+	a := &Report{RepoTags: []string{"a:1"}, Architecture: "amd64"}
+	b := &Report{RepoTags: []string{"b:1"}, Architecture: "arm64"}
+	var one, two bytes.Buffer
+	if err := WriteJSONAll(&one, []*Report{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSONAll(&two, []*Report{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	var obj Report
+	var list []Report
+	if err := json.Unmarshal(one.Bytes(), &obj); err != nil || obj.Architecture != "amd64" {
+		t.Errorf("one report: %s (%v)", one.String(), err)
+	}
+	if err := json.Unmarshal(two.Bytes(), &list); err != nil || len(list) != 2 || list[1].Architecture != "arm64" {
+		t.Errorf("two reports: %s (%v)", two.String(), err)
+	}
+	var text, ta, tb bytes.Buffer
+	a.WriteText(&ta)
+	b.WriteText(&tb)
+	if err := WriteTextAll(&text, []*Report{a, b}); err != nil || text.String() != ta.String()+"\n"+tb.String() {
+		t.Errorf("text of two reports:\n%s", text.String())
 	}
 }

@@ -119,8 +119,14 @@ func Path(p string) ([]*Report, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return Open(f, p)
+}
+
+// Open reads f, an open image file (name says which, in errors and in the
+// report of a docker-archive): one report for each image in it.
+func Open(f *image.File, name string) ([]*Report, error) {
 	if f.Format == image.DockerArchive {
-		r, err := dockerArchive(f, p)
+		r, err := dockerArchive(f, name)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +136,7 @@ func Path(p string) ([]*Report, error) {
 	for i, img := range f.Images {
 		r, err := Image(img, f.Names[i])
 		if err != nil {
-			return nil, fmt.Errorf("reading image %d of %s: %w", i, p, err)
+			return nil, fmt.Errorf("reading image %d of %s: %w", i, name, err)
 		}
 		out = append(out, r)
 	}

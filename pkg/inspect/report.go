@@ -125,11 +125,28 @@ func (r *Report) applyConfig(cfg *v1.ConfigFile, names []string) error {
 	return nil
 }
 
-// WriteJSONList writes reports as one indented JSON list.
-func WriteJSONList(w io.Writer, reports []*Report) error {
+// WriteJSONAll writes reports as indented JSON: the report itself when
+// there is one, else a list of them (an index's images).
+func WriteJSONAll(w io.Writer, reports []*Report) error {
+	if len(reports) == 1 {
+		return reports[0].WriteJSON(w)
+	}
 	e := json.NewEncoder(w)
 	e.SetIndent("", "  ")
 	return e.Encode(reports)
+}
+
+// WriteTextAll writes the text of each report, a blank line between two.
+func WriteTextAll(w io.Writer, reports []*Report) error {
+	for i, r := range reports {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := r.WriteText(w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WriteJSON writes r as indented JSON.

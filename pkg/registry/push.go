@@ -24,16 +24,25 @@ import (
 // inside it, each checked against its descriptor's digest and size, and
 // all of them looked at before the first byte is sent.
 func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, error) {
-	o := makeOptions(opts)
-	tag, err := name.NewTag(ref, o.nameOptions()...)
-	if err != nil {
-		return name.Digest{}, fmt.Errorf("pushing to %q: %w: %v", ref, ErrBadReference, err)
+	if _, err := makeOptions(opts).tag(ref); err != nil {
+		return name.Digest{}, err
 	}
 	f, err := image.Open(file, image.FollowStoreLinks(image.NixStoreDir))
 	if err != nil {
 		return name.Digest{}, err
 	}
 	defer f.Close()
+	return PushFile(ctx, f, file, ref, opts...)
+}
+
+// PushFile is Push of f, an image file already open (image.OpenReader
+// opens one from standard input); file names it in errors.
+func PushFile(ctx context.Context, f *image.File, file, ref string, opts ...Option) (name.Digest, error) {
+	o := makeOptions(opts)
+	tag, err := o.tag(ref)
+	if err != nil {
+		return name.Digest{}, err
+	}
 	remoteOpts := o.remoteOptions(ctx)
 
 	var local v1.Hash

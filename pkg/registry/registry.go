@@ -6,6 +6,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -49,6 +50,15 @@ func (o options) nameOptions() []name.Option {
 		return []name.Option{name.Insecure}
 	}
 	return nil
+}
+
+// tag parses ref, the target of a push: a tag, which may be implied.
+func (o options) tag(ref string) (name.Tag, error) {
+	tag, err := name.NewTag(ref, o.nameOptions()...)
+	if err != nil {
+		return name.Tag{}, fmt.Errorf("pushing to %q: %w: %v", ref, ErrBadReference, err)
+	}
+	return tag, nil
 }
 
 func (o options) remoteOptions(ctx context.Context) []remote.Option {

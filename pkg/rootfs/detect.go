@@ -6,11 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/nubificus/bunix/internal/filekind"
 	"io"
 	"os"
 	"syscall"
-
-	"github.com/nubificus/bunix/pkg/image"
 )
 
 // Kind is the format of a root file system file.
@@ -67,7 +66,7 @@ func Detect(path string) (Kind, error) {
 		return 0, fmt.Errorf("reading %s: %w", path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("%s is not a regular file (it is a %s), so not a rootfs file", path, image.FileKind(fi.Mode()))
+		return 0, fmt.Errorf("%s is not a regular file (it is %s), so not a rootfs file", path, filekind.Of(fi.Mode()))
 	}
 	return detect(f, path)
 }

@@ -23,7 +23,7 @@ func TestDetectFIFO(t *testing.T) {
 	go func() { _, err := Detect(p); done <- err }()
 	select {
 	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "is not a regular file (it is a FIFO)") {
+		if err == nil || !strings.Contains(err.Error(), "is not a regular file (it is a named pipe (FIFO))") {
 			t.Errorf("Detect(FIFO) = %v", err)
 		}
 	case <-time.After(5 * time.Second):

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // MaxSourceSize is the largest Containerfile or bunnyfile convert reads.
@@ -21,58 +23,22 @@ const MaxSourceSize = 1 << 20
 // blocks on one) of at most MaxSourceSize bytes. What is wrong with the
 // file is an *Error.
 func ReadSource(name string) ([]byte, error) {
-	fi, err := os.Stat(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := filekind.ReadRegular(name, MaxSourceSize)
+	var nr *filekind.NotRegularError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		if li, lerr := os.Lstat(name); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
 			return nil, &Error{Problems: []string{fmt.Sprintf("%s is a dangling symbolic link", name)}}
 		}
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s: no such file", name)}}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if msg := notRegular(fi.Mode()); msg != "" {
-		return nil, &Error{Problems: []string{fmt.Sprintf("%s %s: convert reads regular files only", name, msg)}}
-	}
-	// O_NONBLOCK: should name become a FIFO after the check, open still
-	// returns; the type is checked again on what was opened.
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if msg := notRegular(fi.Mode()); msg != "" {
-		return nil, &Error{Problems: []string{fmt.Sprintf("%s %s: convert reads regular files only", name, msg)}}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSourceSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
-	}
-	if len(data) > MaxSourceSize {
+	case errors.As(err, &nr):
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s is %s: convert reads regular files only", name, filekind.Of(nr.Mode))}}
+	case errors.Is(err, filekind.ErrTooLarge):
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s is larger than 1 MiB: not a Containerfile or bunnyfile convert reads", name)}}
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	return data, nil
-}
-
-// notRegular says what a file of mode m is when it is not a regular file.
-func notRegular(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return ""
-	case m.IsDir():
-		return "is a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "is a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "is a socket"
-	case m&fs.ModeDevice != 0:
-		return "is a device"
-	default:
-		return "is not a regular file"
-	}
 }
 
 // Convert reads a bunnyfile or a Containerfile (whichever src is: a

@@ -48,42 +48,36 @@ func checkDescription(t *testing.T, d *Description) {
 }
 
 func FuzzContainerfile(f *testing.F) {
-	addGuides(f, "Containerfile")
-	for _, s := range []string{
+	fuzzParser(f, "Containerfile", Containerfile,
 		"FROM scratch\nCOPY a b /x/\nADD [\"c\", \"/y\"]\nLABEL a=b \\\n  c=d\n",
 		"# escape=`\nFROM scratch\n",
 		"COPY --chmod=0755 a /a\nCOPY a /a\nCOPY ./a /b\n",
 		"LABEL \"com.urunc.unikernel.cmdline\"='x \"y\"'\nRUN \\\n\n# c\n x\n",
 		"ENV A=1 B=\"two words\" in=x\nENV OLD legacy value\nENV C=$D\nENTRYPOINT [\"/init\"]\nCMD [\"a\", \"b c\"]\nCMD /app\n",
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		d, err := Containerfile(src, "Containerfile")
-		if err != nil {
-			if _, ok := err.(*Error); !ok || err.Error() == "" {
-				t.Fatalf("error %T %q is not a report", err, err)
-			}
-			return
-		}
-		checkDescription(t, d)
-	})
+	)
 }
 
 func FuzzBunnyfile(f *testing.F) {
-	addGuides(f, "bunnyfile")
-	for _, s := range []string{
+	fuzzParser(f, "bunnyfile", Bunnyfile,
 		"version: v0.1\nkernel: {from: local, path: k}\nrootfs: {from: scratch, include: [a:/x, b:/y]}\n",
 		"version: v0.1\n---\nversion: v0.1\n",
 		"version: v0.1\nkernel: {from: local, path: /}\n",
 		"version: v0.1\nkernel: &a {from: local, path: k}\nrootfs: *a\n",
-		"version: v0.1\nkernel: {from: local, path: k}\nrootfs: {from: scratch, type: raw, include: [{source: a, destination: /x}, {from: img, source: /l, destination: /l}, b:/y]}\n" +
+		"version: v0.1\nkernel: {from: local, path: k}\nrootfs: {from: scratch, type: raw, include: [{source: a, destination: /x}, {from: img, source: /l, destination: /l}, b:/y]}\n"+
 			"cmd: [a, 'b c']\nentrypoint: [/init]\nenvs: [A=1, 'B=two words', C]\n",
-	} {
+	)
+}
+
+// fuzzParser fuzzes parse, the parser of files named name, from the
+// guides' files of that name and seeds: it either reports an *Error or
+// gives a description checkDescription accepts.
+func fuzzParser(f *testing.F, name string, parse func([]byte, string) (*Description, error), seeds ...string) {
+	addGuides(f, name)
+	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		d, err := Bunnyfile(src, "bunnyfile")
+		d, err := parse(src, name)
 		if err != nil {
 			if _, ok := err.(*Error); !ok || err.Error() == "" {
 				t.Fatalf("error %T %q is not a report", err, err)

@@ -3,10 +3,12 @@ package scaffold
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -429,5 +431,59 @@ rootfs:
 	local := "version: v0.1\nplatforms: {framework: unikraft, monitor: qemu}\nkernel: {from: local, path: k}\nrootfs: {from: local, path: /boot/initrd.img}\n"
 	if _, err := Convert([]byte(local), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/x", "t"); err == nil || !strings.Contains(err.Error(), `rootfs.path "/boot/initrd.img": forbidden path`) {
 		t.Errorf("rootfs.path: %v", err)
+	}
+}
+
+// TestWriteInit: args.nix and flake.nix, named after the directory, paths
+// sorted; a second run, or bad answers, is an *Error and writes nothing.
+func TestWriteInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "My App")
+	os.Mkdir(dir, 0o755)
+	a := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "kernel"}
+	got, err := WriteInit(a, dir, true)
+	if want := []string{filepath.Join(dir, "args.nix"), filepath.Join(dir, "flake.nix")}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("WriteInit = %v, %v; want %v", got, err, want)
+	}
+	if nix, _ := os.ReadFile(got[0]); !strings.Contains(string(nix), `name = "local/my-app";`) {
+		t.Errorf("args.nix:\n%s", nix)
+	}
+	var se *Error
+	if _, err := WriteInit(a, dir, false); !errors.As(err, &se) || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("second run: %v", err)
+	}
+	other := t.TempDir()
+	if _, err := WriteInit(Answers{Guest: "nope", Binary: "k"}, other, false); !errors.As(err, &se) {
+		t.Errorf("bad guest: %v", err)
+	}
+	if ents, _ := os.ReadDir(other); len(ents) != 0 {
+		t.Errorf("bad answers wrote %v", ents)
+	}
+}
+
+// TestConvertFile: the name defaults to the source directory's, sources
+// are rebased to -o's directory (the working directory without -o), and a
+// missing file is an *Error.
+func TestConvertFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "Redis")
+	os.MkdirAll(filepath.Join(dir, "out"), 0o755)
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	cf := filepath.Join(dir, "Containerfile")
+	os.WriteFile(cf, []byte("FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.unikernelType=rumprun\n"), 0o644)
+	nix, err := ConvertFile(cf, filepath.Join(dir, "out", "args.nix"), "", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`name = "local/redis";`, `tag = "t";`, `"../kernel" = "/unikernel/kernel";`} {
+		if !strings.Contains(string(nix), want) {
+			t.Errorf("args.nix lacks %s:\n%s", want, nix)
+		}
+	}
+	t.Chdir(dir)
+	if nix, err := ConvertFile("Containerfile", "-", "x/y", "latest"); err != nil || !strings.Contains(string(nix), `"./kernel" = "/unikernel/kernel";`) || !strings.Contains(string(nix), `name = "x/y";`) {
+		t.Errorf("to stdout: %v\n%s", err, nix)
+	}
+	var se *Error
+	if _, err := ConvertFile("missing", "", "", ""); !errors.As(err, &se) {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 )
 
@@ -57,4 +60,50 @@ func writeExcl(p string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	return nil
+}
+
+// WriteInit writes in dir the args.nix Init makes of a, named after dir
+// (DefaultName) when a.Name is empty, and, with flake, a flake.nix that
+// builds it. It never overwrites a file (WriteNew) and returns the paths
+// it wrote, sorted. What is wrong with a or in the way is an *Error.
+func WriteInit(a Answers, dir string, flake bool) ([]string, error) {
+	if a.Name == "" {
+		a.Name = DefaultName(dir)
+	}
+	d, err := Init(a)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{filepath.Join(dir, "args.nix"): d.Nix()}
+	if flake {
+		files[filepath.Join(dir, "flake.nix")] = Flake()
+	}
+	if err := WriteNew(files); err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(files)), nil
+}
+
+// ConvertFile converts file, a bunnyfile or Containerfile read with
+// ReadSource, into the args.nix to write at out ("" or "-" for standard
+// output, as if in the working directory), named name (DefaultName of
+// file's directory when empty) and tag. What is wrong with the file is an
+// *Error.
+func ConvertFile(file, out, name, tag string) ([]byte, error) {
+	src, err := ReadSource(file)
+	if err != nil {
+		return nil, err
+	}
+	outDir := "."
+	if out != "" && out != "-" {
+		outDir = filepath.Dir(out)
+	}
+	if name == "" {
+		name = DefaultName(filepath.Dir(file))
+	}
+	d, err := Convert(src, file, outDir, name, tag)
+	if err != nil {
+		return nil, err
+	}
+	return d.Nix(), nil
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/spf13/cobra"
+)
+
+// defaultArgsFile is the image description a command reads when it is
+// given none.
+const defaultArgsFile = "args.nix"
+
+// argsFileFlag adds -f/--file, the image description, to cmd: an alias of
+// the positional ARGS that build and validate take.
+func argsFileFlag(cmd *cobra.Command, file *string) {
+	cmd.Flags().StringVarP(file, "file", "f", defaultArgsFile, "the image description: args.nix, args.json or args.hcl (the same as ARGS)")
+	completeFlag(cmd, "file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return argsExts, cobra.ShellCompDirectiveFilterFileExt
+	})
+	cmd.ValidArgsFunction = completeArgsFile
+}
+
+// argsFile returns the image description a command reads: the positional
+// ARGS, else -f, else args.nix. A positional and an -f that name two files
+// are a usage error; %.80q quotes at most 80 characters of each.
+func argsFile(cmd *cobra.Command, a []string, file string) (string, error) {
+	if len(a) == 0 {
+		return file, nil
+	}
+	if cmd.Flags().Changed("file") && filepath.Clean(file) != filepath.Clean(a[0]) {
+		return "", usageError{fmt.Errorf("%s: two image descriptions, %.80q and -f %.80q: give one", cmd.Name(), a[0], file)}
+	}
+	return a[0], nil
+}
+
+// loadArgs loads the image description file, which argsFile chose. A
+// description that does not exist is the user's mistake; when it is the
+// default, the message says how to name or write one.
+func loadArgs(cmd *cobra.Command, argv []string, file string) (*args.Args, error) {
+	a, err := args.Load(cmd.Context(), file)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return a, err
+	}
+	if len(argv) == 0 && !cmd.Flags().Changed("file") {
+		wd, _ := os.Getwd()
+		return nil, usageError{fmt.Errorf("%s: no %s in %s: give the image description as ARGS, or write one with bunix init", cmd.Name(), file, wd)}
+	}
+	return nil, usageError{err}
+}
+
+// maxArgs is cobra.MaximumNArgs whose complaint is a usage error.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := cobra.MaximumNArgs(n)(cmd, a); err != nil {
+			return usageError{fmt.Errorf("%s: %w", cmd.Name(), err)}
+		}
+		return nil
+	}
+}

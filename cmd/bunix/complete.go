@@ -1,0 +1,78 @@
+package main
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/urunc"
+	"github.com/spf13/cobra"
+)
+
+// completeFlag registers complete for the values of cmd's flag; a flag
+// that does not exist, or one registered twice, is a bug.
+func completeFlag(cmd *cobra.Command, flag string, complete cobra.CompletionFunc) {
+	if err := cmd.RegisterFlagCompletionFunc(flag, complete); err != nil {
+		panic(err)
+	}
+}
+
+// completeWords completes a flag's value with those of words that begin
+// with what was typed, and no file names.
+func completeWords(words func(cmd *cobra.Command) []string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, _ []string, typed string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, w := range words(cmd) {
+			if strings.HasPrefix(w, typed) {
+				out = append(out, w)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeGuests: urunc's guests; with --hypervisor given, those it runs.
+func completeGuests(cmd *cobra.Command) []string {
+	m, _ := cmd.Flags().GetString("hypervisor")
+	if _, known := urunc.Monitors[m]; !known {
+		return slices.Clone(urunc.Guests)
+	}
+	var out []string
+	for _, g := range urunc.Guests {
+		if urunc.Runs(g, m) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// completeMonitors: urunc's monitors; with --type given, those that run it.
+func completeMonitors(cmd *cobra.Command) []string {
+	g, _ := cmd.Flags().GetString("type")
+	if !slices.Contains(urunc.Guests, g) {
+		return urunc.MonitorNames()
+	}
+	return urunc.MonitorsFor(g)
+}
+
+// completeFormats: the output formats of pkg/image.
+func completeFormats(*cobra.Command) []string {
+	var out []string
+	for _, f := range image.Formats() {
+		out = append(out, string(f))
+	}
+	return out
+}
+
+// argsExts are the extensions of an image description, which the
+// completion of ARGS and -f offers.
+var argsExts = []string{"nix", "json", "hcl"}
+
+// completeArgsFile completes ARGS, the one positional of build and validate:
+// the files whose extension is a description's.
+func completeArgsFile(_ *cobra.Command, argv []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(argv) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return argsExts, cobra.ShellCompDirectiveFilterFileExt
+}

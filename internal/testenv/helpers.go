@@ -1,0 +1,60 @@
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Within returns what f returns, failing t if f has not returned after d:
+// for a call that must not block, on a FIFO say. what names the call in
+// the failure.
+func Within[T any](t testing.TB, d time.Duration, what string, f func() T) T {
+	t.Helper()
+	done := make(chan T, 1)
+	go func() { done <- f() }()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(d):
+		t.Fatalf("%s still running after %v", what, d)
+		panic("unreachable")
+	}
+}
+
+// Snapshot lists every file under dir with its mode and bytes, for a test
+// that compares a tree before and after.
+func Snapshot(t testing.TB, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		data := ""
+		if fi.Mode().IsRegular() {
+			d, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			data = string(d)
+		}
+		b.WriteString(p + " " + fi.Mode().String() + " " + data + "\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing %s: %v", dir, err)
+	}
+	return b.String()
+}
+
+// Mkfifo makes a FIFO at path, failing t if it cannot.
+func Mkfifo(t testing.TB, path string) {
+	t.Helper()
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

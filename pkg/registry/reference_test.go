@@ -1,0 +1,77 @@
+package registry
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+func TestReference(t *testing.T) {
+	for _, tc := range []struct {
+		arg, ref string
+		ok       bool
+	}{
+		{"docker://redis", "redis", true},
+		{"docker://./image.tar", "./image.tar", true},
+		{"127.0.0.1:5000/urunc/redis:test", "127.0.0.1:5000/urunc/redis:test", true},
+		{"localhost/x:1", "localhost/x:1", true},
+		{"ghcr.io/org/app@sha256:0123", "ghcr.io/org/app@sha256:0123", true},
+		{"registry.example.com/urunc/redis:test", "registry.example.com/urunc/redis:test", true},
+		// A typo of a file name, and the rest: files.
+		{"imag.tar", "", false},
+		{"image.oci.tar", "", false},
+		{"redis", "", false},
+		{"redis:7", "", false},
+		{"urunc/redis:test", "", false},
+		{"ghcr.io/org/app", "", false},
+		{"result.d/image.tar", "", false},
+		{"out.d/image:v1/x", "", false},
+		{"./x:1", "", false},
+		{"../a.b/x:1", "", false},
+		{"/tmp/x:1", "", false},
+		{"-", "", false},
+		{"a.b/", "", false},
+	} {
+		ref, ok := Reference(tc.arg)
+		if ref != tc.ref || ok != tc.ok {
+			t.Errorf("Reference(%q) = %q, %v; want %q, %v", tc.arg, ref, ok, tc.ref, tc.ok)
+		}
+	}
+}
+
+// FuzzReference: what Reference takes for an explicit reference without
+// the docker:// prefix is given back unchanged and, if it parses at all,
+// names its own registry host and a tag or digest: never an implied
+// Docker Hub or "latest".
+func FuzzReference(f *testing.F) {
+	for _, s := range []string{"imag.tar", "127.0.0.1:5000/urunc/redis:test", "docker://x", "a.b/c@sha256:00", "localhost/x:1", "a.b/c:d/e", ".a/b:c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ref, ok := Reference(s)
+		if !ok {
+			if ref != "" {
+				t.Fatalf("Reference(%q) = %q, false", s, ref)
+			}
+			return
+		}
+		if strings.HasPrefix(s, Scheme) {
+			return
+		}
+		if ref != s {
+			t.Fatalf("Reference(%q) = %q", s, ref)
+		}
+		r, err := name.ParseReference(s, name.StrictValidation)
+		if err != nil {
+			if _, lax := name.ParseReference(s); lax == nil {
+				t.Fatalf("Reference(%q) is explicit, but parses only with defaults: %v", s, err)
+			}
+			return
+		}
+		host, _, _ := strings.Cut(s, "/")
+		if r.Context().RegistryStr() != host && !(host == "docker.io" || host == "index.docker.io") {
+			t.Fatalf("Reference(%q): registry %q, not %q", s, r.Context().RegistryStr(), host)
+		}
+	})
+}
