@@ -13,6 +13,8 @@
 #                                # default /var/tmp/bunix-bench (on disk)
 #   RUNS=3 bench/run.sh          # rounds of the fast tools (default 5); the
 #                                # slow ones (naive ggcr, umoci) run once
+#   CASES=kernel4g bench/run.sh  # only the cases named (space-separated)
+#   NIX=0 bench/run.sh           # without the Nix rows (bench/nix.sh)
 #
 # The cases: "kernel", a 1 GiB kernel and 100 small files (two layers);
 # "kernel4g", the same with a 4 GiB sparse kernel instead, to show that
@@ -29,6 +31,7 @@
 set -euo pipefail
 
 RUNS=${RUNS:-5}
+CASES=${CASES:-}
 DIR=${BUNIX_BENCH_DIR:-/var/tmp/bunix-bench}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$DIR/bin
@@ -110,6 +113,7 @@ for ((round = 1; round <= RUNS; round++)); do
 	for i in "${!tools[@]}"; do
 		IFS='|' read -r case tool runs cmd <<<"${tools[$i]}"
 		[[ $runs == slow && $round -gt 1 ]] && continue
+		[[ -n $CASES && " $CASES " != *" $case "* ]] && continue
 		rm -rf "${OUT:?}"/* && sync
 		if ! /usr/bin/time -f '%e %M' -o "$RES/last" bash -c "$cmd" >/dev/null 2>"$RES/stderr"; then
 			log "$case: $tool failed:" && cat "$RES/stderr" >&2 && exit 1
@@ -125,23 +129,29 @@ median() { cut -d' ' -f"$2" "$1" | sort -n | awk '{ v[NR] = $1 } END { print v[i
 declare -A floor pigz
 for i in "${!tools[@]}"; do
 	IFS='|' read -r case tool _ _ <<<"${tools[$i]}"
+	[[ -f $RES/$i ]] || continue
 	[[ $tool == "tar cf (floor)" ]] && floor[$case]=$(median "$RES/$i" 1)
 	[[ $tool == "tar cf, pigz -6" ]] && pigz[$case]=$(median "$RES/$i" 1)
 done
 
-echo "| case | tool | wall (s) | best (s) | peak RSS (MiB) | × tar cf | × pigz -6 |"
+echo "| case | tool | wall (s) | spread (s) | peak RSS (MiB) | × tar cf | × pigz -6 |"
 echo "|---|---|---:|---:|---:|---:|---:|"
 for i in "${!tools[@]}"; do
 	IFS='|' read -r case tool _ _ <<<"${tools[$i]}"
+	[[ -f $RES/$i ]] || continue
 	wall=$(median "$RES/$i" 1)
-	best=$(cut -d' ' -f1 "$RES/$i" | sort -n | head -n1)
+	best=$(cut -d' ' -f1 "$RES/$i" | sort -n | head -n1)-$(cut -d' ' -f1 "$RES/$i" | sort -n | tail -n1)
 	rss=$(median "$RES/$i" 2)
 	vs_pigz=
 	[[ $tool == *gzip* || $tool == *zstd* || $tool == *pigz* ]] && vs_pigz=$(awk -v a="$wall" -v b="${pigz[$case]}" 'BEGIN { printf "%.2f", a / b }')
 	awk -v c="$case" -v t="$tool" -v w="$wall" -v b="$best" -v r="$rss" -v f="${floor[$case]}" -v p="$vs_pigz" \
-		'BEGIN { printf "| %s | %s | %.2f | %.2f | %.1f | %.2f | %s |\n", c, t, w, b, r / 1024, w / f, p }'
+		'BEGIN { printf "| %s | %s | %.2f | %s | %.1f | %.2f | %s |\n", c, t, w, b, r / 1024, w / f, p }'
 done
 echo
 echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM," \
 	"$(findmnt -no FSTYPE,OPTIONS -T "$DIR" | tr -s ' ' | cut -d, -f1-3) on $(findmnt -no SOURCE -T "$DIR") ($(lsblk -dno SIZE,ROTA "$(findmnt -no SOURCE -T "$DIR")" 2>/dev/null | awk '{ print $1 ", rotational=" $2 }')), Linux $(uname -r), $(go version | cut -d' ' -f3)." \
-	"bunix $(git -C "$ROOT" describe --always --dirty). Median of $RUNS rounds (naive go-containerregistry and umoci: one run)."
+	"bunix $(git -C "$ROOT" describe --always --dirty). Median of $RUNS interleaved rounds, and the spread from the fastest to the slowest (naive go-containerregistry and umoci: one run)."
+if [[ ${NIX:-1} != 0 ]] && command -v nix-build >/dev/null; then
+	echo
+	"$ROOT/bench/nix.sh"
+fi

@@ -343,7 +343,7 @@ func TestFlake(t *testing.T) {
 	eval := exec.Command(nixCmd, append(features, "eval", "--json", root+"#lib", "--apply", "builtins.attrNames")...)
 	eval.Stderr = &stderrBuf
 	out, err := eval.Output()
-	if err != nil || strings.TrimSpace(string(out)) != `["buildImage","buildImageIndex","pullImage","pushScript"]` {
+	if err != nil || strings.TrimSpace(string(out)) != `["buildImage","buildImageIndex","pullImage","pushScript","streamImage"]` {
 		t.Fatalf("nix eval .#lib: %v: %s\n%s", err, out, stderrBuf.String())
 	}
 	ref := "path:" + root

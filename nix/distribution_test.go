@@ -33,12 +33,40 @@ func argsWith(t *testing.T, extra string) string {
 	return p
 }
 
-// sameTree compares two files or directories byte for byte.
+// sameTree compares two files or directories byte for byte, following
+// the symlinks of a Nix-built OCI layout's layer blobs (linkedBlobs checks
+// them).
 func sameTree(t *testing.T, a, b string) {
 	t.Helper()
-	out, err := exec.Command("diff", "-r", "--no-dereference", a, b).CombinedOutput()
+	out, err := exec.Command("diff", "-r", a, b).CombinedOutput()
 	if err != nil {
 		t.Errorf("%s and %s differ: %v\n%s", a, b, err, out)
+	}
+}
+
+// linkedBlobs checks the OCI layout dir that nix-build wrote: its blobs
+// are n symlinks into layer outputs in the store, and the rest (config,
+// manifest) regular files.
+func linkedBlobs(t *testing.T, dir string, n int) {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, "blobs", "sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := 0
+	for _, e := range ents {
+		p := filepath.Join(dir, "blobs", "sha256", e.Name())
+		if e.Type()&os.ModeSymlink == 0 {
+			continue
+		}
+		target, err := os.Readlink(p)
+		if err != nil || !strings.HasPrefix(target, "/nix/store/") || !strings.HasSuffix(target, "/blob") {
+			t.Errorf("blob %s links to %q (%v), want a layer output's blob", e.Name(), target, err)
+		}
+		links++
+	}
+	if links != n {
+		t.Errorf("%d of %d blobs are symlinks, want %d", links, len(ents), n)
 	}
 }
 
@@ -60,6 +88,9 @@ func TestOCIFormats(t *testing.T) {
 			cli := filepath.Join(t.TempDir(), "image")
 			bunixCLI(t, "", nil, "build", "-f", a, "-o", cli)
 			sameTree(t, out, cli)
+			if tc.format == "oci" {
+				linkedBlobs(t, out, 2) // the kernel and the config file
+			}
 			if _, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", a, "--check"); err != nil {
 				t.Errorf("nix-build --check: %v\n%s", err, stderr)
 			}

@@ -5,6 +5,14 @@
 # program, does the work as the builder of a plain derivation. There is no
 # stdenv and no shell in the build.
 #
+# Each copy's layer is a derivation of its own (layerDerivation, `bunix
+# nix-layer SOURCE TARGET COMPRESSION`: $out/blob and $out/layer.json),
+# whose inputs are only those and bunix, so that it is shared by every image
+# copying the same file to the same target; the rootfs file bunix builds has
+# one too (`bunix nix-rootfs-layer`, a spec of the rootfs and annotations).
+# The image derivation gets their outputs in $bunixLayers (outside the spec)
+# and takes the blobs from there.
+#
 # The spec is the versioned contract between this file and the Go builder
 # (pkg/args: SpecVersion, DecodeSpec). Version 3:
 #
@@ -57,7 +65,10 @@
 let
   inherit (builtins)
     attrNames
+    concatMap
     concatStringsSep
+    elem
+    filter
     genList
     hasContext
     head
@@ -165,7 +176,10 @@ let
     `docker load` and `skopeo` accept, carrying the urunc annotations
     as config Labels and as /urunc.json.
 
-    The result is a derivation whose builder is the bunix binary itself.
+    The result is a derivation whose builder is the bunix binary itself. Each
+    copy's layer is built by a derivation of its own, which any other image
+    copying the same file to the same target shares (README: "How images
+    are built in Nix"); the image derivation only assembles them.
 
     # Inputs
 
@@ -452,6 +466,65 @@ let
         else
           source "from" from;
 
+      entries = fileEntries ++ contentEntries;
+
+      # One layer derivation per copy, when each copy gets a layer of its
+      # own (per-file layers, no more than the cap of 100) and the copy and
+      # compression look right, and the image has no base (whose layers
+      # count against the cap and whose settings are defaults of the
+      # rootfs's): otherwise the image derivation encodes the layers itself,
+      # and reports what is wrong with the field's position.
+      layerDerivations =
+        c:
+        let
+          c' = if c == null then "none" else c;
+          layered =
+            from == null
+            && (layers == null || layers == "per-file")
+            && elem c' [ "none" "gzip" "zstd" ]
+            && length entries + (if rootfs == null then 1 else 2) <= 100;
+        in
+        if layered then
+          map (e: layerDerivation { inherit bunix; inherit (e) source target; compression = c'; }) (
+            filter (e: isCleanTarget e.target) entries
+          )
+          ++ (if rootfs == null then [ ] else [ (rootfsLayerDerivation c') ])
+        else
+          [ ];
+
+      # The rootfs layer, built apart from the image: its spec holds the
+      # rootfs and the annotations (which its defaults depend on), not the
+      # image's name, tag or copies. A description needs a copy, so it
+      # names bunix itself (already an input), which the rootfs layer
+      # builder does not read.
+      rootfsLayerDerivation =
+        c:
+        builtins.derivation {
+          name = "layer-rootfs";
+          system = bunix.system or builtins.currentSystem;
+          builder = "${prefixOf bunix}/bin/bunix";
+          args = [ "nix-rootfs-layer" ];
+          spec = toJSON (
+            {
+              version = specVersion;
+              name = "bunix/rootfs-layer";
+              tag = "latest";
+              contents = [
+                {
+                  source = "${prefixOf bunix}/bin/bunix";
+                  target = "/.bunix";
+                  field = "contents[0]";
+                }
+              ];
+              inherit annotations;
+              rootfs = rootfsSpec;
+              compression = c;
+            }
+            // nonNull { inherit env entrypoint cmd; }
+          );
+          passAsFile = [ "spec" ];
+        };
+
       spec =
         {
           version = specVersion;
@@ -459,7 +532,7 @@ let
           # Where each field is written, so that the builder's messages
           # name the line.
           positions = import ../pkg/args/positions.nix rootPath args;
-          contents = fileEntries ++ contentEntries;
+          contents = entries;
           annotations =
             if isAttrs annotations then
               annotations
@@ -475,10 +548,46 @@ let
     imageDerivation {
       inherit bunix spec format;
       base = "${if isString name then name else "image"}-${if isString tag then tag else "tag"}";
+      layers = layerDerivations compression;
     }
-    # buildImageIndex reads the spec of each image it is given.
+    # buildImageIndex and streamImage read the spec and the layers of each
+    # image they are given; bunixLayersFor gives the layers in another
+    # compression.
     // {
       bunixSpec = spec;
+      bunixLayers = layerDerivations compression;
+      bunixLayersFor = layerDerivations;
+    };
+
+  # isCleanTarget t: t is an absolute, clean path other than "/", as a
+  # layer's target must be.
+  isCleanTarget =
+    t:
+    isString t
+    && match "(/([^/.][^/]*|[.][^/.][^/]*|[.][.][^/]+))+" t != null;
+
+  # layerDerivation: the layer that copying source (a store path) to
+  # target gives an image, compressed as compression: its blob and
+  # layer.json (bunix nix-layer). Its inputs are only these and bunix, not
+  # the image, so that the same file at the same target is the same store
+  # path in every image, built once and substituted from any binary cache.
+  layerDerivation =
+    {
+      bunix,
+      source,
+      target,
+      compression,
+    }:
+    builtins.derivation {
+      name = storeName "layer" "layer-${baseNameOf target}";
+      system = bunix.system or builtins.currentSystem;
+      builder = "${prefixOf bunix}/bin/bunix";
+      args = [
+        "nix-layer"
+        source
+        target
+        compression
+      ];
     };
 
   # nonNull o: o without its null attributes (those not set).
@@ -486,12 +595,16 @@ let
 
   # imageDerivation: the derivation whose builder, bunix, writes the image
   # or index spec describes; named base and a suffix for format.
+  # The image takes the blobs of the layer derivations layers (their
+  # outputs, space-separated in $bunixLayers) instead of encoding those
+  # layers again.
   imageDerivation =
     {
       bunix,
       spec,
       format,
       base,
+      layers ? [ ],
     }:
     builtins.derivation {
       name = storeName "image" (base + (if format == "oci" then "-oci" else ".tar"));
@@ -500,6 +613,7 @@ let
       args = [ "nix-builder" ];
       spec = toJSON spec;
       passAsFile = [ "spec" ];
+      bunixLayers = layers;
     };
 
   /**
@@ -666,6 +780,9 @@ let
     else
       imageDerivation {
         inherit bunix format;
+        layers = concatMap (
+          img: if compression == null then img.bunixLayers or [ ] else img.bunixLayersFor compression
+        ) images;
         spec = {
           version = specVersion;
           images = specs;
@@ -673,6 +790,48 @@ let
         // nonNull { inherit format compression layers; };
         base = "${first.name}-${first.tag}-index";
       };
+  /**
+    The image `buildImage` describes, as an executable that writes it to
+    standard output, like dockerTools' `streamLayeredImage`:
+    `$(nix-build ...) | docker load`, or `./result | docker load`. The
+    result is a few KiB: a `#!` line naming the static bunix (no shell), and
+    the image's spec and layer derivations, whose blobs it copies out. The
+    store holds the layers once and no image archive at all. The bytes are
+    those `buildImage` gives for the same arguments.
+
+    # Inputs
+
+    As for `buildImage`; `format` is `"docker-archive"` (the default) or
+    `"oci-archive"`, a stream.
+
+    # Type
+
+    ```
+    streamImage :: AttrSet -> Derivation
+    ```
+  */
+  streamImage =
+    args:
+    let
+      image = buildImage args;
+      spec = image.bunixSpec;
+      bin = "${prefixOf args.bunix}/bin/bunix";
+    in
+    if (args.format or null) == "oci" then
+      throw "bunix.streamImage ${spec.name}: format: \"oci\" is a directory, not a stream: use \"docker-archive\" or \"oci-archive\""
+    else
+      builtins.derivation {
+        name = storeName "stream" "stream-${spec.name}-${spec.tag}";
+        system = args.bunix.system or builtins.currentSystem;
+        builder = bin;
+        args = [ "nix-script" ];
+        text = "#!${bin} nix-stream\n" + toJSON {
+          inherit spec;
+          layers = map toString image.bunixLayers;
+        };
+        passAsFile = [ "text" ];
+      };
+
   /**
     A script that pushes an image to a registry with `bunix push`, like
     nix2container's copyTo: `nix-build -A ... && ./result`. It runs outside
@@ -720,5 +879,11 @@ let
     };
 in
 {
-  inherit buildImage buildImageIndex pullImage pushScript;
+  inherit
+    buildImage
+    buildImageIndex
+    pullImage
+    pushScript
+    streamImage
+    ;
 }

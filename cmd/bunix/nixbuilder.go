@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 func newNixBuilder(getenv func(string) string) *cobra.Command {
@@ -16,7 +19,8 @@ func newNixBuilder(getenv func(string) string) *cobra.Command {
 		Hidden: true,
 		Long: `nix-builder is what nix/lib.nix's buildImage runs inside the Nix sandbox: it
 reads the JSON spec from the file named by $specPath (passAsFile) and writes
-the image tar to $out.`,
+the image tar to $out. $bunixLayers, when set, lists the outputs of layer
+derivations (nix-layer) whose blobs the image takes instead of its sources.`,
 		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-builder" ]; ... }`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -36,9 +40,14 @@ the image tar to $out.`,
 			if err != nil {
 				return err
 			}
+			layers, err := build.ReadLayers(strings.Fields(getenv("bunixLayers")))
+			if err != nil {
+				return err
+			}
 			// Temporary files go to $TMPDIR, the build directory, not the
-			// store.
-			_, err = build.Write(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()))...)
+			// store. Nix registers $out without syncing it, so bunix does
+			// not wait for the disk either.
+			_, err = build.Write(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()), build.WithPrebuilt(layers), build.WithoutSync())...)
 			return err
 		},
 	}
@@ -66,6 +75,109 @@ in the file named by $textPath (passAsFile) to $out as an executable.`,
 				return fmt.Errorf("writing %s: %w", out, err)
 			}
 			return nil
+		},
+	}
+}
+
+func newNixLayer(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-layer SOURCE TARGET COMPRESSION",
+		Short:  "Be the builder of a layer derivation made by nix/lib.nix",
+		Hidden: true,
+		Long: `nix-layer is the builder of the layer derivations nix/lib.nix's buildImage
+makes, one per copy: it writes the layer that copying SOURCE to TARGET gives
+an image, compressed as COMPRESSION, to $out/blob, and its digests and size
+to $out/layer.json. The image derivation (nix-builder) takes the layer from
+there without reading or hashing it again.`,
+		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-layer" source "/unikernel/kernel" "none" ]; ... }`,
+		Args:    exactArgs(3),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			out := getenv("out")
+			if out == "" {
+				return usageError{fmt.Errorf("nix-layer: $out must be set: this command runs inside a derivation made by nix/lib.nix")}
+			}
+			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			c, err := image.ParseCompression(a[2])
+			if err != nil {
+				return usageError{fmt.Errorf("nix-layer: COMPRESSION: %w", err)}
+			}
+			return build.WriteLayer(cmd.Context(), out, a[0], a[1], c, opts...)
+		},
+	}
+}
+
+func newNixRootfsLayer(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-rootfs-layer",
+		Short:  "Be the builder of a rootfs layer derivation made by nix/lib.nix",
+		Hidden: true,
+		Long: `nix-rootfs-layer is the builder of the rootfs layer derivation nix/lib.nix's
+buildImage makes for an image with a rootfs: from the spec in the file named
+by $specPath (the image's rootfs and annotations, no copies), it builds the
+rootfs file and writes its layer to $out, as nix-layer does.`,
+		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-rootfs-layer" ]; spec = ...; passAsFile = [ "spec" ]; ... }`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			specPath, out := getenv("specPath"), getenv("out")
+			if specPath == "" || out == "" {
+				return usageError{fmt.Errorf("nix-rootfs-layer: $specPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
+			}
+			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			spec, err := os.ReadFile(specPath)
+			if err != nil {
+				return fmt.Errorf("reading the builder spec: %w", err)
+			}
+			descs, err := args.DecodeSpec(spec)
+			if err != nil {
+				return err
+			}
+			return build.WriteRootfsLayer(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()))...)
+		},
+	}
+}
+
+func newNixStream(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-stream SCRIPT",
+		Short:  "Run a stream script made by nix/lib.nix's streamImage",
+		Hidden: true,
+		Long: `nix-stream is what the "#!" line of a streamImage result runs: it reads the
+image's spec and layers from SCRIPT, after that line, and writes the image
+archive (docker-archive unless the spec says oci-archive) to standard output,
+for 'docker load'.`,
+		Example: `  ./result | docker load`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			s, err := build.ReadStreamScript(a[0])
+			if err != nil {
+				return err
+			}
+			descs, err := args.DecodeSpec(s.Spec)
+			if err != nil {
+				return err
+			}
+			layers, err := build.ReadLayers(s.Layers)
+			if err != nil {
+				return err
+			}
+			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if f, ok := out.(*os.File); ok {
+				// A pipe of 1 MiB rather than 64 KiB: docker load reads it
+				// in larger pieces. Not a pipe, or not allowed: no matter.
+				unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+			}
+			_, err = build.WriteTo(cmd.Context(), out, descs, append(opts, build.WithPrebuilt(layers))...)
+			return err
 		},
 	}
 }

@@ -98,7 +98,8 @@ image labels and the process args, and a docker-archive tar that
 		// Two edits away: "buidl" is build, "valdate" validate.
 		SuggestionsMinimumDistance: 2,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newNixBuilder(getenv), newNixScript(getenv), newPrefetch(), newNixPull(getenv))
+	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newPrefetch(),
+		newNixBuilder(getenv), newNixLayer(getenv), newNixRootfsLayer(getenv), newNixStream(getenv), newNixScript(getenv), newNixPull(getenv))
 	return root
 }
 

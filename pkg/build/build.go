@@ -29,6 +29,9 @@ type job struct {
 	layers map[string]image.Layer // by target, without the rootfs one
 	plan   *rootfsPlan            // nil without a rootfs
 	mtime  time.Time
+	// rootfsBlob is the rootfs layer built apart (WithPrebuilt), if any:
+	// finish then builds no rootfs file.
+	rootfsBlob *image.Blob
 }
 
 // generated stands for a file bunix itself writes, in collision messages.
@@ -122,9 +125,13 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 // finish writes the rootfs file j builds, if any, as an unnamed file in
 // dir, and puts j's layers in order. Call the function it returns once the
 // image is written: it closes that file, which removes it.
-func (j *job) finish(ctx context.Context, dir string) (done func(), err error) {
+func (j *job) finish(ctx context.Context, dir string, c image.Compression) (done func(), err error) {
 	done = func() {}
-	if j.plan != nil {
+	if j.plan != nil && j.rootfsBlob != nil && j.rootfsBlob.Compression == c {
+		// Built apart: its entry only names the file; the bytes come from
+		// the blob.
+		j.layers[j.plan.entry.Path] = image.Layer{Entries: []image.Entry{j.plan.entry}, CreatedBy: "bunix: rootfs " + j.plan.entry.Path, Blob: j.rootfsBlob}
+	} else if j.plan != nil {
 		e, closeRootfs, err := j.plan.write(ctx, dir, j.mtime)
 		if err != nil {
 			return nil, err

@@ -49,7 +49,7 @@ func Image(r *args.Resolved, opts ...Option) (*image.Image, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	if _, err := j.finish(context.Background(), dir); err != nil {
+	if _, err := j.finish(context.Background(), dir, ""); err != nil {
 		return nil, err
 	}
 	return j.img, nil

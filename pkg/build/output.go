@@ -44,8 +44,10 @@ type source struct {
 // source of r.
 func sourcesOf(a *args.Args, r *args.Resolved) []source {
 	var out []source
-	if a.File != "" {
-		out = append(out, source{filepath.Join(a.Root, filepath.Base(a.File)), "the description " + a.File})
+	// A Nix builder spec's File only names it ("bunix.buildImage
+	// bench/nix"): no file of that name is read, and "/nix" is no source.
+	if p := filepath.Join(a.Root, filepath.Base(a.File)); a.File != "" && isRegular(p) {
+		out = append(out, source{p, "the description " + a.File})
 	}
 	copies := r.Copies
 	if rf := r.Rootfs; rf != nil {
@@ -152,4 +154,10 @@ func within(p, dir string) bool {
 func sameFile(fi os.FileInfo, p string) bool {
 	other, err := os.Stat(p)
 	return err == nil && os.SameFile(fi, other)
+}
+
+// isRegular reports whether p is a regular file, through symlinks.
+func isRegular(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

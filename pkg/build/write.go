@@ -24,6 +24,8 @@ type options struct {
 	progress func(total int64, w io.Writer) io.Writer
 	warn     func(string)
 	registry []registry.Option
+	prebuilt []Prebuilt
+	noSync   bool
 }
 
 // WithRegistryOptions sets how a base image named by reference is pulled:
@@ -55,6 +57,13 @@ func WithTempDir(dir string) Option {
 // is about how many bytes the archive holds: the caller's progress bar.
 func WithProgress(wrap func(total int64, w io.Writer) io.Writer) Option {
 	return func(o *options) { o.progress = wrap }
+}
+
+// WithoutSync writes the output without syncing it to disk before it is
+// renamed into place (image.WithoutSync): for the Nix builder, whose
+// output Nix does not sync either.
+func WithoutSync() Option {
+	return func(o *options) { o.noSync = true }
 }
 
 // WithWarnings hands each warning about a description (problems that do
@@ -91,7 +100,7 @@ func Write(ctx context.Context, out string, descs []*args.Args, opts ...Option) 
 		if b.format == image.OCILayout {
 			return image.WritePath(out, b.images, wopts...)
 		}
-		return image.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) })
+		return image.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) }, wopts...)
 	})
 }
 
@@ -207,6 +216,9 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 	if o.format != "" {
 		b.format = o.format
 	}
+	if err := usePrebuilt(b.jobs, o.prebuilt); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -217,7 +229,7 @@ func (b *batch) finish(ctx context.Context, o *options) error {
 		dir = os.TempDir()
 	}
 	for _, j := range b.jobs {
-		done, err := j.finish(ctx, dir)
+		done, err := j.finish(ctx, dir, b.compression)
 		if err != nil {
 			return err
 		}
@@ -238,6 +250,9 @@ func (b *batch) writeOptions(ctx context.Context, o *options) []image.Option {
 	opts := []image.Option{image.WithContext(ctx), image.WithFormat(b.format), image.WithCompression(b.compression), image.WithMaxLayers(b.maxLayers)}
 	if o.tempDir != "" {
 		opts = append(opts, image.WithTempDir(o.tempDir))
+	}
+	if o.noSync {
+		opts = append(opts, image.WithoutSync())
 	}
 	return opts
 }

@@ -15,12 +15,14 @@ import (
 type tarWriter struct {
 	ctx   context.Context
 	w     *bufio.Writer
+	file  *os.File // what w writes to, when it is a file (or a pipe)
 	mtime time.Time
 	names map[string]bool
 }
 
 func newTarWriter(ctx context.Context, w io.Writer, mtime time.Time) *tarWriter {
-	return &tarWriter{ctx: ctx, w: bufio.NewWriterSize(w, 64<<10), mtime: mtime, names: map[string]bool{}}
+	f, _ := w.(*os.File)
+	return &tarWriter{ctx: ctx, w: bufio.NewWriterSize(w, 64<<10), file: f, mtime: mtime, names: map[string]bool{}}
 }
 
 // add writes the file name of size bytes, which write writes. It does
@@ -60,31 +62,32 @@ func (t *tarWriter) addBytes(name string, data []byte) error {
 	})
 }
 
-// addFile writes the file name holding the first size bytes of f, which it
-// reads from the start. When the archive is a file, the kernel copies the
-// bytes (copy_file_range) without them passing through memory here.
+// addFile writes the file name holding the first size bytes of f. When the
+// archive is an *os.File (a file, or a pipe such as standard output), the
+// kernel copies the bytes (kernelCopy: copy_file_range, or sendfile)
+// without them passing through memory here.
 func (t *tarWriter) addFile(name string, f *os.File, size int64) error {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
 	return t.add(name, size, func(w io.Writer) error {
-		// In pieces, so that a cancelled write stops between two.
-		for left := size; left > 0; {
-			if err := context.Cause(t.ctx); err != nil {
-				return err
+		var err error
+		if t.file != nil {
+			cw := w.(*countingWriter)
+			if err = t.w.Flush(); err == nil {
+				var n int64
+				n, err = kernelCopy(t.ctx, t.file, f, 0, size)
+				cw.n += n
 			}
-			n, err := io.CopyN(w, f, min(left, copyPiece))
-			if err != nil {
-				return fmt.Errorf("writing %s: %w", name, err)
-			}
-			left -= n
+		} else if _, err = f.Seek(0, io.SeekStart); err == nil {
+			_, err = copyPieces(t.ctx, w, f, size)
 		}
-		return nil
+		if err != nil && context.Cause(t.ctx) == nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		return err
 	})
 }
 
-// copyPiece is how much of a spooled layer addFile copies between two
-// checks of the context: a fraction of a second's work.
+// copyPiece is how much of a spooled or prebuilt layer addFile copies
+// between two checks of the context: a fraction of a second's work.
 const copyPiece = 64 << 20
 
 // close ends the archive.
@@ -120,6 +123,18 @@ func (cw *countingWriter) ReadFrom(r io.Reader) (int64, error) {
 // addLayer writes the layer into the archive as name, or, when name is "",
 // as blobs/sha256/<digest>, and describes what it wrote.
 func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkPool) (blob, error) {
+	if lp.blob != nil {
+		// Written apart: copied as it is, with the digests it comes with.
+		f, err := openLayerBlob(lp.blob)
+		if err != nil {
+			return blob{}, err
+		}
+		defer f.Close()
+		if name == "" {
+			name = blobPath(lp.blob.Digest)
+		}
+		return lp.blob.blob(), t.addFile(name, f, lp.blob.Size)
+	}
 	if o.compression != Uncompressed {
 		f, b, err := lp.spool(o.tempDir, o.compression, pool)
 		if err != nil {

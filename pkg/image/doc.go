@@ -21,7 +21,14 @@
 // image file): the base's layers come first, copied byte for byte, and are
 // checked against their digests as they are.
 //
+// A layer can also be written apart, ahead of its image (WriteLayer, one
+// Nix derivation per layer): a Layer carrying that Blob is then copied in
+// by the kernel (copy_file_range, sendfile) or, in a layout, linked to,
+// and neither its sources nor its bytes are read or hashed again.
+//
 // Open reads the three formats back (read*.go, beside the writer), as
 // go-containerregistry images, for inspect and push: foreign files are
 // read within bounds, and every blob is checked against its descriptor.
+// FollowStoreLinks lets a layout's blobs link into the Nix store, as the
+// layouts built by nix/lib.nix do.
 package image

@@ -25,7 +25,7 @@ func (img *Image) WriteDockerArchive(w io.Writer) error {
 // to the diffIDs that the config lists. A compressed layer waits in a
 // temporary file until its size is known.
 func writeDockerArchive(w io.Writer, img *Image, o *options) error {
-	plans, err := img.plan(o.maxLayers)
+	plans, err := img.plan(o.maxLayers, o.compression)
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,18 @@ func WriteFile(path string, write func(io.Writer) error) error {
 }
 
 // WriteFileContext is WriteFile that gives up once ctx is done, with
-// context.Cause(ctx) as its error, leaving path as it was.
-func WriteFileContext(ctx context.Context, path string, write func(io.Writer) error) error {
+// context.Cause(ctx) as its error, leaving path as it was. Of opts, only
+// WithoutSync counts.
+func WriteFileContext(ctx context.Context, path string, write func(io.Writer) error, opts ...Option) error {
+	o := &options{}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return writeFile(ctx, path, write, o)
+}
+
+// writeFile is WriteFileContext once the output is checked.
+func writeFile(ctx context.Context, path string, write func(io.Writer) error, o *options) error {
 	kind, err := CheckOutput(path)
 	if err != nil {
 		return err
@@ -47,7 +57,7 @@ func WriteFileContext(ctx context.Context, path string, write func(io.Writer) er
 	if kind == OutputDevice {
 		return writeThrough(ctx, path, write)
 	}
-	return writeReplace(ctx, path, write)
+	return writeReplace(ctx, path, write, !o.noSync)
 }
 
 // Output is how WriteFile treats what is at a path.
@@ -141,8 +151,8 @@ func writeThrough(ctx context.Context, path string, write func(io.Writer) error)
 }
 
 // writeReplace writes to an unnamed file beside path and renames it to
-// path once synced.
-func writeReplace(ctx context.Context, path string, write func(io.Writer) error) (err error) {
+// path once synced (when sync is set).
+func writeReplace(ctx context.Context, path string, write func(io.Writer) error, sync bool) (err error) {
 	dir, pattern := tempBeside(path)
 	f, named, err := createTemp(dir, pattern)
 	if err != nil {
@@ -165,8 +175,10 @@ func writeReplace(ctx context.Context, path string, write func(io.Writer) error)
 	if err := f.Chmod(0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
 	}
 	if named == "" {
 		// Give the unnamed file a name beside path, then move it there:
@@ -181,7 +193,9 @@ func writeReplace(ctx context.Context, path string, write func(io.Writer) error)
 	if err := os.Rename(named, path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	syncDir(dir)
+	if sync {
+		syncDir(dir)
+	}
 	return nil
 }
 

@@ -21,6 +21,12 @@ type Layer struct {
 	// CreatedBy describes the layer in the image history, e.g. "bunix: copy
 	// /unikernel/kernel". It must not depend on where the sources live.
 	CreatedBy string
+	// Blob, when not nil, holds the layer already written (WriteLayer):
+	// a write with its compression that keeps the layer alone (not merged
+	// with others by the layer cap) takes the bytes and their digests from
+	// it, and reads neither the sources nor the blob to hash them. Entries
+	// must still describe the layer.
+	Blob *Blob
 }
 
 // Image is a single-platform image for the os "linux".

@@ -7,8 +7,9 @@ import (
 )
 
 // plan returns the layers of img as they are written: at most maxLayers
-// with those of its base, at least one, each planned.
-func (img *Image) plan(maxLayers int) ([]*layerPlan, error) {
+// with those of its base, at least one, each planned. A layer written alone
+// whose Blob has compression c is taken from its Blob.
+func (img *Image) plan(maxLayers int, c Compression) ([]*layerPlan, error) {
 	mtime := img.created()
 	if img.Base != nil {
 		maxLayers = max(1, maxLayers-len(img.Base.Layers))
@@ -21,6 +22,9 @@ func (img *Image) plan(maxLayers int) ([]*layerPlan, error) {
 			return nil, fmt.Errorf("planning layer %d (%s): %w", len(plans), strings.Join(createdBy, "; "), err)
 		}
 		p.createdBy = createdBy
+		if b := img.Layers[g.start].Blob; g.end == g.start+1 && b != nil && b.Compression == c {
+			p.blob = b
+		}
 		plans = append(plans, p)
 	}
 	return plans, nil

@@ -21,6 +21,8 @@ type layerPlan struct {
 	size    int64
 	// createdBy holds the CreatedBy of each Layer merged into this one.
 	createdBy []string
+	// blob is the layer written apart, if it was and is used.
+	blob *Blob
 }
 
 // planLayer puts l's entries in tree order and encodes their headers with

@@ -105,7 +105,7 @@ func writeOCI(s blobStore, images []*Image, o *options) error {
 // writeOCIImage writes the layers, config and manifest of img to s, and
 // returns the descriptor of the manifest.
 func writeOCIImage(s blobStore, img *Image, o *options) (v1.Descriptor, error) {
-	plans, err := img.plan(o.maxLayers)
+	plans, err := img.plan(o.maxLayers, o.compression)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}

@@ -41,6 +41,9 @@ type layoutDir struct {
 
 func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 	blobs := filepath.Join(d.dir, "blobs", "sha256")
+	if lp.blob != nil {
+		return lp.blob.blob(), linkBlob(lp.blob, filepath.Join(blobs, lp.blob.Digest.Hex))
+	}
 	f, err := os.CreateTemp(blobs, ".layer-*")
 	if err != nil {
 		return blob{}, fmt.Errorf("creating a layer blob: %w", err)
@@ -53,7 +56,7 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
-	if err == nil {
+	if err == nil && !d.o.noSync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -67,6 +70,21 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 		return blob{}, err
 	}
 	return b, nil
+}
+
+// linkBlob makes p a symlink to the file of b, a layer written apart, after
+// checking its size: the layout then costs no copy of the layer. A Nix
+// output's link into the store is a reference Nix keeps alive.
+func linkBlob(b *Blob, p string) error {
+	f, err := openLayerBlob(b)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if err := os.Symlink(b.Path, p); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("linking the layer blob: %w", err)
+	}
+	return nil
 }
 
 func (d *layoutDir) file(name string, data []byte) error {
@@ -118,7 +136,7 @@ func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 // CheckLayoutOutput fails unless WritePath may put an OCI layout at path:
 // nothing is there, or an empty directory, or a directory that holds an OCI
 // layout and nothing else (oci-layout, index.json, blobs/sha256/<hex>
-// files), which is then replaced. The error names what else is there.
+// files or symlinks), which is then replaced. The error names what else is there.
 func CheckLayoutOutput(path string) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -140,7 +158,8 @@ func CheckLayoutOutput(path string) error {
 		switch {
 		case rel == "." || (d.IsDir() && (rel == "blobs" || rel == filepath.Join("blobs", "sha256"))):
 			return nil
-		case d.Type().IsRegular() && (rel == "oci-layout" || rel == "index.json" || isBlob(rel)):
+		case d.Type().IsRegular() && (rel == "oci-layout" || rel == "index.json" || isBlob(rel)),
+			d.Type()&fs.ModeSymlink != 0 && isBlob(rel):
 			return nil
 		}
 		n++

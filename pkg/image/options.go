@@ -77,6 +77,7 @@ type options struct {
 	maxLayers   int
 	tempDir     string // where compressed layers wait for their size; "" is os.TempDir
 	tempDirSet  bool
+	noSync      bool
 	ctx         context.Context
 }
 
@@ -129,4 +130,13 @@ func WithContext(ctx context.Context) Option {
 // directory of the output for WritePath, os.TempDir for Write.
 func WithTempDir(dir string) Option {
 	return func(o *options) { o.tempDir, o.tempDirSet = dir, true }
+}
+
+// WithoutSync has WritePath and WriteFileContext rename their output into
+// place without syncing it to disk first: for a Nix builder, whose output
+// Nix registers without syncing it either, so that a sync would only make
+// the build wait for the disk. The output still appears only once
+// complete.
+func WithoutSync() Option {
+	return func(o *options) { o.noSync = true }
 }

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -91,14 +92,41 @@ func (f *File) Close() error {
 	return f.closer.Close()
 }
 
+// NixStoreDir is the Nix store, whose files the layouts nix/lib.nix builds
+// link their layer blobs to (FollowStoreLinks).
+const NixStoreDir = "/nix/store"
+
+// ReadOption configures Open.
+type ReadOption func(*readOptions)
+
+type readOptions struct {
+	storeDir string
+}
+
+// FollowStoreLinks lets an OCI layout's blobs be symlinks to regular files
+// in the Nix store storeDir (e.g. "/nix/store"), as the layouts nix/lib.nix
+// builds link each layer blob to its layer derivation's output. Nothing
+// else of the layout may be a link; the target must be an absolute, clean
+// path in storeDir, is opened through an os.Root on storeDir (so no link
+// on the way leads out of it) and must be a regular file, and its bytes
+// are checked against the blob's digest as they are read, as every
+// blob's are.
+func FollowStoreLinks(storeDir string) ReadOption {
+	return func(o *readOptions) { o.storeDir = filepath.Clean(storeDir) }
+}
+
 // Open opens the image file at p, telling the format from its contents.
-func Open(p string) (*File, error) {
+func Open(p string, opts ...ReadOption) (*File, error) {
+	o := &readOptions{}
+	for _, opt := range opts {
+		opt(o)
+	}
 	fi, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("opening image %s: %w", p, err)
 	}
 	if fi.IsDir() {
-		f, err := openLayout(p)
+		f, err := openLayout(p, o)
 		if err != nil {
 			return nil, fmt.Errorf("opening image %s: %w", p, err)
 		}

@@ -1,9 +1,13 @@
 package image
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
+	"strings"
 	"syscall"
 
 	"github.com/nubificus/bunix/internal/filekind"
@@ -12,13 +16,21 @@ import (
 // rootBlobs reads the files of an OCI layout directory through an os.Root:
 // no name, and no symlink on the way, resolves outside the directory, and
 // only regular files are opened.
-type rootBlobs struct{ r *os.Root }
+// With a store (FollowStoreLinks), a blob may be a symlink into it.
+type rootBlobs struct {
+	r        *os.Root
+	store    *os.Root // nil unless store links are followed
+	storeDir string
+}
 
 func (d rootBlobs) open(name string) (io.ReadCloser, int64, error) {
 	name = path.Clean(name)
 	fi, err := d.r.Lstat(name)
 	if err != nil {
 		return nil, 0, err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 && d.store != nil && strings.HasPrefix(name, "blobs/") {
+		return d.openStoreLink(name)
 	}
 	if !fi.Mode().IsRegular() {
 		return nil, 0, invalidf("%s is not a regular file but %s", clip(name), filekind.Of(fi.Mode()))
@@ -38,22 +50,71 @@ func (d rootBlobs) open(name string) (io.ReadCloser, int64, error) {
 	return f, fi.Size(), nil
 }
 
+// openStoreLink opens the blob name, a symlink, at its target in the
+// store: an absolute, clean path there, opened through the store's
+// os.Root, that is a regular file.
+func (d rootBlobs) openStoreLink(name string) (io.ReadCloser, int64, error) {
+	target, err := d.r.Readlink(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	rel, ok := strings.CutPrefix(target, d.storeDir+"/")
+	if !ok || path.Clean(target) != target || rel == "" {
+		return nil, 0, invalidf("%s is a symbolic link to %s, which is not a path in the Nix store %s", clip(name), clip(target), d.storeDir)
+	}
+	f, err := d.store.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s, a symbolic link into the Nix store: %w", clip(name), err)
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = invalidf("%s links to %s, which is not a regular file but %s", clip(name), clip(target), filekind.Of(fi.Mode()))
+		}
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
+// multiCloser closes the layout's root and the store's.
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var errs []error
+	for _, c := range m {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // openLayout opens the OCI layout directory dir.
-func openLayout(dir string) (*File, error) {
+func openLayout(dir string, o *readOptions) (*File, error) {
 	r, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	b := rootBlobs{r}
+	b := rootBlobs{r: r, storeDir: o.storeDir}
+	if o.storeDir != "" {
+		// A store that is not there (no Nix here) only means no link can
+		// be followed.
+		b.store, _ = os.OpenRoot(o.storeDir)
+	}
+	closer := multiCloser{r}
+	if b.store != nil {
+		closer = append(closer, b.store)
+	}
 	if _, err := r.Lstat("oci-layout"); err != nil {
-		r.Close()
+		closer.Close()
 		return nil, invalidf("a directory, but not an OCI image layout (no oci-layout file)")
 	}
 	f, err := openOCI(b, OCILayout)
 	if err != nil {
-		r.Close()
+		closer.Close()
 		return nil, err
 	}
-	f.closer = r
+	f.closer = closer
 	return f, nil
 }

@@ -44,7 +44,7 @@ func WritePath(path string, images []*Image, opts ...Option) error {
 	if !o.tempDirSet {
 		o.tempDir = filepath.Dir(path)
 	}
-	return WriteFileContext(o.ctx, path, func(w io.Writer) error { return writeArchive(w, images, o) })
+	return writeFile(o.ctx, path, func(w io.Writer) error { return writeArchive(w, images, o) }, o)
 }
 
 func writeArchive(w io.Writer, images []*Image, o *options) error {

@@ -23,7 +23,7 @@ import (
 // listing its files and checking its sha256 against the config's diffIDs.
 // Gzip- and zstd-compressed layers (written by other tools) are read too.
 func DockerArchive(file string) (*Report, error) {
-	f, err := image.Open(file)
+	f, err := image.Open(file, image.FollowStoreLinks(image.NixStoreDir))
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func readImageLayer(img v1.Image, h v1.Hash, l *Layer, r *Report) error {
 // Path reads the image file at p, in any format bunix writes: one report
 // for each image in it.
 func Path(p string) ([]*Report, error) {
-	f, err := image.Open(p)
+	f, err := image.Open(p, image.FollowStoreLinks(image.NixStoreDir))
 	if err != nil {
 		return nil, err
 	}

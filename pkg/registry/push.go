@@ -27,7 +27,7 @@ func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, e
 	if _, err := makeOptions(opts).tag(ref); err != nil {
 		return name.Digest{}, err
 	}
-	f, err := image.Open(file)
+	f, err := image.Open(file, image.FollowStoreLinks(image.NixStoreDir))
 	if err != nil {
 		return name.Digest{}, err
 	}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/args"
+)
+
+// TestNixBuilderDoesNotSync runs the real binary under strace: bunix
+// build syncs its output before renaming it into place, nix-builder (whose
+// output Nix registers without a sync) does not, and both write the same
+// bytes, from prebuilt layers (nix-layer) in the nix-builder's case.
+func TestNixBuilderDoesNotSync(t *testing.T) {
+	strace := testenv.Require(t, "strace")
+	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), bytes.Repeat([]byte("k"), 1<<20), 0o644)
+	spec := `{"version":` + strconv.Itoa(args.SpecVersion) + `,"name":"x/y","contents":[{"source":"` + dir + `/kernel","target":"/unikernel/kernel","field":"contents[0]"}],
+		"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel"}}`
+	os.WriteFile(filepath.Join(dir, "spec.json"), []byte(spec), 0o644)
+	os.WriteFile(filepath.Join(dir, "args.json"), []byte(`{"name":"x/y","files":{"./kernel":"/unikernel/kernel"},
+		"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel"}}`), 0o644)
+	syncs := func(env []string, args ...string) int {
+		t.Helper()
+		cmd := exec.Command(strace, append([]string{"-f", "-e", "trace=fsync,fdatasync,sync_file_range", "-o", filepath.Join(dir, "trace"), bin}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("bunix %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		n := 0
+		for _, l := range strings.Split(string(read(t, filepath.Join(dir, "trace"))), "\n") {
+			if strings.Contains(l, "sync") && !strings.Contains(l, "exited") {
+				n++
+			}
+		}
+		return n
+	}
+	layer := filepath.Join(dir, "layer")
+	if n := syncs([]string{"out=" + layer}, "nix-layer", filepath.Join(dir, "kernel"), "/unikernel/kernel", "none"); n != 0 {
+		t.Errorf("nix-layer synced %d times", n)
+	}
+	nixOut := filepath.Join(dir, "nix.tar")
+	if n := syncs([]string{"out=" + nixOut, "specPath=" + filepath.Join(dir, "spec.json"), "bunixLayers=" + layer}, "nix-builder"); n != 0 {
+		t.Errorf("nix-builder synced %d times", n)
+	}
+	cliOut := filepath.Join(dir, "cli.tar")
+	if n := syncs(nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", cliOut); n == 0 {
+		t.Error("bunix build did not sync its output")
+	}
+	if !bytes.Equal(read(t, nixOut), read(t, cliOut)) {
+		t.Error("nix-builder with a prebuilt layer and bunix build wrote different bytes")
+	}
+}
+
+func read(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestNixLayerUsage: nix-layer without $out, or with an unknown
+// compression, is a usage error (exit 2) that says which.
+func TestNixLayerUsage(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "k"), []byte("k"), 0o644)
+	for _, tc := range []struct {
+		env  map[string]string
+		argv []string
+		want string
+	}{
+		{nil, []string{"nix-layer", filepath.Join(dir, "k"), "/k", "none"}, "$out must be set"},
+		{map[string]string{"out": filepath.Join(dir, "out")}, []string{"nix-layer", filepath.Join(dir, "k"), "/k", "lz4"}, `COMPRESSION: unknown compression "lz4"`},
+		{map[string]string{"out": filepath.Join(dir, "out")}, []string{"nix-stream", filepath.Join(dir, "k")}, "does not start with a #! line"},
+	} {
+		code, _, stderr := cli(t, tc.env, tc.argv...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, %q; want an error saying %q", tc.argv, code, stderr, tc.want)
+		}
+		if tc.argv[0] == "nix-layer" && code != exitBadInput {
+			t.Errorf("%q: exit %d, want %d", tc.argv, code, exitBadInput)
+		}
+	}
+}
