@@ -5,6 +5,7 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -94,6 +95,13 @@ func (c *collector) from(v any) *FromArgs {
 // be resolved (a base's urunc settings are defaults for a's annotations):
 // nil when a has no base.
 func (a *Args) Base() (*From, error) {
+	// A from that did not decode is reported now, with the other problems
+	// found while decoding: the base must not be opened half-described.
+	for _, f := range a.badFields {
+		if related(f, "from") {
+			return nil, (&collector{a: a, errs: slices.Clone(a.decodeErrs)}).err()
+		}
+	}
 	if a.From == nil {
 		return nil, nil
 	}

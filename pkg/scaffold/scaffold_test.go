@@ -494,6 +494,10 @@ func TestWriteInit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "My App")
 	os.Mkdir(dir, 0o755)
 	a := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "kernel"}
+	if _, err := WriteInit(a, dir, false); err == nil || !strings.Contains(err.Error(), `--binary "kernel": there is no`) {
+		t.Errorf("WriteInit with no kernel: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
 	got, err := WriteInit(a, dir, true)
 	if want := []string{filepath.Join(dir, "args.nix"), filepath.Join(dir, "flake.nix")}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("WriteInit = %v, %v; want %v", got, err, want)
