@@ -100,8 +100,8 @@ func TestLoadNix(t *testing.T) {
 		t.Errorf("missing file: got %v", err)
 	}
 	_, err = Load(context.Background(), write("args.yaml", "x"))
-	if err == nil || !strings.Contains(err.Error(), `unknown description format ".yaml"`) {
-		t.Errorf("unknown format: got %v", err)
+	if err == nil || !strings.Contains(err.Error(), `unknown description format ".yaml"`) || !IsUserError(err) {
+		t.Errorf("unknown format: got %v (want a user error)", err)
 	}
 }
 

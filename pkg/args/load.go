@@ -38,7 +38,7 @@ func Load(ctx context.Context, file string) (*Args, error) {
 		}
 		return DecodeHCL(src, file, root)
 	}
-	return nil, fmt.Errorf("reading %s: unknown description format %q (want .nix, .json or .hcl)", file, ext)
+	return nil, &EvalError{File: file, Message: fmt.Sprintf("unknown description format %q (want .nix, .json or .hcl)", ext)}
 }
 
 // readRegular reads the regular file at abs, at most MaxFileSize bytes;
