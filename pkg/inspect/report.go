@@ -32,9 +32,13 @@ type Report struct {
 	OS           string            `json:"os"`
 	Architecture string            `json:"architecture"`
 	Created      time.Time         `json:"created"`
-	Cmd          []string          `json:"cmd,omitempty"`
-	Entrypoint   []string          `json:"entrypoint,omitempty"`
-	Labels       map[string]string `json:"labels,omitempty"`
+	// Entrypoint, Cmd, Env (NAME=value) and WorkingDir are the config's
+	// process fields, as the image carries them (a base's included).
+	Cmd        []string          `json:"cmd,omitempty"`
+	Entrypoint []string          `json:"entrypoint,omitempty"`
+	Env        []string          `json:"env,omitempty"`
+	WorkingDir string            `json:"workingDir,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
 	// Urunc holds /urunc.json decoded (short keys, plain values); nil when
 	// the image has none.
 	Urunc  map[string]string `json:"urunc,omitempty"`
@@ -200,6 +204,7 @@ func (r *Report) applyConfig(cfg *v1.ConfigFile, names []string) error {
 	}
 	r.OS, r.Architecture, r.Created = cfg.OS, cfg.Architecture, cfg.Created.UTC()
 	r.Cmd, r.Entrypoint, r.Labels = cfg.Config.Cmd, cfg.Config.Entrypoint, cfg.Config.Labels
+	r.Env, r.WorkingDir = cfg.Config.Env, cfg.Config.WorkingDir
 	// History entries that made no layer are skipped.
 	var history []string
 	for _, h := range cfg.History {

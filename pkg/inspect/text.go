@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -24,14 +23,14 @@ const (
 	// maxTreeDepth caps the depth the file tree shows.
 	maxTreeDepth = 64
 	// maxLines caps the lines of each other list: names, layers, labels,
-	// annotations, urunc settings.
+	// annotations, urunc settings, process words and env.
 	maxLines = 1000
 	// maxShown caps the bytes of one name or value shown.
 	maxShown = 1024
 )
 
-// WriteText writes r for people: a summary, the decoded urunc settings, the
-// file tree, the layers and the labels. Names that hold control characters,
+// WriteText writes r for people: a summary, the process (entrypoint, cmd,
+// working directory, env), the decoded urunc settings, the file tree, the layers and the labels. Names that hold control characters,
 // or are not UTF-8, are shown quoted and escaped.
 func (r *Report) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
@@ -51,13 +50,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(kv, "Platform\t%s/%s\n", show(r.OS), show(r.Architecture))
 	fmt.Fprintf(kv, "Created\t%s\n", r.Created.Format(time.RFC3339))
-	if len(r.Entrypoint) > 0 {
-		fmt.Fprintf(kv, "Entrypoint\t%s\n", quoteList(r.Entrypoint))
-	}
-	if len(r.Cmd) > 0 {
-		fmt.Fprintf(kv, "Cmd\t%s\n", quoteList(r.Cmd))
-	}
 	kv.Flush()
+	r.writeProcess(bw)
 	if r.Urunc == nil {
 		fmt.Fprintf(bw, "\nurunc settings: none (no %s: urunc will not find its settings in this image's rootfs)\n", urunc.JSONPath)
 	} else {
@@ -239,7 +233,60 @@ func printable(s string) bool {
 	return true
 }
 
-func quoteList(l []string) string {
-	b, _ := json.Marshal(l)
-	return show(string(b))
+// writeProcess writes the config's process fields: entrypoint and cmd as
+// quoted words, the working directory, and env as NAME=value lines, each
+// name and value shown as show shows it.
+func (r *Report) writeProcess(w io.Writer) {
+	if len(r.Entrypoint)+len(r.Cmd)+len(r.Env) == 0 && r.WorkingDir == "" {
+		fmt.Fprintf(w, "\nProcess: none (the config sets no entrypoint, cmd, env or working directory)\n")
+		return
+	}
+	fmt.Fprintf(w, "\nProcess\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(r.Entrypoint) > 0 {
+		fmt.Fprintf(tw, "  entrypoint\t%s\n", quoteWords(r.Entrypoint))
+	}
+	if len(r.Cmd) > 0 {
+		fmt.Fprintf(tw, "  cmd\t%s\n", quoteWords(r.Cmd))
+	}
+	if r.WorkingDir != "" {
+		fmt.Fprintf(tw, "  workdir\t%s\n", show(r.WorkingDir))
+	}
+	tw.Flush()
+	if len(r.Env) > 0 {
+		fmt.Fprintf(w, "  env\n")
+	}
+	for i, e := range r.Env {
+		if i == maxLines {
+			fmt.Fprintf(w, "    ... and %d more\n", len(r.Env)-i)
+			break
+		}
+		if name, value, ok := strings.Cut(e, "="); ok {
+			fmt.Fprintf(w, "    %s=%s\n", show(name), show(value))
+		} else {
+			fmt.Fprintf(w, "    %s\n", show(e))
+		}
+	}
+}
+
+// quoteWords shows words as Go-quoted strings, a space between two, so
+// that spaces and control characters inside one are plain to see: at most
+// maxLines words, each cut at maxShown bytes.
+func quoteWords(words []string) string {
+	more := ""
+	if len(words) > maxLines {
+		words, more = words[:maxLines], fmt.Sprintf(" ... and %d more", len(words)-maxLines)
+	}
+	var b strings.Builder
+	for i, s := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		cut := ""
+		if len(s) > maxShown {
+			s, cut = s[:maxShown], fmt.Sprintf("… (%d bytes)", len(s))
+		}
+		b.WriteString(strconv.Quote(s) + cut)
+	}
+	return b.String() + more
 }
