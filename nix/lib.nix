@@ -178,7 +178,7 @@ let
 
     The result is a derivation whose builder is the bunix binary itself. Each
     copy's layer is built by a derivation of its own, which any other image
-    copying the same file to the same target shares (README: "How images
+    copying the same file to the same target shares (docs/nix.md: "How images
     are built in Nix"); the image derivation only assembles them.
 
     # Inputs
@@ -248,7 +248,7 @@ let
       same way. `from` is a prebuilt rootfs file (a path, a derivation or a
       store path) to package as it is. `path`, `fsType`, `size`,
       `mountPoint` and `compression` are passed to the builder, which checks
-      them; the README's "Root filesystems" section describes them all.
+      them; docs/rootfs.md describes them all.
       _Default value:_ `null`
 
     `from` (Path, Derivation, AttrSet or null; _optional_)
