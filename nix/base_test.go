@@ -72,7 +72,7 @@ func TestBaseFromRegistry(t *testing.T) {
 	out := nixBuild(t, "--arg", "args", filepath.Join(dir, "args.nix"))
 	cli := filepath.Join(t.TempDir(), "cli.tar")
 	bunixCLI(t, dir, nil, "build", "-f", "args.nix", "-o", cli)
-	if !bytes.Equal(read(t, out), read(t, cli)) {
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
 		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
 	}
 	root := testenv.ModuleRoot(t)
@@ -121,7 +121,7 @@ func TestBaseFromRegistry(t *testing.T) {
 	if _, err := d.Run(t, "cp", id+":/unikraft/bin/kernel", filepath.Join(dst, "kernel")); err != nil {
 		t.Fatal(err)
 	}
-	if string(read(t, filepath.Join(dst, "kernel"))) != testenv.BaseKernel {
+	if string(testenv.ReadFile(t, filepath.Join(dst, "kernel"))) != testenv.BaseKernel {
 		t.Error("the base's kernel is not in the container")
 	}
 }
@@ -196,13 +196,13 @@ func TestConvertFromImage(t *testing.T) {
 	if !strings.Contains(stderr.String(), "pinned the base "+ref+" to sha256:") {
 		t.Errorf("convert did not say it pinned the base: %s", stderr.String())
 	}
-	argsNix := string(read(t, out))
+	argsNix := string(testenv.ReadFile(t, out))
 	if !strings.Contains(argsNix, `ref = "`+ref+`";`) || !strings.Contains(argsNix, "hash = \"sha256-") {
 		t.Fatalf("args.nix:\n%s", argsNix)
 	}
 	img := filepath.Join(t.TempDir(), "image.tar")
 	bunixCLI(t, ctx, nil, "build", "-f", out, "-o", img)
-	if viaNix := nixBuild(t, "--arg", "args", out); !bytes.Equal(read(t, viaNix), read(t, img)) {
+	if viaNix := nixBuild(t, "--arg", "args", out); !bytes.Equal(testenv.ReadFile(t, viaNix), testenv.ReadFile(t, img)) {
 		t.Error("nix-build of the converted args.nix differs from bunix build")
 	}
 	r := inspect(t, img)
@@ -240,7 +240,7 @@ func TestBaseFromLocalFile(t *testing.T) {
 			out := nixBuild(t, "--arg", "args", args)
 			cli := filepath.Join(t.TempDir(), "cli.tar")
 			bunixCLI(t, dir, nil, "build", "-f", args, "-o", cli)
-			if !bytes.Equal(read(t, out), read(t, cli)) {
+			if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
 				t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
 			}
 			if r := inspect(t, out); r.Urunc["hypervisor"] != "firecracker" || r.Urunc["binary"] != "/unikraft/bin/kernel" {

@@ -63,15 +63,6 @@ func nixBuild(t *testing.T, extra ...string) string {
 	return out
 }
 
-func read(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestDefaultImage builds the README's headline: default.nix on the default
 // args.nix, in the sandbox, with no nixpkgs. The CLI must give the same
 // bytes, and `nix-build --check` must find the build deterministic.
@@ -83,7 +74,7 @@ func TestDefaultImage(t *testing.T) {
 	}
 	cli := filepath.Join(t.TempDir(), "image.tar")
 	bunixCLI(t, root, nil, "build", "-f", "args.nix", "-o", cli)
-	if !bytes.Equal(read(t, out), read(t, cli)) {
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
 		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
 	}
 	if _, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--check"); err != nil {
@@ -112,11 +103,11 @@ touch -d '2031-05-06 07:08:09' examples/hello/kernel examples/hello examples
 	}
 	second := filepath.Join(other, "b.tar")
 	bunixCLI(t, other, []string{"TZ=Asia/Kathmandu", "LC_ALL=C.UTF-8", "LANG=de_DE.UTF-8"}, "build", "-f", "args.nix", "-o", second)
-	if !bytes.Equal(read(t, first), read(t, second)) {
+	if !bytes.Equal(testenv.ReadFile(t, first), testenv.ReadFile(t, second)) {
 		t.Fatal("the same args and files built elsewhere give different bytes")
 	}
 	// And Nix agrees when the args file lives elsewhere.
-	if out := nixBuild(t, "--arg", "args", filepath.Join(other, "args.nix")); !bytes.Equal(read(t, out), read(t, first)) {
+	if out := nixBuild(t, "--arg", "args", filepath.Join(other, "args.nix")); !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, first)) {
 		t.Fatal("nix-build of the copied args differs")
 	}
 }
@@ -272,7 +263,7 @@ func TestDockerLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	settings, err := urunc.DecodeJSON(read(t, filepath.Join(dst, "urunc.json")))
+	settings, err := urunc.DecodeJSON(testenv.ReadFile(t, filepath.Join(dst, "urunc.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +272,7 @@ func TestDockerLoad(t *testing.T) {
 	if fmt.Sprint(settings) != fmt.Sprint(want) {
 		t.Errorf("urunc.json in the container = %v, want %v", settings, want)
 	}
-	if !bytes.Equal(read(t, filepath.Join(dst, "kernel")), read(t, filepath.Join(root, "examples/hello/kernel"))) {
+	if !bytes.Equal(testenv.ReadFile(t, filepath.Join(dst, "kernel")), testenv.ReadFile(t, filepath.Join(root, "examples/hello/kernel"))) {
 		t.Error("the kernel in the container differs from examples/hello/kernel")
 	}
 }
@@ -364,16 +355,16 @@ flake.lib.buildImage (args // { root = %s; bunix = %s; })`, ref, root, root, tes
 	if out, err := initCmd.CombinedOutput(); err != nil {
 		t.Fatalf("nix flake init -t: %v\n%s", err, out)
 	}
-	if got := string(read(t, filepath.Join(tmpl, "flake.nix"))); !strings.Contains(got, "bunix.lib.buildImage") {
+	if got := string(testenv.ReadFile(t, filepath.Join(tmpl, "flake.nix"))); !strings.Contains(got, "bunix.lib.buildImage") {
 		t.Errorf("the template's flake.nix:\n%s", got)
 	}
-	read(t, filepath.Join(tmpl, "args.nix"))
+	testenv.ReadFile(t, filepath.Join(tmpl, "args.nix"))
 
 	viaFlake, stderr, err := testenv.NixBuild(t, root, append(features, "--expr", expr)...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	if !bytes.Equal(read(t, viaFlake), read(t, nixBuild(t))) {
+	if !bytes.Equal(testenv.ReadFile(t, viaFlake), testenv.ReadFile(t, nixBuild(t))) {
 		t.Errorf("the flake's lib.buildImage (%s) and default.nix build different bytes", viaFlake)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // The Containerfiles and bunnyfiles of urunc's packaging guides, converted,
@@ -36,7 +38,7 @@ func TestConvertPackagingGuides(t *testing.T) {
 				os.WriteFile(filepath.Join(ctx, p), []byte(data), 0o644)
 			}
 			// The guides' texts are shared with pkg/scaffold's tests.
-			text := read(t, filepath.Join("..", "pkg", "scaffold", "testdata", "guides", tc.name, tc.file))
+			text := testenv.ReadFile(t, filepath.Join("..", "pkg", "scaffold", "testdata", "guides", tc.name, tc.file))
 			src := filepath.Join(ctx, tc.file)
 			os.WriteFile(src, text, 0o644)
 			out := filepath.Join(t.TempDir(), "args.nix")
@@ -45,12 +47,12 @@ func TestConvertPackagingGuides(t *testing.T) {
 			bunixCLI(t, ctx, nil, "build", "-f", out, "-o", img)
 			r := inspect(t, img)
 			if fmt.Sprint(r.Urunc) != fmt.Sprint(tc.want) {
-				t.Errorf("urunc.json = %v\nwant         %v\nargs.nix:\n%s", r.Urunc, tc.want, read(t, out))
+				t.Errorf("urunc.json = %v\nwant         %v\nargs.nix:\n%s", r.Urunc, tc.want, testenv.ReadFile(t, out))
 			}
 			if r.RepoTags[0] != "urunc/prebuilt/"+tc.name+":test" {
 				t.Errorf("tags %v", r.RepoTags)
 			}
-			if viaNix := nixBuild(t, "--arg", "args", out); !bytes.Equal(read(t, viaNix), read(t, img)) {
+			if viaNix := nixBuild(t, "--arg", "args", out); !bytes.Equal(testenv.ReadFile(t, viaNix), testenv.ReadFile(t, img)) {
 				t.Error("nix-build of the converted args.nix differs from bunix build")
 			}
 		})

@@ -101,7 +101,7 @@ func TestMakeImageArgs(t *testing.T) {
 	}
 	want := filepath.Join(t.TempDir(), "contents.tar")
 	bunixCLI(t, checkout, nil, "build", "-f", "examples/contents/args.nix", "-o", want)
-	if !bytes.Equal(read(t, filepath.Join(checkout, "result")), read(t, want)) {
+	if !bytes.Equal(testenv.ReadFile(t, filepath.Join(checkout, "result")), testenv.ReadFile(t, want)) {
 		t.Error("make image ARGS=examples/contents/args.nix and bunix build differ")
 	}
 
@@ -110,13 +110,13 @@ func TestMakeImageArgs(t *testing.T) {
 	os.WriteFile(filepath.Join(project, "vmlinuz"), []byte("not a kernel\n"), 0o644)
 	bunixCLI(t, project, nil, "init", "--type", "linux", "--hypervisor", "qemu", "--binary", "./vmlinuz", "--cmdline", "/init")
 	var makeLine string
-	for _, line := range strings.Split(string(read(t, filepath.Join(project, "args.nix"))), "\n") {
+	for _, line := range strings.Split(string(testenv.ReadFile(t, filepath.Join(project, "args.nix"))), "\n") {
 		if l := strings.TrimSpace(strings.TrimPrefix(line, "#")); strings.HasPrefix(l, "make ") {
 			makeLine = l
 		}
 	}
 	if makeLine == "" {
-		t.Fatalf("bunix init wrote no make line:\n%s", read(t, filepath.Join(project, "args.nix")))
+		t.Fatalf("bunix init wrote no make line:\n%s", testenv.ReadFile(t, filepath.Join(project, "args.nix")))
 	}
 	makeLine = strings.ReplaceAll(makeLine, scaffold.CheckoutPlaceholder, checkout)
 	// docker load is the reader's next step, not this test's.
@@ -127,7 +127,7 @@ func TestMakeImageArgs(t *testing.T) {
 	}
 	want = filepath.Join(t.TempDir(), "init.tar")
 	bunixCLI(t, project, nil, "build", "-f", "args.nix", "-o", want)
-	if !bytes.Equal(read(t, filepath.Join(checkout, "result")), read(t, want)) {
+	if !bytes.Equal(testenv.ReadFile(t, filepath.Join(checkout, "result")), testenv.ReadFile(t, want)) {
 		t.Errorf("%s and bunix build differ", makeLine)
 	}
 

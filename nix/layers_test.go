@@ -133,7 +133,7 @@ func TestLayerDerivations(t *testing.T) {
 	}
 	cli := filepath.Join(t.TempDir(), "image.tar")
 	bunixCLI(t, "", nil, "build", "-f", argsA, "-o", cli)
-	if !bytes.Equal(read(t, outA), read(t, cli)) {
+	if !bytes.Equal(testenv.ReadFile(t, outA), testenv.ReadFile(t, cli)) {
 		t.Errorf("nix-build (%s) and bunix build (%s) differ", outA, cli)
 	}
 
@@ -149,7 +149,7 @@ func TestLayerDerivations(t *testing.T) {
 		t.Errorf("after a config change, built %q: want the config layer and the image", got)
 	}
 	bunixCLI(t, "", nil, "build", "-f", argsA, "-o", cli)
-	if !bytes.Equal(read(t, outA2), read(t, cli)) {
+	if !bytes.Equal(testenv.ReadFile(t, outA2), testenv.ReadFile(t, cli)) {
 		t.Errorf("after a config change, nix-build (%s) and bunix build (%s) differ", outA2, cli)
 	}
 
@@ -292,7 +292,7 @@ func TestStreamImage(t *testing.T) {
 	dir := layeredDir(t, 1<<20, "one\n")
 	_, expr := layeredExpr(t, dir, "bunix/stream", "")
 	stream := filepath.Join(t.TempDir(), "stream.nix")
-	src := strings.Replace(string(read(t, expr)), ").buildImage", ").streamImage", 1)
+	src := strings.Replace(string(testenv.ReadFile(t, expr)), ").buildImage", ").streamImage", 1)
 	if err := os.WriteFile(stream, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -307,13 +307,13 @@ func TestStreamImage(t *testing.T) {
 	if got := built(stderr); !slices.Equal(got, []string{"stream-bunix-stream-latest"}) {
 		t.Errorf("streamImage built %q, want the script alone (the layers are built)", got)
 	}
-	script := read(t, result)
+	script := testenv.ReadFile(t, result)
 	line, _, _ := bytes.Cut(script, []byte("\n"))
 	interp, ok := strings.CutSuffix(strings.TrimPrefix(string(line), "#!"), " nix-stream")
 	fi, err := os.Stat(result)
 	if err != nil || fi.Mode()&0o111 == 0 || !ok || !strings.HasPrefix(interp, "/nix/store/") || !strings.HasSuffix(interp, "/bin/bunix") || len(script) > 64<<10 {
 		t.Errorf("the result starts %q (want #!/nix/store/...-bunix/bin/bunix nix-stream), is %d bytes (%v)", line, len(script), err)
-	} else if elf := read(t, interp); !bytes.HasPrefix(elf, []byte("\x7fELF")) || !bytes.Equal(elf, read(t, filepath.Join(testenv.Bunix(t), "bin", "bunix"))) {
+	} else if elf := testenv.ReadFile(t, interp); !bytes.HasPrefix(elf, []byte("\x7fELF")) || !bytes.Equal(elf, testenv.ReadFile(t, filepath.Join(testenv.Bunix(t), "bin", "bunix"))) {
 		t.Errorf("the #! line names %s, which is not the bunix binary", interp)
 	}
 	var out bytes.Buffer
@@ -322,8 +322,8 @@ func TestStreamImage(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s: %v", result, err)
 	}
-	if !bytes.Equal(out.Bytes(), read(t, image)) {
-		t.Errorf("%s wrote %d bytes, not the %d of %s", result, out.Len(), len(read(t, image)), image)
+	if !bytes.Equal(out.Bytes(), testenv.ReadFile(t, image)) {
+		t.Errorf("%s wrote %d bytes, not the %d of %s", result, out.Len(), len(testenv.ReadFile(t, image)), image)
 	}
 
 	d := docker.Get(t)
@@ -376,7 +376,7 @@ func TestLayerFromBinaryCache(t *testing.T) {
 	if !strings.Contains(stderr, "will be fetched") || !strings.Contains(stderr, kernelLayer) {
 		t.Errorf("the second store did not fetch %s:\n%s", kernelLayer, stderr)
 	}
-	if out2 != out || !bytes.Equal(read(t, filepath.Join(store, out2)), read(t, out)) {
+	if out2 != out || !bytes.Equal(testenv.ReadFile(t, filepath.Join(store, out2)), testenv.ReadFile(t, out)) {
 		t.Errorf("the second store's image %s differs from %s", out2, out)
 	}
 }
@@ -393,7 +393,7 @@ func TestRootfsLayerDerivation(t *testing.T) {
 	args, expr := layeredExpr(t, dir, "bunix/rootfs", `rootfs = { type = "block"; include = { "./rootfs" = "/"; }; mountPoint = "/data"; };
   annotations = { unikernelType = "rumprun"; hypervisor = "hvt"; binary = "/unikernel/kernel"; cmdline = "app /data/conf/app.conf"; };`)
 	// layeredExpr's own annotations come first; these replace them.
-	src := strings.Replace(string(read(t, args)), `annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; cmdline = "app /conf/app.conf"; };`, "", 1)
+	src := strings.Replace(string(testenv.ReadFile(t, args)), `annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; cmdline = "app /conf/app.conf"; };`, "", 1)
 	if err := os.WriteFile(args, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -410,11 +410,11 @@ func TestRootfsLayerDerivation(t *testing.T) {
 	}
 	cli := filepath.Join(t.TempDir(), "image.tar")
 	bunixCLI(t, "", nil, "build", "-f", args, "-o", cli)
-	if !bytes.Equal(read(t, out), read(t, cli)) {
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
 		t.Errorf("nix-build (%s) and bunix build (%s) differ", out, cli)
 	}
 
-	kernel := read(t, filepath.Join(dir, "kernel"))
+	kernel := testenv.ReadFile(t, filepath.Join(dir, "kernel"))
 	kernel[len(kernel)-1] ^= 1
 	os.WriteFile(filepath.Join(dir, "kernel"), kernel, 0o755)
 	out2, stderr, err := testenv.NixBuild(t, "", expr)
@@ -425,7 +425,7 @@ func TestRootfsLayerDerivation(t *testing.T) {
 		t.Errorf("after a kernel change, built %q: want the kernel layer and the image", got)
 	}
 	bunixCLI(t, "", nil, "build", "-f", args, "-o", cli)
-	if !bytes.Equal(read(t, out2), read(t, cli)) {
+	if !bytes.Equal(testenv.ReadFile(t, out2), testenv.ReadFile(t, cli)) {
 		t.Errorf("after a kernel change, nix-build (%s) and bunix build (%s) differ", out2, cli)
 	}
 	drvs, _, err := testenv.NixInstantiate(t, "", "--eval", "--strict", "--json", "-E",

@@ -107,7 +107,7 @@ func runItContainerd(t *testing.T, image string) {
 	}
 	rootfs := f[3]
 	var encoded map[string]string
-	if err := json.Unmarshal(read(t, filepath.Join(rootfs, "urunc.json")), &encoded); err != nil {
+	if err := json.Unmarshal(testenv.ReadFile(t, filepath.Join(rootfs, "urunc.json")), &encoded); err != nil {
 		t.Fatal(err)
 	}
 	if len(encoded) != len(cfg.Config.Labels) {

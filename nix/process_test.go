@@ -47,7 +47,7 @@ func TestProcessExample(t *testing.T) {
 	dir := t.TempDir()
 	cli := filepath.Join(dir, "image.tar")
 	bunixCLI(t, root, nil, "build", "-f", argsFile, "-o", cli)
-	if !bytes.Equal(read(t, out), read(t, cli)) {
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
 		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
 	}
 	img, err := tarball.ImageFromPath(out, nil)

@@ -98,7 +98,7 @@ func TestRootfsExamples(t *testing.T) {
 				t.Errorf("cpio -itv:\n%s", list)
 			}
 			tool(t, dir, "sh", "-c", "gzip -dc rootfs.cpio.gz | cpio -id --quiet")
-			if !bytes.Equal(read(t, filepath.Join(dir, "conf/nginx.conf")), read(t, filepath.Join(root, "examples/unikraft-initrd/rootfs/conf/nginx.conf"))) {
+			if !bytes.Equal(testenv.ReadFile(t, filepath.Join(dir, "conf/nginx.conf")), testenv.ReadFile(t, filepath.Join(root, "examples/unikraft-initrd/rootfs/conf/nginx.conf"))) {
 				t.Error("conf/nginx.conf in the initrd differs from the source")
 			}
 		}},
@@ -108,7 +108,7 @@ func TestRootfsExamples(t *testing.T) {
 				t.Errorf("urunc.json: %v", r.Urunc)
 			}
 			dir := extract(t, image, "/conf/redis.conf")
-			if !bytes.Equal(read(t, filepath.Join(dir, "redis.conf")), read(t, filepath.Join(root, "examples/rumprun-raw/redis.conf"))) {
+			if !bytes.Equal(testenv.ReadFile(t, filepath.Join(dir, "redis.conf")), testenv.ReadFile(t, filepath.Join(root, "examples/rumprun-raw/redis.conf"))) {
 				t.Error("/conf/redis.conf differs from the source")
 			}
 		}},
@@ -123,7 +123,7 @@ func TestRootfsExamples(t *testing.T) {
 				t.Errorf("block image is %d bytes, want the 8M of size", fi.Size())
 			}
 			tool(t, dir, "e2fsck", "-fn", img)
-			if got := tool(t, dir, "debugfs", "-R", "cat /conf/redis.conf", img); got != string(read(t, filepath.Join(root, "examples/rumprun-raw/redis.conf"))) {
+			if got := tool(t, dir, "debugfs", "-R", "cat /conf/redis.conf", img); got != string(testenv.ReadFile(t, filepath.Join(root, "examples/rumprun-raw/redis.conf"))) {
 				t.Errorf("debugfs cat /conf/redis.conf = %q", got)
 			}
 			if stats := tool(t, dir, "dumpe2fs", "-h", img); !strings.Contains(stats, "Filesystem features:      filetype sparse_super large_file\n") {
@@ -133,7 +133,7 @@ func TestRootfsExamples(t *testing.T) {
 		{"unikraft-cpio", func(t *testing.T, image string) {
 			r := inspect(t, image)
 			dir := extract(t, image, r.Urunc["initrd"])
-			if !bytes.Equal(read(t, filepath.Join(dir, "rootfs.cpio")), read(t, filepath.Join(root, "examples/unikraft-cpio/rootfs.cpio"))) {
+			if !bytes.Equal(testenv.ReadFile(t, filepath.Join(dir, "rootfs.cpio")), testenv.ReadFile(t, filepath.Join(root, "examples/unikraft-cpio/rootfs.cpio"))) {
 				t.Error("the packaged rootfs.cpio differs from the prebuilt one")
 			}
 		}},
@@ -143,7 +143,7 @@ func TestRootfsExamples(t *testing.T) {
 			out := nixBuild(t, "--arg", "args", args)
 			cli := filepath.Join(t.TempDir(), "image.tar")
 			bunixCLI(t, root, nil, "build", "-f", args, "-o", cli)
-			if !bytes.Equal(read(t, out), read(t, cli)) {
+			if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
 				t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
 			}
 			if _, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", args, "--check"); err != nil {
@@ -170,7 +170,7 @@ find %q/examples -exec touch -h -d '2031-05-06 07:08:09' {} +`, filepath.Join(ro
 		bunixCLI(t, root, []string{"TZ=UTC", "LC_ALL=C"}, "build", "-f", filepath.Join("examples", example, "args.nix"), "-o", a)
 		b := filepath.Join(t.TempDir(), "b.tar")
 		bunixCLI(t, other, []string{"TZ=Asia/Kathmandu", "LANG=de_DE.UTF-8"}, "build", "-f", filepath.Join("examples", example, "args.nix"), "-o", b)
-		if !bytes.Equal(read(t, a), read(t, b)) {
+		if !bytes.Equal(testenv.ReadFile(t, a), testenv.ReadFile(t, b)) {
 			t.Errorf("%s: the copy builds different bytes", example)
 		}
 	}

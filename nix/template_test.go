@@ -21,7 +21,7 @@ func TestTemplateFlakePrebuilt(t *testing.T) {
 	prefix := testenv.Bunix(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "flake.nix"), scaffold.Flake(), 0o644)
-	os.WriteFile(filepath.Join(dir, "args.nix"), read(t, filepath.Join(root, "pkg", "scaffold", "template", "args.nix")), 0o644)
+	os.WriteFile(filepath.Join(dir, "args.nix"), testenv.ReadFile(t, filepath.Join(root, "pkg", "scaffold", "template", "args.nix")), 0o644)
 	os.WriteFile(filepath.Join(dir, "kernel"), []byte("a kernel"), 0o644)
 	result := filepath.Join(t.TempDir(), "result")
 	cmd := exec.Command(nixCmd, "--extra-experimental-features", "nix-command flakes", "build",
@@ -39,7 +39,7 @@ func TestTemplateFlakePrebuilt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	if !bytes.Equal(read(t, viaFlake), read(t, viaDefault)) {
+	if !bytes.Equal(testenv.ReadFile(t, viaFlake), testenv.ReadFile(t, viaDefault)) {
 		t.Errorf("the template's flake (%s) and default.nix (%s) build different bytes", viaFlake, viaDefault)
 	}
 }

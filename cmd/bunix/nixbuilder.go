@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -24,19 +25,7 @@ derivations (nix-layer) whose blobs the image takes instead of its sources.`,
 		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-builder" ]; ... }`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			specPath, out := getenv("specPath"), getenv("out")
-			if specPath == "" || out == "" {
-				return usageError{fmt.Errorf("nix-builder: $specPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
-			}
-			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			spec, err := os.ReadFile(specPath)
-			if err != nil {
-				return fmt.Errorf("reading the builder spec: %w", err)
-			}
-			descs, err := args.DecodeSpec(spec)
+			out, descs, opts, err := specJob("nix-builder", getenv, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -121,19 +110,7 @@ rootfs file and writes its layer to $out, as nix-layer does.`,
 		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-rootfs-layer" ]; spec = ...; passAsFile = [ "spec" ]; ... }`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			specPath, out := getenv("specPath"), getenv("out")
-			if specPath == "" || out == "" {
-				return usageError{fmt.Errorf("nix-rootfs-layer: $specPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
-			}
-			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			spec, err := os.ReadFile(specPath)
-			if err != nil {
-				return fmt.Errorf("reading the builder spec: %w", err)
-			}
-			descs, err := args.DecodeSpec(spec)
+			out, descs, opts, err := specJob("nix-rootfs-layer", getenv, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -180,4 +157,25 @@ for 'docker load'.`,
 			return err
 		},
 	}
+}
+
+// specJob reads what a derivation's builder gets from nix/lib.nix: $out,
+// and the descriptions in the spec file named by $specPath, with the build
+// options of the environment. cmd names the command in messages.
+func specJob(cmd string, getenv func(string) string, stderr io.Writer) (out string, descs []*args.Args, opts []build.Option, err error) {
+	specPath, out := getenv("specPath"), getenv("out")
+	if specPath == "" || out == "" {
+		return "", nil, nil, usageError{fmt.Errorf("%s: $specPath and $out must be set: this command runs inside a derivation made by nix/lib.nix", cmd)}
+	}
+	if opts, err = buildOptions(getenv, stderr); err != nil {
+		return "", nil, nil, err
+	}
+	spec, err := os.ReadFile(specPath)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("reading the builder spec: %w", err)
+	}
+	if descs, err = args.DecodeSpec(spec); err != nil {
+		return "", nil, nil, err
+	}
+	return out, descs, opts, nil
 }

@@ -35,7 +35,7 @@ func TestNixBuilderDoesNotSync(t *testing.T) {
 			t.Fatalf("bunix %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		n := 0
-		for _, l := range strings.Split(string(read(t, filepath.Join(dir, "trace"))), "\n") {
+		for _, l := range strings.Split(string(testenv.ReadFile(t, filepath.Join(dir, "trace"))), "\n") {
 			if strings.Contains(l, "sync") && !strings.Contains(l, "exited") {
 				n++
 			}
@@ -54,18 +54,9 @@ func TestNixBuilderDoesNotSync(t *testing.T) {
 	if n := syncs(nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", cliOut); n == 0 {
 		t.Error("bunix build did not sync its output")
 	}
-	if !bytes.Equal(read(t, nixOut), read(t, cliOut)) {
+	if !bytes.Equal(testenv.ReadFile(t, nixOut), testenv.ReadFile(t, cliOut)) {
 		t.Error("nix-builder with a prebuilt layer and bunix build wrote different bytes")
 	}
-}
-
-func read(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestNixLayerUsage: nix-layer without $out, or with an unknown

@@ -174,3 +174,14 @@ func runTool(name, bin string, env []string, args ...string) (string, error) {
 	}
 	return out.String(), nil
 }
+
+// ReadFile returns the contents of the file p, failing t when it cannot be
+// read.
+func ReadFile(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -64,7 +65,7 @@ func TestPrebuiltLayers(t *testing.T) {
 					t.Fatal(err)
 				}
 				if format != "oci" {
-					if !bytes.Equal(read(t, got), read(t, want)) {
+					if !bytes.Equal(testenv.ReadFile(t, got), testenv.ReadFile(t, want)) {
 						t.Error("the image from prebuilt layers differs")
 					}
 					return
@@ -74,22 +75,13 @@ func TestPrebuiltLayers(t *testing.T) {
 					if target, err := os.Readlink(p); err != nil || target != l.Blob.Path {
 						t.Errorf("%s links to %q (%v), want %s", p, target, err, l.Blob.Path)
 					}
-					if !bytes.Equal(read(t, p), read(t, filepath.Join(want, "blobs", "sha256", l.Blob.Digest.Hex))) {
+					if !bytes.Equal(testenv.ReadFile(t, p), testenv.ReadFile(t, filepath.Join(want, "blobs", "sha256", l.Blob.Digest.Hex))) {
 						t.Errorf("blob %s differs", l.Blob.Digest)
 					}
 				}
 			})
 		}
 	}
-}
-
-func read(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestPrebuiltUnused: a prebuilt layer that no copy of the image matches

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // contentsOf returns what the output at p holds: an archive's bytes, or
@@ -16,7 +18,7 @@ func contentsOf(t *testing.T, p string, f Format) (files map[string]string, link
 	t.Helper()
 	files = map[string]string{}
 	if f != OCILayout {
-		files[""] = string(read(t, p))
+		files[""] = string(testenv.ReadFile(t, p))
 		return files, nil
 	}
 	err := filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
@@ -27,22 +29,13 @@ func contentsOf(t *testing.T, p string, f Format) (files map[string]string, link
 		if d.Type()&fs.ModeSymlink != 0 {
 			links = append(links, rel)
 		}
-		files[rel] = string(read(t, q))
+		files[rel] = string(testenv.ReadFile(t, q))
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return files, links
-}
-
-func read(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // TestBlobLayers writes each layer apart with WriteLayer, then the image

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // TestKernelCopy copies the middle of a file to a file after a prefix,
@@ -35,7 +37,7 @@ func TestKernelCopy(t *testing.T) {
 	if n, err := kernelCopy(context.Background(), dst, src, off, int64(len(want))); err != nil || n != int64(len(want)) {
 		t.Fatalf("to a file: %d, %v", n, err)
 	}
-	if got := read(t, dst.Name()); !bytes.Equal(got, append([]byte("prefix"), want...)) {
+	if got := testenv.ReadFile(t, dst.Name()); !bytes.Equal(got, append([]byte("prefix"), want...)) {
 		t.Error("the file holds other bytes")
 	}
 

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // storeLayout writes sampleImage as an OCI layout whose layer blobs link
@@ -88,7 +90,7 @@ func TestFollowStoreLinksRefuses(t *testing.T) {
 	t.Run("changed", func(t *testing.T) {
 		store := t.TempDir()
 		p, blobs := storeLayout(t, store)
-		data := read(t, blobs[1].Path)
+		data := testenv.ReadFile(t, blobs[1].Path)
 		data[len(data)-2000] ^= 1
 		os.Chmod(blobs[1].Path, 0o644)
 		if err := os.WriteFile(blobs[1].Path, data, 0o644); err != nil {

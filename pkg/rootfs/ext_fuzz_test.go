@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -142,7 +143,7 @@ func TestExtSeedsE2fsck(t *testing.T) {
 			}
 			f.Close()
 			tool(t, "e2fsck", "-fn", p)
-			img := read(t, p)
+			img := testenv.ReadFile(t, p)
 			if err := checkImage(img, tree); err != nil {
 				t.Errorf("seed %d, %s: %v", i, fs, err)
 			}
@@ -166,7 +167,7 @@ func TestExtSeedsE2fsck(t *testing.T) {
 func TestCheckImageSample(t *testing.T) {
 	tree := sampleTree(t, sample(t))
 	for _, fs := range []string{"ext2", "ext4"} {
-		if err := checkImage(read(t, writeExt(t, tree, ExtOptions{FSType: fs, MTime: mtime})), tree); err != nil {
+		if err := checkImage(testenv.ReadFile(t, writeExt(t, tree, ExtOptions{FSType: fs, MTime: mtime})), tree); err != nil {
 			t.Errorf("%s: %v", fs, err)
 		}
 	}

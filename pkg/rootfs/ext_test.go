@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -107,7 +108,7 @@ func TestExt(t *testing.T) {
 			img := writeExt(t, tree, ExtOptions{FSType: fs, MTime: mtime})
 			checkExt(t, img, dir)
 			again := writeExt(t, sampleTree(t, dir), ExtOptions{FSType: fs, MTime: mtime})
-			if a, b := read(t, img), read(t, again); !bytes.Equal(a, b) {
+			if a, b := testenv.ReadFile(t, img), testenv.ReadFile(t, again); !bytes.Equal(a, b) {
 				t.Error("two writes of the same tree differ")
 			}
 			kind, err := Detect(img)
@@ -227,13 +228,4 @@ func TestIndirectCount(t *testing.T) {
 			t.Errorf("%d blocks: the map reaches %d", blocks, len(seen))
 		}
 	}
-}
-
-func read(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -84,7 +84,7 @@ func TestInitrd(t *testing.T) {
 	if kind, err := Detect(img); kind != CPIO || err != nil {
 		t.Errorf("Detect = %v, %v", kind, err)
 	}
-	if again := writeInitrd(t, dir, InitrdOptions{MTime: mtime}); !bytes.Equal(read(t, img), read(t, again)) {
+	if again := writeInitrd(t, dir, InitrdOptions{MTime: mtime}); !bytes.Equal(testenv.ReadFile(t, img), testenv.ReadFile(t, again)) {
 		t.Error("two writes of the same tree differ")
 	}
 }
@@ -92,7 +92,7 @@ func TestInitrd(t *testing.T) {
 func TestInitrdGzip(t *testing.T) {
 	dir := sample(t)
 	img := writeInitrd(t, dir, InitrdOptions{MTime: mtime, Gzip: true})
-	if again := writeInitrd(t, dir, InitrdOptions{MTime: mtime, Gzip: true}); !bytes.Equal(read(t, img), read(t, again)) {
+	if again := writeInitrd(t, dir, InitrdOptions{MTime: mtime, Gzip: true}); !bytes.Equal(testenv.ReadFile(t, img), testenv.ReadFile(t, again)) {
 		t.Error("two writes of the same tree differ")
 	}
 	if kind, err := Detect(img); kind != GzipCPIO || err != nil {
@@ -131,7 +131,7 @@ func sameTree(t *testing.T, want, got string) {
 				t.Errorf("%s: symlink to %q, want %q", rel, b, a)
 			}
 		case fi.Mode().IsRegular():
-			if !bytes.Equal(read(t, p), read(t, q)) || (fi.Mode()&0o100 != 0) != (gi.Mode()&0o100 != 0) {
+			if !bytes.Equal(testenv.ReadFile(t, p), testenv.ReadFile(t, q)) || (fi.Mode()&0o100 != 0) != (gi.Mode()&0o100 != 0) {
 				t.Errorf("%s: contents or executable bit differ", rel)
 			}
 		}
