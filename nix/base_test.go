@@ -249,3 +249,38 @@ func TestBaseFromLocalFile(t *testing.T) {
 		})
 	}
 }
+
+// TestBaseFromNixOCI: a base that nix-build wrote as format = "oci", whose
+// blobs are links into the layer outputs, is read through those links: an
+// image on it builds with nix-build and bunix build, to the same bytes.
+func TestBaseFromNixOCI(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("a unikraft kernel"), 0o644)
+	baseArgs := filepath.Join(dir, "base.nix")
+	os.WriteFile(baseArgs, []byte(`{ name = "urunc/base"; tag = "1"; format = "oci"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; cmdline = "kernel"; }; }`), 0o644)
+	base := nixBuild(t, "--arg", "args", baseArgs)
+	blobs, _ := filepath.Glob(filepath.Join(base, "blobs", "sha256", "*"))
+	links := 0
+	for _, b := range blobs {
+		if fi, err := os.Lstat(b); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			links++
+		}
+	}
+	if links == 0 {
+		t.Fatalf("%s has no blob linked into the store: the case this test is for is gone", base)
+	}
+	args := filepath.Join(dir, "args.nix")
+	os.WriteFile(args, []byte(`{ name = "urunc/on-base"; tag = "1"; from = builtins.storePath "`+base+`"; annotations = { hypervisor = "firecracker"; }; }`), 0o644)
+	out := nixBuild(t, "--arg", "args", args)
+	cliArgs := filepath.Join(dir, "cli.nix")
+	os.WriteFile(cliArgs, []byte(`{ name = "urunc/on-base"; tag = "1"; from = "`+base+`"; annotations = { hypervisor = "firecracker"; }; }`), 0o644)
+	cli := filepath.Join(t.TempDir(), "cli.tar")
+	bunixCLI(t, dir, nil, "build", "-f", cliArgs, "-o", cli)
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
+		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+	}
+	if r := inspect(t, out); r.Urunc["hypervisor"] != "firecracker" || r.Urunc["binary"] != "/unikernel/kernel" {
+		t.Errorf("inspect: %+v", r.Urunc)
+	}
+}

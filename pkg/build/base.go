@@ -87,7 +87,8 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 			return nil, pullError(from, fail, err)
 		}
 	}
-	b.file, err = image.Open(path)
+	// A layout bunix built in Nix links its blobs into the store.
+	b.file, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir))
 	if err == nil {
 		b.img, err = image.OpenBase(b.file, from.String(), arch)
 		if err != nil {
