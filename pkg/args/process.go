@@ -14,6 +14,17 @@ import (
 // for a name, so that the guest's init and libc read it back.
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// CmdlineAgrees reports whether the cmdline annotation cl and the process
+// args (entrypoint + cmd) give the guest the same command: cl is args as
+// urunc joins them, or its words are args.
+func CmdlineAgrees(cl string, args []string) bool {
+	if cl == JoinArgs(args) {
+		return true
+	}
+	words, err := SplitCmdline(cl)
+	return err == nil && slices.Equal(words, args)
+}
+
 // JoinArgs joins process args into one command line the way urunc does for
 // a guest: with single spaces, an argument holding a space wrapped in single
 // quotes (urunc's convention, which urunit on a Linux guest undoes). It is
@@ -73,8 +84,7 @@ func (a *Args) process(c *collector, r *Resolved) {
 		}
 		r.Cmd = words
 	case hasCmdline:
-		words, err := SplitCmdline(cl)
-		if cl != JoinArgs(args) && (err != nil || !slices.Equal(words, args)) {
+		if !CmdlineAgrees(cl, args) {
 			field, _, _ := a.annotation(urunc.Cmdline)
 			c.add(field, cl, "disagrees with entrypoint + cmd = %s (which urunc joins as %s): give the command once, in cmd (and entrypoint) or in annotations.cmdline, or make them agree",
 				quote(args), strconv.Quote(JoinArgs(args)))

@@ -8,11 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/nubificus/bunix/internal/filekind"
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 // MaxSourceSize is the largest Containerfile or bunnyfile convert reads.
@@ -88,6 +92,11 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	for _, c := range all {
 		if msg := bc.check(c); msg != "" {
 			bad.add("%s: %s", c.Where, msg)
+		}
+	}
+	if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
+		if proc := slices.Concat(d.Entrypoint, d.Cmd); !args.CmdlineAgrees(cl, proc) {
+			bad.add("%s: the cmdline %s disagrees with the command %q (which urunc joins as %s): give the command once, or make them agree", filepath.Base(file), strconv.Quote(clip(cl)), proc, strconv.Quote(clip(args.JoinArgs(proc))))
 		}
 	}
 	if d.From != "" {

@@ -545,3 +545,26 @@ func TestConvertFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestConvertCmdlineDisagrees: a command and a cmdline label that give the
+// guest different commands are reported, not written into an args.nix
+// that cannot build; agreeing ones convert.
+func TestConvertCmdlineDisagrees(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "k"), []byte("k"), 0o644)
+	for _, tc := range []struct{ name, src, want string }{
+		{"Containerfile", "FROM scratch\nCOPY k /k\nCMD [\"a\"]\nLABEL com.urunc.unikernel.cmdline=\"b c\"\n", `the cmdline "b c" disagrees with the command ["a"]`},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: k\ncmdline: b c\ncmd: [a]\n", `the cmdline "b c" disagrees with the command ["a"]`},
+		{"Containerfile", "FROM scratch\nCOPY k /k\nCMD [\"a\", \"b c\"]\nLABEL com.urunc.unikernel.cmdline=\"a 'b c'\"\n", ""},
+	} {
+		file := filepath.Join(dir, tc.name)
+		_, err := Convert([]byte(tc.src), file, dir, "x/y", "t")
+		var se *Error
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: %v", tc.src, err)
+		case tc.want != "" && (!errors.As(err, &se) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}
