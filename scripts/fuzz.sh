@@ -16,22 +16,30 @@ fuzztime=${FUZZTIME:-10s}
 # input to testdata/fuzz/TARGET, or when the output is anything but that
 # race; the race alone is reported and not counted.
 inputs() { if [[ -d $1 ]]; then ls "$1" | wc -l; else echo 0; fi; }
-n=0 failed=0 raced=0
+n=0 passed=0 failed=0 raced=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for pkg in $(go list "${@:-./...}"); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
-	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+	if ! list=$(go test -list '^Fuzz' "$pkg" 2>&1); then
+		echo "$list" >&2
+		echo "fuzz.sh: $pkg: listing its fuzz targets FAILED" >&2
+		failed=$((failed + 1))
+		continue
+	fi
+	for target in $(grep '^Fuzz' <<<"$list" || true); do
 		echo "fuzz.sh: $pkg $target for $fuzztime" >&2
 		before=$(inputs "$dir/testdata/fuzz/$target")
 		n=$((n + 1))
 		if go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tee "$log"; [[ ${PIPESTATUS[0]} == 0 ]]; then
+			passed=$((passed + 1))
 			continue
 		fi
 		after=$(inputs "$dir/testdata/fuzz/$target")
 		if ((after == before)) && grep -q '^    context deadline exceeded$' "$log" && ! grep -q -e '^panic:' -e 'Failing input written' "$log"; then
 			echo "fuzz.sh: $target: Go's fuzztime deadline race (go.dev/issue/75804), no failing input: not counted" >&2
 			raced=$((raced + 1))
+			passed=$((passed + 1))
 		else
 			echo "fuzz.sh: $target FAILED" >&2
 			failed=$((failed + 1))
@@ -39,7 +47,7 @@ for pkg in $(go list "${@:-./...}"); do
 	done
 done
 echo "fuzz.sh: ran $n fuzz targets, $raced of them cut short by the deadline race" >&2
-echo "fuzz: $((n - failed)) passed, $failed failed"
+echo "fuzz: $passed passed, $failed failed"
 if ((failed > 0)); then
 	exit 1
 fi
