@@ -442,3 +442,24 @@ func TestRootfsLayerDerivation(t *testing.T) {
 		t.Errorf("nix-build --check %s: %v\n%s", list[0], err, stderr)
 	}
 }
+
+// TestStreamImageRefusesBadArgs: a description buildImage refuses fails
+// the streamImage build itself, with the same message, rather than a
+// script that fails when it runs (and feeds docker load nothing).
+func TestStreamImageRefusesBadArgs(t *testing.T) {
+	dir := layeredDir(t, 1<<10, "one\n")
+	root := testenv.ModuleRoot(t)
+	expr := filepath.Join(t.TempDir(), "stream.nix")
+	src := fmt.Sprintf(`(import %s/nix/lib.nix).streamImage {
+  name = "bunix/bad"; root = %s; bunix = %s;
+  files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/not/there"; cmdline = "k"; };
+}`, root, dir, testenv.Bunix(t))
+	if err := os.WriteFile(expr, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := `annotations.binary = "/not/there": no file in the image is at this path`
+	if out, stderr, err := testenv.NixBuild(t, "", expr); err == nil || !strings.Contains(stderr, want) {
+		t.Errorf("streamImage of a bad description: %v, result %q\n%s\nwant the build to fail with %q", err, out, stderr, want)
+	}
+}

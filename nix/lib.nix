@@ -824,7 +824,8 @@ let
         name = storeName "stream" "stream-${spec.name}-${spec.tag}";
         system = args.bunix.system or builtins.currentSystem;
         builder = bin;
-        args = [ "nix-script" ];
+        # Checks the image as buildImage would, then writes the script.
+        args = [ "nix-stream-script" ];
         text = "#!${bin} nix-stream\n" + toJSON {
           inherit spec;
           layers = map toString image.bunixLayers;

@@ -56,14 +56,7 @@ in the file named by $textPath (passAsFile) to $out as an executable.`,
 			if textPath == "" || out == "" {
 				return usageError{fmt.Errorf("nix-script: $textPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
 			}
-			text, err := os.ReadFile(textPath)
-			if err != nil {
-				return fmt.Errorf("reading the script text: %w", err)
-			}
-			if err := os.WriteFile(out, text, 0o755); err != nil {
-				return fmt.Errorf("writing %s: %w", out, err)
-			}
-			return nil
+			return writeScript(textPath, out)
 		},
 	}
 }
@@ -131,19 +124,7 @@ for 'docker load'.`,
 		Example: `  ./result | docker load`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			s, err := build.ReadStreamScript(a[0])
-			if err != nil {
-				return err
-			}
-			descs, err := args.DecodeSpec(s.Spec)
-			if err != nil {
-				return err
-			}
-			layers, err := build.ReadLayers(s.Layers)
-			if err != nil {
-				return err
-			}
-			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			descs, opts, err := streamJob(a[0], getenv, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -153,7 +134,7 @@ for 'docker load'.`,
 				// in larger pieces. Not a pipe, or not allowed: no matter.
 				unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, 1<<20)
 			}
-			_, err = build.WriteTo(cmd.Context(), out, descs, append(opts, build.WithPrebuilt(layers))...)
+			_, err = build.WriteTo(cmd.Context(), out, descs, opts...)
 			return err
 		},
 	}
@@ -178,4 +159,67 @@ func specJob(cmd string, getenv func(string) string, stderr io.Writer) (out stri
 		return "", nil, nil, err
 	}
 	return out, descs, opts, nil
+}
+
+// streamJob reads a streamImage script: its descriptions, and the build
+// options of the environment with the script's prebuilt layers.
+func streamJob(script string, getenv func(string) string, stderr io.Writer) ([]*args.Args, []build.Option, error) {
+	s, err := build.ReadStreamScript(script)
+	if err != nil {
+		return nil, nil, err
+	}
+	descs, err := args.DecodeSpec(s.Spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	layers, err := build.ReadLayers(s.Layers)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := buildOptions(getenv, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return descs, append(opts, build.WithPrebuilt(layers)), nil
+}
+
+func newNixStreamScript(getenv func(string) string) *cobra.Command {
+	return &cobra.Command{
+		Use:    "nix-stream-script",
+		Short:  "Be the builder of a stream script derivation made by nix/lib.nix",
+		Hidden: true,
+		Long: `nix-stream-script is the builder nix/lib.nix's streamImage runs: it checks
+the image the script in the file named by $textPath (passAsFile) describes,
+as nix-builder would before writing it, and only then writes the script to
+$out as an executable, so that a description buildImage refuses fails the
+build, not the stream.`,
+		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-stream-script" ]; text = "#!... nix-stream\n{...}"; passAsFile = [ "text" ]; ... }`,
+		Args:    exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			textPath, out := getenv("textPath"), getenv("out")
+			if textPath == "" || out == "" {
+				return usageError{fmt.Errorf("nix-stream-script: $textPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
+			}
+			descs, opts, err := streamJob(textPath, getenv, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if _, err := build.Check(cmd.Context(), descs, append(opts, build.WithTempDir(os.TempDir()))...); err != nil {
+				return err
+			}
+			return writeScript(textPath, out)
+		},
+	}
+}
+
+// writeScript writes the text in the file textPath to out, executable.
+func writeScript(textPath, out string) error {
+	text, err := os.ReadFile(textPath)
+	if err != nil {
+		return fmt.Errorf("reading the script text: %w", err)
+	}
+	if err := os.WriteFile(out, text, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	return nil
 }

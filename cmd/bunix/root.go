@@ -99,7 +99,7 @@ image labels and the process args, and a docker-archive tar that
 		SuggestionsMinimumDistance: 2,
 	}
 	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newPrefetch(),
-		newNixBuilder(getenv), newNixLayer(getenv), newNixRootfsLayer(getenv), newNixStream(getenv), newNixScript(getenv), newNixPull(getenv))
+		newNixBuilder(getenv), newNixLayer(getenv), newNixRootfsLayer(getenv), newNixStream(getenv), newNixStreamScript(getenv), newNixScript(getenv), newNixPull(getenv))
 	return root
 }
 
