@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -113,5 +114,24 @@ func TestBaseBadInput(t *testing.T) {
 	}
 	if code, stdout, stderr := cli(t, nil, "prefetch", ref); code != 0 || !strings.Contains(stdout, `digest = "`+digest.String()+`";`) {
 		t.Errorf("prefetch: exit %d %s %s", code, stdout, stderr)
+	}
+}
+
+// TestValidateCountsBaseLayers: validate's layer count includes the base's.
+func TestValidateCountsBaseLayers(t *testing.T) {
+	idx, img := testenv.BaseImage(t, compression.GZip, "")
+	dir := t.TempDir()
+	if _, err := layout.Write(filepath.Join(dir, "base"), idx); err != nil {
+		t.Fatal(err)
+	}
+	baseLayers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "args.json"), []byte(`{"name":"urunc/nginx","tag":"v","from":"./base","annotations":{"hypervisor":"firecracker"}}`), 0o644)
+	code, stdout, stderr := cli(t, nil, "validate", filepath.Join(dir, "args.json"))
+	// The image adds one layer of its own: /urunc.json.
+	if want := fmt.Sprintf(", %d layers\n", len(baseLayers)+1); code != 0 || !strings.HasSuffix(stdout, want) {
+		t.Errorf("validate: exit %d, %q (want it to end %q)\n%s", code, stdout, want, stderr)
 	}
 }

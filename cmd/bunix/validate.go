@@ -35,7 +35,11 @@ nothing else.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d layers\n", file, sums[0].Ref, sums[0].Layers)
+			layers := "layers"
+			if sums[0].Layers == 1 {
+				layers = "layer"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d %s\n", file, sums[0].Ref, sums[0].Layers, layers)
 			return nil
 		},
 	}

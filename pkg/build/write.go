@@ -76,7 +76,8 @@ func WithWarnings(warn func(string)) Option {
 type Summary struct {
 	// Ref is the image's "name:tag".
 	Ref string
-	// Layers is how many layers the description gives it, before any cap.
+	// Layers is how many layers the description gives it, before any cap,
+	// its base's included.
 	Layers int
 }
 
@@ -281,7 +282,11 @@ func (b *batch) wrap(w io.Writer, o *options) io.Writer {
 func (b *batch) summaries() []Summary {
 	var out []Summary
 	for _, img := range b.images {
-		out = append(out, Summary{Ref: img.RepoTags[0], Layers: len(img.Layers)})
+		n := len(img.Layers)
+		if img.Base != nil {
+			n += len(img.Base.Layers)
+		}
+		out = append(out, Summary{Ref: img.RepoTags[0], Layers: n})
 	}
 	return out
 }

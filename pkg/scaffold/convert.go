@@ -137,7 +137,11 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	// stable file.
 	sort.SliceStable(d.Files, func(i, j int) bool { return d.Files[i].Target < d.Files[j].Target })
 	d.Name, d.Tag = name, tag
-	d.Comment = append([]string{fmt.Sprintf("Converted by `bunix convert` from %s %s.", kind, filepath.Base(file))}, HowToBuild...)
+	from := kind + " " + filepath.Base(file)
+	if filepath.Base(file) == kind {
+		from = filepath.Base(file)
+	}
+	d.Comment = append([]string{fmt.Sprintf("Converted by `bunix convert` from %s.", from)}, HowToBuild...)
 	return d, nil
 }
 
