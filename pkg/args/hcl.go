@@ -105,12 +105,13 @@ func position(r hcl.Range) string {
 }
 
 // nestedPositions records where the items of files, annotations, env,
-// contents, rootfs and rootfs.include stand, under the field names FieldErrors use.
+// contents, rootfs and rootfs.include stand, under the field names
+// FieldErrors use. hcl.ExprMap and hcl.ExprList read objects and lists of
+// both syntaxes, so args.json gets the same positions as args.hcl.
 func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
-	switch e := expr.(type) {
-	case *hclsyntax.ObjectConsExpr:
-		for _, item := range e.Items {
-			k, d := item.KeyExpr.Value(nil)
+	if pairs, d := hcl.ExprMap(expr); !d.HasErrors() {
+		for _, item := range pairs {
+			k, d := item.Key.Value(nil)
 			if d.HasErrors() || !k.IsKnown() || k.IsNull() || k.Type() != cty.String {
 				continue
 			}
@@ -119,26 +120,30 @@ func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 			if name == "files" || name == "rootfs.include" {
 				field = fmt.Sprintf("%s.%q", name, key)
 			}
-			pos[field] = position(item.ValueExpr.Range())
+			pos[field] = position(item.Value.Range())
 			if name == "rootfs" {
-				nestedPositions(field, item.ValueExpr, pos)
+				nestedPositions(field, item.Value, pos)
 			}
 		}
-	case *hclsyntax.TupleConsExpr:
-		if name == "entrypoint" || name == "cmd" {
-			for i, item := range e.Exprs {
-				pos[fmt.Sprintf("%s[%d]", name, i)] = position(item.Range())
-			}
-			return
+		return
+	}
+	items, d := hcl.ExprList(expr)
+	if d.HasErrors() {
+		return
+	}
+	if name == "entrypoint" || name == "cmd" {
+		for i, item := range items {
+			pos[fmt.Sprintf("%s[%d]", name, i)] = position(item.Range())
 		}
-		if name != "contents" && name != "rootfs.include" {
-			return
-		}
-		for i, item := range e.Exprs {
-			field := fmt.Sprintf("%s[%d]", name, i)
-			pos[field] = position(item.Range())
-			pos[field+".source"] = pos[field]
-			pos[field+".target"] = pos[field]
-		}
+		return
+	}
+	if name != "contents" && name != "rootfs.include" {
+		return
+	}
+	for i, item := range items {
+		field := fmt.Sprintf("%s[%d]", name, i)
+		pos[field] = position(item.Range())
+		pos[field+".source"] = pos[field]
+		pos[field+".target"] = pos[field]
 	}
 }

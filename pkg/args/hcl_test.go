@@ -52,6 +52,11 @@ func TestDecodeHCLErrors(t *testing.T) {
 		{"args.hcl", "name = 5\n", "args.hcl:1:8: name = 5: must be a string"},
 		{"args.json", "{\"name\": \"x\",\n \"tag\": }", "args.json:2:9: Missing JSON value"},
 		{"args.json", "{\"name\": \"x\",\n \"tag\": 7}", "args.json:2:9: tag = 7: must be a string"},
+		// A field inside rootfs, or an entry of annotations, is placed at its
+		// own line in JSON too, not at the line of the object holding it.
+		{"args.json", "{\"name\": \"x\", \"files\": {}, \"annotations\": {\"unikernelType\": \"linux\", \"hypervisor\": \"qemu\", \"binary\": \"/k\"},\n \"rootfs\": {\"type\": \"initrd\",\n  \"path\": \"relative\"}}",
+			`args.json:3:11: rootfs.path = "relative"`},
+		{"args.json", "{\"name\": \"x\", \"annotations\": {\n  \"hypervisor\": \"qemu2\"}}", `args.json:2:17: annotations.hypervisor = "qemu2"`},
 	} {
 		a, err := DecodeHCL([]byte(tc.src), tc.file, "/")
 		if err == nil {
