@@ -42,12 +42,12 @@ func TestWriteRefusesInputs(t *testing.T) {
 		format image.Format
 		want   string
 	}{
-		{"kernel", "", `kernel: is ` + dir + `/args.json:1:21: files."kernel", which the build reads: writing the image there would destroy it`},
+		{"kernel", "", `kernel: is ` + dir + `/args.json:1:31: files."kernel", which the build reads: writing the image there would destroy it`},
 		{"args.json", "", `args.json: is the description ` + dir + `/args.json, which the build reads`},
-		{"hardlink", "", `hardlink: is ` + dir + `/args.json:1:21: files."kernel", which the build reads`},
+		{"hardlink", "", `hardlink: is ` + dir + `/args.json:1:31: files."kernel", which the build reads`},
 		{"conf-a", "", `conf-a: is ` + dir + `/conf/a (copied to /etc/app/a), which the build reads (a hard link to it)`},
-		{"conf/image.tar", "", `conf/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf" (` + dir + `/conf), which the build reads`},
-		{"conflink/image.tar", "", `conflink/image.tar: lies inside ` + dir + `/args.json:1:21: files."conf"`},
+		{"conf/image.tar", "", `conf/image.tar: lies inside ` + dir + `/args.json:1:58: files."conf" (` + dir + `/conf), which the build reads`},
+		{"conflink/image.tar", "", `conflink/image.tar: lies inside ` + dir + `/args.json:1:58: files."conf"`},
 		{"conf/a", image.OCILayout, `conf/a: exists and is a regular file, not a directory holding an OCI image layout`},
 		{"conf", "", `conf: is a directory: give the output a file name`},
 		{"new/image.tar", "", `new/image.tar: its directory ` + dir + `/new does not exist: create it first`},
