@@ -34,10 +34,7 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 			}
 			p, err := registry.Prefetch(cmd.Context(), a[0], goArch, "")
 			if err != nil {
-				if registry.IsRefused(err) {
-					return usageError{err}
-				}
-				return err
+				return userFault(err)
 			}
 			if goArch != args.DefaultArchitecture {
 				fmt.Fprintf(cmd.OutOrStdout(), "# the hash is that of the %s image: set architecture = %q beside from\n", goArch, goArch)
@@ -75,10 +72,7 @@ impureEnvVars). Certificates: $SSL_CERT_FILE.`,
 			}
 			if err := registry.Pull(cmd.Context(), ref, digest, arch, out, registry.WithKeychain(keychain)); err != nil {
 				os.RemoveAll(out)
-				if registry.IsRefused(err) {
-					return usageError{err}
-				}
-				return err
+				return userFault(err)
 			}
 			return nil
 		},

@@ -171,3 +171,20 @@ func TestPushStdin(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingRegistryImageIsUserError: an image the registry does not have
+// is bad input (exit 2) to inspect and prefetch alike (source.IsUserError).
+func TestMissingRegistryImageIsUserError(t *testing.T) {
+	reg := testenv.Registry(t)
+	ref := reg.Addr + "/urunc/missing:t1"
+	for _, argv := range [][]string{
+		{"inspect", "--insecure", ref},
+		{"inspect", "--insecure", "docker://" + ref},
+		{"prefetch", ref},
+	} {
+		code, stdout, stderr := cli(t, nil, argv...)
+		if code != exitBadInput || stdout != "" || !strings.Contains(stderr, "urunc/missing") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d", argv, code, stdout, stderr, exitBadInput)
+		}
+	}
+}

@@ -76,10 +76,12 @@ func Push(ctx context.Context, src, ref string, stdin io.Reader, opts ...registr
 	return registry.PushFile(ctx, f, stdinName, ref, opts...)
 }
 
-// IsUserError reports whether err, from Inspect or Push, is the user's: a
-// reference that does not parse, a missing file, an image file that is not
-// what it claims to be.
+// IsUserError reports whether err, from Inspect, Push, registry.Prefetch or
+// registry.Pull, is the user's: what the registry refuses
+// (registry.IsRefused: a reference that does not parse, no such image,
+// credentials wanted, no image for the architecture, an image that is not
+// what it claims to be), or a missing file. It is the one rule of every
+// command that reads or writes a registry.
 func IsUserError(err error) bool {
-	var bad *image.InvalidError
-	return errors.Is(err, registry.ErrBadReference) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &bad)
+	return registry.IsRefused(err) || errors.Is(err, fs.ErrNotExist)
 }
