@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
@@ -151,7 +153,10 @@ func specJob(cmd string, getenv func(string) string, stderr io.Writer) (out stri
 	if opts, err = buildOptions(getenv, stderr); err != nil {
 		return "", nil, nil, err
 	}
-	spec, err := os.ReadFile(specPath)
+	spec, err := filekind.ReadRegular(specPath, args.MaxEvalOutput)
+	if errors.Is(err, filekind.ErrTooLarge) {
+		return "", nil, nil, fmt.Errorf("%s: the builder spec %s is larger than %d bytes", cmd, specPath, args.MaxEvalOutput)
+	}
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("reading the builder spec: %w", err)
 	}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/args"
@@ -79,6 +81,43 @@ func TestNixLayerUsage(t *testing.T) {
 		}
 		if tc.argv[0] == "nix-layer" && code != exitBadInput {
 			t.Errorf("%q: exit %d, want %d", tc.argv, code, exitBadInput)
+		}
+	}
+}
+
+// TestSpecReadIsRegularAndBounded: nix-builder and nix-rootfs-layer refuse
+// a $specPath that is a FIFO at once, without blocking for a writer, and
+// one over args.MaxEvalOutput by its size; $out is left alone.
+func TestSpecReadIsRegularAndBounded(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "spec.fifo")
+	testenv.Mkfifo(t, fifo)
+	big := filepath.Join(dir, "spec.json")
+	if err := os.WriteFile(big, bytes.Repeat([]byte(" "), args.MaxEvalOutput+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	for _, cmd := range []string{"nix-builder", "nix-rootfs-layer"} {
+		for spec, want := range map[string]string{
+			fifo: fifo + " is a named pipe (FIFO), not a regular file",
+			big:  fmt.Sprintf("%s: the builder spec %s is larger than %d bytes", cmd, big, args.MaxEvalOutput),
+		} {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				code, _, stderr := cli(t, map[string]string{"specPath": spec, "out": out}, cmd)
+				if code == 0 || !strings.Contains(stderr, want) {
+					t.Errorf("%s with %s: exit %d, stderr %q; want %q", cmd, spec, code, stderr, want)
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("%s: reading a FIFO spec blocked", cmd)
+			}
+			if _, err := os.Lstat(out); !os.IsNotExist(err) {
+				t.Errorf("%s with %s: $out: %v", cmd, spec, err)
+			}
 		}
 	}
 }

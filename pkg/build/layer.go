@@ -8,13 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -219,17 +219,12 @@ func ReadLayers(dirs []string) ([]Prebuilt, error) {
 }
 
 func readLayer(dir string) (Prebuilt, error) {
-	f, err := os.Open(filepath.Join(dir, layerJSONName))
-	if err != nil {
-		return Prebuilt{}, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxLayerJSON+1))
-	if err != nil {
-		return Prebuilt{}, err
-	}
-	if len(data) > maxLayerJSON {
+	data, err := filekind.ReadRegular(filepath.Join(dir, layerJSONName), maxLayerJSON)
+	if errors.Is(err, filekind.ErrTooLarge) {
 		return Prebuilt{}, fmt.Errorf("%s is larger than %d bytes", layerJSONName, maxLayerJSON)
+	}
+	if err != nil {
+		return Prebuilt{}, err
 	}
 	p, err := decodeLayerJSON(data)
 	if err != nil {

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
+	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
 )
 
@@ -22,12 +21,10 @@ type StreamScript struct {
 
 // ReadStreamScript reads the streamImage script at path (ParseStreamScript).
 func ReadStreamScript(path string) (*StreamScript, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	data, err := filekind.ReadRegular(path, args.MaxEvalOutput)
+	if errors.Is(err, filekind.ErrTooLarge) {
+		return nil, fmt.Errorf("%s: the stream script is larger than %d bytes", path, args.MaxEvalOutput)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, args.MaxEvalOutput+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
