@@ -126,7 +126,11 @@ for 'docker load'.`,
 		Example: `  ./result | docker load`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			descs, opts, err := streamJob(a[0], getenv, cmd.ErrOrStderr())
+			s, err := build.ReadStreamScript(a[0])
+			if err != nil {
+				return err
+			}
+			descs, opts, err := streamJob(s, getenv, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -166,13 +170,9 @@ func specJob(cmd string, getenv func(string) string, stderr io.Writer) (out stri
 	return out, descs, opts, nil
 }
 
-// streamJob reads a streamImage script: its descriptions, and the build
+// streamJob reads a streamImage script s: its descriptions, and the build
 // options of the environment with the script's prebuilt layers.
-func streamJob(script string, getenv func(string) string, stderr io.Writer) ([]*args.Args, []build.Option, error) {
-	s, err := build.ReadStreamScript(script)
-	if err != nil {
-		return nil, nil, err
-	}
+func streamJob(s *build.StreamScript, getenv func(string) string, stderr io.Writer) ([]*args.Args, []build.Option, error) {
 	descs, err := args.DecodeSpec(s.Spec)
 	if err != nil {
 		return nil, nil, err
@@ -205,14 +205,30 @@ build, not the stream.`,
 			if textPath == "" || out == "" {
 				return usageError{fmt.Errorf("nix-stream-script: $textPath and $out must be set: this command runs inside a derivation made by nix/lib.nix")}
 			}
-			descs, opts, err := streamJob(textPath, getenv, cmd.ErrOrStderr())
+			// The script is read once: the bytes checked are the bytes
+			// written.
+			text, err := filekind.ReadRegular(textPath, args.MaxEvalOutput)
+			if errors.Is(err, filekind.ErrTooLarge) {
+				return fmt.Errorf("nix-stream-script: %s: the stream script is larger than %d bytes", textPath, args.MaxEvalOutput)
+			}
+			if err != nil {
+				return fmt.Errorf("reading the script text: %w", err)
+			}
+			s, err := build.ParseStreamScript(text)
+			if err != nil {
+				return fmt.Errorf("%s: %w", textPath, err)
+			}
+			descs, opts, err := streamJob(s, getenv, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			if _, err := build.Check(cmd.Context(), descs, append(opts, build.WithTempDir(os.TempDir()))...); err != nil {
 				return err
 			}
-			return writeScript(textPath, out)
+			if err := os.WriteFile(out, text, 0o755); err != nil {
+				return fmt.Errorf("writing %s: %w", out, err)
+			}
+			return nil
 		},
 	}
 }

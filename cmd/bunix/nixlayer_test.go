@@ -121,3 +121,52 @@ func TestSpecReadIsRegularAndBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestNixStreamScript: nix-stream-script writes to $out, executable, the
+// very bytes of $textPath it checked; a description the check refuses, or
+// a FIFO as $textPath (refused at once, without blocking), leaves no $out.
+func TestNixStreamScript(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	script := func(binary string) string {
+		return "#!/nix/store/x-bunix/bin/bunix nix-stream\n" + `{"spec":{"version":` + strconv.Itoa(args.SpecVersion) +
+			`,"name":"x/y","contents":[{"source":"` + dir + `/kernel","target":"/unikernel/kernel","field":"contents[0]"}],` +
+			`"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"` + binary + `"}},"layers":[]}` + "\n"
+	}
+	good, bad, fifo := filepath.Join(dir, "good"), filepath.Join(dir, "bad"), filepath.Join(dir, "fifo")
+	os.WriteFile(good, []byte(script("/unikernel/kernel")), 0o644)
+	os.WriteFile(bad, []byte(script("/unikernel/missing")), 0o644)
+	testenv.Mkfifo(t, fifo)
+
+	out := filepath.Join(dir, "out")
+	code, _, stderr := cli(t, map[string]string{"textPath": good, "out": out}, "nix-stream-script")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := string(testenv.ReadFile(t, out)); got != script("/unikernel/kernel") {
+		t.Errorf("$out = %q, want the script text", got)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm()&0o100 == 0 {
+		t.Errorf("$out is not executable: %v %v", fi.Mode(), err)
+	}
+
+	for path, want := range map[string]string{bad: "/unikernel/missing", fifo: fifo + " is a named pipe (FIFO), not a regular file"} {
+		out := filepath.Join(dir, "out-"+filepath.Base(path))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			code, _, stderr := cli(t, map[string]string{"textPath": path, "out": out}, "nix-stream-script")
+			if code == 0 || !strings.Contains(stderr, want) {
+				t.Errorf("%s: exit %d, stderr %q; want %q", path, code, stderr, want)
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: nix-stream-script blocked", path)
+		}
+		if _, err := os.Lstat(out); !os.IsNotExist(err) {
+			t.Errorf("%s: $out: %v", path, err)
+		}
+	}
+}
