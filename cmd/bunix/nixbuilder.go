@@ -109,7 +109,7 @@ rootfs file and writes its layer to $out, as nix-layer does.`,
 			if err != nil {
 				return err
 			}
-			return build.WriteRootfsLayer(cmd.Context(), out, descs, append(opts, build.WithTempDir(os.TempDir()))...)
+			return build.WriteRootfsLayer(cmd.Context(), out, descs, opts...)
 		},
 	}
 }
@@ -222,7 +222,7 @@ build, not the stream.`,
 			if err != nil {
 				return err
 			}
-			if _, err := build.Check(cmd.Context(), descs, append(opts, build.WithTempDir(os.TempDir()))...); err != nil {
+			if _, err := build.Check(cmd.Context(), descs, opts...); err != nil {
 				return err
 			}
 			if err := os.WriteFile(out, text, 0o755); err != nil {
