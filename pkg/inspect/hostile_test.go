@@ -147,3 +147,34 @@ func TestOpaqueWhiteout(t *testing.T) {
 		t.Errorf("files %q", got)
 	}
 }
+
+// TestZstdWindowCapped: a zstd layer whose frame asks for a 256 MiB window
+// is refused, as pkg/image's reader refuses it, instead of being given one.
+func TestZstdWindowCapped(t *testing.T) {
+	// Magic, a frame header with no content size and a window descriptor
+	// of 2^28 bytes, then one empty raw last block.
+	frame := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 18 << 3, 0x01, 0x00, 0x00}
+	r := &Report{Layers: make([]Layer, 1)}
+	err := readLayer(bytes.NewReader(frame), &r.Layers[0], r)
+	if err == nil || !strings.Contains(err.Error(), "window") {
+		t.Fatalf("readLayer(256 MiB window) = %v, want a window size error", err)
+	}
+}
+
+// TestUruncJSONCap: a /urunc.json over urunc.MaxJSONSize (1 MiB) is refused
+// by its size in the header, before it is read.
+func TestUruncJSONCap(t *testing.T) {
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	data := bytes.Repeat([]byte(" "), 1<<20+1)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "urunc.json", Mode: 0o644, Size: int64(len(data))}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(data)
+	tw.Close()
+	r := &Report{Layers: make([]Layer, 1)}
+	err := readLayer(&layer, &r.Layers[0], r)
+	if err == nil || err.Error() != "/urunc.json is 1048577 bytes, over the 1048576-byte cap" {
+		t.Fatalf("readLayer(1 MiB + 1 urunc.json) = %v", err)
+	}
+}

@@ -157,7 +157,9 @@ func readLayer(rd io.Reader, l *Layer, r *Report) error {
 		defer zr.Close()
 		src = zr
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		zr, err := zstd.NewReader(br)
+		// The options of pkg/image/base.go's zstd reader (maxZstdWindow
+		// there): one goroutine, low memory, a window of at most 128 MiB.
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
 		if err != nil {
 			return err
 		}
@@ -178,8 +180,8 @@ func readLayer(rd io.Reader, l *Layer, r *Report) error {
 		p := path.Clean("/" + hdr.Name)
 		r.list(l, File{Path: p, Mode: hdr.FileInfo().Mode(), Size: hdr.Size, Linkname: hdr.Linkname, UID: hdr.Uid, GID: hdr.Gid})
 		if p == urunc.JSONPath && hdr.Typeflag == tar.TypeReg {
-			if hdr.Size > image.MaxJSON {
-				return fmt.Errorf("%s is %d bytes, over the %d-byte cap", urunc.JSONPath, hdr.Size, image.MaxJSON)
+			if hdr.Size > urunc.MaxJSONSize {
+				return fmt.Errorf("%s is %d bytes, over the %d-byte cap", urunc.JSONPath, hdr.Size, urunc.MaxJSONSize)
 			}
 			data, err := io.ReadAll(tr)
 			if err != nil {

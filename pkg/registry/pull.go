@@ -103,11 +103,12 @@ func Pull(ctx context.Context, ref, digest, arch, dir string, opts ...Option) er
 		if err != nil {
 			return fmt.Errorf("pulling %s: reading the config: %w", d, err)
 		}
-		if cf.Architecture != arch {
-			return fmt.Errorf("pulling %s: the image is for %s/%s, not for the architecture %s", d, cf.OS, cf.Architecture, arch)
+		p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+		if _, err := image.ChoosePlatform([]v1.Platform{p}, arch); err != nil {
+			return fmt.Errorf("pulling %s: the image: %w", d, err)
 		}
 		top = desc.Descriptor
-		top.Platform = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+		top.Platform = &p
 	}
 	top.Annotations, top.URLs, top.Data = nil, nil, nil
 	if err := writeLayout(ctx, dir, img, top); err != nil {

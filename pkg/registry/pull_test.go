@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,40 @@ func TestPull(t *testing.T) {
 	err = Pull(ctx, ref, digest.String(), "arm64", filepath.Join(tmp, "c"))
 	if err == nil || !strings.Contains(err.Error(), "no image for the architecture arm64 (it has: qemu/amd64)") || !IsRefused(err) {
 		t.Errorf("arm64: %v", err)
+	}
+	if _, serr := os.Stat(filepath.Join(tmp, "c")); serr == nil {
+		t.Error("a failed pull left its directory")
+	}
+}
+
+// TestPullSingleImage pulls an image that is no index: its architecture is
+// chosen as an index's is (image.ChoosePlatform), so another architecture
+// is the same *image.InvalidError listing the platform it has.
+func TestPullSingleImage(t *testing.T) {
+	ref := testRegistry(t) + "/urunc/single:1"
+	img := testImage(t, "amd64")
+	tag, _ := name.NewTag(ref)
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := img.Digest()
+	ctx := context.Background()
+	tmp := t.TempDir()
+	if err := Pull(ctx, ref, digest.String(), "amd64", filepath.Join(tmp, "a")); err != nil {
+		t.Fatal(err)
+	}
+	idxJSON, err := v1.ParseIndexManifest(strings.NewReader(string(testenv.ReadFile(t, filepath.Join(tmp, "a", "index.json")))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := idxJSON.Manifests; len(d) != 1 || d[0].Digest != digest || d[0].Platform == nil || d[0].Platform.String() != "linux/amd64" {
+		t.Errorf("index.json: %+v", idxJSON)
+	}
+	err = Pull(ctx, ref, digest.String(), "arm64", filepath.Join(tmp, "c"))
+	var inv *image.InvalidError
+	want := "pulling " + tag.Context().Digest(digest.String()).String() + ": the image: it has no image for the architecture arm64 (it has: linux/amd64)"
+	if err == nil || err.Error() != want || !errors.As(err, &inv) || !IsRefused(err) {
+		t.Errorf("arm64: %v, want %q", err, want)
 	}
 	if _, serr := os.Stat(filepath.Join(tmp, "c")); serr == nil {
 		t.Error("a failed pull left its directory")

@@ -6,10 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/nubificus/bunix/internal/filekind"
 	"io"
-	"os"
-	"syscall"
+
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // Kind is the format of a root file system file.
@@ -56,18 +55,14 @@ var (
 // It opens path without blocking and reads only a regular file, so a FIFO
 // or a device there is an error, not a hang.
 func Detect(path string) (Kind, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, _, err := filekind.OpenRegular(path)
+	if nr := (*filekind.NotRegularError)(nil); errors.As(err, &nr) {
+		return 0, fmt.Errorf("%s is not a regular file (it is %s), so not a rootfs file", path, filekind.Of(nr.Mode))
+	}
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("%s is not a regular file (it is %s), so not a rootfs file", path, filekind.Of(fi.Mode()))
-	}
 	return detect(f, path)
 }
 

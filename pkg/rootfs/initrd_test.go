@@ -2,11 +2,13 @@ package rootfs
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/u-root/u-root/pkg/cpio"
@@ -155,5 +157,27 @@ func TestDetectRejects(t *testing.T) {
 		if kind, err := Detect(p); err == nil {
 			t.Errorf("Detect(%s) = %v, want an error", name, kind)
 		}
+	}
+}
+
+// TestInitrdSourceFIFO: a source file replaced by a FIFO after the tree was
+// read is an error at once, not an open that waits forever for a writer.
+func TestInitrdSourceFIFO(t *testing.T) {
+	dir := sample(t)
+	tree := sampleTree(t, dir)
+	p := filepath.Join(dir, "conf", "redis.conf")
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Mkfifo(t, p)
+	done := make(chan error, 1)
+	go func() { done <- WriteInitrd(io.Discard, tree, InitrdOptions{MTime: mtime}) }()
+	select {
+	case err := <-done:
+		if want := "reading " + p + " for /conf/redis.conf: " + p + " is a named pipe (FIFO), not a regular file"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("WriteInitrd(source now a FIFO) = %v, want %q", err, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("WriteInitrd blocked on a FIFO")
 	}
 }

@@ -291,8 +291,5 @@ func relativeTo(outDir, context, src string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("locating %s from %s: %w", src, outDir, err)
 	}
-	if !strings.HasPrefix(rel, "..") {
-		rel = "./" + rel
-	}
-	return filepath.ToSlash(rel), nil
+	return dotSlash(rel), nil
 }

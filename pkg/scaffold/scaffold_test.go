@@ -568,3 +568,23 @@ func TestConvertCmdlineDisagrees(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativeTo: a source is spelled "./x" or "../x" from the output's
+// directory; a name that merely begins with ".." (..foo) is in the
+// directory, so it gets its "./" too.
+func TestRelativeTo(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	for _, c := range []struct{ outDir, src, want string }{
+		{dir, "..foo", "./..foo"},
+		{dir, "a/..b", "./a/..b"},
+		{dir, "kernel", "./kernel"},
+		{out, "kernel", "../kernel"},
+		{out, "..foo", "../..foo"},
+		{out, "out/..foo", "./..foo"},
+	} {
+		if got, err := relativeTo(c.outDir, dir, c.src); err != nil || got != c.want {
+			t.Errorf("relativeTo(%s, %s) = %q, %v; want %q", c.outDir, c.src, got, err, c.want)
+		}
+	}
+}
