@@ -348,15 +348,35 @@ func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
 			adds[p] = Symlink
 		}
 	}
-	for p := range files {
+	if len(deletes) > 0 || len(opaque) > 0 {
+		// A path goes when a whiteout names it or one of its directories,
+		// or an opaque whiteout is in one of its directories: one look-up
+		// per directory up from it, not one per whiteout.
+		del := make(map[string]bool, len(deletes))
 		for _, d := range deletes {
-			if p == d || strings.HasPrefix(p, d+"/") {
-				delete(files, p)
+			// A whiteout of / itself (".wh." or ".wh..." at the top)
+			// hides nothing.
+			if d != "/" {
+				del[d] = true
 			}
 		}
+		opq := make(map[string]bool, len(opaque))
 		for _, d := range opaque {
-			if strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
+			opq[d] = true
+		}
+		for p := range files {
+			if del[p] {
 				delete(files, p)
+				continue
+			}
+			for q := path.Dir(p); ; q = path.Dir(q) {
+				if del[q] || opq[q] {
+					delete(files, p)
+					break
+				}
+				if q == "/" {
+					break
+				}
 			}
 		}
 	}
