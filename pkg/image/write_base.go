@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 // checkBase reports what format f cannot hold of img's base: Docker's
@@ -55,28 +54,9 @@ func (a *ociArchive) baseLayer(l BaseLayer) error {
 }
 
 // baseLayer copies l into a temporary file beside the blobs, and renames
-// it to its digest once it is complete and synced.
+// it to its digest once it is complete.
 func (d *layoutDir) baseLayer(l BaseLayer) error {
-	blobs := filepath.Join(d.dir, "blobs", "sha256")
-	f, err := os.CreateTemp(blobs, ".layer-*")
-	if err != nil {
-		return fmt.Errorf("creating a layer blob: %w", err)
-	}
-	err = copyBase(d.o.ctx, f, l)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(blobs, l.Digest.Hex))
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return d.writeBlob(func(f *os.File) (string, error) {
+		return l.Digest.Hex, copyBase(d.o.ctx, f, l)
+	})
 }
