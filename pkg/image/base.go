@@ -205,8 +205,14 @@ func (s storedLayer) check(diffID v1.Hash, files map[string]Type, entries *int) 
 		return BaseLayer{}, err
 	}
 	defer rc.Close()
-	digest, size := sha256.New(), &countWriter{}
-	br := bufio.NewReaderSize(io.TeeReader(rc, io.MultiWriter(digest, size)), 64<<10)
+	// The digest is computed only when open does not check it.
+	var src io.Reader = rc
+	var digest *hashingWriter
+	if !s.digested {
+		digest = &hashingWriter{w: io.Discard, h: sha256.New()}
+		src = io.TeeReader(rc, digest)
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
 	c, err := sniff(br)
 	if err != nil {
 		return BaseLayer{}, err
@@ -251,8 +257,7 @@ func (s storedLayer) check(diffID v1.Hash, files map[string]Type, entries *int) 
 	}
 	l := BaseLayer{MediaType: mt, Compression: c, Digest: s.desc.Digest, Size: s.desc.Size, DiffID: diffID, open: s.open}
 	if !s.digested {
-		l.Digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(digest.Sum(nil))}
-		l.Size = size.n
+		l.Digest, l.Size = digest.sum(), digest.n
 		open := s.open
 		desc := v1.Descriptor{Digest: l.Digest, Size: l.Size}
 		l.open = func() (io.ReadCloser, error) {
@@ -343,15 +348,35 @@ func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
 			adds[p] = Symlink
 		}
 	}
-	for p := range files {
+	if len(deletes) > 0 || len(opaque) > 0 {
+		// A path goes when a whiteout names it or one of its directories,
+		// or an opaque whiteout is in one of its directories: one look-up
+		// per directory up from it, not one per whiteout.
+		del := make(map[string]bool, len(deletes))
 		for _, d := range deletes {
-			if p == d || strings.HasPrefix(p, d+"/") {
-				delete(files, p)
+			// A whiteout of / itself (".wh." or ".wh..." at the top)
+			// hides nothing.
+			if d != "/" {
+				del[d] = true
 			}
 		}
+		opq := make(map[string]bool, len(opaque))
 		for _, d := range opaque {
-			if strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
+			opq[d] = true
+		}
+		for p := range files {
+			if del[p] {
 				delete(files, p)
+				continue
+			}
+			for q := path.Dir(p); ; q = path.Dir(q) {
+				if del[q] || opq[q] {
+					delete(files, p)
+					break
+				}
+				if q == "/" {
+					break
+				}
 			}
 		}
 	}
@@ -360,10 +385,6 @@ func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
 	}
 	return nil
 }
-
-type countWriter struct{ n int64 }
-
-func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // historyEntries returns the base's history, one non-empty entry per
 // layer: when the base's own history does not say as much, one entry per

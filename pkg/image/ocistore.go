@@ -44,15 +44,32 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 	if lp.blob != nil {
 		return lp.blob.blob(), linkBlob(lp.blob, filepath.Join(blobs, lp.blob.Digest.Hex))
 	}
+	var b blob
+	err := d.writeBlob(func(f *os.File) (string, error) {
+		bw := bufio.NewWriterSize(f, 64<<10)
+		var err error
+		b, err = lp.encode(bw, d.o.compression, d.pool)
+		if err == nil {
+			err = bw.Flush()
+		}
+		return b.digest.Hex, err
+	})
+	if err != nil {
+		return blob{}, err
+	}
+	return b, nil
+}
+
+// writeBlob has write fill a temporary file beside the blobs and return
+// the hex digest of what it wrote, and renames the file to it once it is
+// complete (and synced, unless WithoutSync).
+func (d *layoutDir) writeBlob(write func(*os.File) (string, error)) error {
+	blobs := filepath.Join(d.dir, "blobs", "sha256")
 	f, err := os.CreateTemp(blobs, ".layer-*")
 	if err != nil {
-		return blob{}, fmt.Errorf("creating a layer blob: %w", err)
+		return fmt.Errorf("creating a layer blob: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
-	b, err := lp.encode(bw, d.o.compression, d.pool)
-	if err == nil {
-		err = bw.Flush()
-	}
+	hex, err := write(f)
 	if err == nil {
 		err = f.Chmod(0o644)
 	}
@@ -63,13 +80,12 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(blobs, b.digest.Hex))
+		err = os.Rename(f.Name(), filepath.Join(blobs, hex))
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return blob{}, err
 	}
-	return b, nil
+	return err
 }
 
 // linkBlob makes p a symlink to the file of b, a layer written apart, after

@@ -185,6 +185,9 @@ func openRegular(p string) (*os.File, int64, error) {
 }
 
 func openDockerArchive(tf *tarFile) (*File, error) {
+	if err := unambiguous(tf, "manifest.json"); err != nil {
+		return nil, err
+	}
 	raw, err := readMember(tf, "manifest.json")
 	if err != nil {
 		return nil, err
@@ -204,9 +207,15 @@ func openDockerArchive(tf *tarFile) (*File, error) {
 	case s.size > MaxJSON:
 		return nil, invalidf("the config %s is %d bytes, over the %d-byte cap", clip(d.Config), s.size, MaxJSON)
 	}
+	if err := unambiguous(tf, d.Config); err != nil {
+		return nil, err
+	}
 	for i, l := range d.Layers {
 		if !tf.has(cleanName(l)) {
 			return nil, invalidf("manifest.json names layer %d %s, which is not in the archive", i, clip(l))
+		}
+		if err := unambiguous(tf, l); err != nil {
+			return nil, err
 		}
 	}
 	// ggcr reads the archive again through opener, seeking over contents.
@@ -216,6 +225,16 @@ func openDockerArchive(tf *tarFile) (*File, error) {
 		return nil, invalidf("reading the docker-archive: %w", err)
 	}
 	return &File{Format: DockerArchive, Images: []v1.Image{img}, Names: [][]string{d.RepoTags}, Platforms: []*v1.Platform{nil}, Docker: &d, files: tf}, nil
+}
+
+// unambiguous refuses the member name of the docker-archive tf when more
+// than one member has it or a link does: bunix and ggcr, which reads the
+// archive after, could then read different bytes for it.
+func unambiguous(tf *tarFile, name string) error {
+	if tf.ambiguous[cleanName(name)] {
+		return invalidf("the archive has more than one member %s, or a link by that name: bunix reads a docker-archive only when each file it needs is one regular member", clip(name))
+	}
+	return nil
 }
 
 // seekNopCloser is an io.ReadSeeker with a Close that does nothing; unlike

@@ -299,3 +299,61 @@ func TestOpenThroughSymlink(t *testing.T) {
 	}
 	f.Close()
 }
+
+// TestDockerArchiveAmbiguousMembers: a docker-archive in which the
+// manifest, the config or a layer is named by more than one member, or by
+// a link, is refused, naming the member: ggcr, which reads it after
+// bunix, takes the first member of a name and follows links.
+func TestDockerArchiveAmbiguousMembers(t *testing.T) {
+	ms := assemble(true, []byte(seedDocker), nil, []byte(seedConfig), []byte("layer"))
+	write := func(extra []tar.Header, ms []member) []byte {
+		var b strings.Builder
+		tw := tar.NewWriter(&b)
+		for _, h := range extra {
+			if err := tw.WriteHeader(&h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range ms {
+			if err := tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg}); err != nil {
+				t.Fatal(err)
+			}
+			tw.Write(m.data)
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return []byte(b.String())
+	}
+	open := func(data []byte) (*File, error) {
+		return openArchive(strings.NewReader(string(data)), int64(len(data)), nil)
+	}
+	f, err := open(write(nil, ms))
+	if err != nil {
+		t.Fatalf("the archive itself: %v", err)
+	}
+	f.Close()
+	other := []byte(`{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+	for _, c := range []struct {
+		what   string
+		member string
+		data   []byte
+	}{
+		{"a duplicate config", "config.json", write([]tar.Header{{Name: "config.json", Mode: 0o644, Size: 0, Typeflag: tar.TypeReg}}, append(ms, member{"./config.json", other}))},
+		{"a symlinked config", "config.json", write([]tar.Header{{Name: "real.json", Mode: 0o644, Typeflag: tar.TypeReg}, {Name: "config.json", Linkname: "real.json", Typeflag: tar.TypeSymlink}}, ms)},
+		{"a hard-linked config", "config.json", write([]tar.Header{{Name: "real.json", Mode: 0o644, Typeflag: tar.TypeReg}, {Name: "config.json", Linkname: "real.json", Typeflag: tar.TypeLink}}, ms)},
+		{"a duplicate layer", "layer.tar", write(nil, append(ms, member{"layer.tar", []byte("other")}))},
+		{"a duplicate manifest.json", "manifest.json", write(nil, append(ms, member{"manifest.json", ms[0].data}))},
+	} {
+		f, err := open(c.data)
+		if err == nil {
+			f.Close()
+			t.Errorf("%s: opened", c.what)
+			continue
+		}
+		var ie *InvalidError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), fmt.Sprintf("more than one member %q", c.member)) {
+			t.Errorf("%s: %v, want an InvalidError refusing %s as ambiguous", c.what, err, c.member)
+		}
+	}
+}

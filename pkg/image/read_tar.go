@@ -17,6 +17,10 @@ type tarFile struct {
 	size  int64
 	c     io.Closer
 	files map[string]section
+	// ambiguous holds the names that more than one member has, or that
+	// a link has: readers disagree on which member such a name means
+	// (ggcr's tarball takes the first and follows links).
+	ambiguous map[string]bool
 }
 
 type section struct{ off, size int64 }
@@ -25,7 +29,8 @@ type section struct{ off, size int64 }
 // starts. It reads the headers only, at most MaxTarEntries of them:
 // archive/tar seeks over the contents. Close closes c.
 func indexTar(r io.ReaderAt, size int64, c io.Closer) (*tarFile, error) {
-	tf := &tarFile{r: r, size: size, c: c, files: map[string]section{}}
+	tf := &tarFile{r: r, size: size, c: c, files: map[string]section{}, ambiguous: map[string]bool{}}
+	seen := map[string]bool{}
 	cr := &offsetReader{r: io.NewSectionReader(r, 0, size)}
 	tr := tar.NewReader(cr)
 	for n := 0; ; n++ {
@@ -38,6 +43,12 @@ func indexTar(r io.ReaderAt, size int64, c io.Closer) (*tarFile, error) {
 		}
 		if n >= MaxTarEntries {
 			return nil, invalidf("the archive holds more than %d entries, the most bunix reads", MaxTarEntries)
+		}
+		if name := cleanName(h.Name); len(name) <= maxMemberName {
+			if seen[name] || h.Typeflag == tar.TypeLink || h.Typeflag == tar.TypeSymlink {
+				tf.ambiguous[name] = true
+			}
+			seen[name] = true
 		}
 		if h.Typeflag == tar.TypeReg && len(h.Name) <= maxMemberName {
 			tf.files[cleanName(h.Name)] = section{cr.n, h.Size}

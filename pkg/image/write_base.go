@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // checkBase reports what format f cannot hold of img's base: Docker's
@@ -24,23 +21,20 @@ func checkBase(img *Image, f Format) error {
 	return nil
 }
 
-// copyBase copies the stored bytes of l to w, checking them against its
-// digest and size, in pieces so that a cancelled write stops between two.
+// copyBase copies the stored bytes of l to w, in pieces so that a
+// cancelled write stops between two. l.open checks them against l's digest
+// and size; the copy reads to EOF, where that check ends.
 func copyBase(ctx context.Context, w io.Writer, l BaseLayer) error {
 	rc, err := l.open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	v, err := newVerifier(rc, v1.Descriptor{Digest: l.Digest, Size: l.Size})
-	if err != nil {
-		return err
-	}
 	for {
 		if err := context.Cause(ctx); err != nil {
 			return err
 		}
-		_, err := io.CopyN(w, v, 1<<20)
+		_, err := io.CopyN(w, rc, 1<<20)
 		if err == io.EOF {
 			return nil
 		}
@@ -60,28 +54,9 @@ func (a *ociArchive) baseLayer(l BaseLayer) error {
 }
 
 // baseLayer copies l into a temporary file beside the blobs, and renames
-// it to its digest once it is complete and synced.
+// it to its digest once it is complete.
 func (d *layoutDir) baseLayer(l BaseLayer) error {
-	blobs := filepath.Join(d.dir, "blobs", "sha256")
-	f, err := os.CreateTemp(blobs, ".layer-*")
-	if err != nil {
-		return fmt.Errorf("creating a layer blob: %w", err)
-	}
-	err = copyBase(d.o.ctx, f, l)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(blobs, l.Digest.Hex))
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return d.writeBlob(func(f *os.File) (string, error) {
+		return l.Digest.Hex, copyBase(d.o.ctx, f, l)
+	})
 }
