@@ -1,0 +1,102 @@
+package msg
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestQuote(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"", 0, `""`},
+		{"abc", 3, `"abc"`},
+		{"abcdef", 3, `"abc"... (6 bytes)`},
+		{"a\nb", 4, `"a\nb"`},
+		{"a\nb", 3, `"a\n"... (3 bytes)`},
+		{"a\nb", 2, `"a"... (3 bytes)`}, // an escape is not split
+		{"ab✓c", 4, `"ab"... (6 bytes)`}, // nor is a rune
+		{"ab✓c", 5, `"ab✓"... (6 bytes)`},
+		{"\x1b[2J", 10, `"\x1b[2J"`},
+		{"\xff\xfe", 4, `"\xff"... (2 bytes)`},
+		{"abc", -1, `""... (3 bytes)`},
+	} {
+		if got := Quote(tc.s, tc.n); got != tc.want {
+			t.Errorf("Quote(%q, %d) = %s, want %s", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"", 0, ""},
+		{"abc", 3, "abc"},
+		{"abcdef", 3, "abc... (6 bytes)"},
+		{"ab✓c", 4, "ab... (6 bytes)"},
+		{"ab✓c", 5, "ab✓... (6 bytes)"},
+		{"a\nb", 2, "a\n... (3 bytes)"}, // no escaping
+		{"abc", -1, "... (3 bytes)"},
+	} {
+		if got := Cut(tc.s, tc.n); got != tc.want {
+			t.Errorf("Cut(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestLong: a 10 MB value gives a message of a few hundred bytes that says
+// how long it was.
+func TestLong(t *testing.T) {
+	long := strings.Repeat("\x00", 10<<20)
+	if got := Quote(long, 256); len(got) > 256+2+len(Marker(len(long))) || !strings.HasSuffix(got, `"... (10485760 bytes)`) {
+		t.Errorf("Quote of 10 MB: %d bytes, %.300s", len(got), got)
+	}
+	if got := Cut(long, 256); len(got) != 256+len(Marker(len(long))) {
+		t.Errorf("Cut of 10 MB: %d bytes", len(got))
+	}
+}
+
+// FuzzQuote: whatever the value and the bound, Quote's result is at most
+// the bound, the quotes and the marker long, valid UTF-8, and unquotes to
+// a prefix of the value (the whole value when there is no marker); Cut's is
+// at most the bound and the marker long, begins with a prefix of the
+// value, and is valid UTF-8 when the value is.
+func FuzzQuote(f *testing.F) {
+	f.Add("plain", 3)
+	f.Add("ab✓c", 4)
+	f.Add("\x1b[2J\n\xff\xfe", 5)
+	f.Add("\U0001F600\U0001F600", 5)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		n %= 1 << 12
+		mark := Marker(len(s))
+		q := Quote(s, n)
+		if len(q) > max(n, 0)+2+len(mark) {
+			t.Fatalf("Quote(%q, %d) = %s: %d bytes", s, n, q, len(q))
+		}
+		if !utf8.ValidString(q) {
+			t.Fatalf("Quote(%q, %d) = %q: not UTF-8", s, n, q)
+		}
+		body, cut := strings.CutSuffix(q, mark)
+		u, err := strconv.Unquote(body)
+		if err != nil || !strings.HasPrefix(s, u) || !cut && u != s {
+			t.Fatalf("Quote(%q, %d) = %s: unquotes to %q, %v", s, n, q, u, err)
+		}
+		c := Cut(s, n)
+		if len(c) > max(n, 0)+len(mark) {
+			t.Fatalf("Cut(%q, %d) = %q: %d bytes", s, n, c, len(c))
+		}
+		if body, cut := strings.CutSuffix(c, mark); !strings.HasPrefix(s, body) || !cut && body != s {
+			t.Fatalf("Cut(%q, %d) = %q: not a prefix", s, n, c)
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(c) {
+			t.Fatalf("Cut(%q, %d) = %q: not UTF-8", s, n, c)
+		}
+	})
+}
