@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/nubificus/bunix/internal/msg"
 )
 
 // FieldError is one problem with one field of an image description.
@@ -23,19 +24,29 @@ type FieldError struct {
 	Reason string
 }
 
-// Error renders the problem on one line. Every part is cut short (see
-// truncate), so that a 10 MB value gives a short message, not 20 MB of
-// stderr.
+// Error renders the problem on one line. Every part is cut short (by the
+// rule of internal/msg), so that a 10 MB value gives a short message, not
+// 20 MB of stderr: a quoted value stays quoted, cut inside its quotes.
 func (e *FieldError) Error() string {
 	s := ""
 	if e.Where != "" {
-		s = truncate(e.Where, maxShown) + ": "
+		s = msg.Cut(e.Where, maxShown) + ": "
 	}
-	s += truncate(e.Field, maxShown)
+	s += msg.Cut(e.Field, maxShown)
 	if e.Value != "" {
-		s += " = " + truncate(e.Value, maxShown)
+		s += " = " + showValue(e.Value)
 	}
-	return s + ": " + truncate(e.Reason, maxReason)
+	return s + ": " + msg.Cut(e.Reason, maxReason)
+}
+
+// showValue returns v, a value as it would be written, cut for a message:
+// a quoted string is quoted again by msg.Quote, anything else cut by
+// msg.Cut.
+func showValue(v string) string {
+	if u, err := strconv.Unquote(v); err == nil && v[0] == '"' {
+		return msg.Quote(u, maxShown)
+	}
+	return msg.Cut(v, maxShown)
 }
 
 // maxShown and maxReason are how many bytes of a position, a field name or
@@ -45,19 +56,6 @@ const (
 	maxShown  = 256
 	maxReason = 1024
 )
-
-// truncate returns s, or when it is longer than n bytes its first n (cut at
-// a UTF-8 boundary) and how long it was: "\"aaaa…\" (10485762 bytes)".
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
-}
 
 // MaxReported is how many problems one error reports; the rest are
 // counted in a last line, "and N more problems".

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	hcljson "github.com/hashicorp/hcl/v2/json"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -95,7 +96,7 @@ func diagError(diags hcl.Diagnostics) error {
 		if d.Detail != "" {
 			line += ": " + d.Detail
 		}
-		lines = append(lines, truncate(line, maxReason))
+		lines = append(lines, msg.Cut(line, maxReason))
 	}
 	return &EvalError{Message: strings.Join(lines, "\n")}
 }

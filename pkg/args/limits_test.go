@@ -242,7 +242,7 @@ func TestLongValuesAreCut(t *testing.T) {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
-	if len(msg) > 2048 || !strings.Contains(msg, fmt.Sprintf("… (%d bytes)", len(long)+2)) {
+	if len(msg) > 2048 || !strings.Contains(msg, fmt.Sprintf(`tag = "%s"... (%d bytes): `, long[:maxShown], len(long))) {
 		t.Errorf("message of %d bytes: %.300s", len(msg), msg)
 	}
 	// A long path, as users write them, is shown whole.

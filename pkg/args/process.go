@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -50,7 +51,7 @@ func (a *Args) process(c *collector, r *Resolved) {
 		field, v := "env."+name, a.Env[name]
 		switch {
 		case !envName.MatchString(name):
-			c.add(field, v, "%s is not a variable name: letters, digits and _, not starting with a digit", strconv.Quote(truncate(name, maxShown)))
+			c.add(field, v, "%s is not a variable name: letters, digits and _, not starting with a digit", msg.Quote(name, maxShown))
 		case strings.IndexByte(v, 0) >= 0:
 			c.add(field, v, "must not contain a NUL byte")
 		case strings.ContainsAny(v, "\r\n"):

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -77,10 +78,10 @@ type Copy struct {
 func (c Copy) Origin() string {
 	s := ""
 	if c.Written != "" && c.Written != c.Source {
-		s = fmt.Sprintf(", written %s", strconv.Quote(truncate(c.Written, maxShown)))
+		s = fmt.Sprintf(", written %s", msg.Quote(c.Written, maxShown))
 	}
 	if c.Target != "" {
-		s += ", for " + truncate(c.Target, maxShown)
+		s += ", for " + msg.Cut(c.Target, maxShown)
 	}
 	return s
 }
@@ -167,20 +168,30 @@ func (a *Args) Resolve() (*Resolved, error) {
 	return r, nil
 }
 
+// parseReason is what an error of image.ParseFormat or image.ParseCompression
+// says, without the name, which the FieldError shows as its value.
+func parseReason(err error) string {
+	var ne *image.NameError
+	if errors.As(err, &ne) {
+		return ne.Reason()
+	}
+	return err.Error()
+}
+
 // output checks how the image is to be written.
 func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
 	format, compression, maxLayers := image.DockerArchive, image.Uncompressed, image.DefaultMaxLayers
 	if a.present["format"] {
 		f, err := image.ParseFormat(a.Format)
 		if err != nil {
-			c.add("format", a.Format, "%s", strings.Replace(err.Error(), fmt.Sprintf(" %q", a.Format), "", 1))
+			c.add("format", a.Format, "%s", parseReason(err))
 		}
 		format = f
 	}
 	if a.present["compression"] {
 		z, err := image.ParseCompression(a.Compression)
 		if err != nil {
-			c.add("compression", a.Compression, "%s", strings.Replace(err.Error(), fmt.Sprintf(" %q", a.Compression), "", 1))
+			c.add("compression", a.Compression, "%s", parseReason(err))
 		}
 		compression = z
 	}

@@ -3,7 +3,6 @@ package image
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // Format is an output format.
@@ -61,7 +60,7 @@ func parse[T ~string](s, what string, known []T) (T, error) {
 		}
 		names[i] = string(k)
 	}
-	return "", fmt.Errorf("unknown %s %q (known: %s)", what, s, strings.Join(names, ", "))
+	return "", &NameError{What: what, Name: s, Known: names}
 }
 
 // DefaultMaxLayers is the most layers an image gets unless WithMaxLayers
