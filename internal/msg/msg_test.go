@@ -18,7 +18,7 @@ func TestQuote(t *testing.T) {
 		{"abcdef", 3, `"abc"... (6 bytes)`},
 		{"a\nb", 4, `"a\nb"`},
 		{"a\nb", 3, `"a\n"... (3 bytes)`},
-		{"a\nb", 2, `"a"... (3 bytes)`}, // an escape is not split
+		{"a\nb", 2, `"a"... (3 bytes)`},  // an escape is not split
 		{"ab✓c", 4, `"ab"... (6 bytes)`}, // nor is a rune
 		{"ab✓c", 5, `"ab✓"... (6 bytes)`},
 		{"\x1b[2J", 10, `"\x1b[2J"`},
