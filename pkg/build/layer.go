@@ -15,6 +15,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/filekind"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -250,17 +251,17 @@ func decodeLayerJSON(data []byte) (Prebuilt, error) {
 	case l.Version != layerVersion:
 		return Prebuilt{}, fmt.Errorf("version %d, but this bunix reads version %d", l.Version, layerVersion)
 	case !(filepath.IsAbs(l.Source) || strings.HasPrefix(l.Source, rootfsSourcePrefix)) || !filepath.IsAbs(l.Target):
-		return Prebuilt{}, fmt.Errorf("source %q and target %q must be absolute paths", trunc(l.Source), trunc(l.Target))
+		return Prebuilt{}, fmt.Errorf("source %s and target %s must be absolute paths", clip(l.Source), clip(l.Target))
 	case l.Size < 0:
 		return Prebuilt{}, fmt.Errorf("negative size %d", l.Size)
 	case !isSHA256(l.Digest) || !isSHA256(l.DiffID):
-		return Prebuilt{}, fmt.Errorf("digest %q and diffID %q must be sha256 digests", trunc(l.Digest.String()), trunc(l.DiffID.String()))
+		return Prebuilt{}, fmt.Errorf("digest %s and diffID %s must be sha256 digests", clip(l.Digest.String()), clip(l.DiffID.String()))
 	}
 	if _, err := image.ParseCompression(string(l.Compression)); err != nil {
 		return Prebuilt{}, err
 	}
 	if mt := string(b.MediaType()); l.MediaType != mt {
-		return Prebuilt{}, fmt.Errorf("media type %q, but a %s layer's is %q", trunc(l.MediaType), l.Compression, mt)
+		return Prebuilt{}, fmt.Errorf("media type %s, but a %s layer's is %q", clip(l.MediaType), l.Compression, mt)
 	}
 	if l.Compression == image.Uncompressed && l.Digest != l.DiffID {
 		return Prebuilt{}, fmt.Errorf("an uncompressed layer's digest %s and diffID %s differ", l.Digest, l.DiffID)
@@ -280,13 +281,8 @@ func isSHA256(h v1.Hash) bool {
 	return true
 }
 
-// trunc shortens s for a message.
-func trunc(s string) string {
-	if len(s) > 256 {
-		return s[:256] + "..."
-	}
-	return s
-}
+// clip quotes s for a message, at most 256 bytes of it (see msg.Quote).
+func clip(s string) string { return msg.Quote(s, 256) }
 
 // usePrebuilt gives each layer of the jobs that a prebuilt layer holds its
 // blob, and fails naming any prebuilt layer no job copies.

@@ -24,11 +24,11 @@ func TestImageRootfsLimits(t *testing.T) {
 	long := "/" + strings.Repeat("n", 256)
 	deep := strings.Repeat("/d", 2048) + "x" // 4096 bytes without the leading /
 	for _, tc := range []struct{ rootfs, want string }{
-		{`{"type":"block","include":{"lf":"/lost+found"}}`, `rootfs.include."lf" = "` + dir + `/lf": rootfs path /lost+found: /lost+found is made by the file system itself`},
-		{`{"type":"block","include":{"conf":"` + long + `"}}`, `rootfs.include."conf" = "` + dir + `/conf": rootfs path /nnnn`},
+		{`{"type":"block","include":{"lf":"/lost+found"}}`, `rootfs.include."lf" = "` + dir + `/lf": rootfs path "/lost+found": /lost+found is made by the file system itself`},
+		{`{"type":"block","include":{"conf":"` + long + `"}}`, `rootfs.include."conf" = "` + dir + `/conf": rootfs path "/nnnn`},
 		{`{"type":"block","include":{"conf":"` + long + `/x"}}`, `its name is 256 bytes: an ext file name is at most 255`},
-		{`{"type":"initrd","include":{"sparse":"/big"}}`, `rootfs.include."sparse" = "` + dir + `/sparse": rootfs path /big: the file is 4294967296 bytes: a newc cpio archive holds files of at most 4294967295`},
-		{`{"type":"initrd","include":{"conf":"` + deep + `"}}`, `rootfs.include."conf" = "` + dir + `/conf": rootfs path /d/d/d`},
+		{`{"type":"initrd","include":{"sparse":"/big"}}`, `rootfs.include."sparse" = "` + dir + `/sparse": rootfs path "/big": the file is 4294967296 bytes: a newc cpio archive holds files of at most 4294967295`},
+		{`{"type":"initrd","include":{"conf":"` + deep + `"}}`, `rootfs.include."conf" = "` + dir + `/conf": rootfs path "/d/d/d`},
 	} {
 		work := t.TempDir()
 		js := `{"name":"x","files":{"kernel":"/k"},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},"rootfs":` + tc.rootfs + `}`

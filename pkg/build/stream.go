@@ -59,7 +59,7 @@ func ParseStreamScript(data []byte) (*StreamScript, error) {
 	}
 	for _, l := range s.Layers {
 		if !filepath.IsAbs(l) {
-			return nil, fmt.Errorf("the stream script's layer %q is not an absolute path", trunc(l))
+			return nil, fmt.Errorf("the stream script's layer %s is not an absolute path", clip(l))
 		}
 	}
 	return &s, nil

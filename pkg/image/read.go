@@ -24,6 +24,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/internal/filekind"
+	"github.com/nubificus/bunix/internal/msg"
 )
 
 // The bounds on what an image file may ask bunix to read.
@@ -269,14 +270,8 @@ func readMember(b blobs, name string) ([]byte, error) {
 	return data, nil
 }
 
-// clip quotes s for a message, cut to a readable length.
-func clip(s string) string {
-	const max = 120
-	if len(s) > max {
-		return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
-	}
-	return fmt.Sprintf("%q", s)
-}
+// clip quotes s for a message, at most 120 bytes of it (see msg.Quote).
+func clip(s string) string { return msg.Quote(s, 120) }
 
 // errNotExist is the error for a member that is not in the file.
 func errNotExist(name string) error {

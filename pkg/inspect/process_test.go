@@ -36,7 +36,7 @@ func TestProcess(t *testing.T) {
 			[]string{`  entrypoint  "/a\x1b[2J"`, `  cmd         "x\ny"`, `  workdir     "/w\nx"`, "    A=\"1\\n2\"\n", "    B=\"\\x1b]0;t\\a\"\n", "    C=x=y\n", "    \"NOEQ\\r\"\n"},
 			[]string{"\x1b", "\x07", "\r", "1\n2", "x\ny"}},
 		{"long", v1.Config{Cmd: []string{strings.Repeat("c", maxShown+5)}, Env: append([]string{"L=" + strings.Repeat("v", maxShown+1)}, many...)},
-			[]string{`"` + strings.Repeat("c", maxShown) + `"… (1029 bytes)`, "    L=" + strings.Repeat("v", maxShown) + "… (1025 bytes)\n",
+			[]string{`"` + strings.Repeat("c", maxShown) + `"... (1029 bytes)`, "    L=" + strings.Repeat("v", maxShown) + "... (1025 bytes)\n",
 				fmt.Sprintf("    V%d=%d\n    ... and 4 more\n", maxLines-2, maxLines-2)}, []string{fmt.Sprintf("V%d=", maxLines-1)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

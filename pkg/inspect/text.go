@@ -6,13 +6,13 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -208,17 +208,15 @@ func writeMap(w io.Writer, m map[string]string) {
 
 // show returns s for a terminal: as it is when it is printable UTF-8,
 // else quoted with Go's escapes, so that no control character (a newline,
-// an ANSI escape) reaches the terminal; cut at maxShown bytes either way.
+// an ANSI escape) reaches the terminal; cut at maxShown bytes either way,
+// by internal/msg's rule. It is msg.Quote with one display rule on top: a
+// listing of names shows a plain name bare, as ls does, where quotes on
+// every line would be noise; only a name that could mislead is quoted.
 func show(s string) string {
-	cut := ""
-	if len(s) > maxShown {
-		cut = fmt.Sprintf("… (%d bytes)", len(s))
-		s = s[:maxShown]
-	}
 	if !printable(s) {
-		return strconv.Quote(s) + cut
+		return msg.Quote(s, maxShown)
 	}
-	return s + cut
+	return msg.Cut(s, maxShown)
 }
 
 func printable(s string) bool {
@@ -282,11 +280,7 @@ func quoteWords(words []string) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		cut := ""
-		if len(s) > maxShown {
-			s, cut = s[:maxShown], fmt.Sprintf("… (%d bytes)", len(s))
-		}
-		b.WriteString(strconv.Quote(s) + cut)
+		b.WriteString(msg.Quote(s, maxShown))
 	}
 	return b.String() + more
 }

@@ -2,9 +2,9 @@ package rootfs
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -140,20 +140,9 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("rootfs path %s: %s", shorten(e.Path), e.Reason)
 }
 
-// shorten returns s quoted if it has odd bytes, and cut to its first 200
-// bytes if longer, for a message.
-func shorten(s string) string {
-	const most = 200
-	cut := ""
-	if len(s) > most {
-		cut = fmt.Sprintf("... (%d bytes)", len(s))
-		s = s[:most]
-	}
-	if strconv.Quote(s) != `"`+s+`"` {
-		s = strconv.Quote(s)
-	}
-	return s + cut
-}
+// shorten quotes a path for a message, at most 200 bytes of it (see
+// msg.Quote).
+func shorten(s string) string { return msg.Quote(s, 200) }
 
 // Ext is an ext2 or ext4 file system laid out and ready to write: every
 // inode, block and directory entry has its place.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -225,11 +226,6 @@ type Error struct{ Problems []string }
 
 func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
 
-// clip shortens a value quoted in a message to at most 80 bytes.
-func clip(s string) string {
-	const n = 80
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + fmt.Sprintf("... (%d bytes)", len(s))
-}
+// clip shortens a value for a message to at most 80 bytes (see msg.Cut);
+// the callers quote it.
+func clip(s string) string { return msg.Cut(s, 80) }

@@ -10,8 +10,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/nubificus/bunix/internal/msg"
 )
 
 // Prefix is the common prefix of every urunc annotation key.
@@ -261,13 +262,8 @@ func DecodeJSON(data []byte) (map[string]string, error) {
 	return out, nil
 }
 
-// clip quotes s for a message, shortened to at most 80 bytes.
-func clip(s string) string {
-	if len(s) <= 80 {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(strings.ToValidUTF8(s[:80], "")) + fmt.Sprintf("... (%d bytes)", len(s))
-}
+// clip quotes s for a message, at most 80 bytes of it (see msg.Quote).
+func clip(s string) string { return msg.Quote(s, 80) }
 
 // Labels returns settings as image labels: full key names, plain values.
 func Labels(settings map[string]string) map[string]string {
