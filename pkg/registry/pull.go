@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/nix-community/go-nix/pkg/nar"
+	"github.com/nubificus/bunix/internal/nixexpr"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -257,13 +258,7 @@ func Prefetch(ctx context.Context, ref, arch, tempDir string, opts ...Option) (P
 
 // Nix returns p as the Nix attribute set a description's from takes.
 func (p Prefetched) Nix() string {
-	return fmt.Sprintf("{\n  ref = %s;\n  digest = %s;\n  hash = %s;\n}\n", nixString(p.Ref), nixString(p.Digest), nixString(p.Hash))
-}
-
-// nixString quotes s as a Nix string.
-func nixString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", `\${`, "\n", `\n`)
-	return `"` + r.Replace(s) + `"`
+	return fmt.Sprintf("{\n  ref = %s;\n  digest = %s;\n  hash = %s;\n}\n", nixexpr.String(p.Ref), nixexpr.String(p.Digest), nixexpr.String(p.Hash))
 }
 
 // IsRefused reports whether err is the registry's answer to the request

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -115,5 +116,20 @@ func TestPullSingleImage(t *testing.T) {
 	}
 	if _, serr := os.Stat(filepath.Join(tmp, "c")); serr == nil {
 		t.Error("a failed pull left its directory")
+	}
+}
+
+// TestPrefetchedNix: the attribute set Nix prints evaluates, in Nix
+// itself, to the fields, hostile characters and all (a carriage return
+// once came back a newline).
+func TestPrefetchedNix(t *testing.T) {
+	p := Prefetched{Ref: "r\r\t${x}\"\\", Digest: "sha256:" + strings.Repeat("a", 64), Hash: "sha256-$${y}"}
+	out, _, err := testenv.NixInstantiate(t, t.TempDir(), "--eval", "--strict", "--json", "-E", p.Nix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got["ref"] != p.Ref || got["digest"] != p.Digest || got["hash"] != p.Hash {
+		t.Errorf("%s evaluates to %s (%v)", p.Nix(), out, err)
 	}
 }

@@ -11,9 +11,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/nubificus/bunix/internal/msg"
+	"github.com/nubificus/bunix/internal/nixexpr"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -95,16 +95,16 @@ func (d *Description) Nix() []byte {
 		b.WriteString(strings.TrimRight("# "+c, " ") + "\n")
 	}
 	b.WriteString("{\n")
-	fmt.Fprintf(&b, "  name = %s;\n", nixString(d.Name))
-	fmt.Fprintf(&b, "  tag = %s;\n", nixString(d.Tag))
+	fmt.Fprintf(&b, "  name = %s;\n", nixexpr.String(d.Name))
+	fmt.Fprintf(&b, "  tag = %s;\n", nixexpr.String(d.Tag))
 	if d.Architecture != "" {
-		fmt.Fprintf(&b, "  architecture = %s;\n", nixString(d.Architecture))
+		fmt.Fprintf(&b, "  architecture = %s;\n", nixexpr.String(d.Architecture))
 	}
 	if f := d.Base; f != nil {
 		fmt.Fprintf(&b, "\n  # The base image, %s, pinned when bunix convert ran: its layers come\n", d.From)
 		b.WriteString("  # first, its Env, Entrypoint, Cmd, WorkingDir and Labels are inherited.\n")
 		b.WriteString("  # To move to what the tag names now: bunix prefetch " + f.Ref + "\n")
-		fmt.Fprintf(&b, "  from = {\n    ref = %s;\n    digest = %s;\n    hash = %s;\n  };\n", nixString(f.Ref), nixString(f.Digest), nixString(f.Hash))
+		fmt.Fprintf(&b, "  from = {\n    ref = %s;\n    digest = %s;\n    hash = %s;\n  };\n", nixexpr.String(f.Ref), nixexpr.String(f.Digest), nixexpr.String(f.Hash))
 	}
 	if len(d.Files) > 0 {
 		b.WriteString("\n  # \"source\" = \"/target in the image\"; sources are relative to this file.\n")
@@ -112,9 +112,9 @@ func (d *Description) Nix() []byte {
 	}
 	if r := d.Rootfs; r != nil {
 		b.WriteString("\n  rootfs = {\n")
-		fmt.Fprintf(&b, "    type = %s;\n", nixString(r.Type))
+		fmt.Fprintf(&b, "    type = %s;\n", nixexpr.String(r.Type))
 		if r.From != "" {
-			fmt.Fprintf(&b, "    from = %s;\n", nixString(r.From))
+			fmt.Fprintf(&b, "    from = %s;\n", nixexpr.String(r.From))
 		}
 		if len(r.Include) > 0 {
 			writeCopies(&b, "    ", "include", r.Include)
@@ -126,7 +126,7 @@ func (d *Description) Nix() []byte {
 	b.WriteString("  annotations = {\n")
 	for _, k := range urunc.Keys {
 		if v, ok := d.Annotations[k]; ok {
-			fmt.Fprintf(&b, "    %s = %s; # %s\n", k, nixString(v), urunc.KeyDocs[k])
+			fmt.Fprintf(&b, "    %s = %s; # %s\n", k, nixexpr.String(v), urunc.KeyDocs[k])
 		}
 	}
 	b.WriteString("  };\n")
@@ -147,9 +147,9 @@ func (d *Description) writeProcess(b *strings.Builder) {
 		for _, k := range slices.Sorted(maps.Keys(d.Env)) {
 			name := k
 			if !nixName.MatchString(k) || slices.Contains(nixKeywords, k) {
-				name = nixString(k)
+				name = nixexpr.String(k)
 			}
-			fmt.Fprintf(b, "    %s = %s;\n", name, nixString(d.Env[k]))
+			fmt.Fprintf(b, "    %s = %s;\n", name, nixexpr.String(d.Env[k]))
 		}
 		b.WriteString("  };\n")
 	}
@@ -162,7 +162,7 @@ func (d *Description) writeProcess(b *strings.Builder) {
 		}
 		quoted := make([]string, len(l.words))
 		for i, w := range l.words {
-			quoted[i] = nixString(w)
+			quoted[i] = nixexpr.String(w)
 		}
 		fmt.Fprintf(b, "  %s = [ %s ];\n", l.attr, strings.Join(quoted, " "))
 	}
@@ -177,36 +177,9 @@ var nixKeywords = []string{"assert", "else", "if", "in", "inherit", "let", "or",
 func writeCopies(b *strings.Builder, indent, attr string, copies []Copy) {
 	fmt.Fprintf(b, "%s%s = {\n", indent, attr)
 	for _, c := range copies {
-		fmt.Fprintf(b, "%s  %s = %s;\n", indent, nixString(c.Source), nixString(c.Target))
+		fmt.Fprintf(b, "%s  %s = %s;\n", indent, nixexpr.String(c.Source), nixexpr.String(c.Target))
 	}
 	fmt.Fprintf(b, "%s};\n", indent)
-}
-
-// nixString quotes s as a Nix string literal: nothing in it is interpolated.
-func nixString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '$' && strings.HasPrefix(s[i:], "${"):
-			b.WriteString(`\$`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // problems collects what cannot be carried over, one line each.

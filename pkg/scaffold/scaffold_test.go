@@ -218,22 +218,6 @@ func TestConvertRebasesSources(t *testing.T) {
 	}
 }
 
-// TestNixString evaluates rendered strings with Nix itself: nothing may be
-// interpolated or lost.
-func TestNixString(t *testing.T) {
-	nix := testenv.Require(t, "nix-instantiate")
-	for _, s := range []string{`plain`, `a "quoted" \ back`, "${HOME} $x $${y}", "tab\there\nnew line", "ünï ✓", `''`} {
-		out, err := exec.Command(nix, "--eval", "--json", "--expr", nixString(s)).Output()
-		if err != nil {
-			t.Fatalf("%s: %v", nixString(s), err)
-		}
-		var got string
-		if err := json.Unmarshal(out, &got); err != nil || got != s {
-			t.Errorf("nixString(%q) = %s evaluates to %q", s, nixString(s), got)
-		}
-	}
-}
-
 func TestAsk(t *testing.T) {
 	var a Answers
 	var prompts bytes.Buffer
