@@ -73,12 +73,12 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 	refuse := func(reason string) (bool, error) { return false, &OutputError{Path: out, Reason: reason} }
 	if b.format == image.OCILayout {
 		if err := image.CheckLayoutOutput(out); err != nil {
-			return refuse(strings.TrimPrefix(err.Error(), out+" "))
+			return refuse(outputReason(err))
 		}
 	} else {
 		kind, err := image.CheckOutput(out)
 		if err != nil {
-			return refuse(strings.TrimPrefix(err.Error(), out+" "))
+			return refuse(outputReason(err))
 		}
 		if kind == image.OutputDevice {
 			return true, nil
@@ -113,6 +113,17 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// outputReason is why image.CheckOutput or image.CheckLayoutOutput refused
+// an output, without the path, which the OutputError names: the Reason of
+// its *image.OutputError, or the whole message of another error.
+func outputReason(err error) string {
+	var oe *image.OutputError
+	if errors.As(err, &oe) {
+		return oe.Reason
+	}
+	return err.Error()
 }
 
 // hardLinked returns what copies the file fi into an image, a hard link of

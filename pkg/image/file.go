@@ -72,13 +72,31 @@ const (
 	OutputDevice
 )
 
-// CheckOutput says how WriteFile would treat path, or why it refuses it.
+// OutputError is an output path that WriteFile (see CheckOutput) or
+// WritePath (see CheckLayoutOutput) refuses, for what is there.
+type OutputError struct {
+	// Path is the output as given.
+	Path string
+	// Reason says what is there and what to do, e.g. "is a directory:
+	// give the output a file name, e.g. out/image.tar".
+	Reason string
+}
+
+func (e *OutputError) Error() string { return e.Path + " " + e.Reason }
+
+// refuseOutput returns an *OutputError about path.
+func refuseOutput(path, format string, args ...any) error {
+	return &OutputError{Path: path, Reason: fmt.Sprintf(format, args...)}
+}
+
+// CheckOutput says how WriteFile would treat path, or why it refuses it:
+// an *OutputError, unless path is empty or cannot be checked.
 func CheckOutput(path string) (Output, error) {
 	if path == "" {
 		return 0, fmt.Errorf("no output path given")
 	}
 	if strings.HasSuffix(path, "/") || filepath.Base(path) == "." || filepath.Base(path) == ".." {
-		return 0, fmt.Errorf("%s names a directory: give the output a file name", path)
+		return 0, refuseOutput(path, "names a directory: give the output a file name")
 	}
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -91,15 +109,15 @@ func CheckOutput(path string) (Output, error) {
 	if link {
 		if fi, err = os.Stat(path); err != nil {
 			target, _ := os.Readlink(path)
-			return 0, fmt.Errorf("%s is a symlink to %s, which cannot be reached (%v): remove the link or give another path", path, target, unwrapPath(err))
+			return 0, refuseOutput(path, "is a symlink to %s, which cannot be reached (%v): remove the link or give another path", target, unwrapPath(err))
 		}
 	}
 	switch m := fi.Mode(); {
 	case m.IsDir():
-		return 0, fmt.Errorf("%s is a directory: give the output a file name, e.g. %s", path, filepath.Join(path, "image.tar"))
+		return 0, refuseOutput(path, "is a directory: give the output a file name, e.g. %s", filepath.Join(path, "image.tar"))
 	case m.IsRegular() && link:
 		target, _ := os.Readlink(path)
-		return 0, fmt.Errorf("%s is a symlink to the file %s: bunix does not replace a file through a link; remove the link, or give the target's path (or - for standard output)", path, target)
+		return 0, refuseOutput(path, "is a symlink to the file %s: bunix does not replace a file through a link; remove the link, or give the target's path (or - for standard output)", target)
 	case m.IsRegular():
 		return OutputFile, nil
 	}

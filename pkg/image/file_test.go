@@ -42,6 +42,11 @@ func TestWriteFileTargets(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.out, err, tc.want)
 		}
+		// A refusal is an *OutputError: the path, then why.
+		var oe *OutputError
+		if !errors.As(err, &oe) || oe.Path != tc.out || err.Error() != tc.out+" "+oe.Reason {
+			t.Errorf("%s: got %#v, want an *OutputError on the path", tc.out, err)
+		}
 		if called {
 			t.Errorf("%s: written before it was refused", tc.out)
 		}

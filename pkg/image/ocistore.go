@@ -152,7 +152,8 @@ func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 // CheckLayoutOutput fails unless WritePath may put an OCI layout at path:
 // nothing is there, or an empty directory, or a directory that holds an OCI
 // layout and nothing else (oci-layout, index.json, blobs/sha256/<hex>
-// files or symlinks), which is then replaced. The error names what else is there.
+// files or symlinks), which is then replaced. The error, an *OutputError
+// unless path cannot be checked, names what else is there.
 func CheckLayoutOutput(path string) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -162,7 +163,7 @@ func CheckLayoutOutput(path string) error {
 		return fmt.Errorf("checking %s: %w", path, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s exists and is %s, not a directory holding an OCI image layout: not replacing it", path, filekind.Of(fi.Mode()))
+		return refuseOutput(path, "exists and is %s, not a directory holding an OCI image layout: not replacing it", filekind.Of(fi.Mode()))
 	}
 	var others []string
 	n := 0
@@ -197,7 +198,7 @@ func CheckLayoutOutput(path string) error {
 	if n > len(others) {
 		more = fmt.Sprintf(" and %d more", n-len(others))
 	}
-	return fmt.Errorf("%s holds more than an OCI image layout (%s%s): not replacing it; remove them or give another directory", path, strings.Join(others, ", "), more)
+	return refuseOutput(path, "holds more than an OCI image layout (%s%s): not replacing it; remove them or give another directory", strings.Join(others, ", "), more)
 }
 
 // isBlob reports whether rel is blobs/sha256/<64 hex digits>.

@@ -368,4 +368,11 @@ func TestWritePathLayoutDirectory(t *testing.T) {
 	if err := WritePath(link, []*Image{img}, WithFormat(OCILayout)); err == nil || !strings.Contains(err.Error(), "is a symbolic link, not a directory holding an OCI image layout") {
 		t.Errorf("over a symlink: %v", err)
 	}
+	// Each refusal is an *OutputError on the path.
+	for _, path := range []string{other, p, link} {
+		var oe *OutputError
+		if err := CheckLayoutOutput(path); !errors.As(err, &oe) || oe.Path != path || err.Error() != path+" "+oe.Reason {
+			t.Errorf("CheckLayoutOutput(%s) = %#v, want an *OutputError", path, err)
+		}
+	}
 }
