@@ -132,7 +132,7 @@ func (p *rootfsPlan) checkFrom() error {
 	return nil
 }
 
-// write writes a rootfs bunix builds into an unnamed file in dir and
+// write writes a rootfs bunix builds into an image.TempFile in dir and
 // returns its entry, whose Source reopens the file, and a function that
 // closes the file, which removes it. A prebuilt rootfs's entry is returned
 // as it is. The writers see ctx through their io.Writer: they stop at
@@ -141,11 +141,11 @@ func (p *rootfsPlan) write(ctx context.Context, dir string, mtime time.Time) (im
 	if p.rf.From != nil {
 		return p.entry, func() {}, nil
 	}
-	f, source, done, err := spoolFile(dir)
+	f, err := image.CreateTemp(dir, ".bunix-rootfs-*")
 	if err != nil {
 		return image.Entry{}, nil, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
 	}
-	w := ctxFile{ctx, f}
+	w := ctxFile{ctx, f.File}
 	if p.ext != nil {
 		err = p.ext.Write(w)
 	} else {
@@ -156,34 +156,15 @@ func (p *rootfsPlan) write(ctx context.Context, dir string, mtime time.Time) (im
 		fi, err = f.Stat()
 	}
 	if err != nil {
-		done()
+		f.Close()
 		if cause := context.Cause(ctx); cause != nil {
 			return image.Entry{}, nil, cause
 		}
 		return image.Entry{}, nil, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
 	}
 	e := p.entry
-	e.Source, e.Size = source, fi.Size()
-	return e, done, nil
-}
-
-// spoolFile returns a new file in dir for a rootfs, the path that reopens
-// it, and the function that closes and removes it. The file has no name
-// where the kernel and file system allow (O_TMPFILE, or a name removed at
-// once), so that nothing is left behind even after SIGKILL.
-func spoolFile(dir string) (f *os.File, source string, done func(), err error) {
-	if f, err := image.OpenTmpfile(dir); err == nil {
-		return f, image.ProcPath(f), func() { f.Close() }, nil
-	}
-	f, err = os.CreateTemp(dir, ".bunix-rootfs-*")
-	if err != nil {
-		return nil, "", nil, err
-	}
-	if _, err := os.Stat(image.ProcPath(f)); err == nil {
-		os.Remove(f.Name())
-		return f, image.ProcPath(f), func() { f.Close() }, nil
-	}
-	return f, f.Name(), func() { f.Close(); os.Remove(f.Name()) }, nil
+	e.Source, e.Size = f.Path, fi.Size()
+	return e, func() { f.Close() }, nil
 }
 
 // ctxFile is a file whose writes fail once ctx is done.

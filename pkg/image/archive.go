@@ -144,7 +144,7 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		if name == "" {
 			name = blobPath(b.digest)
 		}
-		return b, t.addFile(name, f, b.size)
+		return b, t.addFile(name, f.File, b.size)
 	}
 	if name != "" {
 		var b blob

@@ -221,7 +221,7 @@ func writeReplace(ctx context.Context, path string, write func(io.Writer) error,
 // dir's file system has no unnamed files, a new file named after pattern
 // and its name, for the caller to remove.
 func createTemp(dir, pattern string) (*os.File, string, error) {
-	f, err := OpenTmpfile(dir)
+	f, err := openUnnamed(dir)
 	if err == nil {
 		return f, "", nil
 	}
@@ -231,6 +231,58 @@ func createTemp(dir, pattern string) (*os.File, string, error) {
 	}
 	return f, f.Name(), nil
 }
+
+// TempFile is a scratch file that leaves nothing behind: a compressed
+// layer waiting for its archive entry, a rootfs waiting for its layer, an
+// image read from a stream.
+type TempFile struct {
+	*os.File
+	// Path opens the file again while it is open: /proc/self/fd/N, or,
+	// where /proc is not mounted, the file's name.
+	Path string
+	// named is the name Close removes, if the file kept one.
+	named string
+}
+
+// CreateTemp creates a TempFile in dir ("" for os.TempDir) for reading and
+// writing. The file has no name where the kernel and file system allow it:
+// an unnamed file (O_TMPFILE); where the file system lacks O_TMPFILE, a
+// file named after pattern (as os.CreateTemp names it) and unlinked at
+// once. Either way it goes with its descriptor, however the process ends.
+// Only where /proc is not mounted, so that Path could not open an unlinked
+// file again, does it keep its name until Close.
+func CreateTemp(dir, pattern string) (*TempFile, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	f, named, err := createTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	t := &TempFile{File: f, Path: ProcPath(f)}
+	if named == "" {
+		return t, nil
+	}
+	if _, err := os.Stat(t.Path); err == nil {
+		os.Remove(named)
+		return t, nil
+	}
+	t.Path, t.named = named, named
+	return t, nil
+}
+
+// Close closes the file, and removes its name if it kept one.
+func (t *TempFile) Close() error {
+	err := t.File.Close()
+	if t.named != "" {
+		os.Remove(t.named)
+	}
+	return err
+}
+
+// openUnnamed is OpenTmpfile; tests replace it to act as a file system
+// without O_TMPFILE.
+var openUnnamed = OpenTmpfile
 
 // OpenTmpfile opens an unnamed regular file in dir for reading and writing
 // (O_TMPFILE): it leaves nothing behind however the process ends. It fails

@@ -215,3 +215,41 @@ func TestFIFOSource(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestCreateTemp: a TempFile leaves no name in its directory, with
+// O_TMPFILE or without (a named file unlinked at once), yet its Path opens
+// it again while it is open; closing it leaves nothing.
+func TestCreateTemp(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opener func(string) (*os.File, error)
+	}{
+		{"O_TMPFILE", OpenTmpfile},
+		{"no O_TMPFILE", func(string) (*os.File, error) { return nil, errors.New("no O_TMPFILE here") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(old func(string) (*os.File, error)) { openUnnamed = old }(openUnnamed)
+			openUnnamed = tc.opener
+			dir := t.TempDir()
+			f, err := CreateTemp(dir, ".scratch-*")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString("spooled"); err != nil {
+				t.Fatal(err)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Errorf("the scratch file is named: %v", ents)
+			}
+			if b, err := os.ReadFile(f.Path); err != nil || string(b) != "spooled" {
+				t.Errorf("reopening %s: %q, %v", f.Path, b, err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Errorf("left behind: %v", ents)
+			}
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -144,18 +143,15 @@ func (lp *layerPlan) pipeTo(w io.Writer, pool chunkPool, sha, check bool) (blob,
 	return blob{diffID: sum, digest: sum, size: p.n, check: sum64}, err
 }
 
-// spool writes the layer, compressed as c, to an unnamed temporary file in
-// dir ("" for os.TempDir): a compressed layer's size and digest, which an
-// archive needs before its bytes, are known only once it is written. The
-// caller closes the file, which removes it.
-func (lp *layerPlan) spool(dir string, c Compression, pool chunkPool) (*os.File, blob, error) {
-	f, err := os.CreateTemp(dir, ".bunix-layer-*")
+// spool writes the layer, compressed as c, to a TempFile in dir ("" for
+// os.TempDir): a compressed layer's size and digest, which an archive needs
+// before its bytes, are known only once it is written. The caller closes
+// the file, which removes it.
+func (lp *layerPlan) spool(dir string, c Compression, pool chunkPool) (*TempFile, blob, error) {
+	f, err := CreateTemp(dir, ".bunix-layer-*")
 	if err != nil {
 		return nil, blob{}, fmt.Errorf("creating a temporary file for a compressed layer: %w", err)
 	}
-	// Unlinked now, the file goes away with its descriptor, whatever
-	// happens.
-	os.Remove(f.Name())
 	bw := bufio.NewWriterSize(f, 64<<10)
 	b, err := lp.encode(bw, c, pool)
 	if err == nil {

@@ -8,21 +8,17 @@ import (
 
 // OpenReader opens the image archive (an oci-archive or a docker-archive)
 // that r streams, such as standard input. The readers need random access,
-// so r is first copied whole into an unnamed temporary file in dir
-// (os.TempDir() when dir is ""), bounded by nothing but the disk; closing
-// the File, or a failure, releases it, and nothing is left behind. name
+// so r is first copied whole into a TempFile in dir (os.TempDir() when dir
+// is ""), bounded by nothing but the disk; closing the File, or a failure,
+// releases it, and nothing is left behind. name
 // says where r comes from, in errors.
 func OpenReader(r io.Reader, dir, name string) (*File, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
-	tmp, path, err := createTemp(dir, ".bunix-spool-*")
+	tmp, err := CreateTemp(dir, ".bunix-spool-*")
 	if err != nil {
 		return nil, fmt.Errorf("opening image %s: spooling it: %w", name, err)
-	}
-	if path != "" {
-		// No unnamed files here: unlink the named one, the open file stays.
-		os.Remove(path)
 	}
 	size, err := io.Copy(tmp, r)
 	if err != nil {
