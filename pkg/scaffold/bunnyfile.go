@@ -77,7 +77,7 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	set("cmdline", b.Cmdline)
 	if a := b.Platforms.Architecture; a != "" {
 		if d.Architecture = urunc.Architectures[a]; d.Architecture == "" {
-			bad.add("%s = %q: unknown architecture (bunix builds %s)", at("platforms.architecture"), clip(a), strings.Join(urunc.ArchitectureNames, ", "))
+			bad.add("%s = %s: unknown architecture (bunix builds %s)", at("platforms.architecture"), quoted(a), strings.Join(urunc.ArchitectureNames, ", "))
 		}
 	}
 	switch b.Kernel.From {
@@ -88,10 +88,10 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 		}
 		target, ok := unikernelTarget(b.Kernel.Path)
 		if !ok {
-			bad.add("%s = %q: names a directory, not the kernel file", at("kernel.path"), clip(b.Kernel.Path))
+			bad.add("%s = %s: names a directory, not the kernel file", at("kernel.path"), quoted(b.Kernel.Path))
 			break
 		}
-		d.Files = append(d.Files, Copy{Source: b.Kernel.Path, Target: target, Where: fmt.Sprintf("%s %q", at("kernel.path"), clip(b.Kernel.Path))})
+		d.Files = append(d.Files, Copy{Source: b.Kernel.Path, Target: target, Where: fmt.Sprintf("%s %s", at("kernel.path"), quoted(b.Kernel.Path))})
 		d.Annotations["binary"] = target
 	case "":
 		bad.add("%s: missing: bunix packages a prebuilt kernel (from: local)", at("kernel.from"))
@@ -99,11 +99,11 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 		// An image reference: the kernel is kernel.path in that image,
 		// which becomes the base.
 		if _, err := name.ParseReference(b.Kernel.From); err != nil || !strings.ContainsAny(b.Kernel.From, ":/") {
-			bad.add("%s = %q: neither local nor an image reference (registry/repo:tag): bunix does not build unikernels; build it, then use from: local", at("kernel.from"), clip(b.Kernel.From))
+			bad.add("%s = %s: neither local nor an image reference (registry/repo:tag): bunix does not build unikernels; build it, then use from: local", at("kernel.from"), quoted(b.Kernel.From))
 			break
 		}
 		if !path.IsAbs(b.Kernel.Path) || path.Clean(b.Kernel.Path) != b.Kernel.Path {
-			bad.add("%s = %q: the kernel's absolute, clean path in the image %s", at("kernel.path"), clip(b.Kernel.Path), clip(b.Kernel.From))
+			bad.add("%s = %s: the kernel's absolute, clean path in the image %s", at("kernel.path"), quoted(b.Kernel.Path), clip(b.Kernel.From))
 			break
 		}
 		d.From, d.FromWhere = b.Kernel.From, at("kernel.from")
@@ -126,14 +126,14 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 			}
 			inc, src, dst := item.text, item.source, item.destination
 			if item.mapping && (src == "" || !path.IsAbs(dst)) {
-				bad.add("%s: { source: %q, destination: %q }: want a source and an absolute destination", field, clip(src), clip(dst))
+				bad.add("%s: { source: %s, destination: %s }: want a source and an absolute destination", field, quoted(src), quoted(dst))
 				continue
 			}
 			if !item.mapping {
 				var ok bool
 				src, dst, ok = strings.Cut(inc, ":")
 				if !ok || src == "" || !path.IsAbs(dst) {
-					bad.add("%s: %q: want source:/target", field, clip(inc))
+					bad.add("%s: %s: want source:/target", field, quoted(inc))
 					continue
 				}
 			}
@@ -142,22 +142,22 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 			}
 			dst = path.Clean(dst)
 			if j, ok := targets[dst]; ok {
-				bad.add("%s: %q: target %s is also the target of rootfs.include[%d]: two sources cannot share one target", field, clip(inc), clip(dst), j)
+				bad.add("%s: %s: target %s is also the target of rootfs.include[%d]: two sources cannot share one target", field, quoted(inc), clip(dst), j)
 				continue
 			}
 			if j, ok := sources[path.Clean(src)]; ok {
-				bad.add("%s: %q: source is also included at rootfs.include[%d]: args.nix copies each source to one target", field, clip(inc), j)
+				bad.add("%s: %s: source is also included at rootfs.include[%d]: args.nix copies each source to one target", field, quoted(inc), j)
 				continue
 			}
 			targets[dst], sources[path.Clean(src)] = i, i
-			d.Rootfs.Include = append(d.Rootfs.Include, Copy{Source: src, Target: dst, Where: fmt.Sprintf("%s %q", field, clip(src))})
+			d.Rootfs.Include = append(d.Rootfs.Include, Copy{Source: src, Target: dst, Where: fmt.Sprintf("%s %s", field, quoted(src))})
 		}
 	case "local":
 		if r.Path == "" {
 			bad.add("%s: missing: the rootfs file in the build context", at("rootfs.path"))
 			break
 		}
-		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework), From: r.Path, FromWhere: fmt.Sprintf("%s %q", at("rootfs.path"), clip(r.Path))}
+		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework), From: r.Path, FromWhere: fmt.Sprintf("%s %s", at("rootfs.path"), quoted(r.Path))}
 	default:
 		if r.From != b.Kernel.From {
 			bad.add("%s = %q: a rootfs from a remote image other than kernel.from cannot be carried over; export it to a file and use from: local", at("rootfs.from"), r.From)
@@ -167,7 +167,7 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	for i, e := range b.Envs {
 		name, value, ok := strings.Cut(e, "=")
 		if !ok || name == "" {
-			bad.add("%s[%d]: %q: want NAME=value", at("envs"), i, clip(e))
+			bad.add("%s[%d]: %s: want NAME=value", at("envs"), i, quoted(e))
 			continue
 		}
 		if d.Env == nil {
@@ -214,7 +214,7 @@ func (it *includeItem) UnmarshalYAML(n *yaml.Node) error {
 			it.destination = val
 		case "from":
 			if val != "" && val != "local" && val != "scratch" {
-				it.problem = fmt.Sprintf("from = %q: files from an image cannot be carried over yet; export them into the build context and include them from there", clip(val))
+				it.problem = fmt.Sprintf("from = %s: files from an image cannot be carried over yet; export them into the build context and include them from there", quoted(val))
 			}
 		default:
 			return fmt.Errorf("line %d: include field %s not found (known: source, destination, from)", k.Line, clip(k.Value))

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -96,7 +95,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	}
 	if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
 		if proc := slices.Concat(d.Entrypoint, d.Cmd); !args.CmdlineAgrees(cl, proc) {
-			bad.add("%s: the cmdline %s disagrees with the command %q (which urunc joins as %s): give the command once, or make them agree", filepath.Base(file), strconv.Quote(clip(cl)), proc, strconv.Quote(clip(args.JoinArgs(proc))))
+			bad.add("%s: the cmdline %s disagrees with the command %q (which urunc joins as %s): give the command once, or make them agree", filepath.Base(file), quoted(cl), proc, quoted(args.JoinArgs(proc)))
 		}
 	}
 	if d.From != "" {

@@ -60,10 +60,10 @@ func Init(a Answers) (*Description, error) {
 	if a.Binary == "" {
 		bad.add("--binary: missing: the guest kernel file")
 	} else if _, ok := unikernelTarget(filepath.ToSlash(a.Binary)); !ok {
-		bad.add("--binary %q: names a directory, not the kernel file", clip(a.Binary))
+		bad.add("--binary %s: names a directory, not the kernel file", quoted(a.Binary))
 	}
 	if _, ok := unikernelTarget(filepath.ToSlash(a.Initrd)); a.Initrd != "" && !ok {
-		bad.add("--initrd %q: names a directory, not the initrd file", clip(a.Initrd))
+		bad.add("--initrd %s: names a directory, not the initrd file", quoted(a.Initrd))
 	}
 	if a.Dir != "" {
 		for _, f := range []struct{ flag, p, what string }{{"--binary", a.Binary, "kernel"}, {"--initrd", a.Initrd, "initrd"}} {
@@ -71,14 +71,14 @@ func Init(a Answers) (*Description, error) {
 				continue
 			}
 			if msg := fileProblem(a.Dir, f.p); msg != "" {
-				bad.add("%s %q: %s: give the %s file's path relative to %s, where args.nix goes", f.flag, clip(f.p), msg, f.what, clip(a.Dir))
+				bad.add("%s %s: %s: give the %s file's path relative to %s, where args.nix goes", f.flag, quoted(f.p), msg, f.what, clip(a.Dir))
 			}
 		}
 	}
 	env := map[string]string{}
 	for _, e := range a.Env {
 		if msg := envProblem(e); msg != "" {
-			bad.add("--env %q: %s", clip(e), msg)
+			bad.add("--env %s: %s", quoted(e), msg)
 			continue
 		}
 		name, value, _ := strings.Cut(e, "=")
@@ -279,7 +279,7 @@ func Ask(r io.Reader, w io.Writer, a *Answers) error {
 			}
 			for _, w := range words {
 				if msg := envProblem(w); msg != "" {
-					return fmt.Sprintf("%q: %s", clip(w), msg)
+					return fmt.Sprintf("%s: %s", quoted(w), msg)
 				}
 			}
 			return ""

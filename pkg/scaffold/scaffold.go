@@ -199,6 +199,13 @@ type Error struct{ Problems []string }
 
 func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
 
-// clip shortens a value for a message to at most 80 bytes (see msg.Cut);
-// the callers quote it.
-func clip(s string) string { return msg.Cut(s, 80) }
+// maxShown is how many bytes of a value a message shows.
+const maxShown = 80
+
+// quoted quotes a value for a message, at most maxShown bytes of it (see
+// msg.Quote).
+func quoted(s string) string { return msg.Quote(s, maxShown) }
+
+// clip cuts text for a message that shows it bare (a path after "there is
+// no", a reference) to at most maxShown bytes (see msg.Cut).
+func clip(s string) string { return msg.Cut(s, maxShown) }

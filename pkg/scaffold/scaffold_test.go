@@ -354,6 +354,17 @@ func TestBunnyfileVocabulary(t *testing.T) {
 	}
 }
 
+// TestLongValueIsCut: a long value in a message is quoted and cut at
+// maxShown bytes, the marker after the closing quote.
+func TestLongValueIsCut(t *testing.T) {
+	long := strings.Repeat("x", 10000)
+	_, err := Bunnyfile([]byte("version: v0.1\nkernel:\n  from: local\n  path: k\nplatforms:\n  framework: unikraft\n  architecture: "+long+"\n"), "bunnyfile")
+	want := `platforms.architecture = "` + long[:maxShown] + `"... (10000 bytes): unknown architecture`
+	if err == nil || !strings.Contains(err.Error(), want) || len(err.Error()) > 400 {
+		t.Errorf("got %.500v, want %q", err, want)
+	}
+}
+
 // TestGuidesConvert: every packaging-guide file converts without a problem.
 func TestGuidesConvert(t *testing.T) {
 	ents, err := os.ReadDir(filepath.Join("testdata", "guides"))
