@@ -3,6 +3,7 @@ package inspect
 import (
 	"encoding/json"
 	"io/fs"
+	"strings"
 	"testing"
 )
 
@@ -37,6 +38,11 @@ func TestFileJSON(t *testing.T) {
 		if m, err := ParseMode(bad); err == nil {
 			t.Errorf("ParseMode(%q) = %v, want an error", bad, m)
 		}
+	}
+	// A long mode is cut in the message.
+	long := strings.Repeat("r", 1000)
+	if _, err := ParseMode(long); err == nil || !strings.Contains(err.Error(), `file mode "`+long[:64]+`"... (1000 bytes) is not`) {
+		t.Errorf("ParseMode of 1000 bytes: %.200v", err)
 	}
 	var f File
 	if err := json.Unmarshal([]byte(`{"path":"/x","mode":2147484141}`), &f); err == nil {

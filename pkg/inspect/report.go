@@ -18,6 +18,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -128,11 +129,7 @@ const modeLetters = "dalTLDpSugct?"
 // in String's order, or "-" for none, then nine permission characters.
 func ParseMode(s string) (fs.FileMode, error) {
 	bad := func() (fs.FileMode, error) {
-		shown := s
-		if len(shown) > 64 {
-			shown = shown[:64] + "…"
-		}
-		return 0, fmt.Errorf("file mode %q is not one fs.FileMode writes, like \"drwxr-xr-x\"", shown)
+		return 0, fmt.Errorf("file mode %s is not one fs.FileMode writes, like \"drwxr-xr-x\"", msg.Quote(s, 64))
 	}
 	if len(s) < 10 {
 		return bad()
