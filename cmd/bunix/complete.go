@@ -1,7 +1,6 @@
 package main
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/nubificus/bunix/pkg/image"
@@ -31,28 +30,16 @@ func completeWords(words func(cmd *cobra.Command) []string) cobra.CompletionFunc
 	}
 }
 
-// completeGuests: urunc's guests; with --hypervisor given, those it runs.
+// completeGuests: the guests --hypervisor runs (urunc.GuestsOn).
 func completeGuests(cmd *cobra.Command) []string {
 	m, _ := cmd.Flags().GetString("hypervisor")
-	if _, known := urunc.Monitors[m]; !known {
-		return slices.Clone(urunc.Guests)
-	}
-	var out []string
-	for _, g := range urunc.Guests {
-		if urunc.Runs(g, m) {
-			out = append(out, g)
-		}
-	}
-	return out
+	return urunc.GuestsOn(m)
 }
 
-// completeMonitors: urunc's monitors; with --type given, those that run it.
+// completeMonitors: the monitors that run --type (urunc.MonitorsOffered).
 func completeMonitors(cmd *cobra.Command) []string {
 	g, _ := cmd.Flags().GetString("type")
-	if !slices.Contains(urunc.Guests, g) {
-		return urunc.MonitorNames()
-	}
-	return urunc.MonitorsFor(g)
+	return urunc.MonitorsOffered(g)
 }
 
 // completeFormats: the output formats of pkg/image.
