@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/nubificus/bunix/internal/progress"
 	"github.com/nubificus/bunix/pkg/args"
@@ -40,10 +38,11 @@ bytes on every machine, the same bytes nix-build gives.`,
 			if out == "" {
 				return usageError{fmt.Errorf("build: -o is required (the image tar to write, or - for standard output)")}
 			}
-			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			opts, err := build.FromEnv(getenv)
 			if err != nil {
 				return err
 			}
+			opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()))
 			if format != "" {
 				f, err := image.ParseFormat(format)
 				if err != nil {
@@ -67,7 +66,7 @@ bytes on every machine, the same bytes nix-build gives.`,
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
-			if !isStdout(cmd, out) {
+			if !build.IsOutput(cmd.OutOrStdout(), out) {
 				fmt.Fprintln(cmd.OutOrStdout(), sums[0].Ref)
 			}
 			return nil
@@ -78,28 +77,4 @@ bytes on every machine, the same bytes nix-build gives.`,
 	cmd.Flags().StringVar(&format, "format", "", "docker-archive, oci-archive or oci (default: the args' format, else docker-archive)")
 	completeFlag(cmd, "format", completeWords(completeFormats))
 	return cmd
-}
-
-// buildOptions are the build options every command shares: those of the
-// environment (SOURCE_DATE_EPOCH), and warnings on stderr.
-func buildOptions(getenv func(string) string, stderr io.Writer) ([]build.Option, error) {
-	opts, err := build.FromEnv(getenv)
-	return append(opts, warnings(stderr)), err
-}
-
-// warnings has the warnings about a description printed on stderr.
-func warnings(stderr io.Writer) build.Option {
-	return build.WithWarnings(func(w string) { fmt.Fprintln(stderr, "bunix: warning: "+w) })
-}
-
-// isStdout reports whether out is the command's standard output (-o
-// /dev/stdout), which then holds the image and nothing else.
-func isStdout(cmd *cobra.Command, out string) bool {
-	f, ok := cmd.OutOrStdout().(*os.File)
-	if !ok {
-		return false
-	}
-	a, err1 := f.Stat()
-	b, err2 := os.Stat(out)
-	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }

@@ -42,8 +42,8 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 	return cmd
 }
 
-// userFault marks as bad input (exit 2) an error of inspect, push,
-// prefetch or nix-pull that is the user's (source.IsUserError).
+// userFault marks as bad input (exit 2) an error of inspect, push or
+// prefetch that is the user's (source.IsUserError).
 func userFault(err error) error {
 	if source.IsUserError(err) {
 		return usageError{err}

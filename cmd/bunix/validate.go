@@ -31,7 +31,7 @@ nothing else.`,
 			if err != nil {
 				return err
 			}
-			sums, err := build.Check(cmd.Context(), []*args.Args{desc}, warnings(cmd.ErrOrStderr()))
+			sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}

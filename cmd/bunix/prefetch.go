@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/registry"
+	"github.com/nubificus/bunix/pkg/urunc"
+	"github.com/spf13/cobra"
+)
+
+func newPrefetch() *cobra.Command {
+	var arch string
+	cmd := &cobra.Command{
+		Use:   "prefetch REF",
+		Short: "Print the from = { ref; digest; hash; } that pins a registry image",
+		Long: `Prefetch resolves REF (registry/repo:tag, or one pinned @sha256:...) to the
+digest the registry serves today (the index's, when it serves one), pulls
+the image for --arch the way lib.pullImage does, and prints, as a Nix
+attribute set ready to paste into args.nix as from, the ref, the digest and
+the NAR hash Nix will find for the pulled image (like nix-prefetch-docker).
+
+Credentials come from the docker config (~/.docker/config.json or
+$DOCKER_CONFIG) and its credential helpers, as with docker login.`,
+		Example: `  bunix prefetch unikraft.org/nginx:1.15
+  bunix prefetch --arch arm64 registry.example.com/team/app:v2`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			goArch, ok := urunc.Architectures[arch]
+			if !ok {
+				return usageError{fmt.Errorf("prefetch: --arch = %q: unknown architecture (known: amd64, arm64)", arch)}
+			}
+			p, err := registry.Prefetch(cmd.Context(), a[0], goArch, "")
+			if err != nil {
+				return userFault(err)
+			}
+			if goArch != args.DefaultArchitecture {
+				fmt.Fprintf(cmd.OutOrStdout(), "# the hash is that of the %s image: set architecture = %q beside from\n", goArch, goArch)
+			}
+			fmt.Fprint(cmd.OutOrStdout(), p.Nix())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&arch, "arch", args.DefaultArchitecture, "the architecture of the image to hash: amd64 or arm64")
+	return cmd
+}
