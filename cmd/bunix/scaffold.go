@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/nubificus/bunix/internal/progress"
-	"github.com/nubificus/bunix/pkg/args"
-	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
@@ -92,15 +90,10 @@ after symlinks too. FILE must be a regular file of at most 1 MiB. Without
   bunix convert bunnyfile --name urunc/redis --tag test`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			resolve := func(ref string) (scaffold.Base, error) {
-				p, err := registry.Prefetch(cmd.Context(), ref, args.DefaultArchitecture, "")
-				if err != nil {
-					return scaffold.Base{}, err
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, p.Digest, p.Hash)
-				return scaffold.Base{Ref: p.Ref, Digest: p.Digest, Hash: p.Hash}, nil
+			pinned := func(ref string, b scaffold.Base) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 			}
-			nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithResolver(resolve))
+			nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned))
 			if err != nil {
 				return fmt.Errorf("convert: %w", err)
 			}
