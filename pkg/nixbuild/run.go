@@ -81,18 +81,14 @@ func stream(c *call) error {
 // writeStreamScript is nix-stream-script: the streamImage script of
 // $textPath at $out, once the image it describes checks.
 func writeStreamScript(c *call) error {
-	env, err := c.env("textPath", "out")
-	if err != nil {
-		return err
-	}
 	// The script is read once: the bytes checked are the bytes written.
-	text, err := c.readPassed(env[0], "stream script")
+	out, text, err := c.script("stream script")
 	if err != nil {
 		return err
 	}
 	s, err := build.ParseStreamScript(text)
 	if err != nil {
-		return fmt.Errorf("%s: %w", env[0], err)
+		return fmt.Errorf("%s: %w", c.getenv("textPath"), err)
 	}
 	descs, opts, err := c.streamJob(s)
 	if err != nil {
@@ -101,20 +97,27 @@ func writeStreamScript(c *call) error {
 	if _, err := build.Check(c.ctx, descs, opts...); err != nil {
 		return err
 	}
-	return writeExecutable(env[1], text)
+	return writeExecutable(out, text)
 }
 
 // writeScript is nix-script: the text of $textPath at $out, executable.
 func writeScript(c *call) error {
+	out, text, err := c.script("script")
+	if err != nil {
+		return err
+	}
+	return writeExecutable(out, text)
+}
+
+// script reads what a script's builder gets from nix/lib.nix: $out, and
+// the text in the file named by $textPath (readPassed), what in messages.
+func (c *call) script(what string) (out string, text []byte, err error) {
 	env, err := c.env("textPath", "out")
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	text, err := c.readPassed(env[0], "script")
-	if err != nil {
-		return err
-	}
-	return writeExecutable(env[1], text)
+	text, err = c.readPassed(env[0], what)
+	return env[1], text, err
 }
 
 // pull is nix-pull: the image $ref pinned by $digest, for $architecture,
