@@ -74,7 +74,7 @@ bytes on every machine, the same bytes nix-build gives.`,
 	}
 	argsFileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
-	cmd.Flags().StringVar(&format, "format", "", "docker-archive, oci-archive or oci (default: the args' format, else docker-archive)")
-	completeFlag(cmd, "format", completeWords(completeFormats))
+	cmd.Flags().StringVar(&format, "format", "", orList(formatNames())+" (default: the args' format, else docker-archive)")
+	completeFlag(cmd, "format", completeWords(func(*cobra.Command) []string { return formatNames() }))
 	return cmd
 }

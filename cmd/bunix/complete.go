@@ -42,13 +42,22 @@ func completeMonitors(cmd *cobra.Command) []string {
 	return urunc.MonitorsOffered(g)
 }
 
-// completeFormats: the output formats of pkg/image.
-func completeFormats(*cobra.Command) []string {
+// formatNames are the output formats of pkg/image, which --format
+// completes with and its help lists.
+func formatNames() []string {
 	var out []string
 	for _, f := range image.Formats() {
 		out = append(out, string(f))
 	}
 	return out
+}
+
+// orList lists words for a flag's help: "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 // argsExts are the extensions of an image description, which the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/registry"
@@ -28,7 +29,7 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 		RunE: func(cmd *cobra.Command, a []string) error {
 			goArch, ok := urunc.Architectures[arch]
 			if !ok {
-				return usageError{fmt.Errorf("prefetch: --arch = %q: unknown architecture (known: amd64, arm64)", arch)}
+				return usageError{fmt.Errorf("prefetch: --arch = %q: unknown architecture (known: %s)", arch, strings.Join(urunc.ArchitectureNames, ", "))}
 			}
 			p, err := registry.Prefetch(cmd.Context(), a[0], goArch, "")
 			if err != nil {
@@ -41,6 +42,6 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&arch, "arch", args.DefaultArchitecture, "the architecture of the image to hash: amd64 or arm64")
+	cmd.Flags().StringVar(&arch, "arch", args.DefaultArchitecture, "the architecture of the image to hash: "+orList(urunc.ArchitectureNames))
 	return cmd
 }
