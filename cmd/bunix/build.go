@@ -15,18 +15,7 @@ func newBuild(getenv func(string) string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [ARGS] -o IMAGE.tar",
 		Short: "Build a docker-archive image tar from an args file",
-		Long: `Build reads an image description, ARGS (or -f; default args.nix): an
-args.nix, evaluated with nix-instantiate, an args.json or an args.hcl. It
-checks it and writes the image as a docker-archive tar. The output appears
-only when the build succeeds: it is written to a temporary file beside it
-and renamed, so a failed or interrupted build leaves an existing file
-exactly as it was. With -o -, the tar goes to standard output. An -o that
-is or lies inside one of the build's sources, a directory, or a symlink to
-a file is refused; a device or FIFO is written through.
-
-The creation time and every file's mtime is SOURCE_DATE_EPOCH when set,
-else 1970-01-01T00:00:01Z: the same description and files give the same
-bytes on every machine, the same bytes nix-build gives.`,
+		Long:  longHelp("build"),
 		Example: `  bunix build -o image.tar && docker load < image.tar
   bunix build examples/unikraft-initrd/args.nix -o - | docker load`,
 		Args: maxArgs(1),

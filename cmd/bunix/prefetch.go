@@ -15,14 +15,7 @@ func newPrefetch() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prefetch REF",
 		Short: "Print the from = { ref; digest; hash; } that pins a registry image",
-		Long: `Prefetch resolves REF (registry/repo:tag, or one pinned @sha256:...) to the
-digest the registry serves today (the index's, when it serves one), pulls
-the image for --arch the way lib.pullImage does, and prints, as a Nix
-attribute set ready to paste into args.nix as from, the ref, the digest and
-the NAR hash Nix will find for the pulled image (like nix-prefetch-docker).
-
-Credentials come from the docker config (~/.docker/config.json or
-$DOCKER_CONFIG) and its credential helpers, as with docker login.`,
+		Long:  longHelp("prefetch"),
 		Example: `  bunix prefetch unikraft.org/nginx:1.15
   bunix prefetch --arch arm64 registry.example.com/team/app:v2`,
 		Args: exactArgs(1),

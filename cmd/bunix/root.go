@@ -83,15 +83,9 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 
 func newRoot(getenv func(string) string) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "bunix",
-		Short: "Package unikernels as container images for urunc",
-		Long: `bunix packages unikernels as container images for urunc, reproducibly.
-
-Describe the image in args.nix (or args.json, args.hcl): its name and tag, the
-files to copy in, and the urunc annotations. bunix writes /urunc.json, the
-image labels and the process args, and a docker-archive tar that
-'docker load' takes. The same code is the builder of the Nix derivation that
-'nix-build default.nix' runs, and both give the same bytes.`,
+		Use:           "bunix",
+		Short:         "Package unikernels as container images for urunc",
+		Long:          longHelp("bunix"),
 		Version:       buildinfo.Version(version),
 		SilenceUsage:  true,
 		SilenceErrors: true,
