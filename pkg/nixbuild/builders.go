@@ -39,16 +39,6 @@ func (b *Builder) Run(ctx context.Context, getenv func(string) string, argv []st
 	return b.run(&call{ctx: ctx, name: b.Name, getenv: getenv, argv: argv, stdout: stdout, stderr: stderr})
 }
 
-// Lookup returns the builder named name, or nil.
-func Lookup(name string) *Builder {
-	for i := range Builders {
-		if Builders[i].Name == name {
-			return &Builders[i]
-		}
-	}
-	return nil
-}
-
 // UsageError is a builder run the wrong way, bad input: a variable
 // nix/lib.nix sets is missing, an argument is not one the builder takes,
 // or the registry refuses what nix-pull asks for.
