@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/nubificus/bunix/internal/progress"
 	"github.com/nubificus/bunix/pkg/args"
@@ -17,18 +15,7 @@ func newBuild(getenv func(string) string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [ARGS] -o IMAGE.tar",
 		Short: "Build a docker-archive image tar from an args file",
-		Long: `Build reads an image description, ARGS (or -f; default args.nix): an
-args.nix, evaluated with nix-instantiate, an args.json or an args.hcl. It
-checks it and writes the image as a docker-archive tar. The output appears
-only when the build succeeds: it is written to a temporary file beside it
-and renamed, so a failed or interrupted build leaves an existing file
-exactly as it was. With -o -, the tar goes to standard output. An -o that
-is or lies inside one of the build's sources, a directory, or a symlink to
-a file is refused; a device or FIFO is written through.
-
-The creation time and every file's mtime is SOURCE_DATE_EPOCH when set,
-else 1970-01-01T00:00:01Z: the same description and files give the same
-bytes on every machine, the same bytes nix-build gives.`,
+		Long:  longHelp("build"),
 		Example: `  bunix build -o image.tar && docker load < image.tar
   bunix build examples/unikraft-initrd/args.nix -o - | docker load`,
 		Args: maxArgs(1),
@@ -40,10 +27,11 @@ bytes on every machine, the same bytes nix-build gives.`,
 			if out == "" {
 				return usageError{fmt.Errorf("build: -o is required (the image tar to write, or - for standard output)")}
 			}
-			opts, err := buildOptions(getenv, cmd.ErrOrStderr())
+			opts, err := build.FromEnv(getenv)
 			if err != nil {
 				return err
 			}
+			opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()))
 			if format != "" {
 				f, err := image.ParseFormat(format)
 				if err != nil {
@@ -67,7 +55,7 @@ bytes on every machine, the same bytes nix-build gives.`,
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
-			if !isStdout(cmd, out) {
+			if !build.IsOutput(cmd.OutOrStdout(), out) {
 				fmt.Fprintln(cmd.OutOrStdout(), sums[0].Ref)
 			}
 			return nil
@@ -75,31 +63,7 @@ bytes on every machine, the same bytes nix-build gives.`,
 	}
 	argsFileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
-	cmd.Flags().StringVar(&format, "format", "", "docker-archive, oci-archive or oci (default: the args' format, else docker-archive)")
-	completeFlag(cmd, "format", completeWords(completeFormats))
+	cmd.Flags().StringVar(&format, "format", "", orList(formatNames())+" (default: the args' format, else docker-archive)")
+	completeFlag(cmd, "format", completeWords(func(*cobra.Command) []string { return formatNames() }))
 	return cmd
-}
-
-// buildOptions are the build options every command shares: those of the
-// environment (SOURCE_DATE_EPOCH), and warnings on stderr.
-func buildOptions(getenv func(string) string, stderr io.Writer) ([]build.Option, error) {
-	opts, err := build.FromEnv(getenv)
-	return append(opts, warnings(stderr)), err
-}
-
-// warnings has the warnings about a description printed on stderr.
-func warnings(stderr io.Writer) build.Option {
-	return build.WithWarnings(func(w string) { fmt.Fprintln(stderr, "bunix: warning: "+w) })
-}
-
-// isStdout reports whether out is the command's standard output (-o
-// /dev/stdout), which then holds the image and nothing else.
-func isStdout(cmd *cobra.Command, out string) bool {
-	f, ok := cmd.OutOrStdout().(*os.File)
-	if !ok {
-		return false
-	}
-	a, err1 := f.Stat()
-	b, err2 := os.Stat(out)
-	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }

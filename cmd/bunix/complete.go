@@ -1,7 +1,6 @@
 package main
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/nubificus/bunix/pkg/image"
@@ -31,37 +30,34 @@ func completeWords(words func(cmd *cobra.Command) []string) cobra.CompletionFunc
 	}
 }
 
-// completeGuests: urunc's guests; with --hypervisor given, those it runs.
+// completeGuests: the guests --hypervisor runs (urunc.GuestsOn).
 func completeGuests(cmd *cobra.Command) []string {
 	m, _ := cmd.Flags().GetString("hypervisor")
-	if _, known := urunc.Monitors[m]; !known {
-		return slices.Clone(urunc.Guests)
-	}
-	var out []string
-	for _, g := range urunc.Guests {
-		if urunc.Runs(g, m) {
-			out = append(out, g)
-		}
-	}
-	return out
+	return urunc.GuestsOn(m)
 }
 
-// completeMonitors: urunc's monitors; with --type given, those that run it.
+// completeMonitors: the monitors that run --type (urunc.MonitorsOffered).
 func completeMonitors(cmd *cobra.Command) []string {
 	g, _ := cmd.Flags().GetString("type")
-	if !slices.Contains(urunc.Guests, g) {
-		return urunc.MonitorNames()
-	}
-	return urunc.MonitorsFor(g)
+	return urunc.MonitorsOffered(g)
 }
 
-// completeFormats: the output formats of pkg/image.
-func completeFormats(*cobra.Command) []string {
+// formatNames are the output formats of pkg/image, which --format
+// completes with and its help lists.
+func formatNames() []string {
 	var out []string
 	for _, f := range image.Formats() {
 		out = append(out, string(f))
 	}
 	return out
+}
+
+// orList lists words for a flag's help: "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
 }
 
 // argsExts are the extensions of an image description, which the

@@ -115,3 +115,12 @@ func TestHelpExamples(t *testing.T) {
 		}
 	})
 }
+
+// TestOrList: a flag's help lists one, two or more words.
+func TestOrList(t *testing.T) {
+	for words, want := range map[string]string{"": "", "a": "a", "a b": "a or b", "a b c": "a, b or c"} {
+		if got := orList(strings.Fields(words)); got != want {
+			t.Errorf("orList(%q) = %q, want %q", words, got, want)
+		}
+	}
+}

@@ -11,18 +11,7 @@ func newInspect() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect IMAGE",
 		Short: "Show what is in an image, as urunc will see it",
-		Long: `Inspect reads an image and shows its names, digest, platform, creation
-time and process args, /urunc.json decoded from base64, the file tree, the
-layers, the labels and the manifest annotations. Every layer is read once
-and checked against the config's diffIDs. An index (multi-arch) gives one
-report per image.
-
-IMAGE is a file (docker-archive, oci-archive or OCI layout directory); -
-for an archive on standard input; or, only when it says so, an image in a
-registry: docker://REF, or HOST/NAME:TAG or HOST/NAME@DIGEST where HOST is
-localhost or has a "." or ":". An IMAGE that exists is read as a file; one
-that does not and is no such reference is "no such file" (exit 2), so a
-mistyped file name never becomes a request to Docker Hub.`,
+		Long:  longHelp("inspect"),
 		Example: `  bunix inspect result
   bunix inspect --json image.tar | jq .urunc
   bunix build -o - | bunix inspect -

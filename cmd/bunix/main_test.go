@@ -24,8 +24,7 @@ func cli(t *testing.T, env map[string]string, argv ...string) (code int, stdout,
 // args.json, args.hcl and (for tests that have Nix) args.nix.
 func project(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	for name, data := range map[string]string{
+	return writeFiles(t, map[string]string{
 		"kernel":          "\x7fELF not really a kernel",
 		"conf/redis.conf": "port 6379\n",
 		"args.json": `{"name": "urunc/redis", "tag": "t1",
@@ -52,9 +51,19 @@ annotations = {
   annotations = { unikernelType = "rumprun"; hypervisor = "hvt"; binary = "/unikernel/redis.hvt";
     cmdline = "redis-server /data/conf/redis.conf"; mountRootfs = "true"; };
 }`,
-	} {
+	})
+}
+
+// writeFiles writes files (name to content) under a new directory and
+// returns it.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
 		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -8,22 +8,23 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
-// writeFiles writes files (name to content) under a new directory.
-func writeFiles(t *testing.T, files map[string]string) string {
+// imageConfig returns the config of the docker-archive image at p.
+func imageConfig(t *testing.T, p string) v1.Config {
 	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	img, err := tarball.ImageFromPath(p, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return dir
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cf.Config
 }
 
 // TestProcessFrontEnds: env, entrypoint and cmd, written in args.json,
@@ -58,15 +59,7 @@ annotations = { unikernelType = "linux", hypervisor = "qemu", binary = "/unikern
 		if strings.Contains(stderr, "no command") {
 			t.Errorf("%s: warns of no command: %s", f, stderr)
 		}
-		img, err := tarball.ImageFromPath(out, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := cf.Config
+		c := imageConfig(t, out)
 		if !reflect.DeepEqual(c.Env, []string{"GREETING=hello world", "PORT=80"}) || !reflect.DeepEqual(c.Entrypoint, []string{"/init"}) ||
 			!reflect.DeepEqual(c.Cmd, []string{"hello", "two words"}) || c.Labels["com.urunc.unikernel.cmdline"] != "/init hello 'two words'" {
 			t.Errorf("%s: config %+v", f, c)
@@ -170,15 +163,7 @@ CMD ["-v"]
 		if code, _, stderr := cli(t, nil, "build", "-f", tc.file, "-o", out); code != 0 {
 			t.Fatalf("%s: exit %d: %s", tc.file, code, stderr)
 		}
-		img, err := tarball.ImageFromPath(out, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := cf.Config
+		c := imageConfig(t, out)
 		if !reflect.DeepEqual(c.Env, []string{"MSG=hi there", "PORT=80"}) || !reflect.DeepEqual(c.Entrypoint, tc.entrypoint) ||
 			!reflect.DeepEqual(c.Cmd, tc.cmd) || c.Labels["com.urunc.unikernel.cmdline"] != "/app -v" {
 			t.Errorf("%s: config %+v", tc.file, c)

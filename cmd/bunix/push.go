@@ -13,18 +13,7 @@ func newPush() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "push IMAGE|- REF",
 		Short: "Push an image file to a registry",
-		Long: `Push sends an image file (docker-archive, oci-archive or OCI layout
-directory; - for an archive on standard input) to a registry, like 'skopeo
-copy', outside any sandbox.
-
-An OCI image's manifest (or a multi-arch index) is pushed byte for byte, so
-the pushed digest is the local one and the urunc annotations arrive intact.
-A docker-archive has no manifest of its own: the registry gets one made on
-the way, with gzip-compressed layers. The registry is asked afterwards for
-what it serves under REF; stdout gets REF's repository@digest.
-
-Credentials come from the docker config (~/.docker/config.json or
-$DOCKER_CONFIG) and its credential helpers, as with docker login.`,
+		Long:  longHelp("push"),
 		Example: `  bunix push result registry.example.com/urunc/redis:test
   bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test
   bunix build -o - | bunix push - registry.example.com/urunc/redis:test`,
@@ -42,8 +31,8 @@ $DOCKER_CONFIG) and its credential helpers, as with docker login.`,
 	return cmd
 }
 
-// userFault marks as bad input (exit 2) an error of inspect, push,
-// prefetch or nix-pull that is the user's (source.IsUserError).
+// userFault marks as bad input (exit 2) an error of inspect, push or
+// prefetch that is the user's (source.IsUserError).
 func userFault(err error) error {
 	if source.IsUserError(err) {
 		return usageError{err}

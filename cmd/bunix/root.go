@@ -11,6 +11,7 @@ import (
 
 	"github.com/nubificus/bunix/internal/buildinfo"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/nixbuild"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/spf13/cobra"
 )
@@ -70,10 +71,11 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "bunix: "+err.Error())
 	}
 	// Bad input: a usage error, or what a package reports as the user's
-	// (a description, an output path, a file to convert or an init answer).
+	// (a description, an output path, a file to convert, an init answer or
+	// a Nix builder's environment).
 	var ue usageError
 	var bad *scaffold.Error
-	if errors.As(err, &ue) || errors.As(err, &bad) || build.IsUserError(err) {
+	if errors.As(err, &ue) || errors.As(err, &bad) || build.IsUserError(err) || nixbuild.IsUsageError(err) {
 		return exitBadInput
 	}
 	return exitFailure
@@ -81,15 +83,9 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 
 func newRoot(getenv func(string) string) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "bunix",
-		Short: "Package unikernels as container images for urunc",
-		Long: `bunix packages unikernels as container images for urunc, reproducibly.
-
-Describe the image in args.nix (or args.json, args.hcl): its name and tag, the
-files to copy in, and the urunc annotations. bunix writes /urunc.json, the
-image labels and the process args, and a docker-archive tar that
-'docker load' takes. The same code is the builder of the Nix derivation that
-'nix-build default.nix' runs, and both give the same bytes.`,
+		Use:           "bunix",
+		Short:         "Package unikernels as container images for urunc",
+		Long:          longHelp("bunix"),
 		Version:       buildinfo.Version(version),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -98,9 +94,30 @@ image labels and the process args, and a docker-archive tar that
 		// Two edits away: "buidl" is build, "valdate" validate.
 		SuggestionsMinimumDistance: 2,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newPrefetch(),
-		newNixBuilder(getenv), newNixLayer(getenv), newNixRootfsLayer(getenv), newNixStream(getenv), newNixStreamScript(getenv), newNixScript(getenv), newNixPull(getenv))
+	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newPrefetch())
+	root.AddCommand(newNixBuilders(getenv)...)
 	return root
+}
+
+// newNixBuilders makes each of pkg/nixbuild's builders, what nix/lib.nix's
+// derivations run, a hidden command.
+func newNixBuilders(getenv func(string) string) []*cobra.Command {
+	var cmds []*cobra.Command
+	for i := range nixbuild.Builders {
+		b := &nixbuild.Builders[i]
+		cmds = append(cmds, &cobra.Command{
+			Use:     strings.Join(append([]string{b.Name}, b.Args...), " "),
+			Short:   b.Short,
+			Long:    b.Long,
+			Example: b.Example,
+			Hidden:  true,
+			Args:    exactArgs(len(b.Args)),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				return b.Run(cmd.Context(), getenv, a, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			},
+		})
+	}
+	return cmds
 }
 
 // unknownCommand runs when no subcommand matched: with no words it shows

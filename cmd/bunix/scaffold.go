@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/nubificus/bunix/internal/progress"
-	"github.com/nubificus/bunix/pkg/args"
-	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
@@ -20,12 +18,7 @@ func newInit() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init [flags]",
 		Short: "Write a commented args.nix for a guest and monitor",
-		Long: `Init writes args.nix (and, with --flake, flake.nix) in --dir for a guest on a
-monitor that urunc can run it on. It never overwrites a file.
-
-On a terminal, it asks for what the flags leave out (guest, monitor, kernel
-file, command line, environment), offering only monitors that run the
-guest. Without a terminal, --type, --hypervisor and --binary are required.`,
+		Long:  longHelp("init"),
 		Example: `  bunix init
   bunix init --type unikraft --hypervisor qemu --binary ./kernel --cmdline "/chttp" --env PORT=8080
   bunix init --type rumprun --hypervisor hvt --binary ./redis.hvt --flake`,
@@ -73,34 +66,15 @@ func newConvert() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "convert FILE",
 		Short: "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix",
-		Long: `Convert reads a bunnyfile (YAML, version v0.1) or a Dockerfile-like
-Containerfile of pun or bunny (FROM scratch or FROM registry/repo:tag, COPY,
-LABEL "com.urunc.unikernel.*"=..., ENV, CMD and ENTRYPOINT in exec form) and
-writes an args.nix that builds an image with the same settings. Sources are
-rewritten relative to the output's directory. A FROM image (or a bunnyfile's
-kernel.from image) becomes from = { ref; digest; hash; }: convert resolves the
-tag to its digest today and computes the hash, as bunix prefetch does, and
-says so on stderr.
-
-Every line is carried over or reported: what cannot be (a multi-stage build,
-COPY --from, RUN, a shell-form CMD, labels urunc does not read, an ADD of an
-archive or a URL, two copies to one target) is reported line by line and
-nothing is written. Sources must lie inside the build context, the file's directory,
-after symlinks too. FILE must be a regular file of at most 1 MiB. Without
--o the args.nix goes to standard output; -o never overwrites a file.`,
+		Long:  longHelp("convert"),
 		Example: `  bunix convert Containerfile -o args.nix
   bunix convert bunnyfile --name urunc/redis --tag test`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			resolve := func(ref string) (scaffold.Base, error) {
-				p, err := registry.Prefetch(cmd.Context(), ref, args.DefaultArchitecture, "")
-				if err != nil {
-					return scaffold.Base{}, err
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, p.Digest, p.Hash)
-				return scaffold.Base{Ref: p.Ref, Digest: p.Digest, Hash: p.Hash}, nil
+			pinned := func(ref string, b scaffold.Base) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 			}
-			nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithResolver(resolve))
+			nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned))
 			if err != nil {
 				return fmt.Errorf("convert: %w", err)
 			}

@@ -14,23 +14,6 @@ import (
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
-// convertProject writes files (relative name to content) into a fresh build
-// context and returns its directory.
-func convertProject(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 const convertLabels = `LABEL com.urunc.unikernel.binary=/unikernel/kernel
 LABEL com.urunc.unikernel.unikernelType=unikraft com.urunc.unikernel.hypervisor=qemu
 `
@@ -47,7 +30,7 @@ func TestConvertRefusesSourcesOutsideContext(t *testing.T) {
 		{"dangling", "COPY dangling /unikernel/kernel", `Containerfile:2: COPY "dangling": forbidden path outside the build context`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := convertProject(t, map[string]string{"Containerfile": "FROM scratch\n" + tc.line + "\n" + convertLabels})
+			dir := writeFiles(t, map[string]string{"Containerfile": "FROM scratch\n" + tc.line + "\n" + convertLabels})
 			os.Symlink("/etc/passwd", filepath.Join(dir, "link"))
 			os.Symlink("/etc", filepath.Join(dir, "dirlink"))
 			os.Symlink("../../no/such/file", filepath.Join(dir, "dangling"))
@@ -62,7 +45,7 @@ func TestConvertRefusesSourcesOutsideContext(t *testing.T) {
 		})
 	}
 	// A symlink that stays inside the context is fine.
-	dir := convertProject(t, map[string]string{"Containerfile": "FROM scratch\nCOPY link /unikernel/kernel\n" + convertLabels, "build/kernel": "k"})
+	dir := writeFiles(t, map[string]string{"Containerfile": "FROM scratch\nCOPY link /unikernel/kernel\n" + convertLabels, "build/kernel": "k"})
 	os.Symlink("build/kernel", filepath.Join(dir, "link"))
 	if code, _, stderr := cli(t, nil, "convert", filepath.Join(dir, "Containerfile")); code != 0 {
 		t.Errorf("symlink inside the context: exit %d: %s", code, stderr)
@@ -89,7 +72,7 @@ func TestConvertDropsNothing(t *testing.T) {
 		{"duplicate-source", "COPY kernel /unikernel/kernel\nCOPY kernel /unikernel/copy\n", `Containerfile:3: COPY "kernel": source is also copied at line 2`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := convertProject(t, map[string]string{
+			dir := writeFiles(t, map[string]string{
 				"Containerfile": "FROM scratch\n" + tc.body + convertLabels,
 				"kernel":        "k", "other": "o", "kernel.tar.gz": tgz.String(), "packed": tgz.String(),
 			})
@@ -100,7 +83,7 @@ func TestConvertDropsNothing(t *testing.T) {
 		})
 	}
 	// ADD of a plain local file is COPY.
-	dir := convertProject(t, map[string]string{"Containerfile": "FROM scratch\nADD kernel /unikernel/kernel\n" + convertLabels, "kernel": "k"})
+	dir := writeFiles(t, map[string]string{"Containerfile": "FROM scratch\nADD kernel /unikernel/kernel\n" + convertLabels, "kernel": "k"})
 	if code, stdout, stderr := cli(t, nil, "convert", filepath.Join(dir, "Containerfile")); code != 0 || !strings.Contains(stdout, `/kernel" = "/unikernel/kernel";`) {
 		t.Errorf("ADD of a plain file: exit %d: %s\n%s", code, stderr, stdout)
 	}
@@ -140,7 +123,7 @@ func TestConvertReadsRegularFilesOnly(t *testing.T) {
 // TestConvertExistingOutputIsUserError: -o naming an existing file is a
 // mistake on the command line (exit 2), and the file stays as it was.
 func TestConvertExistingOutputIsUserError(t *testing.T) {
-	dir := convertProject(t, map[string]string{"Containerfile": "FROM scratch\nCOPY kernel /unikernel/kernel\n" + convertLabels, "kernel": "k", "args.nix": "mine"})
+	dir := writeFiles(t, map[string]string{"Containerfile": "FROM scratch\nCOPY kernel /unikernel/kernel\n" + convertLabels, "kernel": "k", "args.nix": "mine"})
 	code, _, stderr := cli(t, nil, "convert", filepath.Join(dir, "Containerfile"), "-o", filepath.Join(dir, "args.nix"))
 	if code != exitBadInput || !strings.Contains(stderr, "already exists") {
 		t.Errorf("exit %d: %s", code, stderr)

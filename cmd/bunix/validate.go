@@ -13,12 +13,7 @@ func newValidate() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate [ARGS]",
 		Short: "Check an args file without building",
-		Long: `Validate reads an image description, ARGS (or -f; default args.nix), and
-reports every problem in it: bad fields and values, sources that are
-missing, targets that collide, and binary, initrd or block paths that no
-copied file provides, and a rootfs that cannot be built. It builds that
-rootfs in an unnamed temporary file, which goes when it ends, and writes
-nothing else.`,
+		Long:  longHelp("validate"),
 		Example: `  bunix validate
   bunix validate examples/rumprun-block/args.nix`,
 		Args: maxArgs(1),
@@ -31,7 +26,7 @@ nothing else.`,
 			if err != nil {
 				return err
 			}
-			sums, err := build.Check(cmd.Context(), []*args.Args{desc}, warnings(cmd.ErrOrStderr()))
+			sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}

@@ -2,7 +2,9 @@
 // as go-containerregistry's cmd/crane/depcheck_test.go does: cmd imports
 // pkg, never the reverse; pkg/image knows nothing of descriptions (pkg/args)
 // or the CLI; pkg/urunc, the urunc vocabulary, imports no other package of
-// the module but the leaves internal/msg and internal/nixexpr.
+// the module but the leaves internal/msg and internal/nixexpr; pkg/nixbuild,
+// the Nix builders, is imported by cmd alone and calls only pkg/build,
+// pkg/args, pkg/registry and pkg/image (and the module's internal helpers).
 package depcheck
 
 import (
@@ -24,6 +26,7 @@ type pkgInfo struct {
 	ImportPath   string
 	Dir          string
 	GoFiles      []string
+	Imports      []string // direct, without tests
 	Deps         []string // transitive, without tests
 	TestImports  []string
 	XTestImports []string
@@ -36,7 +39,7 @@ func listModule(t *testing.T) map[string]*pkgInfo {
 	if err != nil {
 		t.Fatalf("go not in PATH: %v", err)
 	}
-	cmd := exec.Command(goTool, "list", "-deps=false", "-json=ImportPath,Dir,GoFiles,Deps,TestImports,XTestImports", module+"/...")
+	cmd := exec.Command(goTool, "list", "-deps=false", "-json=ImportPath,Dir,GoFiles,Imports,Deps,TestImports,XTestImports", module+"/...")
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""
@@ -86,13 +89,26 @@ func violations(pkgs map[string]*pkgInfo, covers func(pkg string) bool, forbidde
 	return slices.Compact(bad)
 }
 
+// notAllowed returns the direct imports of the module's package p that
+// are neither internal helpers nor among allowed (paths in the module).
+func notAllowed(p *pkgInfo, allowed ...string) []string {
+	var bad []string
+	for _, d := range p.Imports {
+		rel, ours := strings.CutPrefix(d, module+"/")
+		if ours && !under("internal")(d) && !slices.Contains(allowed, rel) {
+			bad = append(bad, rel)
+		}
+	}
+	return bad
+}
+
 func under(dir string) func(string) bool {
 	return func(p string) bool { return p == module+"/"+dir || strings.HasPrefix(p, module+"/"+dir+"/") }
 }
 
 func TestImportDirection(t *testing.T) {
 	pkgs := listModule(t)
-	for _, need := range []string{"cmd/bunix", "pkg/image", "pkg/args", "pkg/urunc"} {
+	for _, need := range []string{"cmd/bunix", "pkg/image", "pkg/args", "pkg/urunc", "pkg/nixbuild"} {
 		if pkgs[module+"/"+need] == nil {
 			t.Fatalf("go list did not list %s: the rules below would pass vacuously", need)
 		}
@@ -112,16 +128,27 @@ func TestImportDirection(t *testing.T) {
 		{"pkg/urunc imports no other bunix package but internal/msg", under("pkg/urunc"), func(d string) bool { return ours(d) && !leaf(d) }, false},
 		{"internal/msg and internal/nixexpr, leaves, import no bunix package", leaf, ours, false},
 		{"pkg imports no cmd", under("pkg"), under("cmd"), true},
+		{"nothing in pkg imports pkg/nixbuild", func(p string) bool { return under("pkg")(p) && !under("pkg/nixbuild")(p) }, under("pkg/nixbuild"), true},
 	} {
 		if bad := violations(pkgs, rule.covers, rule.forbidden, rule.withTests); len(bad) > 0 {
 			t.Errorf("%s, but:\n  %s", rule.name, strings.Join(bad, "\n  "))
 		}
 	}
+	if bad := notAllowed(pkgs[module+"/pkg/nixbuild"], nixbuildImports...); len(bad) > 0 {
+		t.Errorf("pkg/nixbuild imports only %v and internal/, but imports %v", nixbuildImports, bad)
+	}
 	cmdDeps := pkgs[module+"/cmd/bunix"].Deps
 	if !slices.ContainsFunc(cmdDeps, under("pkg")) {
 		t.Errorf("cmd/bunix imports no pkg/ package: %v", cmdDeps)
 	}
+	if !slices.Contains(pkgs[module+"/cmd/bunix"].Imports, module+"/pkg/nixbuild") {
+		t.Error("cmd/bunix does not import pkg/nixbuild: the Nix builders are not its commands")
+	}
 }
+
+// nixbuildImports are the packages of the module, beside internal/, that
+// pkg/nixbuild may import.
+var nixbuildImports = []string{"pkg/build", "pkg/args", "pkg/registry", "pkg/image"}
 
 // TestViolations: the rules catch a forbidden import the real tree cannot
 // show without an import cycle (pkg/args imports pkg/image today).
@@ -139,5 +166,9 @@ func TestViolations(t *testing.T) {
 	}
 	if got := violations(pkgs, under("pkg"), under("cmd"), false); len(got) != 0 {
 		t.Errorf("cmd rule without tests: %v", got)
+	}
+	nb := &pkgInfo{ImportPath: module + "/pkg/nixbuild", Imports: []string{"fmt", module + "/pkg/build", module + "/internal/filekind", module + "/pkg/scaffold", module + "/cmd/bunix"}}
+	if got := notAllowed(nb, nixbuildImports...); !slices.Equal(got, []string{"pkg/scaffold", "cmd/bunix"}) {
+		t.Errorf("nixbuild rule: %v", got)
 	}
 }

@@ -22,7 +22,8 @@ import (
 //
 // The file is read as image.Open reads it: an OCI layout's blobs only from
 // inside it, each checked against its descriptor's digest and size, and
-// all of them looked at before the first byte is sent.
+// all of them looked at before the first byte is sent. A docker-archive's
+// layers are read once first and checked against its config's diffIDs.
 func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, error) {
 	if _, err := makeOptions(opts).tag(ref); err != nil {
 		return name.Digest{}, err
@@ -52,6 +53,11 @@ func PushFile(ctx context.Context, f *image.File, file, ref string, opts ...Opti
 	case len(f.Images) == 1:
 		if local, err = f.Images[0].Digest(); err != nil {
 			return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
+		}
+		if f.Format == image.DockerArchive {
+			if err := checkDiffIDs(ctx, f.Images[0]); err != nil {
+				return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
+			}
 		}
 		err = remote.Write(tag, f.Images[0], remoteOpts...)
 	default:
