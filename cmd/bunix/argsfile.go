@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/spf13/cobra"
 )
@@ -27,13 +28,13 @@ func argsFileFlag(cmd *cobra.Command, file *string) {
 
 // argsFile returns the image description a command reads: the positional
 // ARGS, else -f, else args.nix. A positional and an -f that name two files
-// are a usage error; %.80q quotes at most 80 characters of each.
+// are a usage error, which shows at most 80 bytes of each.
 func argsFile(cmd *cobra.Command, a []string, file string) (string, error) {
 	if len(a) == 0 {
 		return file, nil
 	}
 	if cmd.Flags().Changed("file") && filepath.Clean(file) != filepath.Clean(a[0]) {
-		return "", usageError{fmt.Errorf("%s: two image descriptions, %.80q and -f %.80q: give one", cmd.Name(), a[0], file)}
+		return "", usageError{fmt.Errorf("%s: two image descriptions, %s and -f %s: give one", cmd.Name(), msg.Quote(a[0], 80), msg.Quote(file, 80))}
 	}
 	return a[0], nil
 }

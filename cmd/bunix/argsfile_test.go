@@ -54,7 +54,7 @@ func TestArgsUsageErrors(t *testing.T) {
 		{[]string{"validate", json, hcl}, "bunix: validate: accepts at most 1 arg(s), received 2"},
 		{[]string{"build", missing, "-o", out}, "bunix: reading " + missing + ": stat " + missing + ": no such file or directory"},
 		{[]string{"validate", missing}, "bunix: reading " + missing + ": stat " + missing + ": no such file or directory"},
-		{[]string{"build", strings.Repeat("a", 200) + ".json", "-f", json, "-o", out}, `bunix: build: two image descriptions, "` + strings.Repeat("a", 80) + `" and -f`},
+		{[]string{"build", strings.Repeat("a", 200) + ".json", "-f", json, "-o", out}, `bunix: build: two image descriptions, "` + strings.Repeat("a", 80) + `"... (205 bytes) and -f`},
 	} {
 		code, stdout, stderr := cli(t, nil, tc.argv...)
 		if code != exitBadInput || stdout != "" || !strings.HasPrefix(stderr, tc.want) {
