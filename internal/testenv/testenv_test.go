@@ -559,23 +559,11 @@ func push(r *RegistryServer, repo, tag string, img v1.Image) error {
 	if err != nil {
 		return err
 	}
-	blobs := [][]byte{config}
-	layers, err := img.Layers()
+	layers, err := LayerBlobs(img)
 	if err != nil {
 		return err
 	}
-	for _, l := range layers {
-		rc, err := l.Compressed()
-		if err != nil {
-			return err
-		}
-		blob, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
-		blobs = append(blobs, blob)
-	}
+	blobs := append([][]byte{config}, layers...)
 	base := "http://" + r.Addr + "/v2/" + repo
 	for _, blob := range blobs {
 		resp, err := send(http.MethodPost, base+"/blobs/uploads/", "", nil, http.StatusAccepted)

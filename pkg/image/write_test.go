@@ -71,7 +71,7 @@ func untar(t *testing.T, p string) string {
 	}
 	defer f.Close()
 	dir := t.TempDir()
-	walkTar(t, f, func(h *tar.Header, r io.Reader) {
+	testenv.WalkTar(t, f, func(h *tar.Header, r io.Reader) {
 		out := filepath.Join(dir, h.Name)
 		if h.Typeflag != tar.TypeReg {
 			t.Fatalf("%s: type %c in the archive", h.Name, h.Typeflag)
