@@ -26,6 +26,31 @@ type daemon struct {
 	exited chan struct{} // closed when the daemon has exited and been reaped
 }
 
+// prepareDaemon looks up commands in PATH and makes a new directory for a
+// private daemon called name, from pattern as os.MkdirTemp takes it. It
+// returns the directory, by its real path (as /proc/self/mountinfo has it,
+// for unmountUnder), and the commands' paths, in order.
+func prepareDaemon(name, pattern string, commands ...string) (string, []string, error) {
+	var paths []string
+	for _, c := range commands {
+		p, err := exec.LookPath(c)
+		if err != nil {
+			return "", nil, fmt.Errorf("starting a private %s: %w", name, err)
+		}
+		paths = append(paths, p)
+	}
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, fmt.Errorf("starting a private %s: %w", name, err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("starting a private %s: %w", name, err)
+	}
+	return real, paths, nil
+}
+
 // start starts cmd as the daemon, with its stdout and stderr going to the
 // log in d.dir, which it truncates, and reaps it when it exits.
 func (d *daemon) start(cmd *exec.Cmd) error {

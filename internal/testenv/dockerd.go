@@ -142,24 +142,13 @@ func requireDockerd(t testing.TB) {
 // startDockerd starts a daemon in a new directory and waits until it
 // answers. The returned stop stops it and removes the directory.
 func startDockerd() (*Docker, func() error, error) {
-	dockerd, err := exec.LookPath("dockerd")
-	if err != nil {
-		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
-	}
-	docker, err := exec.LookPath("docker")
-	if err != nil {
-		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
-	}
 	// Short names throughout: the daemon's socket and containerd's, under
 	// the exec root, must fit in a unix socket address.
-	dir, err := os.MkdirTemp("", "bx")
+	dir, bins, err := prepareDaemon("dockerd", "bx", "dockerd", "docker")
 	if err != nil {
-		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
+		return nil, nil, err
 	}
-	// The real path, as /proc/self/mountinfo has it for unmountUnder.
-	if dir, err = filepath.EvalSymlinks(dir); err != nil {
-		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
-	}
+	dockerd, docker := bins[0], bins[1]
 	d := &Docker{Host: "unix://" + filepath.Join(dir, "s"), docker: docker, daemon: daemon{name: "dockerd", dir: dir}}
 	cmd, err := d.command(dockerd)
 	if err == nil {

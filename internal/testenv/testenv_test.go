@@ -407,6 +407,16 @@ func assertStopped(t *testing.T, d *daemon, token string) {
 	}
 }
 
+// assertAlone checks that the daemon d, what in the message, is the only
+// process naming its directory.
+func assertAlone(t *testing.T, d *daemon, what string) {
+	t.Helper()
+	token := filepath.Base(d.dir)
+	if running := processesNaming(t, token); len(running) != 1 {
+		t.Errorf("processes naming %s: %q, want %s alone", token, running, what)
+	}
+}
+
 // processesNaming returns "pid: command line" for each process whose
 // command line holds token.
 func processesNaming(t *testing.T, token string) []string {
@@ -429,13 +439,46 @@ func processesNaming(t *testing.T, token string) []string {
 	return found
 }
 
+// TestPrepareDaemon: the directory is new and named by its real path, and
+// the commands' paths come in order; a command not in PATH is an error
+// naming the daemon being started, and leaves no directory.
+func TestPrepareDaemon(t *testing.T) {
+	tmp := t.TempDir()
+	real := filepath.Join(tmp, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(tmp, "link")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", filepath.Join(tmp, "link"))
+	dir, paths, err := prepareDaemon("test daemon", "bx", "sh", "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || filepath.Dir(dir) != real || !strings.HasPrefix(filepath.Base(dir), "bx") {
+		t.Errorf("directory %s (%v), want a new one in %s, the real path of $TMPDIR", dir, err, real)
+	}
+	sh, _ := exec.LookPath("sh")
+	goPath, _ := exec.LookPath("go")
+	if len(paths) != 2 || paths[0] != sh || paths[1] != goPath {
+		t.Errorf("paths %q, want [%s %s]", paths, sh, goPath)
+	}
+
+	_, _, err = prepareDaemon("test daemon", "bx", "sh", "no-such-tool-bx")
+	if err == nil || !strings.HasPrefix(err.Error(), `starting a private test daemon: exec: "no-such-tool-bx"`) {
+		t.Errorf("a missing command: %v, want it named, as the test daemon's", err)
+	}
+	if entries, _ := os.ReadDir(real); len(entries) != 1 {
+		t.Errorf("%d directories in $TMPDIR, want only the first call's", len(entries))
+	}
+}
+
 func TestRegistry(t *testing.T) {
 	var r *RegistryServer
 	t.Run("running", func(t *testing.T) {
 		r = Registry(t)
-		if running := processesNaming(t, filepath.Base(r.dir)); len(running) != 1 {
-			t.Errorf("processes naming %s: %q, want the registry alone", filepath.Base(r.dir), running)
-		}
+		assertAlone(t, &r.daemon, "the registry")
 		img := randomImage(t, map[string]string{"org.bunix.test": "registry"})
 		if err := push(r, "bunix/test", "v1", img); err != nil {
 			t.Fatal(err)
@@ -634,9 +677,7 @@ func TestContainerd(t *testing.T) {
 	var c *ContainerdServer
 	t.Run("running", func(t *testing.T) {
 		c = Containerd(t)
-		if running := processesNaming(t, filepath.Base(c.dir)); len(running) != 1 {
-			t.Errorf("processes naming %s: %q, want containerd alone", filepath.Base(c.dir), running)
-		}
+		assertAlone(t, &c.daemon, "containerd")
 		dir := t.TempDir()
 
 		// A docker-archive holds no manifest: containerd writes its own,
