@@ -15,12 +15,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -311,6 +313,38 @@ func TestDockerd(t *testing.T) {
 		t.Skip("no daemon started")
 	}
 	assertStopped(t, &d.daemon, token)
+}
+
+// TestDockerLoadCopyOut: Load loads a docker-archive and gives its config
+// and platform as the daemon sees them; CopyOut copies a file out of a
+// container of it, and leaves no container.
+func TestDockerLoadCopyOut(t *testing.T) {
+	d := Dockerd(t)
+	_, base := BaseImage(t, compression.GZip, "")
+	img := hostLinux(t, base, map[string]string{"org.bunix.test": "load"})
+	const ref = "testenv/load:v1"
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	cfg, platform := d.Load(t, archive, ref)
+	if platform != "linux/"+runtime.GOARCH || cfg.Labels["org.bunix.test"] != "load" || !slices.Equal(cfg.Entrypoint, []string{"/unikraft/bin/kernel"}) {
+		t.Errorf("docker sees %s %+v", platform, cfg)
+	}
+	dir := d.CopyOut(t, ref, "/unikraft/bin/kernel", "/etc/app.conf")
+	if got := string(ReadFile(t, filepath.Join(dir, "kernel"))); got != BaseKernel {
+		t.Errorf("kernel copied out: %q, want %q", got, BaseKernel)
+	}
+	if got := string(ReadFile(t, filepath.Join(dir, "app.conf"))); got != "worker_processes 1;\n" {
+		t.Errorf("app.conf copied out: %q", got)
+	}
+	if out, err := d.Run(t, "ps", "--all", "--quiet"); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("containers after CopyOut: %q %v, want none", out, err)
+	}
 }
 
 func TestSharedDockerd(t *testing.T) {
