@@ -99,12 +99,7 @@ func startContainerd() (*ContainerdServer, error) {
 		ctr:       ctr,
 		daemon:    daemon{name: "containerd", dir: dir},
 	}
-	cmd, err := c.command(containerd)
-	if err == nil {
-		err = c.start(cmd)
-	}
-	if err != nil {
-		os.RemoveAll(dir)
+	if err := c.launch(c.command(containerd)); err != nil {
 		return nil, err
 	}
 	if err := c.waitReady(c.Address, containerdStartTimeout, c.answers); err != nil {

@@ -77,6 +77,19 @@ func (d *daemon) start(cmd *exec.Cmd) error {
 	return nil
 }
 
+// launch starts cmd as the daemon, cmd and err being what the daemon's
+// command method returned. When either fails it removes d.dir, which holds
+// nothing the caller needs yet, and returns the error.
+func (d *daemon) launch(cmd *exec.Cmd, err error) error {
+	if err == nil {
+		err = d.start(cmd)
+	}
+	if err != nil {
+		os.RemoveAll(d.dir)
+	}
+	return err
+}
+
 // waitReady asks ready, every readyPollInterval, whether the daemon answers
 // on addr, until it does, the daemon exits, or timeout passes.
 func (d *daemon) waitReady(addr string, timeout time.Duration, ready func() bool) error {

@@ -195,12 +195,7 @@ func startDockerd() (*Docker, func() error, error) {
 	}
 	dockerd, docker := bins[0], bins[1]
 	d := &Docker{Host: "unix://" + filepath.Join(dir, "s"), docker: docker, daemon: daemon{name: "dockerd", dir: dir}}
-	cmd, err := d.command(dockerd)
-	if err == nil {
-		err = d.start(cmd)
-	}
-	if err != nil {
-		os.RemoveAll(dir)
+	if err := d.launch(d.command(dockerd)); err != nil {
 		return nil, nil, err
 	}
 	if err := d.waitReady(d.Host, dockerdStartTimeout, d.answers); err != nil {

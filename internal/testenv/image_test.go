@@ -3,7 +3,9 @@ package testenv
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -47,7 +49,8 @@ func TestWalkTar(t *testing.T) {
 	}
 }
 
-// TestLayerBlobs: the blobs are the layers' compressed bytes, in order,
+// TestLayerBlobs: the blobs are the layers' compressed bytes (their
+// digests match), in order,
 // and an error from a layer is returned.
 func TestLayerBlobs(t *testing.T) {
 	img, err := random.Image(512, 3)
@@ -66,17 +69,12 @@ func TestLayerBlobs(t *testing.T) {
 		t.Fatalf("%d blobs for %d layers", len(blobs), len(layers))
 	}
 	for i, l := range layers {
-		rc, err := l.Compressed()
+		d, err := l.Digest()
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(blobs[i], want) {
-			t.Errorf("blob %d is not layer %d's compressed bytes", i, i)
+		if got := fmt.Sprintf("%x", sha256.Sum256(blobs[i])); got != d.Hex {
+			t.Errorf("blob %d has the digest sha256:%s, layer %d's is %s", i, got, i, d)
 		}
 	}
 

@@ -153,12 +153,7 @@ func startRegistry(opts []RegistryOption, freePort func() (int, error)) (*Regist
 		for _, opt := range opts {
 			opt(r)
 		}
-		cmd, err := r.command(bin)
-		if err == nil {
-			err = r.start(cmd)
-		}
-		if err != nil {
-			os.RemoveAll(dir)
+		if err := r.launch(r.command(bin)); err != nil {
 			return nil, err
 		}
 		err = r.waitReady("http://"+r.Addr+"/v2/", registryStartTimeout, r.answers)

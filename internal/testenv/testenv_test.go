@@ -508,6 +508,35 @@ func TestPrepareDaemon(t *testing.T) {
 	}
 }
 
+// TestLaunch: a daemon whose command could not be made, or does not
+// start, leaves no directory; one that starts keeps its directory.
+func TestLaunch(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		command func() (*exec.Cmd, error)
+		wantErr bool
+	}{
+		{"no command", func() (*exec.Cmd, error) { return nil, errors.New("no config") }, true},
+		{"no binary", func() (*exec.Cmd, error) { return exec.Command("/no-such-dir-bx/daemon"), nil }, true},
+		{"started", func() (*exec.Cmd, error) { return exec.Command("true"), nil }, false},
+	} {
+		d := &daemon{name: "test daemon", dir: filepath.Join(t.TempDir(), "d")}
+		if err := os.Mkdir(d.dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		err := d.launch(tc.command())
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: launch: %v, want an error %v", tc.name, err, tc.wantErr)
+		}
+		if _, serr := os.Stat(d.dir); tc.wantErr != errors.Is(serr, fs.ErrNotExist) {
+			t.Errorf("%s: stat of the directory after launch: %v", tc.name, serr)
+		}
+		if err == nil {
+			<-d.exited
+		}
+	}
+}
+
 func TestRegistry(t *testing.T) {
 	var r *RegistryServer
 	t.Run("running", func(t *testing.T) {
