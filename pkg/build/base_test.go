@@ -72,11 +72,12 @@ func describe(t *testing.T, js string) []*args.Args {
 	return []*args.Args{a}
 }
 
-// writeOpen writes the image of the description js to a new file with
-// opts, and opens it for the rest of the test.
+// writeOpen writes the image of the description js to a new file (or,
+// for the oci format, directory) with opts, and opens it for the rest of
+// the test.
 func writeOpen(t *testing.T, js string, opts ...Option) *image.File {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "out.tar")
+	out := filepath.Join(t.TempDir(), "out")
 	if _, err := Write(context.Background(), out, describe(t, js), opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -103,18 +104,9 @@ func TestWriteOnBase(t *testing.T) {
 		for _, format := range []string{"oci-archive", "docker-archive", "oci"} {
 			t.Run(filepath.Base(from)+"/"+format, func(t *testing.T) {
 				src := files(t, "extra")
-				out := filepath.Join(t.TempDir(), "out")
-				descs := describe(t, `{"name":"x","format":"`+format+`","from":`+quoted(from)+`,
+				f := writeOpen(t, `{"name":"x","format":"`+format+`","from":`+quoted(from)+`,
 					"files":{`+quoted(filepath.Join(src, "extra"))+`:"/unikernel/extra"},
 					"annotations":{"cmdline":"-c /etc/other.conf"}}`)
-				if _, err := Write(context.Background(), out, descs); err != nil {
-					t.Fatal(err)
-				}
-				f, err := image.Open(out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
 				img := f.Images[0]
 				layers, _ := img.Layers()
 				if len(layers) != 4 {
