@@ -2,7 +2,6 @@ package nix_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -92,35 +91,13 @@ func TestBaseFromRegistry(t *testing.T) {
 	}
 
 	d := docker.Get(t)
-	if got, err := d.Run(t, "load", "-i", out); err != nil || !strings.Contains(got, "urunc/nginx:on-base") {
-		t.Fatalf("docker load: %q %v", got, err)
-	}
-	js, err := d.Run(t, "image", "inspect", "--format", "{{json .Config}}|{{.Os}}", "urunc/nginx:on-base")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPart, osName, _ := strings.Cut(strings.TrimSpace(js), "|")
-	var cfg struct {
-		Env    []string
-		Cmd    []string
-		Labels map[string]string
-	}
-	json.Unmarshal([]byte(cfgPart), &cfg)
-	if osName != "linux" || !slices.Equal(cfg.Env, []string{"PATH=/bin", "BASE=1"}) ||
+	cfg, platform := d.Load(t, out, "urunc/nginx:on-base")
+	if !strings.HasPrefix(platform, "linux/") || !slices.Equal(cfg.Env, []string{"PATH=/bin", "BASE=1"}) ||
 		cfg.Labels["org.opencontainers.image.vendor"] != "the base" || cfg.Labels["com.urunc.unikernel.binary"] != "/unikraft/bin/kernel" ||
 		!slices.Equal(cfg.Cmd, []string{"-c", "/etc/extra.conf"}) {
-		t.Errorf("docker sees os %s, config %s", osName, cfgPart)
+		t.Errorf("docker sees %s %+v", platform, cfg)
 	}
-	id, err := d.Run(t, "create", "urunc/nginx:on-base")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id = strings.TrimSpace(id)
-	defer d.Run(t, "rm", id)
-	dst := t.TempDir()
-	if _, err := d.Run(t, "cp", id+":/unikraft/bin/kernel", filepath.Join(dst, "kernel")); err != nil {
-		t.Fatal(err)
-	}
+	dst := d.CopyOut(t, "urunc/nginx:on-base", "/unikraft/bin/kernel")
 	if string(testenv.ReadFile(t, filepath.Join(dst, "kernel"))) != testenv.BaseKernel {
 		t.Error("the base's kernel is not in the container")
 	}

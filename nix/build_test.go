@@ -232,37 +232,12 @@ func TestDockerLoad(t *testing.T) {
 	root := testenv.ModuleRoot(t)
 	out := nixBuild(t)
 	d := docker.Get(t)
-	if got, err := d.Run(t, "load", "-i", out); err != nil || !strings.Contains(got, "Loaded image: bunix/hello:latest") {
-		t.Fatalf("docker load: %q %v", got, err)
-	}
-	cfgJSON, err := d.Run(t, "image", "inspect", "--format", "{{json .Config}}|{{.Os}}/{{.Architecture}}", "bunix/hello:latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPart, platform, _ := strings.Cut(strings.TrimSpace(cfgJSON), "|")
-	var cfg struct {
-		Cmd    []string
-		Labels map[string]string
-	}
-	if err := json.Unmarshal([]byte(cfgPart), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg, platform := d.Load(t, out, "bunix/hello:latest")
 	if platform != "linux/amd64" || strings.Join(cfg.Cmd, " ") != "hello /conf/hello.conf" ||
 		cfg.Labels["com.urunc.unikernel.unikernelType"] != "unikraft" || cfg.Labels["com.urunc.unikernel.mountRootfs"] != "false" {
 		t.Errorf("docker sees %s %+v", platform, cfg)
 	}
-	id, err := d.Run(t, "create", "bunix/hello:latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id = strings.TrimSpace(id)
-	defer d.Run(t, "rm", id)
-	dst := t.TempDir()
-	for _, p := range []string{"/urunc.json", "/unikernel/kernel"} {
-		if _, err := d.Run(t, "cp", id+":"+p, filepath.Join(dst, filepath.Base(p))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dst := d.CopyOut(t, "bunix/hello:latest", "/urunc.json", "/unikernel/kernel")
 	settings, err := urunc.DecodeJSON(testenv.ReadFile(t, filepath.Join(dst, "urunc.json")))
 	if err != nil {
 		t.Fatal(err)

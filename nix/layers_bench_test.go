@@ -1,9 +1,7 @@
 package nix_test
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,22 +17,7 @@ import (
 func BenchmarkDockerLoad(b *testing.B) {
 	dir := layeredDir(b, 256<<20, "bench\n")
 	_, expr := layeredExpr(b, dir, "bunix/load", "")
-	stream := filepath.Join(b.TempDir(), "stream.nix")
-	src, err := os.ReadFile(expr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(stream, []byte(strings.Replace(string(src), ").buildImage", ").streamImage", 1)), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	archive, stderr, err := testenv.NixBuild(b, "", expr)
-	if err != nil {
-		b.Fatalf("%v\n%s", err, stderr)
-	}
-	script, stderr, err := testenv.NixBuild(b, "", stream)
-	if err != nil {
-		b.Fatalf("%v\n%s", err, stderr)
-	}
+	archive, script, _ := buildAndStream(b, expr)
 	d := docker.Get(b)
 	dockerBin := testenv.Require(b, "docker")
 	load := func(b *testing.B, shell string) {

@@ -69,6 +69,27 @@ func layeredExpr(t testing.TB, dir, name, extra string) (args, expr string) {
 	return args, expr
 }
 
+// buildAndStream builds expr, a buildImage file from layeredExpr, and the
+// streamImage of the same arguments, and returns the results of both and
+// what the stream's build wrote on stderr.
+func buildAndStream(t testing.TB, expr string) (image, stream, streamStderr string) {
+	t.Helper()
+	streamExpr := filepath.Join(t.TempDir(), "stream.nix")
+	src := strings.Replace(string(testenv.ReadFile(t, expr)), ").buildImage", ").streamImage", 1)
+	if err := os.WriteFile(streamExpr, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	image, stderr, err := testenv.NixBuild(t, "", expr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	stream, streamStderr, err = testenv.NixBuild(t, "", streamExpr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, streamStderr)
+	}
+	return image, stream, streamStderr
+}
+
 // layerPaths evaluates the store paths of the layer derivations of the
 // image in file, by target's base name.
 func layerPaths(t *testing.T, file string) map[string]string {
@@ -291,19 +312,7 @@ func ownBytes(t *testing.T, dir string) int64 {
 func TestStreamImage(t *testing.T) {
 	dir := layeredDir(t, 1<<20, "one\n")
 	_, expr := layeredExpr(t, dir, "bunix/stream", "")
-	stream := filepath.Join(t.TempDir(), "stream.nix")
-	src := strings.Replace(string(testenv.ReadFile(t, expr)), ").buildImage", ").streamImage", 1)
-	if err := os.WriteFile(stream, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	image, stderr, err := testenv.NixBuild(t, "", expr)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
-	result, stderr, err := testenv.NixBuild(t, "", stream)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, stderr)
-	}
+	image, result, stderr := buildAndStream(t, expr)
 	if got := built(stderr); !slices.Equal(got, []string{"stream-bunix-stream-latest"}) {
 		t.Errorf("streamImage built %q, want the script alone (the layers are built)", got)
 	}

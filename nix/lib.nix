@@ -499,10 +499,8 @@ let
       # builder does not read.
       rootfsLayerDerivation =
         c:
-        builtins.derivation {
+        bunixDerivation bunix {
           name = "layer-rootfs";
-          system = bunix.system or builtins.currentSystem;
-          builder = "${prefixOf bunix}/bin/bunix";
           args = [ "nix-rootfs-layer" ];
           spec = toJSON (
             {
@@ -578,10 +576,8 @@ let
       target,
       compression,
     }:
-    builtins.derivation {
+    bunixDerivation bunix {
       name = storeName "layer" "layer-${baseNameOf target}";
-      system = bunix.system or builtins.currentSystem;
-      builder = "${prefixOf bunix}/bin/bunix";
       args = [
         "nix-layer"
         source
@@ -589,6 +585,19 @@ let
         compression
       ];
     };
+
+  # bunixDerivation bunix attrs: the derivation attrs describes (its name,
+  # args and inputs), whose builder is the static bunix of bunix, for the
+  # system bunix is for. Every derivation here is one.
+  bunixDerivation =
+    bunix: attrs:
+    builtins.derivation (
+      {
+        system = bunix.system or builtins.currentSystem;
+        builder = "${prefixOf bunix}/bin/bunix";
+      }
+      // attrs
+    );
 
   # nonNull o: o without its null attributes (those not set).
   nonNull = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
@@ -606,10 +615,8 @@ let
       base,
       layers ? [ ],
     }:
-    builtins.derivation {
+    bunixDerivation bunix {
       name = storeName "image" (base + (if format == "oci" then "-oci" else ".tar"));
-      system = bunix.system or builtins.currentSystem;
-      builder = "${prefixOf bunix}/bin/bunix";
       args = [ "nix-builder" ];
       spec = toJSON spec;
       passAsFile = [ "spec" ];
@@ -707,11 +714,9 @@ let
     else if !isString hash || match "sha256-[A-Za-z0-9+/]{43}=" hash == null then
       throw "${context}: hash = ${toJSON hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
     else
-      builtins.derivation (
+      bunixDerivation bunix (
         {
           name = storeName "image" "${baseNameOf ref}-${substring 7 12 digest}-oci";
-          system = bunix.system or builtins.currentSystem;
-          builder = "${prefixOf bunix}/bin/bunix";
           args = [ "nix-pull" ];
           inherit ref digest;
           architecture = arch;
@@ -820,10 +825,8 @@ let
     if (args.format or null) == "oci" then
       throw "bunix.streamImage ${spec.name}: format: \"oci\" is a directory, not a stream: use \"docker-archive\" or \"oci-archive\""
     else
-      builtins.derivation {
+      bunixDerivation args.bunix {
         name = storeName "stream" "stream-${spec.name}-${spec.tag}";
-        system = args.bunix.system or builtins.currentSystem;
-        builder = bin;
         # Checks the image as buildImage would, then writes the script.
         args = [ "nix-stream-script" ];
         text = "#!${bin} nix-stream\n" + toJSON {
@@ -867,10 +870,8 @@ let
       bin = "${prefixOf bunix}/bin/bunix";
       quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
     in
-    builtins.derivation {
+    bunixDerivation bunix {
       name = storeName "push" "push-${image.name or "image"}";
-      system = bunix.system or builtins.currentSystem;
-      builder = bin;
       args = [ "nix-script" ];
       text = ''
         #!/bin/sh

@@ -2,7 +2,6 @@ package nix_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,18 +66,7 @@ func TestProcessExample(t *testing.T) {
 	}
 	checkProcess(t, "oci-archive", configOf(t, layoutImage(t, unpacked)))
 
-	d := docker.Get(t)
-	if got, err := d.Run(t, "load", "-i", out); err != nil || !strings.Contains(got, "Loaded image: bunix/process:latest") {
-		t.Fatalf("docker load: %q %v", got, err)
-	}
-	raw, err := d.Run(t, "image", "inspect", "--format", "{{json .Config}}", "bunix/process:latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg v1.Config
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := docker.Get(t).Load(t, out, "bunix/process:latest")
 	checkProcess(t, "docker image inspect", cfg)
 }
 

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,28 +34,20 @@ func extract(t *testing.T, archive string, paths ...string) string {
 	for _, p := range paths {
 		want[strings.TrimPrefix(p, "/")] = true
 	}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	testenv.WalkTar(t, rc, func(h *tar.Header, r io.Reader) {
 		if !want[h.Name] {
-			continue
+			return
 		}
 		delete(want, h.Name)
 		f, err := os.Create(filepath.Join(dir, filepath.Base(h.Name)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.Copy(f, tr); err != nil {
+		if _, err := io.Copy(f, r); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()
-	}
+	})
 	if len(want) > 0 {
 		t.Fatalf("%s lacks %v", archive, want)
 	}

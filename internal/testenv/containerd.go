@@ -87,35 +87,19 @@ func (c *ContainerdServer) Env() []string {
 // startContainerd starts containerd in a new directory and waits until it
 // answers.
 func startContainerd() (*ContainerdServer, error) {
-	containerd, err := exec.LookPath("containerd")
-	if err != nil {
-		return nil, fmt.Errorf("starting a private containerd: %w", err)
-	}
-	ctr, err := exec.LookPath("ctr")
-	if err != nil {
-		return nil, fmt.Errorf("starting a private containerd: %w", err)
-	}
 	// Short names throughout: the sockets must fit in a unix socket address.
-	dir, err := os.MkdirTemp("", "bc")
+	dir, bins, err := prepareDaemon("containerd", "bc", "containerd", "ctr")
 	if err != nil {
-		return nil, fmt.Errorf("starting a private containerd: %w", err)
+		return nil, err
 	}
-	// The real path, as /proc/self/mountinfo has it for unmountUnder.
-	if dir, err = filepath.EvalSymlinks(dir); err != nil {
-		return nil, fmt.Errorf("starting a private containerd: %w", err)
-	}
+	containerd, ctr := bins[0], bins[1]
 	c := &ContainerdServer{
 		Address:   filepath.Join(dir, "sock"),
 		Namespace: containerdNamespace,
 		ctr:       ctr,
 		daemon:    daemon{name: "containerd", dir: dir},
 	}
-	cmd, err := c.command(containerd)
-	if err == nil {
-		err = c.start(cmd)
-	}
-	if err != nil {
-		os.RemoveAll(dir)
+	if err := c.launch(c.command(containerd)); err != nil {
 		return nil, err
 	}
 	if err := c.waitReady(c.Address, containerdStartTimeout, c.answers); err != nil {

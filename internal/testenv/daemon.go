@@ -26,6 +26,31 @@ type daemon struct {
 	exited chan struct{} // closed when the daemon has exited and been reaped
 }
 
+// prepareDaemon looks up commands in PATH and makes a new directory for a
+// private daemon called name, from pattern as os.MkdirTemp takes it. It
+// returns the directory, by its real path (as /proc/self/mountinfo has it,
+// for unmountUnder), and the commands' paths, in order.
+func prepareDaemon(name, pattern string, commands ...string) (string, []string, error) {
+	var paths []string
+	for _, c := range commands {
+		p, err := exec.LookPath(c)
+		if err != nil {
+			return "", nil, fmt.Errorf("starting a private %s: %w", name, err)
+		}
+		paths = append(paths, p)
+	}
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, fmt.Errorf("starting a private %s: %w", name, err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("starting a private %s: %w", name, err)
+	}
+	return real, paths, nil
+}
+
 // start starts cmd as the daemon, with its stdout and stderr going to the
 // log in d.dir, which it truncates, and reaps it when it exits.
 func (d *daemon) start(cmd *exec.Cmd) error {
@@ -50,6 +75,19 @@ func (d *daemon) start(cmd *exec.Cmd) error {
 		close(d.exited)
 	}()
 	return nil
+}
+
+// launch starts cmd as the daemon, cmd and err being what the daemon's
+// command method returned. When either fails it removes d.dir, which holds
+// nothing the caller needs yet, and returns the error.
+func (d *daemon) launch(cmd *exec.Cmd, err error) error {
+	if err == nil {
+		err = d.start(cmd)
+	}
+	if err != nil {
+		os.RemoveAll(d.dir)
+	}
+	return err
 }
 
 // waitReady asks ready, every readyPollInterval, whether the daemon answers

@@ -1,14 +1,19 @@
 package testenv
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 const (
@@ -123,6 +128,46 @@ func (d *Docker) Run(t testing.TB, args ...string) (stdout string, err error) {
 	return runTool("docker", d.docker, d.Env(), args...)
 }
 
+// Load loads the image file into d with docker load, failing t unless
+// docker says it loaded ref, and returns the image's config and platform
+// ("os/architecture") as docker image inspect gives them.
+func (d *Docker) Load(t testing.TB, file, ref string) (v1.Config, string) {
+	t.Helper()
+	if out, err := d.Run(t, "load", "-i", file); err != nil || !strings.Contains(out, "Loaded image: "+ref) {
+		t.Fatalf("docker load -i %s: %q %v, want it to load %s", file, out, err, ref)
+	}
+	out, err := d.Run(t, "image", "inspect", "--format", "{{json .Config}}|{{.Os}}/{{.Architecture}}", ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, platform, _ := strings.Cut(strings.TrimSpace(out), "|")
+	var c v1.Config
+	if err := json.Unmarshal([]byte(config), &c); err != nil {
+		t.Fatalf("docker image inspect %s: the config %s: %v", ref, config, err)
+	}
+	return c, platform
+}
+
+// CopyOut creates a container of the image ref in d, copies the files at
+// paths out of it into a new directory, each by its base name, removes
+// the container and returns the directory.
+func (d *Docker) CopyOut(t testing.TB, ref string, paths ...string) string {
+	t.Helper()
+	id, err := d.Run(t, "create", ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = strings.TrimSpace(id)
+	defer d.Run(t, "rm", id)
+	dir := t.TempDir()
+	for _, p := range paths {
+		if _, err := d.Run(t, "cp", id+":"+p, filepath.Join(dir, path.Base(p))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // Env returns the environment of this process with DOCKER_HOST pointing at d
 // and DOCKER_CONFIG at an empty directory of d's, and no other DOCKER_
 // variables: what a docker or skopeo command for d should run with.
@@ -142,31 +187,15 @@ func requireDockerd(t testing.TB) {
 // startDockerd starts a daemon in a new directory and waits until it
 // answers. The returned stop stops it and removes the directory.
 func startDockerd() (*Docker, func() error, error) {
-	dockerd, err := exec.LookPath("dockerd")
-	if err != nil {
-		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
-	}
-	docker, err := exec.LookPath("docker")
-	if err != nil {
-		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
-	}
 	// Short names throughout: the daemon's socket and containerd's, under
 	// the exec root, must fit in a unix socket address.
-	dir, err := os.MkdirTemp("", "bx")
+	dir, bins, err := prepareDaemon("dockerd", "bx", "dockerd", "docker")
 	if err != nil {
-		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
+		return nil, nil, err
 	}
-	// The real path, as /proc/self/mountinfo has it for unmountUnder.
-	if dir, err = filepath.EvalSymlinks(dir); err != nil {
-		return nil, nil, fmt.Errorf("starting a private dockerd: %w", err)
-	}
+	dockerd, docker := bins[0], bins[1]
 	d := &Docker{Host: "unix://" + filepath.Join(dir, "s"), docker: docker, daemon: daemon{name: "dockerd", dir: dir}}
-	cmd, err := d.command(dockerd)
-	if err == nil {
-		err = d.start(cmd)
-	}
-	if err != nil {
-		os.RemoveAll(dir)
+	if err := d.launch(d.command(dockerd)); err != nil {
 		return nil, nil, err
 	}
 	if err := d.waitReady(d.Host, dockerdStartTimeout, d.answers); err != nil {

@@ -135,14 +135,11 @@ var registryClient = &http.Client{
 // from freePort, and waits until it answers; it tries another port when the
 // registry finds its own taken.
 func startRegistry(opts []RegistryOption, freePort func() (int, error)) (*RegistryServer, error) {
-	bin, err := exec.LookPath("docker-registry")
+	dir, bins, err := prepareDaemon("docker-registry", "bunix-registry-", "docker-registry")
 	if err != nil {
-		return nil, fmt.Errorf("starting a private docker-registry: %w", err)
+		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "bunix-registry-")
-	if err != nil {
-		return nil, fmt.Errorf("starting a private docker-registry: %w", err)
-	}
+	bin := bins[0]
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
@@ -156,12 +153,7 @@ func startRegistry(opts []RegistryOption, freePort func() (int, error)) (*Regist
 		for _, opt := range opts {
 			opt(r)
 		}
-		cmd, err := r.command(bin)
-		if err == nil {
-			err = r.start(cmd)
-		}
-		if err != nil {
-			os.RemoveAll(dir)
+		if err := r.launch(r.command(bin)); err != nil {
 			return nil, err
 		}
 		err = r.waitReady("http://"+r.Addr+"/v2/", registryStartTimeout, r.answers)

@@ -15,12 +15,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -313,6 +315,38 @@ func TestDockerd(t *testing.T) {
 	assertStopped(t, &d.daemon, token)
 }
 
+// TestDockerLoadCopyOut: Load loads a docker-archive and gives its config
+// and platform as the daemon sees them; CopyOut copies a file out of a
+// container of it, and leaves no container.
+func TestDockerLoadCopyOut(t *testing.T) {
+	d := Dockerd(t)
+	_, base := BaseImage(t, compression.GZip, "")
+	img := hostLinux(t, base, map[string]string{"org.bunix.test": "load"})
+	const ref = "testenv/load:v1"
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	if err := tarball.WriteToFile(archive, tag, img); err != nil {
+		t.Fatal(err)
+	}
+	cfg, platform := d.Load(t, archive, ref)
+	if platform != "linux/"+runtime.GOARCH || cfg.Labels["org.bunix.test"] != "load" || !slices.Equal(cfg.Entrypoint, []string{"/unikraft/bin/kernel"}) {
+		t.Errorf("docker sees %s %+v", platform, cfg)
+	}
+	dir := d.CopyOut(t, ref, "/unikraft/bin/kernel", "/etc/app.conf")
+	if got := string(ReadFile(t, filepath.Join(dir, "kernel"))); got != BaseKernel {
+		t.Errorf("kernel copied out: %q, want %q", got, BaseKernel)
+	}
+	if got := string(ReadFile(t, filepath.Join(dir, "app.conf"))); got != "worker_processes 1;\n" {
+		t.Errorf("app.conf copied out: %q", got)
+	}
+	if out, err := d.Run(t, "ps", "--all", "--quiet"); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("containers after CopyOut: %q %v, want none", out, err)
+	}
+}
+
 func TestSharedDockerd(t *testing.T) {
 	var shared SharedDockerd
 	var mu sync.Mutex
@@ -407,6 +441,16 @@ func assertStopped(t *testing.T, d *daemon, token string) {
 	}
 }
 
+// assertAlone checks that the daemon d, what in the message, is the only
+// process naming its directory.
+func assertAlone(t *testing.T, d *daemon, what string) {
+	t.Helper()
+	token := filepath.Base(d.dir)
+	if running := processesNaming(t, token); len(running) != 1 {
+		t.Errorf("processes naming %s: %q, want %s alone", token, running, what)
+	}
+}
+
 // processesNaming returns "pid: command line" for each process whose
 // command line holds token.
 func processesNaming(t *testing.T, token string) []string {
@@ -429,13 +473,75 @@ func processesNaming(t *testing.T, token string) []string {
 	return found
 }
 
+// TestPrepareDaemon: the directory is new and named by its real path, and
+// the commands' paths come in order; a command not in PATH is an error
+// naming the daemon being started, and leaves no directory.
+func TestPrepareDaemon(t *testing.T) {
+	tmp := t.TempDir()
+	real := filepath.Join(tmp, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(tmp, "link")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", filepath.Join(tmp, "link"))
+	dir, paths, err := prepareDaemon("test daemon", "bx", "sh", "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() || filepath.Dir(dir) != real || !strings.HasPrefix(filepath.Base(dir), "bx") {
+		t.Errorf("directory %s (%v), want a new one in %s, the real path of $TMPDIR", dir, err, real)
+	}
+	sh, _ := exec.LookPath("sh")
+	goPath, _ := exec.LookPath("go")
+	if len(paths) != 2 || paths[0] != sh || paths[1] != goPath {
+		t.Errorf("paths %q, want [%s %s]", paths, sh, goPath)
+	}
+
+	_, _, err = prepareDaemon("test daemon", "bx", "sh", "no-such-tool-bx")
+	if err == nil || !strings.HasPrefix(err.Error(), `starting a private test daemon: exec: "no-such-tool-bx"`) {
+		t.Errorf("a missing command: %v, want it named, as the test daemon's", err)
+	}
+	if entries, _ := os.ReadDir(real); len(entries) != 1 {
+		t.Errorf("%d directories in $TMPDIR, want only the first call's", len(entries))
+	}
+}
+
+// TestLaunch: a daemon whose command could not be made, or does not
+// start, leaves no directory; one that starts keeps its directory.
+func TestLaunch(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		command func() (*exec.Cmd, error)
+		wantErr bool
+	}{
+		{"no command", func() (*exec.Cmd, error) { return nil, errors.New("no config") }, true},
+		{"no binary", func() (*exec.Cmd, error) { return exec.Command("/no-such-dir-bx/daemon"), nil }, true},
+		{"started", func() (*exec.Cmd, error) { return exec.Command("true"), nil }, false},
+	} {
+		d := &daemon{name: "test daemon", dir: filepath.Join(t.TempDir(), "d")}
+		if err := os.Mkdir(d.dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		err := d.launch(tc.command())
+		if (err != nil) != tc.wantErr {
+			t.Errorf("%s: launch: %v, want an error %v", tc.name, err, tc.wantErr)
+		}
+		if _, serr := os.Stat(d.dir); tc.wantErr != errors.Is(serr, fs.ErrNotExist) {
+			t.Errorf("%s: stat of the directory after launch: %v", tc.name, serr)
+		}
+		if err == nil {
+			<-d.exited
+		}
+	}
+}
+
 func TestRegistry(t *testing.T) {
 	var r *RegistryServer
 	t.Run("running", func(t *testing.T) {
 		r = Registry(t)
-		if running := processesNaming(t, filepath.Base(r.dir)); len(running) != 1 {
-			t.Errorf("processes naming %s: %q, want the registry alone", filepath.Base(r.dir), running)
-		}
+		assertAlone(t, &r.daemon, "the registry")
 		img := randomImage(t, map[string]string{"org.bunix.test": "registry"})
 		if err := push(r, "bunix/test", "v1", img); err != nil {
 			t.Fatal(err)
@@ -559,23 +665,11 @@ func push(r *RegistryServer, repo, tag string, img v1.Image) error {
 	if err != nil {
 		return err
 	}
-	blobs := [][]byte{config}
-	layers, err := img.Layers()
+	layers, err := LayerBlobs(img)
 	if err != nil {
 		return err
 	}
-	for _, l := range layers {
-		rc, err := l.Compressed()
-		if err != nil {
-			return err
-		}
-		blob, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
-		blobs = append(blobs, blob)
-	}
+	blobs := append([][]byte{config}, layers...)
 	base := "http://" + r.Addr + "/v2/" + repo
 	for _, blob := range blobs {
 		resp, err := send(http.MethodPost, base+"/blobs/uploads/", "", nil, http.StatusAccepted)
@@ -646,9 +740,7 @@ func TestContainerd(t *testing.T) {
 	var c *ContainerdServer
 	t.Run("running", func(t *testing.T) {
 		c = Containerd(t)
-		if running := processesNaming(t, filepath.Base(c.dir)); len(running) != 1 {
-			t.Errorf("processes naming %s: %q, want containerd alone", filepath.Base(c.dir), running)
-		}
+		assertAlone(t, &c.daemon, "containerd")
 		dir := t.TempDir()
 
 		// A docker-archive holds no manifest: containerd writes its own,

@@ -72,6 +72,23 @@ func describe(t *testing.T, js string) []*args.Args {
 	return []*args.Args{a}
 }
 
+// writeOpen writes the image of the description js to a new file (or,
+// for the oci format, directory) with opts, and opens it for the rest of
+// the test.
+func writeOpen(t *testing.T, js string, opts ...Option) *image.File {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := Write(context.Background(), out, describe(t, js), opts...); err != nil {
+		t.Fatal(err)
+	}
+	f, err := image.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 func quoted(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // TestWriteOnBase builds on the base in each of its formats, writes each
@@ -87,18 +104,9 @@ func TestWriteOnBase(t *testing.T) {
 		for _, format := range []string{"oci-archive", "docker-archive", "oci"} {
 			t.Run(filepath.Base(from)+"/"+format, func(t *testing.T) {
 				src := files(t, "extra")
-				out := filepath.Join(t.TempDir(), "out")
-				descs := describe(t, `{"name":"x","format":"`+format+`","from":`+quoted(from)+`,
+				f := writeOpen(t, `{"name":"x","format":"`+format+`","from":`+quoted(from)+`,
 					"files":{`+quoted(filepath.Join(src, "extra"))+`:"/unikernel/extra"},
 					"annotations":{"cmdline":"-c /etc/other.conf"}}`)
-				if _, err := Write(context.Background(), out, descs); err != nil {
-					t.Fatal(err)
-				}
-				f, err := image.Open(out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
 				img := f.Images[0]
 				layers, _ := img.Layers()
 				if len(layers) != 4 {
@@ -153,15 +161,7 @@ func TestWriteOnBase(t *testing.T) {
 // base's Entrypoint and Cmd stay when the description gives no command.
 func TestWriteOnBaseNoFiles(t *testing.T) {
 	dir, _, _, _ := baseFiles(t, compression.GZip)
-	out := filepath.Join(t.TempDir(), "out.tar")
-	if _, err := Write(context.Background(), out, describe(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"hypervisor":"firecracker"}}`)); err != nil {
-		t.Fatal(err)
-	}
-	f, err := image.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := writeOpen(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"hypervisor":"firecracker"}}`)
 	cf, _ := f.Images[0].ConfigFile()
 	if !slices.Equal(cf.Config.Entrypoint, []string{"/unikraft/bin/kernel"}) || !slices.Equal(cf.Config.Cmd, []string{"-c", "/etc/app.conf"}) || cf.Config.Labels["com.urunc.unikernel.hypervisor"] != "firecracker" {
 		t.Errorf("cmd %q labels %v", cf.Config.Cmd, cf.Config.Labels)
@@ -262,15 +262,7 @@ func corruptLayer(t *testing.T, dir string) {
 // TestWriteOnZstdBase: a zstd base goes into the OCI formats as it is.
 func TestWriteOnZstdBase(t *testing.T) {
 	zdir, _, _, zimg := baseFiles(t, compression.ZStd)
-	out := filepath.Join(t.TempDir(), "out.tar")
-	if _, err := Write(context.Background(), out, describe(t, `{"name":"x","format":"oci-archive","compression":"gzip","from":`+quoted(zdir)+`}`)); err != nil {
-		t.Fatal(err)
-	}
-	f, err := image.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := writeOpen(t, `{"name":"x","format":"oci-archive","compression":"gzip","from":`+quoted(zdir)+`}`)
 	m, _ := f.Images[0].Manifest()
 	bm, _ := zimg.Manifest()
 	if m.Layers[0].Digest != bm.Layers[0].Digest || m.Layers[0].MediaType != "application/vnd.oci.image.layer.v1.tar+zstd" || m.Layers[2].MediaType != "application/vnd.oci.image.layer.v1.tar+gzip" {

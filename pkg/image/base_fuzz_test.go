@@ -34,8 +34,7 @@ func FuzzOpenBase(f *testing.F) {
 		f.Add(true, []byte(seedDocker), []byte(""), []byte(seedConfig), l)
 	}
 	f.Fuzz(func(t *testing.T, docker bool, index, manifest, config, layer []byte) {
-		data := tarOf(assemble(docker, index, manifest, config, layer))
-		file, err := openArchive(bytes.NewReader(data), int64(len(data)), nil)
+		file, err := openAssembled(docker, index, manifest, config, layer)
 		if err != nil {
 			return
 		}

@@ -189,7 +189,7 @@ func checkLayerDigests(t *testing.T, img v1.Image) {
 func listLayer(t *testing.T, r io.Reader) []string {
 	t.Helper()
 	var got []string
-	walkTar(t, r, func(hdr *tar.Header, _ io.Reader) {
+	testenv.WalkTar(t, r, func(hdr *tar.Header, _ io.Reader) {
 		if hdr.Uid != 0 || hdr.Gid != 0 || hdr.Uname != "" || hdr.Gname != "" || !hdr.ModTime.Equal(DefaultCreated) {
 			t.Errorf("%s: owner %d:%d (%q:%q), mtime %v", hdr.Name, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname, hdr.ModTime)
 		}
@@ -203,22 +203,6 @@ func listLayer(t *testing.T, r io.Reader) []string {
 		got = append(got, s)
 	})
 	return got
-}
-
-// walkTar calls f with each entry of the tar r and its contents.
-func walkTar(t *testing.T, r io.Reader, f func(*tar.Header, io.Reader)) {
-	t.Helper()
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(hdr, tr)
-	}
 }
 
 func TestWriteDockerArchiveReadsBack(t *testing.T) {
@@ -240,7 +224,7 @@ func TestWriteDockerArchiveReadsBack(t *testing.T) {
 	checkImage(t, img, sampleLayers)
 	// The archive's own entries are normalized too.
 	var names []string
-	walkTar(t, bytes.NewReader(data), func(hdr *tar.Header, _ io.Reader) {
+	testenv.WalkTar(t, bytes.NewReader(data), func(hdr *tar.Header, _ io.Reader) {
 		if hdr.Mode != 0o644 || hdr.Uid != 0 || !hdr.ModTime.Equal(DefaultCreated) {
 			t.Errorf("archive entry %s: mode %o uid %d mtime %v", hdr.Name, hdr.Mode, hdr.Uid, hdr.ModTime)
 		}

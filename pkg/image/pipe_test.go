@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // TestLayerMatchesArchiveTar streams layers whose files end on, just before
@@ -128,7 +130,7 @@ func TestHugeSparseFile(t *testing.T) {
 	defer pr.Close()
 
 	var diffID string
-	walkTar(t, bufio.NewReaderSize(pr, chunkSize), func(h *tar.Header, outer io.Reader) {
+	testenv.WalkTar(t, bufio.NewReaderSize(pr, chunkSize), func(h *tar.Header, outer io.Reader) {
 		if h.Name != "layer-000.tar" {
 			data, _ := io.ReadAll(outer)
 			if strings.HasSuffix(h.Name, ".json") && h.Name != "manifest.json" && !bytes.Contains(data, []byte(diffID)) {

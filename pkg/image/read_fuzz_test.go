@@ -58,6 +58,13 @@ func assemble(docker bool, index, manifest, config, layer []byte) []member {
 	}
 }
 
+// openAssembled assembles the members into an oci-archive (or, if docker,
+// a docker-archive) and opens it.
+func openAssembled(docker bool, index, manifest, config, layer []byte) (*File, error) {
+	data := tarOf(assemble(docker, index, manifest, config, layer))
+	return openArchive(bytes.NewReader(data), int64(len(data)), nil)
+}
+
 func tarOf(ms []member) []byte {
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
@@ -107,8 +114,7 @@ func readAllOf(f *File) {
 func FuzzOpenArchive(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, docker bool, index, manifest, config, layer []byte) {
-		data := tarOf(assemble(docker, index, manifest, config, layer))
-		file, err := openArchive(bytes.NewReader(data), int64(len(data)), nil)
+		file, err := openAssembled(docker, index, manifest, config, layer)
 		if err != nil {
 			return
 		}
@@ -139,46 +145,26 @@ func FuzzOpenLayout(f *testing.F) {
 	names := strings.NewReplacer("@manifest", ms[2].name, "@config", ms[3].name, "@layer", ms[4].name)
 	dir := filepath.Join(f.TempDir(), "layout")
 	f.Fuzz(func(t *testing.T, ops string) {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range ms {
-			if err := os.WriteFile(filepath.Join(dir, m.name), m.data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		resetLayout(t, dir, ms)
 		// The changes go through an os.Root too: a symlink made by one op
 		// must not lead a later op out of the layout.
-		root, err := os.OpenRoot(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer root.Close()
-		for _, line := range strings.Split(ops, "\n") {
-			op, rest, _ := strings.Cut(line, " ")
-			name, arg, _ := strings.Cut(rest, " ")
-			name = strings.TrimPrefix(path.Clean("/"+names.Replace(name)), "/")
-			if name == "" {
-				continue
-			}
-			switch op {
+		root := openRoot(t, dir)
+		for _, o := range layoutOps(ops, names) {
+			switch o.op {
 			case "rm":
-				root.RemoveAll(name)
+				root.RemoveAll(o.name)
 			case "ln":
-				root.Symlink(names.Replace(arg), name)
+				root.Symlink(names.Replace(o.arg), o.name)
 			case "fifo":
 				// os.Root makes no FIFO: make one only where no symlink
 				// is on the way.
-				if parentsAreDirs(dir, name) {
-					syscall.Mkfifo(filepath.Join(dir, filepath.FromSlash(name)), 0o644)
+				if parentsAreDirs(dir, o.name) {
+					syscall.Mkfifo(filepath.Join(dir, filepath.FromSlash(o.name)), 0o644)
 				}
 			case "dir":
-				root.Mkdir(name, 0o755)
+				root.Mkdir(o.name, 0o755)
 			case "put":
-				root.WriteFile(name, []byte(arg), 0o644)
+				root.WriteFile(o.name, []byte(o.arg), 0o644)
 			}
 		}
 		file, err := Open(dir)
@@ -188,6 +174,56 @@ func FuzzOpenLayout(f *testing.F) {
 		defer file.Close()
 		readAllOf(file)
 	})
+}
+
+// resetLayout empties dir and writes the members ms into it: a valid OCI
+// layout, for a fuzz target to change.
+func resetLayout(t *testing.T, dir string, ms []member) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if err := os.WriteFile(filepath.Join(dir, m.name), m.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// openRoot opens dir as an os.Root, closed when t ends.
+func openRoot(t *testing.T, dir string) *os.Root {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	return root
+}
+
+// layoutOp is one line "OP PATH [ARG]" of a fuzzed list of changes to a
+// layout.
+type layoutOp struct{ op, name, arg string }
+
+// layoutOps parses ops, one change a line: in PATH, names replaces the
+// placeholders, and PATH is made clean and relative, so that it stays
+// inside the layout; a line with no PATH left is skipped. ARG is as
+// written.
+func layoutOps(ops string, names *strings.Replacer) []layoutOp {
+	var out []layoutOp
+	for _, line := range strings.Split(ops, "\n") {
+		op, rest, _ := strings.Cut(line, " ")
+		name, arg, _ := strings.Cut(rest, " ")
+		name = strings.TrimPrefix(path.Clean("/"+names.Replace(name)), "/")
+		if name == "" {
+			continue
+		}
+		out = append(out, layoutOp{op, name, arg})
+	}
+	return out
 }
 
 // parentsAreDirs says whether every parent of name, inside dir, is a
@@ -244,8 +280,7 @@ func TestFuzzSeedsOpen(t *testing.T) {
 		if docker {
 			index = seedDocker
 		}
-		data := tarOf(assemble(docker, []byte(index), []byte(seedManifest), []byte(seedConfig), []byte("layer")))
-		f, err := openArchive(bytes.NewReader(data), int64(len(data)), nil)
+		f, err := openAssembled(docker, []byte(index), []byte(seedManifest), []byte(seedConfig), []byte("layer"))
 		if err != nil {
 			t.Fatalf("docker %v: %v", docker, err)
 		}

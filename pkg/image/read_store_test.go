@@ -47,24 +47,8 @@ func readLayers(p string, opts ...ReadOption) error {
 		return err
 	}
 	defer f.Close()
-	layers, err := f.Images[0].Layers()
-	if err != nil {
-		return err
-	}
-	for _, l := range layers {
-		rc, err := l.Compressed()
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, rc)
-		if cerr := rc.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = testenv.LayerBlobs(f.Images[0])
+	return err
 }
 
 // TestFollowStoreLinks: a layout whose blobs link into the store opens,
@@ -132,55 +116,34 @@ func FuzzOpenStoreLinks(f *testing.F) {
 	dir, store := filepath.Join(base, "layout"), filepath.Join(base, "store")
 	names := strings.NewReplacer("@manifest", ms[2].name, "@config", ms[3].name, "@layer", ms[4].name, "@store", store)
 	f.Fuzz(func(t *testing.T, ops string) {
-		for _, d := range []string{dir, store} {
-			if err := os.RemoveAll(d); err != nil {
-				t.Fatal(err)
-			}
-		}
-		os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755)
-		os.MkdirAll(store, 0o755)
-		for _, m := range ms {
-			if err := os.WriteFile(filepath.Join(dir, m.name), m.data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		root, err := os.OpenRoot(dir)
-		if err != nil {
+		resetLayout(t, dir, ms)
+		if err := os.RemoveAll(store); err != nil {
 			t.Fatal(err)
 		}
-		defer root.Close()
-		sroot, err := os.OpenRoot(store)
-		if err != nil {
+		if err := os.MkdirAll(store, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		defer sroot.Close()
-		for _, line := range strings.Split(ops, "\n") {
-			op, rest, _ := strings.Cut(line, " ")
-			name, arg, _ := strings.Cut(rest, " ")
-			name = strings.TrimPrefix(path.Clean("/"+names.Replace(name)), "/")
-			if name == "" {
-				continue
-			}
+		root, sroot := openRoot(t, dir), openRoot(t, store)
+		for _, o := range layoutOps(ops, names) {
 			// "s/x" names x in the store.
-			r, n := root, name
-			if rel, ok := strings.CutPrefix(name, "s/"); ok {
+			r, n := root, o.name
+			if rel, ok := strings.CutPrefix(o.name, "s/"); ok {
 				r, n = sroot, rel
 			}
-			switch op {
+			switch o.op {
 			case "mv":
 				// Move a layout file into the store: read it, remove it.
-				data, err := root.ReadFile(name)
+				data, err := root.ReadFile(o.name)
 				if err == nil {
-					_, dst, _ := strings.Cut(rest, " ")
-					if rel, ok := strings.CutPrefix(path.Clean("/"+dst), "/s/"); ok {
+					if rel, ok := strings.CutPrefix(path.Clean("/"+o.arg), "/s/"); ok {
 						sroot.WriteFile(rel, data, 0o644)
-						root.Remove(name)
+						root.Remove(o.name)
 					}
 				}
 			case "ln":
-				r.Symlink(names.Replace(arg), n)
+				r.Symlink(names.Replace(o.arg), n)
 			case "put":
-				r.WriteFile(n, []byte(arg), 0o644)
+				r.WriteFile(n, []byte(o.arg), 0o644)
 			case "rm":
 				r.RemoveAll(n)
 			}

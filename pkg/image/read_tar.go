@@ -31,8 +31,11 @@ type section struct{ off, size int64 }
 func indexTar(r io.ReaderAt, size int64, c io.Closer) (*tarFile, error) {
 	tf := &tarFile{r: r, size: size, c: c, files: map[string]section{}, ambiguous: map[string]bool{}}
 	seen := map[string]bool{}
-	cr := &offsetReader{r: io.NewSectionReader(r, 0, size)}
-	tr := tar.NewReader(cr)
+	// A SectionReader is an io.Seeker, so that archive/tar seeks over the
+	// contents instead of reading them; after Next, its offset is where
+	// the entry's contents start.
+	sr := io.NewSectionReader(r, 0, size)
+	tr := tar.NewReader(sr)
 	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -51,7 +54,8 @@ func indexTar(r io.ReaderAt, size int64, c io.Closer) (*tarFile, error) {
 			seen[name] = true
 		}
 		if h.Typeflag == tar.TypeReg && len(h.Name) <= maxMemberName {
-			tf.files[cleanName(h.Name)] = section{cr.n, h.Size}
+			off, _ := sr.Seek(0, io.SeekCurrent) // a SectionReader's never fails
+			tf.files[cleanName(h.Name)] = section{off, h.Size}
 		}
 	}
 }
@@ -76,25 +80,4 @@ func (t *tarFile) Close() error {
 		return nil
 	}
 	return t.c.Close()
-}
-
-// offsetReader reads r and knows its offset; it is an io.Seeker, so that
-// archive/tar seeks over contents instead of reading them.
-type offsetReader struct {
-	r io.ReadSeeker
-	n int64
-}
-
-func (o *offsetReader) Read(p []byte) (int, error) {
-	n, err := o.r.Read(p)
-	o.n += int64(n)
-	return n, err
-}
-
-func (o *offsetReader) Seek(offset int64, whence int) (int64, error) {
-	n, err := o.r.Seek(offset, whence)
-	if err == nil {
-		o.n = n
-	}
-	return n, err
 }

@@ -71,7 +71,7 @@ func untar(t *testing.T, p string) string {
 	}
 	defer f.Close()
 	dir := t.TempDir()
-	walkTar(t, f, func(h *tar.Header, r io.Reader) {
+	testenv.WalkTar(t, f, func(h *tar.Header, r io.Reader) {
 		out := filepath.Join(dir, h.Name)
 		if h.Typeflag != tar.TypeReg {
 			t.Fatalf("%s: type %c in the archive", h.Name, h.Typeflag)
@@ -261,19 +261,8 @@ func TestDockerLoadsCompressedArchives(t *testing.T) {
 		img := sampleImage(t, dir)
 		img.RepoTags = []string{"urunc/test:" + string(c)}
 		p := writePath(t, []*Image{img}, WithCompression(c))
-		if out, err := d.Run(t, "load", "-i", p); err != nil || !strings.Contains(out, "Loaded image: urunc/test:"+string(c)) {
-			t.Fatalf("docker load of %s layers: %q, %v", c, out, err)
-		}
-		id, err := d.Run(t, "create", img.RepoTags[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		id = strings.TrimSpace(id)
-		out := filepath.Join(t.TempDir(), "kernel")
-		if _, err := d.Run(t, "cp", id+":/unikernel/kernel", out); err != nil {
-			t.Fatal(err)
-		}
-		d.Run(t, "rm", id)
+		d.Load(t, p, img.RepoTags[0])
+		out := filepath.Join(d.CopyOut(t, img.RepoTags[0], "/unikernel/kernel"), "kernel")
 		if got, _ := os.ReadFile(out); string(got) != sampleFiles[0][1] {
 			t.Errorf("%s: the kernel reads back as %q", c, got)
 		}

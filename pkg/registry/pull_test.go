@@ -17,6 +17,27 @@ import (
 	"github.com/nubificus/bunix/pkg/image"
 )
 
+// pushed writes x, an image or an index, to the registry as ref, with
+// go-containerregistry rather than bunix, and returns its digest.
+func pushed(t *testing.T, ref string, x interface {
+	remote.Taggable
+	Digest() (v1.Hash, error)
+}) v1.Hash {
+	t.Helper()
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Push(tag, x); err != nil {
+		t.Fatal(err)
+	}
+	d, err := x.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // TestPull pulls a qemu-only index by digest, twice: the layouts are the
 // same files (so the same NAR hash), index.json names the qemu image's
 // manifest with its platform, and image.Open reads the layout back with
@@ -25,11 +46,7 @@ import (
 func TestPull(t *testing.T) {
 	ref := testRegistry(t) + "/unikraft/nginx:1.15"
 	idx, img := testenv.BaseImage(t, compression.GZip, "")
-	tag, _ := name.NewTag(ref)
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		t.Fatal(err)
-	}
-	digest, _ := idx.Digest()
+	digest := pushed(t, ref, idx)
 	ctx := context.Background()
 	tmp := t.TempDir()
 	var trees []map[string]string
@@ -91,11 +108,7 @@ func TestPull(t *testing.T) {
 func TestPullSingleImage(t *testing.T) {
 	ref := testRegistry(t) + "/urunc/single:1"
 	img := testImage(t, "amd64")
-	tag, _ := name.NewTag(ref)
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	digest, _ := img.Digest()
+	digest := pushed(t, ref, img)
 	ctx := context.Background()
 	tmp := t.TempDir()
 	if err := Pull(ctx, ref, digest.String(), "amd64", filepath.Join(tmp, "a")); err != nil {
@@ -110,7 +123,7 @@ func TestPullSingleImage(t *testing.T) {
 	}
 	err = Pull(ctx, ref, digest.String(), "arm64", filepath.Join(tmp, "c"))
 	var inv *image.InvalidError
-	want := "pulling " + tag.Context().Digest(digest.String()).String() + ": the image: it has no image for the architecture arm64 (it has: linux/amd64)"
+	want := "pulling " + strings.TrimSuffix(ref, ":1") + "@" + digest.String() + ": the image: it has no image for the architecture arm64 (it has: linux/amd64)"
 	if err == nil || err.Error() != want || !errors.As(err, &inv) || !IsRefused(err) {
 		t.Errorf("arm64: %v, want %q", err, want)
 	}

@@ -3,9 +3,7 @@ package rootfs
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -133,15 +131,7 @@ func TestExtSeedsE2fsck(t *testing.T) {
 			if x == nil {
 				continue
 			}
-			p := filepath.Join(t.TempDir(), fs)
-			f, err := os.Create(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := x.Write(f); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
+			p := writePlanned(t, x)
 			tool(t, "e2fsck", "-fn", p)
 			img := testenv.ReadFile(t, p)
 			if err := checkImage(img, tree); err != nil {

@@ -21,7 +21,14 @@ func writeExt(t *testing.T, tree []image.Entry, o ExtOptions) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "fs."+o.FSType)
+	return writePlanned(t, x)
+}
+
+// writePlanned writes the planned image x into a new file, checks that it
+// is the size x says, and returns the file.
+func writePlanned(t *testing.T, x *Ext) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "fs."+x.fsType)
 	f, err := os.Create(p)
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,8 @@ func Containerfile(src []byte, file string) (*Description, error) {
 		at := file + ":" + strconv.Itoa(ln.n)
 		word, rest, _ := strings.Cut(ln.text, " ")
 		rest = strings.TrimSpace(rest)
-		switch strings.ToUpper(word) {
+		instr := strings.ToUpper(word)
+		switch instr {
 		case "FROM":
 			switch words := strings.Fields(rest); {
 			case d.FromWhere != "":
@@ -49,7 +50,6 @@ func Containerfile(src []byte, file string) (*Description, error) {
 				d.From, d.FromWhere = rest, at
 			}
 		case "COPY", "ADD":
-			instr := strings.ToUpper(word)
 			copies, err := parseCopy(instr, rest)
 			if err != "" {
 				bad.add("%s: %s", at, err)
@@ -101,7 +101,6 @@ func Containerfile(src []byte, file string) (*Description, error) {
 				bad.add("%s: ENV %s", at, err)
 			}
 		case "CMD", "ENTRYPOINT":
-			instr := strings.ToUpper(word)
 			words, err := execForm(instr, rest)
 			if err != "" {
 				bad.add("%s: %s", at, err)
