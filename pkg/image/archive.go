@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/nubificus/bunix/internal/ctxio"
 )
 
 // tarWriter writes the top-level tar of the archive formats. Every entry is
@@ -77,7 +79,7 @@ func (t *tarWriter) addFile(name string, f *os.File, size int64) error {
 				cw.n += n
 			}
 		} else if _, err = f.Seek(0, io.SeekStart); err == nil {
-			_, err = copyPieces(t.ctx, w, f, size)
+			_, err = ctxio.CopyN(t.ctx, w, f, size)
 		}
 		if err != nil && context.Cause(t.ctx) == nil {
 			return fmt.Errorf("writing %s: %w", name, err)
@@ -86,8 +88,9 @@ func (t *tarWriter) addFile(name string, f *os.File, size int64) error {
 	})
 }
 
-// copyPiece is how much of a spooled or prebuilt layer addFile copies
-// between two checks of the context: a fraction of a second's work.
+// copyPiece is how much of a spooled or prebuilt layer kernelCopy asks
+// the kernel to copy at once, between two checks of the context: a
+// fraction of a second's work.
 const copyPiece = 64 << 20
 
 // close ends the archive.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/nubificus/bunix/internal/ctxio"
 	"golang.org/x/sys/unix"
 )
 
@@ -55,7 +56,7 @@ func kernelCopy(ctx context.Context, dst, src *os.File, off, n int64) (int64, er
 			if _, err := src.Seek(off, io.SeekStart); err != nil {
 				return 0, err
 			}
-			return copyPieces(ctx, dst, src, n)
+			return ctxio.CopyN(ctx, dst, src, n)
 		default:
 			return done, cerr
 		}
@@ -68,21 +69,4 @@ func kernelCopy(ctx context.Context, dst, src *os.File, off, n int64) (int64, er
 func unsupported(err error) bool {
 	return errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) ||
 		errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF) || errors.Is(err, unix.EPERM)
-}
-
-// copyPieces copies n bytes from r to w in pieces, checking ctx between
-// them.
-func copyPieces(ctx context.Context, w io.Writer, r io.Reader, n int64) (int64, error) {
-	var done int64
-	for done < n {
-		if err := context.Cause(ctx); err != nil {
-			return done, err
-		}
-		m, err := io.CopyN(w, r, min(n-done, copyPiece))
-		done += m
-		if err != nil {
-			return done, err
-		}
-	}
-	return done, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/nubificus/bunix/internal/ctxio"
 )
 
 // checkBase reports what format f cannot hold of img's base: Docker's
@@ -30,18 +32,8 @@ func copyBase(ctx context.Context, w io.Writer, l BaseLayer) error {
 		return err
 	}
 	defer rc.Close()
-	for {
-		if err := context.Cause(ctx); err != nil {
-			return err
-		}
-		_, err := io.CopyN(w, rc, 1<<20)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	_, err = ctxio.Copy(ctx, w, rc)
+	return err
 }
 
 // addBase writes the base layer l into the archive as name.

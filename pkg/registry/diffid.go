@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/ctxio"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -60,17 +60,11 @@ func checkDiffID(ctx context.Context, l v1.Layer, diffID v1.Hash) error {
 		return fmt.Errorf("opening it: %w", err)
 	}
 	defer rc.Close()
-	for {
-		if err := context.Cause(ctx); err != nil {
+	if _, err := ctxio.Copy(ctx, h, rc); err != nil {
+		if ctx.Err() != nil {
 			return err
 		}
-		_, err := io.CopyN(h, rc, 1<<20)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("reading it: %w", err)
-		}
+		return fmt.Errorf("reading it: %w", err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != diffID.Hex {
 		return fmt.Errorf("its contents have the digest %s:%s: the archive's layer and its config disagree", diffID.Algorithm, got)

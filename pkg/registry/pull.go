@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/nix-community/go-nix/pkg/nar"
+	"github.com/nubificus/bunix/internal/ctxio"
 	"github.com/nubificus/bunix/internal/nixexpr"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -193,19 +194,10 @@ func writeBlob(ctx context.Context, p string, layer v1.Layer, l v1.Descriptor) e
 	}
 	defer f.Close()
 	h := sha256.New()
-	var n int64
-	for {
-		if err := context.Cause(ctx); err != nil {
-			return err
-		}
-		c, err := io.CopyN(io.MultiWriter(f, h), io.LimitReader(rc, l.Size+1-n), 1<<20)
-		n += c
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	// One byte past the declared size, to see that there is none.
+	n, err := ctxio.Copy(ctx, io.MultiWriter(f, h), io.LimitReader(rc, l.Size+1))
+	if err != nil {
+		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); n != l.Size || got != l.Digest.Hex {
 		return fmt.Errorf("the registry sent %d bytes of digest sha256:%s, but the manifest declares %d bytes of digest %s", n, got, l.Size, l.Digest)
