@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
@@ -28,16 +27,9 @@ import (
 func pushBase(t *testing.T) (ref, layer0 string) {
 	t.Helper()
 	reg := testenv.Registry(t)
-	ref = reg.Addr + "/unikraft/nginx:1.15"
 	// A new image each run: the fixed-output derivation really pulls.
 	idx, img := testenv.BaseImage(t, compression.GZip, strconv.FormatInt(time.Now().UnixNano(), 10))
-	tag, err := name.NewTag(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		t.Fatalf("pushing the base: %v", err)
-	}
+	ref = reg.PushIndex(t, "unikraft/nginx:1.15", idx)
 	m, _ := img.Manifest()
 	return ref, m.Layers[0].Digest.String()
 }

@@ -12,9 +12,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/compression"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
@@ -26,12 +24,8 @@ import (
 // that cannot be reached.
 func TestBaseBadInput(t *testing.T) {
 	reg := testenv.Registry(t)
-	ref := reg.Addr + "/unikraft/nginx:1.15"
 	idx, _ := testenv.BaseImage(t, compression.GZip, "")
-	tag, _ := name.NewTag(ref)
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		t.Fatal(err)
-	}
+	ref := reg.PushIndex(t, "unikraft/nginx:1.15", idx)
 	digest, _ := idx.Digest()
 	locked := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)

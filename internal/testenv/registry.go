@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"gopkg.in/yaml.v3"
 )
 
@@ -82,6 +85,22 @@ func Registry(t testing.TB, opts ...RegistryOption) *RegistryServer {
 	}
 	stopAtCleanup(t, r.stop)
 	return r
+}
+
+// PushIndex pushes idx to the registry as repoTag ("unikraft/nginx:1.15")
+// and returns its reference, "127.0.0.1:PORT/unikraft/nginx:1.15". It
+// fails t when the registry refuses it.
+func (r *RegistryServer) PushIndex(t testing.TB, repoTag string, idx v1.ImageIndex) string {
+	t.Helper()
+	ref := r.Addr + "/" + repoTag
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(tag, idx); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+	return ref
 }
 
 // Manifest fetches the manifest repo:ref, or repo@ref when ref is a digest,

@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/compression"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/registry"
@@ -17,12 +15,8 @@ import (
 // image is an error, and pinned hears nothing.
 func TestWithPrefetch(t *testing.T) {
 	reg := testenv.Registry(t)
-	ref := reg.Addr + "/unikraft/nginx:1.15"
 	idx, _ := testenv.BaseImage(t, compression.GZip, "")
-	tag, _ := name.NewTag(ref)
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		t.Fatal(err)
-	}
+	ref := reg.PushIndex(t, "unikraft/nginx:1.15", idx)
 	ctx := context.Background()
 	want, err := registry.Prefetch(ctx, ref, args.DefaultArchitecture, "")
 	if err != nil {
