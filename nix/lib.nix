@@ -650,9 +650,11 @@ let
       _Default value:_ `"amd64"`
 
     `cacert` (Derivation or null; _optional_)
-    : A CA bundle package (nixpkgs' `cacert`) for HTTPS registries in the
-      sandbox, which has no /etc/ssl; plain-HTTP (loopback) registries need
-      none.
+    : A CA bundle package (nixpkgs' `cacert`, or any holding
+      `etc/ssl/certs/ca-bundle.crt`) for a registry whose certificate a
+      private CA signs: then bunix trusts that bundle only. Without it
+      bunix trusts Mozilla's roots (the sandbox has no /etc/ssl), which is
+      what public HTTPS registries need.
 
       _Default value:_ `null`
 

@@ -8,6 +8,12 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	// Mozilla's root certificates, for when the machine has none: the Nix
+	// sandbox, where lib.pullImage's nix-pull runs, has no /etc/ssl, so a
+	// base from a public HTTPS registry pulls without a cacert argument.
+	// A machine's own roots (or SSL_CERT_FILE) still win when it has them.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 func main() {

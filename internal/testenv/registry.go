@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -57,7 +58,14 @@ type RegistryServer struct {
 	// address; skopeo needs --dest-tls-verify=false or --src-tls-verify=false.
 	Addr string
 
-	readOnly bool
+	// CAFile is, for a Secure registry, the PEM file of the certificate
+	// it serves, which is its own CA: what SSL_CERT_FILE names for a
+	// client that is to trust it. Empty otherwise.
+	CAFile string
+
+	readOnly       bool
+	user, password string
+	pool           *x509.CertPool
 	daemon
 }
 
@@ -97,14 +105,14 @@ func (r *RegistryServer) PushIndex(t testing.TB, repoTag string, idx v1.ImageInd
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.WriteIndex(tag, idx); err != nil {
+	if err := remote.WriteIndex(tag, idx, remote.WithTransport(r.Transport()), remote.WithAuth(r.Auth())); err != nil {
 		t.Fatalf("pushing %s: %v", ref, err)
 	}
 	return ref
 }
 
 // Manifest fetches the manifest repo:ref, or repo@ref when ref is a digest,
-// over plain HTTP, asking for the media types accept (by default, Docker's
+// over plain HTTP (HTTPS with credentials for a Secure registry), asking for the media types accept (by default, Docker's
 // and OCI's manifests and indexes). It returns the manifest as served, its
 // digest from the Docker-Content-Digest header, checked against the body
 // (and against ref when ref is a digest), and its media type from the
@@ -114,13 +122,13 @@ func (r *RegistryServer) Manifest(t testing.TB, repo, ref string, accept ...stri
 	if len(accept) == 0 {
 		accept = manifestMediaTypes
 	}
-	url := "http://" + r.Addr + "/v2/" + repo + "/manifests/" + ref
+	url := r.Scheme() + "://" + r.Addr + "/v2/" + repo + "/manifests/" + ref
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatalf("fetching the manifest %s: %v", url, err)
 	}
 	req.Header.Set("Accept", strings.Join(accept, ", "))
-	resp, err := registryClient.Do(req)
+	resp, err := r.do(req)
 	if err != nil {
 		t.Fatalf("fetching the manifest %s: %v", url, err)
 	}
@@ -143,11 +151,13 @@ func (r *RegistryServer) Manifest(t testing.TB, repo, ref string, accept ...stri
 	return body, digest, resp.Header.Get("Content-Type")
 }
 
-// registryClient talks to private registries: on loopback, so never through
-// a proxy.
-var registryClient = &http.Client{
-	Transport: &http.Transport{Proxy: nil},
-	Timeout:   registryRequestTimeout,
+// do sends req to the registry, on loopback and so never through a proxy,
+// trusting its certificate and with its credentials when it is Secure.
+func (r *RegistryServer) do(req *http.Request) (*http.Response, error) {
+	if r.secure() {
+		req.SetBasicAuth(r.user, r.password)
+	}
+	return (&http.Client{Transport: r.Transport(), Timeout: registryRequestTimeout}).Do(req)
 }
 
 // startRegistry starts a registry with opts in a new directory, on a port
@@ -175,7 +185,7 @@ func startRegistry(opts []RegistryOption, freePort func() (int, error)) (*Regist
 		if err := r.launch(r.command(bin)); err != nil {
 			return nil, err
 		}
-		err = r.waitReady("http://"+r.Addr+"/v2/", registryStartTimeout, r.answers)
+		err = r.waitReady(r.Scheme()+"://"+r.Addr+"/v2/", registryStartTimeout, r.answers)
 		if err == nil {
 			return r, nil
 		}
@@ -203,7 +213,16 @@ func freePort() (int, error) {
 // command writes the registry's configuration and returns the command that
 // starts it.
 func (r *RegistryServer) command(bin string) (*exec.Cmd, error) {
-	config, err := yaml.Marshal(r.config())
+	cfg := r.config()
+	if r.secure() {
+		tlsConfig, auth, err := r.writeSecrets()
+		if err != nil {
+			return nil, fmt.Errorf("starting a private docker-registry: %w", err)
+		}
+		cfg["http"].(map[string]any)["tls"] = tlsConfig
+		cfg["auth"] = auth
+	}
+	config, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("starting a private docker-registry: %w", err)
 	}
@@ -220,7 +239,8 @@ func (r *RegistryServer) command(bin string) (*exec.Cmd, error) {
 // config returns the registry's configuration, in the shape of
 // distribution's config.yml. What it leaves out stays off: notifications,
 // redis, proxy (a pull-through cache of another registry), http.debug (a
-// second listener), auth, reporting.
+// second listener), reporting; and, unless the registry is Secure (command
+// adds them then), http.tls and auth.
 func (r *RegistryServer) config() map[string]any {
 	return map[string]any{
 		"version": "0.1",
@@ -253,10 +273,18 @@ func (r *RegistryServer) config() map[string]any {
 // registry from another process that took the port first.
 func (r *RegistryServer) answers() bool {
 	log, err := os.ReadFile(r.logFile())
-	if err != nil || !strings.Contains(string(log), `msg="listening on `+r.Addr+`"`) {
+	listening := `msg="listening on ` + r.Addr + `"`
+	if r.secure() {
+		listening = `msg="listening on ` + r.Addr + `, tls"`
+	}
+	if err != nil || !strings.Contains(string(log), listening) {
 		return false
 	}
-	resp, err := registryClient.Get("http://" + r.Addr + "/v2/")
+	req, err := http.NewRequest(http.MethodGet, r.Scheme()+"://"+r.Addr+"/v2/", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := r.do(req)
 	if err != nil {
 		return false
 	}

@@ -699,6 +699,10 @@ func push(r *RegistryServer, repo, tag string, img v1.Image) error {
 	return err
 }
 
+// registryClient talks plain HTTP to the tests' registries: on loopback,
+// so never through a proxy.
+var registryClient = &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: registryRequestTimeout}
+
 // send sends an HTTP request and returns the response, or an error unless
 // its status is want.
 func send(method, url, contentType string, body []byte, want int) (*http.Response, error) {
