@@ -189,6 +189,46 @@ func TestConvertFromImage(t *testing.T) {
 	}
 }
 
+// TestConvertKeepsBaseEntrypoint: a Containerfile on a base whose
+// ENTRYPOINT is the kernel, setting only CMD, converts to an args.nix that
+// says the base's entrypoint (with a comment saying why), so the image
+// runs what docker build would give it: the base's ENTRYPOINT with the
+// Containerfile's CMD. Setting ENTRYPOINT too keeps the Containerfile's.
+func TestConvertKeepsBaseEntrypoint(t *testing.T) {
+	ref, _ := pushBase(t)
+	for _, tc := range []struct {
+		lines           string
+		entrypoint, cmd []string
+	}{
+		{`CMD ["-c", "/etc/other.conf"]`, []string{"/unikraft/bin/kernel"}, []string{"-c", "/etc/other.conf"}},
+		{"ENTRYPOINT [\"/unikraft/bin/other\"]\nCMD [\"-v\"]", []string{"/unikraft/bin/other"}, []string{"-v"}},
+	} {
+		ctx := t.TempDir()
+		src := filepath.Join(ctx, "Containerfile")
+		os.WriteFile(src, []byte("FROM "+ref+"\n"+tc.lines+"\nLABEL com.urunc.unikernel.hypervisor=qemu\n"), 0o644)
+		out := filepath.Join(ctx, "args.nix")
+		bunixCLI(t, ctx, nil, "convert", src, "-o", out, "--name", "urunc/nginx", "--tag", "cmd")
+		argsNix := string(testenv.ReadFile(t, out))
+		if kept := strings.Contains(argsNix, "Docker keeps under the Containerfile's CMD"); kept != (tc.entrypoint[0] == "/unikraft/bin/kernel") {
+			t.Errorf("%s: the comment on the base's entrypoint is there: %v\n%s", tc.lines, kept, argsNix)
+		}
+		img := filepath.Join(t.TempDir(), "image.tar")
+		bunixCLI(t, ctx, nil, "build", out, "-o", img)
+		f, err := image.Open(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.Images[0].ConfigFile()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(cfg.Config.Entrypoint, tc.entrypoint) || !slices.Equal(cfg.Config.Cmd, tc.cmd) {
+			t.Errorf("%s: the image runs Entrypoint %q Cmd %q; docker build gives %q %q\n%s", tc.lines, cfg.Config.Entrypoint, cfg.Config.Cmd, tc.entrypoint, tc.cmd, argsNix)
+		}
+	}
+}
+
 // TestBaseFromLocalFile: from = ./base (an OCI layout directory) and
 // from = ./base.tar (a docker-archive) enter the store as they are;
 // nix-build and bunix build give the same bytes.

@@ -210,6 +210,9 @@ func writeBlob(ctx context.Context, p string, layer v1.Layer, l v1.Descriptor) e
 // the NAR hash (SRI) of the layout Pull writes for the architecture.
 type Prefetched struct {
 	Ref, Digest, Hash, Architecture string
+	// Entrypoint and Cmd are the pulled image's, from its config: what a
+	// Containerfile on it inherits.
+	Entrypoint, Cmd []string
 }
 
 // Prefetch resolves ref (a tag, or ref@digest) to its digest, pulls it for
@@ -244,8 +247,26 @@ func Prefetch(ctx context.Context, ref, arch, tempDir string, opts ...Option) (P
 	if err := nar.DumpPath(h, dir); err != nil {
 		return Prefetched{}, fmt.Errorf("prefetching %s: hashing the pulled image: %w", ref, err)
 	}
+	if p.Entrypoint, p.Cmd, err = process(dir); err != nil {
+		return Prefetched{}, fmt.Errorf("prefetching %s: reading the pulled image: %w", ref, err)
+	}
 	p.Hash = "sha256-" + base64.StdEncoding.EncodeToString(h.Sum(nil))
 	return p, nil
+}
+
+// process returns the Entrypoint and Cmd of the one image in the layout
+// dir, which Pull wrote.
+func process(dir string) (entrypoint, cmd []string, err error) {
+	f, err := image.Open(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	cfg, err := f.Images[0].ConfigFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg.Config.Entrypoint, cfg.Config.Cmd, nil
 }
 
 // Nix returns p as the Nix attribute set a description's from takes.

@@ -93,11 +93,6 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 			bad.add("%s: %s", c.Where, msg)
 		}
 	}
-	if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
-		if proc := slices.Concat(d.Entrypoint, d.Cmd); !args.CmdlineAgrees(cl, proc) {
-			bad.add("%s: the cmdline %s disagrees with the command %q (which urunc joins as %s): give the command once, or make them agree", filepath.Base(file), quoted(cl), proc, quoted(args.JoinArgs(proc)))
-		}
-	}
 	if d.From != "" {
 		if o.resolve == nil {
 			bad.add("%s: %s: a base image needs resolving to its digest, which this conversion cannot do", d.FromWhere, clip(d.From))
@@ -105,6 +100,12 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 			bad.add("%s: %s: pinning the base image: %v", d.FromWhere, clip(d.From), err)
 		} else {
 			d.Base = &b
+			inheritEntrypoint(d, kind, b)
+		}
+	}
+	if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
+		if proc := slices.Concat(d.Entrypoint, d.Cmd); !args.CmdlineAgrees(cl, proc) {
+			bad.add("%s: the cmdline %s disagrees with the command %q (which urunc joins as %s): give the command once, or make them agree", filepath.Base(file), quoted(cl), proc, quoted(args.JoinArgs(proc)))
 		}
 	}
 	if err := bad.err(); err != nil {
@@ -149,6 +150,20 @@ type ConvertOption func(*convertOptions)
 
 type convertOptions struct {
 	resolve func(ref string) (Base, error)
+}
+
+// inheritEntrypoint writes out the base b's ENTRYPOINT under a
+// Containerfile's CMD: Docker's builder keeps a base's ENTRYPOINT when the
+// Containerfile sets only CMD, while a description that gives a command
+// replaces both (so that the cmdline and the process args agree). A
+// bunnyfile's cmd is bunny's own and is left as it is.
+func inheritEntrypoint(d *Description, kind string, b Base) {
+	if kind != "Containerfile" || d.Entrypoint != nil || d.Cmd == nil || len(b.Entrypoint) == 0 {
+		return
+	}
+	d.Entrypoint = b.Entrypoint
+	d.Hints = append(d.Hints, "entrypoint is the base image's ENTRYPOINT, which Docker keeps under the Containerfile's CMD;",
+		"bunix replaces both when a command is given, so convert wrote it out.")
 }
 
 // WithResolver has Convert pin a base image with resolve: its digest (of
