@@ -12,54 +12,49 @@ import (
 
 func newBuild(getenv func(string) string) *cobra.Command {
 	var file, out, format string
-	cmd := &cobra.Command{
-		Use:   "build [ARGS] -o IMAGE.tar",
-		Short: "Build a docker-archive image tar from an args file",
-		Long:  longHelp("build"),
-		Example: `  bunix build -o image.tar && docker load < image.tar
-  bunix build examples/unikraft-initrd/args.nix -o - | docker load`,
-		Args: maxArgs(1),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			file, err := argsFile(cmd, argv, file)
+	cmd := command("build [ARGS] -o IMAGE.tar", "Build a docker-archive image tar from an args file", maxArgs(1),
+		"bunix build -o image.tar && docker load < image.tar",
+		"bunix build examples/unikraft-initrd/args.nix -o - | docker load")
+	cmd.RunE = func(cmd *cobra.Command, argv []string) error {
+		file, err := argsFile(cmd, argv, file)
+		if err != nil {
+			return err
+		}
+		if out == "" {
+			return usageError{fmt.Errorf("build: -o is required (the image tar to write, or - for standard output)")}
+		}
+		opts, err := build.FromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()))
+		if format != "" {
+			f, err := image.ParseFormat(format)
 			if err != nil {
-				return err
+				return usageError{fmt.Errorf("build: --format: %w", err)}
 			}
-			if out == "" {
-				return usageError{fmt.Errorf("build: -o is required (the image tar to write, or - for standard output)")}
-			}
-			opts, err := build.FromEnv(getenv)
-			if err != nil {
-				return err
-			}
-			opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()))
-			if format != "" {
-				f, err := image.ParseFormat(format)
-				if err != nil {
-					return usageError{fmt.Errorf("build: --format: %w", err)}
-				}
-				opts = append(opts, build.WithFormat(f))
-			}
-			a, err := loadArgs(cmd, argv, file)
-			if err != nil {
-				return err
-			}
-			descs := []*args.Args{a}
-			if out == "-" {
-				_, err := build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, opts...)
-				return err
-			}
-			wrap, done := progress.Bar(progress.Terminal(cmd.OutOrStdout(), cmd.ErrOrStderr()), "writing "+out)
-			sums, err := build.Write(cmd.Context(), out, descs, append(opts, build.WithProgress(wrap))...)
-			done()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
-			if !build.IsOutput(cmd.OutOrStdout(), out) {
-				fmt.Fprintln(cmd.OutOrStdout(), sums[0].Ref)
-			}
-			return nil
-		},
+			opts = append(opts, build.WithFormat(f))
+		}
+		a, err := loadArgs(cmd, argv, file)
+		if err != nil {
+			return err
+		}
+		descs := []*args.Args{a}
+		if out == "-" {
+			_, err := build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, opts...)
+			return err
+		}
+		wrap, done := progress.Bar(progress.Terminal(cmd.OutOrStdout(), cmd.ErrOrStderr()), "writing "+out)
+		sums, err := build.Write(cmd.Context(), out, descs, append(opts, build.WithProgress(wrap))...)
+		done()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
+		if !build.IsOutput(cmd.OutOrStdout(), out) {
+			fmt.Fprintln(cmd.OutOrStdout(), sums[0].Ref)
+		}
+		return nil
 	}
 	argsFileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")

@@ -3,6 +3,8 @@ package main
 import (
 	"embed"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // helpFiles holds the long help of each user-facing command,
@@ -19,4 +21,18 @@ func longHelp(name string) string {
 		panic(err)
 	}
 	return strings.TrimSuffix(string(b), "\n")
+}
+
+// command makes a user-facing command: use, its usage line, whose first
+// word is its name; short, its one-line summary; args, the check of its
+// positional arguments; and examples, one command line each. Its long
+// help is help/NAME.txt.
+func command(use, short string, args cobra.PositionalArgs, examples ...string) *cobra.Command {
+	return &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Long:    longHelp(strings.Fields(use)[0]),
+		Example: "  " + strings.Join(examples, "\n  "),
+		Args:    args,
+	}
 }

@@ -8,26 +8,21 @@ import (
 
 func newInspect() *cobra.Command {
 	var asJSON, insecure bool
-	cmd := &cobra.Command{
-		Use:   "inspect IMAGE",
-		Short: "Show what is in an image, as urunc will see it",
-		Long:  longHelp("inspect"),
-		Example: `  bunix inspect result
-  bunix inspect --json image.tar | jq .urunc
-  bunix build -o - | bunix inspect -
-  bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test
-  bunix inspect docker://redis:7`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, a []string) error {
-			reports, err := source.Inspect(cmd.Context(), a[0], cmd.InOrStdin(), registryOptions(insecure)...)
-			if err != nil {
-				return userFault(err)
-			}
-			if asJSON {
-				return inspect.WriteJSONAll(cmd.OutOrStdout(), reports)
-			}
-			return inspect.WriteTextAll(cmd.OutOrStdout(), reports)
-		},
+	cmd := command("inspect IMAGE", "Show what is in an image, as urunc will see it", exactArgs(1),
+		"bunix inspect result",
+		"bunix inspect --json image.tar | jq .urunc",
+		"bunix build -o - | bunix inspect -",
+		"bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test",
+		"bunix inspect docker://redis:7")
+	cmd.RunE = func(cmd *cobra.Command, a []string) error {
+		reports, err := source.Inspect(cmd.Context(), a[0], cmd.InOrStdin(), registryOptions(insecure)...)
+		if err != nil {
+			return userFault(err)
+		}
+		if asJSON {
+			return inspect.WriteJSONAll(cmd.OutOrStdout(), reports)
+		}
+		return inspect.WriteTextAll(cmd.OutOrStdout(), reports)
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (a list for an index)")
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")

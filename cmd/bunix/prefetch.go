@@ -12,28 +12,23 @@ import (
 
 func newPrefetch() *cobra.Command {
 	var arch string
-	cmd := &cobra.Command{
-		Use:   "prefetch REF",
-		Short: "Print the from = { ref; digest; hash; } that pins a registry image",
-		Long:  longHelp("prefetch"),
-		Example: `  bunix prefetch unikraft.org/nginx:1.15
-  bunix prefetch --arch arm64 registry.example.com/team/app:v2`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, a []string) error {
-			goArch, ok := urunc.Architectures[arch]
-			if !ok {
-				return usageError{fmt.Errorf("prefetch: --arch = %q: unknown architecture (known: %s)", arch, strings.Join(urunc.ArchitectureNames, ", "))}
-			}
-			p, err := registry.Prefetch(cmd.Context(), a[0], goArch, "")
-			if err != nil {
-				return userFault(err)
-			}
-			if goArch != args.DefaultArchitecture {
-				fmt.Fprintf(cmd.OutOrStdout(), "# the hash is that of the %s image: set architecture = %q beside from\n", goArch, goArch)
-			}
-			fmt.Fprint(cmd.OutOrStdout(), p.Nix())
-			return nil
-		},
+	cmd := command("prefetch REF", "Print the from = { ref; digest; hash; } that pins a registry image", exactArgs(1),
+		"bunix prefetch unikraft.org/nginx:1.15",
+		"bunix prefetch --arch arm64 registry.example.com/team/app:v2")
+	cmd.RunE = func(cmd *cobra.Command, a []string) error {
+		goArch, ok := urunc.Architectures[arch]
+		if !ok {
+			return usageError{fmt.Errorf("prefetch: --arch = %q: unknown architecture (known: %s)", arch, strings.Join(urunc.ArchitectureNames, ", "))}
+		}
+		p, err := registry.Prefetch(cmd.Context(), a[0], goArch, "")
+		if err != nil {
+			return userFault(err)
+		}
+		if goArch != args.DefaultArchitecture {
+			fmt.Fprintf(cmd.OutOrStdout(), "# the hash is that of the %s image: set architecture = %q beside from\n", goArch, goArch)
+		}
+		fmt.Fprint(cmd.OutOrStdout(), p.Nix())
+		return nil
 	}
 	cmd.Flags().StringVar(&arch, "arch", args.DefaultArchitecture, "the architecture of the image to hash: "+orList(urunc.ArchitectureNames))
 	return cmd

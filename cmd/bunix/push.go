@@ -10,22 +10,17 @@ import (
 
 func newPush() *cobra.Command {
 	var insecure bool
-	cmd := &cobra.Command{
-		Use:   "push IMAGE|- REF",
-		Short: "Push an image file to a registry",
-		Long:  longHelp("push"),
-		Example: `  bunix push result registry.example.com/urunc/redis:test
-  bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test
-  bunix build -o - | bunix push - registry.example.com/urunc/redis:test`,
-		Args: exactArgs(2),
-		RunE: func(cmd *cobra.Command, a []string) error {
-			d, err := source.Push(cmd.Context(), a[0], a[1], cmd.InOrStdin(), registryOptions(insecure)...)
-			if err != nil {
-				return userFault(err)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), d.String())
-			return nil
-		},
+	cmd := command("push IMAGE|- REF", "Push an image file to a registry", exactArgs(2),
+		"bunix push result registry.example.com/urunc/redis:test",
+		"bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test",
+		"bunix build -o - | bunix push - registry.example.com/urunc/redis:test")
+	cmd.RunE = func(cmd *cobra.Command, a []string) error {
+		d, err := source.Push(cmd.Context(), a[0], a[1], cmd.InOrStdin(), registryOptions(insecure)...)
+		if err != nil {
+			return userFault(err)
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), d.String())
+		return nil
 	}
 	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	return cmd

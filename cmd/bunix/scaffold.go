@@ -15,35 +15,30 @@ func newInit() *cobra.Command {
 	var a scaffold.Answers
 	var dir string
 	var flake bool
-	cmd := &cobra.Command{
-		Use:   "init [flags]",
-		Short: "Write a commented args.nix for a guest and monitor",
-		Long:  longHelp("init"),
-		Example: `  bunix init
-  bunix init --type unikraft --hypervisor qemu --binary ./kernel --cmdline "/chttp" --env PORT=8080
-  bunix init --type rumprun --hypervisor hvt --binary ./redis.hvt --flake`,
-		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if missing := a.Missing(); len(missing) > 0 {
-				if !progress.IsTerminal(os.Stdin) {
-					return usageError{fmt.Errorf("init: %s required when standard input is not a terminal", strings.Join(missing, ", "))}
-				}
-				if err := scaffold.Ask(cmd.InOrStdin(), cmd.ErrOrStderr(), &a); err != nil {
-					return fmt.Errorf("init: %w", err)
-				}
+	cmd := command("init [flags]", "Write a commented args.nix for a guest and monitor", exactArgs(0),
+		"bunix init",
+		`bunix init --type unikraft --hypervisor qemu --binary ./kernel --cmdline "/chttp" --env PORT=8080`,
+		"bunix init --type rumprun --hypervisor hvt --binary ./redis.hvt --flake")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if missing := a.Missing(); len(missing) > 0 {
+			if !progress.IsTerminal(os.Stdin) {
+				return usageError{fmt.Errorf("init: %s required when standard input is not a terminal", strings.Join(missing, ", "))}
 			}
-			written, err := scaffold.WriteInit(a, dir, flake)
-			if err != nil {
-				return err
+			if err := scaffold.Ask(cmd.InOrStdin(), cmd.ErrOrStderr(), &a); err != nil {
+				return fmt.Errorf("init: %w", err)
 			}
-			for _, p := range written {
-				fmt.Fprintln(cmd.OutOrStdout(), p)
-			}
-			for _, l := range scaffold.NextSteps(dir, flake) {
-				fmt.Fprintln(cmd.ErrOrStderr(), l)
-			}
-			return nil
-		},
+		}
+		written, err := scaffold.WriteInit(a, dir, flake)
+		if err != nil {
+			return err
+		}
+		for _, p := range written {
+			fmt.Fprintln(cmd.OutOrStdout(), p)
+		}
+		for _, l := range scaffold.NextSteps(dir, flake) {
+			fmt.Fprintln(cmd.ErrOrStderr(), l)
+		}
+		return nil
 	}
 	f := cmd.Flags()
 	f.StringVar(&a.Guest, "type", "", "the unikernel type (guest): "+strings.Join(urunc.Guests, ", "))
@@ -63,27 +58,22 @@ func newInit() *cobra.Command {
 
 func newConvert() *cobra.Command {
 	var out, name, tag string
-	cmd := &cobra.Command{
-		Use:   "convert FILE",
-		Short: "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix",
-		Long:  longHelp("convert"),
-		Example: `  bunix convert Containerfile -o args.nix
-  bunix convert bunnyfile --name urunc/redis --tag test`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			pinned := func(ref string, b scaffold.Base) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
-			}
-			nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned))
-			if err != nil {
-				return fmt.Errorf("convert: %w", err)
-			}
-			if out == "" || out == "-" {
-				_, err := cmd.OutOrStdout().Write(nix)
-				return err
-			}
-			return scaffold.WriteNew(map[string][]byte{out: nix})
-		},
+	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
+		"bunix convert Containerfile -o args.nix",
+		"bunix convert bunnyfile --name urunc/redis --tag test")
+	cmd.RunE = func(cmd *cobra.Command, argv []string) error {
+		pinned := func(ref string, b scaffold.Base) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
+		}
+		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned))
+		if err != nil {
+			return fmt.Errorf("convert: %w", err)
+		}
+		if out == "" || out == "-" {
+			_, err := cmd.OutOrStdout().Write(nix)
+			return err
+		}
+		return scaffold.WriteNew(map[string][]byte{out: nix})
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)

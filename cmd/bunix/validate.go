@@ -10,33 +10,28 @@ import (
 
 func newValidate() *cobra.Command {
 	var file string
-	cmd := &cobra.Command{
-		Use:   "validate [ARGS]",
-		Short: "Check an args file without building",
-		Long:  longHelp("validate"),
-		Example: `  bunix validate
-  bunix validate examples/rumprun-block/args.nix`,
-		Args: maxArgs(1),
-		RunE: func(cmd *cobra.Command, argv []string) error {
-			file, err := argsFile(cmd, argv, file)
-			if err != nil {
-				return err
-			}
-			desc, err := loadArgs(cmd, argv, file)
-			if err != nil {
-				return err
-			}
-			sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
-			if err != nil {
-				return err
-			}
-			layers := "layers"
-			if sums[0].Layers == 1 {
-				layers = "layer"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d %s\n", file, sums[0].Ref, sums[0].Layers, layers)
-			return nil
-		},
+	cmd := command("validate [ARGS]", "Check an args file without building", maxArgs(1),
+		"bunix validate",
+		"bunix validate examples/rumprun-block/args.nix")
+	cmd.RunE = func(cmd *cobra.Command, argv []string) error {
+		file, err := argsFile(cmd, argv, file)
+		if err != nil {
+			return err
+		}
+		desc, err := loadArgs(cmd, argv, file)
+		if err != nil {
+			return err
+		}
+		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
+		if err != nil {
+			return err
+		}
+		layers := "layers"
+		if sums[0].Layers == 1 {
+			layers = "layer"
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: %s, %d %s\n", file, sums[0].Ref, sums[0].Layers, layers)
+		return nil
 	}
 	argsFileFlag(cmd, &file)
 	return cmd
