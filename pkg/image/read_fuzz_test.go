@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -123,6 +124,15 @@ func FuzzOpenArchive(f *testing.F) {
 			t.Fatalf("opened with %d images and %d name lists", len(file.Images), len(file.Names))
 		}
 		readAllOf(file)
+		// What push makes of a docker-archive: its checks must not crash
+		// or hang on what Open took; an image they pass has a manifest.
+		if file.Format == DockerArchive {
+			if img, err := DockerImage(context.Background(), file); err == nil {
+				if _, err := img.RawManifest(); err != nil {
+					t.Fatalf("DockerImage passed the archive, but its manifest: %v", err)
+				}
+			}
+		}
 	})
 }
 

@@ -22,8 +22,10 @@ import (
 //
 // The file is read as image.Open reads it: an OCI layout's blobs only from
 // inside it, each checked against its descriptor's digest and size, and
-// all of them looked at before the first byte is sent. A docker-archive's
-// layers are read once first and checked against its config's diffIDs.
+// all of them looked at before the first byte is sent. A docker-archive is
+// pushed as image.DockerImage makes it: each layer read once first and
+// checked against its config's diffIDs, its compression told by its own
+// bytes.
 func Push(ctx context.Context, file, ref string, opts ...Option) (name.Digest, error) {
 	if _, err := makeOptions(opts).tag(ref); err != nil {
 		return name.Digest{}, err
@@ -51,15 +53,16 @@ func PushFile(ctx context.Context, f *image.File, file, ref string, opts ...Opti
 	case len(f.Images) == 0:
 		return name.Digest{}, fmt.Errorf("pushing %s: it holds no image", file)
 	case len(f.Images) == 1:
-		if local, err = f.Images[0].Digest(); err != nil {
-			return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
-		}
+		img := f.Images[0]
 		if f.Format == image.DockerArchive {
-			if err := checkDiffIDs(ctx, f.Images[0]); err != nil {
+			if img, err = image.DockerImage(ctx, f); err != nil {
 				return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
 			}
 		}
-		err = remote.Write(tag, f.Images[0], remoteOpts...)
+		if local, err = img.Digest(); err != nil {
+			return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
+		}
+		err = remote.Write(tag, img, remoteOpts...)
 	default:
 		if local, err = f.Index.Digest(); err != nil {
 			return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
