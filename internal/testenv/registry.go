@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,6 +67,8 @@ type RegistryServer struct {
 	readOnly       bool
 	user, password string
 	pool           *x509.CertPool
+	transportOnce  sync.Once
+	transport      *http.Transport
 	daemon
 }
 
@@ -307,5 +310,8 @@ func (r *RegistryServer) portTaken() bool {
 // stop stops the registry, SIGKILL if it outlives registryStopTimeout, and
 // removes its directory.
 func (r *RegistryServer) stop() error {
+	if r.transport != nil {
+		r.transport.CloseIdleConnections()
+	}
 	return r.shutdown(registryStopTimeout)
 }

@@ -51,14 +51,18 @@ func (r *RegistryServer) Auth() authn.Authenticator {
 	return &authn.Basic{Username: r.user, Password: r.password}
 }
 
-// Transport returns an HTTP transport that talks to the registry: one that
-// trusts its certificate for a Secure registry, and never a proxy.
+// Transport returns the HTTP transport that talks to the registry, one for
+// each registry so that its connections are reused: it trusts the
+// registry's certificate when it is Secure, and never uses a proxy.
 func (r *RegistryServer) Transport() http.RoundTripper {
-	t := &http.Transport{Proxy: nil}
-	if r.secure() {
-		t.TLSClientConfig = &tls.Config{RootCAs: r.pool}
-	}
-	return t
+	r.transportOnce.Do(func() {
+		t := &http.Transport{Proxy: nil}
+		if r.secure() {
+			t.TLSClientConfig = &tls.Config{RootCAs: r.pool}
+		}
+		r.transport = t
+	})
+	return r.transport
 }
 
 // writeSecrets writes the certificate, its key and the htpasswd file of a

@@ -141,7 +141,7 @@ func (p *rootfsPlan) write(ctx context.Context, dir string, mtime time.Time) (im
 	if p.rf.From != nil {
 		return p.entry, func() {}, nil
 	}
-	f, err := image.CreateTemp(dir, ".bunix-rootfs-*")
+	f, err := image.CreateTempPath(dir, ".bunix-rootfs-*")
 	if err != nil {
 		return image.Entry{}, nil, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
 	}

@@ -237,21 +237,32 @@ func createTemp(dir, pattern string) (*os.File, string, error) {
 // image read from a stream.
 type TempFile struct {
 	*os.File
-	// Path opens the file again while it is open: /proc/self/fd/N, or,
-	// where /proc is not mounted, the file's name.
+	// Path opens the file again while it is open: /proc/self/fd/N; where
+	// /proc is not mounted, the file's name for CreateTempPath's files and
+	// "" for CreateTemp's.
 	Path string
 	// named is the name Close removes, if the file kept one.
 	named string
 }
 
 // CreateTemp creates a TempFile in dir ("" for os.TempDir) for reading and
-// writing. The file has no name where the kernel and file system allow it:
-// an unnamed file (O_TMPFILE); where the file system lacks O_TMPFILE, a
-// file named after pattern (as os.CreateTemp names it) and unlinked at
-// once. Either way it goes with its descriptor, however the process ends.
-// Only where /proc is not mounted, so that Path could not open an unlinked
-// file again, does it keep its name until Close.
+// writing, with no name: an unnamed file (O_TMPFILE) where the kernel and
+// file system allow it, else a file named after pattern (as os.CreateTemp
+// names it) and unlinked at once. Either way it goes with its descriptor,
+// however the process ends.
 func CreateTemp(dir, pattern string) (*TempFile, error) {
+	return createTempFile(dir, pattern, false)
+}
+
+// CreateTempPath is CreateTemp for a file that must be opened again by
+// Path (a rootfs that a writer reopens): where /proc is not mounted, so
+// that an unlinked file could not be, it keeps its name until Close, and a
+// killed process leaves it behind.
+func CreateTempPath(dir, pattern string) (*TempFile, error) {
+	return createTempFile(dir, pattern, true)
+}
+
+func createTempFile(dir, pattern string, reopen bool) (*TempFile, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
@@ -263,8 +274,11 @@ func CreateTemp(dir, pattern string) (*TempFile, error) {
 	if named == "" {
 		return t, nil
 	}
-	if _, err := os.Stat(t.Path); err == nil {
+	if _, err := statProc(t.Path); err == nil || !reopen {
 		os.Remove(named)
+		if err != nil {
+			t.Path = ""
+		}
 		return t, nil
 	}
 	t.Path, t.named = named, named
@@ -279,6 +293,10 @@ func (t *TempFile) Close() error {
 	}
 	return err
 }
+
+// statProc is os.Stat, for /proc/self/fd/N; tests replace it to act as a
+// system without /proc.
+var statProc = os.Stat
 
 // openUnnamed is OpenTmpfile; tests replace it to act as a file system
 // without O_TMPFILE.

@@ -253,3 +253,36 @@ func TestCreateTemp(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateTempWithoutProc: where /proc is not mounted (and so no
+// O_TMPFILE), CreateTemp still unlinks its file at once, with no Path;
+// CreateTempPath keeps the name as its Path, which Close removes.
+func TestCreateTempWithoutProc(t *testing.T) {
+	defer func(old func(string) (*os.File, error)) { openUnnamed = old }(openUnnamed)
+	defer func(old func(string) (os.FileInfo, error)) { statProc = old }(statProc)
+	openUnnamed = func(string) (*os.File, error) { return nil, errors.New("no /proc") }
+	statProc = func(string) (os.FileInfo, error) { return nil, errors.New("no /proc") }
+	dir := t.TempDir()
+	f, err := CreateTemp(dir, ".scratch-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 || f.Path != "" {
+		t.Errorf("CreateTemp without /proc: named %v, Path %q", ents, f.Path)
+	}
+	f.Close()
+	g, err := CreateTempPath(dir, ".scratch-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.WriteString("rootfs")
+	if b, err := os.ReadFile(g.Path); err != nil || string(b) != "rootfs" || filepath.Dir(g.Path) != dir {
+		t.Errorf("CreateTempPath without /proc: Path %q holds %q, %v", g.Path, b, err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}

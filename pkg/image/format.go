@@ -3,6 +3,8 @@ package image
 import (
 	"fmt"
 	"strings"
+
+	"github.com/nubificus/bunix/internal/msg"
 )
 
 // NameError is the error of ParseFormat and ParseCompression: a name that
@@ -17,8 +19,11 @@ type NameError struct {
 }
 
 func (e *NameError) Error() string {
-	return fmt.Sprintf("unknown %s %q (known: %s)", e.What, e.Name, strings.Join(e.Known, ", "))
+	return fmt.Sprintf("unknown %s %s (known: %s)", e.What, msg.Quote(e.Name, maxNameShown), strings.Join(e.Known, ", "))
 }
+
+// maxNameShown is how much of an unknown name a NameError shows.
+const maxNameShown = 80
 
 // Reason is the message without the name given, for a caller that shows
 // the name itself: "unknown format (known: docker-archive, oci-archive, oci)".

@@ -2,6 +2,7 @@ package image
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,8 @@ func TestNameError(t *testing.T) {
 			`unknown format "tar" (known: docker-archive, oci-archive, oci)`, "unknown format (known: docker-archive, oci-archive, oci)"},
 		{func(s string) error { _, err := ParseCompression(s); return err }, "xz",
 			`unknown compression "xz" (known: none, gzip, zstd)`, "unknown compression (known: none, gzip, zstd)"},
+		{func(s string) error { _, err := ParseFormat(s); return err }, strings.Repeat("x", 300),
+			`unknown format "` + strings.Repeat("x", 80) + `"... (300 bytes) (known: docker-archive, oci-archive, oci)`, "unknown format (known: docker-archive, oci-archive, oci)"},
 	} {
 		err := tc.parse(tc.name)
 		var ne *NameError

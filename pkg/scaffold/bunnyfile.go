@@ -63,7 +63,7 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	var bad problems
 	at := func(field string) string { return file + ": " + field }
 	if b.Version != "v0.1" {
-		bad.add("%s = %q: bunix reads bunnyfile version v0.1", at("version"), b.Version)
+		bad.add("%s = %s: bunix reads bunnyfile version v0.1", at("version"), quoted(b.Version))
 	}
 	d := &Description{Annotations: map[string]string{}}
 	set := func(key, v string) {
@@ -160,7 +160,7 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework), From: r.Path, FromWhere: fmt.Sprintf("%s %s", at("rootfs.path"), quoted(r.Path))}
 	default:
 		if r.From != b.Kernel.From {
-			bad.add("%s = %q: a rootfs from a remote image other than kernel.from cannot be carried over; export it to a file and use from: local", at("rootfs.from"), r.From)
+			bad.add("%s = %s: a rootfs from a remote image other than kernel.from cannot be carried over; export it to a file and use from: local", at("rootfs.from"), quoted(r.From))
 		}
 	}
 	d.Cmd, d.Entrypoint = b.Cmd, b.Entrypoint

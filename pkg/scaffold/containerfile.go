@@ -56,7 +56,7 @@ func Containerfile(src []byte, file string) (*Description, error) {
 				continue
 			}
 			for _, c := range copies {
-				c.Where = at + ": " + instr + " " + strconv.Quote(clip(c.Source))
+				c.Where = at + ": " + instr + " " + quoted(c.Source)
 				c.add = instr == "ADD"
 				if n, ok := targets[c.Target]; ok {
 					bad.add("%s: target %s is also the target of line %d: two sources cannot share one target", c.Where, clip(c.Target), n)
