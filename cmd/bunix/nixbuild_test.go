@@ -89,8 +89,8 @@ func TestNixBuildersWiring(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"nix-layer", k, "/k"}, exitBadInput, "accepts 3 arg(s), received 2"},
-		{[]string{"nix-builder", "x"}, exitBadInput, "accepts 0 arg(s), received 1"},
+		{[]string{"nix-layer", k, "/k"}, exitBadInput, "nix-layer: accepts 3 arg(s) (SOURCE TARGET COMPRESSION), received 2"},
+		{[]string{"nix-builder", "x"}, exitBadInput, "nix-builder: takes no arguments, received 1"},
 		{[]string{"nix-layer", k, "/k", "lz4"}, exitBadInput, `COMPRESSION: unknown compression "lz4"`},
 		{[]string{"nix-stream", k}, exitFailure, "does not start with a #! line"},
 	} {

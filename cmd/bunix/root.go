@@ -111,7 +111,8 @@ func newNixBuilders(getenv func(string) string) []*cobra.Command {
 			Long:    b.Long,
 			Example: b.Example,
 			Hidden:  true,
-			Args:    exactArgs(len(b.Args)),
+			// Run checks them, naming each.
+			Args: cobra.ArbitraryArgs,
 			RunE: func(cmd *cobra.Command, a []string) error {
 				return b.Run(cmd.Context(), getenv, a, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			},

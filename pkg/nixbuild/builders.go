@@ -29,11 +29,20 @@ type call struct {
 	stdout, stderr io.Writer
 }
 
-// Run runs the builder on argv (its positional arguments), with getenv as
-// its whole environment; it writes its warnings to stderr and, when it
-// streams an image, the image to stdout.
+// Run runs the builder on argv (its positional arguments), reading the
+// variables nix/lib.nix sets ($out, $specPath, $textPath, $ref, ...,
+// SOURCE_DATE_EPOCH, and nix-pull's $BUNIX_REGISTRY_USERNAME and
+// _PASSWORD) through getenv; what the libraries it calls read themselves
+// comes from the process's environment: $TMPDIR (the build directory), and
+// for nix-pull the docker config ($DOCKER_CONFIG, $HOME) and certificates
+// ($SSL_CERT_FILE). It writes its warnings to stderr and, when it streams
+// an image, the image to stdout. A wrong number of arguments is a
+// *UsageError that names them.
 func (b *Builder) Run(ctx context.Context, getenv func(string) string, argv []string, stdout, stderr io.Writer) error {
-	if len(argv) != len(b.Args) {
+	switch {
+	case len(argv) != len(b.Args) && len(b.Args) == 0:
+		return &UsageError{fmt.Errorf("%s: takes no arguments, received %d", b.Name, len(argv))}
+	case len(argv) != len(b.Args):
 		return &UsageError{fmt.Errorf("%s: accepts %d arg(s) (%s), received %d", b.Name, len(b.Args), strings.Join(b.Args, " "), len(argv))}
 	}
 	return b.run(&call{ctx: ctx, name: b.Name, getenv: getenv, argv: argv, stdout: stdout, stderr: stderr})
