@@ -652,9 +652,9 @@ let
     `cacert` (Derivation or null; _optional_)
     : A CA bundle package (nixpkgs' `cacert`, or any holding
       `etc/ssl/certs/ca-bundle.crt`) for a registry whose certificate a
-      private CA signs: then bunix trusts that bundle only. Without it
-      bunix trusts Mozilla's roots (the sandbox has no /etc/ssl), which is
-      what public HTTPS registries need.
+      private CA signs: it becomes `SSL_CERT_FILE`. Without it, in a
+      sandbox with no certificates (Nix 2.8's has no /etc/ssl), bunix
+      trusts Mozilla's roots, which is what public HTTPS registries need.
 
       _Default value:_ `null`
 

@@ -100,12 +100,16 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 			bad.add("%s: %s: pinning the base image: %v", d.FromWhere, clip(d.From), err)
 		} else {
 			d.Base = &b
-			inheritEntrypoint(d, kind, b)
 		}
 	}
+	inherited := d.Base != nil && inheritEntrypoint(d, kind, *d.Base)
 	if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
 		if proc := slices.Concat(d.Entrypoint, d.Cmd); !args.CmdlineAgrees(cl, proc) {
-			bad.add("%s: the cmdline %s disagrees with the command %q (which urunc joins as %s): give the command once, or make them agree", filepath.Base(file), quoted(cl), proc, quoted(args.JoinArgs(proc)))
+			from := ""
+			if inherited {
+				from = fmt.Sprintf(" (its entrypoint %q is the base's ENTRYPOINT, which docker build keeps under a CMD)", d.Entrypoint)
+			}
+			bad.add("%s: the cmdline %s disagrees with the command %q%s (which urunc joins as %s): give the command once, or make them agree", filepath.Base(file), quoted(cl), proc, from, quoted(args.JoinArgs(proc)))
 		}
 	}
 	if err := bad.err(); err != nil {
@@ -152,18 +156,30 @@ type convertOptions struct {
 	resolve func(ref string) (Base, error)
 }
 
-// inheritEntrypoint writes out the base b's ENTRYPOINT under a
-// Containerfile's CMD: Docker's builder keeps a base's ENTRYPOINT when the
-// Containerfile sets only CMD, while a description that gives a command
+// inheritEntrypoint carries Docker's rule for a base's ENTRYPOINT and CMD
+// over to a Containerfile on b, where a description that gives a command
 // replaces both (so that the cmdline and the process args agree). A
-// bunnyfile's cmd is bunny's own and is left as it is.
-func inheritEntrypoint(d *Description, kind string, b Base) {
-	if kind != "Containerfile" || d.Entrypoint != nil || d.Cmd == nil || len(b.Entrypoint) == 0 {
-		return
+// Containerfile that sets only CMD runs under the base's ENTRYPOINT, which
+// is written out, and inheritEntrypoint reports that it was. One that sets
+// only the cmdline label gets bunix's process args from it, not the base's
+// command docker build would keep: a hint says so. A bunnyfile's cmd is
+// bunny's own and is left as it is.
+func inheritEntrypoint(d *Description, kind string, b Base) bool {
+	if kind != "Containerfile" || d.Entrypoint != nil {
+		return false
+	}
+	if _, ok := d.Annotations[urunc.Cmdline]; ok && d.Cmd == nil && len(b.Entrypoint)+len(b.Cmd) > 0 {
+		d.Hints = append(d.Hints, fmt.Sprintf("The base's command, ENTRYPOINT %q and CMD %q, gives way to the cmdline label:", b.Entrypoint, b.Cmd),
+			"bunix derives the process args from it, so that both agree (docker build would keep the base's).")
+		return false
+	}
+	if d.Cmd == nil || len(b.Entrypoint) == 0 {
+		return false
 	}
 	d.Entrypoint = b.Entrypoint
 	d.Hints = append(d.Hints, "entrypoint is the base image's ENTRYPOINT, which Docker keeps under the Containerfile's CMD;",
 		"bunix replaces both when a command is given, so convert wrote it out.")
+	return true
 }
 
 // WithResolver has Convert pin a base image with resolve: its digest (of

@@ -17,7 +17,7 @@ func WithPrefetch(ctx context.Context, pinned func(ref string, b Base), opts ...
 		if err != nil {
 			return Base{}, err
 		}
-		b := Base{Ref: p.Ref, Digest: p.Digest, Hash: p.Hash, Entrypoint: p.Entrypoint}
+		b := Base{Ref: p.Ref, Digest: p.Digest, Hash: p.Hash, Entrypoint: p.Entrypoint, Cmd: p.Cmd}
 		if pinned != nil {
 			pinned(ref, b)
 		}

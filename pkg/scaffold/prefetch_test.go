@@ -27,7 +27,7 @@ func TestWithPrefetch(t *testing.T) {
 	var o convertOptions
 	WithPrefetch(ctx, func(r string, b Base) { heard = append(heard, r, b.Digest) })(&o)
 	b, err := o.resolve(ref)
-	if err != nil || !reflect.DeepEqual(b, Base{Ref: want.Ref, Digest: want.Digest, Hash: want.Hash, Entrypoint: want.Entrypoint}) || b.Hash == "" {
+	if err != nil || !reflect.DeepEqual(b, Base{Ref: want.Ref, Digest: want.Digest, Hash: want.Hash, Entrypoint: want.Entrypoint, Cmd: want.Cmd}) || b.Hash == "" {
 		t.Errorf("resolve = %+v, %v; want %+v", b, err, want)
 	}
 	if len(heard) != 2 || heard[0] != ref || heard[1] != want.Digest {

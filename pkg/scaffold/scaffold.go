@@ -75,9 +75,9 @@ type Copy struct {
 // Base is a base image pinned by digest: the from attribute of an args.nix.
 type Base struct {
 	Ref, Digest, Hash string
-	// Entrypoint is the base image's: a Containerfile's CMD runs under it,
-	// as Docker's builder has it.
-	Entrypoint []string
+	// Entrypoint and Cmd are the base image's: a Containerfile's CMD runs
+	// under its ENTRYPOINT, as Docker's builder has it.
+	Entrypoint, Cmd []string
 }
 
 // Rootfs is the rootfs attribute of an args.nix.

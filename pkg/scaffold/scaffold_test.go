@@ -583,3 +583,51 @@ func TestRelativeTo(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertBaseCommand: Docker's rule for a base's ENTRYPOINT and CMD,
+// carried over to what convert writes, for a base whose ENTRYPOINT is
+// /kernel and CMD -v: CMD alone runs under the base's ENTRYPOINT (written
+// out, with a hint); an ENTRYPOINT, alone or with CMD, or an empty CMD
+// under it, stands as given; neither inherits; a cmdline label alone gets
+// a hint that the base's command gives way; a bunnyfile is left alone; a
+// cmdline that disagrees with the inherited command names the base's
+// ENTRYPOINT.
+func TestConvertBaseCommand(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "Containerfile")
+	resolve := WithResolver(func(ref string) (Base, error) {
+		return Base{Ref: ref, Digest: "sha256:" + strings.Repeat("ab", 32), Hash: "sha256-" + strings.Repeat("A", 43) + "=", Entrypoint: []string{"/kernel"}, Cmd: []string{"-v"}}, nil
+	})
+	for _, tc := range []struct {
+		lines           string
+		entrypoint, cmd []string
+		hint            string
+	}{
+		{`CMD ["-c", "x"]`, []string{"/kernel"}, []string{"-c", "x"}, "which Docker keeps under the Containerfile's CMD"},
+		{`CMD []`, []string{"/kernel"}, []string{}, "which Docker keeps under the Containerfile's CMD"},
+		{`ENTRYPOINT ["/other"]`, []string{"/other"}, nil, ""},
+		{"ENTRYPOINT [\"/other\"]\nCMD [\"-q\"]", []string{"/other"}, []string{"-q"}, ""},
+		{"", nil, nil, ""},
+		{`LABEL com.urunc.unikernel.cmdline="-c y"`, nil, nil, `ENTRYPOINT ["/kernel"] and CMD ["-v"], gives way to the cmdline label`},
+	} {
+		src := "FROM a.io/base:1\nLABEL com.urunc.unikernel.hypervisor=qemu\n" + tc.lines + "\n"
+		d, err := Convert([]byte(src), file, dir, "x", "t", resolve)
+		if err != nil {
+			t.Errorf("%q: %v", tc.lines, err)
+			continue
+		}
+		hints := strings.Join(d.Hints, " ")
+		if !slices.Equal(d.Entrypoint, tc.entrypoint) || !slices.Equal(d.Cmd, tc.cmd) || (tc.hint == "") != (hints == "") || !strings.Contains(hints, tc.hint) {
+			t.Errorf("%q: entrypoint %q cmd %q hints %q; want %q %q and a hint %q", tc.lines, d.Entrypoint, d.Cmd, d.Hints, tc.entrypoint, tc.cmd, tc.hint)
+		}
+	}
+	_, err := Convert([]byte("FROM a.io/base:1\nCMD [\"-c\", \"x\"]\nLABEL com.urunc.unikernel.cmdline=\"-c x\"\n"), file, dir, "x", "t", resolve)
+	if err == nil || !strings.Contains(err.Error(), `its entrypoint ["/kernel"] is the base's ENTRYPOINT`) {
+		t.Errorf("a cmdline that leaves out the base's ENTRYPOINT: %v", err)
+	}
+	bunny := "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: a.io/base:1\n  path: /kernel\ncmd: [\"-c\", \"x\"]\n"
+	d, err := Convert([]byte(bunny), filepath.Join(dir, "bunnyfile"), dir, "x", "t", resolve)
+	if err != nil || d.Base == nil || d.Entrypoint != nil || !slices.Equal(d.Cmd, []string{"-c", "x"}) {
+		t.Errorf("a bunnyfile on a base: entrypoint %q cmd %q, %v", d.Entrypoint, d.Cmd, err)
+	}
+}
