@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"io"
 	"testing"
@@ -52,4 +53,22 @@ func LayerBlobs(img v1.Image) ([][]byte, error) {
 		blobs = append(blobs, blob)
 	}
 	return blobs, nil
+}
+
+// TarMember is a regular file of a tar that TarOf writes.
+type TarMember struct {
+	Name string
+	Data []byte
+}
+
+// TarOf returns a tar of members, in order: regular files of mode 0644.
+func TarOf(members ...TarMember) []byte {
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, m := range members {
+		tw.WriteHeader(&tar.Header{Name: m.Name, Mode: 0o644, Size: int64(len(m.Data)), Typeflag: tar.TypeReg})
+		tw.Write(m.Data)
+	}
+	tw.Close()
+	return b.Bytes()
 }

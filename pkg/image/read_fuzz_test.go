@@ -1,7 +1,6 @@
 package image
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
 )
 
 // The fuzz targets take the members of an image file (index.json or
@@ -67,14 +68,11 @@ func openAssembled(docker bool, index, manifest, config, layer []byte) (*File, e
 }
 
 func tarOf(ms []member) []byte {
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
+	var tms []testenv.TarMember
 	for _, m := range ms {
-		tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg})
-		tw.Write(m.data)
+		tms = append(tms, testenv.TarMember{Name: m.name, Data: m.data})
 	}
-	tw.Close()
-	return b.Bytes()
+	return testenv.TarOf(tms...)
 }
 
 func addSeeds(f *testing.F) {

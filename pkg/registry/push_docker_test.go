@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -18,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -36,10 +36,7 @@ func dockerArchive(t *testing.T, layers []archiveLayer, diffIDs []string) string
 		"architecture": "amd64", "os": "linux",
 		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs},
 	})
-	members := []struct {
-		name string
-		data []byte
-	}{{"config.json", config}}
+	members := []testenv.TarMember{{Name: "config.json", Data: config}}
 	var names []string
 	for i, l := range layers {
 		data := l.tar
@@ -51,25 +48,12 @@ func dockerArchive(t *testing.T, layers []archiveLayer, diffIDs []string) string
 			data = b.Bytes()
 		}
 		names = append(names, fmt.Sprintf("%d/layer.tar", i))
-		members = append(members, struct {
-			name string
-			data []byte
-		}{names[i], data})
+		members = append(members, testenv.TarMember{Name: names[i], Data: data})
 	}
 	manifest, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"urunc/d:1"}, "Layers": names}})
-	members = append(members, struct {
-		name string
-		data []byte
-	}{"manifest.json", manifest})
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, m := range members {
-		tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg})
-		tw.Write(m.data)
-	}
-	tw.Close()
+	members = append(members, testenv.TarMember{Name: "manifest.json", Data: manifest})
 	p := filepath.Join(t.TempDir(), "d.tar")
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, testenv.TarOf(members...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -77,12 +61,7 @@ func dockerArchive(t *testing.T, layers []archiveLayer, diffIDs []string) string
 
 // layerTar is a layer holding one file, path, of contents data.
 func layerTar(path, data string) []byte {
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	tw.WriteHeader(&tar.Header{Name: path, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
-	tw.Write([]byte(data))
-	tw.Close()
-	return b.Bytes()
+	return testenv.TarOf(testenv.TarMember{Name: path, Data: []byte(data)})
 }
 
 func diffID(tar []byte) string { return fmt.Sprintf("sha256:%x", sha256.Sum256(tar)) }
