@@ -28,6 +28,9 @@ in
   pkgs ? if nixpkgs.success then import nixpkgs.value { } else noNixpkgs,
   bunix ? pkgs.callPackage ./nix/package.nix { },
   args ? ./args.nix,
+  # A CA bundle package (etc/ssl/certs/ca-bundle.crt in it) for a `from`
+  # registry whose certificate a private CA signs; see nix/lib.nix.
+  cacert ? null,
 }:
 let
   fromFile =
@@ -48,4 +51,4 @@ let
     else
       fromFile args;
 in
-(import ./nix/lib.nix).buildImage (given // { inherit bunix; })
+(import ./nix/lib.nix).buildImage (given // { inherit bunix cacert; })

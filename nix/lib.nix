@@ -287,6 +287,12 @@ let
 
       _Default value:_ `null`
 
+    `cacert` (Derivation or null; _optional_)
+    : For a `from = { ref; digest; hash; }` on a registry whose certificate
+      a private CA signs: passed to `pullImage` (see there).
+
+      _Default value:_ `null`
+
     `bunix` (Derivation or Path)
     : The bunix package, or a directory holding `bin/bunix` (a static
       binary; it runs as the builder, in the sandbox).
@@ -338,6 +344,7 @@ let
       compression ? null,
       layers ? null,
       root ? null,
+      cacert ? null,
       bunix,
     }@args:
     let
@@ -458,7 +465,7 @@ let
           else
             toString (pullImage {
               inherit (from) ref digest hash;
-              inherit bunix;
+              inherit bunix cacert;
               architecture = if architecture == null then "amd64" else architecture;
             })
         else if isString from && !(hasContext from) && !(hasPrefix "/" from) && !(hasPrefix "." from) then

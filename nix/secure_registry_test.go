@@ -57,7 +57,10 @@ func dockerConfig(t *testing.T, registry, user, password string) string {
 //     BUNIX_REGISTRY_USERNAME and _PASSWORD, pulls it in the sandbox to the
 //     NAR hash prefetch printed; a wrong password fails the build, naming
 //     the refusal.
-//   - buildImage builds an image on the pulled base; bunix push sends it to
+//   - default.nix builds an args.nix whose from is what prefetch printed:
+//     without --arg cacert the pull fails on the certificate (the sandbox's
+//     bunix trusts only Mozilla's roots); with it, the image is byte for
+//     byte buildImage's on lib.pullImage's result. bunix push sends it to
 //     the registry and bunix inspect reads it back from there.
 func TestSecureRegistry(t *testing.T) {
 	reg := testenv.Registry(t, testenv.Secure("bunix", "s3cret"))
@@ -84,13 +87,25 @@ func TestSecureRegistry(t *testing.T) {
 		t.Errorf("prefetch without the certificate: exit %d, want 1 and a certificate error\n%s", code, stderr)
 	}
 
+	// An args.nix on the base, as bunix prefetch pins it, for default.nix.
+	os.WriteFile(filepath.Join(dir, "extra.conf"), []byte("extra\n"), 0o644)
+	argsNix := filepath.Join(dir, "args.nix")
+	os.WriteFile(argsNix, []byte(fmt.Sprintf(`{ name = "urunc/nginx"; tag = "secure"; from = %s; files = { "./extra.conf" = "/etc/extra.conf"; }; }`, strings.TrimSpace(pre))), 0o644)
+	root := testenv.ModuleRoot(t)
+	defaultNix := []string{filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", argsNix}
+	t.Setenv("BUNIX_REGISTRY_USERNAME", "bunix")
+	t.Setenv("BUNIX_REGISTRY_PASSWORD", "s3cret")
+	// First, before any pull can have put the base in the store: without
+	// cacert the sandbox's bunix trusts only Mozilla's roots.
+	if _, stderr, err := testenv.NixBuild(t, root, defaultNix...); err == nil || !strings.Contains(stderr, "certificate signed by unknown authority") {
+		t.Errorf("default.nix without cacert: %v, want a failed pull naming the certificate\n%s", err, stderr)
+	}
+
 	// cacert is a CA bundle package: etc/ssl/certs/ca-bundle.crt in it.
 	cacert := filepath.Join(t.TempDir(), "cacert")
 	os.MkdirAll(filepath.Join(cacert, "etc", "ssl", "certs"), 0o755)
 	os.WriteFile(filepath.Join(cacert, "etc", "ssl", "certs", "ca-bundle.crt"), testenv.ReadFile(t, reg.CAFile), 0o644)
-	root := testenv.ModuleRoot(t)
 	pull := fmt.Sprintf(`(import %s/nix/lib.nix).pullImage { ref = %q; digest = %q; hash = %q; cacert = %s; bunix = %s; }`, root, ref, m[2], m[3], cacert, testenv.Bunix(t))
-	t.Setenv("BUNIX_REGISTRY_USERNAME", "bunix")
 	t.Setenv("BUNIX_REGISTRY_PASSWORD", "wrong")
 	if _, stderr, err := testenv.NixBuild(t, root, "--expr", pull); err == nil || !strings.Contains(stderr, "UNAUTHORIZED") {
 		t.Errorf("pullImage with a wrong password: %v, want a failed build naming UNAUTHORIZED\n%s", err, stderr)
@@ -106,11 +121,17 @@ func TestSecureRegistry(t *testing.T) {
 	}
 	f.Close()
 
-	os.WriteFile(filepath.Join(dir, "extra.conf"), []byte("extra\n"), 0o644)
 	build := fmt.Sprintf(`(import %s/nix/lib.nix).buildImage { name = "urunc/nginx"; tag = "secure"; root = %s; from = %s; files = { "./extra.conf" = "/etc/extra.conf"; }; bunix = %s; }`, root, dir, pull, testenv.Bunix(t))
-	out, stderr, err := testenv.NixBuild(t, root, "--expr", build)
+	onPulled, stderr, err := testenv.NixBuild(t, root, "--expr", build)
 	if err != nil {
 		t.Fatalf("buildImage on the pulled base: %v\n%s", err, stderr)
+	}
+	out, stderr, err := testenv.NixBuild(t, root, append(defaultNix, "--arg", "cacert", cacert)...)
+	if err != nil {
+		t.Fatalf("default.nix --arg cacert: %v\n%s", err, stderr)
+	}
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, onPulled)) {
+		t.Errorf("default.nix with from = { ref; digest; hash; } (%s) and buildImage on lib.pullImage (%s) differ", out, onPulled)
 	}
 	target := reg.Addr + "/urunc/nginx:secure"
 	code, pushed, stderr := runBunix(t, dir, login, "push", out, target)
