@@ -47,3 +47,24 @@ func CopyN(ctx context.Context, w io.Writer, r io.Reader, n int64) (int64, error
 	}
 	return done, nil
 }
+
+// Reader returns r, whose reads fail with context.Cause(ctx) once ctx is
+// done: for a reader that others drain (a tar reader, a decompressor).
+func Reader(ctx context.Context, r io.Reader) io.Reader {
+	if ctx.Done() == nil {
+		return r
+	}
+	return &reader{ctx: ctx, r: r}
+}
+
+type reader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if err := context.Cause(r.ctx); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}

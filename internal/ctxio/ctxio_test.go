@@ -64,3 +64,18 @@ func TestCopyStops(t *testing.T) {
 		}
 	}
 }
+
+// TestReader: a Reader reads through until its context is done, then
+// fails with the cause.
+func TestReader(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	r := Reader(ctx, strings.NewReader("abcdef"))
+	p := make([]byte, 3)
+	if n, err := r.Read(p); n != 3 || err != nil {
+		t.Fatalf("Read = %d, %v", n, err)
+	}
+	cancel(errStop)
+	if n, err := r.Read(p); n != 0 || !errors.Is(err, errStop) {
+		t.Errorf("Read after cancel = %d, %v; want 0 and the cause", n, err)
+	}
+}

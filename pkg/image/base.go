@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
+	"github.com/nubificus/bunix/internal/ctxio"
 )
 
 // maxZstdWindow caps the window a zstd base layer may ask its reader to
@@ -99,7 +101,7 @@ func OpenBase(f *File, name, arch string) (*Base, error) {
 	}
 	entries := 0
 	for li, s := range stored {
-		l, err := s.check(cf.RootFS.DiffIDs[li], b.Files, &entries)
+		l, err := s.check(context.Background(), cf.RootFS.DiffIDs[li], b.Files, &entries)
 		if err != nil {
 			return nil, fmt.Errorf("reading layer %d (%s): %w", li, s.desc.Digest, err)
 		}
@@ -198,19 +200,20 @@ func dockerLayers(f *File) ([]storedLayer, error) {
 
 // check reads s whole: its compression from its first bytes, its digest
 // (checked, or computed when its file gives none), its diffID, checked
-// against diffID, and its tar, whose entries it applies to files.
-func (s storedLayer) check(diffID v1.Hash, files map[string]Type, entries *int) (BaseLayer, error) {
+// against diffID, and its tar, whose entries it applies to files. It stops
+// with context.Cause(ctx) once ctx is done.
+func (s storedLayer) check(ctx context.Context, diffID v1.Hash, files map[string]Type, entries *int) (BaseLayer, error) {
 	rc, err := s.open()
 	if err != nil {
 		return BaseLayer{}, err
 	}
 	defer rc.Close()
 	// The digest is computed only when open does not check it.
-	var src io.Reader = rc
+	var src io.Reader = ctxio.Reader(ctx, rc)
 	var digest *hashingWriter
 	if !s.digested {
 		digest = &hashingWriter{w: io.Discard, h: sha256.New()}
-		src = io.TeeReader(rc, digest)
+		src = io.TeeReader(src, digest)
 	}
 	br := bufio.NewReaderSize(src, 64<<10)
 	c, err := sniff(br)

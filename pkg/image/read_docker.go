@@ -1,11 +1,8 @@
 package image
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,12 +10,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/nubificus/bunix/internal/ctxio"
 )
 
 // DockerImage returns the image of f, a docker-archive, as a registry
-// takes it, every layer read once first and checked against the diffID
-// the config lists for it.
+// takes it, every layer read once first and checked as OpenBase checks a
+// base's: its compression, its tar, and its diffID against the config's.
 //
 // A docker-archive has no manifest: DockerImage makes one (Docker's
 // schema 2) for the config as the archive has it. Each layer's compression
@@ -47,72 +43,38 @@ func DockerImage(ctx context.Context, f *File) (v1.Image, error) {
 		return nil, invalidf("manifest.json lists %d layers, but the config lists %d diffIDs", len(names), len(diffIDs))
 	}
 	img := &dockerImage{config: config}
-	for i, name := range names {
-		l, err := checkDockerLayer(ctx, f, cleanName(name), diffIDs[i])
+	stored, err := dockerLayers(f)
+	if err != nil {
+		return nil, err
+	}
+	files, entries := map[string]Type{}, 0
+	for i, s := range stored {
+		l, err := s.check(ctx, diffIDs[i], files, &entries)
 		if err != nil {
 			if context.Cause(ctx) != nil {
-				return nil, err
+				return nil, context.Cause(ctx)
 			}
-			return nil, invalidf("layer %d (%s): %w", i, clip(name), err)
+			return nil, fmt.Errorf("layer %d (%s): %w", i, clip(names[i]), err)
 		}
-		img.layers = append(img.layers, l)
+		layer, err := pushLayer(l)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d (%s): %w", i, clip(names[i]), err)
+		}
+		img.layers = append(img.layers, layer)
 	}
 	return partial.CompressedToImage(img)
 }
 
-// checkDockerLayer reads the archive member name whole: its compression
-// from its first bytes, its digest when it is gzip, and its uncompressed
-// digest, which must be diffID. It returns the layer to push.
-func checkDockerLayer(ctx context.Context, f *File, name string, diffID v1.Hash) (v1.Layer, error) {
-	rc, err := f.Member(name)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	stored := &hashingWriter{w: io.Discard, h: sha256.New()}
-	br := bufio.NewReaderSize(io.TeeReader(rc, stored), 64<<10)
-	c, err := sniff(br)
-	if err != nil {
-		return nil, err
-	}
-	var plain io.Reader = br
-	switch c {
-	case Zstd:
-		return nil, invalidf("it is zstd-compressed, which a docker-archive cannot carry")
+// pushLayer is the checked docker-archive layer l as a registry takes it:
+// a gzip layer as it is stored, a plain one gzip-compressed on the way.
+func pushLayer(l BaseLayer) (v1.Layer, error) {
+	switch l.Compression {
 	case Gzip:
-		z, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, invalidf("decompressing: %w", err)
-		}
-		defer z.Close()
-		plain = z
+		return partial.CompressedToLayer(&gzipDockerLayer{desc: v1.Descriptor{MediaType: types.DockerLayer, Digest: l.Digest, Size: l.Size}, diffID: l.DiffID, open: l.open})
+	case Uncompressed:
+		return partial.UncompressedToLayer(&plainDockerLayer{diffID: l.DiffID, open: l.open})
 	}
-	diff := sha256.New()
-	if _, err := ctxio.Copy(ctx, diff, plain); err != nil {
-		if context.Cause(ctx) != nil {
-			return nil, err
-		}
-		return nil, invalidf("reading: %w", err)
-	}
-	// What follows a gzip stream, and with it the whole member's digest.
-	if _, err := ctxio.Copy(ctx, io.Discard, br); err != nil {
-		return nil, err
-	}
-	if got := (v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", diff.Sum(nil))}); got != diffID {
-		return nil, invalidf("its uncompressed digest is %s, but the config lists %s: the archive's layer and config disagree", got, diffID)
-	}
-	open := func() (io.ReadCloser, error) { return f.Member(name) }
-	if c == Uncompressed {
-		return partial.UncompressedToLayer(&plainDockerLayer{diffID: diffID, open: open})
-	}
-	desc := v1.Descriptor{MediaType: types.DockerLayer, Digest: stored.sum(), Size: stored.n}
-	return partial.CompressedToLayer(&gzipDockerLayer{desc: desc, diffID: diffID, open: func() (io.ReadCloser, error) {
-		rc, err := open()
-		if err != nil {
-			return nil, err
-		}
-		return newVerifier(rc, desc)
-	}})
+	return nil, invalidf("it is %s-compressed, which a docker-archive cannot carry", l.Compression)
 }
 
 // plainDockerLayer is an uncompressed layer of a docker-archive, which
