@@ -162,7 +162,7 @@ func (a *Args) resolveRootfs(c *collector, r *Resolved) {
 		a.requireTrue(c, r)
 		return
 	}
-	if guest == "mirage" && rf.Type == urunc.RootfsBlock {
+	if urunc.RawBlock(guest) && rf.Type == urunc.RootfsBlock {
 		a.rawBlock(c, r, rf)
 		return
 	}

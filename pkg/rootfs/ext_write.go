@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/image"
 	"golang.org/x/sys/unix"
 )
@@ -391,16 +392,11 @@ func (x *Ext) writeNode(w io.WriterAt, n *node) error {
 	if n.entry.Source == "" {
 		return x.writeRuns(w, n, n.entry.Data)
 	}
-	f, err := os.OpenFile(n.entry.Source, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	f, _, err := filekind.OpenRegular(n.entry.Source)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return err
-	} else if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is no longer a regular file", n.entry.Source)
-	}
 	var logical int64
 	for _, r := range n.data {
 		chunk := min(n.entry.Size-logical, int64(r.n)*blockSize)

@@ -129,7 +129,8 @@ var RootfsTypes = []string{RootfsInitrd, RootfsRaw, RootfsBlock}
 // GuestRootfs maps each guest to the root file system types urunc can hand
 // it. A raw rootfs reaches guests without block support only as files of
 // the container, through a shared file system (9pfs, virtiofs), which is
-// why it is allowed for them: see CanMountBlock.
+// why it is allowed for them (GuestFSTypes lists the guests that mount a
+// block rootfs).
 var GuestRootfs = map[string][]string{
 	"unikraft": {RootfsInitrd, RootfsRaw},
 	"rumprun":  {RootfsRaw, RootfsBlock},
@@ -181,13 +182,6 @@ var GuestFSTypes = map[string][]string{
 // RawBlock reports whether guest reads its block as a raw device, with no
 // file system on it: mirage, whose SupportsFS is false in urunc.
 func RawBlock(guest string) bool { return guest == "mirage" }
-
-// CanMountBlock reports whether guest can take a block device as its root
-// file system.
-func CanMountBlock(guest string) bool {
-	_, ok := GuestFSTypes[guest]
-	return ok
-}
 
 // BlockMountPoint returns where guest mounts a block rootfs by default:
 // "/", except for rumprun, which cannot mount one there and uses "/data".
