@@ -218,6 +218,7 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 		b.format = o.format
 	}
 	if err := usePrebuilt(b.jobs, o.prebuilt); err != nil {
+		b.close()
 		return nil, err
 	}
 	return b, nil

@@ -2,15 +2,14 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // Blob is a layer written apart, ahead of the image (by WriteLayer, in its
@@ -65,20 +64,13 @@ func WriteLayer(ctx context.Context, w io.Writer, l Layer, created time.Time, c 
 // cheap guard against a blob that is not the one described, which does
 // not read it.
 func openLayerBlob(b *Blob) (*os.File, error) {
-	f, err := os.Open(b.Path)
+	f, fi, err := filekind.OpenRegular(b.Path)
 	if err != nil {
 		return nil, fmt.Errorf("opening the layer blob: %w", err)
 	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = &fs.PathError{Op: "open", Path: b.Path, Err: errors.New("not a regular file")}
-	}
-	if err == nil && fi.Size() != b.Size {
-		err = fmt.Errorf("the layer blob %s holds %d bytes, not the %d its description says", b.Path, fi.Size(), b.Size)
-	}
-	if err != nil {
+	if fi.Size() != b.Size {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("the layer blob %s holds %d bytes, not the %d its description says", b.Path, fi.Size(), b.Size)
 	}
 	return f, nil
 }

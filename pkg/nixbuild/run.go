@@ -132,7 +132,6 @@ func pull(c *call) error {
 		opts = append(opts, registry.WithCredentials(u, c.getenv("BUNIX_REGISTRY_PASSWORD")))
 	}
 	if err := registry.Pull(c.ctx, env[0], env[1], env[2], env[3], opts...); err != nil {
-		os.RemoveAll(env[3])
 		if source.IsUserError(err) {
 			return &UsageError{err}
 		}

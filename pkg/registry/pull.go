@@ -113,6 +113,10 @@ func Pull(ctx context.Context, ref, digest, arch, dir string, opts ...Option) er
 		top.Platform = &p
 	}
 	top.Annotations, top.URLs, top.Data = nil, nil, nil
+	// dir is made here, so that a failure removes only what Pull made.
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("pulling %s into %s: %w", d, dir, err)
+	}
 	if err := writeLayout(ctx, dir, img, top); err != nil {
 		os.RemoveAll(dir)
 		return fmt.Errorf("pulling %s into %s: %w", d, dir, err)
@@ -121,12 +125,9 @@ func Pull(ctx context.Context, ref, digest, arch, dir string, opts ...Option) er
 }
 
 // writeLayout writes the OCI layout of img, whose manifest top describes,
-// at dir.
+// into the empty directory dir.
 func writeLayout(ctx context.Context, dir string, img v1.Image, top v1.Descriptor) error {
 	blobs := filepath.Join(dir, "blobs", "sha256")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return err
 	}

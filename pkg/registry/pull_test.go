@@ -146,3 +146,20 @@ func TestPrefetchedNix(t *testing.T) {
 		t.Errorf("%s evaluates to %s (%v)", p.Nix(), out, err)
 	}
 }
+
+// TestPullKeepsExistingDir: Pull into a directory that exists fails and
+// leaves it, and what it holds, as it was.
+func TestPullKeepsExistingDir(t *testing.T) {
+	ref := testRegistry(t) + "/unikraft/nginx:1.15"
+	idx, _ := testenv.BaseImage(t, compression.GZip, "")
+	digest := pushed(t, ref, idx)
+	dir := t.TempDir()
+	keep := filepath.Join(dir, "mine")
+	os.WriteFile(keep, []byte("the user's"), 0o644)
+	if err := Pull(context.Background(), ref, digest.String(), "amd64", dir); err == nil {
+		t.Fatal("Pull into an existing directory succeeded")
+	}
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "the user's" {
+		t.Errorf("after the failed Pull, %s: %q, %v", keep, b, err)
+	}
+}
