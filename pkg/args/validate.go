@@ -259,10 +259,6 @@ func errText(err error) string {
 	return strings.TrimPrefix(err.Error(), "could not parse reference: ")
 }
 
-// whiteoutPrefix marks a deletion in an image layer (OCI image spec,
-// "Whiteouts"); a file named so never reaches the container.
-const whiteoutPrefix = ".wh."
-
 // copyOf resolves one copy into the image: its source against Root, its
 // target by the image's rules.
 func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
@@ -299,8 +295,8 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 		c.add(field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
 	case inImage && (dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/")):
 		c.add(field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
-	case inImage && strings.HasPrefix(path.Base(dst), whiteoutPrefix):
-		c.add(field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", whiteoutPrefix)
+	case inImage && strings.HasPrefix(path.Base(dst), image.WhiteoutPrefix):
+		c.add(field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", image.WhiteoutPrefix)
 	}
 	return cp
 }

@@ -202,8 +202,8 @@ func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
 	}
 	var errs []error
 	for _, e := range entries {
-		if base := path.Base(e.Path); strings.HasPrefix(base, whiteoutPrefix) {
-			errs = append(errs, cp.Errorf("puts %s in the image: a name starting with %q is a whiteout, which unpacking a layer deletes rather than creates; rename it", e.Path, whiteoutPrefix))
+		if base := path.Base(e.Path); strings.HasPrefix(base, image.WhiteoutPrefix) {
+			errs = append(errs, cp.Errorf("puts %s in the image: a name starting with %q is a whiteout, which unpacking a layer deletes rather than creates; rename it", e.Path, image.WhiteoutPrefix))
 			continue
 		}
 		if e.Type == image.Regular {
@@ -219,9 +219,6 @@ func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
 	}
 	return entries, errors.Join(errs...)
 }
-
-// whiteoutPrefix starts the names that mark deletions in image layers.
-const whiteoutPrefix = ".wh."
 
 func sourceError(cp args.Copy, err error) error {
 	var pe *fs.PathError

@@ -216,30 +216,14 @@ func (s storedLayer) check(ctx context.Context, diffID v1.Hash, files map[string
 		src = io.TeeReader(src, digest)
 	}
 	br := bufio.NewReaderSize(src, 64<<10)
-	c, err := sniff(br)
+	tr, c, done, err := Decompress(br)
 	if err != nil {
 		return BaseLayer{}, err
 	}
+	defer done()
 	mt, err := baseMediaType(s.desc.MediaType, c)
 	if err != nil {
 		return BaseLayer{}, err
-	}
-	var tr io.Reader = br
-	switch c {
-	case Gzip:
-		z, err := gzip.NewReader(br)
-		if err != nil {
-			return BaseLayer{}, invalidf("decompressing: %w", err)
-		}
-		defer z.Close()
-		tr = z
-	case Zstd:
-		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxZstdWindow))
-		if err != nil {
-			return BaseLayer{}, invalidf("decompressing: %w", err)
-		}
-		defer z.Close()
-		tr = z
 	}
 	diff := sha256.New()
 	tr = io.TeeReader(tr, diff)
@@ -274,6 +258,31 @@ func (s storedLayer) check(ctx context.Context, diffID v1.Hash, files map[string
 	return l, nil
 }
 
+// Decompress returns the uncompressed stream of the layer br holds and its
+// compression, told by its first bytes: gzip, zstd (with a window of at
+// most maxZstdWindow, one goroutine, low memory) or none. done releases
+// the decompressor. It is the one way bunix reads a foreign layer.
+func Decompress(br *bufio.Reader) (r io.Reader, c Compression, done func(), err error) {
+	if c, err = sniff(br); err != nil {
+		return nil, "", nil, err
+	}
+	switch c {
+	case Gzip:
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, "", nil, invalidf("decompressing: %w", err)
+		}
+		return z, c, func() { z.Close() }, nil
+	case Zstd:
+		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxZstdWindow))
+		if err != nil {
+			return nil, "", nil, invalidf("decompressing: %w", err)
+		}
+		return z, c, z.Close, nil
+	}
+	return br, c, func() {}, nil
+}
+
 // sniff tells a layer's compression from its first bytes.
 func sniff(br *bufio.Reader) (Compression, error) {
 	head, err := br.Peek(4)
@@ -303,12 +312,33 @@ func baseMediaType(mt types.MediaType, c Compression) (types.MediaType, error) {
 	return layerMediaType[c], nil
 }
 
-// whiteout names start with this; whiteoutOpaque in a directory hides
-// everything lower layers put in it.
+// WhiteoutPrefix starts the name of an OCI whiteout, which hides from the
+// layers below the path the rest of the name makes; whiteoutOpaque in a
+// directory hides everything lower layers put in it.
 const (
-	whiteout       = ".wh."
+	WhiteoutPrefix = ".wh."
 	whiteoutOpaque = ".wh..wh..opq"
 )
+
+// Whiteout reads p, a clean absolute path of a layer entry, as an OCI
+// whiteout: ok when it is one. An opaque one hides the contents of the
+// directory target from the layers below; another hides the path target.
+// A whiteout of / itself (".wh." or ".wh.." at the top) hides nothing:
+// target is "". The one rule for OpenBase's file set and inspect's.
+func Whiteout(p string) (target string, opaque, ok bool) {
+	dir, base := path.Split(p)
+	dir = path.Clean(dir)
+	switch {
+	case base == whiteoutOpaque:
+		return dir, true, true
+	case strings.HasPrefix(base, WhiteoutPrefix):
+		if target = path.Join(dir, base[len(WhiteoutPrefix):]); target == "/" {
+			target = ""
+		}
+		return target, false, true
+	}
+	return "", false, false
+}
 
 // applyLayer reads the layer tar tr and applies it to files: its
 // whiteouts remove what lower layers put there, then its entries are
@@ -332,14 +362,12 @@ func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
 		if p == "/" {
 			continue
 		}
-		dir, base := path.Split(p)
-		dir = path.Clean(dir)
-		switch {
-		case base == whiteoutOpaque:
-			opaque = append(opaque, dir)
-			continue
-		case strings.HasPrefix(base, whiteout):
-			deletes = append(deletes, path.Join(dir, base[len(whiteout):]))
+		if target, opq, ok := Whiteout(p); ok {
+			if opq {
+				opaque = append(opaque, target)
+			} else if target != "" {
+				deletes = append(deletes, target)
+			}
 			continue
 		}
 		switch h.Typeflag {
@@ -357,11 +385,7 @@ func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
 		// per directory up from it, not one per whiteout.
 		del := make(map[string]bool, len(deletes))
 		for _, d := range deletes {
-			// A whiteout of / itself (".wh." or ".wh..." at the top)
-			// hides nothing.
-			if d != "/" {
-				del[d] = true
-			}
+			del[d] = true
 		}
 		opq := make(map[string]bool, len(opaque))
 		for _, d := range opaque {

@@ -99,3 +99,24 @@ func TestApplyLayerManyWhiteouts(t *testing.T) {
 		}
 	}
 }
+
+// TestWhiteout: the names OCI whiteouts take, and what each hides.
+func TestWhiteout(t *testing.T) {
+	for _, tc := range []struct {
+		p, target  string
+		opaque, ok bool
+	}{
+		{"/d/.wh.x", "/d/x", false, true},
+		{"/.wh.a", "/a", false, true},
+		{"/d/.wh..wh..opq", "/d", true, true},
+		{"/.wh..wh..opq", "/", true, true},
+		{"/.wh.", "", false, true},
+		{"/.wh..", "", false, true},
+		{"/d/x", "", false, false},
+		{"/d/wh.x", "", false, false},
+	} {
+		if target, opaque, ok := Whiteout(tc.p); target != tc.target || opaque != tc.opaque || ok != tc.ok {
+			t.Errorf("Whiteout(%q) = %q, %v, %v; want %q, %v, %v", tc.p, target, opaque, ok, tc.target, tc.opaque, tc.ok)
+		}
+	}
+}

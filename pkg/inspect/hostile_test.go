@@ -148,6 +148,25 @@ func TestOpaqueWhiteout(t *testing.T) {
 	}
 }
 
+// TestRootWhiteout: a whiteout of / itself (".wh." or ".wh.." at the top)
+// hides nothing, as OpenBase reads a base's layers (image.Whiteout); a
+// whiteout of a file still hides it.
+func TestRootWhiteout(t *testing.T) {
+	for _, w := range []string{"/.wh.", "/.wh.."} {
+		r := &Report{Layers: []Layer{
+			{Files: []File{{Path: "/a"}, {Path: "/d", Mode: fs.ModeDir}, {Path: "/d/x"}}},
+			{Files: []File{{Path: w}, {Path: "/d/.wh.x"}}},
+		}}
+		var got []string
+		for _, f := range r.Files() {
+			got = append(got, f.Path)
+		}
+		if strings.Join(got, " ") != "/a /d" {
+			t.Errorf("%s: files %q, want /a /d", w, got)
+		}
+	}
+}
+
 // TestZstdWindowCapped: a zstd layer whose frame asks for a 256 MiB window
 // is refused, as pkg/image's reader refuses it, instead of being given one.
 func TestZstdWindowCapped(t *testing.T) {

@@ -3,8 +3,6 @@ package inspect
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -13,7 +11,6 @@ import (
 	"path"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/zstd"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -145,27 +142,11 @@ func Open(f *image.File, name string) ([]*Report, error) {
 
 // readLayer lists the files of one layer and sets its DiffID and Size.
 func readLayer(rd io.Reader, l *Layer, r *Report) error {
-	br := bufio.NewReader(rd)
-	var src io.Reader = br
-	magic, _ := br.Peek(4)
-	switch {
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return err
-		}
-		defer zr.Close()
-		src = zr
-	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		// The options of pkg/image/base.go's zstd reader (maxZstdWindow
-		// there): one goroutine, low memory, a window of at most 128 MiB.
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(128<<20))
-		if err != nil {
-			return err
-		}
-		defer zr.Close()
-		src = zr
+	src, _, done, err := image.Decompress(bufio.NewReader(rd))
+	if err != nil {
+		return err
 	}
+	defer done()
 	h := sha256.New()
 	counted := &countingWriter{w: h}
 	tr := tar.NewReader(io.TeeReader(src, counted))

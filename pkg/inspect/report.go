@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -267,18 +266,14 @@ func (r *Report) Files() []File {
 	longest := 0
 	for i, l := range r.Layers {
 		for _, f := range l.Files {
-			dir, base := path.Split(f.Path)
-			name, ok := strings.CutPrefix(base, ".wh.")
-			if !ok {
+			p, opq, ok := image.Whiteout(f.Path)
+			switch {
+			case !ok:
 				files[f.Path] = entry{f, i}
 				continue
-			}
-			var p string
-			if name == ".wh..opq" {
-				p = path.Clean(dir)
+			case opq:
 				opaque[p] = i
-			} else {
-				p = path.Join(dir, name)
+			case p != "":
 				gone[p] = i
 			}
 			longest = max(longest, len(p))
