@@ -57,6 +57,9 @@ type Args struct {
 	// Resolve does not report again.
 	decodeErrs []error
 	badFields  []string
+	// baseCommand says that the base image gives a command (an
+	// Entrypoint or Cmd) when the description gives none.
+	baseCommand bool
 }
 
 // Content is one copy into the image.

@@ -170,13 +170,24 @@ func isSRISHA256(s string) bool {
 	return err == nil && len(b) == 32
 }
 
+// SetsCommand reports whether a gives the command itself: entrypoint, cmd
+// or the cmdline annotation. Then it replaces a base image's Entrypoint
+// and Cmd both.
+func (a *Args) SetsCommand() bool {
+	_, _, cmdline := a.annotation(urunc.Cmdline)
+	return a.Entrypoint != nil || a.Cmd != nil || cmdline
+}
+
 // WithBaseSettings returns a copy of a whose annotations take settings (the
 // urunc settings a base image carries, by short key) as defaults: a key a
 // sets, in its short or full form, keeps a's value. useDMBlock and
 // mountRootfs count as one key. Messages about an inherited value say it
-// comes from base (its path or reference).
-func (a *Args) WithBaseSettings(settings map[string]string, base string) *Args {
+// comes from base (its path or reference). hasCommand says that the base
+// has an Entrypoint or Cmd, which is the image's when a sets none: Resolve
+// then does not warn that the image has no command.
+func (a *Args) WithBaseSettings(settings map[string]string, base string, hasCommand bool) *Args {
 	out := *a
+	out.baseCommand = hasCommand
 	out.Annotations = map[string]string{}
 	out.positions = maps.Clone(a.positions)
 	if out.positions == nil {

@@ -113,7 +113,7 @@ func (a *Args) process(c *collector, r *Resolved) {
 	if len(r.Cmd) == 0 {
 		r.Cmd = nil
 	}
-	if r.Entrypoint == nil && r.Cmd == nil {
+	if r.Entrypoint == nil && r.Cmd == nil && !a.baseCommand {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no command: the image has no Entrypoint or Cmd, so `docker run` and podman refuse to start it (\"No command specified\") unless one is given, e.g. `docker run IMAGE /app`; set cmd (or annotations.cmdline) to give the guest its command line", a.File))
 	}
 }

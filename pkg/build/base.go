@@ -180,20 +180,6 @@ func (b *base) hasCommand() bool {
 	return len(b.img.Config.Entrypoint) > 0 || len(b.img.Config.Cmd) > 0
 }
 
-// setsCommand reports whether a gives the command itself: entrypoint, cmd
-// or the cmdline.
-func setsCommand(a *args.Args) bool {
-	if a.Entrypoint != nil || a.Cmd != nil {
-		return true
-	}
-	for k := range a.Annotations {
-		if strings.TrimPrefix(k, urunc.Prefix) == urunc.Cmdline {
-			return true
-		}
-	}
-	return false
-}
-
 // check returns what is wrong with p, a path that no copy provides, as
 // binary, initrd or block on b: "" when the base has a regular file there.
 func (b *base) check(p string) string {

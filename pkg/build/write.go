@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/nubificus/bunix/pkg/args"
@@ -185,10 +184,10 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			errs = append(errs, err)
 			continue
 		}
-		setsCmd := setsCommand(a)
+		setsCmd := a.SetsCommand()
 		if bs != nil {
 			b.done = append(b.done, bs.close)
-			a = a.WithBaseSettings(bs.settings(), bs.from.String())
+			a = a.WithBaseSettings(bs.settings(), bs.from.String(), bs.hasCommand())
 		}
 		r, err := a.Resolve()
 		if err != nil {
@@ -196,9 +195,6 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			continue
 		}
 		for _, w := range r.Warnings {
-			if bs != nil && bs.hasCommand() && !setsCmd && strings.HasPrefix(w, a.File+": no command:") {
-				continue // the base's Entrypoint or Cmd is the command
-			}
 			o.warn(w)
 		}
 		j, err := planImage(r, o.created, bs, setsCmd)
