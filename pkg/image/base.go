@@ -200,7 +200,8 @@ func dockerLayers(f *File) ([]storedLayer, error) {
 
 // check reads s whole: its compression from its first bytes, its digest
 // (checked, or computed when its file gives none), its diffID, checked
-// against diffID, and its tar, whose entries it applies to files. It stops
+// against diffID, and its tar, whose entries it applies to files (when
+// not nil). It stops
 // with context.Cause(ctx) once ctx is done.
 func (s storedLayer) check(ctx context.Context, diffID v1.Hash, files map[string]Type, entries *int) (BaseLayer, error) {
 	rc, err := s.open()
@@ -342,7 +343,7 @@ func Whiteout(p string) (target string, opaque, ok bool) {
 
 // applyLayer reads the layer tar tr and applies it to files: its
 // whiteouts remove what lower layers put there, then its entries are
-// added.
+// added. With files nil it only reads the tar and counts its entries.
 func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
 	var deletes []string
 	var opaque []string
@@ -356,10 +357,10 @@ func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
 			return invalidf("reading its tar: %w", err)
 		}
 		if *entries++; *entries > MaxBaseEntries {
-			return invalidf("the base's layers hold more than %d entries, the most bunix reads", MaxBaseEntries)
+			return invalidf("the image's layers hold more than %d entries, the most bunix reads", MaxBaseEntries)
 		}
 		p := path.Clean("/" + h.Name)
-		if p == "/" {
+		if p == "/" || files == nil {
 			continue
 		}
 		if target, opq, ok := Whiteout(p); ok {

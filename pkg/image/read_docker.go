@@ -47,9 +47,11 @@ func DockerImage(ctx context.Context, f *File) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, entries := map[string]Type{}, 0
+	// The tar of each layer is read and its entries counted, but no file
+	// set is kept: a push needs none.
+	entries := 0
 	for i, s := range stored {
-		l, err := s.check(ctx, diffIDs[i], files, &entries)
+		l, err := s.check(ctx, diffIDs[i], nil, &entries)
 		if err != nil {
 			if context.Cause(ctx) != nil {
 				return nil, context.Cause(ctx)
