@@ -2,12 +2,17 @@ package registry
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/compression"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -88,5 +93,41 @@ func TestPushRefusesTamperedManifest(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the registry serves urunc/t:1: %s", resp.Status)
+	}
+}
+
+// TestPullRefusesTamperedBlob pulls from a registry that serves a layer
+// blob with one byte changed (the same length): Pull fails naming the
+// digest, and leaves no directory.
+func TestPullRefusesTamperedBlob(t *testing.T) {
+	idx, img := testenv.BaseImage(t, compression.GZip, "")
+	m, _ := img.Manifest()
+	layer := "/blobs/" + m.Layers[0].Digest.String()
+	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, layer) {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		inner.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		body[len(body)/2] ^= 0xff
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	}))
+	t.Cleanup(s.Close)
+	ref := strings.TrimPrefix(s.URL, "http://") + "/unikraft/nginx:1.15"
+	digest := pushed(t, ref, idx)
+	dir := filepath.Join(t.TempDir(), "image")
+	err := Pull(context.Background(), ref, digest.String(), "amd64", dir)
+	if err == nil || !strings.Contains(err.Error(), m.Layers[0].Digest.Hex) {
+		t.Errorf("Pull of a tampered blob = %v, want an error naming its digest", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("Pull left %s", dir)
 	}
 }
