@@ -254,7 +254,7 @@ func decodeLayerJSON(data []byte) (Prebuilt, error) {
 		return Prebuilt{}, fmt.Errorf("source %s and target %s must be absolute paths", clip(l.Source), clip(l.Target))
 	case l.Size < 0:
 		return Prebuilt{}, fmt.Errorf("negative size %d", l.Size)
-	case !isSHA256(l.Digest) || !isSHA256(l.DiffID):
+	case !image.IsSHA256(l.Digest) || !image.IsSHA256(l.DiffID):
 		return Prebuilt{}, fmt.Errorf("digest %s and diffID %s must be sha256 digests", clip(l.Digest.String()), clip(l.DiffID.String()))
 	}
 	if _, err := image.ParseCompression(string(l.Compression)); err != nil {
@@ -267,18 +267,6 @@ func decodeLayerJSON(data []byte) (Prebuilt, error) {
 		return Prebuilt{}, fmt.Errorf("an uncompressed layer's digest %s and diffID %s differ", l.Digest, l.DiffID)
 	}
 	return Prebuilt{Source: l.Source, Target: l.Target, Created: l.Created, Blob: b}, nil
-}
-
-func isSHA256(h v1.Hash) bool {
-	if h.Algorithm != "sha256" || len(h.Hex) != 64 {
-		return false
-	}
-	for _, c := range h.Hex {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // clip quotes s for a message, at most 256 bytes of it (see msg.Quote).

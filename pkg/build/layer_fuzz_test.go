@@ -3,6 +3,8 @@ package build
 import (
 	"strings"
 	"testing"
+
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 var seedLayerJSON = `{"version":1,"source":"/nix/store/x-kernel","target":"/unikernel/kernel","created":"1970-01-01T00:00:01Z","compression":"none","mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:` + hex64 + `","diffID":"sha256:` + hex64 + `","size":3072}`
@@ -22,7 +24,7 @@ func FuzzDecodeLayerJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p.Blob.Size < 0 || !isSHA256(p.Blob.Digest) || !isSHA256(p.Blob.DiffID) || !(strings.HasPrefix(p.Source, "/") || strings.HasPrefix(p.Source, rootfsSourcePrefix)) {
+		if p.Blob.Size < 0 || !image.IsSHA256(p.Blob.Digest) || !image.IsSHA256(p.Blob.DiffID) || !(strings.HasPrefix(p.Source, "/") || strings.HasPrefix(p.Source, rootfsSourcePrefix)) {
 			t.Fatalf("accepted %q as %+v", data, p)
 		}
 	})

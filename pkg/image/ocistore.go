@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/filekind"
 )
 
@@ -204,10 +205,16 @@ func CheckLayoutOutput(path string) error {
 // isBlob reports whether rel is blobs/sha256/<64 hex digits>.
 func isBlob(rel string) bool {
 	hex, ok := strings.CutPrefix(filepath.ToSlash(rel), "blobs/sha256/")
-	if !ok || len(hex) != 64 {
+	return ok && IsSHA256(v1.Hash{Algorithm: "sha256", Hex: hex})
+}
+
+// IsSHA256 reports whether h is a sha256 digest as OCI writes it: 64
+// lower-case hex digits.
+func IsSHA256(h v1.Hash) bool {
+	if h.Algorithm != "sha256" || len(h.Hex) != 64 {
 		return false
 	}
-	for _, c := range hex {
+	for _, c := range h.Hex {
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
 			return false
 		}
