@@ -15,6 +15,21 @@ import (
 // for a name, so that the guest's init and libc read it back.
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// EnvProblem says what is wrong with the variable name = value of a
+// guest's environment, or "": the rule env is checked by, for the front
+// ends (init, convert) that take variables before a description exists.
+func EnvProblem(name, value string) string {
+	switch {
+	case !envName.MatchString(name):
+		return msg.Quote(name, maxShown) + " is not a variable name: letters, digits and _, not starting with a digit"
+	case strings.IndexByte(value, 0) >= 0:
+		return "must not contain a NUL byte"
+	case strings.ContainsAny(value, "\r\n"):
+		return "must be one line: urunc passes the environment on the guest's command line"
+	}
+	return ""
+}
+
 // CmdlineAgrees reports whether the cmdline annotation cl and the process
 // args (entrypoint + cmd) give the guest the same command: cl is args as
 // urunc joins them, or its words are args.
@@ -49,14 +64,9 @@ func JoinArgs(args []string) string {
 func (a *Args) process(c *collector, r *Resolved) {
 	for _, name := range sortedKeys(a.Env) {
 		field, v := "env."+name, a.Env[name]
-		switch {
-		case !envName.MatchString(name):
-			c.add(field, v, "%s is not a variable name: letters, digits and _, not starting with a digit", msg.Quote(name, maxShown))
-		case strings.IndexByte(v, 0) >= 0:
-			c.add(field, v, "must not contain a NUL byte")
-		case strings.ContainsAny(v, "\r\n"):
-			c.add(field, v, "must be one line: urunc passes the environment on the guest's command line")
-		default:
+		if p := EnvProblem(name, v); p != "" {
+			c.add(field, v, "%s", p)
+		} else {
 			r.Env = append(r.Env, name+"="+v)
 		}
 	}

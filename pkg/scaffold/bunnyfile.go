@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"gopkg.in/yaml.v3"
 )
@@ -168,6 +169,10 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 		name, value, ok := strings.Cut(e, "=")
 		if !ok || name == "" {
 			bad.add("%s[%d]: %s: want NAME=value", at("envs"), i, quoted(e))
+			continue
+		}
+		if p := args.EnvProblem(name, value); p != "" {
+			bad.add("%s[%d]: %s", at("envs"), i, p)
 			continue
 		}
 		if d.Env == nil {

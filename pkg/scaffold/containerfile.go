@@ -151,6 +151,9 @@ func parseEnv(rest string, d *Description) string {
 		}
 	}
 	for name, value := range pairs {
+		if p := args.EnvProblem(name, value); p != "" {
+			return clip(rest) + ": " + p
+		}
 		if d.Env == nil {
 			d.Env = map[string]string{}
 		}

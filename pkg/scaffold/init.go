@@ -136,21 +136,13 @@ func Init(a Answers) (*Description, error) {
 	return d, nil
 }
 
-// envVar is a variable name the guest's environment may hold.
-var envVar = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // envProblem says what is wrong with e as NAME=value, or "".
 func envProblem(e string) string {
 	name, value, ok := strings.Cut(e, "=")
-	switch {
-	case !ok:
+	if !ok {
 		return "want NAME=value"
-	case !envVar.MatchString(name):
-		return "the name must be letters, digits and _, not starting with a digit"
-	case strings.ContainsAny(value, "\r\n\x00"):
-		return "the value must be one line"
 	}
-	return ""
+	return args.EnvProblem(name, value)
 }
 
 // fileProblem says why p, relative to dir unless absolute, is not a file

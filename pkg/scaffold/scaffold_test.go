@@ -229,7 +229,7 @@ func TestAsk(t *testing.T) {
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("answers %+v", a)
 	}
-	for _, p := range []string{"pick one of: rumprun", `"1X=a": the name must be letters, digits and _`, "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft"} {
+	for _, p := range []string{"pick one of: rumprun", `"1X=a": "1X" is not a variable name: letters, digits and _`, "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft"} {
 		if !strings.Contains(prompts.String(), p) {
 			t.Errorf("prompts lack %q:\n%s", p, prompts.String())
 		}
@@ -259,7 +259,7 @@ func TestInit(t *testing.T) {
 		t.Errorf("--env: %v %+v\n%s", err, d, d.Nix())
 	}
 	if _, err := Init(Answers{Guest: "unikraft", Monitor: "qemu", Binary: "k", Env: []string{"NOEQUALS", "my-var=1"}}); err == nil ||
-		!strings.Contains(err.Error(), `--env "NOEQUALS": want NAME=value`) || !strings.Contains(err.Error(), `--env "my-var=1": the name must be letters`) {
+		!strings.Contains(err.Error(), `--env "NOEQUALS": want NAME=value`) || !strings.Contains(err.Error(), `--env "my-var=1": "my-var" is not a variable name`) {
 		t.Errorf("bad --env: %v", err)
 	}
 	if _, err := Init(Answers{Guest: "rumprun", Monitor: "qemu", Binary: "k"}); err == nil || !strings.Contains(err.Error(), "urunc runs rumprun on: hvt, spt") {
@@ -629,5 +629,22 @@ func TestConvertBaseCommand(t *testing.T) {
 	d, err := Convert([]byte(bunny), filepath.Join(dir, "bunnyfile"), dir, "x", "t", resolve)
 	if err != nil || d.Base == nil || d.Entrypoint != nil || !slices.Equal(d.Cmd, []string{"-c", "x"}) {
 		t.Errorf("a bunnyfile on a base: entrypoint %q cmd %q, %v", d.Entrypoint, d.Cmd, err)
+	}
+}
+
+// TestConvertRefusesBadEnv: a variable the build would refuse is refused
+// by convert already, by the same rule (args.EnvProblem), in a
+// Containerfile's ENV and a bunnyfile's envs, and nothing is written.
+func TestConvertRefusesBadEnv(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	for _, tc := range []struct{ file, src, want string }{
+		{"Containerfile", "FROM scratch\nCOPY kernel /kernel\nENV 1X=y\n", `Containerfile:3: ENV 1X=y: "1X" is not a variable name`},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\nenvs:\n  - my-var=1\n", `envs[0]: "my-var" is not a variable name`},
+	} {
+		_, err := Convert([]byte(tc.src), filepath.Join(dir, tc.file), dir, "x", "t")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want %q", tc.file, err, tc.want)
+		}
 	}
 }
