@@ -49,8 +49,9 @@
 # "architecture" is present only when the caller set it. "contents" lists the
 # files entries first (in attribute name order), then the contents entries in
 # list order; "field" says where each came from, for error messages.
-# "annotations", "env", "entrypoint" and "cmd" are passed through untouched,
-# the last three only when the caller gave them (not null). "positions" says
+# "annotations", "env", "entrypoint", "cmd", "urunc", "workingDir" and
+# "user" are passed through untouched, all but the first only when the
+# caller gave them (not null). "positions" says
 # where the caller wrote each field (pkg/args/positions.nix), for error
 # messages. "rootfs" is present only when the caller gave one: its "include"
 # entries are made like "contents" ones (an attribute set's in name order, a
@@ -280,6 +281,20 @@ let
 
       _Default value:_ `"per-file"`
 
+    `urunc` (String or null; _optional_)
+    : The oldest urunc release the image must run on: `"0.5"`, `"0.6"`,
+      `"0.7"`, `"0.8"`, or `"main"` for urunc's unreleased main branch. The
+      builder refuses guests, monitors and rootfs forms that release cannot
+      run (docs/args.md, "Which urunc").
+
+      _Default value:_ `null` (the newest release, `"0.8"`)
+
+    `workingDir`, `user` (String or null; _optional_)
+    : The image config's WorkingDir (an absolute path) and User (`"UID"` or
+      `"UID:GID"`), which urunc 0.7 and later hand a Linux guest's urunit.
+
+      _Default value:_ `null`
+
     `root` (Path or null; _optional_)
     : Directory that relative sources are relative to, usually the
       directory of the args file (`./.`). Required when a relative source is
@@ -343,6 +358,9 @@ let
       format ? null,
       compression ? null,
       layers ? null,
+      urunc ? null,
+      workingDir ? null,
+      user ? null,
       root ? null,
       cacert ? null,
       bunix,
@@ -525,7 +543,7 @@ let
               rootfs = rootfsSpec;
               compression = c;
             }
-            // nonNull { inherit env entrypoint cmd; }
+            // nonNull { inherit env entrypoint cmd urunc; }
           );
           passAsFile = [ "spec" ];
         };
@@ -544,7 +562,7 @@ let
             else
               throw "${context}: annotations must be an attribute set (got ${describe annotations})";
         }
-        // nonNull { inherit env entrypoint cmd; }
+        // nonNull { inherit env entrypoint cmd urunc workingDir user; }
         // (if architecture == null then { } else { inherit architecture; })
         // (if rootfs == null then { } else { rootfs = rootfsSpec; })
         // (if from == null then { } else { from = fromSpec; })

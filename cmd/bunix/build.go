@@ -11,7 +11,7 @@ import (
 )
 
 func newBuild(getenv func(string) string) *cobra.Command {
-	var file, out, format string
+	var file, out, format, release string
 	cmd := command("build [ARGS] -o IMAGE.tar", "Build a docker-archive image tar from an args file", maxArgs(1),
 		"bunix build -o image.tar && docker load < image.tar",
 		"bunix build examples/unikraft-initrd/args.nix -o - | docker load")
@@ -39,6 +39,9 @@ func newBuild(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if err := applyUrunc(cmd, a, release); err != nil {
+			return err
+		}
 		descs := []*args.Args{a}
 		if out == "-" {
 			_, err := build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, opts...)
@@ -60,5 +63,6 @@ func newBuild(getenv func(string) string) *cobra.Command {
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
 	cmd.Flags().StringVar(&format, "format", "", orList(formatNames())+" (default: the args' format, else docker-archive)")
 	completeFlag(cmd, "format", completeWords(func(*cobra.Command) []string { return formatNames() }))
+	uruncFlag(cmd, &release)
 	return cmd
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func newValidate() *cobra.Command {
-	var file string
+	var file, release string
 	cmd := command("validate [ARGS]", "Check an args file without building", maxArgs(1),
 		"bunix validate",
 		"bunix validate examples/rumprun-block/args.nix")
@@ -20,6 +20,9 @@ func newValidate() *cobra.Command {
 		}
 		desc, err := loadArgs(cmd, argv, file)
 		if err != nil {
+			return err
+		}
+		if err := applyUrunc(cmd, desc, release); err != nil {
 			return err
 		}
 		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
@@ -34,5 +37,6 @@ func newValidate() *cobra.Command {
 		return nil
 	}
 	argsFileFlag(cmd, &file)
+	uruncFlag(cmd, &release)
 	return cmd
 }

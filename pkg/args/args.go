@@ -46,6 +46,12 @@ type Args struct {
 	Layers string
 	// From is the base image, if any.
 	From *FromArgs
+	// Urunc is the oldest urunc release the image must run on: "0.5",
+	// "0.6", "0.7", "0.8" (the default) or "main".
+	Urunc string
+	// WorkingDir and User are the image config's WorkingDir and User,
+	// which urunc 0.7 and later hand a Linux guest's urunit (WD, UID, GID).
+	WorkingDir, User string
 
 	// positions maps field names to "file:line:col", where known.
 	positions map[string]string
@@ -60,6 +66,16 @@ type Args struct {
 	// baseCommand says that the base image gives a command (an
 	// Entrypoint or Cmd) when the description gives none.
 	baseCommand bool
+}
+
+// SetUrunc sets the urunc release the image is for, as the --urunc flag
+// does: it overrides the description's urunc field.
+func (a *Args) SetUrunc(release string) {
+	a.Urunc = release
+	if a.present == nil {
+		a.present = map[string]bool{}
+	}
+	a.present["urunc"] = true
 }
 
 // Content is one copy into the image.

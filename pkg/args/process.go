@@ -138,8 +138,10 @@ func (a *Args) process(c *collector, r *Resolved) {
 // on the host a warning, each said once.
 func (a *Args) monitorRules(c *collector, r *Resolved) {
 	guest, monitor := r.Settings[urunc.UnikernelType], r.Settings[urunc.Hypervisor]
-	if guest == "freebsd" {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: annotations.unikernelType = \"freebsd\": only urunc releases after PR #538 (2026-09) run freebsd guests; older ones refuse the image", a.File))
+	for _, k := range []string{urunc.UnikernelType, urunc.Hypervisor} {
+		if w := urunc.Unreleased(r.Settings[k]); w != "" && r.Urunc.String() == "main" {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: annotations.%s = %q: %s", a.File, k, r.Settings[k], w))
+		}
 	}
 	if r.Settings[urunc.MountRootfs] != "true" || guest == "" {
 		return

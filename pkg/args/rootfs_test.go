@@ -30,7 +30,11 @@ func TestRootfsDefaults(t *testing.T) {
 		{"freebsd", "qemu", `{"type":"block","from":"./fs.img"}`,
 			map[string]string{"block": "/unikernel/rootfs.img", "blkMntPoint": "/"}, "/unikernel/rootfs.img", "", false},
 	} {
-		r, err := resolve(t, withRootfs(tc.guest, tc.monitor, tc.rootfs, ""))
+		extra := ""
+		if tc.guest == "freebsd" {
+			extra = `,"urunc":"main"`
+		}
+		r, err := resolve(t, withRootfs(tc.guest, tc.monitor, tc.rootfs, extra))
 		if err != nil {
 			t.Errorf("%s: %v", tc.rootfs, err)
 			continue
@@ -89,7 +93,11 @@ func TestRawRootfsMonitors(t *testing.T) {
 		{"mirage", "spt", `{"type":"raw","include":{"./c":"/c"}}`, "", "",
 			`args.nix: rootfs.type = "raw": a mirage guest cannot use a raw rootfs (urunc gives mirage only block)`},
 	} {
-		js := `{"name":"x","files":{"./k":"/unikernel/kernel"},"cmd":["/app"],
+		release := "0.8"
+		if tc.guest == "freebsd" {
+			release = "main"
+		}
+		js := `{"name":"x","files":{"./k":"/unikernel/kernel"},"cmd":["/app"],"urunc":"` + release + `",
 		  "annotations":{"unikernelType":"` + tc.guest + `","hypervisor":"` + tc.monitor + `","binary":"/unikernel/kernel"` + tc.extra + `},
 		  "rootfs":` + tc.rootfs + `}`
 		r, err := resolve(t, js)

@@ -49,6 +49,10 @@ type Resolved struct {
 	File string
 	// From is the base image; nil when there is none.
 	From *From
+	// Urunc is the oldest urunc release the image must run on.
+	Urunc urunc.Release
+	// WorkingDir and User go into the image config.
+	WorkingDir, User string
 
 	positions map[string]string
 }
@@ -117,6 +121,8 @@ func (a *Args) Resolve() (*Resolved, error) {
 	r := &Resolved{File: a.File, positions: a.positions}
 
 	r.Ref = a.reference(c)
+	r.Urunc = a.release(c)
+	a.workdirUser(c, r)
 
 	r.Format, r.Compression, r.MaxLayers = a.output(c)
 	r.Architecture = DefaultArchitecture
@@ -160,6 +166,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 		}
 		targets[cp.Target] = cp.Field
 	}
+	a.releaseRules(c, r)
 	a.process(c, r)
 	a.monitorRules(c, r)
 	if err := c.err(); err != nil {

@@ -1,0 +1,92 @@
+package args
+
+import (
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/nubificus/bunix/pkg/urunc"
+)
+
+// release returns the urunc release the description is for: its urunc
+// field (or the --urunc flag, SetUrunc), else urunc.DefaultRelease.
+func (a *Args) release(c *collector) urunc.Release {
+	if a.Urunc == "" && !a.present["urunc"] {
+		return urunc.DefaultRelease()
+	}
+	r, err := urunc.ParseRelease(a.Urunc)
+	if err != nil {
+		c.add("urunc", a.Urunc, "unknown urunc release: give the oldest urunc the image must run on, one of %s, or \"main\" for urunc's unreleased main branch", strings.Join(urunc.ReleasedNames(), ", "))
+		return urunc.DefaultRelease()
+	}
+	return r
+}
+
+// releaseRules checks the guest and monitor against the release the
+// description is for: a release that does not run them refuses the image.
+func (a *Args) releaseRules(c *collector, r *Resolved) {
+	g, m := r.Settings[urunc.UnikernelType], r.Settings[urunc.Hypervisor]
+	p := r.Urunc.Problem(g, m)
+	if p == "" {
+		return
+	}
+	key, value := urunc.Hypervisor, m
+	if slices.Contains(urunc.Guests, g) && !slices.Contains(r.Urunc.Guests(), g) {
+		key, value = urunc.UnikernelType, g
+	}
+	field, _, ok := a.annotation(key)
+	if !ok {
+		field = "annotations." + key
+	}
+	c.add(field, value, "%s", p)
+}
+
+// workdirUser checks workingDir and user, which go into the image config.
+func (a *Args) workdirUser(c *collector, r *Resolved) {
+	if wd := a.WorkingDir; wd != "" {
+		switch {
+		case strings.ContainsAny(wd, "\x00\r\n"):
+			c.add("workingDir", wd, "must be one line with no NUL byte")
+		case !path.IsAbs(wd):
+			c.add("workingDir", wd, "must be an absolute path in the guest (did you mean %q?)", "/"+wd)
+		case path.Clean(wd) != wd:
+			c.add("workingDir", wd, "must be a clean path (did you mean %q?)", path.Clean(wd))
+		default:
+			r.WorkingDir = wd
+		}
+	} else if a.present["workingDir"] && a.WorkingDir == "" {
+		c.add("workingDir", "", "must not be empty: leave it out, or give an absolute path such as \"/srv\"")
+	}
+	if u := a.User; u != "" || a.present["user"] && u == "" {
+		if p := UserProblem(u); p != "" {
+			c.add("user", u, "%s", p)
+		} else {
+			r.User = u
+		}
+	}
+}
+
+// UserProblem says what is wrong with user, the image's User, or "": urunc
+// hands a Linux guest's urunit the numbers UID and GID, so bunix takes
+// "UID" or "UID:GID", in decimal.
+func UserProblem(user string) string {
+	uid, gid, hasGID := strings.Cut(user, ":")
+	if !isUint32(uid) || hasGID && !isUint32(gid) {
+		return "want \"UID\" or \"UID:GID\", decimal numbers (e.g. \"1000:1000\"): urunc hands the guest's init numbers, and an image has no /etc/passwd it reads names from"
+	}
+	return ""
+}
+
+func isUint32(s string) bool {
+	if s == "" || len(s) > 10 {
+		return false
+	}
+	var n uint64
+	for _, ch := range s {
+		if ch < '0' || ch > '9' {
+			return false
+		}
+		n = n*10 + uint64(ch-'0')
+	}
+	return n <= 1<<32-1
+}
