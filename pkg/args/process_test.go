@@ -115,7 +115,8 @@ func TestMirageBlock(t *testing.T) {
 	if r.Rootfs != nil || len(r.Copies) != 2 || r.Copies[1].Source != "/src/disk.img" || r.Copies[1].Target != "/unikernel/rootfs.img" || r.Copies[1].Field != "rootfs.from" {
 		t.Errorf("a mirage block is packaged as it is: Rootfs %+v Copies %+v", r.Rootfs, r.Copies)
 	}
-	if r.Settings["block"] != "/unikernel/rootfs.img" || r.Settings["blkMntPoint"] != "" {
+	// urunc refuses a block without a mount point, mirage's too.
+	if r.Settings["block"] != "/unikernel/rootfs.img" || r.Settings["blkMntPoint"] != "/data" {
 		t.Errorf("Settings = %v", r.Settings)
 	}
 	for _, tc := range []struct{ rootfs, want string }{

@@ -90,3 +90,33 @@ func isUint32(s string) bool {
 	}
 	return n <= 1<<32-1
 }
+
+// blockRules checks what urunc does with a block next to the rest: a
+// block with no mount point is refused at start ("annotation for block
+// device was set without a mountpoint"), and one mounted at "/" next to an
+// initrd is never attached (urunc takes the initrd as the rootfs).
+func (a *Args) blockRules(c *collector, r *Resolved) {
+	block, mnt, initrd := r.Settings[urunc.Block], r.Settings[urunc.BlkMntPoint], r.Settings[urunc.Initrd]
+	if block == "" {
+		return
+	}
+	field := "annotations." + urunc.Block
+	if f, _, ok := a.annotation(urunc.Block); ok {
+		field = f
+	} else if a.Rootfs != nil {
+		field = "rootfs.type"
+	}
+	if mnt == "" {
+		c.add(field, block, "a block needs a mount point: urunc refuses the container at start (\"annotation for block device was set without a mountpoint\"); set annotations.blkMntPoint, e.g. \"/data\"")
+		return
+	}
+	if mnt == "/" && initrd != "" {
+		mfield := "annotations." + urunc.BlkMntPoint
+		if f, _, ok := a.annotation(urunc.BlkMntPoint); ok {
+			mfield = f
+		} else if a.Rootfs != nil && a.Rootfs.Type == urunc.RootfsBlock {
+			mfield = "rootfs.mountPoint"
+		}
+		c.add(mfield, mnt, "the block %s is mounted at / next to the initrd %s: urunc takes the initrd as the guest's rootfs and never attaches the block; mount it elsewhere, e.g. \"/data\", or drop the initrd", block, initrd)
+	}
+}

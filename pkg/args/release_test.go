@@ -1,6 +1,7 @@
 package args
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -72,5 +73,43 @@ func TestWorkingDirUser(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", extra, err, want)
 		}
+	}
+}
+
+// TestBlockRules: a block needs a mount point, and one at "/" next to an
+// initrd is refused (urunc never attaches it); elsewhere it is fine.
+func TestBlockRules(t *testing.T) {
+	const ann = `{"name":"x","files":{"./k":"/k","./b":"/b.img","./i":"/i.cpio"},"cmd":["/init"]%s,"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"%s}}`
+	for _, tc := range []struct{ top, ann, want string }{
+		{"", `,"block":"/b.img"`, `annotations.block = "/b.img": a block needs a mount point: urunc refuses the container at start ("annotation for block device was set without a mountpoint")`},
+		{"", `,"block":"/b.img","blkMntPoint":"/","initrd":"/i.cpio"`, `annotations.blkMntPoint = "/": the block /b.img is mounted at / next to the initrd /i.cpio: urunc takes the initrd as the guest's rootfs and never attaches the block; mount it elsewhere, e.g. "/data"`},
+		{`,"rootfs":{"type":"block","include":{"./c":"/c"}}`, `,"initrd":"/i.cpio"`, `rootfs.mountPoint = "/": the block /unikernel/rootfs.img is mounted at / next to the initrd /i.cpio`},
+		{`,"rootfs":{"type":"initrd","include":{"./c":"/init"}}`, `,"block":"/b.img","blkMntPoint":"/"`, `annotations.blkMntPoint = "/": the block /b.img is mounted at / next to the initrd /unikernel/rootfs.cpio`},
+	} {
+		_, err := resolve(t, fmt.Sprintf(ann, tc.top, tc.ann))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: err = %v\nwant %s", tc.top, tc.ann, err, tc.want)
+		}
+	}
+	for _, ok := range [][2]string{
+		{"", `,"block":"/b.img","blkMntPoint":"/data","initrd":"/i.cpio"`},
+		{"", `,"block":"/b.img","blkMntPoint":"/"`},
+		{`,"rootfs":{"type":"block","include":{"./c":"/c"},"mountPoint":"/data"}`, `,"initrd":"/i.cpio"`},
+	} {
+		if _, err := resolve(t, fmt.Sprintf(ann, ok[0], ok[1])); err != nil {
+			t.Errorf("%s %s: %v", ok[0], ok[1], err)
+		}
+	}
+}
+
+// TestUnikraftGzip: compression = "gzip" is refused for a unikraft
+// guest's initrd, allowed for a linux one.
+func TestUnikraftGzip(t *testing.T) {
+	_, err := resolve(t, withRootfs("unikraft", "qemu", `{"type":"initrd","include":{"./r":"/"},"compression":"gzip"}`, ""))
+	if err == nil || !strings.Contains(err.Error(), `rootfs.compression = "gzip": a unikraft guest reads only an uncompressed newc initrd`) {
+		t.Errorf("unikraft: %v", err)
+	}
+	if _, err := resolve(t, withRootfs("linux", "qemu", `{"type":"initrd","include":{"./r":"/"},"compression":"gzip"}`, `,"cmd":["/init"]`)); err != nil {
+		t.Errorf("linux: %v", err)
 	}
 }

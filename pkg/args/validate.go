@@ -167,6 +167,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 		targets[cp.Target] = cp.Field
 	}
 	a.releaseRules(c, r)
+	a.blockRules(c, r)
 	a.process(c, r)
 	a.monitorRules(c, r)
 	if err := c.err(); err != nil {

@@ -195,7 +195,7 @@ func TestBaseErrors(t *testing.T) {
 			[]string{`annotations.initrd = "/boot/initrd"`, "neither the image's files nor the base " + dir}},
 		{"a directory of the base", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"binary":"/etc"}}`,
 			[]string{`annotations.binary = "/etc"`, "the base " + dir + " has a directory there"}},
-		{"a file the base whited out", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"block":"/etc/old"}}`,
+		{"a file the base whited out", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"block":"/etc/old","blkMntPoint":"/data"}}`,
 			[]string{`annotations.block = "/etc/old"`, "neither"}},
 		{"no image for the architecture", `{"name":"x","architecture":"arm64","from":` + quoted(dir) + `}`,
 			[]string{"from = " + quoted(dir), "no image for the architecture arm64 (it has: qemu/amd64)"}},
