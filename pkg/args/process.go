@@ -94,6 +94,7 @@ func (a *Args) process(c *collector, r *Resolved) {
 			c.add("annotations.cmdline", cl, "cannot be split into words: %v", err)
 		}
 		r.Cmd = words
+		r.CommandField, _, _ = a.annotation(urunc.Cmdline)
 	case hasCmdline:
 		if !CmdlineAgrees(cl, args) {
 			field, _, _ := a.annotation(urunc.Cmdline)
@@ -122,6 +123,11 @@ func (a *Args) process(c *collector, r *Resolved) {
 	}
 	if len(r.Cmd) == 0 {
 		r.Cmd = nil
+	}
+	if r.CommandField == "" && len(r.Entrypoint) > 0 {
+		r.CommandField = "entrypoint"
+	} else if r.CommandField == "" && len(r.Cmd) > 0 {
+		r.CommandField = "cmd"
 	}
 	if r.Entrypoint == nil && r.Cmd == nil && !a.baseCommand {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no command: the image has no Entrypoint or Cmd, so `docker run` and podman refuse to start it (\"No command specified\") unless one is given, e.g. `docker run IMAGE /app`; set cmd (or annotations.cmdline) to give the guest its command line", a.File))

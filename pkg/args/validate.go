@@ -33,6 +33,10 @@ type Resolved struct {
 	// guest's command line from: the entrypoint and cmd given, or else the
 	// cmdline split into words (as Cmd). Nil when not given.
 	Entrypoint, Cmd []string
+	// CommandField names the field the command came from: "entrypoint",
+	// "cmd", or the cmdline annotation's ("annotations.cmdline") when Cmd
+	// is its words; "" when the description gives no command.
+	CommandField string
 	// Env is the guest's environment, "NAME=value" in name order.
 	Env []string
 	// Rootfs is the initrd or block image to build or package; nil when

@@ -119,6 +119,9 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := checkInit(j, b); err != nil {
+		return nil, err
+	}
 	return j, nil
 }
 
