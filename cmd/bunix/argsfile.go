@@ -66,9 +66,9 @@ func maxArgs(n int) cobra.PositionalArgs {
 }
 
 // uruncFlag adds --urunc, the oldest urunc release the image must run on,
-// to cmd; it overrides the description's urunc field.
-func uruncFlag(cmd *cobra.Command, release *string) {
-	cmd.Flags().StringVar(release, "urunc", "", "the oldest urunc release the image must run on: "+orList(urunc.ReleasedNames())+", or main (default: the args' urunc, else "+urunc.DefaultReleaseName+")")
+// to cmd; def says what the default is.
+func uruncFlag(cmd *cobra.Command, release *string, def string) {
+	cmd.Flags().StringVar(release, "urunc", "", "the oldest urunc release the image must run on: "+orList(urunc.ReleasedNames())+", or main (default: "+def+")")
 	completeFlag(cmd, "urunc", completeWords(func(*cobra.Command) []string { return urunc.ReleaseNames() }))
 }
 

@@ -57,7 +57,7 @@ func newInit() *cobra.Command {
 }
 
 func newConvert() *cobra.Command {
-	var out, name, tag string
+	var out, name, tag, release string
 	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
 		"bunix convert Containerfile -o args.nix",
 		"bunix convert bunnyfile --name urunc/redis --tag test")
@@ -65,7 +65,14 @@ func newConvert() *cobra.Command {
 		pinned := func(ref string, b scaffold.Base) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 		}
-		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned))
+		opts := []scaffold.ConvertOption{scaffold.WithPrefetch(cmd.Context(), pinned)}
+		if cmd.Flags().Changed("urunc") {
+			if _, err := urunc.ParseRelease(release); err != nil {
+				return usageError{fmt.Errorf("convert: --urunc: %w", err)}
+			}
+			opts = append(opts, scaffold.WithUrunc(release))
+		}
+		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, opts...)
 		if err != nil {
 			return fmt.Errorf("convert: %w", err)
 		}
@@ -78,5 +85,6 @@ func newConvert() *cobra.Command {
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
+	uruncFlag(cmd, &release, "no urunc field, which means "+urunc.DefaultReleaseName)
 	return cmd
 }

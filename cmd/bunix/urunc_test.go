@@ -35,3 +35,20 @@ func TestUruncFlag(t *testing.T) {
 		t.Errorf("--urunc 0.9: exit %d: %s", code, stderr)
 	}
 }
+
+// TestConvertUrunc: convert --urunc writes the urunc field; an unknown
+// release is a usage error.
+func TestConvertUrunc(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "k"), []byte("k"), 0o644)
+	cf := filepath.Join(dir, "Containerfile")
+	os.WriteFile(cf, []byte("FROM scratch\nCOPY k /unikernel/k\nWORKDIR /srv\nLABEL com.urunc.unikernel.unikernelType=linux com.urunc.unikernel.hypervisor=qemu com.urunc.unikernel.binary=/unikernel/k\n"), 0o644)
+	code, stdout, stderr := cli(t, nil, "convert", "--urunc", "0.7", cf)
+	if code != 0 || !strings.Contains(stdout, "  urunc = \"0.7\";") || !strings.Contains(stdout, "  workingDir = \"/srv\";") {
+		t.Errorf("convert --urunc 0.7: exit %d: %s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = cli(t, nil, "convert", "--urunc", "1.0", cf)
+	if code != exitBadInput || stdout != "" || !strings.Contains(stderr, `bunix: convert: --urunc: unknown urunc release "1.0"`) {
+		t.Errorf("convert --urunc 1.0: exit %d: %q %s", code, stdout, stderr)
+	}
+}

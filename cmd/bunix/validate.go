@@ -5,6 +5,7 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
 )
 
@@ -37,6 +38,6 @@ func newValidate() *cobra.Command {
 		return nil
 	}
 	argsFileFlag(cmd, &file)
-	uruncFlag(cmd, &release)
+	uruncFlag(cmd, &release, "the args' urunc, else "+urunc.DefaultReleaseName)
 	return cmd
 }
