@@ -51,7 +51,8 @@
 # list order; "field" says where each came from, for error messages.
 # "annotations", "env", "entrypoint", "cmd", "urunc", "workingDir" and
 # "user" are passed through untouched, all but the first only when the
-# caller gave them (not null). "positions" says
+# caller gave them (not null); "urunit", when given, is a store path like a
+# "source". "positions" says
 # where the caller wrote each field (pkg/args/positions.nix), for error
 # messages. "rootfs" is present only when the caller gave one: its "include"
 # entries are made like "contents" ones (an attribute set's in name order, a
@@ -289,6 +290,15 @@ let
 
       _Default value:_ `null` (the newest release, `"0.8"`)
 
+    `urunit` (Path, Derivation or String; _optional_)
+    : A static urunit binary, for a linux guest: bunix puts it at /urunit in
+      the guest's rootfs (the initrd or block image it builds, or a raw
+      rootfs) and "/urunit" first in the process args, so that urunc 0.7
+      and later hand the guest its env, user and working directory through
+      it (docs/args.md, "urunit").
+
+      _Default value:_ `null`
+
     `workingDir`, `user` (String or null; _optional_)
     : The image config's WorkingDir (an absolute path) and User (`"UID"` or
       `"UID:GID"`), which urunc 0.7 and later hand a Linux guest's urunit.
@@ -359,6 +369,7 @@ let
       compression ? null,
       layers ? null,
       urunc ? null,
+      urunit ? null,
       workingDir ? null,
       user ? null,
       root ? null,
@@ -493,6 +504,15 @@ let
 
       entries = fileEntries ++ contentEntries;
 
+      # urunitSpec: the store path of the urunit binary.
+      urunitSpec =
+        if urunit == null then
+          null
+        else if isAttrs urunit && !(isStoreObject urunit) then
+          fail "urunit" "the image form { ref; digest; hash; } is not supported by this bunix yet: give the static urunit binary as a file (a path or a derivation)"
+        else
+          source "urunit" urunit;
+
       # One layer derivation per copy, when each copy gets a layer of its
       # own (per-file layers, no more than the cap of 100) and the copy and
       # compression look right, and the image has no base (whose layers
@@ -543,7 +563,7 @@ let
               rootfs = rootfsSpec;
               compression = c;
             }
-            // nonNull { inherit env entrypoint cmd urunc; }
+            // nonNull { inherit env entrypoint cmd urunc; urunit = urunitSpec; }
           );
           passAsFile = [ "spec" ];
         };
@@ -562,7 +582,7 @@ let
             else
               throw "${context}: annotations must be an attribute set (got ${describe annotations})";
         }
-        // nonNull { inherit env entrypoint cmd urunc workingDir user; }
+        // nonNull { inherit env entrypoint cmd urunc workingDir user; urunit = urunitSpec; }
         // (if architecture == null then { } else { inherit architecture; })
         // (if rootfs == null then { } else { rootfs = rootfsSpec; })
         // (if from == null then { } else { from = fromSpec; })

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -129,4 +130,58 @@ func TestLinuxInitrdForUrunc(t *testing.T) {
 	if !strings.Contains("\n"+list, "\netc\n") || !strings.Contains("\n"+list, "\ninit\n") {
 		t.Errorf("initrd lists:\n%s", list)
 	}
+}
+
+// TestUrunitBothFrontEnds: urunit given as a file lands at /urunit in the
+// initrd (or, for a raw rootfs, the image) and first in the process args,
+// with the same bytes from nix-build and bunix build; for a unikraft guest
+// all three front ends refuse it.
+func TestUrunitBothFrontEnds(t *testing.T) {
+	testenv.Require(t, "nix-build")
+	dir := t.TempDir()
+	for name, data := range map[string]string{"kernel": "k", "app": "a", "urunit": "u"} {
+		os.WriteFile(filepath.Join(dir, name), []byte(data), 0o755)
+	}
+	for _, tc := range []struct{ name, rootfs string }{
+		{"initrd", `{ type = "initrd"; include = { "./app" = "/bin/app"; }; }`},
+		{"raw", `{ type = "raw"; include = { "./app" = "/bin/app"; }; }`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name+".nix")
+			os.WriteFile(p, []byte(`{ name = "bunix/urunit-`+tc.name+`"; urunit = ./urunit; cmd = [ "/bin/app" "two words" ];
+  files = { "./kernel" = "/unikernel/kernel"; }; rootfs = `+tc.rootfs+`;
+  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }; }`), 0o644)
+			out := nixBuild(t, "--arg", "args", p)
+			cli := filepath.Join(t.TempDir(), "image.tar")
+			bunixCLI(t, dir, nil, "build", p, "-o", cli)
+			if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
+				t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+			}
+			img, err := tarball.ImageFromPath(out, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := configOf(t, img)
+			if !slices.Equal(cfg.Entrypoint, []string{"/urunit"}) || !slices.Equal(cfg.Cmd, []string{"/bin/app", "two words"}) {
+				t.Errorf("Entrypoint %q Cmd %q", cfg.Entrypoint, cfg.Cmd)
+			}
+			if tc.name == "raw" {
+				x := extract(t, out, "/urunit")
+				if string(testenv.ReadFile(t, filepath.Join(x, "urunit"))) != "u" {
+					t.Error("/urunit in the image is not the urunit given")
+				}
+				return
+			}
+			x := extract(t, out, "/unikernel/rootfs.cpio")
+			tool(t, x, "sh", "-c", "cpio -id --quiet < rootfs.cpio")
+			if string(testenv.ReadFile(t, filepath.Join(x, "urunit"))) != "u" {
+				t.Error("/urunit in the initrd is not the urunit given")
+			}
+		})
+	}
+	refusedEverywhere(t, `{ name = "x"; urunit = ./urunit; cmd = [ "/app" ]; files = { "./kernel" = "/k"; };
+  rootfs = { type = "initrd"; include = { "./app" = "/app"; }; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/k"; }; }`,
+		`urunit is the init of a linux guest; a unikraft guest gets its environment from urunc directly`,
+		map[string][]byte{"kernel": []byte("k"), "app": []byte("a"), "urunit": []byte("u")})
 }

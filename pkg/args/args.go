@@ -49,6 +49,10 @@ type Args struct {
 	// Urunc is the oldest urunc release the image must run on: "0.5",
 	// "0.6", "0.7", "0.8" (the default) or "main".
 	Urunc string
+	// Urunit is the static urunit binary to put at /urunit in a Linux
+	// guest's rootfs, its init, which then runs the process args; "" for
+	// none.
+	Urunit string
 	// WorkingDir and User are the image config's WorkingDir and User,
 	// which urunc 0.7 and later hand a Linux guest's urunit (WD, UID, GID).
 	WorkingDir, User string

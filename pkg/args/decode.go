@@ -10,7 +10,7 @@ import (
 )
 
 // topFields are the fields of a description, in documentation order.
-var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers", "from", "urunc", "workingDir", "user"}
+var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers", "from", "urunc", "urunit", "workingDir", "user"}
 
 // DecodeJSON decodes a description from JSON, e.g. the output of
 // `nix-instantiate --eval --strict --json args.nix`. file names it in
@@ -183,6 +183,16 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 		case "urunc":
 			if val != nil {
 				a.Urunc = c.str(k, val)
+			}
+		case "urunit":
+			switch v := val.(type) {
+			case nil:
+			case map[string]any:
+				c.add(k, v, "the image form { ref; digest; hash; } is not supported by this bunix yet: give the static urunit binary as a file (a path or a derivation)")
+			default:
+				if a.Urunit = c.str(k, val); a.Urunit == "" {
+					c.add(k, val, "must not be empty: give the static urunit binary, or leave urunit out")
+				}
 			}
 		case "workingDir":
 			if val != nil {

@@ -71,6 +71,16 @@ func (a *Args) process(c *collector, r *Resolved) {
 		}
 	}
 	given := a.Entrypoint != nil || a.Cmd != nil
+	entrypoint := a.Entrypoint
+	if a.Urunit != "" {
+		// urunit is the init; it runs the rest.
+		entrypoint = append([]string{UrunitPath}, a.Entrypoint...)
+		if field, cl, ok := a.annotation(urunc.Cmdline); ok && cl != "" {
+			c.add(field, cl, "cannot go with urunit: give the command in entrypoint and cmd, and bunix writes the cmdline (with %s first) for older urunc", UrunitPath)
+		} else if len(a.Entrypoint)+len(a.Cmd) == 0 {
+			c.add("urunit", a.Urunit, "urunit runs the command in entrypoint and cmd, and there is none: give one, e.g. cmd = [ \"/bin/app\" ] (a base image's command is not taken under urunit)")
+		}
+	}
 	for _, l := range []struct {
 		field string
 		words []string
@@ -85,7 +95,7 @@ func (a *Args) process(c *collector, r *Resolved) {
 			}
 		}
 	}
-	args := slices.Concat(a.Entrypoint, a.Cmd)
+	args := slices.Concat(entrypoint, a.Cmd)
 	cl, hasCmdline := r.Settings[urunc.Cmdline]
 	switch {
 	case hasCmdline && !given:
@@ -101,9 +111,9 @@ func (a *Args) process(c *collector, r *Resolved) {
 			c.add(field, cl, "disagrees with entrypoint + cmd = %s (which urunc joins as %s): give the command once, in cmd (and entrypoint) or in annotations.cmdline, or make them agree",
 				quote(args), strconv.Quote(JoinArgs(args)))
 		}
-		r.Entrypoint, r.Cmd = a.Entrypoint, a.Cmd
+		r.Entrypoint, r.Cmd = entrypoint, a.Cmd
 	case given:
-		r.Entrypoint, r.Cmd = a.Entrypoint, a.Cmd
+		r.Entrypoint, r.Cmd = entrypoint, a.Cmd
 		if len(args) == 0 {
 			break
 		}

@@ -120,3 +120,46 @@ func (a *Args) blockRules(c *collector, r *Resolved) {
 		c.add(mfield, mnt, "the block %s is mounted at / next to the initrd %s: urunc takes the initrd as the guest's rootfs and never attaches the block; mount it elsewhere, e.g. \"/data\", or drop the initrd", block, initrd)
 	}
 }
+
+// UrunitPath is where bunix puts urunit in a Linux guest's rootfs, and the
+// first process arg it adds.
+const UrunitPath = "/urunit"
+
+// urunit puts a.Urunit at /urunit in the guest's rootfs: an include of the
+// initrd or block image bunix builds, or a copy into the image for a raw
+// rootfs. It must come after resolveRootfs; process prepends /urunit to
+// the process args.
+func (a *Args) urunit(c *collector, r *Resolved) {
+	if a.Urunit == "" {
+		return
+	}
+	if g := r.Settings[urunc.UnikernelType]; g != "" && g != "linux" {
+		c.add("urunit", a.Urunit, "urunit is the init of a linux guest; a %s guest gets its environment from urunc directly: leave urunit out", g)
+		return
+	}
+	rf := a.Rootfs
+	switch {
+	case rf == nil:
+		c.add("urunit", a.Urunit, "urunit goes in the guest's rootfs, and there is none: give rootfs (an initrd, a block image at \"/\", or raw)")
+		return
+	case rf.From != "":
+		c.add("urunit", a.Urunit, "urunit cannot be added to a prebuilt rootfs (rootfs.from), which is packaged as it is: put it at %s in that rootfs yourself and %s in entrypoint", UrunitPath, UrunitPath)
+		return
+	case rf.Type == urunc.RootfsBlock && r.Settings[urunc.BlkMntPoint] != "/":
+		c.add("urunit", a.Urunit, "urunit goes in the guest's rootfs, and the block image is mounted at %s, not /", r.Settings[urunc.BlkMntPoint])
+		return
+	}
+	for _, ct := range rf.Include {
+		if ct.Target == UrunitPath {
+			c.add("urunit", a.Urunit, "%s already puts a file at %s: give urunit once", ct.Field, UrunitPath)
+			return
+		}
+	}
+	if rf.Type == urunc.RootfsRaw {
+		r.Copies = append(r.Copies, a.copyOf(c, "urunit", a.Urunit, UrunitPath))
+		return
+	}
+	if r.Rootfs != nil {
+		r.Rootfs.Include = append(r.Rootfs.Include, a.copyInto(c, "urunit", a.Urunit, UrunitPath, false))
+	}
+}

@@ -2,6 +2,7 @@ package args
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,49 @@ func TestUnikraftGzip(t *testing.T) {
 	}
 	if _, err := resolve(t, withRootfs("linux", "qemu", `{"type":"initrd","include":{"./r":"/"},"compression":"gzip"}`, `,"cmd":["/init"]`)); err != nil {
 		t.Errorf("linux: %v", err)
+	}
+}
+
+// TestUrunit: urunit goes at /urunit in the rootfs bunix builds (or the
+// image, for a raw one) and first in the process args; it is refused for
+// other guests, without a rootfs it can go in, with a cmdline and without
+// a command.
+func TestUrunit(t *testing.T) {
+	r, err := resolve(t, withRootfs("linux", "qemu", `{"type":"initrd","include":{"./app":"/bin/app"}}`, `,"urunit":"./urunit","entrypoint":["/bin/app"],"cmd":["-v"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := r.Rootfs.Include[len(r.Rootfs.Include)-1]
+	if inc.Source != "/src/urunit" || inc.Target != "/urunit" || inc.Field != "urunit" {
+		t.Errorf("include %+v", inc)
+	}
+	if !slices.Equal(r.Entrypoint, []string{"/urunit", "/bin/app"}) || !slices.Equal(r.Cmd, []string{"-v"}) || r.Settings["cmdline"] != "/urunit /bin/app -v" {
+		t.Errorf("Entrypoint %q Cmd %q cmdline %q", r.Entrypoint, r.Cmd, r.Settings["cmdline"])
+	}
+	r, err = resolve(t, withRootfs("linux", "qemu", `{"type":"raw","include":{"./app":"/bin/app"}}`, `,"urunit":"./urunit","cmd":["/bin/app"]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp := r.Copies[len(r.Copies)-1]; cp.Target != "/urunit" || !slices.Equal(r.Entrypoint, []string{"/urunit"}) {
+		t.Errorf("raw: copy %+v Entrypoint %q", cp, r.Entrypoint)
+	}
+	for _, tc := range []struct{ guest, monitor, rootfs, extra, want string }{
+		{"unikraft", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"urunit":"./urunit","cmd":["/a"]`, `urunit = "./urunit": urunit is the init of a linux guest; a unikraft guest`},
+		{"linux", "qemu", `null`, `,"urunit":"./urunit","cmd":["/a"]`, `urunit goes in the guest's rootfs, and there is none`},
+		{"linux", "qemu", `{"type":"initrd","from":"./pre.cpio"}`, `,"urunit":"./urunit","cmd":["/a"]`, `urunit cannot be added to a prebuilt rootfs`},
+		{"linux", "qemu", `{"type":"block","include":{"./a":"/a"},"mountPoint":"/data"}`, `,"urunit":"./urunit","cmd":["/a"]`, `the block image is mounted at /data, not /`},
+		{"linux", "qemu", `{"type":"initrd","include":{"./u":"/urunit"}}`, `,"urunit":"./urunit","cmd":["/a"]`, `rootfs.include."./u" already puts a file at /urunit`},
+		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"urunit":"./urunit"`, `urunit runs the command in entrypoint and cmd, and there is none`},
+		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"urunit":""`, `urunit = "": must not be empty`},
+		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"urunit":{"ref":"x"}`, `the image form { ref; digest; hash; } is not supported`},
+	} {
+		_, err := resolve(t, withRootfs(tc.guest, tc.monitor, tc.rootfs, tc.extra))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: err = %v\nwant %s", tc.rootfs, tc.extra, err, tc.want)
+		}
+	}
+	js := strings.Replace(withRootfs("linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"urunit":"./urunit"`), `"binary"`, `"cmdline":"/a","binary"`, 1)
+	if _, err := resolve(t, js); err == nil || !strings.Contains(err.Error(), `annotations.cmdline = "/a": cannot go with urunit`) {
+		t.Errorf("cmdline: %v", err)
 	}
 }

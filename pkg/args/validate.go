@@ -160,6 +160,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 	if a.Rootfs != nil {
 		a.resolveRootfs(c, r)
 	}
+	a.urunit(c, r)
 	targets := map[string]string{}
 	for _, cp := range r.Copies {
 		if cp.Target == "" {
