@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/nubificus/bunix/internal/filekind"
-	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
@@ -132,7 +131,7 @@ func pull(c *call) error {
 		opts = append(opts, registry.WithCredentials(u, c.getenv("BUNIX_REGISTRY_PASSWORD")))
 	}
 	if err := registry.Pull(c.ctx, env[0], env[1], env[2], env[3], opts...); err != nil {
-		if source.IsUserError(err) {
+		if registry.IsUserError(err) {
 			return &UsageError{err}
 		}
 		return err
