@@ -131,7 +131,7 @@ func WithTempDir(dir string) Option {
 	return func(o *options) { o.tempDir, o.tempDirSet = dir, true }
 }
 
-// WithoutSync has WritePath and WriteFileContext rename their output into
+// WithoutSync has WritePath rename its output into
 // place without syncing it to disk first: for a Nix builder, whose output
 // Nix registers without syncing it either, so that a sync would only make
 // the build wait for the disk. The output still appears only once
