@@ -60,7 +60,7 @@ func writeRootfsLayer(c *call) error {
 
 // stream is nix-stream: the image of a streamImage script on stdout.
 func stream(c *call) error {
-	s, err := build.ReadStreamScript(c.argv[0])
+	s, err := ReadStreamScript(c.argv[0])
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func writeStreamScript(c *call) error {
 	if err != nil {
 		return err
 	}
-	s, err := build.ParseStreamScript(text)
+	s, err := ParseStreamScript(text)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.getenv("textPath"), err)
 	}
@@ -202,7 +202,7 @@ func (c *call) specJob() (out string, descs []*args.Args, opts []build.Option, e
 
 // streamJob reads a streamImage script s: its descriptions, and the build
 // options of the environment with the script's prebuilt layers.
-func (c *call) streamJob(s *build.StreamScript) ([]*args.Args, []build.Option, error) {
+func (c *call) streamJob(s *StreamScript) ([]*args.Args, []build.Option, error) {
 	descs, err := args.DecodeSpec(s.Spec)
 	if err != nil {
 		return nil, nil, err
