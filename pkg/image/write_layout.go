@@ -17,21 +17,6 @@ import (
 	"github.com/nubificus/bunix/pkg/output"
 )
 
-// ociArchive puts an OCI layout into a tar.
-type ociArchive struct {
-	t    *tarWriter
-	o    *options
-	pool chunkPool
-}
-
-func (a *ociArchive) layer(lp *layerPlan) (blob, error) {
-	return a.t.addLayer(lp, "", a.o, a.pool)
-}
-
-func (a *ociArchive) file(name string, data []byte) error {
-	return a.t.addBytes(name, data)
-}
-
 // layoutDir puts an OCI layout into a directory. Each layer streams into a
 // temporary file beside the blobs and is renamed to its digest once
 // written, so that its bytes are written once.
