@@ -6,17 +6,18 @@
 //
 // # The Nix↔Go contracts
 //
-// Everything nix/lib.nix hands the Go side, and where each side writes and
+// Everything nix/lib.nix (and nix/spec.nix) hands the Go side, and where each side writes and
 // reads it (as nix2container's types.go and its Nix builder do). A change
 // to one side is a change to the other.
 //
 //   - The spec: the JSON of one image (or of an index, "images": [...]),
-//     versioned. Nix writes it in buildImage's `spec` (and
-//     rootfsLayerDerivation's, the rootfs and annotations only) with
-//     specVersion, and in buildImageIndex's; the lib.nix header documents
-//     each key. Go: args.SpecVersion must match specVersion, and
-//     args.DecodeSpec decodes it, rejecting unknown keys; its "positions"
-//     come from pkg/args/positions.nix, which lib.nix imports.
+//     versioned. Nix makes it from buildImage's arguments in nix/spec.nix
+//     (imageSpec: the image's spec and its rootfs layer's, the rootfs and
+//     annotations only), whose header documents each key, with
+//     specVersion; buildImageIndex in nix/lib.nix wraps the images' specs.
+//     Go: args.SpecVersion must match specVersion, and args.DecodeSpec
+//     decodes it, rejecting unknown keys; its "positions" come from
+//     pkg/args/positions.nix, which spec.nix imports.
 //   - The builder's variables: imageDerivation passes the spec as a file
 //     (`passAsFile = [ "spec" ]`: $specPath), the layer outputs in
 //     $bunixLayers (space-separated, outside the spec) and $out; Go reads
