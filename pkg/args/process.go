@@ -188,7 +188,13 @@ func (a *Args) monitorRules(c *collector, r *Resolved) {
 		warn("urunc shares the container rootfs with the unikraft guest through 9pfs, which it must be configured for; otherwise %s", refused)
 	case "hermit":
 		warn("urunc shares the container rootfs with the hermit guest through virtiofs: the host needs virtiofsd, and urunc a release that supports it; otherwise %s", refused)
-	case "rumprun", "linux", "freebsd":
+	case "linux", "freebsd":
+		if r07, _ := urunc.ParseRelease("0.7"); monitor == "qemu" && r.Urunc.AtLeast(r07) {
+			warn("urunc hands the container snapshot to the %s guest as a block device when containerd uses a block snapshotter such as devmapper; on overlayfs, urunc 0.7 and later share it over virtiofs or 9p instead (root=fs0 rootfstype=9p), which the guest kernel must support (CONFIG_NET_9P_VIRTIO and CONFIG_9P_FS, or CONFIG_VIRTIO_FS)", guest)
+			break
+		}
+		warn("urunc hands the container snapshot to the %s guest as a block device: containerd must use a block snapshotter such as devmapper; on overlayfs %s", guest, refused)
+	case "rumprun":
 		warn("urunc hands the container snapshot to the %s guest as a block device: containerd must use a block snapshotter such as devmapper; on overlayfs %s", guest, refused)
 	default:
 		c.add(field, value, "a %s guest takes no file-system rootfs, so %s; leave it out", guest, refused)
