@@ -133,7 +133,29 @@ func checkInit(j *job, b *base) error {
 	default:
 		return nil
 	}
-	typ, ok := lookUp(fs, init)
+	if err := checkProgram(r, fs, what, "init", init, arg, field); err != nil {
+		return err
+	}
+	// urunit runs the next arg, which must be there too.
+	if arg == args.UrunitPath {
+		app, field := "", ""
+		switch {
+		case len(r.Entrypoint) > 1:
+			app, field = r.Entrypoint[1], "entrypoint[0]" // the user's, before /urunit
+		case len(r.Cmd) > 0:
+			app, field = r.Cmd[0], "cmd[0]"
+		}
+		if path.IsAbs(app) {
+			return checkProgram(r, fs, what, "program urunit runs,", app, app, field)
+		}
+	}
+	return nil
+}
+
+// checkProgram checks that p (written arg, in field) is a program in fs,
+// the rootfs what describes; role names it in messages.
+func checkProgram(r *args.Resolved, fs fsView, what, role, p, arg, field string) error {
+	typ, ok := lookUp(fs, p)
 	where := r.Where(field)
 	if strings.HasPrefix(field, "the base") {
 		where, field = r.File, "init"
@@ -141,10 +163,10 @@ func checkInit(j *job, b *base) error {
 	switch {
 	case !ok:
 		return &args.FieldError{Where: where, Field: field, Value: strconv.Quote(arg),
-			Reason: fmt.Sprintf("the linux guest's init %s is not in its rootfs, %s: the kernel would panic at boot (\"No working init found\"); put the program there, or name one that is", init, what)}
+			Reason: fmt.Sprintf("the linux guest's %s %s is not in its rootfs, %s: the guest would fail at boot (\"No working init found\", or urunit finding no program); put the program there, or name one that is", role, p, what)}
 	case typ != image.Regular:
 		return &args.FieldError{Where: where, Field: field, Value: strconv.Quote(arg),
-			Reason: fmt.Sprintf("the linux guest's init %s is a %s in its rootfs, %s, not a program", init, typ, what)}
+			Reason: fmt.Sprintf("the linux guest's %s %s is a %s in its rootfs, %s, not a program", role, p, typ, what)}
 	}
 	return nil
 }

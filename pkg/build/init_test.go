@@ -21,7 +21,7 @@ func linuxArgs(proc, rootfs string) string {
 // program in the rootfs bunix builds or reads, or the build stops naming
 // the field, the path and the rootfs.
 func TestLinuxInit(t *testing.T) {
-	dir := files(t, "kernel", "r/init", "r/bin/app", "r/sbin/dir/x")
+	dir := files(t, "kernel", "r/init", "r/bin/app", "r/sbin/dir/x", "urunit")
 	os.Symlink("../bin/app", filepath.Join(dir, "r/sbin/app"))
 	os.Symlink("nowhere", filepath.Join(dir, "r/sbin/dangling"))
 	// A prebuilt newc initrd holding /init only.
@@ -46,6 +46,11 @@ func TestLinuxInit(t *testing.T) {
 		{`"cmd":["/sbin/init"]`, `{"type":"initrd","from":"pre.cpio"}`, `init /sbin/init is not in its rootfs, the prebuilt initrd "` + dir + `/pre.cpio" (rootfs.from)`},
 		{`"cmd":["/bin/sh"]`, `{"type":"raw","include":{"r/bin":"/bin"}}`, `init /bin/sh is not in its rootfs, the image's own files`},
 		{`"cmd":["/bin/app"]`, `{"type":"raw","include":{"r/bin":"/bin"}}`, ""},
+		{`"urunit":"urunit","cmd":["/bin/app","x"]`, `{"type":"initrd","include":{"r":"/"}}`, ""},
+		{`"urunit":"urunit","cmd":["/bin/nope"]`, `{"type":"initrd","include":{"r":"/"}}`,
+			`cmd[0] = "/bin/nope": the linux guest's program urunit runs, /bin/nope is not in its rootfs, the initrd bunix builds`},
+		{`"urunit":"urunit","entrypoint":["/sbin/dir"],"cmd":["-v"]`, `{"type":"initrd","include":{"r":"/"}}`,
+			`entrypoint[0] = "/sbin/dir": the linux guest's program urunit runs, /sbin/dir is a directory`},
 	} {
 		js := linuxArgs(tc.proc, tc.rootfs)
 		if tc.proc == `"annotations_cmdline":1` {
