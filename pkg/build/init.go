@@ -199,8 +199,8 @@ func imageView(j *job, b *base) fsView {
 // maxNewcRecords bounds how many records readNewc reads.
 const maxNewcRecords = 1 << 20
 
-// readNewc reads the names, types and symlink targets of an uncompressed
-// newc archive, parents added as directories.
+// readNewc reads the names, types and symlink targets of the uncompressed
+// newc archive at p, parents added as directories.
 func readNewc(p string) ([]image.Entry, error) {
 	kind, err := rootfs.Detect(p)
 	if err != nil || kind != rootfs.CPIO {
@@ -211,46 +211,89 @@ func readNewc(p string) ([]image.Entry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	rr := cpio.Newc.Reader(f)
-	var out []image.Entry
-	for n := 0; n < maxNewcRecords; n++ {
-		rec, err := rr.ReadRecord()
-		if err == io.EOF {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return newcEntries(io.NewSectionReader(f, 0, fi.Size()))
+}
+
+// newc header: magic and 13 eight-digit hex fields.
+const newcHeaderLen = 110
+
+// newcEntries reads the records of the newc archive r up to its trailer:
+// each name at most 4095 bytes, a symlink target at most 4095, a file's
+// size no more than what is left of r, at most maxNewcRecords records.
+// Later records win, as when the kernel unpacks them; parents not in the
+// archive are directories.
+func newcEntries(r *io.SectionReader) ([]image.Entry, error) {
+	byPath := map[string]image.Entry{}
+	var order []string
+	off := int64(0)
+	for n := 0; ; n++ {
+		if n == maxNewcRecords {
+			return nil, fmt.Errorf("more than %d records", maxNewcRecords)
+		}
+		var hdr [newcHeaderLen]byte
+		if _, err := r.ReadAt(hdr[:], off); err != nil {
+			return nil, fmt.Errorf("record at %d: %w", off, err)
+		}
+		if m := string(hdr[:6]); m != "070701" && m != "070702" {
+			return nil, fmt.Errorf("record at %d: bad magic %q", off, m)
+		}
+		var fields [13]uint64
+		for i := range fields {
+			v, err := strconv.ParseUint(string(hdr[6+8*i:14+8*i]), 16, 32)
+			if err != nil {
+				return nil, fmt.Errorf("record at %d: field %d: %w", off, i, err)
+			}
+			fields[i] = v
+		}
+		mode, size, nameLen := fields[1], int64(fields[6]), int64(fields[11])
+		if nameLen == 0 || nameLen > 4096 {
+			return nil, fmt.Errorf("record at %d: name of %d bytes", off, nameLen)
+		}
+		name := make([]byte, nameLen)
+		if _, err := r.ReadAt(name, off+newcHeaderLen); err != nil {
+			return nil, fmt.Errorf("record at %d: name: %w", off, err)
+		}
+		data := round4(off + newcHeaderLen + nameLen)
+		if size > r.Size()-data {
+			return nil, fmt.Errorf("record at %d: %d bytes of data, past the end", off, size)
+		}
+		off = round4(data + size)
+		s := strings.TrimRight(string(name), "\x00")
+		if s == cpio.Trailer {
 			break
 		}
-		if err != nil {
-			return nil, err
-		}
-		name := path.Clean("/" + rec.Name)
-		if name == "/" || rec.Name == cpio.Trailer {
-			continue
-		}
-		e := image.Entry{Path: name}
-		switch rec.Mode & cpio.S_IFMT {
+		e := image.Entry{Path: path.Clean("/" + s)}
+		switch mode & cpio.S_IFMT {
 		case cpio.S_IFDIR:
 			e.Type = image.Directory
 		case cpio.S_IFLNK:
-			e.Type = image.Symlink
-			target, err := io.ReadAll(io.LimitReader(io.NewSectionReader(rec.ReaderAt, 0, int64(rec.FileSize)), 4096))
-			if err != nil {
-				return nil, err
+			if size == 0 || size > 4095 {
+				continue // no symlink the kernel makes
 			}
-			e.Linkname = string(target)
+			target := make([]byte, size)
+			if _, err := r.ReadAt(target, data); err != nil {
+				return nil, fmt.Errorf("record at %d: link: %w", off, err)
+			}
+			e.Type, e.Linkname = image.Symlink, string(target)
 		case cpio.S_IFREG:
 			e.Type = image.Regular
 		default:
 			continue
 		}
-		out = append(out, e)
-	}
-	// Later records win, as when the kernel unpacks them; parents not in
-	// the archive are directories.
-	byPath := map[string]image.Entry{}
-	for _, e := range out {
+		if e.Path == "/" {
+			continue
+		}
+		if _, seen := byPath[e.Path]; !seen {
+			order = append(order, e.Path)
+		}
 		byPath[e.Path] = e
 	}
-	for _, e := range out {
-		for d := path.Dir(e.Path); d != "/"; d = path.Dir(d) {
+	for _, p := range order {
+		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
 			if _, ok := byPath[d]; !ok {
 				byPath[d] = image.Entry{Path: d, Type: image.Directory}
 			}
@@ -262,3 +305,5 @@ func readNewc(p string) ([]image.Entry, error) {
 	}
 	return entries, nil
 }
+
+func round4(n int64) int64 { return (n + 3) &^ 3 }
