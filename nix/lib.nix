@@ -230,8 +230,9 @@ let
 
       _Default value:_ `null` (the newest release, `"0.8"`)
 
-    `urunit` (Path, Derivation or String; _optional_)
-    : A static urunit binary, for a linux guest: bunix puts it at /urunit in
+    `urunit` (Path, Derivation, String or AttrSet; _optional_)
+    : A static urunit binary, for a linux guest, or `{ ref; digest; hash; }`,
+      an image holding /urunit, pulled like `from`: bunix puts it at /urunit in
       the guest's rootfs (the initrd or block image it builds, or a raw
       rootfs) and "/urunit" first in the process args, so that urunc 0.7
       and later hand the guest its env, user and working directory through

@@ -45,8 +45,10 @@
 # "annotations", "env", "entrypoint", "cmd", "urunc", "workingDir" and
 # "user" are passed through untouched, all but the first only when the
 # caller gave them (not null); "urunit", when given, is a store path like a
-# "source" (the rootfs layer's spec carries "urunc" and "urunit" too, whose
-# rules and file the rootfs depends on). "positions" says
+# "source", or { "image": store path } for urunit = { ref; digest; hash; },
+# the image pullImage pulled, which the builder takes /urunit from (the
+# rootfs layer's spec carries "urunc" and "urunit" too, whose rules and
+# file the rootfs depends on). "positions" says
 # where the caller wrote each field (pkg/args/positions.nix), for error
 # messages. "rootfs" is present only when the caller gave one: its "include"
 # entries are made like "contents" ones (an attribute set's in name order, a
@@ -281,7 +283,21 @@ let
         if urunit == null then
           null
         else if isAttrs urunit && !(isStoreObject urunit) then
-          fail "urunit" "the image form { ref; digest; hash; } is not supported by this bunix yet: give the static urunit binary as a file (a path or a derivation)"
+          let
+            extra = attrNames (removeAttrs urunit [ "ref" "digest" "hash" ]);
+          in
+          if extra != [ ] then
+            fail "urunit" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
+          else if !(urunit ? ref) || !(urunit ? digest) || !(urunit ? hash) then
+            fail "urunit" "an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
+          else
+            {
+              image = toString (pullImage {
+                inherit (urunit) ref digest hash;
+                inherit bunix cacert;
+                architecture = if architecture == null then "amd64" else architecture;
+              });
+            }
         else
           source "urunit" urunit;
 

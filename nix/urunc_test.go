@@ -9,10 +9,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-containerregistry/pkg/compression"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
@@ -207,4 +214,77 @@ func TestUrunitBothFrontEnds(t *testing.T) {
   annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/k"; }; }`,
 		`urunit is the init of a linux guest; a unikraft guest gets its environment from urunc directly`,
 		map[string][]byte{"kernel": []byte("k"), "app": []byte("a"), "urunit": []byte("u")})
+}
+
+// pushUrunit pushes an image holding /urunit, content, written over an
+// older /urunit in a lower layer, and returns its reference.
+func pushUrunit(t *testing.T, content string) string {
+	t.Helper()
+	layer := func(data string) v1.Layer {
+		tb := testenv.TarOf(testenv.TarMember{Name: "urunit", Data: []byte(data)})
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tb)), nil },
+			tarball.WithCompression(compression.GZip), tarball.WithMediaType(types.OCILayer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer("an older urunit"), layer(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), types.OCIConfigJSON)
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+	return testenv.Registry(t).PushIndex(t, "urunc/urunit:latest", idx)
+}
+
+// TestUrunitFromImage: urunit = { ref; digest; hash; } (what bunix
+// prefetch prints) takes /urunit from the pinned image, its top layer's,
+// into the initrd; nix-build (through pullImage) and bunix build (pulling
+// it) give the same bytes.
+func TestUrunitFromImage(t *testing.T) {
+	testenv.Require(t, "nix-build")
+	content := "urunit " + strconv.FormatInt(time.Now().UnixNano(), 10)
+	ref := pushUrunit(t, content)
+	dir := t.TempDir()
+	pre := bunixCLI(t, dir, nil, "prefetch", ref)
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app"), []byte("a"), 0o755)
+	p := filepath.Join(dir, "args.nix")
+	os.WriteFile(p, []byte(`{ name = "bunix/urunit-image"; urunit = `+strings.TrimSpace(pre)+`; cmd = [ "/bin/app" ];
+  files = { "./kernel" = "/unikernel/kernel"; }; rootfs = { type = "initrd"; include = { "./app" = "/bin/app"; }; };
+  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }; }`), 0o644)
+	out := nixBuild(t, "--arg", "args", p)
+	cli := filepath.Join(t.TempDir(), "image.tar")
+	bunixCLI(t, dir, nil, "build", p, "-o", cli)
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
+		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+	}
+	x := extract(t, out, "/unikernel/rootfs.cpio")
+	tool(t, x, "sh", "-c", "cpio -id --quiet < rootfs.cpio")
+	if got := string(testenv.ReadFile(t, filepath.Join(x, "urunit"))); got != content {
+		t.Errorf("/urunit in the initrd is %q, want the image's top layer's %q", got, content)
+	}
+	img, err := tarball.ImageFromPath(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := configOf(t, img); !slices.Equal(cfg.Entrypoint, []string{"/urunit"}) {
+		t.Errorf("Entrypoint %q", cfg.Entrypoint)
+	}
+
+	// An image without /urunit is refused by every front end.
+	other, _ := pushBase(t)
+	pre = bunixCLI(t, dir, nil, "prefetch", other)
+	refusedEverywhere(t, `{ name = "x"; urunit = `+strings.TrimSpace(pre)+`; cmd = [ "/app" ]; files = { "./kernel" = "/k"; };
+  rootfs = { type = "initrd"; include = { "./app" = "/app"; }; };
+  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/k"; }; }`,
+		`has no file at /urunit`, map[string][]byte{"kernel": []byte("k"), "app": []byte("a")})
 }

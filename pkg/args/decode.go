@@ -188,7 +188,7 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 			switch v := val.(type) {
 			case nil:
 			case map[string]any:
-				c.add(k, v, "the image form { ref; digest; hash; } is not supported by this bunix yet: give the static urunit binary as a file (a path or a derivation)")
+				a.UrunitImage = c.urunitImage(v, spec)
 			default:
 				if a.Urunit = c.str(k, val); a.Urunit == "" {
 					c.add(k, val, "must not be empty: give the static urunit binary, or leave urunit out")

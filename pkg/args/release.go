@@ -130,6 +130,12 @@ const UrunitPath = "/urunit"
 // rootfs. It must come after resolveRootfs; process prepends /urunit to
 // the process args.
 func (a *Args) urunit(c *collector, r *Resolved) {
+	if a.UrunitImage != nil && a.Urunit == "" {
+		if !slices.Contains(a.badFields, "urunit") && !isReported(c, "urunit.ref") && !isReported(c, "urunit.digest") {
+			c.add("urunit", nil, "the image holding /urunit was not fetched: build or validate the description with bunix, which fetches it")
+		}
+		return
+	}
 	if a.Urunit == "" {
 		return
 	}
@@ -155,11 +161,13 @@ func (a *Args) urunit(c *collector, r *Resolved) {
 			return
 		}
 	}
-	if rf.Type == urunc.RootfsRaw {
-		r.Copies = append(r.Copies, a.copyOf(c, "urunit", a.Urunit, UrunitPath))
-		return
+	cp := a.copyInto(c, "urunit", a.Urunit, UrunitPath, rf.Type == urunc.RootfsRaw)
+	if a.urunitFrom != "" {
+		cp.Written, cp.Key = a.urunitFrom, a.urunitFrom
 	}
-	if r.Rootfs != nil {
-		r.Rootfs.Include = append(r.Rootfs.Include, a.copyInto(c, "urunit", a.Urunit, UrunitPath, false))
+	if rf.Type == urunc.RootfsRaw {
+		r.Copies = append(r.Copies, cp)
+	} else if r.Rootfs != nil {
+		r.Rootfs.Include = append(r.Rootfs.Include, cp)
 	}
 }

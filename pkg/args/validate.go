@@ -78,6 +78,10 @@ type Copy struct {
 	// Written is the source as the description gave it, e.g.
 	// "./redis.hvt", before it was resolved against the file's directory.
 	Written string
+	// Key names the source where Source, a temporary file, does not stay
+	// the same from one build to the next: urunit taken out of an image is
+	// "IMAGE:/urunit". "" when Source does.
+	Key string
 }
 
 // Origin says, for a message about c's resolved source, what the user
