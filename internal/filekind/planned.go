@@ -59,6 +59,15 @@ func SetBeforeOpen(f func(path string)) (restore func()) {
 	return func() { beforeOpen = old }
 }
 
+// Opening calls the function SetBeforeOpen set, if any, with path: a
+// reader of a planned file that does not open it with OpenPlanned calls it
+// just before its own open, so that tests can swap the file there too.
+func Opening(path string) {
+	if beforeOpen != nil {
+		beforeOpen(path)
+	}
+}
+
 // Beneath opens planned sources below their roots, keeping the last root
 // open for the next source below it (a layer's files share one). The zero
 // Beneath is ready; Close closes the root it holds.
@@ -96,9 +105,7 @@ func (b *Beneath) Open(root, name string, id ID) (int, error) {
 	if id == (ID{}) {
 		return -1, fmt.Errorf("opening %s: no planned device and inode to check it against", name)
 	}
-	if beforeOpen != nil {
-		beforeOpen(name)
-	}
+	Opening(name)
 	var fd int
 	var err error
 	if root == "" {
