@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -175,9 +176,8 @@ func below(root, name string) (string, error) {
 	return rel, nil
 }
 
-// openat2Missing is set once openat2 is found missing (ENOSYS) or refused
-// by a seccomp filter (EPERM).
-var openat2Missing bool
+// openat2Missing is set once openat2 is found missing (ENOSYS).
+var openat2Missing atomic.Bool
 
 // openBeneath opens name below dirfd (an absolute name from "/" when
 // dirfd is AT_FDCWD) with flags, following no symbolic link and never
@@ -187,7 +187,7 @@ func openBeneath(dirfd int, name string, flags int) (int, error) {
 	if dirfd != unix.AT_FDCWD {
 		resolve |= unix.RESOLVE_BENEATH
 	}
-	if !openat2Missing {
+	if !openat2Missing.Load() {
 		fd, err := retry(func() (int, error) {
 			return unix.Openat2(dirfd, name, &unix.OpenHow{Flags: uint64(flags), Resolve: resolve})
 		})
@@ -195,7 +195,7 @@ func openBeneath(dirfd int, name string, flags int) (int, error) {
 			return fd, err
 		}
 		if errors.Is(err, unix.ENOSYS) {
-			openat2Missing = true
+			openat2Missing.Store(true)
 		}
 	}
 	return walkNoFollow(dirfd, name, flags)

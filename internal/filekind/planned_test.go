@@ -20,8 +20,8 @@ func TestOpenPlanned(t *testing.T) {
 			name = "nofollow-walk"
 		}
 		t.Run(name, func(t *testing.T) {
-			defer func(old bool) { openat2Missing = old }(openat2Missing)
-			openat2Missing = missing
+			defer openat2Missing.Store(openat2Missing.Load())
+			openat2Missing.Store(missing)
 			for _, tc := range []struct {
 				name    string
 				swap    func(root, file, outside string) error
