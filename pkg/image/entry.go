@@ -1,6 +1,7 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -195,4 +196,14 @@ func readlinkIn(d *os.File, p string) (string, error) {
 			return string(buf[:n]), nil
 		}
 	}
+}
+
+// unwrapPath drops the operation and path of a *fs.PathError, which the
+// message already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

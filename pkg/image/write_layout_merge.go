@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nubificus/bunix/internal/filekind"
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // oldLayout is the OCI layout already at an output path, which a new
@@ -34,7 +35,7 @@ type oldLayout struct {
 // readOldLayout reads the layout at path, which CheckLayoutOutput
 // allowed, for an image named tags (none: an unnamed image, which
 // replaces the unnamed entries). It returns nil when nothing is there.
-// An index.json that cannot be read is an *OutputError: bunix cannot tell
+// An index.json that cannot be read is an *output.Error: bunix cannot tell
 // which images it would keep.
 func readOldLayout(path string, tags []string) (*oldLayout, error) {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
@@ -55,7 +56,7 @@ func readOldLayout(path string, tags []string) (*oldLayout, error) {
 		old.index, err = v1.ParseIndexManifest(bytes.NewReader(raw))
 	}
 	if err != nil {
-		return nil, refuseOutput(path, "holds an OCI layout whose index.json bunix cannot read (%v): not writing over the images it may list; remove it or give another directory", err)
+		return nil, output.Refuse(path, "holds an OCI layout whose index.json bunix cannot read (%v): not writing over the images it may list; remove it or give another directory", err)
 	}
 	var replaced []v1.Descriptor
 	for _, d := range old.index.Manifests {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // TestSweepLayoutTemps: of the directories named like a temporary layout
@@ -33,7 +35,7 @@ func TestSweepLayoutTemps(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lock.Close()
-	dir, pattern := tempBeside(filepath.Join(parent, "x"))
+	dir, pattern := output.TempBeside(filepath.Join(parent, "x"))
 	sweepLayoutTemps(dir, pattern)
 	ents, _ := os.ReadDir(parent)
 	var names []string

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // TestLayoutKeepsOtherImages: a layout that skopeo filled with other
@@ -97,9 +98,9 @@ func TestLayoutUnreadableIndex(t *testing.T) {
 	before := snapshot(t, layout)
 	dir := tree(t, sampleFiles)
 	err := WritePath(layout, []*Image{sampleImage(t, dir)}, WithFormat(OCILayout))
-	var oe *OutputError
+	var oe *output.Error
 	if !errors.As(err, &oe) {
-		t.Errorf("WritePath over an unreadable index.json = %v, want an *OutputError", err)
+		t.Errorf("WritePath over an unreadable index.json = %v, want an *output.Error", err)
 	}
 	if got := snapshot(t, layout); got != before {
 		t.Error("a refused write changed the layout")

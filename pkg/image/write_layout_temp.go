@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // layoutTemp is the directory an OCI layout is built in before it is moved
@@ -23,7 +25,7 @@ type layoutTemp struct {
 // newLayoutTemp sweeps the temporary directories that killed writes of
 // path left, then makes and locks one of its own.
 func newLayoutTemp(path string) (*layoutTemp, error) {
-	parent, pattern := tempBeside(path)
+	parent, pattern := output.TempBeside(path)
 	sweepLayoutTemps(parent, pattern)
 	dir, err := os.MkdirTemp(parent, strings.Replace(pattern, "*", strconv.Itoa(os.Getpid())+"-*", 1))
 	if err != nil {
