@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -118,4 +120,36 @@ func readIndexJSON(t *testing.T, layout string) *v1.IndexManifest {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// FuzzReadOldLayout reads a layout whose index.json and one blob are
+// fuzzed, as an output bunix joins: it never panics, keeps only entries
+// of the index, and drops only blobs named by sha256 digests.
+func FuzzReadOldLayout(f *testing.F) {
+	manifest := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":2},"layers":[]}`)
+	h, _, _ := v1.SHA256(bytes.NewReader(manifest))
+	f.Add([]byte(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"`+h.String()+`","size":`+strconv.Itoa(len(manifest))+`,"annotations":{"org.opencontainers.image.ref.name":"x:1"}},{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"`+h.String()+`","size":`+strconv.Itoa(len(manifest))+`,"annotations":{"org.opencontainers.image.ref.name":"y:1"}}]}`), manifest)
+	f.Add([]byte(`{"manifests":null}`), []byte(`{}`))
+	f.Fuzz(func(t *testing.T, index, blob []byte) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755)
+		os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+		os.WriteFile(filepath.Join(dir, "index.json"), index, 0o644)
+		h, _, _ := v1.SHA256(bytes.NewReader(blob))
+		os.WriteFile(filepath.Join(dir, blobPath(h)), blob, 0o644)
+		old, err := readOldLayout(dir, []string{"x:1"})
+		if err != nil {
+			return
+		}
+		for _, d := range old.kept {
+			if !slices.ContainsFunc(old.index.Manifests, func(m v1.Descriptor) bool { return m.Digest == d.Digest }) {
+				t.Errorf("kept %s, which index.json does not list", d.Digest)
+			}
+		}
+		for hex := range old.drop {
+			if !IsSHA256(v1.Hash{Algorithm: "sha256", Hex: hex}) {
+				t.Errorf("drops %q, not a sha256 digest", hex)
+			}
+		}
+	})
 }
