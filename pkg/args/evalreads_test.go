@@ -26,17 +26,17 @@ func TestNixReads(t *testing.T) {
   env = { H = builtins.hashFile "sha256" ./hashed; S = toString (scopedImport { } ./scoped.nix); L = toString (builtins.length (builtins.attrNames (builtins.readDir ./listed))); };
   files = { "./named-only" = "/k"; };
 }`,
-		"ann.nix":           `{ unikernelType = "linux"; hypervisor = "qemu"; binary = "/k"; }`,
-		"cmd.txt":           "hello",
-		"under.txt":         "u",
-		"deep.txt":          "d",
-		"sub/default.nix":   `{ word = builtins.readFile ./inner.txt; }`,
-		"sub/inner.txt":     "w",
-		"hashed":            "h",
-		"scoped.nix":        `builtins.readFile ./scoped.txt`,
-		"scoped.txt":        "s",
-		"listed/a":          "",
-		"named-only":        "k",
+		"ann.nix":         `{ unikernelType = "linux"; hypervisor = "qemu"; binary = "/k"; }`,
+		"cmd.txt":         "hello",
+		"under.txt":       "u",
+		"deep.txt":        "d",
+		"sub/default.nix": `{ word = builtins.readFile ./inner.txt; }`,
+		"sub/inner.txt":   "w",
+		"hashed":          "h",
+		"scoped.nix":      `builtins.readFile ./scoped.txt`,
+		"scoped.txt":      "s",
+		"listed/a":        "",
+		"named-only":      "k",
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
