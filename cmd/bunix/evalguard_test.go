@@ -75,7 +75,7 @@ func TestEvalCaps(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		// A list of lists that grows without end: stopped by a cap long
 		// before it takes much of the machine.
-		"big.nix":  `{ name = "x"; tag = toString (builtins.length (builtins.genList (x: [ x ]) 200000000)); }`,
+		"big.nix": `{ name = "x"; tag = toString (builtins.length (builtins.genList (x: [ x ]) 200000000)); }`,
 		// A regular expression that backtracks for hours in little memory.
 		"slow.nix": `{ name = "x"; tag = toString (builtins.match "(a|aa)*b" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); }`,
 	})
