@@ -100,3 +100,23 @@ func FuzzQuote(f *testing.F) {
 		}
 	})
 }
+
+func TestCutWords(t *testing.T) {
+	long := strings.Repeat("a", 5000)
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"stat /aaaaaaaaa: file name too long", 4, "stat /aaa... (10 bytes): file name too long"},
+		{"short words stay", 5, "short words stay"},
+		{`flag "` + long + `" is bad`, 4, `flag "aaaa"... (5000 bytes) is bad`},
+		{"a\n" + long + "),\tend", 3, "a\naaa... (5000 bytes)),\tend"},
+		{"ab✓c ok", 4, "ab... (6 bytes) ok"},
+		{Quote(long, 8) + ": " + Cut(long, 8) + " again", 8, `"aaaaaaaa"... (5000 bytes): aaaaaaaa... (5000 bytes) again`},
+	} {
+		if got := CutWords(tc.s, tc.n); got != tc.want {
+			t.Errorf("CutWords(%.40q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
