@@ -32,12 +32,12 @@ var positionsNix string
 // It is also imported with the builtins that read files (import,
 // scopedImport, readFile, pathExists, readDir, hashFile, filterSource,
 // path, fetchGit, fetchTree) wrapped so that each call first traces
-// "MARKER KIND JSON-PATH" on stderr (KIND: import, file, dir or tree), marker being a nonce of evalNix's
-// (see readScanner). Every file below roots (the args directory) that the
-// evaluation imports is imported the same way, so what the args file's own
-// imports read is recorded too; files elsewhere (the Nix store, <nixpkgs>)
-// are imported plainly, so what code there reads (nixpkgs'
-// lib.fileContents) is not.
+// "MARKER KIND JSON-PATH" on stderr (KIND: import, file, dir or tree),
+// marker being a nonce of evalNix's (see readScanner). Every file below
+// roots (the args directory) that the evaluation imports is imported the
+// same way, so what the args file's own imports read is recorded too;
+// files elsewhere (the Nix store, <nixpkgs>) are imported plainly, so what
+// code there reads (nixpkgs' lib.fileContents) is not.
 var evalExpr = `{ file, marker, roots }:
 let
   b = builtins;
