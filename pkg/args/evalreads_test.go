@@ -128,3 +128,24 @@ func TestEvalFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestHCLReadsNoFiles: args.hcl and args.json are evaluated with no
+// functions, so they cannot read a file (HCL's file()), and a description
+// in them has no Reads for the output guard to know.
+func TestHCLReadsNoFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "cmd.txt"), []byte("secret"), 0o644)
+	for name, src := range map[string]string{
+		"args.hcl":  `name = "x"` + "\n" + `tag = file("./cmd.txt")`,
+		"t.hcl":     `name = "x"` + "\n" + `tag = "${file("./cmd.txt")}"`,
+		"args.json": `{"name": "x", "tag": "${file(\"./cmd.txt\")}"}`,
+	} {
+		a, err := DecodeHCL([]byte(src), name, dir)
+		if a != nil && (len(a.Reads) > 0 || strings.Contains(a.Tag, "secret")) {
+			t.Errorf("%s read a file: tag %q, reads %v", name, a.Tag, a.Reads)
+		}
+		if strings.HasSuffix(name, ".hcl") && (err == nil || !strings.Contains(err.Error(), "Function calls not allowed")) {
+			t.Errorf("%s: %v, want function calls refused", name, err)
+		}
+	}
+}
