@@ -66,10 +66,10 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 	// A joined error is one problem per line.
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range j.Unwrap() {
-			fmt.Fprintln(stderr, "bunix: "+shown(e))
+			fmt.Fprintln(stderr, "bunix: "+msg.Lines(e.Error()))
 		}
 	} else {
-		fmt.Fprintln(stderr, "bunix: "+shown(err))
+		fmt.Fprintln(stderr, "bunix: "+msg.Lines(err.Error()))
 	}
 	// Bad input: a usage error, or what a package reports as the user's
 	// (a description, an output path, a file to convert, an init answer or
@@ -80,25 +80,6 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 		return exitBadInput
 	}
 	return exitFailure
-}
-
-// Bounds of a message line: the longest word (a path, an argument) shown
-// whole, and the longest line.
-const (
-	maxWord = 256
-	maxLine = 4096
-)
-
-// shown is err's message as bunix prints it, by internal/msg's rule: in
-// each line every word longer than maxWord is cut, and then the line to
-// maxLine bytes, so that a 120 KB argument echoed back, or a path past
-// PATH_MAX, gives a short line that still ends with the cause.
-func shown(err error) string {
-	lines := strings.Split(err.Error(), "\n")
-	for i, l := range lines {
-		lines[i] = msg.Cut(msg.CutWords(l, maxWord), maxLine)
-	}
-	return strings.Join(lines, "\n")
 }
 
 func newRoot(getenv func(string) string) *cobra.Command {

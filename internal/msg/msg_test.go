@@ -120,3 +120,22 @@ func TestCutWords(t *testing.T) {
 		}
 	}
 }
+
+// TestLines: each line is cut by itself, its long words first, so a long
+// path keeps the cause after it and a line of many short words stops at
+// MaxLine.
+func TestLines(t *testing.T) {
+	path := "/" + strings.Repeat("a", 5000)
+	words := strings.Repeat("ab ", 5000)
+	got := Lines("stat " + path + ": file name too long\n" + words + "\nshort")
+	lines := strings.Split(got, "\n")
+	if len(lines) != 3 || lines[2] != "short" {
+		t.Fatalf("Lines gave %d lines: %.300q", len(lines), got)
+	}
+	if want := "stat " + Cut(path, MaxWord) + ": file name too long"; lines[0] != want {
+		t.Errorf("line 1 = %q, want %q", lines[0], want)
+	}
+	if len(lines[1]) > MaxLine+len(Marker(len(words))) || !strings.HasSuffix(lines[1], Marker(len(words))) {
+		t.Errorf("line 2: %d bytes, ends %q", len(lines[1]), lines[1][len(lines[1])-30:])
+	}
+}

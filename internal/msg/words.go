@@ -5,6 +5,25 @@ import (
 	"strings"
 )
 
+// Bounds of a printed message line: the longest word (a path, an
+// argument) shown whole, and the longest line.
+const (
+	MaxWord = 256
+	MaxLine = 4096
+)
+
+// Lines returns s, a message as a command prints it, with every word longer
+// than MaxWord cut (CutWords) and then every line longer than MaxLine
+// (Cut): a 120 KB argument echoed back, or a path past PATH_MAX, gives a
+// short line that still ends with its cause.
+func Lines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Cut(CutWords(l, MaxWord), MaxLine)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // CutWords returns s with each word (a run of bytes other than spaces,
 // tabs and newlines) longer than n cut: a quoted one ("…", as strconv
 // quotes) by Quote, any other by Cut, a trailing : , ; or ) kept after the
