@@ -35,15 +35,15 @@ type evalLimits struct {
 }
 
 // WithEvalMemory caps the resident memory of an args.nix evaluation at
-// bytes (DefaultEvalMemory when not given): nix-instantiate is stopped
-// when it uses more, and Load fails with an *EvalError.
+// bytes (DefaultEvalMemory when not given; 0 for no cap): nix-instantiate
+// is stopped when it uses more, and Load fails with an *EvalError.
 func WithEvalMemory(bytes int64) LoadOption {
 	return func(l *evalLimits) { l.memory = bytes }
 }
 
 // WithEvalTimeout caps the time of an args.nix evaluation at d
-// (DefaultEvalTimeout when not given): nix-instantiate is stopped when it
-// runs longer, and Load fails with an *EvalError.
+// (DefaultEvalTimeout when not given; 0 for no cap): nix-instantiate is
+// stopped when it runs longer, and Load fails with an *EvalError.
 func WithEvalTimeout(d time.Duration) LoadOption {
 	return func(l *evalLimits) { l.timeout = d }
 }
@@ -109,12 +109,15 @@ func showSize(n int64) string {
 
 // runCapped runs bin with argv under lim: it kills the process when its
 // resident memory, looked at every evalPoll, is more than lim.memory, or
-// when it runs longer than lim.timeout, and then returns an *EvalError
+// when it runs longer than lim.timeout (a cap of 0 is none), and then returns an *EvalError
 // saying which ("evaluating args.nix used more than 4 GiB of memory").
 // A cancelled ctx gives ctx's error; a process that fails by itself, its
 // *exec.ExitError.
 func runCapped(ctx context.Context, bin string, argv []string, stdout, stderr io.Writer, lim evalLimits, display string) error {
-	tctx, cancel := context.WithTimeout(ctx, lim.timeout)
+	tctx, cancel := context.WithCancel(ctx)
+	if lim.timeout > 0 {
+		tctx, cancel = context.WithTimeout(ctx, lim.timeout)
+	}
 	defer cancel()
 	cmd := exec.CommandContext(tctx, bin, argv...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
@@ -134,7 +137,7 @@ func runCapped(ctx context.Context, bin string, argv []string, stdout, stderr io
 			case <-done:
 				return
 			case <-t.C:
-				if rss, err := residentBytes(cmd.Process.Pid); err == nil && rss > lim.memory {
+				if rss, err := residentBytes(cmd.Process.Pid); err == nil && lim.memory > 0 && rss > lim.memory {
 					overMemory.Store(true)
 					_ = cmd.Process.Kill()
 					return
