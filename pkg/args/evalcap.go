@@ -114,7 +114,7 @@ func showSize(n int64) string {
 // A cancelled ctx gives ctx's error; a process that fails by itself, its
 // *exec.ExitError.
 func runCapped(ctx context.Context, bin string, argv []string, stdout, stderr io.Writer, lim evalLimits, display string) error {
-	tctx, cancel := context.WithCancel(ctx)
+	tctx, cancel := ctx, context.CancelFunc(func() {})
 	if lim.timeout > 0 {
 		tctx, cancel = context.WithTimeout(ctx, lim.timeout)
 	}
