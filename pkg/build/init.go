@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strconv"
 	"strings"
 
+	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/rootfs"
@@ -206,15 +206,11 @@ func readNewc(p string) ([]image.Entry, error) {
 	if err != nil || kind != rootfs.CPIO {
 		return nil, errors.New("not a plain newc archive")
 	}
-	f, err := os.Open(p)
+	f, fi, err := filekind.OpenRegular(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	return newcEntries(io.NewSectionReader(f, 0, fi.Size()))
 }
 
