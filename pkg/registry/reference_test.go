@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -74,4 +76,34 @@ func FuzzReference(f *testing.F) {
 			t.Fatalf("Reference(%q): registry %q, not %q", s, r.Context().RegistryStr(), host)
 		}
 	})
+}
+
+// TestRefOnly: a command that reads registries only takes a reference, or
+// docker://REF, never a path, even one a registry could resolve.
+func TestRefOnly(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.WriteFile("image.tar", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ arg, ref string }{
+		{"redis:7", "redis:7"},
+		{"unikraft.org/nginx:1.15", "unikraft.org/nginx:1.15"},
+		{"docker://image.tar", "image.tar"},
+		{"docker:///dev/zero", "/dev/zero"},
+		{"/dev/zero", ""},
+		{"./x", ""},
+		{"../x:1", ""},
+		{"~/x", ""},
+		{".", ""},
+		{"image.tar", ""},
+	} {
+		ref, err := RefOnly(tc.arg)
+		if tc.ref != "" && (ref != tc.ref || err != nil) {
+			t.Errorf("RefOnly(%q) = %q, %v; want %q", tc.arg, ref, err, tc.ref)
+		}
+		if tc.ref == "" && (!errors.Is(err, ErrBadReference) || !IsRefused(err) || !strings.Contains(err.Error(), "it is a file path")) {
+			t.Errorf("RefOnly(%q) = %q, %v; want a refusal", tc.arg, ref, err)
+		}
+	}
 }
