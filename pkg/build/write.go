@@ -179,6 +179,9 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 	b := &batch{}
 	var errs []error
 	for _, a := range descs {
+		if o.format != "" {
+			a = a.WithFormat(o.format)
+		}
 		bs, err := openBase(ctx, a, o.tempDir, o.registry)
 		if err != nil {
 			errs = append(errs, err)
