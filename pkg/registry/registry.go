@@ -1,6 +1,11 @@
 // Package registry talks to image registries with go-containerregistry's
 // remote package: Push sends an image file, Get fetches the images at a
-// reference. Both take the same options, as crane's commands do.
+// reference. Both take the same options, as crane's commands do. Every
+// request goes through one guard (transport.go), whatever transport
+// carries it: a registry that keeps bunix waiting longer than the timeout
+// for a byte fails with a *StallError, a tenth redirect with
+// ErrRedirectLoop. makeOptions is the one place that builds the
+// transport; an option for it (a TLS setting, say) belongs there.
 package registry
 
 import (

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -328,3 +329,20 @@ func TestRedirectLoop(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDescribe: what a message says of a request, whose URL a registry's
+// redirect may have chosen, never panics and stays short.
+func FuzzDescribe(f *testing.F) {
+	for _, p := range []string{"/v2/", "/v2/urunc/redis/manifests/1", "/v2/a/blobs/sha256:abc", "/v2/a/blobs/uploads/x", "/token", "/v2//manifests/", "/v2/" + strings.Repeat("a/", 500) + "blobs/x"} {
+		f.Add("GET", p, "registry.example")
+	}
+	f.Fuzz(func(t *testing.T, method, path, host string) {
+		req := &http.Request{Method: method, URL: &url.URL{Scheme: "https", Host: host, Path: path}}
+		if s := describe(req); len(s) > len(method)+2*(120+len(msgMarker))+40 {
+			t.Errorf("describe = %d bytes", len(s))
+		}
+	})
+}
+
+// msgMarker is the longest marker msg.Cut adds.
+const msgMarker = "... (9223372036854775807 bytes)"
