@@ -27,10 +27,11 @@ type options struct {
 	noSync   bool
 }
 
-// WithRegistryOptions sets how a base image named by reference is pulled:
-// credentials, transport.
+// WithRegistryOptions adds to how a base image named by reference is
+// pulled: credentials, transport, timeout (FromEnv gives one). Later
+// options win, as in registry.
 func WithRegistryOptions(opts ...registry.Option) Option {
-	return func(o *options) { o.registry = opts }
+	return func(o *options) { o.registry = append(o.registry, opts...) }
 }
 
 // WithCreated sets the images' creation time and their files' modification
