@@ -132,8 +132,8 @@ func stallAt(t *testing.T) (host, digest string) {
 }
 
 // TestRegistryStallExits1: with BUNIX_REGISTRY_TIMEOUT=300ms, inspect,
-// prefetch, convert (a FROM image) and nix-pull (the pull of nix-build's
-// pullImage) on a registry
+// prefetch, convert (a FROM image), validate and build (a from image)
+// and nix-pull (the pull of nix-build's pullImage) on a registry
 // that stops sending mid-layer, and push to one that never answers, fail
 // (exit 1) naming the registry and what was being read; a bad value of
 // the variable is bad input (exit 2) for each command.
@@ -145,6 +145,8 @@ func TestRegistryStallExits1(t *testing.T) {
 	pullEnv := map[string]string{"BUNIX_REGISTRY_TIMEOUT": "300ms", "ref": ref, "digest": digest, "architecture": "amd64", "out": out}
 	cf := filepath.Join(t.TempDir(), "Containerfile")
 	os.WriteFile(cf, []byte("FROM "+ref+"\nLABEL com.urunc.unikernel.hypervisor=qemu\n"), 0o644)
+	js := filepath.Join(t.TempDir(), "args.json")
+	os.WriteFile(js, []byte(`{"name":"x","from":"`+host+`/urunc/stall@`+digest+`"}`), 0o644)
 	for _, tc := range []struct {
 		env  map[string]string
 		argv []string
@@ -152,6 +154,8 @@ func TestRegistryStallExits1(t *testing.T) {
 		{env, []string{"inspect", "--insecure", ref}},
 		{env, []string{"prefetch", ref}},
 		{env, []string{"convert", cf}},
+		{env, []string{"validate", "-f", js}},
+		{env, []string{"build", "-f", js, "-o", out}},
 		{pullEnv, []string{"nix-pull"}},
 	} {
 		code, stdout, stderr := cli(t, tc.env, tc.argv...)
@@ -171,7 +175,7 @@ func TestRegistryStallExits1(t *testing.T) {
 		t.Errorf("push to a registry that never answers: exit %d, stderr %s", code, stderr)
 	}
 
-	for _, argv := range [][]string{{"inspect", ref}, {"prefetch", ref}, {"push", image, ref}, {"convert", cf}, {"nix-pull"}} {
+	for _, argv := range [][]string{{"inspect", ref}, {"prefetch", ref}, {"push", image, ref}, {"convert", cf}, {"validate", "-f", js}, {"nix-pull"}} {
 		bad := map[string]string{"BUNIX_REGISTRY_TIMEOUT": "soon"}
 		if argv[0] == "nix-pull" {
 			bad = map[string]string{"BUNIX_REGISTRY_TIMEOUT": "soon", "ref": ref, "digest": digest, "architecture": "amd64", "out": out}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newValidate() *cobra.Command {
+func newValidate(getenv func(string) string) *cobra.Command {
 	var file string
 	cmd := command("validate [ARGS]", "Check an args file without building", maxArgs(1),
 		"bunix validate",
@@ -22,7 +22,12 @@ func newValidate() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
+		// The environment's options: a base is pulled to be checked.
+		opts, err := build.FromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, append(opts, build.WarningsTo(cmd.ErrOrStderr()))...)
 		if err != nil {
 			return err
 		}
