@@ -63,7 +63,7 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	w.timer = time.AfterFunc(g.timeout, w.fire)
 	// The answer is due from when the whole request is sent, as with
 	// http.Transport's ResponseHeaderTimeout.
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { w.restart() }})
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { w.restart(true) }})
 	r := req.Clone(ctx)
 	if req.Body != nil && req.Body != http.NoBody {
 		// Each piece the transport takes of an upload shows that the
@@ -112,6 +112,9 @@ type watchdog struct {
 	mu    sync.Mutex
 	what  string
 	stall *StallError
+	// answered is set once the answer's headers are in: an upload the
+	// transport still sends then no longer moves the clock.
+	answered bool
 }
 
 func (w *watchdog) fire() {
@@ -122,10 +125,12 @@ func (w *watchdog) fire() {
 	w.cancel(err)
 }
 
-// restart starts the clock again, unless it already ran out.
-func (w *watchdog) restart() {
+// restart starts the clock again, unless it already ran out; upload says
+// that a piece of the upload was taken, which counts only until the
+// answer is in.
+func (w *watchdog) restart(upload bool) {
 	w.mu.Lock()
-	if w.stall == nil {
+	if w.stall == nil && !(upload && w.answered) {
 		w.timer.Reset(w.timeout)
 	}
 	w.mu.Unlock()
@@ -133,7 +138,7 @@ func (w *watchdog) restart() {
 
 // pause stops the clock and returns the *StallError the request failed
 // with when the clock ran out first, nil otherwise. Unless it is "", what
-// is from now on what the request is doing.
+// is from now on what the request is doing: reading the answer.
 func (w *watchdog) pause(what string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -143,6 +148,7 @@ func (w *watchdog) pause(what string) error {
 	}
 	if what != "" {
 		w.what = what
+		w.answered = true
 	}
 	return nil
 }
@@ -156,7 +162,7 @@ type uploadBody struct {
 func (b *uploadBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
-		b.w.restart()
+		b.w.restart(true)
 	}
 	return n, err
 }
@@ -169,7 +175,7 @@ type answerBody struct {
 }
 
 func (b *answerBody) Read(p []byte) (int, error) {
-	b.w.restart()
+	b.w.restart(false)
 	n, err := b.ReadCloser.Read(p)
 	if stall := b.w.pause(""); stall != nil && err != nil {
 		return n, stall
