@@ -18,7 +18,7 @@ func newValidate(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		desc, err := loadArgs(cmd, argv, file)
+		desc, err := loadArgs(cmd, argv, file, getenv)
 		if err != nil {
 			return err
 		}

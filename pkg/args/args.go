@@ -1,8 +1,8 @@
 package args
 
 // SpecVersion is the version of the JSON spec that nix/lib.nix hands the
-// derivation's builder. Both sides change it together; nix/lib.nix's header
-// documents it. Version 2 added rootfs; version 3 env, entrypoint, cmd and from.
+// derivation's builder. Both sides change it together; nix/spec.nix makes
+// the spec and documents it. Version 2 added rootfs; version 3 env, entrypoint, cmd and from.
 const SpecVersion = 3
 
 // Args is an image description as the user wrote it.
@@ -11,6 +11,11 @@ type Args struct {
 	File string
 	// Root is the directory relative sources are resolved against.
 	Root string
+	// Reads lists the files (and directories) other than File that
+	// evaluating the description read: what an args.nix imports or reads
+	// with builtins.readFile and the like. An output must not replace
+	// them. JSON and HCL descriptions read no other file.
+	Reads []Read
 
 	// Name is the repository part of the image reference, e.g.
 	// "urunc/prebuilt/redis-rumprun-hvt"; it may carry a registry host.

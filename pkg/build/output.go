@@ -10,20 +10,9 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 	"github.com/nubificus/bunix/pkg/registry"
 )
-
-// OutputError is an output path that a build refuses to write.
-type OutputError struct {
-	// Path is the output as given.
-	Path string
-	// Reason says why, and what to do.
-	Reason string
-}
-
-func (e *OutputError) Error() string {
-	return fmt.Sprintf("output %s: %s", e.Path, e.Reason)
-}
 
 // IsUserError reports whether err says the input was wrong (the
 // description, or the output path) rather than that something failed while
@@ -34,26 +23,34 @@ func IsUserError(err error) bool {
 	if registry.IsNetworkFailure(err) {
 		return false
 	}
-	var oe *OutputError
+	var oe *output.Error
 	var be *BaseError
 	var ie *image.InvalidError
 	return args.IsUserError(err) || errors.As(err, &oe) || errors.As(err, &be) || errors.As(err, &ie)
 }
 
 // source is a path the build reads, and what names it in messages.
+// An only source is read itself, not what lies below it (a directory
+// that evaluating the description listed).
 type source struct {
 	path string
 	what string
+	only bool
 }
 
-// sourcesOf lists what a build of a reads: the description file and every
-// source of r.
+// sourcesOf lists what a build of a reads: the description file, the
+// files evaluating it read, and every source of r.
 func sourcesOf(a *args.Args, r *args.Resolved) []source {
 	var out []source
 	// A Nix builder spec's File only names it ("bunix.buildImage
 	// bench/nix"): no file of that name is read, and "/nix" is no source.
 	if p := filepath.Join(a.Root, filepath.Base(a.File)); a.File != "" && isRegular(p) {
-		out = append(out, source{p, "the description " + a.File})
+		out = append(out, source{path: p, what: "the description " + a.File})
+	}
+	for _, rd := range a.Reads {
+		what := fmt.Sprintf("%s (evaluating %s read it)", rd.Path, a.File)
+		fi, err := os.Stat(rd.Path)
+		out = append(out, source{path: rd.Path, what: what, only: !rd.Tree && err == nil && fi.IsDir()})
 	}
 	copies := r.Copies
 	if rf := r.Rootfs; rf != nil {
@@ -63,30 +60,30 @@ func sourcesOf(a *args.Args, r *args.Resolved) []source {
 		}
 	}
 	for _, cp := range copies {
-		out = append(out, source{cp.Source, cp.Where + ": " + cp.Field})
+		out = append(out, source{path: cp.Source, what: cp.Where + ": " + cp.Field})
 	}
 	if r.From != nil && r.From.Path != "" {
-		out = append(out, source{r.From.Path, r.From.Where + ": from"})
+		out = append(out, source{path: r.From.Path, what: r.From.Where + ": from"})
 	}
 	return out
 }
 
 // checkOutput refuses an output path that the build must not write: one
-// that image.WriteFile or image.CheckLayoutOutput refuses, one that is or
+// that output.Check or image.CheckLayoutOutput refuses, one that is or
 // lies inside a source, and an oci directory that holds a source. It
 // reports whether out is a device or FIFO, written through.
 func checkOutput(out string, b *batch) (device bool, err error) {
-	refuse := func(reason string) (bool, error) { return false, &OutputError{Path: out, Reason: reason} }
+	refuse := func(reason string) (bool, error) { return false, &output.Error{Path: out, Reason: reason} }
 	if b.format == image.OCILayout {
 		if err := image.CheckLayoutOutput(out); err != nil {
 			return refuse(outputReason(err))
 		}
 	} else {
-		kind, err := image.CheckOutput(out)
+		kind, err := output.Check(out)
 		if err != nil {
 			return refuse(outputReason(err))
 		}
-		if kind == image.OutputDevice {
+		if kind == output.Device {
 			return true, nil
 		}
 	}
@@ -107,7 +104,7 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 		switch {
 		case src == real, outInfo != nil && sameFile(outInfo, src):
 			return refuse(fmt.Sprintf("is %s, which the build reads: writing the image there would destroy it; give -o another path", s.what))
-		case within(real, src):
+		case within(real, src) && !s.only:
 			return refuse(fmt.Sprintf("lies inside %s (%s), which the build reads: give -o a path outside it", s.what, src))
 		case b.format == image.OCILayout && within(src, real):
 			return refuse(fmt.Sprintf("holds %s (%s), which the build reads and writing the layout would delete: give -o another directory", s.what, src))
@@ -121,11 +118,11 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 	return false, nil
 }
 
-// outputReason is why image.CheckOutput or image.CheckLayoutOutput refused
-// an output, without the path, which the OutputError names: the Reason of
-// its *image.OutputError, or the whole message of another error.
+// outputReason is why output.Check or image.CheckLayoutOutput refused an
+// output, without the path, which the output.Error names: the Reason of
+// its *output.Error, or the whole message of another error.
 func outputReason(err error) string {
-	var oe *image.OutputError
+	var oe *output.Error
 	if errors.As(err, &oe) {
 		return oe.Reason
 	}

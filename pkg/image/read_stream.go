@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/nubificus/bunix/internal/ctxio"
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // DefaultSpoolLimit is how many bytes OpenReader copies from a stream when
@@ -30,7 +31,7 @@ var errSpoolLimit = errors.New("over the limit")
 
 // OpenReader opens the image archive (an oci-archive or a docker-archive)
 // that r streams, such as standard input. The readers need random access,
-// so r is first copied whole into a TempFile in dir (os.TempDir() when dir
+// so r is first copied whole into an output.TempFile in dir (os.TempDir() when dir
 // is ""), at most limit bytes (DefaultSpoolLimit when limit is not
 // positive): a longer stream is a *SpoolLimitError. The copy
 // stops with context.Cause(ctx) once ctx is done, even while r has
@@ -44,7 +45,7 @@ func OpenReader(ctx context.Context, r io.Reader, dir, name string, limit int64)
 	if limit <= 0 {
 		limit = DefaultSpoolLimit
 	}
-	tmp, err := CreateTemp(dir, ".bunix-spool-*")
+	tmp, err := output.CreateTemp(dir, ".bunix-spool-*")
 	if err != nil {
 		return nil, fmt.Errorf("opening image %s: spooling it: %w", name, err)
 	}

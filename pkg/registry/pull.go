@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -290,6 +291,24 @@ func IsRefused(err error) bool {
 		}
 	}
 	return errors.Is(err, ErrBadReference) || errors.As(err, &inv)
+}
+
+// IsUserError reports whether err, from Get, Push, Prefetch or Pull (or
+// pkg/source, which calls them), is the user's: what the registry refuses
+// (IsRefused: a reference that does not parse, no such image, credentials
+// wanted, no image for the architecture, an image that is not what it
+// claims to be), a missing file, a standard input over its limit
+// (*image.SpoolLimitError), or a bad value in the environment
+// (*EnvError). A network failure never is (IsNetworkFailure). It is the
+// one rule of every command that reads or writes a registry, and of the
+// Nix builder nix-pull.
+func IsUserError(err error) bool {
+	if IsNetworkFailure(err) {
+		return false
+	}
+	var sl *image.SpoolLimitError
+	var ee *EnvError
+	return IsRefused(err) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &sl) || errors.As(err, &ee)
 }
 
 // IsNetworkFailure reports whether err comes from the network rather than

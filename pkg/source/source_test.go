@@ -31,7 +31,7 @@ func TestInputFromEnv(t *testing.T) {
 	}
 	_, err = InputFromEnv(nil, func(k string) string { return map[string]string{LimitEnv: "lots"}[k] })
 	var ee *registry.EnvError
-	if !errors.As(err, &ee) || !IsUserError(err) || !strings.Contains(err.Error(), `BUNIX_STDIN_LIMIT = "lots"`) {
+	if !errors.As(err, &ee) || !registry.IsUserError(err) || !strings.Contains(err.Error(), `BUNIX_STDIN_LIMIT = "lots"`) {
 		t.Errorf("InputFromEnv of a bad limit = %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 // Package source reads the image a command line names: a file, - for an
 // archive on standard input, or an explicit registry reference
-// (registry.Reference). It is what bunix inspect and bunix push read.
+// (registry.Reference). It is what bunix inspect and bunix push read; whether
+// one of its errors is the user's is registry.IsUserError.
 package source
 
 import (
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"strconv"
@@ -127,21 +127,4 @@ func Push(ctx context.Context, src, ref string, stdin Input, opts ...registry.Op
 	}
 	defer f.Close()
 	return registry.PushFile(ctx, f, stdinName, ref, opts...)
-}
-
-// IsUserError reports whether err, from Inspect, Push, registry.Prefetch or
-// registry.Pull, is the user's: what the registry refuses
-// (registry.IsRefused: a reference that does not parse, no such image,
-// credentials wanted, no image for the architecture, an image that is not
-// what it claims to be), a missing file, a standard input over its limit,
-// or a bad value in the environment. A network failure never is
-// (registry.IsNetworkFailure). It is the one rule of every command that
-// reads or writes a registry.
-func IsUserError(err error) bool {
-	if registry.IsNetworkFailure(err) {
-		return false
-	}
-	var ee *registry.EnvError
-	var sl *image.SpoolLimitError
-	return registry.IsRefused(err) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &sl) || errors.As(err, &ee)
 }
