@@ -37,7 +37,16 @@ type StallError struct {
 }
 
 func (e *StallError) Error() string {
-	return fmt.Sprintf("registry %s sent nothing for %v while %s (%s changes the limit)", e.Registry, e.Timeout, e.What, TimeoutEnv)
+	return fmt.Sprintf("registry %s sent nothing for %s while %s (%s changes the limit)", e.Registry, seconds(e.Timeout), e.What, TimeoutEnv)
+}
+
+// seconds shows d as a number of seconds when it is a whole one ("60s",
+// "600s"), else as Go does ("1.5s", "300ms").
+func seconds(d time.Duration) string {
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
 }
 
 // ErrRedirectLoop is the error (wrapped) of a request redirected more than
