@@ -69,3 +69,26 @@ func TestPullImageStall(t *testing.T) {
 		t.Errorf("nix-build of pullImage on a stalling registry: %v\n%s\nwant %q", err, stderr, want)
 	}
 }
+
+// TestPullImageRedirectLoop: lib.pullImage on a loopback registry that
+// answers the manifest with a redirect to itself fails in the sandbox,
+// "redirects in a loop", where it used to follow it for ever.
+func TestPullImageRedirectLoop(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		http.Redirect(w, r, r.URL.String(), http.StatusFound)
+	}))
+	t.Cleanup(s.Close)
+	host := strings.TrimPrefix(s.URL, "http://")
+	root := testenv.ModuleRoot(t)
+	// A new digest each run: the fixed-output derivation really pulls.
+	digest := fmt.Sprintf("sha256:%064x", time.Now().UnixNano())
+	expr := fmt.Sprintf(`(import %s/nix/lib.nix).pullImage { ref = %q; digest = %q; hash = %q; bunix = %s; }`,
+		root, host+"/unikraft/loop:1", digest, "sha256-"+strings.Repeat("A", 43)+"=", testenv.Bunix(t))
+	_, stderr, err := testenv.NixBuild(t, root, "--expr", expr)
+	if want := "registry " + host + " redirects in a loop"; err == nil || !strings.Contains(stderr, want) {
+		t.Errorf("nix-build of pullImage on a redirect loop: %v\n%s\nwant %q", err, stderr, want)
+	}
+}
