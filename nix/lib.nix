@@ -73,6 +73,7 @@ let
     hasContext
     head
     isAttrs
+    isBool
     isList
     isPath
     isString
@@ -456,17 +457,29 @@ let
       fromSpec =
         if isAttrs from && !(isStoreObject from) then
           let
-            extra = attrNames (removeAttrs from [ "ref" "digest" "hash" ]);
+            extra = attrNames (removeAttrs from [ "ref" "digest" "hash" "insecure" ]);
+            # The monitor picks the image of a Unikraft catalog index, as
+            # bunix build does (args.Monitor): the hypervisor annotation,
+            # short key first, "" for none.
+            monitor =
+              if isAttrs annotations then
+                annotations.hypervisor or annotations."com.urunc.unikernel.hypervisor" or ""
+              else
+                "";
           in
           if extra != [ ] then
-            fail "from" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
+            fail "from" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash, insecure)"
           else if !(from ? ref) || !(from ? digest) || !(from ? hash) then
             fail "from" "a registry base is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
+          else if !isBool (from.insecure or false) then
+            fail "from.insecure" "must be true or false (got ${describe from.insecure})"
           else
             toString (pullImage {
               inherit (from) ref digest hash;
               inherit bunix cacert;
               architecture = if architecture == null then "amd64" else architecture;
+              hypervisor = if isString monitor && monitor != "" then monitor else null;
+              insecure = from.insecure or false;
             })
         else if isString from && !(hasContext from) && !(hasPrefix "/" from) && !(hasPrefix "." from) then
           fail "from" "the reference ${toJSON from} is for bunix build only: in Nix write { ref; digest; hash; } (bunix prefetch REF prints it)"
@@ -656,6 +669,20 @@ let
 
       _Default value:_ `"amd64"`
 
+    `hypervisor` (String or null; _optional_)
+    : The urunc monitor the guest runs on. A Unikraft catalog index (as
+      `kraft pkg` writes it) holds one image per monitor, its platform's os
+      the monitor's name (`qemu`, `fc` for firecracker): this picks it, and
+      the image for os linux when there is none. `buildImage` passes its
+      `hypervisor` annotation. `bunix prefetch --hypervisor` hashes the same.
+
+      _Default value:_ `null` (the linux image, else the only one)
+
+    `insecure` (Bool; _optional_)
+    : Talk plain HTTP to the registry (a mirror off loopback without TLS).
+
+      _Default value:_ `false`
+
     `cacert` (Derivation or null; _optional_)
     : A CA bundle package (nixpkgs' `cacert`, or any holding
       `etc/ssl/certs/ca-bundle.crt`) for a registry whose certificate a
@@ -700,6 +727,8 @@ let
       digest,
       hash,
       architecture ? "amd64",
+      hypervisor ? null,
+      insecure ? false,
       cacert ? null,
       bunix,
     }:
@@ -722,6 +751,10 @@ let
       throw "${context}: digest = ${toJSON digest}: want \"sha256:\" and 64 lower-case hex digits"
     else if !isString hash || match "sha256-[A-Za-z0-9+/]{43}=" hash == null then
       throw "${context}: hash = ${toJSON hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
+    else if hypervisor != null && (!isString hypervisor || match "[a-z0-9-]+" hypervisor == null) then
+      throw "${context}: hypervisor = ${toJSON hypervisor}: want a urunc monitor name, e.g. \"qemu\" or \"firecracker\""
+    else if !isBool insecure then
+      throw "${context}: insecure = ${toJSON insecure}: want true or false"
     else
       bunixDerivation bunix (
         {
@@ -739,6 +772,8 @@ let
           ];
         }
         // (if cacert == null then { } else { SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt"; })
+        // (if hypervisor == null then { } else { inherit hypervisor; })
+        // (if insecure then { insecure = "1"; } else { })
       );
 
   /**

@@ -12,6 +12,7 @@ import (
 
 func newBuild(getenv func(string) string) *cobra.Command {
 	var file, out, format string
+	var insecure bool
 	cmd := command("build [ARGS] -o IMAGE.tar", "Build a docker-archive image tar from an args file", maxArgs(1),
 		"bunix build -o image.tar && docker load < image.tar",
 		"bunix build examples/unikraft-initrd/args.nix -o - | docker load")
@@ -27,7 +28,7 @@ func newBuild(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()))
+		opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()), build.WithRegistryOptions(registryOptions(insecure)...))
 		if format != "" {
 			f, err := image.ParseFormat(format)
 			if err != nil {
@@ -59,6 +60,7 @@ func newBuild(getenv func(string) string) *cobra.Command {
 	argsFileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
 	cmd.Flags().StringVar(&format, "format", "", orList(formatNames())+" (default: the args' format, else docker-archive)")
+	insecureFlag(cmd, &insecure)
 	completeFlag(cmd, "format", completeWords(func(*cobra.Command) []string { return formatNames() }))
 	return cmd
 }

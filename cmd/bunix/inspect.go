@@ -25,6 +25,6 @@ func newInspect() *cobra.Command {
 		return inspect.WriteTextAll(cmd.OutOrStdout(), reports)
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (a list for an index)")
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
+	insecureFlag(cmd, &insecure)
 	return cmd
 }

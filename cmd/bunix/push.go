@@ -22,7 +22,7 @@ func newPush() *cobra.Command {
 		fmt.Fprintln(cmd.OutOrStdout(), d.String())
 		return nil
 	}
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
+	insecureFlag(cmd, &insecure)
 	return cmd
 }
 
@@ -36,6 +36,11 @@ func userFault(err error) error {
 }
 
 // registryOptions are the options of push and inspect.
+// insecureFlag adds --insecure to a command that talks to a registry.
+func insecureFlag(cmd *cobra.Command, insecure *bool) {
+	cmd.Flags().BoolVar(insecure, "insecure", false, "talk plain HTTP to the registry")
+}
+
 func registryOptions(insecure bool) []registry.Option {
 	if insecure {
 		return []registry.Option{registry.Insecure()}

@@ -10,6 +10,7 @@ import (
 
 func newValidate() *cobra.Command {
 	var file string
+	var insecure bool
 	cmd := command("validate [ARGS]", "Check an args file without building", maxArgs(1),
 		"bunix validate",
 		"bunix validate examples/rumprun-block/args.nix")
@@ -22,7 +23,7 @@ func newValidate() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
+		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()), build.WithRegistryOptions(registryOptions(insecure)...))
 		if err != nil {
 			return err
 		}
@@ -34,5 +35,6 @@ func newValidate() *cobra.Command {
 		return nil
 	}
 	argsFileFlag(cmd, &file)
+	insecureFlag(cmd, &insecure)
 	return cmd
 }

@@ -20,6 +20,8 @@ type FromArgs struct {
 	Ref    string
 	Digest string
 	Hash   string
+	// Insecure lets the pull talk plain HTTP to the registry.
+	Insecure bool
 
 	// attrs says that from was written as an attribute set.
 	attrs bool
@@ -35,6 +37,9 @@ type From struct {
 	// Digest is empty for a reference written with a tag only, which the
 	// build refuses, saying what the tag resolves to.
 	Ref, Digest string
+	// Insecure says that the registry is reached over plain HTTP (a
+	// mirror off loopback without TLS).
+	Insecure bool
 	// Where is where from stands, for messages.
 	Where string
 }
@@ -52,7 +57,7 @@ func (f *From) String() string {
 
 var (
 	digestValue = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	fromFields  = []string{"ref", "digest", "hash"}
+	fromFields  = []string{"ref", "digest", "hash", "insecure"}
 )
 
 // from decodes the from field: a string (a path when it starts with / or
@@ -76,6 +81,12 @@ func (c *collector) from(v any) *FromArgs {
 				f.Digest = c.str("from.digest", v[k])
 			case "hash":
 				f.Hash = c.str("from.hash", v[k])
+			case "insecure":
+				b, ok := v[k].(bool)
+				if !ok {
+					c.add("from.insecure", v[k], "must be true or false")
+				}
+				f.Insecure = b
 			default:
 				c.add("from."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
 			}
@@ -155,8 +166,39 @@ func (a *Args) resolveFrom(c *collector) *From {
 	if f.Hash != "" && !isSRISHA256(f.Hash) {
 		c.add("from.hash", f.Hash, "not a Nix hash: want sha256- and the base64 of 32 bytes, 44 characters (bunix prefetch prints it)")
 	}
-	out.Ref, out.Digest = ref, digest
+	out.Ref, out.Digest, out.Insecure = ref, digest, f.Insecure
 	return out
+}
+
+// Monitor returns the hypervisor a's annotations give (short or full key),
+// "" when they give none: it says which image of a Unikraft catalog index
+// (one per monitor) a base is.
+func (a *Args) Monitor() string {
+	_, v, _ := a.annotation(urunc.Hypervisor)
+	return v
+}
+
+// WithDefault returns a copy of a whose annotation key (a short key) is
+// value when a gives none, in its short or full form, or gives it empty;
+// origin says where the value comes from, for messages. ok says that the
+// value was taken.
+func (a *Args) WithDefault(key, value, origin string) (out *Args, ok bool) {
+	if _, v, given := a.annotation(key); given && v != "" {
+		return a, false
+	}
+	b := *a
+	b.Annotations = maps.Clone(a.Annotations)
+	if b.Annotations == nil {
+		b.Annotations = map[string]string{}
+	}
+	delete(b.Annotations, urunc.Prefix+key)
+	b.Annotations[key] = value
+	b.positions = maps.Clone(a.positions)
+	if b.positions == nil {
+		b.positions = map[string]string{}
+	}
+	b.positions["annotations."+key] = origin
+	return &b, true
 }
 
 // isSRISHA256 reports whether s is an SRI sha256 hash, "sha256-" and the

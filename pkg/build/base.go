@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -52,8 +53,10 @@ func (e *BaseError) Error() string {
 func (e *BaseError) Unwrap() error { return e.Err }
 
 // openBase opens the base image a names, if any, for the architecture a
-// asks for: an image file as it is, a registry image pulled by digest into
-// a temporary directory under tempDir.
+// asks for and the hypervisor it gives (image.ChoosePlatform: a Unikraft
+// catalog index holds one image per monitor): an image file as it is, a
+// registry image pulled by digest into a temporary directory under
+// tempDir.
 func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registry.Option) (*base, error) {
 	from, err := a.Base()
 	if err != nil || from == nil {
@@ -62,9 +65,12 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 	fail := func(err error) error {
 		return &BaseError{Where: from.Where, Field: "from", Base: from.String(), Err: err}
 	}
-	arch := args.DefaultArchitecture
+	want := image.Want{Architecture: args.DefaultArchitecture, Monitor: a.Monitor()}
 	if v, ok := urunc.Architectures[a.Architecture]; ok {
-		arch = v
+		want.Architecture = v
+	}
+	if from.Insecure {
+		ropts = append(slices.Clip(ropts), registry.Insecure())
 	}
 	b := &base{from: from}
 	path := from.Path
@@ -82,7 +88,7 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 		}
 		b.pulled = dir
 		path = dir + "/image"
-		if err := registry.Pull(ctx, from.Ref, from.Digest, arch, path, ropts...); err != nil {
+		if err := registry.Pull(ctx, from.Ref, from.Digest, want, path, ropts...); err != nil {
 			os.RemoveAll(dir)
 			return nil, pullError(from, fail, err)
 		}
@@ -90,7 +96,7 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 	// A layout bunix built in Nix links its blobs into the store.
 	b.file, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir))
 	if err == nil {
-		b.img, err = image.OpenBase(b.file, from.String(), arch)
+		b.img, err = image.OpenBase(b.file, from.String(), want)
 		if err != nil {
 			b.file.Close()
 		}
@@ -173,6 +179,37 @@ func mergeEnv(base, own []string) []string {
 		}
 	}
 	return out
+}
+
+// Where kraft pkg puts a Unikraft catalog image's kernel and initrd.
+const (
+	catalogKernel = "/unikraft/bin/kernel"
+	catalogInitrd = "/unikraft/bin/initrd"
+)
+
+// catalogDefaults returns a with the kernel of b, when b is a Unikraft
+// catalog image (kraft pkg puts it at /unikraft/bin/kernel) and neither a
+// nor b's labels name a binary: that kernel as binary, and
+// /unikraft/bin/initrd as initrd when b has one and a gives none. note
+// hears what was taken.
+func (b *base) catalogDefaults(a *args.Args, note func(string)) *args.Args {
+	if b.img.Files[catalogKernel] != image.Regular {
+		return a
+	}
+	origin := "the base " + b.from.String() + " (the kernel kraft pkg puts at " + catalogKernel + ")"
+	a, ok := a.WithDefault(urunc.Binary, catalogKernel, origin)
+	if !ok {
+		return a
+	}
+	took := "binary = " + catalogKernel
+	if b.img.Files[catalogInitrd] == image.Regular {
+		var withInitrd bool
+		if a, withInitrd = a.WithDefault(urunc.Initrd, catalogInitrd, "the base "+b.from.String()+" (the initrd kraft pkg puts at "+catalogInitrd+")"); withInitrd {
+			took += " and initrd = " + catalogInitrd
+		}
+	}
+	note(fmt.Sprintf("%s: annotations give no binary: bunix uses the Unikraft catalog image's %s, from the base %s", a.File, took, b.from))
+	return a
 }
 
 // hasCommand reports whether the base gives the process a command.

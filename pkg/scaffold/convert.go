@@ -96,7 +96,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	if d.From != "" {
 		if o.resolve == nil {
 			bad.add("%s: %s: a base image needs resolving to its digest, which this conversion cannot do", d.FromWhere, clip(d.From))
-		} else if b, err := o.resolve(d.From); err != nil {
+		} else if b, err := o.resolve(d.From, d.Annotations[urunc.Hypervisor]); err != nil {
 			bad.add("%s: %s: pinning the base image: %v", d.FromWhere, clip(d.From), err)
 		} else {
 			d.Base = &b
@@ -153,7 +153,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 type ConvertOption func(*convertOptions)
 
 type convertOptions struct {
-	resolve func(ref string) (Base, error)
+	resolve func(ref, monitor string) (Base, error)
 }
 
 // inheritEntrypoint carries Docker's rule for a base's ENTRYPOINT and CMD
@@ -184,8 +184,9 @@ func inheritEntrypoint(d *Description, kind string, b Base) bool {
 
 // WithResolver has Convert pin a base image with resolve: its digest (of
 // the index, when the registry serves one) and the NAR hash of the image
-// lib.pullImage writes, as bunix prefetch computes them.
-func WithResolver(resolve func(ref string) (Base, error)) ConvertOption {
+// lib.pullImage writes for monitor (the description's hypervisor, "" for
+// none), as bunix prefetch computes them.
+func WithResolver(resolve func(ref, monitor string) (Base, error)) ConvertOption {
 	return func(o *convertOptions) { o.resolve = resolve }
 }
 

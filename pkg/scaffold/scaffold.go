@@ -75,6 +75,9 @@ type Copy struct {
 // Base is a base image pinned by digest: the from attribute of an args.nix.
 type Base struct {
 	Ref, Digest, Hash string
+	// Insecure says that the registry was reached over plain HTTP: the
+	// build must pull it so too.
+	Insecure bool
 	// Entrypoint and Cmd are the base image's: a Containerfile's CMD runs
 	// under its ENTRYPOINT, as Docker's builder has it.
 	Entrypoint, Cmd []string
@@ -107,7 +110,11 @@ func (d *Description) Nix() []byte {
 		fmt.Fprintf(&b, "\n  # The base image, %s, pinned when bunix convert ran: its layers come\n", d.From)
 		b.WriteString("  # first, its Env, Entrypoint, Cmd, WorkingDir and Labels are inherited.\n")
 		b.WriteString("  # To move to what the tag names now: bunix prefetch " + f.Ref + "\n")
-		fmt.Fprintf(&b, "  from = {\n    ref = %s;\n    digest = %s;\n    hash = %s;\n  };\n", nixexpr.String(f.Ref), nixexpr.String(f.Digest), nixexpr.String(f.Hash))
+		fmt.Fprintf(&b, "  from = {\n    ref = %s;\n    digest = %s;\n    hash = %s;\n", nixexpr.String(f.Ref), nixexpr.String(f.Digest), nixexpr.String(f.Hash))
+		if f.Insecure {
+			b.WriteString("    insecure = true; # the registry speaks plain HTTP\n")
+		}
+		b.WriteString("  };\n")
 	}
 	if len(d.Files) > 0 {
 		b.WriteString("\n  # \"source\" = \"/target in the image\"; sources are relative to this file.\n")

@@ -439,7 +439,7 @@ func TestConvertFromImage(t *testing.T) {
 	src := []byte("FROM unikraft.org/nginx:1.15\nLABEL com.urunc.unikernel.hypervisor=qemu\n")
 	digest := "sha256:" + strings.Repeat("ab", 32)
 	var asked []string
-	resolve := func(ref string) (Base, error) {
+	resolve := func(ref, _ string) (Base, error) {
 		asked = append(asked, ref)
 		return Base{Ref: ref, Digest: digest, Hash: "sha256-" + strings.Repeat("A", 43) + "="}, nil
 	}
@@ -455,7 +455,7 @@ func TestConvertFromImage(t *testing.T) {
 	if _, err := Convert(src, file, dir, "x", "t"); err == nil || !strings.Contains(err.Error(), "Containerfile:1: unikraft.org/nginx:1.15: a base image needs resolving") {
 		t.Errorf("no resolver: %v", err)
 	}
-	failing := func(string) (Base, error) { return Base{}, errors.New("connection refused") }
+	failing := func(string, string) (Base, error) { return Base{}, errors.New("connection refused") }
 	if _, err := Convert(src, file, dir, "x", "t", WithResolver(failing)); err == nil || !strings.Contains(err.Error(), "pinning the base image: connection refused") {
 		t.Errorf("failing resolver: %v", err)
 	}
@@ -470,7 +470,7 @@ func TestConvertFromImage(t *testing.T) {
 func TestConvertBunnyfileFromImage(t *testing.T) {
 	dir := t.TempDir()
 	src := []byte("version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: unikraft.org/nginx:1.15\n  path: /unikraft/bin/kernel\n")
-	resolve := func(ref string) (Base, error) {
+	resolve := func(ref, _ string) (Base, error) {
 		return Base{Ref: ref, Digest: "sha256:" + strings.Repeat("cd", 32), Hash: "sha256-" + strings.Repeat("B", 43) + "="}, nil
 	}
 	d, err := Convert(src, filepath.Join(dir, "bunnyfile"), dir, "urunc/nginx", "t", WithResolver(resolve))
@@ -595,7 +595,7 @@ func TestRelativeTo(t *testing.T) {
 func TestConvertBaseCommand(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "Containerfile")
-	resolve := WithResolver(func(ref string) (Base, error) {
+	resolve := WithResolver(func(ref, _ string) (Base, error) {
 		return Base{Ref: ref, Digest: "sha256:" + strings.Repeat("ab", 32), Hash: "sha256-" + strings.Repeat("A", 43) + "=", Entrypoint: []string{"/kernel"}, Cmd: []string{"-v"}}, nil
 	})
 	for _, tc := range []struct {
