@@ -193,7 +193,7 @@ const (
 // /unikraft/bin/initrd as initrd when b has one and a gives none. note
 // hears what was taken.
 func (b *base) catalogDefaults(a *args.Args, note func(string)) *args.Args {
-	if b.img.Files[catalogKernel] != image.Regular {
+	if t, ok := b.img.Files[catalogKernel]; !ok || t != image.Regular {
 		return a
 	}
 	origin := "the base " + b.from.String() + " (the kernel kraft pkg puts at " + catalogKernel + ")"
@@ -202,7 +202,7 @@ func (b *base) catalogDefaults(a *args.Args, note func(string)) *args.Args {
 		return a
 	}
 	took := "binary = " + catalogKernel
-	if b.img.Files[catalogInitrd] == image.Regular {
+	if t, ok := b.img.Files[catalogInitrd]; ok && t == image.Regular {
 		var withInitrd bool
 		if a, withInitrd = a.WithDefault(urunc.Initrd, catalogInitrd, "the base "+b.from.String()+" (the initrd kraft pkg puts at "+catalogInitrd+")"); withInitrd {
 			took += " and initrd = " + catalogInitrd

@@ -188,6 +188,7 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 		if bs != nil {
 			b.done = append(b.done, bs.close)
 			a = a.WithBaseSettings(bs.settings(), bs.from.String(), bs.hasCommand())
+			a = bs.catalogDefaults(a, o.warn)
 		}
 		r, err := a.Resolve()
 		if err != nil {

@@ -1,0 +1,164 @@
+package nix_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/image"
+)
+
+// catalogPlatforms are the two images of the catalog index the tests push:
+// one per monitor, each with its own kernel; only qemu's has an initrd.
+var catalogPlatforms = []testenv.CatalogPlatform{
+	{OS: "qemu", Kernel: "the unikraft kernel for qemu\n", Initrd: "the initrd for qemu\n"},
+	{OS: "fc", Kernel: "the unikraft kernel for firecracker\n"},
+}
+
+// pushCatalog starts a registry on loopback and pushes a Unikraft catalog
+// index to it, shaped as kraft pkg writes one (testenv.CatalogIndex), as
+// unikraft.org/nginx:1.15. It returns the reference and the salt in the
+// kernels.
+func pushCatalog(t *testing.T) (ref, salt string) {
+	t.Helper()
+	reg := testenv.Registry(t)
+	salt = strconv.FormatInt(time.Now().UnixNano(), 10)
+	return reg.PushIndex(t, "unikraft.org/nginx:1.15", testenv.CatalogIndex(t, salt, catalogPlatforms...)), salt
+}
+
+// imageFiles returns the files at paths in the first image of the image
+// file out, its layers stacked; a path it lacks is missing from the map.
+func imageFiles(t *testing.T, out string, paths ...string) (map[string]string, *image.File) {
+	t.Helper()
+	f, err := image.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	rc := mutate.Extract(f.Images[0])
+	defer rc.Close()
+	got := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Clean("/" + h.Name)
+		if slices.Contains(paths, p) {
+			b, _ := io.ReadAll(tr)
+			got[p] = string(b)
+		}
+	}
+	return got, f
+}
+
+// TestCatalogImage: a Unikraft catalog index as kraft pkg pushes it (os
+// qemu and fc, architecture x86_64, a different kernel in each) is a base
+// for either monitor. bunix prefetch --hypervisor pins the image for it;
+// with no binary, bunix takes /unikraft/bin/kernel (and qemu's initrd),
+// saying so; the kernel of that monitor's image is the one in the image,
+// from nix-build and bunix build byte for byte; the output is linux/amd64
+// with the catalog's Cmd as the guest's argv, and docker loads it. Without
+// --hypervisor prefetch cannot tell which image to hash, and says which
+// there are.
+func TestCatalogImage(t *testing.T) {
+	ref, salt := pushCatalog(t)
+	for _, tc := range []struct {
+		monitor, os, kernel, initrd string
+	}{
+		{"qemu", "qemu", catalogPlatforms[0].Kernel + salt, catalogPlatforms[0].Initrd},
+		{"firecracker", "fc", catalogPlatforms[1].Kernel + salt, ""},
+	} {
+		t.Run(tc.monitor, func(t *testing.T) {
+			dir := t.TempDir()
+			pre := bunixCLI(t, dir, nil, "prefetch", "--hypervisor", tc.monitor, ref)
+			if !strings.HasPrefix(pre, "# the hash is that of the "+tc.os+"/x86_64 image") {
+				t.Errorf("prefetch does not say which image it hashed:\n%s", pre)
+			}
+			var from []string
+			for _, l := range strings.Split(pre, "\n") {
+				if !strings.HasPrefix(l, "#") {
+					from = append(from, l)
+				}
+			}
+			if prefetchOut.FindStringSubmatch(strings.Join(from, "\n")) == nil {
+				t.Fatalf("bunix prefetch printed %q", pre)
+			}
+			argsNix := fmt.Sprintf("{\n  name = \"urunc/nginx\";\n  tag = %q;\n  from = %s;\n  annotations = { unikernelType = \"unikraft\"; hypervisor = %q; };\n}\n",
+				tc.monitor, strings.TrimSpace(strings.Join(from, "\n")), tc.monitor)
+			os.WriteFile(filepath.Join(dir, "args.nix"), []byte(argsNix), 0o644)
+
+			out := nixBuild(t, "--arg", "args", filepath.Join(dir, "args.nix"))
+			cli := filepath.Join(t.TempDir(), "cli.tar")
+			cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), "build", "-f", "args.nix", "-o", cli)
+			cmd.Dir = dir
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("bunix build: %v\n%s", err, stderr.String())
+			}
+			note := "bunix uses the Unikraft catalog image's binary = /unikraft/bin/kernel"
+			if tc.initrd != "" {
+				note += " and initrd = /unikraft/bin/initrd"
+			}
+			if !strings.Contains(stderr.String(), note+", from the base") {
+				t.Errorf("bunix build does not say which kernel it took (want %q):\n%s", note, stderr.String())
+			}
+			if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
+				t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+			}
+
+			files, f := imageFiles(t, out, "/unikraft/bin/kernel", "/unikraft/bin/initrd", "/urunc.json")
+			if files["/unikraft/bin/kernel"] != tc.kernel {
+				t.Errorf("the kernel in the image is %q, want %q (the %s image's)", files["/unikraft/bin/kernel"], tc.kernel, tc.os)
+			}
+			if got, ok := files["/unikraft/bin/initrd"]; got != tc.initrd || ok != (tc.initrd != "") {
+				t.Errorf("the initrd in the image is %q (%v), want %q", got, ok, tc.initrd)
+			}
+			cf, err := f.Images[0].ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cf.OS != "linux" || cf.Architecture != "amd64" || !slices.Equal(cf.Config.Cmd, testenv.CatalogCmd) || cf.Config.Entrypoint != nil {
+				t.Errorf("config: %s/%s Entrypoint %q Cmd %q", cf.OS, cf.Architecture, cf.Config.Entrypoint, cf.Config.Cmd)
+			}
+			wantInitrd := ""
+			if tc.initrd != "" {
+				wantInitrd = "/unikraft/bin/initrd"
+			}
+			if l := cf.Config.Labels; l["com.urunc.unikernel.binary"] != "/unikraft/bin/kernel" || l["com.urunc.unikernel.initrd"] != wantInitrd || l["com.urunc.unikernel.hypervisor"] != tc.monitor {
+				t.Errorf("labels: %v", l)
+			}
+			if _, ok := files["/urunc.json"]; !ok {
+				t.Error("no /urunc.json")
+			}
+			if tc.monitor == "qemu" {
+				d := docker.Get(t)
+				cfg, platform := d.Load(t, out, "urunc/nginx:qemu")
+				if platform != "linux/amd64" || !slices.Equal(cfg.Cmd, testenv.CatalogCmd) {
+					t.Errorf("docker sees %s %+v", platform, cfg)
+				}
+			}
+		})
+	}
+	cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), "prefetch", ref)
+	got, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(got), "qemu/x86_64, fc/x86_64") || !strings.Contains(string(got), "prefetch --hypervisor") {
+		t.Errorf("prefetch without --hypervisor: exit %d\n%s", code, got)
+	}
+}
