@@ -162,3 +162,47 @@ func TestCatalogImage(t *testing.T) {
 		t.Errorf("prefetch without --hypervisor: exit %d\n%s", code, got)
 	}
 }
+
+// TestInsecureMirror: a from with insecure = true reaches a plain-HTTP
+// registry that go-containerregistry takes for a remote one (an
+// IPv4-mapped address of the loopback registry) from lib.pullImage in the
+// sandbox as from bunix build, to the same bytes; without it the pull
+// fails saying the registry answered HTTP.
+func TestInsecureMirror(t *testing.T) {
+	reg := testenv.Registry(t)
+	salt := strconv.FormatInt(time.Now().UnixNano(), 10)
+	reg.PushIndex(t, "unikraft.org/nginx:1.15", testenv.CatalogIndex(t, salt, catalogPlatforms...))
+	ref := "[::ffff:" + strings.Replace(reg.Addr, ":", "]:", 1) + "/unikraft.org/nginx:1.15"
+	dir := t.TempDir()
+	pre := bunixCLI(t, dir, nil, "prefetch", "--insecure", "--hypervisor", "qemu", ref)
+	from := strings.TrimSpace(pre[strings.Index(pre, "{"):])
+	insecure := filepath.Join(dir, "args.nix")
+	os.WriteFile(insecure, []byte(fmt.Sprintf("{\n  name = \"urunc/nginx\";\n  tag = \"mirror\";\n  from = %s  insecure = true;\n};\n  annotations = { unikernelType = \"unikraft\"; hypervisor = \"qemu\"; };\n}\n", strings.TrimSuffix(from, "}"))), 0o644)
+	out := nixBuild(t, "--arg", "args", insecure)
+	cli := filepath.Join(t.TempDir(), "cli.tar")
+	bunixCLI(t, dir, nil, "build", "-f", insecure, "-o", cli)
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
+		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+	}
+	if files, _ := imageFiles(t, out, "/unikraft/bin/kernel"); files["/unikraft/bin/kernel"] != catalogPlatforms[0].Kernel+salt {
+		t.Errorf("the kernel is %q", files["/unikraft/bin/kernel"])
+	}
+	// The pulled layout is a fixed output, there already: --check pulls
+	// it again, over plain HTTP only when told to.
+	root := testenv.ModuleRoot(t)
+	m := prefetchOut.FindStringSubmatch(from + "\n")
+	if m == nil {
+		t.Fatalf("prefetch printed %q", pre)
+	}
+	pull := func(insecure bool) (string, error) {
+		expr := fmt.Sprintf(`(import %s/nix/lib.nix).pullImage { ref = %q; digest = %q; hash = %q; hypervisor = "qemu"; insecure = %t; bunix = %s; }`, root, ref, m[2], m[3], insecure, testenv.Bunix(t))
+		_, stderr, err := testenv.NixBuild(t, root, "--expr", expr, "--check")
+		return stderr, err
+	}
+	if stderr, err := pull(true); err != nil {
+		t.Errorf("pullImage --check with insecure = true: %v\n%s", err, stderr)
+	}
+	if stderr, err := pull(false); err == nil || !strings.Contains(stderr, "server gave HTTP response to HTTPS client") {
+		t.Errorf("pullImage --check without insecure: %v\n%s", err, stderr)
+	}
+}
