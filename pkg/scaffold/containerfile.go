@@ -238,11 +238,16 @@ func parseCopy(instr, rest string) ([]Copy, string) {
 		if strings.ContainsAny(s, "*?[") {
 			return nil, instr + " " + clip(s) + ": wildcards cannot be carried over; name each file"
 		}
+		// Docker reads an absolute source from the build context too.
+		rel := strings.TrimLeft(s, "/")
+		if rel == "" {
+			return nil, instr + " " + clip(s) + ": copies the whole build context: name what to copy"
+		}
 		t := path.Clean(dst)
 		if dir {
-			t = path.Join(t, path.Base(s))
+			t = path.Join(t, path.Base(rel))
 		}
-		out = append(out, Copy{Source: s, Target: t})
+		out = append(out, Copy{Source: rel, Target: t, into: path.Clean(dst)})
 	}
 	return out, ""
 }

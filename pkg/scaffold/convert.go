@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -81,6 +82,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	}
 	defer bc.root.Close()
 	var bad problems
+	d.Files = bc.directories(d.Files)
 	all := d.Files
 	if d.Rootfs != nil {
 		all = append(append([]Copy(nil), all...), d.Rootfs.Include...)
@@ -250,6 +252,43 @@ func (bc *buildContext) check(c Copy) string {
 		}
 		return head[:n], err
 	})
+}
+
+// directories returns copies with those of a Containerfile whose source is
+// a directory of the context as Docker has them: the directory's contents
+// go into the target as written (COPY conf /etc/ fills /etc, not
+// /etc/conf), and into / as one copy per entry, since args.nix has no
+// target for the image root.
+func (bc *buildContext) directories(copies []Copy) []Copy {
+	var out []Copy
+	for _, c := range copies {
+		fi, err := bc.root.Stat(filepath.FromSlash(c.Source))
+		if c.into == "" || err != nil || !fi.IsDir() {
+			out = append(out, c)
+			continue
+		}
+		if c.into != "/" {
+			c.Target = c.into
+			out = append(out, c)
+			continue
+		}
+		f, err := bc.root.Open(filepath.FromSlash(c.Source))
+		if err != nil {
+			out = append(out, c)
+			continue
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			out = append(out, c)
+			continue
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			out = append(out, Copy{Source: path.Join(c.Source, n), Target: "/" + n, Where: c.Where, add: c.add})
+		}
+	}
+	return out
 }
 
 // escapes reports whether src, relative to the context, resolves outside

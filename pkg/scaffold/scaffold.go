@@ -70,6 +70,9 @@ type Copy struct {
 	Where string
 	// add marks a copy from ADD, whose archives Docker would extract.
 	add bool
+	// into is a Containerfile copy's target as written, cleaned: where
+	// Docker puts the contents of a directory source.
+	into string
 }
 
 // Base is a base image pinned by digest: the from attribute of an args.nix.

@@ -49,6 +49,41 @@ LABEL "com.urunc.unikernel.useDMBlock"="true"
 	}
 }
 
+// TestConvertCopiesAsDocker: a COPY reads an absolute source from the
+// build context (bunny's redis example: COPY /conf /), and a directory
+// source puts its contents at the target: into the root, one copy per
+// entry; elsewhere, the directory at the target itself, with or without a
+// trailing slash. A file keeps Docker's rule (into a directory target).
+func TestConvertCopiesAsDocker(t *testing.T) {
+	ctx := writeTree(t, map[string]string{"kernel": "k", "conf/redis.conf": "port 1\n", "conf/extra/x": "x", "etc/motd": "hi\n", "app.conf": "a\n"})
+	src := "FROM scratch\nCOPY /kernel /unikernel/kernel\nCOPY /conf /\nCOPY etc /data/\nCOPY app.conf /cfg/\n"
+	d, err := Convert([]byte(src), filepath.Join(ctx, "Containerfile"), ctx, "urunc/x", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"./app.conf -> /cfg/app.conf", "./etc -> /data", "./conf/extra -> /extra", "./conf/redis.conf -> /redis.conf", "./kernel -> /unikernel/kernel"}
+	if got := copies(d.Files); !reflect.DeepEqual(got, want) {
+		t.Errorf("files %q, want %q", got, want)
+	}
+	if _, err := Containerfile([]byte("COPY / /x\n"), "Containerfile"); err == nil || !strings.Contains(err.Error(), "copies the whole build context") {
+		t.Errorf("COPY / /x: %v", err)
+	}
+}
+
+// writeTree writes files (by slash path) under a new directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func TestContainerfileRefuses(t *testing.T) {
 	src := `FROM alpine:3 AS build
 COPY --from=build /app /app
@@ -120,9 +155,33 @@ func TestBunnyfile(t *testing.T) {
 	}
 }
 
+// TestBunnyfileAsBunnyReadsIt: what bunny's own docs and tests write
+// converts as bunny means it: any version up to v0.1 (0.1, 0.0.9); an
+// include target without a leading slash is under the root; a rootfs with
+// include and no from is from: scratch.
+func TestBunnyfileAsBunnyReadsIt(t *testing.T) {
+	for _, v := range []string{"v0.1", "0.1", "0.0.9", "v0.1.0", "0"} {
+		if _, err := Bunnyfile([]byte("version: "+v+"\nplatforms: {framework: unikraft, monitor: qemu}\nkernel:\n  from: local\n  path: k\n"), "bunnyfile"); err != nil {
+			t.Errorf("version %s: %v", v, err)
+		}
+	}
+	src := "version: v0.1\nplatforms: {framework: unikraft, monitor: qemu}\nkernel:\n  from: local\n  path: k\nrootfs:\n  type: initrd\n  include:\n  - foo:bar\n  - source: conf\n    destination: etc/conf\n"
+	d, err := Bunnyfile([]byte(src), "bunnyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Rootfs == nil || d.Rootfs.Type != "initrd" || d.Rootfs.From != "" || !reflect.DeepEqual(copies(d.Rootfs.Include), []string{"foo -> /bar", "conf -> /etc/conf"}) {
+		t.Errorf("rootfs %+v", d.Rootfs)
+	}
+}
+
 func TestBunnyfileRefuses(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
-		{"version: v0.2\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "v0.2": bunix reads bunnyfile version v0.1`},
+		{"version: v0.2\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "v0.2": newer than bunix knows: bunix reads bunnyfile versions up to v0.1`},
+		{"version: 0.1.1\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "0.1.1": newer than bunix knows`},
+		{"version: one\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "one": not a version`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: local\n  path: r.cpio\n  include:\n  - a:/a\n",
+			`bunnyfile: rootfs.include: include with from: local adds files to an existing rootfs, which bunny refuses too`},
 		{"version: v0.1\nkernel:\n  from: unikraft.org/nginx:latest\n", `kernel.path = "": the kernel's absolute, clean path in the image unikraft.org/nginx:latest`},
 		{"version: v0.1\nkernel:\n  from: unikraft\n", `kernel.from = "unikraft": neither local nor an image reference`},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nenvs: [A]\n", `bunnyfile: envs[0]: "A": want NAME=value`},
@@ -130,8 +189,8 @@ func TestBunnyfileRefuses(t *testing.T) {
 			`bunnyfile: rootfs.include[0]: from = "harbor.nbfc.io/x:1": files from an image cannot be carried over yet`},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    dest: /lib\n",
 			`include field dest not found (known: source, destination, from)`},
-		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    destination: lib\n",
-			`bunnyfile: rootfs.include[0]: { source: "a", destination: "lib" }: want a source and an absolute destination`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n",
+			`bunnyfile: rootfs.include[0]: { source: "a", destination: "" }: want a source and a destination`},
 		{"version: v0.1\nkernl:\n  from: local\n", "line 2: field kernl not found"},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: harbor.nbfc.io/x\n", "a rootfs from a remote image other than kernel.from cannot be carried over"},
 	} {
