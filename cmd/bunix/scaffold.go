@@ -66,7 +66,8 @@ func newConvert() *cobra.Command {
 		pinned := func(ref string, b scaffold.Base) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 		}
-		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned, insecure, registryOptions(insecure)...))
+		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned, insecure, registryOptions(insecure)...),
+			scaffold.WithWarnings(func(w string) { fmt.Fprintln(cmd.ErrOrStderr(), "bunix: warning: "+w) }))
 		if err != nil {
 			return fmt.Errorf("convert: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -148,6 +149,14 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		from = filepath.Base(file)
 	}
 	d.Comment = append([]string{fmt.Sprintf("Converted by `bunix convert` from %s.", from)}, HowToBuild...)
+	if w := rumprunWithoutFS(d, file); w != "" {
+		d.Hints = append(d.Hints, "Warning: the rumprun guest gets no file system under urunc 0.7: set",
+			"mountRootfs = \"true\" (the container's rootfs as its block device, at /data;",
+			"needs a block snapshotter) or package a block image (rootfs.type = \"block\").")
+		if o.warn != nil {
+			o.warn(w)
+		}
+	}
 	return d, nil
 }
 
@@ -156,6 +165,30 @@ type ConvertOption func(*convertOptions)
 
 type convertOptions struct {
 	resolve func(ref, monitor string) (Base, error)
+	warn    func(string)
+}
+
+// WithWarnings has Convert hand warn each problem that does not stop the
+// conversion but will trouble the image under urunc, e.g. a rumprun guest
+// left without a file system. They are in the args.nix as comments too.
+func WithWarnings(warn func(string)) ConvertOption {
+	return func(o *convertOptions) { o.warn = warn }
+}
+
+// rumprunWithoutFS returns a warning when d describes a rumprun guest that
+// gets no file system under urunc 0.7 (pun's README Containerfile, which
+// gives no useDMBlock or mountRootfs): rumprun reads only a block device,
+// and urunc gives it one only for mountRootfs = "true" or a block image.
+func rumprunWithoutFS(d *Description, file string) string {
+	if d.Annotations[urunc.UnikernelType] != "rumprun" || d.Rootfs != nil || d.Annotations[urunc.Block] != "" {
+		return ""
+	}
+	for _, k := range []string{urunc.MountRootfs, urunc.UseDMBlock} {
+		if v, err := strconv.ParseBool(d.Annotations[k]); err == nil && v {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s: the rumprun guest gets no file system under urunc 0.7: urunc gives rumprun one only as a block device; set the label com.urunc.unikernel.mountRootfs=true (the container's rootfs, mounted at /data; needs a block snapshotter such as devmapper) or package a block image (com.urunc.unikernel.block)", filepath.Base(file))
 }
 
 // inheritEntrypoint carries Docker's rule for a base's ENTRYPOINT and CMD

@@ -707,3 +707,32 @@ func TestConvertRefusesBadEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertWarnsRumprunWithoutFS: pun's README rumprun Containerfile,
+// which gives neither useDMBlock nor mountRootfs, converts with a warning
+// (and a comment) naming the label that gives the guest a file system;
+// with mountRootfs=true, or a guest that is not rumprun, there is none.
+func TestConvertWarnsRumprunWithoutFS(t *testing.T) {
+	ctx := writeTree(t, map[string]string{"redis.hvt": "k", "redis.conf": "c"})
+	pun := "FROM scratch\nCOPY redis.hvt /unikernel/redis.hvt\nCOPY redis.conf /conf/redis.conf\n" +
+		"LABEL com.urunc.unikernel.binary=/unikernel/redis.hvt\nLABEL \"com.urunc.unikernel.cmdline\"=\"redis-server /data/conf/redis.conf\"\n" +
+		"LABEL \"com.urunc.unikernel.unikernelType\"=\"rumprun\"\nLABEL \"com.urunc.unikernel.hypervisor\"=\"hvt\"\n"
+	for _, tc := range []struct {
+		extra string
+		warns bool
+	}{
+		{"", true},
+		{"LABEL com.urunc.unikernel.mountRootfs=true\n", false},
+		{"LABEL com.urunc.unikernel.useDMBlock=true\n", false},
+		{"LABEL com.urunc.unikernel.useDMBlock=false\n", true},
+	} {
+		var warned []string
+		d, err := Convert([]byte(pun+tc.extra), filepath.Join(ctx, "Containerfile"), ctx, "urunc/redis", "t", WithWarnings(func(w string) { warned = append(warned, w) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(warned) == 1 && strings.Contains(warned[0], "com.urunc.unikernel.mountRootfs=true") && strings.Contains(string(d.Nix()), "# Warning: the rumprun guest gets no file system"); got != tc.warns {
+			t.Errorf("%q: warnings %q, args.nix:\n%s", tc.extra, warned, d.Nix())
+		}
+	}
+}
