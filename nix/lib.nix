@@ -317,13 +317,15 @@ let
         entries
         spec
         rootfsLayerSpec
+        fromImages
         ;
 
       # One layer derivation per copy, when each copy gets a layer of its
       # own (per-file layers, no more than the cap of 100) and the copy and
       # compression look right, and the image has no base (whose layers
       # count against the cap and whose settings are defaults of the
-      # rootfs's): otherwise the image derivation encodes the layers itself,
+      # rootfs's) and no copy out of an image (which the image derivation
+      # extracts): otherwise the image derivation encodes the layers itself,
       # and reports what is wrong with the field's position.
       layerDerivations =
         c:
@@ -331,6 +333,7 @@ let
           c' = if c == null then "none" else c;
           layered =
             from == null
+            && !fromImages
             && (layers == null || layers == "per-file")
             && elem c' [ "none" "gzip" "zstd" ]
             && length entries + (if rootfs == null then 1 else 2) <= 100;

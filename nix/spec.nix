@@ -67,6 +67,7 @@
 }:
 let
   inherit (builtins)
+    any
     attrNames
     concatStringsSep
     genList
@@ -208,7 +209,7 @@ let
         list: i: e:
         let
           field = "${list}[${toString i}]";
-          extra = attrNames (removeAttrs e [ "source" "target" ]);
+          extra = attrNames (removeAttrs e [ "source" "target" "image" ]);
         in
         if !isAttrs e then
           fail field "expected { source = ...; target = \"/...\"; } (got ${describe e})"
@@ -217,7 +218,18 @@ let
         else if !(e ? target) then
           fail field "missing target"
         else if extra != [ ] then
-          fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: source, target)"
+          fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: source, target, image)"
+        else if e ? image then
+          # A copy out of an image: source is the path in it, which the
+          # builder extracts from the pulled layout.
+          if !isString e.source || !isString e.target then
+            fail field "source (the path in the image) and target must be strings"
+          else
+            {
+              inherit (e) source target;
+              inherit field;
+              image = imagePath "${field}.image" e.image;
+            }
         else
           entry field e.source e.target;
 
@@ -247,14 +259,16 @@ let
           // (if rootfs.include or null == null then { } else { include = includeEntries rootfs.include; })
           // (if rootfs.from or null == null then { } else { from = source "rootfs.from" rootfs.from; });
 
-      # fromSpec: the store path of the base image.
-      fromSpec =
-        if isAttrs from && !(isStoreObject from) then
+      # imagePath field img: the store path of the image img (the base,
+      # or an image a copy takes files from): { ref; digest; hash;
+      # insecure; } becomes pullImage's layout, for the architecture and
+      # the hypervisor annotation, as bunix build opens it (args.Monitor:
+      # the short key first, "" for none); a path or derivation is itself.
+      imagePath =
+        field: img:
+        if isAttrs img && !(isStoreObject img) then
           let
-            extra = attrNames (removeAttrs from [ "ref" "digest" "hash" "insecure" ]);
-            # The monitor picks the image of a Unikraft catalog index, as
-            # bunix build does (args.Monitor): the hypervisor annotation,
-            # short key first, "" for none.
+            extra = attrNames (removeAttrs img [ "ref" "digest" "hash" "insecure" ]);
             monitor =
               if isAttrs annotations then
                 annotations.hypervisor or annotations."com.urunc.unikernel.hypervisor" or ""
@@ -262,23 +276,26 @@ let
                 "";
           in
           if extra != [ ] then
-            fail "from" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash, insecure)"
-          else if !(from ? ref) || !(from ? digest) || !(from ? hash) then
-            fail "from" "a registry base is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
-          else if !isBool (from.insecure or false) then
-            fail "from.insecure" "must be true or false (got ${describe from.insecure})"
+            fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash, insecure)"
+          else if !(img ? ref) || !(img ? digest) || !(img ? hash) then
+            fail field "an image in a registry is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
+          else if !isBool (img.insecure or false) then
+            fail "${field}.insecure" "must be true or false (got ${describe img.insecure})"
           else
             toString (pullImage {
-              inherit (from) ref digest hash;
+              inherit (img) ref digest hash;
               inherit bunix cacert;
               architecture = if architecture == null then "amd64" else architecture;
               hypervisor = if isString monitor && monitor != "" then monitor else null;
-              insecure = from.insecure or false;
+              insecure = img.insecure or false;
             })
-        else if isString from && !(hasContext from) && !(hasPrefix "/" from) && !(hasPrefix "." from) then
-          fail "from" "the reference ${toJSON from} is for bunix build only: in Nix write { ref; digest; hash; } (bunix prefetch REF prints it)"
+        else if isString img && !(hasContext img) && !(hasPrefix "/" img) && !(hasPrefix "." img) then
+          fail field "the reference ${toJSON img} is for bunix build only: in Nix write { ref; digest; hash; } (bunix prefetch REF prints it)"
         else
-          source "from" from;
+          source field img;
+
+      # fromSpec: the store path of the base image.
+      fromSpec = imagePath "from" from;
 
       entries = fileEntries ++ contentEntries;
 
@@ -304,6 +321,9 @@ let
     in
     {
       inherit entries spec;
+      # fromImages: some copy takes its files from an image, which only
+      # the image derivation extracts.
+      fromImages = any (e: e ? image) (entries ++ (if rootfs == null then [ ] else rootfsSpec.include or [ ]));
       rootfsLayerSpec =
         c:
         toJSON (

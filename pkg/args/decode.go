@@ -273,8 +273,10 @@ func (c *collector) contents(name string, v any, spec bool) []Content {
 				ct.Target = c.str(field+".target", m[k])
 			case k == "field" && spec:
 				ct.Field = c.str(field+".field", m[k])
+			case k == "image":
+				ct.Image = c.imageRef(field+".image", m[k])
 			default:
-				c.unknown(field+"."+k, "unknown field (known: source, target)")
+				c.unknown(field+"."+k, "unknown field (known: source, target, image)")
 			}
 		}
 		for _, k := range []string{"source", "target"} {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -65,53 +67,121 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 	fail := func(err error) error {
 		return &BaseError{Where: from.Where, Field: "from", Base: from.String(), Err: err}
 	}
+	want := wantOf(a)
+	b := &base{from: from}
+	b.file, b.pulled, err = openImage(ctx, from, want, tempDir, ropts, fail)
+	if err != nil {
+		return nil, err
+	}
+	if b.img, err = image.OpenBase(b.file, from.String(), want); err != nil {
+		b.close()
+		return nil, imageError(from, fail, err)
+	}
+	return b, nil
+}
+
+// wantOf says which image of an index a takes: for its architecture and
+// the hypervisor it gives.
+func wantOf(a *args.Args) image.Want {
 	want := image.Want{Architecture: args.DefaultArchitecture, Monitor: a.Monitor()}
 	if v, ok := urunc.Architectures[a.Architecture]; ok {
 		want.Architecture = v
 	}
+	return want
+}
+
+// openImage opens the image from names: an image file as it is, a
+// registry image pulled by digest, for want, into a temporary directory
+// under tempDir (pulled, which the caller removes). fail makes an error
+// of the user's input.
+func openImage(ctx context.Context, from *args.From, want image.Want, tempDir string, ropts []registry.Option, fail func(error) error) (f *image.File, pulled string, err error) {
 	if from.Insecure {
 		ropts = append(slices.Clip(ropts), registry.Insecure())
 	}
-	b := &base{from: from}
 	path := from.Path
 	if path == "" {
 		if from.Digest == "" {
 			d, err := registry.Resolve(ctx, from.Ref, ropts...)
 			if err != nil {
-				return nil, pullError(from, fail, err)
+				return nil, "", pullError(from, fail, err)
 			}
-			return nil, fail(fmt.Errorf("a tag alone is not reproducible: it resolves to %s today; pin it: from = \"%s@%s\", or { ref = %q; digest = %q; hash = ...; } (bunix prefetch %s prints it)", d, from.Ref, d, from.Ref, d, from.Ref))
+			return nil, "", fail(fmt.Errorf("a tag alone is not reproducible: it resolves to %s today; pin it: \"%s@%s\", or { ref = %q; digest = %q; hash = ...; } (bunix prefetch %s prints it)", d, from.Ref, d, from.Ref, d, from.Ref))
 		}
-		dir, err := os.MkdirTemp(tempDir, ".bunix-base-*")
-		if err != nil {
-			return nil, fmt.Errorf("creating a directory to pull the base into: %w", err)
+		if pulled, err = os.MkdirTemp(tempDir, ".bunix-base-*"); err != nil {
+			return nil, "", fmt.Errorf("creating a directory to pull %s into: %w", from, err)
 		}
-		b.pulled = dir
-		path = dir + "/image"
+		path = pulled + "/image"
 		if err := registry.Pull(ctx, from.Ref, from.Digest, want, path, ropts...); err != nil {
-			os.RemoveAll(dir)
-			return nil, pullError(from, fail, err)
+			os.RemoveAll(pulled)
+			return nil, "", pullError(from, fail, err)
 		}
 	}
 	// A layout bunix built in Nix links its blobs into the store.
-	b.file, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir))
-	if err == nil {
-		b.img, err = image.OpenBase(b.file, from.String(), want)
-		if err != nil {
-			b.file.Close()
+	if f, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir)); err != nil {
+		if pulled != "" {
+			os.RemoveAll(pulled)
 		}
+		return nil, "", imageError(from, fail, err)
 	}
+	return f, pulled, nil
+}
+
+// imageError is err, from reading the image from names, as the user's
+// error (fail) when the image is bad or missing, else as a failure.
+func imageError(from *args.From, fail func(error) error, err error) error {
+	var inv *image.InvalidError
+	if errors.As(err, &inv) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		return fail(err)
+	}
+	return fmt.Errorf("reading the image %s: %w", from, err)
+}
+
+// extractSources returns a with its copies out of an image (contents and
+// rootfs.include entries with an image) reading files instead: each
+// image is opened as from is (for the same architecture and hypervisor)
+// and the path the copy names is extracted into a temporary directory
+// under tempDir, which done removes.
+func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []registry.Option) (_ *args.Args, done func(), err error) {
+	done = func() {}
+	srcs, err := a.ImageSources()
+	if err != nil || len(srcs) == 0 {
+		return a, done, err
+	}
+	dir, err := os.MkdirTemp(tempDir, ".bunix-sources-*")
 	if err != nil {
-		if b.pulled != "" {
-			os.RemoveAll(b.pulled)
-		}
-		var inv *image.InvalidError
-		if errors.As(err, &inv) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-			return nil, fail(err)
-		}
-		return nil, fmt.Errorf("reading the base %s: %w", from, err)
+		return nil, done, fmt.Errorf("creating a directory to extract files into: %w", err)
 	}
-	return b, nil
+	done = func() { os.RemoveAll(dir) }
+	want := wantOf(a)
+	extracted := map[string]string{}
+	for i, s := range srcs {
+		fail := func(err error) error {
+			return &BaseError{Where: s.Image.Where, Field: s.Field + ".image", Base: s.Image.String(), Err: err}
+		}
+		f, pulled, err := openImage(ctx, s.Image, want, tempDir, ropts, fail)
+		if err != nil {
+			done()
+			return nil, func() {}, err
+		}
+		out := filepath.Join(dir, strconv.Itoa(i))
+		err = os.Mkdir(out, 0o755)
+		if err == nil {
+			var img v1.Image
+			if img, err = f.Choose(want); err == nil {
+				err = image.Extract(ctx, img, s.Path, out)
+			}
+		}
+		f.Close()
+		if pulled != "" {
+			os.RemoveAll(pulled)
+		}
+		if err != nil {
+			done()
+			return nil, func() {}, imageError(s.Image, func(err error) error { return fail(fmt.Errorf("%s: %w", s.Path, err)) }, err)
+		}
+		extracted[s.Field] = image.ExtractedPath(out, s.Path)
+	}
+	return a.WithExtracted(extracted), done, nil
 }
 
 // settings returns the urunc settings the base carries, by short key: its

@@ -101,6 +101,15 @@ func OpenBase(f *File, name string, want Want) (*Base, error) {
 	return b, nil
 }
 
+// Choose returns the image of f that want picks (ChoosePlatform).
+func (f *File) Choose(want Want) (v1.Image, error) {
+	i, _, err := choosePlatform(f, want)
+	if err != nil {
+		return nil, err
+	}
+	return f.Images[i], nil
+}
+
 // choosePlatform picks the image of f that want asks for, and says what
 // platform it is for.
 func choosePlatform(f *File, want Want) (int, v1.Platform, error) {
