@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -204,5 +207,66 @@ func TestInsecureMirror(t *testing.T) {
 	}
 	if stderr, err := pull(false); err == nil || !strings.Contains(stderr, "server gave HTTP response to HTTPS client") {
 		t.Errorf("pullImage --check without insecure: %v\n%s", err, stderr)
+	}
+}
+
+// fileIndex is an index whose one image, for linux/amd64, holds file
+// (mode 0755) with data.
+func fileIndex(t *testing.T, file, data string) v1.ImageIndex {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: file, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(data))})
+	tw.Write([]byte(data))
+	tw.Close()
+	raw := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+}
+
+// TestCopyFromRegistryImages: urunc's Linux tutorial copies urunit and the
+// application out of two images (COPY --from); here contents entries take
+// them from two images in a registry, pinned by bunix prefetch. nix-build
+// (pulling each in lib.pullImage, a fixed-output derivation) and bunix
+// build give the same bytes, holding both files.
+func TestCopyFromRegistryImages(t *testing.T) {
+	reg := testenv.Registry(t)
+	salt := strconv.FormatInt(time.Now().UnixNano(), 10)
+	urunit := reg.PushIndex(t, "nubificus/urunit:latest", fileIndex(t, "urunit", "urunit "+salt))
+	app := reg.PushIndex(t, "nubificus/app:latest", fileIndex(t, "usr/bin/app", "app "+salt))
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("a linux kernel"), 0o644)
+	pin := func(ref string) string {
+		return strings.TrimSpace(bunixCLI(t, dir, nil, "prefetch", ref))
+	}
+	argsNix := fmt.Sprintf(`{
+  name = "urunc/app";
+  tag = "multi-stage";
+  files = { "./kernel" = "/kernel"; };
+  contents = [
+    { image = %s; source = "/urunit"; target = "/urunit"; }
+    { image = %s; source = "/usr/bin/app"; target = "/app"; }
+  ];
+  entrypoint = [ "/urunit" "/app" ];
+  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/kernel"; };
+}
+`, pin(urunit), pin(app))
+	os.WriteFile(filepath.Join(dir, "args.nix"), []byte(argsNix), 0o644)
+	out := nixBuild(t, "--arg", "args", filepath.Join(dir, "args.nix"))
+	cli := filepath.Join(t.TempDir(), "cli.tar")
+	bunixCLI(t, dir, nil, "build", "-f", "args.nix", "-o", cli)
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
+		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+	}
+	files, _ := imageFiles(t, out, "/urunit", "/app")
+	if files["/urunit"] != "urunit "+salt || files["/app"] != "app "+salt {
+		t.Errorf("files %q", files)
 	}
 }

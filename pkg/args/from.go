@@ -3,8 +3,8 @@ package args
 import (
 	"encoding/base64"
 	"fmt"
-	"path"
 	"maps"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
