@@ -272,8 +272,10 @@ type ImageSource struct {
 	Field string
 	// Image is the image, resolved as from is.
 	Image *From
-	// Path is the absolute, clean path in the image.
+	// Path is the absolute, clean path in the image; "/" for all of it.
 	Path string
+	// Target is where the copy puts it.
+	Target string
 }
 
 // ImageSources resolves the copies of a (contents and rootfs.include
@@ -293,12 +295,12 @@ func (a *Args) ImageSources() ([]ImageSource, error) {
 			}
 			img := a.resolveImage(c, field+".image", ct.Image)
 			switch {
-			case !path.IsAbs(ct.Source) || path.Clean(ct.Source) != ct.Source || ct.Source == "/":
-				c.add(field+".source", ct.Source, "a path in the image must be absolute and clean, and name a file or directory (e.g. \"/urunit\")")
+			case !path.IsAbs(ct.Source) || path.Clean(ct.Source) != ct.Source:
+				c.add(field+".source", ct.Source, "a path in the image must be absolute and clean (e.g. \"/urunit\", or \"/\" for all of it)")
 			case img != nil && img.Path == "" && img.Digest == "":
 				c.add(field+".image", ct.Image.Ref, "a tag alone is not reproducible: pin it by digest, { ref; digest; hash; } (bunix prefetch REF prints it)")
 			case img != nil:
-				out = append(out, ImageSource{Field: field, Image: img, Path: ct.Source})
+				out = append(out, ImageSource{Field: field, Image: img, Path: ct.Source, Target: ct.Target})
 			}
 		}
 	}
@@ -314,21 +316,24 @@ func (a *Args) ImageSources() ([]ImageSource, error) {
 
 // WithExtracted returns a copy of a whose copies out of an image take
 // their source from the file system instead: extracted maps each such
-// copy's field to where its path was extracted.
-func (a *Args) WithExtracted(extracted map[string]string) *Args {
+// copy's field to the copies that replace it (one, or one per entry of
+// an image copied to /).
+func (a *Args) WithExtracted(extracted map[string][]Content) *Args {
 	out := *a
 	swap := func(list string, cs []Content) []Content {
-		cs = slices.Clone(cs)
+		var swapped []Content
 		for i, ct := range cs {
 			field := ct.Field
 			if field == "" {
 				field = fmt.Sprintf("%s[%d]", list, i)
 			}
-			if p, ok := extracted[field]; ok && ct.Image != nil {
-				cs[i] = Content{Source: p, Target: ct.Target, Field: field}
+			if r, ok := extracted[field]; ok && ct.Image != nil {
+				swapped = append(swapped, r...)
+				continue
 			}
+			swapped = append(swapped, ct)
 		}
-		return cs
+		return swapped
 	}
 	out.Contents = swap("contents", a.Contents)
 	if a.Rootfs != nil {

@@ -153,7 +153,7 @@ func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []r
 	}
 	done = func() { os.RemoveAll(dir) }
 	want := wantOf(a)
-	extracted := map[string]string{}
+	extracted := map[string][]args.Content{}
 	for i, s := range srcs {
 		fail := func(err error) error {
 			return &BaseError{Where: s.Image.Where, Field: s.Field + ".image", Base: s.Image.String(), Err: err}
@@ -179,7 +179,21 @@ func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []r
 			done()
 			return nil, func() {}, imageError(s.Image, func(err error) error { return fail(fmt.Errorf("%s: %w", s.Path, err)) }, err)
 		}
-		extracted[s.Field] = image.ExtractedPath(out, s.Path)
+		p := image.ExtractedPath(out, s.Path)
+		if s.Target != "/" {
+			extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field}}
+			continue
+		}
+		// A tree copied to the root: one copy per entry, since the image
+		// root is no target.
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			done()
+			return nil, func() {}, fail(fmt.Errorf("%s is no directory to copy to /: %w", s.Path, err))
+		}
+		for _, e := range entries {
+			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field})
+		}
 	}
 	return a.WithExtracted(extracted), done, nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,9 +103,31 @@ func TestCopyFromImage(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.js, err, tc.want)
 		}
 	}
-	// Into a rootfs bunix builds: the initrd holds the file.
+	// All of it as a raw rootfs: its top-level entries, stacked.
 	kernel := filepath.Join(t.TempDir(), "kernel")
 	os.WriteFile(kernel, []byte("k"), 0o644)
+	f = writeOpen(t, `{"name":"x","files":{`+quoted(kernel)+`:"/kernel"},"rootfs":{"type":"raw","include":[{"image":`+quoted(tool)+`,"source":"/","target":"/"}]},
+	  "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/kernel"}}`)
+	rc3 := mutate.Extract(f.Images[0])
+	defer rc3.Close()
+	var names []string
+	tr3 := tar.NewReader(rc3)
+	for {
+		h, err := tr3.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, "/"+strings.TrimPrefix(h.Name, "/"))
+	}
+	for _, want := range []string{"/urunit", "/app/conf", "/app/link", "/etc/secret"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("the raw rootfs lacks %s: %q", want, names)
+		}
+	}
+	if slices.Contains(names, "/app/old") {
+		t.Error("the raw rootfs holds /app/old, which the image whites out")
+	}
+	// Into a rootfs bunix builds: the initrd holds the file.
 	f = writeOpen(t, `{"name":"x","files":{`+quoted(kernel)+`:"/kernel"},"rootfs":{"type":"initrd","include":[{"image":`+quoted(tool)+`,"source":"/urunit","target":"/init"}]},
 	  "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/kernel"}}`)
 	rc2 := mutate.Extract(f.Images[0])

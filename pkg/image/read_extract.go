@@ -45,7 +45,7 @@ func Extract(ctx context.Context, img v1.Image, p, dir string) error {
 			return invalidf("the image holds more than %d entries, the most bunix reads", MaxBaseEntries)
 		}
 		name := path.Clean("/" + h.Name)
-		if name != p && !strings.HasPrefix(name, p+"/") {
+		if !under(name, p) || name == "/" {
 			continue
 		}
 		found = true
@@ -62,7 +62,7 @@ func Extract(ctx context.Context, img v1.Image, p, dir string) error {
 			err = root.Symlink(h.Linkname, rel)
 		case tar.TypeLink:
 			target := path.Clean("/" + h.Linkname)
-			if target != p && !strings.HasPrefix(target, p+"/") {
+			if !under(target, p) {
 				return invalidf("%s is a hard link to %s, which is not under %s: copy %s instead", name, target, p, target)
 			}
 			var f *os.File
@@ -84,6 +84,11 @@ func Extract(ctx context.Context, img v1.Image, p, dir string) error {
 		return invalidf("it has nothing at %s", p)
 	}
 	return nil
+}
+
+// under reports whether name is p or lies below it.
+func under(name, p string) bool {
+	return p == "/" || name == p || strings.HasPrefix(name, p+"/")
 }
 
 // writeExtracted writes r to rel below root, executable when mode says so.
