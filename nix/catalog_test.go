@@ -235,7 +235,9 @@ func fileIndex(t *testing.T, file, data string) v1.ImageIndex {
 // application out of two images (COPY --from); here contents entries take
 // them from two images in a registry, pinned by bunix prefetch. nix-build
 // (pulling each in lib.pullImage, a fixed-output derivation) and bunix
-// build give the same bytes, holding both files.
+// build give the same bytes, holding both files; so does the same as a
+// multi-stage Containerfile (stages naming the images, COPY --from),
+// converted.
 func TestCopyFromRegistryImages(t *testing.T) {
 	reg := testenv.Registry(t)
 	salt := strconv.FormatInt(time.Now().UnixNano(), 10)
@@ -268,5 +270,22 @@ func TestCopyFromRegistryImages(t *testing.T) {
 	files, _ := imageFiles(t, out, "/urunit", "/app")
 	if files["/urunit"] != "urunit "+salt || files["/app"] != "app "+salt {
 		t.Errorf("files %q", files)
+	}
+
+	// The same as a multi-stage Containerfile, converted.
+	containerfile := fmt.Sprintf("FROM %s AS init\nFROM %s AS app\nFROM scratch\nCOPY --from=init /urunit /urunit\nCOPY --from=app /usr/bin/app /app\nCOPY kernel /kernel\n"+
+		"LABEL com.urunc.unikernel.binary=/kernel\nLABEL com.urunc.unikernel.unikernelType=linux\nLABEL com.urunc.unikernel.hypervisor=qemu\n"+
+		"ENTRYPOINT [\"/urunit\", \"/app\"]\n", urunit, app)
+	os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(containerfile), 0o644)
+	converted := filepath.Join(dir, "converted.nix")
+	bunixCLI(t, dir, nil, "convert", "Containerfile", "-o", converted, "--name", "urunc/app", "--tag", "multi-stage")
+	viaNix := nixBuild(t, "--arg", "args", converted)
+	cli2 := filepath.Join(t.TempDir(), "cli.tar")
+	bunixCLI(t, dir, nil, "build", "-f", converted, "-o", cli2)
+	if !bytes.Equal(testenv.ReadFile(t, viaNix), testenv.ReadFile(t, cli2)) {
+		t.Fatalf("converted: nix-build (%s) and bunix build (%s) differ\n%s", viaNix, cli2, testenv.ReadFile(t, converted))
+	}
+	if files, _ := imageFiles(t, viaNix, "/urunit", "/app", "/kernel"); files["/urunit"] != "urunit "+salt || files["/app"] != "app "+salt || files["/kernel"] != "a linux kernel" {
+		t.Errorf("converted: files %q\n%s", files, testenv.ReadFile(t, converted))
 	}
 }

@@ -160,7 +160,11 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 				continue
 			}
 			targets[dst], sources[path.Clean(src)] = i, i
-			d.Rootfs.Include = append(d.Rootfs.Include, Copy{Source: src, Target: dst, Where: fmt.Sprintf("%s %s", field, quoted(src))})
+			c := Copy{Source: src, Target: dst, Where: fmt.Sprintf("%s %s", field, quoted(src))}
+			if item.image != "" {
+				c.Image, c.Source = item.image, path.Clean("/"+src)
+			}
+			d.Rootfs.Include = append(d.Rootfs.Include, c)
 		}
 	case "local":
 		if len(r.Include) > 0 {
@@ -172,9 +176,20 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 		}
 		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework), From: r.Path, FromWhere: fmt.Sprintf("%s %s", at("rootfs.path"), quoted(r.Path))}
 	default:
-		if r.From != b.Kernel.From {
-			bad.add("%s = %s: a rootfs from a remote image other than kernel.from cannot be carried over; export it to a file and use from: local", at("rootfs.from"), quoted(r.From))
+		if r.From == b.Kernel.From {
+			break // the base's own files
 		}
+		if _, err := name.ParseReference(r.From); err != nil || !strings.ContainsAny(r.From, ":/") {
+			bad.add("%s = %s: neither scratch, local nor an image reference (registry/repo:tag)", at("rootfs.from"), quoted(r.From))
+			break
+		}
+		if len(r.Include) > 0 {
+			bad.add("%s: include with from: an image adds files to an existing rootfs, which bunny refuses too", at("rootfs.include"))
+		}
+		// bunny's raw rootfs from an image: that image's files are the
+		// guest's rootfs (raw), or packed into it (initrd, block).
+		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework),
+			Include: []Copy{{Source: "/", Target: "/", Image: r.From, Where: fmt.Sprintf("%s %s", at("rootfs.from"), quoted(r.From))}}}
 	}
 	d.Cmd, d.Entrypoint = b.Cmd, b.Entrypoint
 	for i, e := range b.Envs {
@@ -236,7 +251,9 @@ type includeItem struct {
 	text                string
 	mapping             bool
 	source, destination string
-	problem             string
+	// image is the image the source is a path in, if any.
+	image   string
+	problem string
 }
 
 // UnmarshalYAML reads either form of an include.
@@ -264,9 +281,14 @@ func (it *includeItem) UnmarshalYAML(n *yaml.Node) error {
 		case "destination":
 			it.destination = val
 		case "from":
-			if val != "" && val != "local" && val != "scratch" {
-				it.problem = fmt.Sprintf("from = %s: files from an image cannot be carried over yet; export them into the build context and include them from there", quoted(val))
+			if val == "" || val == "local" || val == "scratch" {
+				break
 			}
+			if _, err := name.ParseReference(val); err != nil || !strings.ContainsAny(val, ":/") {
+				it.problem = fmt.Sprintf("from = %s: neither local nor an image reference (registry/repo:tag)", quoted(val))
+				break
+			}
+			it.image = val
 		default:
 			return fmt.Errorf("line %d: include field %s not found (known: source, destination, from)", k.Line, clip(k.Value))
 		}

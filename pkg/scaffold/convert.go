@@ -92,9 +92,39 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		}
 	}
 	for _, c := range all {
+		if c.Image != "" {
+			continue // a path in an image, not in the context
+		}
 		if msg := bc.check(c); msg != "" {
 			bad.add("%s: %s", c.Where, msg)
 		}
+	}
+	// Each image copied from is pinned as the base is, once.
+	pinned := map[string]*Base{}
+	pin := func(copies []Copy) {
+		for i, c := range copies {
+			if c.Image == "" {
+				continue
+			}
+			if b, ok := pinned[c.Image]; ok {
+				copies[i].Base = b
+				continue
+			}
+			if o.resolve == nil {
+				bad.add("%s: %s: an image needs resolving to its digest, which this conversion cannot do", c.Where, clip(c.Image))
+				continue
+			}
+			b, err := o.resolve(c.Image, d.Annotations[urunc.Hypervisor])
+			if err != nil {
+				bad.add("%s: %s: pinning the image: %v", c.Where, clip(c.Image), err)
+				continue
+			}
+			pinned[c.Image], copies[i].Base = &b, &b
+		}
+	}
+	pin(d.Files)
+	if d.Rootfs != nil {
+		pin(d.Rootfs.Include)
 	}
 	if d.From != "" {
 		if o.resolve == nil {
@@ -120,6 +150,9 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	}
 	rebase := func(copies []Copy) error {
 		for i, c := range copies {
+			if c.Image != "" {
+				continue
+			}
 			if c.Source, err = relativeTo(outDir, bc.dir, c.Source); err != nil {
 				return err
 			}
@@ -295,6 +328,10 @@ func (bc *buildContext) check(c Copy) string {
 func (bc *buildContext) directories(copies []Copy) []Copy {
 	var out []Copy
 	for _, c := range copies {
+		if c.Image != "" {
+			out = append(out, c)
+			continue
+		}
 		fi, err := bc.root.Stat(filepath.FromSlash(c.Source))
 		if c.into == "" || err != nil || !fi.IsDir() {
 			out = append(out, c)
