@@ -235,9 +235,10 @@ func fileIndex(t *testing.T, file, data string) v1.ImageIndex {
 // application out of two images (COPY --from); here contents entries take
 // them from two images in a registry, pinned by bunix prefetch. nix-build
 // (pulling each in lib.pullImage, a fixed-output derivation) and bunix
-// build give the same bytes, holding both files; so does the same as a
-// multi-stage Containerfile (stages naming the images, COPY --from),
-// converted.
+// build give the same bytes, holding both files; so do a raw rootfs of
+// the urunit image's whole tree and an initrd holding its /urunit, and
+// the same as a multi-stage Containerfile (stages naming the images,
+// COPY --from), converted.
 func TestCopyFromRegistryImages(t *testing.T) {
 	reg := testenv.Registry(t)
 	salt := strconv.FormatInt(time.Now().UnixNano(), 10)
@@ -270,6 +271,30 @@ func TestCopyFromRegistryImages(t *testing.T) {
 	files, _ := imageFiles(t, out, "/urunit", "/app")
 	if files["/urunit"] != "urunit "+salt || files["/app"] != "app "+salt {
 		t.Errorf("files %q", files)
+	}
+
+	// As rootfs: the urunit image's whole tree as a raw rootfs, and its
+	// /urunit packed into an initrd as /init.
+	for _, rootfs := range []string{
+		fmt.Sprintf(`{ type = "raw"; include = [ { image = %s; source = "/"; target = "/"; } ]; }`, pin(urunit)),
+		fmt.Sprintf(`{ type = "initrd"; include = [ { image = %s; source = "/urunit"; target = "/init"; } ]; }`, pin(urunit)),
+	} {
+		p := filepath.Join(dir, "rootfs.nix")
+		os.WriteFile(p, []byte(fmt.Sprintf(`{ name = "urunc/app"; tag = "rootfs"; files = { "./kernel" = "/kernel"; }; rootfs = %s;
+  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/kernel"; }; }`, rootfs)), 0o644)
+		viaNix := nixBuild(t, "--arg", "args", p)
+		viaCLI := filepath.Join(t.TempDir(), "cli.tar")
+		bunixCLI(t, dir, nil, "build", "-f", p, "-o", viaCLI)
+		if !bytes.Equal(testenv.ReadFile(t, viaNix), testenv.ReadFile(t, viaCLI)) {
+			t.Fatalf("rootfs %s: nix-build (%s) and bunix build (%s) differ", rootfs, viaNix, viaCLI)
+		}
+		files, _ := imageFiles(t, viaNix, "/urunit", "/unikernel/rootfs.cpio")
+		if strings.Contains(rootfs, "raw") && files["/urunit"] != "urunit "+salt {
+			t.Errorf("raw rootfs: files %q", files)
+		}
+		if strings.Contains(rootfs, "initrd") && !strings.Contains(files["/unikernel/rootfs.cpio"], "urunit "+salt) {
+			t.Errorf("initrd rootfs: the initrd does not hold urunit: %q", files)
+		}
 	}
 
 	// The same as a multi-stage Containerfile, converted.
