@@ -233,7 +233,8 @@ func fileIndex(t *testing.T, file, data string) v1.ImageIndex {
 
 // TestCopyFromRegistryImages: urunc's Linux tutorial copies urunit and the
 // application out of two images (COPY --from); here contents entries take
-// them from two images in a registry, pinned by bunix prefetch. nix-build
+// them from two images in a registry, pinned by bunix prefetch (one as a
+// contents entry, one as a files entry { image; target; }). nix-build
 // (pulling each in lib.pullImage, a fixed-output derivation) and bunix
 // build give the same bytes, holding both files; so do a raw rootfs of
 // the urunit image's whole tree and an initrd holding its /urunit, and
@@ -252,10 +253,9 @@ func TestCopyFromRegistryImages(t *testing.T) {
 	argsNix := fmt.Sprintf(`{
   name = "urunc/app";
   tag = "multi-stage";
-  files = { "./kernel" = "/kernel"; };
+  files = { "./kernel" = "/kernel"; "/usr/bin/app" = { image = %[2]s; target = "/app"; }; };
   contents = [
-    { image = %s; source = "/urunit"; target = "/urunit"; }
-    { image = %s; source = "/usr/bin/app"; target = "/app"; }
+    { image = %[1]s; source = "/urunit"; target = "/urunit"; }
   ];
   entrypoint = [ "/urunit" "/app" ];
   annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/kernel"; };

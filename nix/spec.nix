@@ -198,9 +198,21 @@ let
         else
           fail field "target must be a string (got ${describe target})";
 
+      # A files value may be { image; target; }: the key is then the path
+      # in that image, copied out of it as a contents entry with image is.
       fileEntries =
         if isAttrs files then
-          map (src: entry "files.${toJSON src}" src files.${src}) (attrNames files)
+          map (
+            src:
+            let
+              v = files.${src};
+              field = "files.${toJSON src}";
+            in
+            if isAttrs v && !(isStoreObject v) then
+              imageEntry field (v // { source = src; })
+            else
+              entry field src v
+          ) (attrNames files)
         else
           throw "${context}: files must be an attribute set of \"source\" = \"/target\" (got ${describe files})";
 
@@ -220,18 +232,30 @@ let
         else if extra != [ ] then
           fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: source, target, image)"
         else if e ? image then
-          # A copy out of an image: source is the path in it, which the
-          # builder extracts from the pulled layout.
-          if !isString e.source || !isString e.target then
-            fail field "source (the path in the image) and target must be strings"
-          else
-            {
-              inherit (e) source target;
-              inherit field;
-              image = imagePath "${field}.image" e.image;
-            }
+          imageEntry field e
         else
           entry field e.source e.target;
+
+      # imageEntry field e: a copy out of an image, { image; source;
+      # target; }: source is the path in it, which the builder extracts
+      # from the pulled layout.
+      imageEntry =
+        field: e:
+        let
+          extra = attrNames (removeAttrs e [ "source" "target" "image" ]);
+        in
+        if extra != [ ] then
+          fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: image, target)"
+        else if !(e ? image) || !(e ? target) then
+          fail field "a copy out of an image is { image = { ref; digest; hash; }; target = \"/...\"; }"
+        else if !isString e.source || !isString e.target then
+          fail field "source (the path in the image) and target must be strings"
+        else
+          {
+            inherit (e) source target;
+            inherit field;
+            image = imagePath "${field}.image" e.image;
+          };
 
       # listEntries name v: the copies of v, a list of { source; target; }
       # named name in messages.

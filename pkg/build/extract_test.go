@@ -69,7 +69,7 @@ func toolImage(t *testing.T) string {
 // user's errors naming the field.
 func TestCopyFromImage(t *testing.T) {
 	tool := toolImage(t)
-	f := writeOpen(t, `{"name":"x","contents":[{"image":`+quoted(tool)+`,"source":"/urunit","target":"/urunit"},{"image":`+quoted(tool)+`,"source":"/app","target":"/srv/app"}],
+	f := writeOpen(t, `{"name":"x","contents":[{"image":`+quoted(tool)+`,"source":"/urunit","target":"/urunit"}],"files":{"/app":{"image":`+quoted(tool)+`,"target":"/srv/app"}},
 	  "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/urunit"}}`)
 	got := map[string]string{}
 	modes := map[string]int64{}
@@ -92,6 +92,9 @@ func TestCopyFromImage(t *testing.T) {
 		if _, ok := got[p]; ok {
 			t.Errorf("%s is in the image", p)
 		}
+	}
+	if _, err := Write(t.Context(), filepath.Join(t.TempDir(), "out"), describe(t, `{"name":"x","files":{"/u":{"target":"/u"}},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/u"}}`)); err == nil || !strings.Contains(err.Error(), `files."/u": a copy out of an image is { image`) {
+		t.Errorf("a files entry with no image: %v", err)
 	}
 	for _, tc := range []struct{ js, want string }{
 		{`{"image":` + quoted(tool) + `,"source":"/nothing","target":"/n"}`, `contents[0].image = "` + tool + `": /nothing: it has nothing at /nothing`},
