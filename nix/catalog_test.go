@@ -314,3 +314,26 @@ func TestCopyFromRegistryImages(t *testing.T) {
 		t.Errorf("converted: files %q\n%s", files, testenv.ReadFile(t, converted))
 	}
 }
+
+// TestImageCopyNixErrors: a copy out of an image written wrongly in Nix
+// is an evaluation error naming the field: an unpinned reference (bunix
+// build only), an unknown key, a files entry with no target.
+func TestImageCopyNixErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	pinned := `{ ref = "r.io/x:1"; digest = "sha256:` + strings.Repeat("0", 64) + `"; hash = "sha256-` + strings.Repeat("A", 43) + `="; }`
+	for _, tc := range []struct{ copies, want string }{
+		{`contents = [ { image = "r.io/x:1"; source = "/a"; target = "/a"; } ];`, `contents[0].image: the reference "r.io/x:1" is for bunix build only`},
+		{`contents = [ { image = ` + pinned + `; source = "/a"; target = "/a"; mode = 1; } ];`, `contents[0]: unknown key(s) mode (allowed: source, target, image)`},
+		{`files = { "/a" = { image = ` + pinned + `; }; };`, `files."/a": a copy out of an image is { image = { ref; digest; hash; }; target = "/..."; }`},
+		{`contents = [ { image = ` + pinned + ` // { tls = false; }; source = "/a"; target = "/a"; } ];`, `contents[0].image: unknown key(s) tls (allowed: ref, digest, hash, insecure)`},
+	} {
+		p := filepath.Join(dir, "args.nix")
+		os.WriteFile(p, []byte(`{ name = "x"; `+tc.copies+` annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/a"; }; }`), 0o644)
+		root := testenv.ModuleRoot(t)
+		out, stderr, err := testenv.NixBuild(t, root, filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t), "--arg", "args", p)
+		if err == nil || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: %s %v\n%s", tc.copies, out, err, stderr)
+		}
+	}
+}
