@@ -18,7 +18,9 @@
 #       { "source": "/nix/store/...-redis.hvt", "target": "/unikernel/redis.hvt",
 #         "field": "files.\"./redis.hvt\"" },
 #       { "source": "/nix/store/...-app", "target": "/unikernel/app.hvt",
-#         "field": "contents[0]" }
+#         "field": "contents[0]" },
+#       { "source": "/urunit", "target": "/urunit", "field": "contents[1]",
+#         "image": "/nix/store/...-urunit-0123456789ab-oci" }
 #     ],
 #     "annotations": { "unikernelType": "rumprun", ... },
 #     "env": { "REDIS_PORT": "6379" },
@@ -41,7 +43,11 @@
 # the output of pullImage when buildImage was given { ref; digest; hash; }.
 # "architecture" is present only when the caller set it. "contents" lists the
 # files entries first (in attribute name order), then the contents entries in
-# list order; "field" says where each came from, for error messages.
+# list order; "field" says where each came from, for error messages. An
+# entry with "image" copies out of that image (the store path of an image
+# file, or of pullImage's layout): its "source" is the path in the image,
+# which the builder extracts (pkg/build extractSources); it may stand in
+# "contents" and in rootfs "include".
 # "annotations", "env", "entrypoint" and "cmd" are passed through untouched,
 # the last three only when the caller gave them (not null). "positions" says
 # where the caller wrote each field (pkg/args/positions.nix), for error
