@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path"
@@ -13,6 +14,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/nubificus/bunix/internal/ctxio"
 )
+
+// maxExtract caps the bytes Extract writes, all files together: a layer
+// may declare (and, as a sparse file, expand to) far more than it stores.
+var maxExtract int64 = 4 << 30
 
 // Extract writes what img holds at p, an absolute clean path (a regular
 // file, or a directory with everything under it), its layers stacked and
@@ -32,7 +37,7 @@ func Extract(ctx context.Context, img v1.Image, p, dir string) error {
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	tr := tar.NewReader(ctxio.Reader(ctx, rc))
-	found, entries := false, 0
+	found, entries, left := false, 0, maxExtract
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -49,6 +54,10 @@ func Extract(ctx context.Context, img v1.Image, p, dir string) error {
 			continue
 		}
 		found = true
+		if h.Size > left {
+			return invalidf("%s is %d bytes, more than the %d bytes bunix extracts from an image", name, h.Size, maxExtract)
+		}
+		left -= max(h.Size, 0)
 		rel := strings.TrimPrefix(name, "/")
 		if err := root.MkdirAll(path.Dir(rel), 0o755); err != nil {
 			return invalidf("writing %s: %w", name, err)
@@ -68,7 +77,10 @@ func Extract(ctx context.Context, img v1.Image, p, dir string) error {
 			var f *os.File
 			if f, err = root.Open(strings.TrimPrefix(target, "/")); err == nil {
 				var fi os.FileInfo
-				if fi, err = f.Stat(); err == nil {
+				if fi, err = f.Stat(); err == nil && fi.Size() > left {
+					err = fmt.Errorf("%s is %d bytes, more than the %d bytes bunix extracts from an image", target, fi.Size(), maxExtract)
+				} else if err == nil {
+					left -= fi.Size()
 					err = writeExtracted(ctx, root, rel, fi.Mode(), f)
 				}
 				f.Close()
