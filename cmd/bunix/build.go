@@ -7,6 +7,7 @@ import (
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +29,10 @@ func newBuild(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()), build.WithRegistryOptions(registryOptions(insecure)...))
+		opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()))
+		if insecure {
+			opts = append(opts, build.WithRegistryOptions(registry.Insecure()))
+		}
 		if format != "" {
 			f, err := image.ParseFormat(format)
 			if err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newPrefetch() *cobra.Command {
+func newPrefetch(getenv func(string) string) *cobra.Command {
 	var arch, monitor string
 	var insecure bool
 	cmd := command("prefetch REF", "Print the from = { ref; digest; hash; } that pins a registry image", exactArgs(1),
@@ -27,7 +27,15 @@ func newPrefetch() *cobra.Command {
 		if _, ok := urunc.Monitors[monitor]; monitor != "" && !ok {
 			return usageError{fmt.Errorf("prefetch: --hypervisor = %q: unknown hypervisor (known: %s)", monitor, strings.Join(urunc.MonitorNames(), ", "))}
 		}
-		p, err := registry.Prefetch(cmd.Context(), a[0], image.Want{Architecture: goArch, Monitor: monitor}, "", registryOptions(insecure)...)
+		ref, err := registry.RefOnly(a[0])
+		if err != nil {
+			return usageError{fmt.Errorf("prefetch: %w", err)}
+		}
+		opts, err := registryOptions(getenv, insecure)
+		if err != nil {
+			return err
+		}
+		p, err := registry.Prefetch(cmd.Context(), ref, image.Want{Architecture: goArch, Monitor: monitor}, "", opts...)
 		if err != nil {
 			return userFault(err)
 		}

@@ -8,14 +8,22 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newPush() *cobra.Command {
+func newPush(getenv func(string) string) *cobra.Command {
 	var insecure bool
 	cmd := command("push IMAGE|- REF", "Push an image file to a registry", exactArgs(2),
 		"bunix push result registry.example.com/urunc/redis:test",
 		"bunix push --insecure image.oci.tar 127.0.0.1:5000/urunc/redis:test",
 		"bunix build -o - | bunix push - registry.example.com/urunc/redis:test")
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		d, err := source.Push(cmd.Context(), a[0], a[1], cmd.InOrStdin(), registryOptions(insecure)...)
+		opts, err := registryOptions(getenv, insecure)
+		if err != nil {
+			return err
+		}
+		stdin, err := source.InputFromEnv(cmd.InOrStdin(), getenv)
+		if err != nil {
+			return usageError{err}
+		}
+		d, err := source.Push(cmd.Context(), a[0], a[1], stdin, opts...)
 		if err != nil {
 			return userFault(err)
 		}
@@ -35,15 +43,21 @@ func userFault(err error) error {
 	return err
 }
 
-// registryOptions are the options of push and inspect.
 // insecureFlag adds --insecure to a command that talks to a registry.
 func insecureFlag(cmd *cobra.Command, insecure *bool) {
 	cmd.Flags().BoolVar(insecure, "insecure", false, "talk plain HTTP to the registry")
 }
 
-func registryOptions(insecure bool) []registry.Option {
-	if insecure {
-		return []registry.Option{registry.Insecure()}
+// registryOptions are the registry options of every command that talks
+// to one: those of the environment (registry.FromEnv; a bad value is a
+// usage error) and the flags'.
+func registryOptions(getenv func(string) string, insecure bool) ([]registry.Option, error) {
+	opts, err := registry.FromEnv(getenv)
+	if err != nil {
+		return nil, usageError{err}
 	}
-	return nil
+	if insecure {
+		opts = append(opts, registry.Insecure())
+	}
+	return opts, nil
 }

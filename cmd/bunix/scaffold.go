@@ -56,7 +56,7 @@ func newInit() *cobra.Command {
 	return cmd
 }
 
-func newConvert() *cobra.Command {
+func newConvert(getenv func(string) string) *cobra.Command {
 	var out, name, tag string
 	var insecure bool
 	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
@@ -66,7 +66,11 @@ func newConvert() *cobra.Command {
 		pinned := func(ref string, b scaffold.Base) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 		}
-		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned, insecure, registryOptions(insecure)...),
+		opts, err := registryOptions(getenv, insecure)
+		if err != nil {
+			return err
+		}
+		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned, insecure, opts...),
 			scaffold.WithWarnings(func(w string) { fmt.Fprintln(cmd.ErrOrStderr(), "bunix: warning: "+w) }))
 		if err != nil {
 			return fmt.Errorf("convert: %w", err)

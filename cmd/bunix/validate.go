@@ -5,6 +5,7 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +24,15 @@ func newValidate(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()), build.WithRegistryOptions(registryOptions(insecure)...))
+		// The environment's options: a base is pulled to be checked.
+		opts, err := build.FromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		if insecure {
+			opts = append(opts, build.WithRegistryOptions(registry.Insecure()))
+		}
+		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, append(opts, build.WarningsTo(cmd.ErrOrStderr()))...)
 		if err != nil {
 			return err
 		}

@@ -69,11 +69,15 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 	}
 	want := wantOf(a)
 	b := &base{from: from}
-	b.file, b.pulled, err = openImage(ctx, from, want, tempDir, ropts, fail)
+	b.file, b.pulled, err = openImage(ctx, from, "from", want, tempDir, ropts, fail)
 	if err != nil {
 		return nil, err
 	}
-	if b.img, err = image.OpenBase(b.file, from.String(), want); err != nil {
+	var opts []image.BaseOption
+	if f := a.WrittenFormat(); f != "" {
+		opts = append(opts, image.WrittenAs(f))
+	}
+	if b.img, err = image.OpenBase(b.file, from.String(), want, opts...); err != nil {
 		b.close()
 		return nil, imageError(from, fail, err)
 	}
@@ -90,11 +94,11 @@ func wantOf(a *args.Args) image.Want {
 	return want
 }
 
-// openImage opens the image from names: an image file as it is, a
-// registry image pulled by digest, for want, into a temporary directory
-// under tempDir (pulled, which the caller removes). fail makes an error
-// of the user's input.
-func openImage(ctx context.Context, from *args.From, want image.Want, tempDir string, ropts []registry.Option, fail func(error) error) (f *image.File, pulled string, err error) {
+// openImage opens the image from (the field named field) names: an image
+// file as it is, a registry image pulled by digest, for want, into a
+// temporary directory under tempDir (pulled, which the caller removes).
+// fail makes an error of the user's input.
+func openImage(ctx context.Context, from *args.From, field string, want image.Want, tempDir string, ropts []registry.Option, fail func(error) error) (f *image.File, pulled string, err error) {
 	if from.Insecure {
 		ropts = append(slices.Clip(ropts), registry.Insecure())
 	}
@@ -103,7 +107,7 @@ func openImage(ctx context.Context, from *args.From, want image.Want, tempDir st
 		if from.Digest == "" {
 			d, err := registry.Resolve(ctx, from.Ref, ropts...)
 			if err != nil {
-				return nil, "", pullError(from, fail, err)
+				return nil, "", pullError(from, field, fail, err)
 			}
 			return nil, "", fail(fmt.Errorf("a tag alone is not reproducible: it resolves to %s today; pin it: \"%s@%s\", or { ref = %q; digest = %q; hash = ...; } (bunix prefetch %s prints it)", d, from.Ref, d, from.Ref, d, from.Ref))
 		}
@@ -113,7 +117,7 @@ func openImage(ctx context.Context, from *args.From, want image.Want, tempDir st
 		path = pulled + "/image"
 		if err := registry.Pull(ctx, from.Ref, from.Digest, want, path, ropts...); err != nil {
 			os.RemoveAll(pulled)
-			return nil, "", pullError(from, fail, err)
+			return nil, "", pullError(from, field, fail, err)
 		}
 	}
 	// A layout bunix built in Nix links its blobs into the store.
@@ -158,7 +162,7 @@ func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []r
 		fail := func(err error) error {
 			return &BaseError{Where: s.Image.Where, Field: s.Field + ".image", Base: s.Image.String(), Err: err}
 		}
-		f, pulled, err := openImage(ctx, s.Image, want, tempDir, ropts, fail)
+		f, pulled, err := openImage(ctx, s.Image, s.Field+".image", want, tempDir, ropts, fail)
 		if err != nil {
 			done()
 			return nil, func() {}, err
@@ -313,11 +317,12 @@ func (b *base) check(p string) string {
 	return ""
 }
 
-// pullError is err, from pulling a base, as a BaseError (bad input) when
-// the registry refused the request, else as a failure (the registry down).
-func pullError(from *args.From, fail func(error) error, err error) error {
+// pullError is err, from pulling the image of field, as a BaseError (bad
+// input) when the registry refused the request, else as a failure (the
+// registry down).
+func pullError(from *args.From, field string, fail func(error) error, err error) error {
 	if registry.IsRefused(err) {
 		return fail(err)
 	}
-	return fmt.Errorf("%s: from = %q: %w", from.Where, from, err)
+	return fmt.Errorf("%s: %s = %q: %w", from.Where, field, from, err)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -105,6 +106,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	}
 	// Each image copied from is pinned as the base is, once.
 	pinned := map[string]*Base{}
+	var failure error
 	pin := func(copies []Copy) {
 		for i, c := range copies {
 			if c.Image == "" {
@@ -119,6 +121,10 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 				continue
 			}
 			b, err := o.resolve(c.Image, d.Annotations[urunc.Hypervisor])
+			if err != nil && !registry.IsRefused(err) && failure == nil {
+				// Not the file's problem: a registry out of reach.
+				failure = fmt.Errorf("%s: %s: pinning the image: %w", c.Where, clip(c.Image), err)
+			}
 			if err != nil {
 				bad.add("%s: %s: pinning the image: %v", c.Where, clip(c.Image), err)
 				continue
@@ -130,10 +136,19 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	if d.Rootfs != nil {
 		pin(d.Rootfs.Include)
 	}
+	if failure != nil {
+		return nil, failure
+	}
 	if d.From != "" {
 		if o.resolve == nil {
 			bad.add("%s: %s: a base image needs resolving to its digest, which this conversion cannot do", d.FromWhere, clip(d.From))
 		} else if b, err := o.resolve(d.From, d.Annotations[urunc.Hypervisor]); err != nil {
+			// What the registry refuses is the file's problem; a failure
+			// to reach it (registry.IsNetworkFailure) or to store the image
+			// is not.
+			if !registry.IsRefused(err) {
+				return nil, fmt.Errorf("%s: %s: pinning the base image: %w", d.FromWhere, clip(d.From), err)
+			}
 			bad.add("%s: %s: pinning the base image: %v", d.FromWhere, clip(d.From), err)
 		} else {
 			d.Base = &b
