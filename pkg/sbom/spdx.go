@@ -1,5 +1,13 @@
 package sbom
 
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/nubificus/bunix/internal/filekind"
+)
+
 // The SPDX 2.3 JSON document, as much of it as bunix writes
 // (https://spdx.github.io/spdx-spec/v2.3/). The tests read it back with
 // github.com/spdx/tools-golang.
@@ -89,4 +97,28 @@ type Relationship struct {
 	Element string `json:"spdxElementId"`
 	Type    string `json:"relationshipType"`
 	Related string `json:"relatedSpdxElement"`
+}
+
+// MaxDocument bounds an SBOM file that ReadFile reads.
+const MaxDocument = 256 << 20
+
+// ReadFile reads the SPDX JSON document at path for attaching it to an
+// image: a regular file of at most MaxDocument bytes holding a JSON object
+// whose spdxVersion starts with "SPDX-". It returns the file's bytes as
+// they are.
+func ReadFile(path string) ([]byte, error) {
+	data, err := filekind.ReadRegular(path, MaxDocument)
+	if err != nil {
+		return nil, fmt.Errorf("reading the SBOM %s: %w", path, err)
+	}
+	var head struct {
+		SPDXVersion string `json:"spdxVersion"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("reading the SBOM %s: not JSON: %w", path, err)
+	}
+	if !strings.HasPrefix(head.SPDXVersion, "SPDX-") {
+		return nil, fmt.Errorf("reading the SBOM %s: spdxVersion = %q: not an SPDX JSON document (bunix build --sbom writes one)", path, head.SPDXVersion)
+	}
+	return data, nil
 }

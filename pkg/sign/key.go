@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nubificus/bunix/internal/filekind"
 	"golang.org/x/crypto/nacl/secretbox"
 	"golang.org/x/crypto/scrypt"
 )
@@ -57,7 +58,8 @@ func (e *KeyError) Unwrap() error { return e.Err }
 // named file in errors: PKCS#8 ("PRIVATE KEY"), SEC 1 ("EC PRIVATE KEY"),
 // or cosign's encrypted key ("ENCRYPTED SIGSTORE PRIVATE KEY" or
 // "ENCRYPTED COSIGN PRIVATE KEY"), which password decrypts. password is
-// called only for an encrypted key; it may return nil for none.
+// called only for an encrypted key; it returns nil when none was given, and
+// then the empty password, which cosign allows, is tried.
 func ParsePrivateKey(file string, data []byte, password func() []byte) (*ecdsa.PrivateKey, error) {
 	block, err := pemBlock(file, data)
 	if err != nil {
@@ -185,20 +187,53 @@ func decrypt(data, password []byte) ([]byte, error) {
 		return nil, fmt.Errorf("scrypt parameters N=%d r=%d p=%d out of bounds (N a power of two up to %d, r up to %d, p up to %d)", p.N, p.R, p.P, maxScryptN, maxScryptR, maxScryptP)
 	case len(k.Cipher.Nonce) != 24:
 		return nil, fmt.Errorf("nonce of %d bytes, not 24", len(k.Cipher.Nonce))
-	case password == nil:
-		return nil, ErrPasswordNeeded
-	}
-	secret, err := scrypt.Key(password, k.KDF.Salt, p.N, p.R, p.P, 32)
-	if err != nil {
-		return nil, fmt.Errorf("scrypt: %w", err)
 	}
 	var nonce [24]byte
-	var key [32]byte
 	copy(nonce[:], k.Cipher.Nonce)
-	copy(key[:], secret)
-	plain, ok := secretbox.Open(nil, k.Ciphertext, &nonce, &key)
+	open := func(password []byte) ([]byte, bool, error) {
+		secret, err := scrypt.Key(password, k.KDF.Salt, p.N, p.R, p.P, 32)
+		if err != nil {
+			return nil, false, fmt.Errorf("scrypt: %w", err)
+		}
+		var key [32]byte
+		copy(key[:], secret)
+		plain, ok := secretbox.Open(nil, k.Ciphertext, &nonce, &key)
+		return plain, ok, nil
+	}
+	if password == nil {
+		// cosign generate-key-pair takes an empty password too.
+		plain, ok, err := open([]byte{})
+		if err != nil || !ok {
+			return nil, ErrPasswordNeeded
+		}
+		return plain, nil
+	}
+	plain, ok, err := open(password)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, ErrWrongPassword
 	}
 	return plain, nil
+}
+
+// ReadPrivateKey reads and parses (ParsePrivateKey) the private key file
+// at path: a regular file of at most MaxKeySize bytes.
+func ReadPrivateKey(path string, password func() []byte) (*ecdsa.PrivateKey, error) {
+	data, err := filekind.ReadRegular(path, MaxKeySize)
+	if err != nil {
+		return nil, &KeyError{File: path, Reason: "cannot be read", Err: err}
+	}
+	return ParsePrivateKey(path, data, password)
+}
+
+// ReadPublicKey reads and parses (ParsePublicKey) the public key file at
+// path: a regular file of at most MaxKeySize bytes.
+func ReadPublicKey(path string) (*ecdsa.PublicKey, error) {
+	data, err := filekind.ReadRegular(path, MaxKeySize)
+	if err != nil {
+		return nil, &KeyError{File: path, Reason: "cannot be read", Err: err}
+	}
+	return ParsePublicKey(path, data)
 }
