@@ -164,12 +164,12 @@ type encryptedKey struct {
 }
 
 // Bounds of the scrypt parameters an encrypted key may ask for: cosign
-// writes N=32768, r=8, p=1; more than these would take a key file's word
-// for gigabytes of memory or minutes of work.
+// writes N=32768, r=8, p=1 (32 MiB, a fraction of a second); past these a
+// key file would have bunix spend gigabytes of memory or minutes of work.
 const (
-	maxScryptN = 1 << 20
-	maxScryptR = 32
-	maxScryptP = 16
+	maxScryptN      = 1 << 20
+	maxScryptMemory = 256 << 20 // 128·N·r bytes
+	maxScryptP      = 4
 )
 
 func decrypt(data, password []byte) ([]byte, error) {
@@ -183,8 +183,8 @@ func decrypt(data, password []byte) ([]byte, error) {
 		return nil, fmt.Errorf("key derivation %q, not scrypt", k.KDF.Name)
 	case k.Cipher.Name != "nacl/secretbox":
 		return nil, fmt.Errorf("cipher %q, not nacl/secretbox", k.Cipher.Name)
-	case p.N < 2 || p.N > maxScryptN || p.N&(p.N-1) != 0 || p.R < 1 || p.R > maxScryptR || p.P < 1 || p.P > maxScryptP:
-		return nil, fmt.Errorf("scrypt parameters N=%d r=%d p=%d out of bounds (N a power of two up to %d, r up to %d, p up to %d)", p.N, p.R, p.P, maxScryptN, maxScryptR, maxScryptP)
+	case p.N < 2 || p.N > maxScryptN || p.N&(p.N-1) != 0 || p.R < 1 || p.R > maxScryptMemory/128/p.N || p.P < 1 || p.P > maxScryptP:
+		return nil, fmt.Errorf("scrypt parameters N=%d r=%d p=%d out of bounds (N a power of two, 128·N·r at most %d MiB, p at most %d; cosign uses N=32768 r=8 p=1)", p.N, p.R, p.P, maxScryptMemory>>20, maxScryptP)
 	case len(k.Cipher.Nonce) != 24:
 		return nil, fmt.Errorf("nonce of %d bytes, not 24", len(k.Cipher.Nonce))
 	}
