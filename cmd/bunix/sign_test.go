@@ -257,3 +257,99 @@ func checkReferrer(t *testing.T, pushed, doc string) {
 		t.Errorf("the image holds %d files, the SBOM lists %d", n, len(files))
 	}
 }
+
+// TestSignBadInput: keys and SBOMs that cannot be used are bad input
+// (exit 2), found before anything is pushed: the registry at 127.0.0.1:1
+// is never asked, or push would fail with exit 1.
+func TestSignBadInput(t *testing.T) {
+	dir := project(t)
+	keys := t.TempDir()
+	key, pub := pkcs8Key(t, keys, "k")
+	img := filepath.Join(t.TempDir(), "image.tar")
+	if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", img); code != 0 {
+		t.Fatalf("build: exit %d\n%s", code, stderr)
+	}
+	notSPDX := filepath.Join(keys, "x.json")
+	os.WriteFile(notSPDX, []byte(`{"bomFormat":"CycloneDX"}`), 0o644)
+	enc := filepath.Join(keys, "enc.key")
+	os.WriteFile(enc, []byte("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnsibmFtZSI6InNjcnlwdCIsInBhcmFtcyI6eyJOIjozMjc2OCwiciI6OCwicCI6MX0sInNhbHQiOiIifSwiY2lwaGVyIjp7Im5hbWUiOiJuYWNsL3NlY3JldGJveCIsIm5vbmNlIjoiQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUEifSwiY2lwaGVydGV4dCI6IiJ9\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"), 0o600)
+	ref := "127.0.0.1:1/x:1"
+	for _, tc := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"push", "--sign-key", filepath.Join(keys, "missing.pem"), img, ref}, "push: --sign-key: key " + filepath.Join(keys, "missing.pem") + ": cannot be read"},
+		{[]string{"push", "--sign-key", pub, img, ref}, "is a public key: signing needs the private key"},
+		{[]string{"push", "--sign-key", enc, img, ref}, "give its password (COSIGN_PASSWORD)"},
+		{[]string{"push", "--sign-key", key, "--sbom", notSPDX, img, ref}, `push: --sbom: reading the SBOM ` + notSPDX + `: spdxVersion = "": not an SPDX JSON document`},
+		{[]string{"verify", ref}, "verify: --key is required"},
+		{[]string{"verify", "--key", key, ref}, "never the private one"},
+		{[]string{"verify", "--key", pub, "Not A Ref"}, "not a valid image reference"},
+		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", img}, "is where the image goes (-o): give --sbom another path"},
+		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", filepath.Join(dir, "kernel")}, "give --sbom another path"},
+		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", "-"}, "the SBOM goes to a file, not standard output"},
+	} {
+		code, _, stderr := cli(t, nil, tc.argv...)
+		if code != exitBadInput || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.argv, code, stderr, exitBadInput, tc.want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "kernel")); !strings.HasPrefix(string(b), "\x7fELF") {
+		t.Error("build --sbom overwrote a source")
+	}
+}
+
+// TestVerifyUnsigned: an image pushed without --sign-key has no
+// signature: verify fails (exit 1) and says so, naming the digest.
+func TestVerifyUnsigned(t *testing.T) {
+	reg := testenv.Registry(t)
+	dir := project(t)
+	_, pub := pkcs8Key(t, t.TempDir(), "k")
+	img := filepath.Join(t.TempDir(), "image.tar")
+	if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", img); code != 0 {
+		t.Fatalf("build: exit %d\n%s", code, stderr)
+	}
+	ref := reg.Addr + "/x:1"
+	code, stdout, stderr := cli(t, nil, "push", img, ref)
+	if code != 0 {
+		t.Fatalf("push: exit %d\n%s", code, stderr)
+	}
+	digest := strings.TrimSpace(stdout)[strings.Index(stdout, "@")+1:]
+	code, _, stderr = cli(t, nil, "verify", "--key", pub, ref)
+	if code != exitFailure || !strings.Contains(stderr, "no signature for "+digest) || !strings.Contains(stderr, "pushed unsigned, or changed since it was signed") {
+		t.Errorf("verify: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr = cli(t, nil, "verify", "--key", pub, reg.Addr+"/nothing:1"); code != exitBadInput {
+		t.Errorf("verify of no image: exit %d, %q", code, stderr)
+	}
+}
+
+// TestBuildSBOMStream: with -o -, the SBOM is that of the bytes streamed,
+// the same as with -o FILE, and it follows SOURCE_DATE_EPOCH.
+func TestBuildSBOMStream(t *testing.T) {
+	dir := project(t)
+	out := t.TempDir()
+	env := map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}
+	code, _, stderr := cli(t, env, "build", "-f", filepath.Join(dir, "args.json"), "-o", filepath.Join(out, "image.tar"), "--sbom", filepath.Join(out, "file.json"))
+	if code != 0 {
+		t.Fatalf("build: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, env, "build", "-f", filepath.Join(dir, "args.json"), "-o", "-", "--sbom", filepath.Join(out, "stream.json"))
+	if code != 0 {
+		t.Fatalf("build -o -: exit %d\n%s", code, stderr)
+	}
+	if tarFile, _ := os.ReadFile(filepath.Join(out, "image.tar")); stdout != string(tarFile) {
+		t.Error("-o - and -o FILE wrote different images")
+	}
+	a, _ := os.ReadFile(filepath.Join(out, "file.json"))
+	b, _ := os.ReadFile(filepath.Join(out, "stream.json"))
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Errorf("the SBOMs differ:\n%s\n%s", a, b)
+	}
+	if !bytes.Contains(a, []byte(`"created": "2023-11-14T22:13:20Z"`)) {
+		t.Errorf("the SBOM does not have SOURCE_DATE_EPOCH's time:\n%.400s", a)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 3 {
+		t.Errorf("left behind: %v", entries)
+	}
+}

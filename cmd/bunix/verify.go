@@ -25,10 +25,9 @@ func newVerify() *cobra.Command {
 		}
 		d, err := registry.Verify(cmd.Context(), a[0], key, registryOptions(insecure)...)
 		if err != nil {
-			if errors.Is(err, registry.ErrBadReference) {
-				return usageError{err}
-			}
-			return err
+			// A REF that does not parse or names no image is bad input; a
+			// signature that fails is exit 1.
+			return userFault(err)
 		}
 		fmt.Fprintln(cmd.OutOrStdout(), d.String())
 		return nil
