@@ -176,10 +176,14 @@ let
     `docker load` and `skopeo` accept, carrying the urunc annotations
     as config Labels and as /urunc.json.
 
-    The result is a derivation whose builder is the bunix binary itself. Each
-    copy's layer is built by a derivation of its own, which any other image
-    copying the same file to the same target shares (docs/nix.md: "How images
-    are built in Nix"); the image derivation only assembles them.
+    The result is a derivation whose builder is the bunix binary itself,
+    with two outputs: `out`, the image, and `sbom`, its SPDX 2.3 JSON
+    document (what `bunix build --sbom` writes, every store path the image
+    copies from a package of it); `nix-build -A all` links both, as
+    `result` and `result-sbom`. Each copy's layer is built by a derivation
+    of its own, which any other image copying the same file to the same
+    target shares (docs/nix.md: "How images are built in Nix"); the image
+    derivation only assembles them.
 
     # Inputs
 

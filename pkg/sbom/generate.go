@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -79,6 +80,11 @@ func Generate(ctx context.Context, f *image.File, opts ...Option) (*Document, er
 		return nil, errors.New("making the SBOM: the image file holds no image")
 	}
 	ns := sha256.New()
+	if f.Index != nil && len(f.Images) > 1 {
+		if err := g.index(f, ns); err != nil {
+			return nil, err
+		}
+	}
 	for i, img := range f.Images {
 		var names []string
 		if i < len(f.Names) {
@@ -103,9 +109,11 @@ func Generate(ctx context.Context, f *image.File, opts ...Option) (*Document, er
 		d.Name += ":" + v
 	}
 	d.DocumentNamespace = "https://spdx.org/spdxdocs/bunix/" + idPart(d.Name) + "-" + hex.EncodeToString(ns.Sum(nil))
+	var describes []Relationship
 	for _, p := range g.described {
-		d.Relationships = append([]Relationship{{Element: d.SPDXID, Type: "DESCRIBES", Related: p}}, d.Relationships...)
+		describes = append(describes, Relationship{Element: d.SPDXID, Type: "DESCRIBES", Related: p})
 	}
+	d.Relationships = append(describes, d.Relationships...)
 	for i := range d.Packages {
 		p := &d.Packages[i]
 		if p.FilesAnalyzed {
@@ -139,6 +147,9 @@ type generator struct {
 	// images are the image packages and, for each, its files by path
 	// (the topmost layer's).
 	images []imageFiles
+	// indexID is the index package's SPDXID, when the file is an index of
+	// several images, which that package contains.
+	indexID string
 }
 
 type imageFiles struct {
@@ -225,7 +236,11 @@ func (g *generator) image(id string, img v1.Image, names []string, platform *v1.
 	top := map[string]*layerFile{}
 	pkg := len(g.doc.Packages)
 	g.doc.Packages = append(g.doc.Packages, p)
-	g.described = append(g.described, id)
+	if g.indexID != "" {
+		g.doc.Relationships = append(g.doc.Relationships, Relationship{Element: g.indexID, Type: "CONTAINS", Related: id})
+	} else {
+		g.described = append(g.described, id)
+	}
 	for li, l := range layers {
 		diffID, err := l.DiffID()
 		if err != nil {
@@ -243,7 +258,7 @@ func (g *generator) image(id string, img v1.Image, names []string, platform *v1.
 			top[f.path] = f
 		}
 	}
-	for _, k := range slices.Sorted(mapKeys(pieces)) {
+	for _, k := range slices.Sorted(maps.Keys(pieces)) {
 		if f, ok := top[k]; ok {
 			g.piece(id, pieces[k], f)
 		}
@@ -252,10 +267,46 @@ func (g *generator) image(id string, img v1.Image, names []string, platform *v1.
 	return nil
 }
 
+// index adds the package of f's index, which the document describes and
+// which contains its images.
+func (g *generator) index(f *image.File, ns hash.Hash) error {
+	d, err := f.Index.Digest()
+	if err != nil {
+		return fmt.Errorf("making the SBOM: reading the index digest: %w", err)
+	}
+	ns.Write([]byte(d.String()))
+	repo, tag := "index", ""
+	if len(f.Names) > 0 && len(f.Names[0]) > 0 {
+		repo, tag = splitRef(f.Names[0][0])
+	}
+	var q []string
+	if tag != "" {
+		q = append(q, "tag="+tag)
+	}
+	if r, err := name.NewRepository(repo); err == nil {
+		q = append(q, "repository_url="+r.Name())
+	}
+	g.indexID = "SPDXRef-Index"
+	g.described = append(g.described, g.indexID)
+	g.doc.Packages = append(g.doc.Packages, Package{
+		SPDXID:                g.indexID,
+		Name:                  repo,
+		VersionInfo:           tag,
+		DownloadLocation:      noAssertion,
+		LicenseConcluded:      noAssertion,
+		LicenseDeclared:       noAssertion,
+		CopyrightText:         noAssertion,
+		PrimaryPackagePurpose: "CONTAINER",
+		Comment:               fmt.Sprintf("index digest %s, of %d images", d, len(f.Images)),
+		ExternalRefs: []ExternalRef{{Category: "PACKAGE-MANAGER", Type: "purl",
+			Locator: "pkg:oci/" + strings.ToLower(path.Base(repo)) + "@" + strings.Replace(d.String(), ":", "%3A", 1) + purlQualifiers(q)}},
+	})
+	return nil
+}
+
 // contains adds f to package pkg.
 func (g *generator) contains(pkg int, f *layerFile) {
 	p := &g.doc.Packages[pkg]
-	p.files = append(p.files, f.id)
 	p.fileSHA1s = append(p.fileSHA1s, f.sha1)
 	g.doc.Relationships = append(g.doc.Relationships, Relationship{Element: p.SPDXID, Type: "CONTAINS", Related: f.id})
 }
@@ -425,7 +476,7 @@ func (g *generator) nix() {
 			img := g.doc.Packages[im.pkg].SPDXID
 			g.doc.Relationships = append(g.doc.Relationships, Relationship{Element: img, Type: "CONTAINS", Related: np.id})
 			for _, t := range np.targets {
-				for _, p := range slices.Sorted(mapKeys(im.files)) {
+				for _, p := range slices.Sorted(maps.Keys(im.files)) {
 					if p == t.Target || strings.HasPrefix(p, strings.TrimSuffix(t.Target, "/")+"/") {
 						g.doc.Relationships = append(g.doc.Relationships, Relationship{Element: np.id, Type: "CONTAINS", Related: im.files[p].id})
 					}
@@ -479,14 +530,4 @@ func idPart(s string) string {
 		}
 		return '-'
 	}, s)
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

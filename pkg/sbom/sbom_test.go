@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path"
@@ -299,5 +300,54 @@ func TestGenerateBlock(t *testing.T) {
 				t.Errorf("a docker-archive has no digest, but the image package has %+v", img.PackageExternalReferences)
 			}
 		})
+	}
+}
+
+// TestGenerateIndex: an index of two images is the described package,
+// with its digest, containing each image and their files.
+func TestGenerateIndex(t *testing.T) {
+	dir := writeFiles(t, "kernel", kernel)
+	var descs []*args.Args
+	for _, arch := range []string{"amd64", "arm64"} {
+		a, err := args.DecodeJSON([]byte(`{"name":"bunix/multi","tag":"t2","architecture":"`+arch+`","format":"oci-archive",
+			"files":{"kernel":"/unikernel/kernel"},
+			"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel","cmdline":"k"}}`), "args.json", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		descs = append(descs, a)
+	}
+	out := filepath.Join(t.TempDir(), "index.tar")
+	if _, err := build.Write(context.Background(), out, descs); err != nil {
+		t.Fatal(err)
+	}
+	f, err := image.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := sbom.Generate(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := readBack(t, doc)
+	described, err := spdxlib.GetDescribedPackageIDs(d)
+	if err != nil || len(described) != 1 || described[0] != "Index" {
+		t.Fatalf("described %v %v", described, err)
+	}
+	idx := pkg(t, d, "SPDXRef-Index")
+	digest, _ := f.Index.Digest()
+	if idx.PackageName != "bunix/multi" || idx.PackageVersion != "t2" || !strings.Contains(idx.PackageExternalReferences[0].Locator, digest.Hex) {
+		t.Errorf("index package %+v, digest %s", idx, digest)
+	}
+	for i := range 2 {
+		id := fmt.Sprintf("SPDXRef-Image-%d", i)
+		if got := contained(d, id); got["./unikernel/kernel"] != sum(kernel) {
+			t.Errorf("%s files %v", id, got)
+		}
+		pkg(t, d, id+"-Kernel")
+	}
+	if got := contained(d, "SPDXRef-Index"); len(got) != 0 {
+		t.Errorf("the index contains files %v", got)
 	}
 }
