@@ -208,8 +208,8 @@ func (g *generator) image(id string, img v1.Image, names []string, platform *v1.
 	if tag != "" {
 		qualifiers = append(qualifiers, "tag="+tag)
 	}
-	if r, err := name.NewRepository(repo); err == nil {
-		qualifiers = append(qualifiers, "repository_url="+r.Name())
+	if u := repositoryURL(repo); u != "" {
+		qualifiers = append(qualifiers, "repository_url="+u)
 	}
 	if hasDigest {
 		d, err := img.Digest()
@@ -283,8 +283,8 @@ func (g *generator) index(f *image.File, ns hash.Hash) error {
 	if tag != "" {
 		q = append(q, "tag="+tag)
 	}
-	if r, err := name.NewRepository(repo); err == nil {
-		q = append(q, "repository_url="+r.Name())
+	if u := repositoryURL(repo); u != "" {
+		q = append(q, "repository_url="+u)
 	}
 	g.indexID = "SPDXRef-Index"
 	g.described = append(g.described, g.indexID)
@@ -506,6 +506,19 @@ func splitRef(ref string) (name, tag string) {
 		return ref[:i], ref[i+1:]
 	}
 	return ref, ""
+}
+
+// repositoryURL returns repo when its first component names a registry
+// (it holds a "." or ":", or is localhost), else "": an image named
+// "bunix/hello" is in no registry yet.
+func repositoryURL(repo string) string {
+	host, _, ok := strings.Cut(repo, "/")
+	if ok && (strings.ContainsAny(host, ".:") || host == "localhost") {
+		if _, err := name.NewRepository(repo); err == nil {
+			return repo
+		}
+	}
+	return ""
 }
 
 // purlQualifiers encodes qualifiers, "key=value", as a purl's "?..." part.

@@ -203,6 +203,8 @@ func TestGenerateInitrd(t *testing.T) {
 	digest, _ := f.Images[0].Digest()
 	if len(img.PackageExternalReferences) != 1 || !strings.Contains(img.PackageExternalReferences[0].Locator, digest.Hex) {
 		t.Errorf("image purl %+v, want the digest %s", img.PackageExternalReferences, digest)
+	} else if l := img.PackageExternalReferences[0].Locator; strings.Contains(l, "repository_url") || !strings.HasPrefix(l, "pkg:oci/sbom@sha256%3A") {
+		t.Errorf("purl %s: bunix/sbom names no registry", l)
 	}
 	described, err := spdxlib.GetDescribedPackageIDs(d)
 	if err != nil || len(described) != 1 || described[0] != "Image" {
