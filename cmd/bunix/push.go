@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/sbom"
 	"github.com/nubificus/bunix/pkg/sign"
+	"github.com/nubificus/bunix/pkg/source"
 	"github.com/spf13/cobra"
 )
 
@@ -76,9 +76,9 @@ func cosignPassword(getenv func(string) string) func() []byte {
 }
 
 // userFault marks as bad input (exit 2) an error of inspect, push or
-// prefetch that is the user's (source.IsUserError).
+// prefetch that is the user's (registry.IsUserError).
 func userFault(err error) error {
-	if source.IsUserError(err) {
+	if registry.IsUserError(err) {
 		return usageError{err}
 	}
 	return err

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 	"github.com/nubificus/bunix/pkg/sbom"
 )
 
@@ -30,12 +31,12 @@ func checkSBOM(out string, b *batch, o *options) error {
 		ro, err1 := realPath(out)
 		rs, err2 := realPath(o.sbom)
 		if err1 == nil && err2 == nil && (ro == rs || within(rs, ro)) {
-			return &OutputError{Path: o.sbom, Reason: "is where the image goes (-o): give --sbom another path"}
+			return &output.Error{Path: o.sbom, Reason: "is where the image goes (-o): give --sbom another path"}
 		}
 	}
 	device, err := checkOutputFlag(o.sbom, b, false, "--sbom")
 	if err == nil && device {
-		return &OutputError{Path: o.sbom, Reason: "is a device or FIFO: the SBOM is written to a file"}
+		return &output.Error{Path: o.sbom, Reason: "is a device or FIFO: the SBOM is written to a file"}
 	}
 	return err
 }
@@ -59,14 +60,14 @@ func writeSBOM(ctx context.Context, file string, b *batch, o *options) error {
 	if err != nil {
 		return err
 	}
-	var wopts []image.Option
+	var fopts []output.Option
 	if o.noSync {
-		wopts = append(wopts, image.WithoutSync())
+		fopts = append(fopts, output.WithoutSync())
 	}
-	if err := image.WriteFileContext(ctx, o.sbom, func(w io.Writer) error {
+	if err := output.WriteFileContext(ctx, o.sbom, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
-	}, wopts...); err != nil {
+	}, fopts...); err != nil {
 		return fmt.Errorf("writing the SBOM to %s: %w", o.sbom, err)
 	}
 	return nil
