@@ -41,9 +41,9 @@ func writeFiles(t *testing.T, kv ...string) string {
 	return dir
 }
 
-// buildImage writes the image the JSON description js (relative to dir)
-// gives, to a file in format, and opens it.
-func buildImage(t *testing.T, dir, js, format string) *image.File {
+// buildFile writes the image the JSON description js (relative to dir)
+// gives to a file in format, and returns its path.
+func buildFile(t *testing.T, dir, js, format string) string {
 	t.Helper()
 	a, err := args.DecodeJSON([]byte(js), "args.json", dir)
 	if err != nil {
@@ -57,7 +57,13 @@ func buildImage(t *testing.T, dir, js, format string) *image.File {
 	if _, err := build.Write(context.Background(), out, []*args.Args{a}, build.WithFormat(f), build.WithCreated(time.Unix(1700000000, 0))); err != nil {
 		t.Fatal(err)
 	}
-	img, err := image.Open(out)
+	return out
+}
+
+// buildImage is buildFile, the file opened.
+func buildImage(t *testing.T, dir, js, format string) *image.File {
+	t.Helper()
+	img, err := image.Open(buildFile(t, dir, js, format))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,5 +357,33 @@ func TestGenerateIndex(t *testing.T) {
 	}
 	if got := contained(d, "SPDXRef-Index"); len(got) != 0 {
 		t.Errorf("the index contains files %v", got)
+	}
+}
+
+// TestGenerateBase: on a base image, the base's layers' files are listed
+// too, each saying which layer holds it, and a base that is a Nix store
+// path is a package.
+func TestGenerateBase(t *testing.T) {
+	dir := writeFiles(t, "kernel", kernel, "base/etc/os-release", "ID=base", "app", "the app")
+	base := buildFile(t, dir, `{"name":"bunix/base","files":{"kernel":"/unikernel/kernel","base/etc":"/etc"},
+		"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/unikernel/kernel","cmdline":"k"}}`, "oci-archive")
+	f := buildImage(t, dir, `{"name":"bunix/app","from":"`+base+`","files":{"app":"/app"}}`, "oci-archive")
+	doc, err := sbom.Generate(context.Background(), f, sbom.WithSources([]sbom.Source{{Path: "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-nginx-1.15-oci"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := readBack(t, doc)
+	got := contained(d, "SPDXRef-Image")
+	if got["./etc/os-release"] != sum("ID=base") || got["./app"] != sum("the app") || got["./unikernel/kernel"] != sum(kernel) {
+		t.Errorf("files of the base and of the image: %v", got)
+	}
+	for _, file := range d.Files {
+		if file.FileName == "./etc/os-release" && !strings.HasPrefix(file.FileComment, "in layer 1 of ") {
+			t.Errorf("the base's file says %q", file.FileComment)
+		}
+	}
+	nix := pkg(t, d, "SPDXRef-Nix-0123456789abcdfghijklmnpqrsvwxyz-nginx-1.15-oci")
+	if nix.PackageName != "nginx" || nix.PackageVersion != "1.15-oci" {
+		t.Errorf("base package %q %q", nix.PackageName, nix.PackageVersion)
 	}
 }
