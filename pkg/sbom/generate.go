@@ -359,7 +359,7 @@ func (g *generator) file(p, comment string, r io.Reader, piece string) (*layerFi
 	}
 	g.nfiles++
 	h1, h256 := sha1.New(), sha256.New()
-	r = io.TeeReader(r, io.MultiWriter(h1, h256))
+	r = io.TeeReader(r, bothHashes{h1, h256})
 	f := &layerFile{id: fmt.Sprintf("SPDXRef-File-%d", g.nfiles), path: p}
 	listed := len(g.doc.Files)
 	switch piece {
@@ -376,7 +376,7 @@ func (g *generator) file(p, comment string, r io.Reader, piece string) (*layerFi
 		// package says why it lists nothing.
 		g.doc.Files, f.inner = g.doc.Files[:listed], nil
 	}
-	n, err := io.Copy(io.Discard, r)
+	n, err := drain(r)
 	if err != nil {
 		return nil, err
 	}
@@ -482,6 +482,47 @@ func (g *generator) nix() {
 					}
 				}
 			}
+		}
+	}
+}
+
+// parallelChunk is the smallest write bothHashes hashes on two cores.
+const parallelChunk = 64 << 10
+
+// bothHashes writes to two hashes, a large write to both at once: SPDX
+// wants SHA-1 and SHA-256 of every file, and hashing them side by side
+// halves the time an SBOM adds to a build.
+type bothHashes struct{ a, b hash.Hash }
+
+func (h bothHashes) Write(p []byte) (int, error) {
+	if len(p) < parallelChunk {
+		h.a.Write(p)
+		return h.b.Write(p)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.a.Write(p)
+		close(done)
+	}()
+	h.b.Write(p)
+	<-done
+	return len(p), nil
+}
+
+// drain reads r to its end in large reads, which bothHashes hashes side
+// by side (io.Copy to io.Discard reads 8 KiB at a time), and returns how
+// many bytes it read.
+func drain(r io.Reader) (int64, error) {
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		k, err := r.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
 		}
 	}
 }
