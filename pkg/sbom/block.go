@@ -70,9 +70,9 @@ type extFS struct {
 	gdt                 int64 // byte offset of the group descriptor table
 	groups              uint32
 	fileType, is64, ext bool
-	// contentLeft is how many bytes of file content walk may still hand
-	// out: a file system can name one inode from many entries, and a
-	// sparse file can claim more than the image holds.
+	// contentLeft is how many bytes of files and directories walk may
+	// still read: a file system can name one inode from many entries, and
+	// a sparse file or directory can claim more than the image holds.
 	contentLeft int64
 }
 
@@ -327,6 +327,9 @@ func (fs *extFS) walk(f func(string, *extInode) error) error {
 		}
 		if ino.mode&modeType != modeDir {
 			return fmt.Errorf("%s: inode %d is not a directory", p, n)
+		}
+		if fs.contentLeft -= ino.size; fs.contentLeft < 0 {
+			return fmt.Errorf("%s: the directories and files add up to more than 4 times the block image and 1 GiB", p)
 		}
 		pr := ino.reader()
 		data, err := io.ReadAll(io.LimitReader(pr, 64<<20))

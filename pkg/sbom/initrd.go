@@ -18,6 +18,9 @@ const (
 	cpioTrailer = "TRAILER!!!"
 	modeType    = 0o170000
 	modeRegular = 0o100000
+	// maxInitrdUnpacked caps what a compressed initrd unpacks to, against
+	// a gzip bomb: Linux initrds are far smaller.
+	maxInitrdUnpacked = 16 << 30
 )
 
 // initrdFiles lists the regular files of an initrd read from r: newc cpio
@@ -36,7 +39,7 @@ func (g *generator) initrdFiles(r io.Reader) ([]*layerFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the gzip initrd: %w", err)
 		}
-		in = zr
+		in = &capReader{r: zr, left: maxInitrdUnpacked}
 	}
 	c := &cpioReader{r: bufio.NewReader(in)}
 	var out []*layerFile
@@ -145,5 +148,23 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	return n, err
+}
+
+// capReader reads r until left bytes are read, then fails.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, fmt.Errorf("the initrd unpacks to more than %d GiB", maxInitrdUnpacked>>30)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
 	return n, err
 }
