@@ -2,8 +2,11 @@ package sbom
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -38,4 +41,32 @@ func FuzzExt(f *testing.F) {
 			return err
 		})
 	})
+}
+
+// TestInitrdBomb: a gzip initrd that unpacks to more than
+// maxInitrdUnpacked is refused once it has, not read to its end.
+func TestInitrdBomb(t *testing.T) {
+	defer func(n int64) { maxInitrdUnpacked = n }(maxInitrdUnpacked)
+	maxInitrdUnpacked = 1 << 20
+	var cpio bytes.Buffer
+	size := 4 << 20
+	fmt.Fprintf(&cpio, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x", 1, 0o100644, 0, 0, 1, 0, size, 0, 0, 0, 0, 5, 0)
+	cpio.WriteString("zero\x00")
+	for cpio.Len()%4 != 0 {
+		cpio.WriteByte(0)
+	}
+	cpio.Write(make([]byte, size))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(cpio.Bytes())
+	zw.Close()
+	g := &generator{ctx: context.Background(), doc: &Document{}}
+	if _, err := g.initrdFiles(bytes.NewReader(gz.Bytes())); err == nil || !strings.Contains(err.Error(), "unpacks to more than 1048576 bytes") {
+		t.Errorf("a 4 MiB initrd under a 1 MiB cap: %v", err)
+	}
+	maxInitrdUnpacked = 8 << 20
+	files, err := g.initrdFiles(bytes.NewReader(gz.Bytes()))
+	if err != nil || len(files) != 1 || files[0].path != "/zero" || files[0].size != int64(size) {
+		t.Errorf("under an 8 MiB cap: %v, %v", files, err)
+	}
 }

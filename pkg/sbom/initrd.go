@@ -18,10 +18,11 @@ const (
 	cpioTrailer = "TRAILER!!!"
 	modeType    = 0o170000
 	modeRegular = 0o100000
-	// maxInitrdUnpacked caps what a compressed initrd unpacks to, against
-	// a gzip bomb: Linux initrds are far smaller.
-	maxInitrdUnpacked = 16 << 30
 )
+
+// maxInitrdUnpacked caps what a compressed initrd unpacks to, against a
+// gzip bomb: Linux initrds are far smaller.
+var maxInitrdUnpacked int64 = 16 << 30
 
 // initrdFiles lists the regular files of an initrd read from r: newc cpio
 // archives ("070701", or "070702" with checksums), one after another as
@@ -159,7 +160,7 @@ type capReader struct {
 
 func (c *capReader) Read(p []byte) (int, error) {
 	if c.left <= 0 {
-		return 0, fmt.Errorf("the initrd unpacks to more than %d GiB", maxInitrdUnpacked>>30)
+		return 0, fmt.Errorf("the initrd unpacks to more than %d bytes", maxInitrdUnpacked)
 	}
 	if int64(len(p)) > c.left {
 		p = p[:c.left]
