@@ -492,6 +492,10 @@ let
     `BUNIX_REGISTRY_PASSWORD` from the environment of nix-build (of the
     nix-daemon, in a multi-user install) as `impureEnvVars`.
 
+    A registry that keeps the pull waiting 60 s for a byte, or redirects
+    in a loop, fails it; `BUNIX_REGISTRY_TIMEOUT` (e.g. `"5m"`), passed
+    the same way, changes the 60 s.
+
     # Type
 
     ```
@@ -554,6 +558,7 @@ let
             "DOCKER_CONFIG"
             "BUNIX_REGISTRY_USERNAME"
             "BUNIX_REGISTRY_PASSWORD"
+            "BUNIX_REGISTRY_TIMEOUT"
           ];
         }
         // (if cacert == null then { } else { SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt"; })

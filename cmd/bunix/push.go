@@ -21,23 +21,28 @@ func newPush(getenv func(string) string) *cobra.Command {
 		"bunix build -o - | bunix push - registry.example.com/urunc/redis:test",
 		"COSIGN_PASSWORD=... bunix push --sign-key cosign.key --sbom result-sbom result registry.example.com/urunc/redis:1.0")
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
+		opts, err := registryOptions(getenv, insecure)
+		if err != nil {
+			return err
+		}
 		// The key and the SBOM are read before anything is pushed.
 		var key *ecdsa.PrivateKey
 		if signKey != "" {
-			var err error
 			if key, err = sign.ReadPrivateKey(signKey, cosignPassword(getenv)); err != nil {
 				return usageError{fmt.Errorf("push: --sign-key: %w", err)}
 			}
 		}
 		var doc []byte
 		if sbomFile != "" {
-			var err error
 			if doc, err = sbom.ReadFile(sbomFile); err != nil {
 				return usageError{fmt.Errorf("push: --sbom: %w", err)}
 			}
 		}
-		opts := registryOptions(insecure)
-		d, err := source.Push(cmd.Context(), a[0], a[1], cmd.InOrStdin(), opts...)
+		stdin, err := source.InputFromEnv(cmd.InOrStdin(), getenv)
+		if err != nil {
+			return usageError{err}
+		}
+		d, err := source.Push(cmd.Context(), a[0], a[1], stdin, opts...)
 		if err != nil {
 			return userFault(err)
 		}
@@ -84,10 +89,16 @@ func userFault(err error) error {
 	return err
 }
 
-// registryOptions are the options of push and inspect.
-func registryOptions(insecure bool) []registry.Option {
-	if insecure {
-		return []registry.Option{registry.Insecure()}
+// registryOptions are the registry options of every command that talks
+// to one: those of the environment (registry.FromEnv; a bad value is a
+// usage error) and the flags'.
+func registryOptions(getenv func(string) string, insecure bool) ([]registry.Option, error) {
+	opts, err := registry.FromEnv(getenv)
+	if err != nil {
+		return nil, usageError{err}
 	}
-	return nil
+	if insecure {
+		opts = append(opts, registry.Insecure())
+	}
+	return opts, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newVerify() *cobra.Command {
+func newVerify(getenv func(string) string) *cobra.Command {
 	var insecure bool
 	var keyFile string
 	cmd := command("verify --key PUB REF", "Check an image's signature in a registry, as cosign verify does", exactArgs(1),
@@ -23,7 +23,11 @@ func newVerify() *cobra.Command {
 		if err != nil {
 			return usageError{fmt.Errorf("verify: --key: %w", err)}
 		}
-		d, err := registry.Verify(cmd.Context(), a[0], key, registryOptions(insecure)...)
+		opts, err := registryOptions(getenv, insecure)
+		if err != nil {
+			return err
+		}
+		d, err := registry.Verify(cmd.Context(), a[0], key, opts...)
 		if err != nil {
 			// A REF that does not parse or names no image is bad input; a
 			// signature that fails is exit 1.

@@ -11,12 +11,18 @@ import (
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/output"
+	"github.com/nubificus/bunix/pkg/registry"
 )
 
 // IsUserError reports whether err says the input was wrong (the
 // description, or the output path) rather than that something failed while
-// working on good input.
+// working on good input. A network failure (registry.IsNetworkFailure)
+// never is, even where a reader took the broken stream for a corrupt
+// image.
 func IsUserError(err error) bool {
+	if registry.IsNetworkFailure(err) {
+		return false
+	}
 	var oe *output.Error
 	var be *BaseError
 	var ie *image.InvalidError

@@ -30,10 +30,11 @@ type options struct {
 	sbom, sbomTool string
 }
 
-// WithRegistryOptions sets how a base image named by reference is pulled:
-// credentials, transport.
+// WithRegistryOptions adds to how a base image named by reference is
+// pulled: credentials, transport, timeout (FromEnv gives one). Later
+// options win, as in registry.
 func WithRegistryOptions(opts ...registry.Option) Option {
-	return func(o *options) { o.registry = opts }
+	return func(o *options) { o.registry = append(o.registry, opts...) }
 }
 
 // WithCreated sets the images' creation time and their files' modification
@@ -202,6 +203,9 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 	b := &batch{}
 	var errs []error
 	for _, a := range descs {
+		if o.format != "" {
+			a = a.WithFormat(o.format)
+		}
 		bs, err := openBase(ctx, a, o.tempDir, o.registry)
 		if err != nil {
 			errs = append(errs, err)

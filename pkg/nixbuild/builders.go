@@ -138,7 +138,9 @@ NAR hash against the derivation's outputHash.
 
 Credentials: $BUNIX_REGISTRY_USERNAME and $BUNIX_REGISTRY_PASSWORD when set,
 else the docker config at $DOCKER_CONFIG (both passed through by Nix as
-impureEnvVars). Certificates: $SSL_CERT_FILE.`,
+impureEnvVars). Certificates: $SSL_CERT_FILE. A registry that keeps it
+waiting 60 s for a byte, or $BUNIX_REGISTRY_TIMEOUT (also passed through),
+fails the pull.`,
 		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-pull" ]; outputHashMode = "recursive"; ... }`,
 		run:     pull,
 	},

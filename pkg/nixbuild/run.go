@@ -131,7 +131,10 @@ func pull(c *call) error {
 	if err != nil {
 		return err
 	}
-	var opts []registry.Option
+	opts, err := registry.FromEnv(c.getenv)
+	if err != nil {
+		return &UsageError{fmt.Errorf("%s: %w", c.name, err)}
+	}
 	if u := c.getenv("BUNIX_REGISTRY_USERNAME"); u != "" {
 		opts = append(opts, registry.WithCredentials(u, c.getenv("BUNIX_REGISTRY_PASSWORD")))
 	}
