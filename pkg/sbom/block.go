@@ -76,6 +76,9 @@ type extFS struct {
 	contentLeft int64
 }
 
+// extSlack is what walk may read past 4 times the image's size.
+var extSlack int64 = 1 << 30
+
 // ErrNotExt is the error (wrapped) for a block image that is not an ext
 // file system bunix can read.
 var ErrNotExt = errors.New("not an ext2/3/4 file system bunix reads")
@@ -109,7 +112,7 @@ func openExt(r io.ReaderAt, size int64) (*extFS, error) {
 		return nil, fmt.Errorf("%w: inodes per group %d, inode size %d, descriptor size %d", ErrNotExt, fs.inodesPerGroup, fs.inodeSize, fs.descSize)
 	}
 	fs.groups = (fs.inodeCount + fs.inodesPerGroup - 1) / fs.inodesPerGroup
-	fs.contentLeft = 4*size + 1<<30
+	fs.contentLeft = 4*size + extSlack
 	fs.gdt = (int64(le.Uint32(sb[0x14:])) + 1) * fs.blockSize
 	return fs, nil
 }
