@@ -3,6 +3,7 @@ package nixbuild
 import (
 	"errors"
 	"fmt"
+	"github.com/nubificus/bunix/internal/buildinfo"
 	"os"
 	"strings"
 
@@ -23,6 +24,10 @@ func writeImage(c *call) error {
 	layers, err := build.ReadLayers(strings.Fields(c.getenv("bunixLayers")))
 	if err != nil {
 		return err
+	}
+	// The second output, $sbom, gets the image's SBOM.
+	if sbom := c.getenv("sbom"); sbom != "" {
+		opts = append(opts, build.WithSBOM(sbom, "bunix-"+buildinfo.Version("dev")))
 	}
 	// Temporary files go to $TMPDIR, the build directory, not the store.
 	// Nix registers $out without syncing it, so bunix does not wait for
