@@ -2,7 +2,6 @@ package build
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/registry"
-	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 // maxUrunit is the largest /urunit fetchUrunit takes from an image; urunit
@@ -18,69 +16,51 @@ import (
 const maxUrunit = 64 << 20
 
 // fetchUrunit takes /urunit out of the image a's urunit names (pulled by
-// digest from its registry, or, in a builder spec, the image Nix pulled)
-// into a file under tempDir, and makes it a's urunit binary. done removes
-// the file; with no urunit image it does nothing.
+// digest from its registry, or, in a builder spec, the image Nix pulled),
+// opened as from is, into a file under tempDir, and makes it a's urunit
+// binary. done removes the file; with no urunit image it does nothing.
 func fetchUrunit(ctx context.Context, a *args.Args, tempDir string, ropts []registry.Option) (done func(), err error) {
 	done = func() {}
 	u := a.UrunitImage
 	if u == nil || (u.Path == "" && u.Digest == "") {
 		return done, nil // not pinned: Resolve reports it
 	}
-	name := u.Path
-	if name == "" {
-		name = u.Ref + "@" + u.Digest
+	from := &args.From{Path: u.Path, Ref: u.Ref, Digest: u.Digest, Where: a.Where("urunit")}
+	fail := func(err error) error {
+		return &BaseError{Where: from.Where, Field: "urunit", Base: from.String(), Err: err}
 	}
-	where := a.Where("urunit")
-	fail := func(err error) error { return &BaseError{Where: where, Field: "urunit", Base: name, Err: err} }
-	arch := args.DefaultArchitecture
-	if v, ok := urunc.Architectures[a.Architecture]; ok {
-		arch = v
+	want := wantOf(a)
+	want.Monitor = "" // urunit is a Linux binary, whatever the monitor
+	f, pulled, err := openImage(ctx, from, "urunit", want, tempDir, ropts, fail)
+	if err != nil {
+		return done, err
+	}
+	defer func() {
+		f.Close()
+		if pulled != "" {
+			os.RemoveAll(pulled)
+		}
+	}()
+	b, err := image.OpenBase(f, from.String(), want)
+	if err != nil {
+		return done, imageError(from, fail, err)
+	}
+	data, err := b.ReadFile(ctx, args.UrunitPath, maxUrunit)
+	if err != nil {
+		if ctx.Err() != nil {
+			return done, err
+		}
+		return done, fail(err) // what the image holds, or lacks
 	}
 	dir, err := os.MkdirTemp(tempDir, ".bunix-urunit-*")
 	if err != nil {
-		return done, fmt.Errorf("creating a directory to fetch urunit into: %w", err)
-	}
-	done = func() { os.RemoveAll(dir) }
-	p := u.Path
-	if p == "" {
-		p = filepath.Join(dir, "image")
-		if err := registry.Pull(ctx, u.Ref, u.Digest, arch, p, ropts...); err != nil {
-			done()
-			if registry.IsRefused(err) {
-				return func() {}, fail(err)
-			}
-			return func() {}, fmt.Errorf("%s: urunit = %q: %w", where, name, err)
-		}
-	}
-	data, err := readUrunit(ctx, p, name, arch)
-	if err != nil {
-		done()
-		var inv *image.InvalidError
-		if errors.As(err, &inv) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-			return func() {}, fail(err)
-		}
-		return func() {}, fmt.Errorf("%s: urunit = %q: %w", where, name, err)
+		return done, fmt.Errorf("creating a directory for urunit: %w", err)
 	}
 	file := filepath.Join(dir, "urunit")
 	if err := os.WriteFile(file, data, 0o755); err != nil {
-		done()
-		return func() {}, fmt.Errorf("writing urunit: %w", err)
+		os.RemoveAll(dir)
+		return done, fmt.Errorf("writing urunit: %w", err)
 	}
-	a.SetUrunit(file, name)
-	return done, nil
-}
-
-// readUrunit returns /urunit of the image file at p.
-func readUrunit(ctx context.Context, p, name, arch string) ([]byte, error) {
-	f, err := image.Open(p, image.FollowStoreLinks(image.NixStoreDir))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := image.OpenBase(f, name, arch)
-	if err != nil {
-		return nil, err
-	}
-	return b.ReadFile(ctx, args.UrunitPath, maxUrunit)
+	a.SetUrunit(file, from.String())
+	return func() { os.RemoveAll(dir) }, nil
 }

@@ -24,7 +24,7 @@ func TestBaseReadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer file.Close()
-	b, err := OpenBase(file, "base", "amd64")
+	b, err := OpenBase(file, "base", Want{Architecture: "amd64"})
 	if err != nil {
 		t.Fatal(err)
 	}
