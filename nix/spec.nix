@@ -273,9 +273,11 @@ let
         {
           version = specVersion;
           inherit name tag;
-          # Where each field is written, so that the builder's messages
-          # name the line.
-          positions = import ../pkg/args/positions.nix rootPath args;
+          # Where each field is written, relative to root, so that the
+          # builder's messages name the line; without a root none are
+          # given, since absolute file names would tie the derivation to
+          # where the files live.
+          positions = if rootPath == null then { } else import ../pkg/args/positions.nix rootPath args;
           contents = entries;
           annotations =
             if isAttrs annotations then

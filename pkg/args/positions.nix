@@ -1,8 +1,13 @@
 # positions root args: where the fields of an args attribute set are
 # written, for error messages: { "annotations.hypervisor" = "args.nix:12:5"; }.
-# File names under root (a path, or null) are made relative to it, so that
-# the positions do not depend on where a checkout lives. Fields Nix knows no
-# source position for (computed ones) are left out.
+# Fields Nix knows no source position for (computed ones) are left out, and
+# so are bunix, cacert and root, which are not the image's fields (default.nix
+# adds them).
+#
+# With root a path (the Nix library: the positions go into the derivation),
+# only positions in files under root are kept, relative to it: nothing about
+# where a checkout or default.nix lives, or which Nix evaluates, may reach
+# the derivation. With root null (bunix build), file names stay absolute.
 #
 # Used by nix/spec.nix (the spec carries them to the builder) and embedded in
 # the bunix binary, which evaluates args.nix for `bunix build`.
@@ -34,7 +39,7 @@ let
         else
           p.file;
     in
-    if p == null || substring 0 1 p.file != "/" then
+    if p == null || substring 0 1 p.file != "/" || (prefix != null && file == p.file) then
       [ ]
     else
       [
@@ -68,7 +73,18 @@ let
   include = rootfs.include or null;
 in
 listToAttrs (
-  concatLists (map (n: at n args n) (attrNames args))
+  concatLists (
+    map (n: at n args n) (
+      builtins.filter (
+        n:
+        !builtins.elem n [
+          "bunix"
+          "cacert"
+          "root"
+        ]
+      ) (attrNames args)
+    )
+  )
   ++ inside "annotations" (n: "annotations.${n}")
   ++ inside "files" (n: "files.${toJSON n}")
   ++ inside "env" (n: "env.${n}")
