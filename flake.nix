@@ -68,6 +68,7 @@
         default = {
           type = "app";
           program = "${self.packages.${system}.bunix}/bin/bunix";
+          meta.description = "bunix: package unikernels as container images for urunc";
         };
       });
 

@@ -159,8 +159,10 @@ let
             path = p;
             name = storeName "source" (baseNameOf (toString p));
           }
+        else if builtins ? currentSystem then
+          fail field "source ${toString p} does not exist"
         else
-          fail field "source ${toString p} does not exist";
+          fail field "source ${toString p} does not exist, or is outside the flake: pure evaluation (a flake) sees no file outside it; copy it into the flake (git add it, in a git repository), make it an input of the flake (flake = false), or build with --impure";
 
       # source field s: the store path of s, as a string with context.
       source =
