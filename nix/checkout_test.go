@@ -1,6 +1,8 @@
 package nix_test
 
 import (
+	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,5 +121,37 @@ func TestSameDerivationFromAnyCheckout(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPositionsLeaveOutInherit: the spec names where each field is
+// written, relative to the args file's directory, except a field given by
+// `inherit`, whose position Nix 2.8 and Nix 2.26+ put in different places
+// (so that the derivation would depend on the Nix version).
+func TestPositionsLeaveOutInherit(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	args := filepath.Join(root, "nix", "testdata", "positions", "args.nix")
+	out, _, err := testenv.NixInstantiate(t, root, "--eval", "--strict", "--json", "--expr",
+		`{ root, args, bunix }: (import (root + "/default.nix") { inherit args bunix; }).bunixSpec.positions`,
+		"--arg", "root", root, "--arg", "args", args, "--arg", "bunix", testenv.Bunix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]string
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := map[string]string{
+		"tag":                                    "args.nix:12:3",
+		"files":                                  "args.nix:12:16",
+		`files."../../../examples/hello/kernel"`: "args.nix:12:16",
+		"annotations":                            "args.nix:13:3",
+		"annotations.unikernelType":              "args.nix:17:5",
+		"annotations.binary":                     "args.nix:18:5",
+		"env":                                    "args.nix:20:3",
+		"env.GREETING":                           "args.nix:20:3",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("positions:\n got %v\nwant %v", got, want)
 	}
 }

@@ -27,6 +27,22 @@ let
     toJSON
     unsafeGetAttrPos
     ;
+  # assigns p: whether the source at position p (of a file under root)
+  # starts an assignment, `name = ...` or `a."b".c = ...`. Nix versions put
+  # an inherited name (`inherit name;`) at different places (Nix 2.8: after
+  # `inherit`, for every name of the line; 2.26 and later: at the name
+  # itself), so its position would make the derivation depend on the Nix
+  # version: it is left out.
+  assigns =
+    p:
+    let
+      text = builtins.readFile p.file;
+      lines = builtins.filter builtins.isString (builtins.split "\n" text);
+      line = if p.line >= 1 && p.line <= length lines then elemAt lines (p.line - 1) else "";
+      rest = substring (p.column - 1) (stringLength line) line;
+      name = "([A-Za-z_][A-Za-z0-9_'-]*|\"([^\"\\]|\\\\.)*\"|[$][{][^}]*[}])";
+    in
+    builtins.match "${name}([[:space:]]*[.][[:space:]]*${name})*[[:space:]]*=([^=].*)?" rest != null;
   # at field set attr: [ { name = field; value = "file:line:col"; } ], or [ ]
   at =
     field: set: attr:
@@ -39,7 +55,11 @@ let
         else
           p.file;
     in
-    if p == null || substring 0 1 p.file != "/" || (prefix != null && file == p.file) then
+    if
+      p == null
+      || substring 0 1 p.file != "/"
+      || (prefix != null && (file == p.file || !assigns p))
+    then
       [ ]
     else
       [
