@@ -6,8 +6,12 @@
 #                         containerd, a registry, skopeo, cpio, gzip, e2fsprogs (e2fsck, debugfs, dumpe2fs:
 #                         they read back the block images bunix writes),
 #                         qemu-system-x86 (the boot test), and make itself,
-#                         for .ci/run on a bare machine
+#                         for .ci/run on a bare machine, and openssh-server
+#                         and openssh-client (the remote-builder test runs an
+#                         sshd of its own on loopback)
 #   scripts/deps.sh nix   only Nix, for `make image`
+#   scripts/deps.sh newnix  debootstrap, which scripts/newnix.sh makes its
+#                         Debian sid rootfs with
 #
 # It runs apt-get update once, and only when something is missing, and uses
 # sudo unless it runs as root.
@@ -24,8 +28,10 @@ nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
 all) needs=("$nix" dockerd:docker.io containerd:containerd ctr:containerd
 	docker-registry:docker-registry skopeo:skopeo cpio:cpio gzip:gzip e2fsck:e2fsprogs
-	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86 make:make) ;;
+	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86 make:make
+	sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client) ;;
 nix) needs=("$nix") ;;
+newnix) needs=(debootstrap:debootstrap) ;;
 *)
 	echo "usage: $0 [nix]" >&2
 	exit 2
@@ -84,6 +90,14 @@ fi
 if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
 	log "systemctl disable --now docker-registry.service"
 	"${sudo[@]}" systemctl disable --now docker-registry.service >&2
+fi
+# Likewise openssh-server's sshd, on port 22: the remote-builder test starts
+# its own. (Only when this run installed it: a machine reached over SSH
+# already had it.)
+if [[ " ${missing[*]} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+	log "systemctl disable --now ssh.service ssh.socket"
+	"${sudo[@]}" systemctl disable --now ssh.service >&2
+	"${sudo[@]}" systemctl disable --now ssh.socket >&2 2>/dev/null || true
 fi
 
 for need in "${needs[@]}"; do

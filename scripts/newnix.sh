@@ -22,7 +22,7 @@
 # sandbox-fallback = false, so a build that cannot be sandboxed fails instead.
 #
 # Runs as root (debootstrap, mounts). Needs debootstrap (scripts/deps.sh
-# installs it), Go in /usr/local/go (bound into the rootfs read-only) and
+# newnix installs it when missing), Go in /usr/local/go (bound into the rootfs read-only) and
 # Debian's mirror over HTTP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,12 +44,16 @@ die() {
 # rootfs makes $cache when it is not there: debootstrap into a temporary
 # directory beside it, then, in it, scripts/deps.sh (the same packages as
 # the host's tests get, Nix included) and nix.conf; renamed into place only
-# when all of that worked.
+# when all of that worked. An existing one gets what scripts/deps.sh added
+# since it was made.
 rootfs() {
 	if [[ -f $cache/.bunix-newnix ]]; then
+		# What the tests need may have grown since: deps.sh adds it (and
+		# does nothing when all of it is there).
+		enter "$cache" scripts/deps.sh </dev/null
 		return
 	fi
-	command -v debootstrap >/dev/null || die "debootstrap missing: run scripts/deps.sh (it installs it), or apt-get install debootstrap"
+	scripts/deps.sh newnix </dev/null
 	local tmp=$cache.tmp
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
