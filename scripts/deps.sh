@@ -18,7 +18,8 @@
 set -euo pipefail
 
 # Each entry is COMMAND:PACKAGE[,PACKAGE...]: the packages that provide
-# COMMAND. nix-setup-systemd is only a Recommends of nix-bin, but it creates
+# COMMAND; a PACKAGE written A|B is the first of them apt knows (the docker
+# CLI is docker.io's up to Debian 13, docker-cli's in sid). nix-setup-systemd is only a Recommends of nix-bin, but it creates
 # the nixbld group and users that nix-build needs when run as root.
 # docker.io's Depends (containerd, runc, tini) are all dockerd needs here,
 # and bring the containerd and ctr the tests also run on their own;
@@ -26,7 +27,7 @@ set -euo pipefail
 # AppArmor on, or no cgroups mounted.
 nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
-all) needs=("$nix" dockerd:docker.io containerd:containerd ctr:containerd
+all) needs=("$nix" dockerd:docker.io 'docker:docker-cli|docker.io' containerd:containerd ctr:containerd
 	docker-registry:docker-registry skopeo:skopeo cpio:cpio gzip:gzip e2fsck:e2fsprogs
 	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86 make:make
 	sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client) ;;
@@ -78,6 +79,18 @@ if ((EUID != 0)); then
 fi
 log "apt-get update"
 "${sudo[@]}" apt-get update -q >&2
+for i in "${!missing[@]}"; do
+	if [[ ${missing[i]} == *"|"* ]]; then
+		IFS='|' read -ra alternatives <<<"${missing[i]}"
+		for p in "${alternatives[@]}"; do
+			if apt-cache show "$p" >/dev/null 2>&1; then
+				missing[i]=$p
+				break
+			fi
+		done
+		missing[i]=${missing[i]%%|*}
+	fi
+done
 if ((${#missing[@]} > 0)); then
 	log "apt-get install ${missing[*]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \

@@ -32,6 +32,7 @@ mirror=${NEWNIX_MIRROR:-http://deb.debian.org/debian}
 suite=${NEWNIX_SUITE:-sid}
 goroot=$(go env GOROOT)
 gomodcache=$(go env GOMODCACHE)
+gitdir=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
 
 log() { echo "newnix.sh: $*" >&2; }
 die() {
@@ -94,11 +95,18 @@ enter() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/bunix-newnix.XXXXXX")
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m --propagation private -- bash -euc '
-		root=$1 work=$2 src=$3 goroot=$4 gomodcache=$5
-		shift 5
+		root=$1 work=$2 src=$3 goroot=$4 gomodcache=$5 gitdir=$6
+		shift 6
 		mount --bind "$root" "$root"
 		mkdir -p "$root/src" "$root/usr/local/go" "$root/gomodcache" "$root/nix" "$work/nix" "$root/.oldroot"
 		mount --bind "$src" "$root/src"
+		# A git worktree and its repository name each other by absolute
+		# path: bind both there too.
+		if [[ -n $gitdir && $gitdir != "$src"/* ]]; then
+			mkdir -p "$root$gitdir" "$root$src"
+			mount --bind "$gitdir" "$root$gitdir"
+			mount --bind "$src" "$root$src"
+		fi
 		mount --bind -o ro "$goroot" "$root/usr/local/go"
 		mount --bind "$gomodcache" "$root/gomodcache"
 		mount --bind "$work/nix" "$root/nix"
@@ -116,7 +124,7 @@ enter() {
 			PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			GOMODCACHE=/gomodcache GOCACHE=/root/.cache/go-build GOFLAGS=-buildvcs=false \
 			"$@"
-	' newnix "$root" "$work" "$src" "$goroot" "$gomodcache" "$@" || rc=$?
+	' newnix "$root" "$work" "$src" "$goroot" "$gomodcache" "$gitdir" "$@" || rc=$?
 	rm -rf "$work"
 	return $rc
 }
