@@ -1,6 +1,7 @@
 package nix_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,7 +15,8 @@ import (
 // TestFlakePureEvaluation: in a flake (pure evaluation) the mistakes a
 // flake's author makes are named with what to do, not with Nix's bare
 // "attribute 'currentSystem' missing" or a "does not exist" for a file that
-// exists; and the flake's apps carry meta, which `nix flake check` wants.
+// exists; lib given both bunix and system takes system for bunix; and the flake's
+// apps carry meta, which `nix flake check` wants.
 func TestFlakePureEvaluation(t *testing.T) {
 	root := testenv.ModuleRoot(t)
 	nixCmd := testenv.Require(t, "nix")
@@ -39,6 +41,7 @@ func TestFlakePureEvaluation(t *testing.T) {
     in {
       noSystem = bunix.lib.buildImage (args // { bunix = prebuilt; });
       withSystem = bunix.lib.buildImage (args // { bunix = prebuilt // { system = "x86_64-linux"; }; });
+      bothGiven = bunix.lib.buildImage (args // { bunix = prebuilt; system = "x86_64-linux"; });
       outside = bunix.lib.buildImage (args // {
         bunix = prebuilt // { system = "x86_64-linux"; };
         files = { %q = "/unikernel/kernel"; };
@@ -49,11 +52,21 @@ func TestFlakePureEvaluation(t *testing.T) {
 
 	eval := func(attr string) (string, error) {
 		cmd := exec.Command(nixCmd, append(features, "eval", "--raw", "path:"+dir+"#"+attr)...)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return stderr.String(), err
+		}
+		return string(out), nil
 	}
-	if out, err := eval("withSystem.drvPath"); err != nil || !strings.HasSuffix(strings.TrimSpace(out), ".drv") {
-		t.Fatalf("nix eval .#withSystem.drvPath: %v\n%s", err, out)
+	withSystem, err := eval("withSystem.drvPath")
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(withSystem), ".drv") {
+		t.Fatalf("nix eval .#withSystem.drvPath: %v\n%s", err, withSystem)
+	}
+	// lib's system, given with a bunix that names none, is bunix's.
+	if out, err := eval("bothGiven.drvPath"); err != nil || out != withSystem {
+		t.Errorf("nix eval .#bothGiven.drvPath: %v\n%s\nwant %s", err, out, withSystem)
 	}
 	for attr, want := range map[string]string{
 		"noSystem.drvPath": "which system is it for? It names none, and in pure evaluation (a flake) Nix does not know the system it runs on: give bunix a system, e.g. `bunix = prebuilt // { system = \"x86_64-linux\"; }`",
