@@ -421,7 +421,7 @@ let
     else
       throw "bunix = ${
         if isAttrs bunix && !(bunix ? outPath) then "an attribute set" else toString bunix
-      }: which system is it for? It names none, and in pure evaluation (a flake) Nix does not know the system it runs on: give bunix a system, e.g. `bunix = prebuilt // { system = \"x86_64-linux\"; }` for a non-flake input or `bunix = { outPath = ./out; system = \"x86_64-linux\"; }` for a path, or pass the package (bunix.packages.\${system}.bunix), or call bunix.lib.buildImage with system = \"x86_64-linux\" in place of bunix; or evaluate with --impure";
+      }: which system is it for? It names none, and in pure evaluation (a flake) Nix does not know the system it runs on: give bunix a system, e.g. `bunix = prebuilt // { system = \"x86_64-linux\"; }` for a non-flake input or `bunix = { outPath = ./out; system = \"x86_64-linux\"; }` for a path, or pass the package (bunix.packages.\${system}.bunix), or give bunix.lib.buildImage system = \"x86_64-linux\" too; or evaluate with --impure";
 
   # nonNull o: o without its null attributes (those not set).
   nonNull = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
