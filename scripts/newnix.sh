@@ -48,6 +48,15 @@ die() {
 # when all of that worked. An existing one gets what scripts/deps.sh added
 # since it was made.
 rootfs() {
+	# One run at a time makes or updates it.
+	mkdir -p "$(dirname "$cache")"
+	exec 9>"$cache.lock"
+	flock 9
+	makeRootfs
+	exec 9>&-
+}
+
+makeRootfs() {
 	if [[ -f $cache/.bunix-newnix ]]; then
 		# What the tests need may have grown since: deps.sh adds it (and
 		# does nothing when all of it is there).
