@@ -443,11 +443,25 @@ let
     bunix: attrs:
     builtins.derivation (
       {
-        system = bunix.system or builtins.currentSystem;
+        system = systemOf bunix;
         builder = "${prefixOf bunix}/bin/bunix";
       }
       // attrs
     );
+
+  # systemOf bunix: the system bunix is for: its `system` attribute (a
+  # package has one), else the system Nix runs on, which a flake's pure
+  # evaluation does not know.
+  systemOf =
+    bunix:
+    if isAttrs bunix && bunix ? system then
+      bunix.system
+    else if builtins ? currentSystem then
+      builtins.currentSystem
+    else
+      throw "bunix = ${
+        if isAttrs bunix && !(bunix ? outPath) then "an attribute set" else toString bunix
+      }: which system is it for? It names none, and in pure evaluation (a flake) Nix does not know the system it runs on: give bunix a system, e.g. `bunix = prebuilt // { system = \"x86_64-linux\"; }` for a non-flake input or `bunix = { outPath = ./out; system = \"x86_64-linux\"; }` for a path, or pass the package (bunix.packages.\${system}.bunix), or give bunix.lib.buildImage system = \"x86_64-linux\" too; or evaluate with --impure";
 
   # nonNull o: o without its null attributes (those not set).
   nonNull = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));

@@ -176,8 +176,10 @@ let
             path = p;
             name = storeName "source" (baseNameOf (toString p));
           }
+        else if builtins ? currentSystem then
+          fail field "source ${toString p} does not exist"
         else
-          fail field "source ${toString p} does not exist";
+          fail field "source ${toString p} does not exist, or is outside the flake: pure evaluation (a flake) sees no file outside it; copy it into the flake (git add it, in a git repository), make it an input of the flake (flake = false), or build with --impure";
 
       # source field s: the store path of s, as a string with context.
       source =
@@ -365,9 +367,11 @@ let
         {
           version = specVersion;
           inherit name tag;
-          # Where each field is written, so that the builder's messages
-          # name the line.
-          positions = import ../pkg/args/positions.nix rootPath args;
+          # Where each field is written, relative to root, so that the
+          # builder's messages name the line; without a root none are
+          # given, since absolute file names would tie the derivation to
+          # where the files live.
+          positions = if rootPath == null then { } else import ../pkg/args/positions.nix rootPath args;
           contents = entries;
           annotations =
             if isAttrs annotations then
