@@ -153,7 +153,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 			field = fmt.Sprintf("contents[%d]", i)
 		}
 		if ct.Image != nil {
-			c.add(field+".image", ct.Source, "a copy out of an image is extracted by the build first (WithExtracted): this description was not")
+			c.add(field+".image", ct.Source, extractFirst)
 			continue
 		}
 		r.Copies = append(r.Copies, a.copyOf(c, field, ct.Source, ct.Target))
@@ -310,6 +310,10 @@ func checkPort(host string) string {
 func errText(err error) string {
 	return strings.TrimPrefix(err.Error(), "could not parse reference: ")
 }
+
+// extractFirst says why a copy out of an image cannot be resolved: its
+// source is a path in the image, not on this machine.
+const extractFirst = "a copy out of an image is extracted by the build first (WithExtracted): this description was not"
 
 // copyOf resolves one copy into the image: its source against Root, its
 // target by the image's rules.

@@ -3,6 +3,10 @@ package build
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"fmt"
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/image"
 	"io"
 	"os"
 	"path/filepath"
@@ -138,5 +142,56 @@ func TestCopyFromImage(t *testing.T) {
 	all, _ := io.ReadAll(rc2)
 	if !bytes.Contains(all, []byte("urunit binary")) {
 		t.Error("the initrd does not hold /urunit's bytes")
+	}
+}
+
+// TestRootfsLayerFromImage: the rootfs layer's builder (WriteRootfsLayer,
+// nix-rootfs-layer) fetches an initrd's include out of an image, and
+// urunit out of its image, as bunix build does (fetchCopies): its layer is
+// the rootfs layer of the image Write writes, not a skipped one.
+func TestRootfsLayerFromImage(t *testing.T) {
+	tool := toolImage(t)
+	kernel := filepath.Join(files(t, "kernel"), "kernel")
+	js := fmt.Sprintf(`{"version":%d,"name":"x","tag":"latest","contents":[{"source":%q,"target":"/kernel"}],"urunit":{"image":%q},"cmd":["/init"],
+	  "rootfs":{"type":"initrd","include":[{"image":%q,"source":"/urunit","target":"/init"}]},
+	  "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/kernel"}}`, args.SpecVersion, kernel, tool, tool)
+	spec := func() []*args.Args {
+		descs, err := args.DecodeSpec([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return descs
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := Write(context.Background(), out, spec()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := image.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	layers, err := f.Images[0].Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digests []string
+	for _, l := range layers {
+		d, _ := l.DiffID()
+		digests = append(digests, d.String())
+	}
+	dir := filepath.Join(t.TempDir(), "layer")
+	if err := WriteRootfsLayer(context.Background(), dir, spec()); err != nil {
+		t.Fatal(err)
+	}
+	if why, err := os.ReadFile(filepath.Join(dir, layerSkippedName)); err == nil {
+		t.Fatalf("the rootfs layer was skipped: %s", why)
+	}
+	read, err := ReadLayers([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read) != 1 || !slices.Contains(digests, read[0].Blob.DiffID.String()) {
+		t.Errorf("the rootfs layer %v is none of the image's layers %q", read, digests)
 	}
 }

@@ -211,14 +211,8 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			errs = append(errs, err)
 			continue
 		}
-		a, done, err := extractSources(ctx, a, o.tempDir, o.registry)
+		a, done, err := fetchCopies(ctx, a, o.tempDir, o.registry)
 		b.done = append(b.done, done)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fetched, err := fetchUrunit(ctx, a, o.tempDir, o.registry)
-		b.done = append(b.done, fetched)
 		if err != nil {
 			errs = append(errs, err)
 			continue
