@@ -51,7 +51,8 @@
 # "annotations", "env", "entrypoint", "cmd", "urunc", "workingDir" and
 # "user" are passed through untouched, all but the first only when the
 # caller gave them (not null); "urunit", when given, is a store path like a
-# "source", or { "image": store path } for urunit = { ref; digest; hash; },
+# "source", or { "image": store path } for urunit = { ref; digest; hash;
+# insecure; },
 # the image pullImage pulled, which the builder takes /urunit from (the
 # rootfs layer's spec carries "urunc" and "urunit" too, whose rules and
 # file the rootfs depends on). "positions" says
@@ -305,16 +306,20 @@ let
       # insecure; } becomes pullImage's layout, for the architecture and
       # the hypervisor annotation, as bunix build opens it (args.Monitor:
       # the short key first, "" for none); a path or derivation is itself.
-      imagePath =
-        field: img:
+      imagePath = imagePathFor (
+        if isAttrs annotations then
+          annotations.hypervisor or annotations."com.urunc.unikernel.hypervisor" or ""
+        else
+          ""
+      );
+      # imagePathFor monitor field img: imagePath for the monitor given
+      # ("" for none: urunit's image, a Linux binary whatever the monitor,
+      # as bunix build opens it).
+      imagePathFor =
+        monitor: field: img:
         if isAttrs img && !(isStoreObject img) then
           let
             extra = attrNames (removeAttrs img [ "ref" "digest" "hash" "insecure" ]);
-            monitor =
-              if isAttrs annotations then
-                annotations.hypervisor or annotations."com.urunc.unikernel.hypervisor" or ""
-              else
-                "";
           in
           if extra != [ ] then
             fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash, insecure)"
@@ -345,21 +350,7 @@ let
         if urunit == null then
           null
         else if isAttrs urunit && !(isStoreObject urunit) then
-          let
-            extra = attrNames (removeAttrs urunit [ "ref" "digest" "hash" ]);
-          in
-          if extra != [ ] then
-            fail "urunit" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
-          else if !(urunit ? ref) || !(urunit ? digest) || !(urunit ? hash) then
-            fail "urunit" "an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
-          else
-            {
-              image = toString (pullImage {
-                inherit (urunit) ref digest hash;
-                inherit bunix cacert;
-                architecture = if architecture == null then "amd64" else architecture;
-              });
-            }
+          { image = imagePathFor "" "urunit" urunit; }
         else
           source "urunit" urunit;
 
