@@ -7,10 +7,10 @@
 #
 # The spec is the versioned contract between the Nix functions (nix/lib.nix)
 # and the Go builder (pkg/args: SpecVersion, DecodeSpec; pkg/nixbuild/doc.go
-# lists every contract between the two sides). Version 3:
+# lists every contract between the two sides). Version 4:
 #
 #   {
-#     "version": 3,
+#     "version": 4,
 #     "name": "urunc/prebuilt/redis-rumprun-hvt",
 #     "tag": "test",
 #     "architecture": "amd64",
@@ -63,7 +63,11 @@
 # a store path like a "source", and its other keys are passed through
 # untouched. A local source that is a symbolic link is refused (Nix would
 # store the link, not the file). Version 1 had no "rootfs", version 2 no
-# "env", "entrypoint", "cmd" or "from"; this bunix reads version 3 only. The Go side
+# "env", "entrypoint", "cmd" or "from", version 3 no "image" entries,
+# "urunc", "urunit", "workingDir" or "user" (nor the image derivation's
+# second output, sbom); this bunix reads version 4 only. Any key added here
+# bumps specVersion and args.SpecVersion together, so that an older bunix
+# says to update it rather than failing on a key it does not know. The Go side
 # decodes exactly this, rejects unknown keys and does all validation that Nix
 # does not need to do (absolute targets, annotation keys and values, env
 # names, the process args against cmdline, name and tag syntax).
@@ -98,7 +102,7 @@ let
     typeOf
     ;
 
-  specVersion = 3;
+  specVersion = 4;
 
   # describe v: the type of v, for error messages.
   describe =

@@ -2,8 +2,13 @@ package args
 
 // SpecVersion is the version of the JSON spec that nix/lib.nix hands the
 // derivation's builder. Both sides change it together; nix/spec.nix makes
-// the spec and documents it. Version 2 added rootfs; version 3 env, entrypoint, cmd and from.
-const SpecVersion = 3
+// the spec and documents it. Version 2 added rootfs; version 3 env,
+// entrypoint, cmd and from; version 4 copies out of an image ("image" in
+// contents and rootfs include), urunc, urunit, workingDir and user, and the
+// builder's second output, sbom. Any key added to the spec bumps it, so
+// that a bunix older than the Nix library stops at the version and says to
+// update it rather than at the first key it does not know.
+const SpecVersion = 4
 
 // Args is an image description as the user wrote it.
 type Args struct {
