@@ -2,8 +2,6 @@ package nix_test
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,14 +34,7 @@ func TestPullImageStall(t *testing.T) {
 // answers the manifest with a redirect to itself fails in the sandbox,
 // "redirects in a loop", where it used to follow it for ever.
 func TestPullImageRedirectLoop(t *testing.T) {
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2/" {
-			return
-		}
-		http.Redirect(w, r, r.URL.String(), http.StatusFound)
-	}))
-	t.Cleanup(s.Close)
-	host := strings.TrimPrefix(s.URL, "http://")
+	host := testenv.RedirectLoopRegistry(t)
 	root := testenv.ModuleRoot(t)
 	// A new digest each run: the fixed-output derivation really pulls.
 	digest := fmt.Sprintf("sha256:%064x", time.Now().UnixNano())

@@ -255,23 +255,7 @@ func TestUrunitFromImage(t *testing.T) {
 	ref := pushUrunit(t, content)
 	dir := t.TempDir()
 	pre := bunixCLI(t, dir, nil, "prefetch", ref)
-	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
-	os.WriteFile(filepath.Join(dir, "app"), []byte("a"), 0o755)
-	p := filepath.Join(dir, "args.nix")
-	os.WriteFile(p, []byte(`{ name = "bunix/urunit-image"; urunit = `+strings.TrimSpace(pre)+`; cmd = [ "/bin/app" ];
-  files = { "./kernel" = "/unikernel/kernel"; }; rootfs = { type = "initrd"; include = { "./app" = "/bin/app"; }; };
-  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }; }`), 0o644)
-	out := nixBuild(t, "--arg", "args", p)
-	cli := filepath.Join(t.TempDir(), "image.tar")
-	bunixCLI(t, dir, nil, "build", p, "-o", cli)
-	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
-		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
-	}
-	x := extract(t, out, "/unikernel/rootfs.cpio")
-	tool(t, x, "sh", "-c", "cpio -id --quiet < rootfs.cpio")
-	if got := string(testenv.ReadFile(t, filepath.Join(x, "urunit"))); got != content {
-		t.Errorf("/urunit in the initrd is %q, want the image's top layer's %q", got, content)
-	}
+	out := buildWithUrunit(t, dir, "bunix/urunit-image", strings.TrimSpace(pre), content)
 	img, err := tarball.ImageFromPath(out, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -302,10 +286,19 @@ func TestUrunitInsecureMirror(t *testing.T) {
 	ref := "[::ffff:" + strings.Replace(reg.Addr, ":", "]:", 1) + "/urunc/urunit:mirror"
 	dir := t.TempDir()
 	pre := strings.TrimSpace(bunixCLI(t, dir, nil, "prefetch", "--insecure", ref))
+	buildWithUrunit(t, dir, "bunix/urunit-mirror", strings.TrimSuffix(pre, "}")+" insecure = true; }", content)
+}
+
+// buildWithUrunit builds, in dir, a linux guest named name whose initrd
+// gets its urunit from urunit (a Nix value) with nix-build and with bunix
+// build, fails t unless the two give the same bytes and /urunit in the
+// initrd holds content, and returns nix-build's image.
+func buildWithUrunit(t *testing.T, dir, name, urunit, content string) string {
+	t.Helper()
 	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
 	os.WriteFile(filepath.Join(dir, "app"), []byte("a"), 0o755)
 	p := filepath.Join(dir, "args.nix")
-	os.WriteFile(p, []byte(`{ name = "bunix/urunit-mirror"; urunit = `+strings.TrimSuffix(pre, "}")+` insecure = true; }; cmd = [ "/bin/app" ];
+	os.WriteFile(p, []byte(`{ name = "`+name+`"; urunit = `+urunit+`; cmd = [ "/bin/app" ];
   files = { "./kernel" = "/unikernel/kernel"; }; rootfs = { type = "initrd"; include = { "./app" = "/bin/app"; }; };
   annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }; }`), 0o644)
 	out := nixBuild(t, "--arg", "args", p)
@@ -317,6 +310,7 @@ func TestUrunitInsecureMirror(t *testing.T) {
 	x := extract(t, out, "/unikernel/rootfs.cpio")
 	tool(t, x, "sh", "-c", "cpio -id --quiet < rootfs.cpio")
 	if got := string(testenv.ReadFile(t, filepath.Join(x, "urunit"))); got != content {
-		t.Errorf("/urunit in the initrd is %q, want %q", got, content)
+		t.Errorf("/urunit in the initrd is %q, want the image's top layer's %q", got, content)
 	}
+	return out
 }

@@ -171,14 +171,7 @@ func silentRegistry(t *testing.T) string {
 // every request but the API check with a redirect to itself stops:
 // "redirects in a loop", exit 1, its memory small (it grew without bound).
 func TestRedirectLoopExits1(t *testing.T) {
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2/" {
-			return
-		}
-		http.Redirect(w, r, r.URL.String(), http.StatusFound)
-	}))
-	t.Cleanup(s.Close)
-	host := strings.TrimPrefix(s.URL, "http://")
+	host := testenv.RedirectLoopRegistry(t)
 	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
 	for _, argv := range [][]string{{"inspect", "--insecure", host + "/urunc/loop:1"}, {"prefetch", host + "/urunc/loop:1"}} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -66,3 +66,18 @@ func StallingRegistry(t testing.TB, repo, salt string) (host, digest, layer stri
 	stallOn.Store(layer)
 	return host, d.String(), layer
 }
+
+// RedirectLoopRegistry starts a loopback server that answers the registry
+// API check and then every request with a redirect to itself, and returns
+// its host.
+func RedirectLoopRegistry(t testing.TB) string {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		http.Redirect(w, r, r.URL.String(), http.StatusFound)
+	}))
+	t.Cleanup(s.Close)
+	return strings.TrimPrefix(s.URL, "http://")
+}
