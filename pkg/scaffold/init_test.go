@@ -50,7 +50,7 @@ func TestInitChecksFiles(t *testing.T) {
 // TestNextSteps: what init prints last are the commands that build what it
 // wrote, the ones written into args.nix, and the flake's when it wrote one.
 func TestNextSteps(t *testing.T) {
-	got := strings.Join(NextSteps("demo", false), "\n")
+	got := strings.Join(NextSteps("demo", "args.nix", false), "\n")
 	for _, want := range []string{"Next, in demo, build the image", "  bunix build -f args.nix -o image.tar && docker load < image.tar",
 		"  make -C " + CheckoutPlaceholder + " image ARGS=$PWD/args.nix"} {
 		if !strings.Contains(got, want) {
@@ -60,7 +60,7 @@ func TestNextSteps(t *testing.T) {
 	if strings.Contains(got, "  nix build") {
 		t.Errorf("a flake command without a flake:\n%s", got)
 	}
-	if got := strings.Join(NextSteps("demo", true), "\n"); !strings.Contains(got, "  nix build && docker load < result") {
+	if got := strings.Join(NextSteps("demo", "args.nix", true), "\n"); !strings.Contains(got, "  nix build && docker load < result") {
 		t.Errorf("NextSteps with a flake:\n%s", got)
 	}
 }
