@@ -107,3 +107,14 @@ func TestInitConvertFormatsBuild(t *testing.T) {
 		t.Errorf("convert -o x.json --format hcl: %v\n%s", err, stderr)
 	}
 }
+
+// TestHelpNamesEveryFormat: bunix --help does not describe build as
+// docker-archive only: it writes oci-archive and OCI layouts too.
+func TestHelpNamesEveryFormat(t *testing.T) {
+	for _, argv := range [][]string{{"--help"}, {"build", "--help"}} {
+		_, stdout, _ := cli(t, nil, argv...)
+		if strings.Contains(stdout, "Build a docker-archive image tar") || !strings.Contains(stdout, "oci-archive") {
+			t.Errorf("bunix %v:\n%s", argv, stdout)
+		}
+	}
+}

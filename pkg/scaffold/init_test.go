@@ -64,3 +64,27 @@ func TestNextSteps(t *testing.T) {
 		t.Errorf("NextSteps with a flake:\n%s", got)
 	}
 }
+
+// TestNextStepsHere: init in the working directory says "build the image",
+// not "in ., build the image"; for an args.json, the CLI line only.
+func TestNextStepsHere(t *testing.T) {
+	got := strings.Join(NextSteps(".", "args.json", false), "\n")
+	if strings.Contains(got, "in .") || !strings.HasPrefix(got, "Next, build the image and load it:") {
+		t.Errorf("NextSteps(.):\n%s", got)
+	}
+	if !strings.Contains(got, "bunix build -f args.json") || strings.Contains(got, "make ") {
+		t.Errorf("NextSteps for args.json:\n%s", got)
+	}
+}
+
+// TestWriteNewNamesPlainly: what is in the way is named as a path, not a
+// Go list in brackets.
+func TestWriteNewNamesPlainly(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "exists.nix")
+	os.WriteFile(p, nil, 0o644)
+	err := WriteNew(map[string][]byte{p: []byte("{}")})
+	if err == nil || strings.Contains(err.Error(), "[") || !strings.HasPrefix(err.Error(), p+" already exists") {
+		t.Errorf("WriteNew over %s: %v", p, err)
+	}
+}

@@ -30,7 +30,7 @@ func WriteNew(files map[string][]byte) error {
 		}
 	}
 	if len(exist) > 0 {
-		return &Error{Problems: []string{fmt.Sprintf("%v already exists: bunix never overwrites a file; move it away or pick another directory", exist)}}
+		return &Error{Problems: []string{fmt.Sprintf("%s already %s: bunix never overwrites a file; move it away or pick another directory", strings.Join(exist, ", "), map[bool]string{true: "exists", false: "exist"}[len(exist) == 1])}}
 	}
 	var made []string
 	for _, p := range paths {
