@@ -39,6 +39,9 @@ type From struct {
 	// Digest is empty for a reference written with a tag only, which the
 	// build refuses, saying what the tag resolves to.
 	Ref, Digest string
+	// Hash, when given, is the NAR hash (SRI) the pulled image must have,
+	// as Nix's fixed-output derivation checks it.
+	Hash string
 	// Insecure says that the registry is reached over plain HTTP (a
 	// mirror off loopback without TLS).
 	Insecure bool
@@ -174,6 +177,9 @@ func (a *Args) resolveImage(c *collector, field string, f *FromArgs) *From {
 		c.add(field+".hash", f.Hash, "not a Nix hash: want sha256- and the base64 of 32 bytes, 44 characters (bunix prefetch prints it)")
 	}
 	out.Ref, out.Digest, out.Insecure = ref, digest, f.Insecure
+	if isSRISHA256(f.Hash) {
+		out.Hash = f.Hash
+	}
 	return out
 }
 
