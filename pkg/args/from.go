@@ -99,7 +99,9 @@ func (c *collector) imageRef(field string, v any) *FromArgs {
 				c.add(field+"."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
 			}
 		}
-		for _, k := range []string{"ref", "digest"} {
+		// hash too, as lib.pullImage has it: the build checks what it
+		// pulled against it, as nix-build does.
+		for _, k := range []string{"ref", "digest", "hash"} {
 			if _, ok := v[k]; !ok {
 				c.add(field+"."+k, nil, "missing: an image in a registry is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
 			}
