@@ -35,7 +35,7 @@ func TestInitConvertFormatsBuild(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		"kernel":        "\x7fELF not really a kernel",
 		"app.conf":      "x=1\n",
-		"Containerfile": "FROM scratch\nCOPY kernel /unikernel/kernel\nCOPY app.conf /conf/app.conf\n" + convertLabels + "LABEL com.urunc.unikernel.cmdline=\"/app -c /conf/app.conf\"\n",
+		"Containerfile": "FROM scratch\nCOPY kernel /unikernel/kernel\nCOPY app.conf /conf/app.conf\n" + convertLabels + "LABEL com.urunc.unikernel.cmdline=\"/app -c /conf/app.conf\"\nWORKDIR /srv\nUSER 1000\n",
 	})
 	var made []string
 	for _, f := range []string{"nix", "json", "hcl"} {
@@ -49,11 +49,11 @@ func TestInitConvertFormatsBuild(t *testing.T) {
 			t.Errorf("init --format %s says next:\n%s\nwant %q, and no \"in .\"", f, stderr, want)
 		}
 		made = append(made, filepath.Join(sub, "args."+f))
-		if _, stderr, err := run(dir, noNix, "convert", "Containerfile", "-o", "conv."+f, "--name", "t/conv"); err != nil {
+		if _, stderr, err := run(dir, noNix, "convert", "Containerfile", "-o", "conv."+f, "--name", "t/conv", "--urunc", "0.8"); err != nil {
 			t.Fatalf("convert -o conv.%s: %v\n%s", f, err, stderr)
 		}
 		made = append(made, filepath.Join(dir, "conv."+f))
-		stdout, stderr, err := run(dir, noNix, "convert", "Containerfile", "--format", f, "--name", "t/conv")
+		stdout, stderr, err := run(dir, noNix, "convert", "Containerfile", "--format", f, "--name", "t/conv", "--urunc", "0.8")
 		if err != nil {
 			t.Fatalf("convert --format %s: %v\n%s", f, err, stderr)
 		}
@@ -62,6 +62,14 @@ func TestInitConvertFormatsBuild(t *testing.T) {
 		}
 	}
 
+	for _, f := range []string{"json", "hcl"} {
+		text := string(testenv.ReadFile(t, filepath.Join(dir, "conv."+f)))
+		for _, w := range []string{"urunc", "workingDir", "user"} {
+			if !strings.Contains(text, w) {
+				t.Errorf("conv.%s lacks %s, which conv.nix has:\n%s", f, w, text)
+			}
+		}
+	}
 	images := map[string][]byte{}
 	for _, desc := range made {
 		name := filepath.Base(filepath.Dir(desc)) + "/" + filepath.Base(desc)

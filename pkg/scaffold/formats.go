@@ -62,6 +62,9 @@ func (d *Description) fields() []field {
 	if d.Architecture != "" {
 		fs = append(fs, field{"architecture", cty.StringVal(d.Architecture)})
 	}
+	if d.Urunc != "" {
+		fs = append(fs, field{"urunc", cty.StringVal(d.Urunc)})
+	}
 	if d.Base != nil {
 		fs = append(fs, field{"from", baseValue(d.Base)})
 	}
@@ -92,6 +95,12 @@ func (d *Description) fields() []field {
 	}
 	if d.Cmd != nil {
 		fs = append(fs, field{"cmd", stringList(d.Cmd)})
+	}
+	if d.WorkingDir != "" {
+		fs = append(fs, field{"workingDir", cty.StringVal(d.WorkingDir)})
+	}
+	if d.User != "" {
+		fs = append(fs, field{"user", cty.StringVal(d.User)})
 	}
 	return append(fs, field{"annotations", stringMap(d.Annotations)})
 }
