@@ -65,3 +65,16 @@ func TestCopyFromImageLinkOut(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyFromImageRootLink: a tree copied to / whose top holds a symlink
+// (/bin -> usr/bin, as merged-/usr images have) is refused naming the
+// image's path and the link, not a temporary file of bunix.
+func TestCopyFromImageRootLink(t *testing.T) {
+	tool := linkImage(t, "usr/bin")
+	kernel := filepath.Join(t.TempDir(), "kernel")
+	os.WriteFile(kernel, []byte("k"), 0o644)
+	_, err := Write(t.Context(), filepath.Join(t.TempDir(), "out"), describe(t, `{"name":"x","files":{`+quoted(kernel)+`:"/kernel"},"rootfs":{"type":"raw","include":[{"image":`+quoted(tool)+`,"source":"/","target":"/"}]},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/kernel"}}`))
+	if err == nil || !IsUserError(err) || strings.Contains(err.Error(), ".bunix-sources") || !strings.Contains(err.Error(), `rootfs.include[0].image = `+quoted(tool)+`: /: /app is a symbolic link (to "usr/bin")`) {
+		t.Error(err)
+	}
+}
