@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -57,12 +58,40 @@ func TestLinuxBootExample(t *testing.T) {
 			t.Errorf("boot.sh's output lacks %q:\n%s", want, console)
 		}
 	}
+	// README's sample of the same run, "..." standing for what varies.
+	for _, line := range readmeSample(t, root, "$ make boot-example") {
+		pieces := strings.Split(line, "...")
+		for i, p := range pieces {
+			pieces[i] = regexp.QuoteMeta(p)
+		}
+		if !regexp.MustCompile(strings.Join(pieces, ".*")).MatchString(console) {
+			t.Errorf("README's boot-example sample shows %q, which boot.sh did not print:\n%s", line, console)
+		}
+	}
 	if _, err := os.Lstat(filepath.Join(work, "result")); err != nil {
 		t.Errorf("boot.sh left no result in WORK: %v", err)
 	}
 	t.Logf("built and booted in %s", time.Since(start).Round(time.Millisecond))
 
 	t.Run("containerd", func(t *testing.T) { runItContainerd(t, filepath.Join(work, "result")) })
+}
+
+// readmeSample returns the lines of README.md's console block that starts
+// with the line first, but that line and lines of "..." only.
+func readmeSample(t *testing.T, root, first string) []string {
+	t.Helper()
+	_, rest, ok := strings.Cut(string(testenv.ReadFile(t, filepath.Join(root, "README.md"))), "```console\n"+first+"\n")
+	block, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatalf("README.md has no console block starting %q", first)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(block), "\n") {
+		if strings.TrimSpace(l) != "..." {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }
 
 // runItContainerd follows the README's "Run it" with containerd as far as
