@@ -111,6 +111,14 @@ func Init(a Answers) (*Description, error) {
 	if len(env) > 0 {
 		d.Env = env
 	}
+	// A guest or monitor that no release runs yet builds only for urunc's
+	// main branch: say so in the description, or the build refuses it.
+	for _, name := range []string{a.Guest, a.Monitor} {
+		if w := urunc.Unreleased(name); w != "" {
+			d.Urunc = "main"
+			d.Comment = append(d.Comment, w+".")
+		}
+	}
 	switch {
 	case urunc.DefaultRootfs(a.Guest) == "":
 		d.Hints = []string{a.Guest + " takes no root filesystem."}
