@@ -1,0 +1,142 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nubificus/bunix/pkg/registry"
+)
+
+// Options say what to run and how: bunix run's command line.
+type Options struct {
+	// Image is the IMAGE argument (Open); Stdin is read for "-".
+	Image string
+	Stdin io.Reader
+	// Process changes the image's process (words after IMAGE,
+	// --entrypoint, --env).
+	Process Process
+	// MemoryMiB and CPUs size the guest (0: urunc's defaults); Accel is
+	// AccelKVM, AccelTCG or "" (KVM when /dev/kvm works, else TCG, said
+	// on Stderr); Ports are forwarded with qemu's user-mode network; Arch
+	// is the architecture of the image to run.
+	MemoryMiB uint64
+	CPUs      uint
+	Accel     string
+	Ports     []Port
+	Arch      string
+	// Timeout stops the guest after that long (0: never).
+	Timeout time.Duration
+	// DryRun prints the command line (and the files written beside the
+	// monitor) on Stdout instead of running it.
+	DryRun bool
+	// Registry are the options of a pull.
+	Registry []registry.Option
+	// TempDir is where the private directory goes (os.TempDir() if "").
+	TempDir string
+	// Stdout gets the guest's console (or the dry run); Stderr bunix's
+	// and the monitor's messages.
+	Stdout, Stderr io.Writer
+}
+
+// Run boots o.Image as urunc would: opens it, unpacks it into a private
+// directory (removed before Run returns, whatever happens), reads urunc's
+// settings, builds the monitor's command line and runs it (Exec), or
+// prints it (DryRun).
+func Run(ctx context.Context, o Options) error {
+	if o.Arch == "" {
+		o.Arch = "amd64"
+	}
+	switch o.Accel {
+	case "", AccelKVM, AccelTCG:
+	default:
+		return &UsageError{fmt.Errorf("--accel %q: want kvm or tcg", o.Accel)}
+	}
+	src, err := Open(ctx, o.Image, o.Stdin, o.Arch, o.Registry...)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dir, err := os.MkdirTemp(o.TempDir, "bunix-run-")
+	if err != nil {
+		return fmt.Errorf("making the run's private directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	l, err := Load(ctx, src.Image, src.Annotations, o.Process, dir)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", src.Name, err)
+	}
+	for _, w := range l.Warnings {
+		fmt.Fprintln(o.Stderr, "bunix: warning: "+w)
+	}
+	m := &Machine{MemoryMiB: o.MemoryMiB, CPUs: o.CPUs, Accel: o.Accel, Arch: o.Arch, Dir: dir}
+	if len(o.Ports) > 0 {
+		m.Net = &Net{MAC: UserNetMAC, Ports: o.Ports}
+	}
+	if m.Accel == "" {
+		m.Accel = AccelKVM
+		if err := KVMUsable(); err != nil {
+			m.Accel = AccelTCG
+			if l.Guest.Monitor == "qemu" {
+				fmt.Fprintf(o.Stderr, "bunix: no KVM here (%v): qemu emulates the CPU (TCG), which is slower; --accel tcg says so and drops this note\n", err)
+			}
+		}
+	}
+	plan, err := Command(l.Guest, m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src.Name, err)
+	}
+	if o.DryRun {
+		return printPlan(o.Stdout, plan, m)
+	}
+	return Exec(ctx, plan, l.Guest, m, o.Stdout, o.Stderr, o.Timeout)
+}
+
+// UsageError is a mistake on the command line.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// printPlan writes the command line, quoted for a shell, then each file
+// written beside the monitor under a "# PATH:" line.
+func printPlan(w io.Writer, plan *Plan, m *Machine) error {
+	if _, err := fmt.Fprintln(w, ShellQuote(plan.Argv)); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(plan.Files))
+	for name := range plan.Files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		data := plan.Files[name]
+		if !strings.HasSuffix(string(data), "\n") {
+			data = append(data, '\n')
+		}
+		if _, err := fmt.Fprintf(w, "# %s:\n%s", filepath.Join(m.Dir, name), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ShellQuote renders argv as a POSIX shell would need it typed.
+func ShellQuote(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
+}
