@@ -94,7 +94,7 @@ func newRoot(getenv func(string) string) *cobra.Command {
 		// Two edits away: "buidl" is build, "valdate" validate.
 		SuggestionsMinimumDistance: 2,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newInit(), newConvert(), newPrefetch())
+	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newRun(getenv), newInit(), newConvert(), newPrefetch())
 	root.AddCommand(newNixBuilders(getenv)...)
 	return root
 }

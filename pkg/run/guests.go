@@ -42,8 +42,9 @@ type guestParts struct {
 	blocks  []blockArg
 	cli     monitorCli
 	// netCli builds the guest's own network arguments for qemu from the
-	// backend (urunc's "tap,…"; bunix's "user,…"), nil for qemu's default.
-	netCli func(backend, mac string) string
+	// netdev with the given id (urunc's "tap,id=…"; bunix's "user,id=…"),
+	// nil for qemu's default.
+	netCli func(netdev func(id string) string, mac string) string
 	// files are written into the Machine's Dir before the monitor starts,
 	// by name; appendInitrd is appended to the guest's initrd.
 	files        map[string][]byte
@@ -361,7 +362,8 @@ func mirageParts(g *Guest, n netParams) *guestParts {
 		gateway = "--ipv4-gateway=" + n.Gateway
 	}
 	p := &guestParts{command: fmt.Sprintf("%s %s %s", address, gateway, strings.Join(g.Args, " "))}
-	if blocks := g.blockDevs(); len(blocks) > 0 {
+	// MonitorBlockCli: one block, named storage, for solo5 only.
+	if blocks := g.blockDevs(); len(blocks) > 0 && (g.Monitor == "hvt" || g.Monitor == "spt") {
 		p.blocks = []blockArg{{ID: "storage", Path: blocks[0].Source}}
 	}
 	return p
@@ -376,9 +378,9 @@ func mewzParts(_ *Guest, n netParams) *guestParts {
 	return &guestParts{
 		command: fmt.Sprintf("ip=%s/%d gateway=%s ", n.IP, mask, n.Gateway),
 		cli:     monitorCli{Other: " -no-reboot -device isa-debug-exit,iobase=0x501,iosize=2"},
-		netCli: func(backend, mac string) string {
+		netCli: func(netdev func(string) string, mac string) string {
 			return " -device virtio-net-pci,netdev=net0,disable-legacy=on,disable-modern=off,mac=" + mac +
-				" -netdev " + backend + ",id=net0"
+				" -netdev " + netdev("net0")
 		},
 	}
 }
@@ -399,8 +401,8 @@ func hermitParts(g *Guest, n netParams) *guestParts {
 	return &guestParts{
 		command: strings.Join(words, " "),
 		cli:     monitorCli{Other: " -no-reboot"},
-		netCli: func(backend, mac string) string {
-			return " -netdev " + backend + ",id=net0 -device virtio-net-pci,netdev=net0,disable-legacy=on,mac=" + mac
+		netCli: func(netdev func(string) string, mac string) string {
+			return " -netdev " + netdev("net0") + " -device virtio-net-pci,netdev=net0,disable-legacy=on,mac=" + mac
 		},
 	}
 }

@@ -103,15 +103,15 @@ func Load(ctx context.Context, img v1.Image, annotations map[string]string, p Pr
 			}
 		}
 	case jsonErr != nil:
-		return nil, fmt.Errorf("no urunc settings: the labels lack unikernelType, hypervisor or binary, and %w; urunc would run the image as an ordinary container", jsonErr)
+		return nil, &image.InvalidError{Err: fmt.Errorf("no urunc settings: the labels lack unikernelType, hypervisor or binary, and %w; urunc would run the image as an ordinary container", jsonErr)}
 	case !complete(fromJSON):
-		return nil, fmt.Errorf("%s lacks unikernelType, hypervisor or binary: urunc would run the image as an ordinary container", urunc.JSONPath)
+		return nil, &image.InvalidError{Err: fmt.Errorf("%s lacks unikernelType, hypervisor or binary: urunc would run the image as an ordinary container", urunc.JSONPath)}
 	default:
 		l.Settings = fromJSON
 	}
 	g, err := guestOf(l.Settings, &cf.Config, p)
 	if err != nil {
-		return nil, err
+		return nil, &image.InvalidError{Err: err}
 	}
 	if g.Kernel, err = hostPath(root, rootDir, urunc.Binary, l.Settings[urunc.Binary]); err != nil {
 		return nil, err

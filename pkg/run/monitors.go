@@ -89,10 +89,13 @@ func Command(g *Guest, m *Machine) (*Plan, error) {
 	return plan, nil
 }
 
-// userNetdev is qemu's user-mode network with g's ports forwarded: what
-// bunix puts where urunc puts "tap,script=no,downscript=no,ifname=TAP".
-func userNetdev(n *Net) string {
+// userNetdev is qemu's user-mode network, with id when not "", and n's
+// ports forwarded: what bunix puts where urunc puts a tap netdev.
+func userNetdev(n *Net, id string) string {
 	s := "user"
+	if id != "" {
+		s += ",id=" + id
+	}
 	for _, p := range n.Ports {
 		s += fmt.Sprintf(",hostfwd=tcp::%d-:%d", p.Host, p.Guest)
 	}
@@ -126,9 +129,9 @@ func qemuArgv(g *Guest, m *Machine, p *guestParts) []string {
 			mac = UserNetMAC
 		}
 		if p.netCli != nil {
-			s += p.netCli(userNetdev(m.Net), mac)
+			s += p.netCli(func(id string) string { return userNetdev(m.Net, id) }, mac)
 		} else {
-			s += " -net nic,model=virtio,macaddr=" + mac + " -net " + userNetdev(m.Net)
+			s += " -net nic,model=virtio,macaddr=" + mac + " -net " + userNetdev(m.Net, "")
 		}
 	} else {
 		s += " -nic none"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,7 +90,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	plan, err := Command(l.Guest, m)
 	if err != nil {
-		return fmt.Errorf("%s: %w", src.Name, err)
+		return &UsageError{fmt.Errorf("%s: %w", src.Name, err)}
 	}
 	if o.DryRun {
 		return printPlan(o.Stdout, plan, m)
@@ -139,4 +140,71 @@ func ShellQuote(argv []string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// ParseEnv reads the --env and --env-file values of docker run: KEY=VALUE,
+// or KEY alone for the value getenv gives (left out when unset); files
+// hold one such line each, blank lines and lines starting with # skipped.
+// readFile reads an env file.
+func ParseEnv(env, files []string, getenv func(string) (string, bool), readFile func(string) ([]byte, error)) ([]string, error) {
+	var out []string
+	add := func(where, kv string) error {
+		name, _, hasValue := strings.Cut(kv, "=")
+		if name == "" || strings.ContainsAny(name, " \t") {
+			return &UsageError{fmt.Errorf("%s %q: want KEY=VALUE, KEY a name without spaces", where, kv)}
+		}
+		if hasValue {
+			out = append(out, kv)
+		} else if v, ok := getenv(name); ok {
+			out = append(out, name+"="+v)
+		}
+		return nil
+	}
+	for _, f := range files {
+		data, err := readFile(f)
+		if err != nil {
+			return nil, &UsageError{fmt.Errorf("--env-file %s: %w", f, err)}
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			line = strings.TrimRight(line, "\r")
+			if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue
+			}
+			if err := add(fmt.Sprintf("--env-file %s: line %d:", f, i+1), strings.TrimLeft(line, " \t")); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, kv := range env {
+		if err := add("--env", kv); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ParseMemory reads -m/--memory as docker run takes it: a number of bytes
+// with an optional unit b, k, m or g (powers of 1024), e.g. 512m or 1g,
+// in MiB; at least 16 MiB.
+func ParseMemory(s string) (uint64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	shift := 0
+	switch {
+	case strings.HasSuffix(t, "g"):
+		shift = 30
+	case strings.HasSuffix(t, "m"):
+		shift = 20
+	case strings.HasSuffix(t, "k"):
+		shift = 10
+	}
+	num := strings.TrimRight(t, "bkmg")
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || num == "" || n > 1<<40>>shift {
+		return 0, &UsageError{fmt.Errorf("--memory %q: want a size such as 512m or 1g", s)}
+	}
+	mib := n << shift >> 20
+	if mib < 16 {
+		return 0, &UsageError{fmt.Errorf("--memory %q: at least 16m, a guest needs that much", s)}
+	}
+	return mib, nil
 }
