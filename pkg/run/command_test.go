@@ -109,9 +109,9 @@ var commandCases = []struct {
 		want: `qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu host -enable-kvm -display none -vga none -serial stdio -monitor null -kernel /r/rootfs/k -nic none -initrd /r/rootfs/i -no-reboot -append 'app -x'`,
 	},
 	{
-		name: "freebsd/qemu block (no disk on qemu yet)",
-		g:    Guest{Type: "freebsd", Monitor: "qemu", Rootfs: RootfsBlock, Block: "/r/rootfs/b", Args: []string{"/bin/app"}, Kernel: "/r/rootfs/k"},
-		want: `qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu host -enable-kvm -display none -vga none -serial stdio -monitor null -kernel /r/rootfs/k -nic none -append vfs.root.mountfrom=/dev/vtbd0`,
+		name:  "freebsd/qemu block (no disk on qemu yet)",
+		g:     Guest{Type: "freebsd", Monitor: "qemu", Rootfs: RootfsBlock, Block: "/r/rootfs/b", Args: []string{"/bin/app"}, Kernel: "/r/rootfs/k"},
+		want:  `qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu host -enable-kvm -display none -vga none -serial stdio -monitor null -kernel /r/rootfs/k -nic none -append vfs.root.mountfrom=/dev/vtbd0`,
 		files: map[string]string{"urunit.conf": "UES\nPATH=/bin\nUEE\nUCS\nUID:0\nGID:0\nWD:/\nARC:1\nARV:/bin/app\nUCE\nUBS\nUBE\nUNS\nIP:\nGW:\nMSK:\nUNE\n" + strings.Repeat("PAD\n", 128)},
 	},
 	{
@@ -146,9 +146,9 @@ var commandCases = []struct {
 		want: `qemu-system-x86_64 -m 512M -L /usr/share/qemu -cpu max -accel tcg -display none -vga none -serial stdio -monitor null -smp 2 -kernel /r/rootfs/k -net nic,model=virtio,macaddr=52:54:00:12:34:56 -net user,hostfwd=tcp::8080-:80,hostfwd=tcp::2222-:22 -fsdev local,id=rootfs9p,security_model=none,path=/r/rootfs -device virtio-9p-pci,fsdev=rootfs9p,mount_tag=fs0 -no-reboot -nodefaults -append 'panic=-1 console=ttyS0 root=fs0 rw rootfstype=9p rootflags=trans=virtio,version=9p2000.L,msize=5000000,cache=mmap,posixacl ip=10.0.2.15::10.0.2.2:255.255.255.0:urunc:eth0:off PATH=/bin init=/bin/sh -- -c x'`,
 	},
 	{
-		name: "linux/qemu urunit, block rootfs: the config is a second initrd",
-		g:    Guest{Type: "linux", Monitor: "qemu", Rootfs: RootfsBlock, Block: "/r/rootfs/b", Args: []string{"/urunit", "/app"}, Env: []string{"A=b"}, UID: 1, GID: 2, WorkingDir: "/w", Kernel: "/r/rootfs/k"},
-		want: `qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu host -enable-kvm -display none -vga none -serial stdio -monitor null -kernel /r/rootfs/k -nic none -device virtio-blk-pci,serial=rootfs,drive=rootfs -drive format=raw,if=none,id=rootfs,file=/r/rootfs/b -initrd /r/urunit.conf -no-reboot -nodefaults -append 'panic=-1 console=ttyS0 root=/dev/vda rw retain_initrd URUNIT_CONFIG=/sys/firmware/initrd init=/urunit -- /app'`,
+		name:  "linux/qemu urunit, block rootfs: the config is a second initrd",
+		g:     Guest{Type: "linux", Monitor: "qemu", Rootfs: RootfsBlock, Block: "/r/rootfs/b", Args: []string{"/urunit", "/app"}, Env: []string{"A=b"}, UID: 1, GID: 2, WorkingDir: "/w", Kernel: "/r/rootfs/k"},
+		want:  `qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu host -enable-kvm -display none -vga none -serial stdio -monitor null -kernel /r/rootfs/k -nic none -device virtio-blk-pci,serial=rootfs,drive=rootfs -drive format=raw,if=none,id=rootfs,file=/r/rootfs/b -initrd /r/urunit.conf -no-reboot -nodefaults -append 'panic=-1 console=ttyS0 root=/dev/vda rw retain_initrd URUNIT_CONFIG=/sys/firmware/initrd init=/urunit -- /app'`,
 		files: map[string]string{"urunit.conf": "UES\nA=b\nUEE\nUCS\nUID:1\nGID:2\nWD:/w\nUCE\nUBS\nUBE\n"},
 	},
 	{
