@@ -155,10 +155,10 @@ func TestBootStops(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		err := run.Run(context.Background(), run.Options{
 			Image: dockerArchive, Process: run.Process{Args: []string{"wait"}, HasArgs: true},
-			Accel: run.AccelTCG, Timeout: 45 * time.Second, TempDir: tmp, Stdout: &stdout, Stderr: &stderr,
+			Accel: run.AccelTCG, Timeout: 10 * time.Second, TempDir: tmp, Stdout: &stdout, Stderr: &stderr,
 		})
 		var ge *run.GuestError
-		if !errors.As(err, &ge) || !strings.Contains(err.Error(), "did not power off within 45s") {
+		if !errors.As(err, &ge) || !strings.Contains(err.Error(), "did not power off within 10s") {
 			t.Errorf("run: %v, want the timeout\n%s", err, stdout.String())
 		}
 		if left := monitorsUnder(tmp); len(left) != 0 {

@@ -46,7 +46,7 @@ func Open(ctx context.Context, arg string, stdin io.Reader, arch string, opts ..
 	case arg == Stdin:
 		f, err = image.OpenReader(stdin, "", "on standard input")
 		arg = "standard input"
-	case !strings.HasPrefix(arg, registry.Scheme) && exists(arg):
+	case !strings.HasPrefix(arg, registry.Scheme) && lstat(arg) == nil:
 		f, err = image.Open(arg, image.FollowStoreLinks(image.NixStoreDir))
 	case explicit || strings.HasPrefix(arg, registry.Scheme):
 		imgs, err := registry.Get(ctx, ref, opts...)
@@ -55,7 +55,7 @@ func Open(ctx context.Context, arg string, stdin io.Reader, arch string, opts ..
 		}
 		return choose(imgs, nil, arch, ref, nil)
 	default:
-		return nil, fmt.Errorf("opening %s: %w (an image in a registry is docker://REF, or HOST/NAME:TAG)", arg, os.ErrNotExist)
+		return nil, fmt.Errorf("opening %s: %w (an image in a registry is docker://REF, or HOST/NAME:TAG)", arg, lstat(arg))
 	}
 	if err != nil {
 		return nil, err
@@ -71,9 +71,9 @@ func Open(ctx context.Context, arg string, stdin io.Reader, arch string, opts ..
 	return s, nil
 }
 
-func exists(p string) bool {
+func lstat(p string) error {
 	_, err := os.Lstat(p)
-	return err == nil
+	return err
 }
 
 // choose picks the image of imgs for arch.
