@@ -264,12 +264,16 @@ func resolve(root *os.Root, p string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		// A relative target is read from the link's directory; ".." stops
+		// at the root, as it does in a chroot.
+		base := done
 		if strings.HasPrefix(target, "/") {
-			done = "/"
+			base = "/"
 		}
-		todo = append(strings.Split(strings.Trim(path.Clean("/"+target), "/"), "/"), todo...)
-		if target == "/" {
-			todo = todo[1:]
+		full := strings.Trim(path.Join("/", base, target), "/")
+		done = "/"
+		if full != "" {
+			todo = append(strings.Split(full, "/"), todo...)
 		}
 	}
 	return done, nil
