@@ -106,6 +106,22 @@ func TestBootLinux(t *testing.T) {
 	}
 }
 
+// TestBootPanic: a guest whose kernel panics (no init at the path given)
+// is a failed run that says so, though qemu exits 0 (urunc boots Linux
+// with panic=-1 under -no-reboot).
+func TestBootPanic(t *testing.T) {
+	dockerArchive, _, _ := bootImages(t)
+	var stdout, stderr bytes.Buffer
+	err := run.Run(context.Background(), run.Options{
+		Image: dockerArchive, Process: run.Process{Entrypoint: []string{"/no/such/init"}, HasEntrypoint: true},
+		Accel: run.AccelTCG, Timeout: 2 * time.Minute, TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr,
+	})
+	var ge *run.GuestError
+	if !errors.As(err, &ge) || !strings.Contains(err.Error(), "the guest panicked: \"Kernel panic - not syncing") {
+		t.Errorf("run: %v, want the panic\n%s", err, stdout.String())
+	}
+}
+
 // TestBootStops: a guest that never powers off is stopped by SIGINT to
 // bunix run (exit 130), and by --timeout (exit 1, said); neither leaves a
 // qemu process or a temporary file.

@@ -45,6 +45,10 @@ const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // MaxEntries caps the tar headers of an image's layers, all together.
 const MaxEntries = image.MaxBaseEntries
 
+// MaxUnpacked caps the bytes of the regular files of an image's layers,
+// all together: what a run may write to its private directory.
+const MaxUnpacked = 64 << 30
+
 // Loaded is an image read for a run: the guest and what reading it noticed.
 type Loaded struct {
 	Guest *Guest
@@ -237,12 +241,28 @@ func hostPath(root *os.Root, rootDir, key, p string) (string, error) {
 	return filepath.Join(rootDir, filepath.FromSlash(resolved)), nil
 }
 
+// The bounds of resolve: a path's length (urunc's), and the components it
+// walks, links followed included.
+const (
+	maxPath  = 4096
+	maxSteps = 256
+)
+
 // resolve follows the symbolic links of p in root, as a chroot would:
 // an absolute target starts again at the root; at most 40 links.
 func resolve(root *os.Root, p string) (string, error) {
+	if len(p) > maxPath {
+		return "", fmt.Errorf("longer than %d bytes", maxPath)
+	}
 	todo := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
+	if todo[0] == "" {
+		todo = nil
+	}
 	done := "/"
-	for links := 0; len(todo) > 0; {
+	for links, steps := 0, 0; len(todo) > 0; steps++ {
+		if steps > maxSteps {
+			return "", fmt.Errorf("more than %d path components to follow", maxSteps)
+		}
 		name := todo[0]
 		todo = todo[1:]
 		next := path.Join(done, name)
@@ -292,9 +312,9 @@ func unpack(ctx context.Context, img v1.Image, cf *v1.ConfigFile, root *os.Root)
 	if len(layers) != len(cf.RootFS.DiffIDs) {
 		return &image.InvalidError{Err: fmt.Errorf("the image has %d layers, but its config lists %d diffIDs", len(layers), len(cf.RootFS.DiffIDs))}
 	}
-	entries := 0
+	entries, written := 0, int64(0)
 	for i, l := range layers {
-		if err := unpackLayer(ctx, l, cf.RootFS.DiffIDs[i], root, &entries); err != nil {
+		if err := unpackLayer(ctx, l, cf.RootFS.DiffIDs[i], root, &entries, &written); err != nil {
 			if context.Cause(ctx) != nil {
 				return context.Cause(ctx)
 			}
@@ -304,7 +324,7 @@ func unpack(ctx context.Context, img v1.Image, cf *v1.ConfigFile, root *os.Root)
 	return nil
 }
 
-func unpackLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, root *os.Root, entries *int) error {
+func unpackLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, root *os.Root, entries *int, written *int64) error {
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return err
@@ -323,6 +343,16 @@ func unpackLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, root *os.Root,
 		}
 		if *entries++; *entries > MaxEntries {
 			return &image.InvalidError{Err: fmt.Errorf("the layers hold more than %d entries", MaxEntries)}
+		}
+		if sparse(hdr) {
+			// Its holes would be written out in full: a few bytes of
+			// layer could fill the disk. Docker does not read them either.
+			return &image.InvalidError{Err: fmt.Errorf("%s: a sparse tar entry, which bunix run does not unpack", msg.Quote(hdr.Name, 120))}
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			if *written += hdr.Size; hdr.Size < 0 || *written > MaxUnpacked {
+				return &image.InvalidError{Err: fmt.Errorf("the layers' files add up to more than %d bytes", int64(MaxUnpacked))}
+			}
 		}
 		if err := unpackEntry(root, hdr, tr); err != nil {
 			return fmt.Errorf("%s: %w", msg.Quote(hdr.Name, 120), err)
@@ -403,4 +433,17 @@ func orDot(p string) string {
 		return "."
 	}
 	return p
+}
+
+// sparse reports whether hdr is a GNU or PAX sparse file.
+func sparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
