@@ -13,55 +13,11 @@
 # The image derivation gets their outputs in $bunixLayers (outside the spec)
 # and takes the blobs from there.
 #
-# The spec is the versioned contract between this file and the Go builder
-# (pkg/args: SpecVersion, DecodeSpec). Version 3:
-#
-#   {
-#     "version": 3,
-#     "name": "urunc/prebuilt/redis-rumprun-hvt",
-#     "tag": "test",
-#     "architecture": "amd64",
-#     "contents": [
-#       { "source": "/nix/store/...-redis.hvt", "target": "/unikernel/redis.hvt",
-#         "field": "files.\"./redis.hvt\"" },
-#       { "source": "/nix/store/...-app", "target": "/unikernel/app.hvt",
-#         "field": "contents[0]" }
-#     ],
-#     "annotations": { "unikernelType": "rumprun", ... },
-#     "env": { "REDIS_PORT": "6379" },
-#     "entrypoint": [ "redis-server" ],
-#     "cmd": [ "/data/conf/redis.conf" ],
-#     "positions": { "annotations.hypervisor": "args.nix:12:5", ... },
-#     "from": "/nix/store/...-nginx-1.15-oci",
-#     "rootfs": {
-#       "type": "block",
-#       "include": [
-#         { "source": "/nix/store/...-redis.conf", "target": "/conf/redis.conf",
-#           "field": "rootfs.include.\"./redis.conf\"" }
-#       ],
-#       "fsType": "ext2", "size": "64M", "mountPoint": "/data"
-#     }
-#   }
-#
-# "from", present only when the caller set it, is the store path of the
-# base image: an image file (docker-archive, oci-archive or OCI layout), or
-# the output of pullImage when buildImage was given { ref; digest; hash; }.
-# "architecture" is present only when the caller set it. "contents" lists the
-# files entries first (in attribute name order), then the contents entries in
-# list order; "field" says where each came from, for error messages.
-# "annotations", "env", "entrypoint" and "cmd" are passed through untouched,
-# the last three only when the caller gave them (not null). "positions" says
-# where the caller wrote each field (pkg/args/positions.nix), for error
-# messages. "rootfs" is present only when the caller gave one: its "include"
-# entries are made like "contents" ones (an attribute set's in name order, a
-# list's in list order, "field" saying which), its "from", when not null, is
-# a store path like a "source", and its other keys are passed through
-# untouched. A local source that is a symbolic link is refused (Nix would
-# store the link, not the file). Version 1 had no "rootfs", version 2 no
-# "env", "entrypoint", "cmd" or "from"; this bunix reads version 3 only. The Go side
-# decodes exactly this, rejects unknown keys and does all validation that Nix
-# does not need to do (absolute targets, annotation keys and values, env
-# names, the process args against cmdline, name and tag syntax).
+# The spec, what buildImage's arguments become, is the versioned contract
+# between these functions and the Go builder: nix/spec.nix makes it and
+# documents each key; pkg/nixbuild/doc.go lists every contract between the
+# two sides and where each reads and writes it.
+
 let
   inherit (builtins)
     attrNames
@@ -84,10 +40,22 @@ let
     stringLength
     substring
     toJSON
-    typeOf
     ;
 
-  specVersion = 3;
+  inherit
+    (import ./spec.nix {
+      inherit
+        storeName
+        isStoreObject
+        toPath
+        nonNull
+        prefixOf
+        pullImage
+        ;
+    })
+    specVersion
+    imageSpec
+    ;
 
   # storeName fallback s: s made usable as the name of a store path. Every
   # character outside [A-Za-z0-9+._?=-] becomes "-", only the last 200
@@ -105,32 +73,6 @@ let
     in
     if undotted == "" then fallback else undotted;
 
-  # describe v: the type of v, for error messages.
-  describe =
-    v:
-    {
-      int = "an integer";
-      float = "a float";
-      bool = "a boolean";
-      string = "a string";
-      path = "a path";
-      null = "null";
-      set = "an attribute set";
-      list = "a list";
-      lambda = "a function";
-    }
-    .${typeOf v} or (typeOf v);
-
-  # isSymlink p: whether the path p is itself a symbolic link.
-  isSymlink =
-    p:
-    let
-      parent = dirOf p;
-      base = baseNameOf (toString p);
-    in
-    base != "" && pathExists parent && (builtins.readDir parent).${base} or null == "symlink";
-
-  hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
   hasSuffix =
     suffix: s:
     let
@@ -348,132 +290,33 @@ let
       bunix,
     }@args:
     let
-      context = "bunix.buildImage ${if isString name then name else "<name>"}";
-      fail = field: msg: throw "${context}: ${field}: ${msg}";
-
-      rootPath = if root == null then null else toPath root;
-
-      # copy field p: the local file or directory p, alone in the store.
-      # A symlink is refused: Nix would store the link itself, which
-      # dangles in the sandbox, and it cannot read where the link points.
-      copy =
-        field: p:
-        if isSymlink p then
-          fail field "source ${toString p} is a symbolic link: Nix would store the link, not the file it names, so bunix refuses it (bunix build does too, and says where it points); write the path of the file itself"
-        else if pathExists p then
-          builtins.path {
-            path = p;
-            name = storeName "source" (baseNameOf (toString p));
-          }
-        else
-          fail field "source ${toString p} does not exist";
-
-      # source field s: the store path of s, as a string with context.
-      source =
-        field: s:
-        if isPath s then
-          copy field s
-        else if isStoreObject s then
-          toString s
-        else if isString s then
-          if hasContext s then
-            s
-          else if hasPrefix "${builtins.storeDir}/" s then
-            if pathExists s then
-              builtins.storePath s
-            else
-              fail field "source ${s} does not exist"
-          else if hasPrefix "/" s then
-            copy field (/. + s)
-          else if rootPath == null then
-            fail field "source ${s} is relative but root is null (pass root, the directory it is relative to, or use an absolute path)"
-          else
-            copy field (rootPath + "/${s}")
-        else
-          fail field "source must be a path, a derivation or a string (got ${describe s})";
-
-      entry =
-        field: src: target:
-        if isString target then
-          {
-            source = source field src;
-            inherit target field;
-          }
-        else
-          fail field "target must be a string (got ${describe target})";
-
-      fileEntries =
-        if isAttrs files then
-          map (src: entry "files.${toJSON src}" src files.${src}) (attrNames files)
-        else
-          throw "${context}: files must be an attribute set of \"source\" = \"/target\" (got ${describe files})";
-
-      # contentEntry list i e: item i of the list named list, e.g. contents.
-      contentEntry =
-        list: i: e:
-        let
-          field = "${list}[${toString i}]";
-          extra = attrNames (removeAttrs e [ "source" "target" ]);
-        in
-        if !isAttrs e then
-          fail field "expected { source = ...; target = \"/...\"; } (got ${describe e})"
-        else if !(e ? source) then
-          fail field "missing source"
-        else if !(e ? target) then
-          fail field "missing target"
-        else if extra != [ ] then
-          fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: source, target)"
-        else
-          entry field e.source e.target;
-
-      # listEntries name v: the copies of v, a list of { source; target; }
-      # named name in messages.
-      listEntries =
-        name: v:
-        genList (i: contentEntry name i (builtins.elemAt v i)) (length v);
-      contentEntries =
-        if isList contents then
-          listEntries "contents" contents
-        else
-          throw "${context}: contents must be a list of { source = ...; target = \"/...\"; } (got ${describe contents})";
-      includeEntries =
-        include:
-        if isAttrs include then
-          map (src: entry "rootfs.include.${toJSON src}" src include.${src}) (attrNames include)
-        else if isList include then
-          listEntries "rootfs.include" include
-        else
-          fail "rootfs.include" "must be an attribute set of \"source\" = \"/target\" or a list of { source = ...; target = \"/...\"; } (got ${describe include})";
-      rootfsSpec =
-        if !isAttrs rootfs then
-          throw "${context}: rootfs must be an attribute set, e.g. { type = \"initrd\"; include = { \"./init\" = \"/init\"; }; } (got ${describe rootfs})"
-        else
-          removeAttrs rootfs [ "include" "from" ]
-          // (if rootfs.include or null == null then { } else { include = includeEntries rootfs.include; })
-          // (if rootfs.from or null == null then { } else { from = source "rootfs.from" rootfs.from; });
-
-      # fromSpec: the store path of the base image.
-      fromSpec =
-        if isAttrs from && !(isStoreObject from) then
-          let
-            extra = attrNames (removeAttrs from [ "ref" "digest" "hash" ]);
-          in
-          if extra != [ ] then
-            fail "from" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
-          else if !(from ? ref) || !(from ? digest) || !(from ? hash) then
-            fail "from" "a registry base is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
-          else
-            toString (pullImage {
-              inherit (from) ref digest hash;
-              inherit bunix cacert;
-              architecture = if architecture == null then "amd64" else architecture;
-            })
-        else if isString from && !(hasContext from) && !(hasPrefix "/" from) && !(hasPrefix "." from) then
-          fail "from" "the reference ${toJSON from} is for bunix build only: in Nix write { ref; digest; hash; } (bunix prefetch REF prints it)"
-        else
-          source "from" from;
-
-      entries = fileEntries ++ contentEntries;
+      inherit
+        (imageSpec {
+          inherit
+            args
+            name
+            tag
+            files
+            contents
+            annotations
+            env
+            entrypoint
+            cmd
+            architecture
+            rootfs
+            from
+            format
+            compression
+            layers
+            root
+            cacert
+            bunix
+            ;
+        })
+        entries
+        spec
+        rootfsLayerSpec
+        ;
 
       # One layer derivation per copy, when each copy gets a layer of its
       # own (per-file layers, no more than the cap of 100) and the copy and
@@ -499,56 +342,16 @@ let
         else
           [ ];
 
-      # The rootfs layer, built apart from the image: its spec holds the
-      # rootfs and the annotations (which its defaults depend on), not the
-      # image's name, tag or copies. A description needs a copy, so it
-      # names bunix itself (already an input), which the rootfs layer
-      # builder does not read.
+      # The rootfs layer, built apart from the image, from its own spec
+      # (rootfsLayerSpec, nix/spec.nix).
       rootfsLayerDerivation =
         c:
         bunixDerivation bunix {
           name = "layer-rootfs";
           args = [ "nix-rootfs-layer" ];
-          spec = toJSON (
-            {
-              version = specVersion;
-              name = "bunix/rootfs-layer";
-              tag = "latest";
-              contents = [
-                {
-                  source = "${prefixOf bunix}/bin/bunix";
-                  target = "/.bunix";
-                  field = "contents[0]";
-                }
-              ];
-              inherit annotations;
-              rootfs = rootfsSpec;
-              compression = c;
-            }
-            // nonNull { inherit env entrypoint cmd; }
-          );
+          spec = rootfsLayerSpec c;
           passAsFile = [ "spec" ];
         };
-
-      spec =
-        {
-          version = specVersion;
-          inherit name tag;
-          # Where each field is written, so that the builder's messages
-          # name the line.
-          positions = import ../pkg/args/positions.nix rootPath args;
-          contents = entries;
-          annotations =
-            if isAttrs annotations then
-              annotations
-            else
-              throw "${context}: annotations must be an attribute set (got ${describe annotations})";
-        }
-        // nonNull { inherit env entrypoint cmd; }
-        // (if architecture == null then { } else { inherit architecture; })
-        // (if rootfs == null then { } else { rootfs = rootfsSpec; })
-        // (if from == null then { } else { from = fromSpec; })
-        // nonNull { inherit format compression layers; };
     in
     imageDerivation {
       inherit bunix spec format;

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/inspect"
+	"github.com/nubificus/bunix/pkg/source"
 	"github.com/spf13/cobra"
 )
 

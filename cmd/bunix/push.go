@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 
-	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/registry"
+	"github.com/nubificus/bunix/pkg/source"
 	"github.com/spf13/cobra"
 )
 
@@ -27,9 +27,9 @@ func newPush() *cobra.Command {
 }
 
 // userFault marks as bad input (exit 2) an error of inspect, push or
-// prefetch that is the user's (source.IsUserError).
+// prefetch that is the user's (registry.IsUserError).
 func userFault(err error) error {
-	if source.IsUserError(err) {
+	if registry.IsUserError(err) {
 		return usageError{err}
 	}
 	return err

@@ -173,7 +173,7 @@ func TestPushStdin(t *testing.T) {
 }
 
 // TestMissingRegistryImageIsUserError: an image the registry does not have
-// is bad input (exit 2) to inspect and prefetch alike (source.IsUserError).
+// is bad input (exit 2) to inspect and prefetch alike (registry.IsUserError).
 func TestMissingRegistryImageIsUserError(t *testing.T) {
 	reg := testenv.Registry(t)
 	ref := reg.Addr + "/urunc/missing:t1"

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/nubificus/bunix/internal/testenv"
-	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // bigProject is a project whose kernel is a 16 GiB sparse file: reading
@@ -169,7 +169,7 @@ func TestPanicIsInternalError(t *testing.T) {
 func TestKilledBuildLeavesNothing(t *testing.T) {
 	dir := bigProject(t)
 	outDir := t.TempDir()
-	if f, err := image.OpenTmpfile(outDir); err != nil {
+	if f, err := output.OpenTmpfile(outDir); err != nil {
 		t.Skipf("no O_TMPFILE in %s: %v", outDir, err)
 	} else {
 		f.Close()

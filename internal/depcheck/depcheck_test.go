@@ -4,7 +4,9 @@
 // or the CLI; pkg/urunc, the urunc vocabulary, imports no other package of
 // the module but the leaves internal/msg and internal/nixexpr; pkg/nixbuild,
 // the Nix builders, is imported by cmd alone and calls only pkg/build,
-// pkg/args, pkg/registry and pkg/image (and the module's internal helpers).
+// pkg/args, pkg/registry and pkg/image (and the module's internal helpers);
+// internal/ is the ground floor: nothing under it imports a package under
+// pkg/ (a helper that needs pkg/ belongs in pkg/).
 package depcheck
 
 import (
@@ -128,6 +130,7 @@ func TestImportDirection(t *testing.T) {
 		{"pkg/urunc imports no other bunix package but internal/msg", under("pkg/urunc"), func(d string) bool { return ours(d) && !leaf(d) }, false},
 		{"internal/msg and internal/nixexpr, leaves, import no bunix package", leaf, ours, false},
 		{"pkg imports no cmd", under("pkg"), under("cmd"), true},
+		{"nothing under internal/ imports pkg/", under("internal"), under("pkg"), true},
 		{"nothing in pkg imports pkg/nixbuild", func(p string) bool { return under("pkg")(p) && !under("pkg/nixbuild")(p) }, under("pkg/nixbuild"), true},
 	} {
 		if bad := violations(pkgs, rule.covers, rule.forbidden, rule.withTests); len(bad) > 0 {
@@ -166,6 +169,14 @@ func TestViolations(t *testing.T) {
 	}
 	if got := violations(pkgs, under("pkg"), under("cmd"), false); len(got) != 0 {
 		t.Errorf("cmd rule without tests: %v", got)
+	}
+	floor := map[string]*pkgInfo{
+		module + "/internal/source":  {ImportPath: module + "/internal/source", Deps: []string{"io", module + "/internal/msg", module + "/pkg/registry"}},
+		module + "/internal/testenv": {ImportPath: module + "/internal/testenv", XTestImports: []string{module + "/pkg/image"}},
+		module + "/internal/msg":     {ImportPath: module + "/internal/msg", Deps: []string{"fmt"}},
+	}
+	if got := violations(floor, under("internal"), under("pkg"), true); !slices.Equal(got, []string{"internal/source imports pkg/registry", "internal/testenv imports pkg/image"}) {
+		t.Errorf("internal rule: %v", got)
 	}
 	nb := &pkgInfo{ImportPath: module + "/pkg/nixbuild", Imports: []string{"fmt", module + "/pkg/build", module + "/internal/filekind", module + "/pkg/scaffold", module + "/cmd/bunix"}}
 	if got := notAllowed(nb, nixbuildImports...); !slices.Equal(got, []string{"pkg/scaffold", "cmd/bunix"}) {

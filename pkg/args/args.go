@@ -1,8 +1,8 @@
 package args
 
 // SpecVersion is the version of the JSON spec that nix/lib.nix hands the
-// derivation's builder. Both sides change it together; nix/lib.nix's header
-// documents it. Version 2 added rootfs; version 3 env, entrypoint, cmd and from.
+// derivation's builder. Both sides change it together; nix/spec.nix makes
+// the spec and documents it. Version 2 added rootfs; version 3 env, entrypoint, cmd and from.
 const SpecVersion = 3
 
 // Args is an image description as the user wrote it.

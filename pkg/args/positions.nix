@@ -4,7 +4,7 @@
 # the positions do not depend on where a checkout lives. Fields Nix knows no
 # source position for (computed ones) are left out.
 #
-# Used by nix/lib.nix (the spec carries them to the builder) and embedded in
+# Used by nix/spec.nix (the spec carries them to the builder) and embedded in
 # the bunix binary, which evaluates args.nix for `bunix build`.
 root: args:
 let

@@ -9,7 +9,7 @@
 // An output never replaces what the build reads: a path that is, or lies
 // inside, a source or the description file is refused before anything is
 // written, as is a directory that is not an OCI layout bunix would
-// replace. The rootfs files bunix builds are image.TempFiles, unnamed
+// replace. The rootfs files bunix builds are output.TempFiles, unnamed
 // (O_TMPFILE) or unlinked at once, gone however the process ends. A done
 // context stops the build between two chunks and leaves the output as it
 // was.

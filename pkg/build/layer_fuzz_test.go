@@ -29,25 +29,3 @@ func FuzzDecodeLayerJSON(f *testing.F) {
 		}
 	})
 }
-
-// FuzzParseStreamScript: ParseStreamScript never panics, and what it
-// accepts has a spec and absolute layer paths.
-func FuzzParseStreamScript(f *testing.F) {
-	f.Add([]byte("#!/nix/store/x-bunix/bin/bunix nix-stream\n{\"spec\":{\"version\":3},\"layers\":[\"/nix/store/y-layer\"]}"))
-	f.Add([]byte("#!x\n{}"))
-	f.Add([]byte("{}"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := ParseStreamScript(data)
-		if err != nil {
-			return
-		}
-		if len(s.Spec) == 0 {
-			t.Fatalf("accepted %q without a spec", data)
-		}
-		for _, l := range s.Layers {
-			if !strings.HasPrefix(l, "/") {
-				t.Fatalf("accepted the relative layer %q", l)
-			}
-		}
-	})
-}

@@ -10,25 +10,14 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 )
-
-// OutputError is an output path that a build refuses to write.
-type OutputError struct {
-	// Path is the output as given.
-	Path string
-	// Reason says why, and what to do.
-	Reason string
-}
-
-func (e *OutputError) Error() string {
-	return fmt.Sprintf("output %s: %s", e.Path, e.Reason)
-}
 
 // IsUserError reports whether err says the input was wrong (the
 // description, or the output path) rather than that something failed while
 // working on good input.
 func IsUserError(err error) bool {
-	var oe *OutputError
+	var oe *output.Error
 	var be *BaseError
 	var ie *image.InvalidError
 	return args.IsUserError(err) || errors.As(err, &oe) || errors.As(err, &be) || errors.As(err, &ie)
@@ -66,21 +55,21 @@ func sourcesOf(a *args.Args, r *args.Resolved) []source {
 }
 
 // checkOutput refuses an output path that the build must not write: one
-// that image.WriteFile or image.CheckLayoutOutput refuses, one that is or
+// that output.Check or image.CheckLayoutOutput refuses, one that is or
 // lies inside a source, and an oci directory that holds a source. It
 // reports whether out is a device or FIFO, written through.
 func checkOutput(out string, b *batch) (device bool, err error) {
-	refuse := func(reason string) (bool, error) { return false, &OutputError{Path: out, Reason: reason} }
+	refuse := func(reason string) (bool, error) { return false, &output.Error{Path: out, Reason: reason} }
 	if b.format == image.OCILayout {
 		if err := image.CheckLayoutOutput(out); err != nil {
 			return refuse(outputReason(err))
 		}
 	} else {
-		kind, err := image.CheckOutput(out)
+		kind, err := output.Check(out)
 		if err != nil {
 			return refuse(outputReason(err))
 		}
-		if kind == image.OutputDevice {
+		if kind == output.Device {
 			return true, nil
 		}
 	}
@@ -115,11 +104,11 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 	return false, nil
 }
 
-// outputReason is why image.CheckOutput or image.CheckLayoutOutput refused
-// an output, without the path, which the OutputError names: the Reason of
-// its *image.OutputError, or the whole message of another error.
+// outputReason is why output.Check or image.CheckLayoutOutput refused an
+// output, without the path, which the output.Error names: the Reason of
+// its *output.Error, or the whole message of another error.
 func outputReason(err error) string {
-	var oe *image.OutputError
+	var oe *output.Error
 	if errors.As(err, &oe) {
 		return oe.Reason
 	}

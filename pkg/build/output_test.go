@@ -13,6 +13,7 @@ import (
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // project writes a kernel, a config directory and args.json describing an
@@ -108,7 +109,7 @@ func TestWriteLeavesNothing(t *testing.T) {
 	}
 	outDir, tmp := t.TempDir(), t.TempDir()
 	out := filepath.Join(outDir, "image.tar")
-	if f, err := image.OpenTmpfile(tmp); err != nil {
+	if f, err := output.OpenTmpfile(tmp); err != nil {
 		t.Skipf("no O_TMPFILE here: %v", err)
 	} else {
 		f.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 	"github.com/nubificus/bunix/pkg/rootfs"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -132,7 +133,7 @@ func (p *rootfsPlan) checkFrom() error {
 	return nil
 }
 
-// write writes a rootfs bunix builds into an image.TempFile in dir and
+// write writes a rootfs bunix builds into an output.TempFile in dir and
 // returns its entry, whose Source reopens the file, and a function that
 // closes the file, which removes it. A prebuilt rootfs's entry is returned
 // as it is. The writers see ctx through their io.Writer: they stop at
@@ -141,7 +142,7 @@ func (p *rootfsPlan) write(ctx context.Context, dir string, mtime time.Time) (im
 	if p.rf.From != nil {
 		return p.entry, func() {}, nil
 	}
-	f, err := image.CreateTempPath(dir, ".bunix-rootfs-*")
+	f, err := output.CreateTempPath(dir, ".bunix-rootfs-*")
 	if err != nil {
 		return image.Entry{}, nil, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
 	}

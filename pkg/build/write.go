@@ -10,6 +10,7 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 	"github.com/nubificus/bunix/pkg/registry"
 )
 
@@ -59,7 +60,7 @@ func WithProgress(wrap func(total int64, w io.Writer) io.Writer) Option {
 }
 
 // WithoutSync writes the output without syncing it to disk before it is
-// renamed into place (image.WithoutSync): for the Nix builder, whose
+// renamed into place (image.WithoutSync, output.WithoutSync): for the Nix builder, whose
 // output Nix does not sync either.
 func WithoutSync() Option {
 	return func(o *options) { o.noSync = true }
@@ -83,11 +84,11 @@ type Summary struct {
 // Write builds the images descs describe (one, or one per platform for an
 // index) and writes them to out: a file for the archive formats, a
 // directory for the oci format. The output appears only once complete, and
-// every failure, ctx's end included, leaves out as it was; image.WriteFile
+// every failure, ctx's end included, leaves out as it was; output.WriteFile
 // and image.CheckLayoutOutput say how what is at out is treated. An out
 // that is or lies inside one of the build's sources or description files,
 // or an oci directory that holds one, is refused before anything is
-// written (an *OutputError, a user error).
+// written (an *output.Error, a user error).
 func Write(ctx context.Context, out string, descs []*args.Args, opts ...Option) ([]Summary, error) {
 	return pipeline(ctx, descs, opts, func(b *batch, o *options) error {
 		device, err := checkOutput(out, b)
@@ -100,7 +101,11 @@ func Write(ctx context.Context, out string, descs []*args.Args, opts ...Option) 
 		if b.format == image.OCILayout {
 			return image.WritePath(out, b.images, wopts...)
 		}
-		return image.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) }, wopts...)
+		var fopts []output.Option
+		if o.noSync {
+			fopts = append(fopts, output.WithoutSync())
+		}
+		return output.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) }, fopts...)
 	})
 }
 
@@ -109,7 +114,7 @@ func Write(ctx context.Context, out string, descs []*args.Args, opts ...Option) 
 func WriteTo(ctx context.Context, w io.Writer, descs []*args.Args, opts ...Option) ([]Summary, error) {
 	return pipeline(ctx, descs, opts, func(b *batch, _ *options) error {
 		if b.format == image.OCILayout {
-			return &OutputError{Path: "-", Reason: "the oci format is a directory, not a stream: write it to a directory, or use oci-archive for a stream"}
+			return &output.Error{Path: "-", Reason: "the oci format is a directory, not a stream: write it to a directory, or use oci-archive for a stream"}
 		}
 		return nil
 	}, func(b *batch, o *options) error {

@@ -3,27 +3,18 @@ package image
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/zstd"
 	"github.com/nubificus/bunix/internal/ctxio"
 )
-
-// maxZstdWindow caps the window a zstd base layer may ask its reader to
-// hold: 128 MiB, zstd's long-distance maximum in its default mode.
-const maxZstdWindow = 128 << 20
 
 // MaxBaseEntries caps how many tar headers the layers of a base image may
 // hold, all layers together.
@@ -259,46 +250,6 @@ func (s storedLayer) check(ctx context.Context, diffID v1.Hash, files map[string
 	return l, nil
 }
 
-// Decompress returns the uncompressed stream of the layer br holds and its
-// compression, told by its first bytes: gzip, zstd (with a window of at
-// most maxZstdWindow, one goroutine, low memory) or none. done releases
-// the decompressor. It is the one way bunix reads a foreign layer.
-func Decompress(br *bufio.Reader) (r io.Reader, c Compression, done func(), err error) {
-	if c, err = sniff(br); err != nil {
-		return nil, "", nil, err
-	}
-	switch c {
-	case Gzip:
-		z, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, "", nil, invalidf("decompressing: %w", err)
-		}
-		return z, c, func() { z.Close() }, nil
-	case Zstd:
-		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxZstdWindow))
-		if err != nil {
-			return nil, "", nil, invalidf("decompressing: %w", err)
-		}
-		return z, c, z.Close, nil
-	}
-	return br, c, func() {}, nil
-}
-
-// sniff tells a layer's compression from its first bytes.
-func sniff(br *bufio.Reader) (Compression, error) {
-	head, err := br.Peek(4)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", invalidf("reading: %w", err)
-	}
-	switch {
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
-		return Gzip, nil
-	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return Zstd, nil
-	}
-	return Uncompressed, nil
-}
-
 // baseMediaType returns the media type a base layer is written with in
 // the OCI formats: its own when it is an OCI one that matches its bytes,
 // else the OCI type for its compression.
@@ -311,107 +262,6 @@ func baseMediaType(mt types.MediaType, c Compression) (types.MediaType, error) {
 		return "", invalidf("its media type %s is not a layer's", clip(string(mt)))
 	}
 	return layerMediaType[c], nil
-}
-
-// WhiteoutPrefix starts the name of an OCI whiteout, which hides from the
-// layers below the path the rest of the name makes; whiteoutOpaque in a
-// directory hides everything lower layers put in it.
-const (
-	WhiteoutPrefix = ".wh."
-	whiteoutOpaque = ".wh..wh..opq"
-)
-
-// Whiteout reads p, a clean absolute path of a layer entry, as an OCI
-// whiteout: ok when it is one. An opaque one hides the contents of the
-// directory target from the layers below; another hides the path target.
-// A whiteout of / itself (".wh." or ".wh.." at the top) hides nothing:
-// target is "". The one rule for OpenBase's file set and inspect's.
-func Whiteout(p string) (target string, opaque, ok bool) {
-	dir, base := path.Split(p)
-	dir = path.Clean(dir)
-	switch {
-	case base == whiteoutOpaque:
-		return dir, true, true
-	case strings.HasPrefix(base, WhiteoutPrefix):
-		if target = path.Join(dir, base[len(WhiteoutPrefix):]); target == "/" {
-			target = ""
-		}
-		return target, false, true
-	}
-	return "", false, false
-}
-
-// applyLayer reads the layer tar tr and applies it to files: its
-// whiteouts remove what lower layers put there, then its entries are
-// added. With files nil it only reads the tar and counts its entries.
-func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
-	var deletes []string
-	var opaque []string
-	adds := map[string]Type{}
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return invalidf("reading its tar: %w", err)
-		}
-		if *entries++; *entries > MaxBaseEntries {
-			return invalidf("the image's layers hold more than %d entries, the most bunix reads", MaxBaseEntries)
-		}
-		p := path.Clean("/" + h.Name)
-		if p == "/" || files == nil {
-			continue
-		}
-		if target, opq, ok := Whiteout(p); ok {
-			if opq {
-				opaque = append(opaque, target)
-			} else if target != "" {
-				deletes = append(deletes, target)
-			}
-			continue
-		}
-		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeLink:
-			adds[p] = Regular
-		case tar.TypeDir:
-			adds[p] = Directory
-		case tar.TypeSymlink:
-			adds[p] = Symlink
-		}
-	}
-	if len(deletes) > 0 || len(opaque) > 0 {
-		// A path goes when a whiteout names it or one of its directories,
-		// or an opaque whiteout is in one of its directories: one look-up
-		// per directory up from it, not one per whiteout.
-		del := make(map[string]bool, len(deletes))
-		for _, d := range deletes {
-			del[d] = true
-		}
-		opq := make(map[string]bool, len(opaque))
-		for _, d := range opaque {
-			opq[d] = true
-		}
-		for p := range files {
-			if del[p] {
-				delete(files, p)
-				continue
-			}
-			for q := path.Dir(p); ; q = path.Dir(q) {
-				if del[q] || opq[q] {
-					delete(files, p)
-					break
-				}
-				if q == "/" {
-					break
-				}
-			}
-		}
-	}
-	for p, t := range adds {
-		files[p] = t
-	}
-	return nil
 }
 
 // historyEntries returns the base's history, one non-empty entry per

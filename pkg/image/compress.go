@@ -1,6 +1,10 @@
 package image
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -58,4 +62,48 @@ func (hw *hashingWriter) Write(b []byte) (int, error) {
 
 func (hw *hashingWriter) sum() v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", hw.h.Sum(nil))}
+}
+
+// maxZstdWindow caps the window a zstd base layer may ask its reader to
+// hold: 128 MiB, zstd's long-distance maximum in its default mode.
+const maxZstdWindow = 128 << 20
+
+// Decompress returns the uncompressed stream of the layer br holds and its
+// compression, told by its first bytes: gzip, zstd (with a window of at
+// most maxZstdWindow, one goroutine, low memory) or none. done releases
+// the decompressor. It is the one way bunix reads a foreign layer.
+func Decompress(br *bufio.Reader) (r io.Reader, c Compression, done func(), err error) {
+	if c, err = sniff(br); err != nil {
+		return nil, "", nil, err
+	}
+	switch c {
+	case Gzip:
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, "", nil, invalidf("decompressing: %w", err)
+		}
+		return z, c, func() { z.Close() }, nil
+	case Zstd:
+		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxZstdWindow))
+		if err != nil {
+			return nil, "", nil, invalidf("decompressing: %w", err)
+		}
+		return z, c, z.Close, nil
+	}
+	return br, c, func() {}, nil
+}
+
+// sniff tells a layer's compression from its first bytes.
+func sniff(br *bufio.Reader) (Compression, error) {
+	head, err := br.Peek(4)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", invalidf("reading: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		return Gzip, nil
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return Zstd, nil
+	}
+	return Uncompressed, nil
 }

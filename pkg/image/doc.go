@@ -26,7 +26,12 @@
 // by the kernel (copy_file_range, sendfile) or, in a layout, linked to,
 // and neither its sources nor its bytes are read or hashed again.
 //
-// Open reads the three formats back (read*.go, beside the writer), as
+// The files show the wings: the writers are write_*.go (archive, docker,
+// oci, layout, layer, merge, base), the readers read_*.go; format.go holds
+// the format and compression names and their parsing, compress.go
+// compression both ways, whiteout.go the whiteout rule.
+//
+// Open reads the three formats back (read_*.go, beside the writers), as
 // go-containerregistry images, for inspect and push: foreign files are
 // read within bounds, and every blob is checked against its descriptor.
 // FollowStoreLinks lets a layout's blobs link into the Nix store, as the

@@ -5,64 +5,6 @@ import (
 	"fmt"
 )
 
-// Format is an output format.
-type Format string
-
-// The output formats.
-const (
-	// DockerArchive is the tar of `docker save`, which `docker load` reads.
-	// It holds one image.
-	DockerArchive Format = "docker-archive"
-	// OCIArchive is a tar of an OCI image layout.
-	OCIArchive Format = "oci-archive"
-	// OCILayout is an OCI image layout: a directory.
-	OCILayout Format = "oci"
-)
-
-var formats = []Format{DockerArchive, OCIArchive, OCILayout}
-
-// Formats returns the output formats, in a fixed order.
-func Formats() []Format { return append([]Format(nil), formats...) }
-
-// ParseFormat returns the Format named s, or an error that lists the known
-// formats.
-func ParseFormat(s string) (Format, error) {
-	return parse(s, "format", formats)
-}
-
-// Compression is how layers are compressed.
-type Compression string
-
-// The layer compressions. Each gives the same bytes on every run and every
-// machine, whatever its number of cores.
-const (
-	Uncompressed Compression = "none"
-	// Gzip is gzip at level 6, without a name or a time in its header,
-	// compressed in blocks of 1 MiB on all cores.
-	Gzip Compression = "gzip"
-	// Zstd is zstd at its default level, with an 8 MiB window.
-	Zstd Compression = "zstd"
-)
-
-var compressions = []Compression{Uncompressed, Gzip, Zstd}
-
-// ParseCompression returns the Compression named s, or an error that lists
-// the known compressions.
-func ParseCompression(s string) (Compression, error) {
-	return parse(s, "compression", compressions)
-}
-
-func parse[T ~string](s, what string, known []T) (T, error) {
-	names := make([]string, len(known))
-	for i, k := range known {
-		if string(k) == s {
-			return k, nil
-		}
-		names[i] = string(k)
-	}
-	return "", &NameError{What: what, Name: s, Known: names}
-}
-
 // DefaultMaxLayers is the most layers an image gets unless WithMaxLayers
 // says otherwise. Docker and containerd stack at most about 125.
 const DefaultMaxLayers = 100
@@ -131,7 +73,7 @@ func WithTempDir(dir string) Option {
 	return func(o *options) { o.tempDir, o.tempDirSet = dir, true }
 }
 
-// WithoutSync has WritePath and WriteFileContext rename their output into
+// WithoutSync has WritePath rename its output into
 // place without syncing it to disk first: for a Nix builder, whose output
 // Nix registers without syncing it either, so that a sync would only make
 // the build wait for the disk. The output still appears only once

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // Write writes images to w as an archive: a docker-archive of one image, or
@@ -31,8 +33,8 @@ func Write(w io.Writer, images []*Image, opts ...Option) error {
 // directory for OCILayout. The output appears only when it is complete: a
 // failure leaves path as it was. An existing OCI layout at path is
 // replaced only when it holds nothing else (CheckLayoutOutput). Compressed layers wait in temporary
-// files beside path unless WithTempDir says otherwise. WriteFile says how a
-// file output treats what is at path.
+// files beside path unless WithTempDir says otherwise. output.WriteFile says
+// how a file output treats what is at path.
 func WritePath(path string, images []*Image, opts ...Option) error {
 	o, err := prepare(images, opts)
 	if err != nil {
@@ -44,7 +46,11 @@ func WritePath(path string, images []*Image, opts ...Option) error {
 	if !o.tempDirSet {
 		o.tempDir = filepath.Dir(path)
 	}
-	return writeFile(o.ctx, path, func(w io.Writer) error { return writeArchive(w, images, o) }, o)
+	var wo []output.Option
+	if o.noSync {
+		wo = append(wo, output.WithoutSync())
+	}
+	return output.WriteFileContext(o.ctx, path, func(w io.Writer) error { return writeArchive(w, images, o) }, wo...)
 }
 
 func writeArchive(w io.Writer, images []*Image, o *options) error {

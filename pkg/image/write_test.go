@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -22,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // every format and compression, as subtest names and options.
@@ -357,11 +360,60 @@ func TestWritePathLayoutDirectory(t *testing.T) {
 	if err := WritePath(link, []*Image{img}, WithFormat(OCILayout)); err == nil || !strings.Contains(err.Error(), "is a symbolic link, not a directory holding an OCI image layout") {
 		t.Errorf("over a symlink: %v", err)
 	}
-	// Each refusal is an *OutputError on the path.
+	// Each refusal is an *output.Error on the path.
 	for _, path := range []string{other, p, link} {
-		var oe *OutputError
-		if err := CheckLayoutOutput(path); !errors.As(err, &oe) || oe.Path != path || err.Error() != path+" "+oe.Reason {
-			t.Errorf("CheckLayoutOutput(%s) = %#v, want an *OutputError", path, err)
+		var oe *output.Error
+		if err := CheckLayoutOutput(path); !errors.As(err, &oe) || oe.Path != path || err.Error() != "output "+path+": "+oe.Reason {
+			t.Errorf("CheckLayoutOutput(%s) = %#v, want an *output.Error", path, err)
 		}
+	}
+}
+
+// TestWriteCancelled: Write stops soon after its context is done, with the
+// cause as its error, however big the layer.
+func TestWriteCancelled(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	f, _ := os.Create(p)
+	f.Truncate(4 << 30)
+	f.Close()
+	entries, err := FromPath(p, "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: entries}}}
+	for _, format := range []Format{DockerArchive, OCIArchive, OCILayout} {
+		for _, c := range []Compression{Uncompressed, Gzip} {
+			stop := errors.New("stop")
+			ctx, cancel := context.WithCancelCause(context.Background())
+			time.AfterFunc(100*time.Millisecond, func() { cancel(stop) })
+			dir := t.TempDir()
+			start := time.Now()
+			err := WritePath(filepath.Join(dir, "out"), []*Image{img}, WithFormat(format), WithCompression(c), WithContext(ctx))
+			if !errors.Is(err, stop) {
+				t.Errorf("%s/%s: got %v", format, c, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%s/%s: took %v to stop", format, c, d)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Errorf("%s/%s: left %v", format, c, ents)
+			}
+		}
+	}
+}
+
+// TestFIFOSource: a FIFO where a source file was planned fails the write
+// at once instead of waiting for a writer.
+func TestFIFOSource(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "kernel")
+	testenv.Mkfifo(t, fifo)
+	if _, err := FromPath(fifo, "/k"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
+		t.Errorf("FromPath of a FIFO: %v", err)
+	}
+	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: []Entry{{Path: "/k", Type: Regular, Source: fifo, Size: 5}}}}}
+	err := testenv.Within(t, 5*time.Second, "a write from a FIFO", func() error { return Write(io.Discard, []*Image{img}) })
+	if err == nil || !strings.Contains(err.Error(), "the file shrank from 5 to 0 bytes") {
+		t.Errorf("got %v", err)
 	}
 }

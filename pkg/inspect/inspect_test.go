@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -39,7 +40,7 @@ func writeImage(t *testing.T) string {
 		},
 	}
 	p := filepath.Join(t.TempDir(), "img.tar")
-	if err := image.WriteFile(p, img.WriteDockerArchive); err != nil {
+	if err := output.WriteFile(p, img.WriteDockerArchive); err != nil {
 		t.Fatal(err)
 	}
 	return p

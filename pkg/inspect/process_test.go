@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // TestProcess: the config's entrypoint, cmd, env and working directory
@@ -43,7 +44,7 @@ func TestProcess(t *testing.T) {
 			img := &image.Image{RepoTags: []string{"urunc/p:1"}, Architecture: "amd64", Config: tc.cfg,
 				Layers: []image.Layer{{Entries: []image.Entry{{Path: "/k", Type: image.Regular, Data: []byte("k")}}}}}
 			p := filepath.Join(t.TempDir(), "img.tar")
-			if err := image.WriteFile(p, img.WriteDockerArchive); err != nil {
+			if err := output.WriteFile(p, img.WriteDockerArchive); err != nil {
 				t.Fatal(err)
 			}
 			reports, err := Path(p)

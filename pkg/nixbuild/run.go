@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/nubificus/bunix/internal/filekind"
-	"github.com/nubificus/bunix/internal/source"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
@@ -61,7 +60,7 @@ func writeRootfsLayer(c *call) error {
 
 // stream is nix-stream: the image of a streamImage script on stdout.
 func stream(c *call) error {
-	s, err := build.ReadStreamScript(c.argv[0])
+	s, err := ReadStreamScript(c.argv[0])
 	if err != nil {
 		return err
 	}
@@ -86,7 +85,7 @@ func writeStreamScript(c *call) error {
 	if err != nil {
 		return err
 	}
-	s, err := build.ParseStreamScript(text)
+	s, err := ParseStreamScript(text)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.getenv("textPath"), err)
 	}
@@ -132,7 +131,7 @@ func pull(c *call) error {
 		opts = append(opts, registry.WithCredentials(u, c.getenv("BUNIX_REGISTRY_PASSWORD")))
 	}
 	if err := registry.Pull(c.ctx, env[0], env[1], env[2], env[3], opts...); err != nil {
-		if source.IsUserError(err) {
+		if registry.IsUserError(err) {
 			return &UsageError{err}
 		}
 		return err
@@ -203,7 +202,7 @@ func (c *call) specJob() (out string, descs []*args.Args, opts []build.Option, e
 
 // streamJob reads a streamImage script s: its descriptions, and the build
 // options of the environment with the script's prebuilt layers.
-func (c *call) streamJob(s *build.StreamScript) ([]*args.Args, []build.Option, error) {
+func (c *call) streamJob(s *StreamScript) ([]*args.Args, []build.Option, error) {
 	descs, err := args.DecodeSpec(s.Spec)
 	if err != nil {
 		return nil, nil, err

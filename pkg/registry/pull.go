@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -282,4 +283,14 @@ func IsRefused(err error) bool {
 		}
 	}
 	return errors.Is(err, ErrBadReference) || errors.As(err, &inv)
+}
+
+// IsUserError reports whether err, from Get, Push, Prefetch or Pull (or
+// pkg/source, which calls them), is the user's: what the registry refuses
+// (IsRefused: a reference that does not parse, no such image, credentials
+// wanted, no image for the architecture, an image that is not what it
+// claims to be), or a missing file. It is the one rule of every command
+// that reads or writes a registry, and of the Nix builder nix-pull.
+func IsUserError(err error) bool {
+	return IsRefused(err) || errors.Is(err, fs.ErrNotExist)
 }

@@ -14,22 +14,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/filekind"
+	"github.com/nubificus/bunix/pkg/output"
 )
-
-// ociArchive puts an OCI layout into a tar.
-type ociArchive struct {
-	t    *tarWriter
-	o    *options
-	pool chunkPool
-}
-
-func (a *ociArchive) layer(lp *layerPlan) (blob, error) {
-	return a.t.addLayer(lp, "", a.o, a.pool)
-}
-
-func (a *ociArchive) file(name string, data []byte) error {
-	return a.t.addBytes(name, data)
-}
 
 // layoutDir puts an OCI layout into a directory. Each layer streams into a
 // temporary file beside the blobs and is renamed to its digest once
@@ -124,7 +110,7 @@ func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 	if err := CheckLayoutOutput(path); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(tempBeside(filepath.Clean(path)))
+	tmp, err := os.MkdirTemp(output.TempBeside(filepath.Clean(path)))
 	if err != nil {
 		return fmt.Errorf("creating a temporary directory for %s: %w", path, err)
 	}
@@ -153,7 +139,7 @@ func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 // CheckLayoutOutput fails unless WritePath may put an OCI layout at path:
 // nothing is there, or an empty directory, or a directory that holds an OCI
 // layout and nothing else (oci-layout, index.json, blobs/sha256/<hex>
-// files or symlinks), which is then replaced. The error, an *OutputError
+// files or symlinks), which is then replaced. The error, an *output.Error
 // unless path cannot be checked, names what else is there.
 func CheckLayoutOutput(path string) error {
 	fi, err := os.Lstat(path)
@@ -164,7 +150,7 @@ func CheckLayoutOutput(path string) error {
 		return fmt.Errorf("checking %s: %w", path, err)
 	}
 	if !fi.IsDir() {
-		return refuseOutput(path, "exists and is %s, not a directory holding an OCI image layout: not replacing it", filekind.Of(fi.Mode()))
+		return output.Refuse(path, "exists and is %s, not a directory holding an OCI image layout: not replacing it", filekind.Of(fi.Mode()))
 	}
 	var others []string
 	n := 0
@@ -199,7 +185,7 @@ func CheckLayoutOutput(path string) error {
 	if n > len(others) {
 		more = fmt.Sprintf(" and %d more", n-len(others))
 	}
-	return refuseOutput(path, "holds more than an OCI image layout (%s%s): not replacing it; remove them or give another directory", strings.Join(others, ", "), more)
+	return output.Refuse(path, "holds more than an OCI image layout (%s%s): not replacing it; remove them or give another directory", strings.Join(others, ", "), more)
 }
 
 // isBlob reports whether rel is blobs/sha256/<64 hex digits>.

@@ -340,36 +340,6 @@ func TestHugeFileHeader(t *testing.T) {
 	}
 }
 
-func TestWriteFileKeepsOldOutputOnFailure(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "image.tar")
-	if err := os.WriteFile(out, []byte("precious"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	err := WriteFile(out, func(w io.Writer) error {
-		w.Write([]byte("partial"))
-		return errors.New("boom")
-	})
-	if err == nil || err.Error() != "boom" {
-		t.Fatalf("got %v", err)
-	}
-	if b, _ := os.ReadFile(out); string(b) != "precious" {
-		t.Errorf("output changed to %q", b)
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-		t.Errorf("temporary files left behind: %v", ents)
-	}
-	if err := WriteFile(out, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(out); string(b) != "new" {
-		t.Errorf("output = %q", b)
-	}
-	if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v", fi.Mode())
-	}
-}
-
 func TestFromPath(t *testing.T) {
 	dir := tree(t, sampleFiles)
 	if err := os.Symlink(filepath.Join(dir, "conf"), filepath.Join(dir, "conflink")); err != nil {

@@ -1,4 +1,14 @@
-package image
+// Package output writes an output file so that it appears only once
+// complete and never replaces what bunix did not make: WriteFile checks
+// what is at the path (Check: nothing or a regular file is replaced, a
+// device or FIFO written through, a directory or a symlink to a file
+// refused with an *Error), writes to an unnamed file beside it (O_TMPFILE,
+// or a hidden name removed on every way out), syncs it and renames it into
+// place (linkat, rename). TempFile is the scratch file of the same
+// plumbing, which leaves nothing behind however the process ends. It is
+// Linux file plumbing, not image code: pkg/image and pkg/build write
+// through it.
+package output
 
 import (
 	"context"
@@ -38,43 +48,52 @@ func WriteFile(path string, write func(io.Writer) error) error {
 }
 
 // WriteFileContext is WriteFile that gives up once ctx is done, with
-// context.Cause(ctx) as its error, leaving path as it was. Of opts, only
-// WithoutSync counts.
+// context.Cause(ctx) as its error, leaving path as it was.
 func WriteFileContext(ctx context.Context, path string, write func(io.Writer) error, opts ...Option) error {
 	o := &options{}
 	for _, opt := range opts {
 		opt(o)
 	}
-	return writeFile(ctx, path, write, o)
-}
-
-// writeFile is WriteFileContext once the output is checked.
-func writeFile(ctx context.Context, path string, write func(io.Writer) error, o *options) error {
-	kind, err := CheckOutput(path)
+	kind, err := Check(path)
 	if err != nil {
 		return err
 	}
-	if kind == OutputDevice {
+	if kind == Device {
 		return writeThrough(ctx, path, write)
 	}
 	return writeReplace(ctx, path, write, !o.noSync)
 }
 
-// Output is how WriteFile treats what is at a path.
-type Output int
+// Option is an option of WriteFileContext.
+type Option func(*options)
+
+type options struct {
+	noSync bool
+}
+
+// WithoutSync has WriteFileContext rename its output into place without
+// syncing it to disk first: for a Nix builder, whose output Nix registers
+// without syncing it either, so that a sync would only make the build wait
+// for the disk. The output still appears only once complete.
+func WithoutSync() Option {
+	return func(o *options) { o.noSync = true }
+}
+
+// Kind is how WriteFile treats what is at a path.
+type Kind int
 
 // How WriteFile treats what is at a path.
 const (
-	// OutputFile: nothing is there, or a regular file, which is
-	// replaced.
-	OutputFile Output = iota
-	// OutputDevice: a device, FIFO or socket, written through.
-	OutputDevice
+	// File: nothing is there, or a regular file, which is replaced.
+	File Kind = iota
+	// Device: a device, FIFO or socket, written through.
+	Device
 )
 
-// OutputError is an output path that WriteFile (see CheckOutput) or
-// WritePath (see CheckLayoutOutput) refuses, for what is there.
-type OutputError struct {
+// Error is an output path that bunix refuses to write, for what is there
+// (Check, image.CheckLayoutOutput) or for what the build reads there
+// (pkg/build): a user error.
+type Error struct {
 	// Path is the output as given.
 	Path string
 	// Reason says what is there and what to do, e.g. "is a directory:
@@ -82,25 +101,26 @@ type OutputError struct {
 	Reason string
 }
 
-func (e *OutputError) Error() string { return e.Path + " " + e.Reason }
+func (e *Error) Error() string { return fmt.Sprintf("output %s: %s", e.Path, e.Reason) }
 
-// refuseOutput returns an *OutputError about path.
-func refuseOutput(path, format string, args ...any) error {
-	return &OutputError{Path: path, Reason: fmt.Sprintf(format, args...)}
+// Refuse returns an *Error about path, its Reason formatted as fmt.Sprintf
+// does.
+func Refuse(path, format string, args ...any) error {
+	return &Error{Path: path, Reason: fmt.Sprintf(format, args...)}
 }
 
-// CheckOutput says how WriteFile would treat path, or why it refuses it:
-// an *OutputError, unless path is empty or cannot be checked.
-func CheckOutput(path string) (Output, error) {
+// Check says how WriteFile would treat path, or why it refuses it: an
+// *Error, unless path is empty or cannot be checked.
+func Check(path string) (Kind, error) {
 	if path == "" {
 		return 0, fmt.Errorf("no output path given")
 	}
 	if strings.HasSuffix(path, "/") || filepath.Base(path) == "." || filepath.Base(path) == ".." {
-		return 0, refuseOutput(path, "names a directory: give the output a file name")
+		return 0, Refuse(path, "names a directory: give the output a file name")
 	}
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return OutputFile, nil
+		return File, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("checking the output %s: %w", path, err)
@@ -109,19 +129,19 @@ func CheckOutput(path string) (Output, error) {
 	if link {
 		if fi, err = os.Stat(path); err != nil {
 			target, _ := os.Readlink(path)
-			return 0, refuseOutput(path, "is a symlink to %s, which cannot be reached (%v): remove the link or give another path", target, unwrapPath(err))
+			return 0, Refuse(path, "is a symlink to %s, which cannot be reached (%v): remove the link or give another path", target, unwrapPath(err))
 		}
 	}
 	switch m := fi.Mode(); {
 	case m.IsDir():
-		return 0, refuseOutput(path, "is a directory: give the output a file name, e.g. %s", filepath.Join(path, "image.tar"))
+		return 0, Refuse(path, "is a directory: give the output a file name, e.g. %s", filepath.Join(path, "image.tar"))
 	case m.IsRegular() && link:
 		target, _ := os.Readlink(path)
-		return 0, refuseOutput(path, "is a symlink to the file %s: bunix does not replace a file through a link; remove the link, or give the target's path (or - for standard output)", target)
+		return 0, Refuse(path, "is a symlink to the file %s: bunix does not replace a file through a link; remove the link, or give the target's path (or - for standard output)", target)
 	case m.IsRegular():
-		return OutputFile, nil
+		return File, nil
 	}
-	return OutputDevice, nil
+	return Device, nil
 }
 
 // unwrapPath drops the operation and path of a *fs.PathError, which the
@@ -171,7 +191,7 @@ func writeThrough(ctx context.Context, path string, write func(io.Writer) error)
 // writeReplace writes to an unnamed file beside path and renames it to
 // path once synced (when sync is set).
 func writeReplace(ctx context.Context, path string, write func(io.Writer) error, sync bool) (err error) {
-	dir, pattern := tempBeside(path)
+	dir, pattern := TempBeside(path)
 	f, named, err := createTemp(dir, pattern)
 	if err != nil {
 		return fmt.Errorf("creating a temporary file for %s: %w", path, err)
@@ -347,10 +367,10 @@ func syncDir(dir string) {
 	}
 }
 
-// tempBeside returns the directory of path and a pattern for a temporary
+// TempBeside returns the directory of path and a pattern for a temporary
 // name there: the arguments of os.CreateTemp and os.MkdirTemp for an output
 // that is renamed to path once complete.
-func tempBeside(path string) (dir, pattern string) {
+func TempBeside(path string) (dir, pattern string) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

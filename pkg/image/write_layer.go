@@ -9,6 +9,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/pkg/output"
 )
 
 // layerPlan is a layer ready to stream: its entries in tar order, their
@@ -143,12 +144,12 @@ func (lp *layerPlan) pipeTo(w io.Writer, pool chunkPool, sha, check bool) (blob,
 	return blob{diffID: sum, digest: sum, size: p.n, check: sum64}, err
 }
 
-// spool writes the layer, compressed as c, to a TempFile in dir ("" for
+// spool writes the layer, compressed as c, to an output.TempFile in dir ("" for
 // os.TempDir): a compressed layer's size and digest, which an archive needs
 // before its bytes, are known only once it is written. The caller closes
 // the file, which removes it.
-func (lp *layerPlan) spool(dir string, c Compression, pool chunkPool) (*TempFile, blob, error) {
-	f, err := CreateTemp(dir, ".bunix-layer-*")
+func (lp *layerPlan) spool(dir string, c Compression, pool chunkPool) (*output.TempFile, blob, error) {
+	f, err := output.CreateTemp(dir, ".bunix-layer-*")
 	if err != nil {
 		return nil, blob{}, fmt.Errorf("creating a temporary file for a compressed layer: %w", err)
 	}

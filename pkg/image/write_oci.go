@@ -183,3 +183,18 @@ func put(s blobStore, mt types.MediaType, data []byte) (v1.Descriptor, error) {
 	d := v1.Descriptor{MediaType: mt, Size: int64(len(data)), Digest: v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(data))}}
 	return d, s.file(blobPath(d.Digest), data)
 }
+
+// ociArchive puts an OCI layout into a tar.
+type ociArchive struct {
+	t    *tarWriter
+	o    *options
+	pool chunkPool
+}
+
+func (a *ociArchive) layer(lp *layerPlan) (blob, error) {
+	return a.t.addLayer(lp, "", a.o, a.pool)
+}
+
+func (a *ociArchive) file(name string, data []byte) error {
+	return a.t.addBytes(name, data)
+}

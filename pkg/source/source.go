@@ -1,14 +1,13 @@
 // Package source reads the image a command line names: a file, - for an
 // archive on standard input, or an explicit registry reference
-// (registry.Reference). It is what bunix inspect and bunix push read.
+// (registry.Reference). It is what bunix inspect and bunix push read; whether
+// one of its errors is the user's is registry.IsUserError.
 package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -74,14 +73,4 @@ func Push(ctx context.Context, src, ref string, stdin io.Reader, opts ...registr
 	}
 	defer f.Close()
 	return registry.PushFile(ctx, f, stdinName, ref, opts...)
-}
-
-// IsUserError reports whether err, from Inspect, Push, registry.Prefetch or
-// registry.Pull, is the user's: what the registry refuses
-// (registry.IsRefused: a reference that does not parse, no such image,
-// credentials wanted, no image for the architecture, an image that is not
-// what it claims to be), or a missing file. It is the one rule of every
-// command that reads or writes a registry.
-func IsUserError(err error) bool {
-	return registry.IsRefused(err) || errors.Is(err, fs.ErrNotExist)
 }

@@ -1,4 +1,4 @@
-package image
+package output
 
 import (
 	"context"
@@ -29,23 +29,23 @@ func TestWriteFileTargets(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
 	os.Symlink("sub", filepath.Join(dir, "link-to-dir"))
 	for _, tc := range []struct{ out, want string }{
-		{filepath.Join(dir, "sub"), "sub is a directory: give the output a file name"},
-		{filepath.Join(dir, "sub") + "/", "sub/ names a directory"},
+		{filepath.Join(dir, "sub"), "sub: is a directory: give the output a file name"},
+		{filepath.Join(dir, "sub") + "/", "sub/: names a directory"},
 		{filepath.Join(dir, "."), "is a directory"},
-		{".", ". names a directory"},
-		{filepath.Join(dir, "link-to-dir"), "link-to-dir is a directory"},
-		{filepath.Join(dir, "link-to-file"), "link-to-file is a symlink to the file " + old + ": bunix does not replace a file through a link"},
-		{filepath.Join(dir, "dangling"), "dangling is a symlink to " + filepath.Join(dir, "gone") + ", which cannot be reached"},
+		{".", ".: names a directory"},
+		{filepath.Join(dir, "link-to-dir"), "link-to-dir: is a directory"},
+		{filepath.Join(dir, "link-to-file"), "link-to-file: is a symlink to the file " + old + ": bunix does not replace a file through a link"},
+		{filepath.Join(dir, "dangling"), "dangling: is a symlink to " + filepath.Join(dir, "gone") + ", which cannot be reached"},
 	} {
 		called := false
 		err := WriteFileContext(ctx, tc.out, func(io.Writer) error { called = true; return nil })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.out, err, tc.want)
 		}
-		// A refusal is an *OutputError: the path, then why.
-		var oe *OutputError
-		if !errors.As(err, &oe) || oe.Path != tc.out || err.Error() != tc.out+" "+oe.Reason {
-			t.Errorf("%s: got %#v, want an *OutputError on the path", tc.out, err)
+		// A refusal is an *Error: the path, then why.
+		var oe *Error
+		if !errors.As(err, &oe) || oe.Path != tc.out || err.Error() != "output "+tc.out+": "+oe.Reason {
+			t.Errorf("%s: got %#v, want an *Error on the path", tc.out, err)
 		}
 		if called {
 			t.Errorf("%s: written before it was refused", tc.out)
@@ -167,55 +167,6 @@ func TestWriteFileUnnamed(t *testing.T) {
 	}
 }
 
-// TestWriteCancelled: Write stops soon after its context is done, with the
-// cause as its error, however big the layer.
-func TestWriteCancelled(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "big")
-	f, _ := os.Create(p)
-	f.Truncate(4 << 30)
-	f.Close()
-	entries, err := FromPath(p, "/big")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: entries}}}
-	for _, format := range []Format{DockerArchive, OCIArchive, OCILayout} {
-		for _, c := range []Compression{Uncompressed, Gzip} {
-			stop := errors.New("stop")
-			ctx, cancel := context.WithCancelCause(context.Background())
-			time.AfterFunc(100*time.Millisecond, func() { cancel(stop) })
-			dir := t.TempDir()
-			start := time.Now()
-			err := WritePath(filepath.Join(dir, "out"), []*Image{img}, WithFormat(format), WithCompression(c), WithContext(ctx))
-			if !errors.Is(err, stop) {
-				t.Errorf("%s/%s: got %v", format, c, err)
-			}
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("%s/%s: took %v to stop", format, c, d)
-			}
-			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-				t.Errorf("%s/%s: left %v", format, c, ents)
-			}
-		}
-	}
-}
-
-// TestFIFOSource: a FIFO where a source file was planned fails the write
-// at once instead of waiting for a writer.
-func TestFIFOSource(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "kernel")
-	testenv.Mkfifo(t, fifo)
-	if _, err := FromPath(fifo, "/k"); err == nil || !strings.Contains(err.Error(), "unsupported file type") {
-		t.Errorf("FromPath of a FIFO: %v", err)
-	}
-	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: []Entry{{Path: "/k", Type: Regular, Source: fifo, Size: 5}}}}}
-	err := testenv.Within(t, 5*time.Second, "a write from a FIFO", func() error { return Write(io.Discard, []*Image{img}) })
-	if err == nil || !strings.Contains(err.Error(), "the file shrank from 5 to 0 bytes") {
-		t.Errorf("got %v", err)
-	}
-}
-
 // TestCreateTemp: a TempFile leaves no name in its directory, with
 // O_TMPFILE or without (a named file unlinked at once), yet its Path opens
 // it again while it is open; closing it leaves nothing.
@@ -284,5 +235,37 @@ func TestCreateTempWithoutProc(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("left behind: %v", ents)
+	}
+}
+
+// TestWriteFileKeepsOldOutputOnFailure: a write that fails leaves the old
+// output and no temporary file; one that succeeds replaces it, mode 0644.
+func TestWriteFileKeepsOldOutputOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "image.tar")
+	if err := os.WriteFile(out, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFile(out, func(w io.Writer) error {
+		w.Write([]byte("partial"))
+		return errors.New("boom")
+	})
+	if err == nil || err.Error() != "boom" {
+		t.Fatalf("got %v", err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "precious" {
+		t.Errorf("output changed to %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("temporary files left behind: %v", ents)
+	}
+	if err := WriteFile(out, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "new" {
+		t.Errorf("output = %q", b)
+	}
+	if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v", fi.Mode())
 	}
 }

@@ -1,4 +1,4 @@
-package build
+package nixbuild
 
 import (
 	"bytes"
@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 
 	"github.com/nubificus/bunix/internal/filekind"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/args"
 )
 
 // StreamScript is what nix/lib.nix's streamImage writes after the script's
 // "#!" line: the spec of the image and the layer directories
-// (WriteLayer's) it takes its layers from.
+// (build.WriteLayer's) it takes its layers from. nix-stream-script writes
+// it, nix-stream reads it (see the package doc for the other contracts).
 type StreamScript struct {
 	Spec   json.RawMessage `json:"spec"`
 	Layers []string        `json:"layers"`
@@ -59,7 +61,7 @@ func ParseStreamScript(data []byte) (*StreamScript, error) {
 	}
 	for _, l := range s.Layers {
 		if !filepath.IsAbs(l) {
-			return nil, fmt.Errorf("the stream script's layer %s is not an absolute path", clip(l))
+			return nil, fmt.Errorf("the stream script's layer %s is not an absolute path", msg.Quote(l, 256))
 		}
 	}
 	return &s, nil
