@@ -162,6 +162,11 @@ var commandCases = []struct {
 		want: `qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu host -enable-kvm -display none -vga none -serial stdio -monitor null -kernel /r/rootfs/k -nic none -initrd /r/rootfs/i -append 'Unikraft   netdev.ipv4_addr= netdev.ipv4_gw_addr= netdev.ipv4_subnet_mask= vfs.rootfs=initrd -- nginx'`,
 	},
 	{
+		name: "unikraft/qemu before 0.7: the first argument is argv[0]",
+		g:    Guest{Type: "unikraft", Monitor: "qemu", Version: "0.17.0", Rootfs: RootfsInitrd, Initrd: "/r/rootfs/i", Args: []string{"nginx", "-c", "/conf"}, Kernel: "/r/rootfs/k"},
+		want: `qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu host -enable-kvm -display none -vga none -serial stdio -monitor null -kernel /r/rootfs/k -nic none -initrd /r/rootfs/i -append 'nginx   netdev.ip=/24::8.8.8.8   vfs.fstab=[ "initrd0:/:extract:::" ] -- -c /conf'`,
+	},
+	{
 		name: "unikraft/qemu 9pfs and -p",
 		g:    Guest{Type: "unikraft", Monitor: "qemu", Rootfs: Rootfs9p, Shared: "/r/rootfs", Args: []string{"nginx"}, Kernel: "/r/rootfs/k"},
 		m:    Machine{Net: &Net{MAC: UserNetMAC, Ports: []Port{{8080, 80}}}},
@@ -189,6 +194,7 @@ func TestCommand(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			g, m := c.g, c.m
 			m.Dir, m.Arch = "/r", "amd64"
+			g.UnikraftArgv0 = !strings.Contains(c.name, "before 0.7")
 			if m.Accel == "" {
 				m.Accel = AccelKVM
 			}

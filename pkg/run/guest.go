@@ -33,6 +33,9 @@ type Guest struct {
 	// which urunc writes into urunit's config.
 	UID, GID   uint32
 	WorkingDir string
+	// UnikraftArgv0 is the release's (Behaviour.UnikraftArgv0): a
+	// Unikraft guest's argv[0] is "Unikraft", all process args after "--".
+	UnikraftArgv0 bool
 	// Rootfs is the guest root file system urunc chose (ChooseRootfs).
 	Rootfs string
 	// Kernel is the guest kernel on the host; Initrd the initrd (for

@@ -296,9 +296,14 @@ func unikraftParts(g *Guest, m *Machine, n netParams) *guestParts {
 		envVars = "env.vars=[ " + strings.Join(env, " ") + " ]"
 	}
 	// Init: the application name is always "Unikraft"; every process
-	// argument follows "--".
-	return &guestParts{command: fmt.Sprintf("%s %s %s %s %s %s %s -- %s", "Unikraft", console, envVars,
-		address, gateway, mask, vfs, strings.Join(g.Args, " "))}
+	// argument follows "--". Before 0.7 (commit f412631) the first
+	// argument was the name.
+	app, args := "Unikraft", g.Args
+	if !g.UnikraftArgv0 && len(args) > 0 {
+		app, args = args[0], args[1:]
+	}
+	return &guestParts{command: fmt.Sprintf("%s %s %s %s %s %s %s -- %s", app, console, envVars,
+		address, gateway, mask, vfs, strings.Join(args, " "))}
 }
 
 // rumprunParts is unikernels/rumprun.go at commit 46a96a5f.

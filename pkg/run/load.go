@@ -59,14 +59,14 @@ type Loaded struct {
 	Warnings []string
 }
 
-// Load reads img as the newest urunc release reads an image under
-// containerd (the shim's settings from the manifest annotations over the
-// config Labels, else /urunc.json, which Docker needs), unpacks its
+// Load reads img as urunc release b reads an image under containerd (from
+// 0.8, the shim's settings from the manifest annotations over the config
+// Labels, else /urunc.json, which Docker needs), unpacks its
 // layers into dir/rootfs (the container's rootfs, as a snapshotter would,
 // each layer checked against the config's diffID), and returns the guest
 // with the files urunc hands the monitor. annotations are the manifest's
 // (nil for a docker-archive). dir must exist and be empty and private.
-func Load(ctx context.Context, img v1.Image, annotations map[string]string, p Process, dir string) (*Loaded, error) {
+func Load(ctx context.Context, img v1.Image, annotations map[string]string, p Process, dir string, b Behaviour) (*Loaded, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, &image.InvalidError{Err: fmt.Errorf("reading the config: %w", err)}
@@ -85,7 +85,11 @@ func Load(ctx context.Context, img v1.Image, annotations map[string]string, p Pr
 	}
 	l := &Loaded{}
 	fromShim := Settings{}
-	for k, v := range cf.Config.Labels {
+	labels := cf.Config.Labels
+	if !b.ReadsLabels {
+		annotations, labels = nil, nil
+	}
+	for k, v := range labels {
 		if short, ok := strings.CutPrefix(k, urunc.Prefix); ok {
 			fromShim[short] = v
 		}
@@ -113,7 +117,10 @@ func Load(ctx context.Context, img v1.Image, annotations map[string]string, p Pr
 	default:
 		l.Settings = fromJSON
 	}
-	g, err := guestOf(l.Settings, &cf.Config, p)
+	if b.ReadsUseDMBlock {
+		l.Settings[urunc.MountRootfs] = l.Settings[urunc.UseDMBlock]
+	}
+	g, err := guestOf(l.Settings, &cf.Config, p, b)
 	if err != nil {
 		return nil, &image.InvalidError{Err: err}
 	}
@@ -145,13 +152,17 @@ func complete(s Settings) bool {
 
 // guestOf is the guest of settings s and the image config c, with p over
 // the image's process.
-func guestOf(s Settings, c *v1.Config, p Process) (*Guest, error) {
-	g := &Guest{Type: s[urunc.UnikernelType], Monitor: s[urunc.Hypervisor], Version: s[urunc.UnikernelVersion], WorkingDir: c.WorkingDir}
+func guestOf(s Settings, c *v1.Config, p Process, b Behaviour) (*Guest, error) {
+	g := &Guest{Type: s[urunc.UnikernelType], Monitor: s[urunc.Hypervisor], Version: s[urunc.UnikernelVersion], WorkingDir: c.WorkingDir,
+		UnikraftArgv0: b.UnikraftArgv0}
 	if !slices.Contains(urunc.Guests, g.Type) {
 		return nil, fmt.Errorf("unikernelType = %q: not a guest urunc knows (%s)", g.Type, strings.Join(urunc.Guests, ", "))
 	}
 	if _, ok := urunc.Monitors[g.Monitor]; !ok {
 		return nil, fmt.Errorf("hypervisor = %q: not a monitor urunc knows (%s)", g.Monitor, strings.Join(urunc.MonitorNames(), ", "))
+	}
+	if b.Runs != nil && !b.Runs(g.Type, g.Monitor) {
+		return nil, fmt.Errorf("unikernelType = %q on hypervisor = %q: urunc %s does not run that pair", g.Type, g.Monitor, b.Name)
 	}
 	rootfs, err := ChooseRootfs(s)
 	if err != nil {
@@ -169,6 +180,10 @@ func guestOf(s Settings, c *v1.Config, p Process) (*Guest, error) {
 		cmd = p.Args
 	}
 	g.Args = append(slices.Clone(entrypoint), cmd...)
+	if len(g.Args) == 0 && b.CmdlineFallback {
+		// urunc before PR #1017: the cmdline setting's words.
+		g.Args = strings.Fields(s[urunc.Cmdline])
+	}
 	g.Env = mergeEnv(c.Env, p.Env)
 	g.UID, g.GID = user(c.User)
 	return g, nil

@@ -115,7 +115,7 @@ func TestLoad(t *testing.T) {
 	for _, withLabels := range []bool{true, false} {
 		dir := t.TempDir()
 		l, err := run.Load(context.Background(), testImage(t, "amd64", withLabels), nil,
-			run.Process{Args: []string{"a b", "c"}, HasArgs: true, Env: []string{"GREETING=bye", "NEW=1"}}, dir)
+			run.Process{Args: []string{"a b", "c"}, HasArgs: true, Env: []string{"GREETING=bye", "NEW=1"}}, dir, run.Newest)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,6 +140,26 @@ func TestLoad(t *testing.T) {
 		}
 	}
 
+	// Without process args, urunc 0.8 takes the cmdline setting's words;
+	// a release that reads no labels reads /urunc.json alone.
+	img0 := testImage(t, "amd64", false)
+	cf0, _ := img0.ConfigFile()
+	cf0 = cf0.DeepCopy()
+	cf0.Config.Entrypoint, cf0.Config.Cmd = nil, nil
+	cf0.Config.Labels = map[string]string{"com.urunc.unikernel.unikernelType": "unikraft", "com.urunc.unikernel.hypervisor": "qemu",
+		"com.urunc.unikernel.binary": "/boot/initrd", "com.urunc.unikernel.cmdline": "/init from cmdline"}
+	img0, _ = mutate.ConfigFile(img0, cf0)
+	l, err := run.Load(context.Background(), img0, nil, run.Process{}, t.TempDir(), run.Newest)
+	if err != nil || l.Guest.Type != "unikraft" || strings.Join(l.Guest.Args, "|") != "/init|from|cmdline" {
+		t.Errorf("0.8 with labels and a cmdline: %+v, %v", l, err)
+	}
+	old := run.Newest
+	old.ReadsLabels, old.CmdlineFallback = false, false
+	l, err = run.Load(context.Background(), img0, nil, run.Process{}, t.TempDir(), old)
+	if err != nil || l.Guest.Type != "linux" || len(l.Guest.Args) != 0 {
+		t.Errorf("a release reading /urunc.json alone, without the fallback: %+v, %v", l, err)
+	}
+
 	// --entrypoint drops the Cmd; labels that disagree with urunc.json are
 	// said.
 	img := testImage(t, "amd64", true)
@@ -147,7 +167,7 @@ func TestLoad(t *testing.T) {
 	cf = cf.DeepCopy()
 	cf.Config.Labels["com.urunc.unikernel.initrd"] = "/unikernel/vmlinuz"
 	img, _ = mutate.ConfigFile(img, cf)
-	l, err := run.Load(context.Background(), img, nil, run.Process{Entrypoint: []string{"/sbin/init"}, HasEntrypoint: true}, t.TempDir())
+	l, err = run.Load(context.Background(), img, nil, run.Process{Entrypoint: []string{"/sbin/init"}, HasEntrypoint: true}, t.TempDir(), run.Newest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +192,7 @@ func TestLoadRefuses(t *testing.T) {
 	escape, _ := mutate.AppendLayers(good, layerOf(t, member{name: "unikernel/vmlinuz-amd64", typ: tar.TypeSymlink, link: "../../../../etc/passwd"}))
 	// A link out of the image resolves inside it, as in a chroot.
 	inside, _ := mutate.AppendLayers(escape, layerOf(t, member{name: "etc/passwd", data: "the image's"}))
-	l, err := run.Load(context.Background(), inside, nil, run.Process{}, t.TempDir())
+	l, err := run.Load(context.Background(), inside, nil, run.Process{}, t.TempDir(), run.Newest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +208,7 @@ func TestLoadRefuses(t *testing.T) {
 		"escape":   {escape, `binary = "/unikernel/vmlinuz": no such file in the image`},
 		"settings": {noSettings, "no urunc settings: the labels lack unikernelType, hypervisor or binary, and there is no /urunc.json"},
 	} {
-		_, err := run.Load(context.Background(), c.img, nil, run.Process{}, t.TempDir())
+		_, err := run.Load(context.Background(), c.img, nil, run.Process{}, t.TempDir(), run.Newest)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}

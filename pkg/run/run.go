@@ -36,6 +36,9 @@ type Options struct {
 	// DryRun prints the command line (and the files written beside the
 	// monitor) on Stdout instead of running it.
 	DryRun bool
+	// Urunc is the urunc release whose ways the run follows (the zero
+	// Behaviour: Newest).
+	Urunc Behaviour
 	// Registry are the options of a pull.
 	Registry []registry.Option
 	// TempDir is where the private directory goes (os.TempDir() if "").
@@ -68,7 +71,10 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("making the run's private directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	l, err := Load(ctx, src.Image, src.Annotations, o.Process, dir)
+	if o.Urunc.Name == "" {
+		o.Urunc = Newest
+	}
+	l, err := Load(ctx, src.Image, src.Annotations, o.Process, dir, o.Urunc)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", src.Name, err)
 	}
