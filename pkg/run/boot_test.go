@@ -122,49 +122,15 @@ func TestBootPanic(t *testing.T) {
 	}
 }
 
-// TestBootStops: a guest that never powers off is stopped by SIGINT to
-// bunix run (exit 130), and by --timeout (exit 1, said); neither leaves a
-// qemu process or a temporary file.
+// TestBootStops: a guest that never powers off is stopped by SIGINT or
+// SIGTERM to bunix run (exit 130, 143), and by --timeout (a GuestError,
+// exit 1); none leaves a qemu process or a temporary file.
 func TestBootStops(t *testing.T) {
 	dockerArchive, _, bunix := bootImages(t)
 
-	t.Run("SIGINT", func(t *testing.T) {
-		tmp := t.TempDir()
-		cmd := exec.Command(bunix, "run", "--accel", "tcg", dockerArchive, "wait")
-		cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-		var stdout, stderr syncBuffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer cmd.Process.Kill()
-		deadline := time.Now().Add(2 * time.Minute)
-		for !strings.Contains(stdout.String(), "waiting to be stopped") {
-			if time.Now().After(deadline) {
-				t.Fatalf("the guest did not come up in 2m:\n%s\n%s", stdout.String(), stderr.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		qemus := monitorsUnder(tmp)
-		if len(qemus) != 1 {
-			t.Fatalf("%d qemu processes use %s while the guest runs, want 1", len(qemus), tmp)
-		}
-		cmd.Process.Signal(syscall.SIGINT)
-		err := cmd.Wait()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
-			t.Errorf("bunix run after SIGINT: %v, want exit 130\n%s", err, stderr.String())
-		}
-		if left := monitorsUnder(tmp); len(left) != 0 {
-			t.Errorf("qemu left running: pids %v", left)
-			for _, pid := range left {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
-			t.Errorf("the run left %s behind", ents[0].Name())
-		}
-	})
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { stopBySignal(t, bunix, dockerArchive, sig) })
+	}
 
 	t.Run("timeout", func(t *testing.T) {
 		tmp := t.TempDir()
@@ -184,6 +150,47 @@ func TestBootStops(t *testing.T) {
 			t.Errorf("the run left %s behind", ents[0].Name())
 		}
 	})
+}
+
+// stopBySignal starts bunix run on a guest that waits, sends sig to bunix
+// once the guest is up, and checks the exit status (128 + sig) and that
+// neither qemu nor the private directory is left.
+func stopBySignal(t *testing.T, bunix, image string, sig syscall.Signal) {
+	tmp := t.TempDir()
+	cmd := exec.Command(bunix, "run", "--accel", "tcg", image, "wait")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(stdout.String(), "waiting to be stopped") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the guest did not come up in 2m:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	qemus := monitorsUnder(tmp)
+	if len(qemus) != 1 {
+		t.Fatalf("%d qemu processes use %s while the guest runs, want 1", len(qemus), tmp)
+	}
+	cmd.Process.Signal(sig)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(sig) {
+		t.Errorf("bunix run after %s: %v, want exit %d\n%s", sig, err, 128+int(sig), stderr.String())
+	}
+	if left := monitorsUnder(tmp); len(left) != 0 {
+		t.Errorf("qemu left running: pids %v", left)
+		for _, pid := range left {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("the run left %s behind", ents[0].Name())
+	}
 }
 
 // monitorsUnder lists the processes whose command line names a file
