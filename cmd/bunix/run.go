@@ -73,6 +73,7 @@ func newRun(getenv func(string) string) *cobra.Command {
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop the guest after this long, e.g. 2m (default: never)")
 	f.BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	f.BoolVar(&rm, "rm", true, "remove what the run unpacked when it ends (always: nothing is left behind)")
+	completeFlag(cmd, "accel", completeWords(func(*cobra.Command) []string { return []string{bunixrun.AccelKVM, bunixrun.AccelTCG} }))
 	return cmd
 }
 

@@ -100,3 +100,11 @@ func TestRunRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestRunCompletes: --accel completes with kvm and tcg.
+func TestRunCompletes(t *testing.T) {
+	code, stdout, _ := cli(t, nil, "__complete", "run", "--accel", "")
+	if code != 0 || !strings.HasPrefix(stdout, "kvm\ntcg\n") {
+		t.Errorf("exit %d, completions %q", code, stdout)
+	}
+}
