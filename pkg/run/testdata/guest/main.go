@@ -1,8 +1,12 @@
-// Command netguest is the /init of bunix run's -p test: a Linux guest that
-// loads the virtio network modules it finds in /modules (in name order,
-// again until none loads more), sets eth0's address from the ip= kernel
-// parameter urunc writes (ip=ADDR::GATEWAY:MASK:urunc:eth0:off), answers
-// one HTTP request on port 80 and powers off.
+// Command guest is the /init of bunix run's device tests: a Linux guest
+// that loads the modules it finds in /modules (in name order, again until
+// none loads more), then, as its arguments say, and powers off:
+//
+//	serve             sets eth0's address from the ip= kernel parameter
+//	                  urunc writes (ip=ADDR::GATEWAY:MASK:urunc:eth0:off)
+//	                  and answers one HTTP request on port 80;
+//	mount SERIAL DIR  mounts the virtio disk whose serial is SERIAL (ext4)
+//	                  at DIR and prints the files in it.
 package main
 
 import (
@@ -20,20 +24,72 @@ import (
 )
 
 func main() {
-	if err := serve(); err != nil {
-		fmt.Println("netguest: failed:", err)
+	err := setup()
+	if err == nil {
+		switch {
+		case len(os.Args) == 2 && os.Args[1] == "serve":
+			err = serve()
+		case len(os.Args) == 4 && os.Args[1] == "mount":
+			err = mount(os.Args[2], os.Args[3])
+		default:
+			err = fmt.Errorf("arguments %q: want serve, or mount SERIAL DIR", os.Args[1:])
+		}
+	}
+	if err != nil {
+		fmt.Println("guest: failed:", err)
 	}
 	syscall.Sync()
 	syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
 	select {}
 }
 
-func serve() error {
-	os.Mkdir("/proc", 0o555)
-	if err := unix.Mount("proc", "/proc", "proc", 0, ""); err != nil {
-		return fmt.Errorf("mounting /proc: %w", err)
+// setup mounts /proc, /sys and /dev and loads the modules.
+func setup() error {
+	for _, m := range []struct{ fs, dir string }{{"proc", "/proc"}, {"sysfs", "/sys"}, {"devtmpfs", "/dev"}} {
+		os.Mkdir(m.dir, 0o755)
+		if err := unix.Mount(m.fs, m.dir, m.fs, 0, ""); err != nil {
+			return fmt.Errorf("mounting %s: %w", m.dir, err)
+		}
 	}
 	loadModules()
+	return nil
+}
+
+// mount mounts the virtio disk with serial at dir and lists it.
+func mount(serial, dir string) error {
+	var dev string
+	deadline := time.Now().Add(20 * time.Second)
+	for dev == "" {
+		disks, _ := filepath.Glob("/sys/block/vd*")
+		for _, d := range disks {
+			if b, err := os.ReadFile(filepath.Join(d, "serial")); err == nil && strings.TrimSpace(string(b)) == serial {
+				dev = "/dev/" + filepath.Base(d)
+			}
+		}
+		if dev == "" {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("no virtio disk with serial %q (%v)", serial, disks)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	os.MkdirAll(dir, 0o755)
+	if err := unix.Mount(dev, dir, "ext4", 0, ""); err != nil {
+		return fmt.Errorf("mounting %s at %s: %w", dev, dir, err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
+			fmt.Printf("guest: %s (%s): %s", filepath.Join(dir, e.Name()), dev, b)
+		}
+	}
+	return nil
+}
+
+func serve() error {
 	cmdline, err := os.ReadFile("/proc/cmdline")
 	if err != nil {
 		return err
@@ -57,7 +113,7 @@ func serve() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("netguest: listening on %s:80\n", addr)
+	fmt.Printf("guest: listening on %s:80\n", addr)
 	done := make(chan struct{})
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello over -p from %s\n", addr)
@@ -66,7 +122,7 @@ func serve() error {
 	go srv.Serve(ln)
 	<-done
 	time.Sleep(500 * time.Millisecond)
-	fmt.Println("netguest: answered, powering off")
+	fmt.Println("guest: answered, powering off")
 	return nil
 }
 
@@ -91,7 +147,7 @@ func loadModules() {
 		if len(left) == len(mods) {
 			for _, m := range left {
 				f, _ := os.Open(m)
-				fmt.Println("netguest: could not load", m, unix.FinitModule(int(f.Fd()), "", 0))
+				fmt.Println("guest: could not load", m, unix.FinitModule(int(f.Fd()), "", 0))
 				f.Close()
 			}
 			return
