@@ -35,10 +35,11 @@ var (
 )
 
 // deviceImage builds, with bunix build, a docker-archive of a Linux guest
-// whose initrd holds testdata/guest as /init and modules (paths under the
-// kernel's modules directory) in /modules; files and annotations are
-// added to the description, cmd is the image's Cmd.
-func deviceImage(t *testing.T, modules []string, files map[string]string, annotations string, cmd ...string) string {
+// whose initrd holds testdata/guest as /init and as /urunit, and modules
+// (paths under the kernel's modules directory) in /modules; files and
+// annotations are added to the description; entrypoint and cmd are the
+// image's.
+func deviceImage(t *testing.T, modules []string, files map[string]string, annotations, entrypoint string, cmd ...string) string {
 	t.Helper()
 	testenv.Require(t, "qemu-system-x86_64")
 	goTool := testenv.Require(t, "go")
@@ -50,13 +51,16 @@ func deviceImage(t *testing.T, modules []string, files map[string]string, annota
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the guest's /init: %v\n%s", err, out)
 	}
+	if b, err := os.ReadFile(filepath.Join(dir, "init")); err != nil || os.WriteFile(filepath.Join(dir, "urunit"), b, 0o755) != nil {
+		t.Fatal(err)
+	}
 	k, _ := os.ReadFile(kernel)
 	os.WriteFile(filepath.Join(dir, "vmlinuz"), k, 0o644)
 	modDirs, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(kernel)), "lib", "modules", "*", "kernel"))
 	if len(modDirs) != 1 {
 		t.Fatalf("the kernel's modules: %v", modDirs)
 	}
-	include := []string{`"./init": "/init"`}
+	include := []string{`"./init": "/init"`, `"./urunit": "/urunit"`}
 	for i, m := range modules {
 		b, err := os.ReadFile(filepath.Join(modDirs[0], m))
 		if err != nil {
@@ -78,7 +82,7 @@ func deviceImage(t *testing.T, modules []string, files map[string]string, annota
 	cmdJSON, _ := json.Marshal(cmd)
 	os.WriteFile(filepath.Join(dir, "args.json"), []byte(`{"name": "bunix/device", "files": {`+strings.Join(fileList, ", ")+`},
   "rootfs": {"type": "initrd", "include": {`+strings.Join(include, ", ")+`}},
-  "entrypoint": ["/init"], "cmd": `+string(cmdJSON)+`,
+  "entrypoint": ["`+entrypoint+`"], "cmd": `+string(cmdJSON)+`,
   "annotations": {"unikernelType": "linux", "hypervisor": "qemu", "binary": "/unikernel/vmlinuz"`+annotations+`}}`), 0o644)
 	img := filepath.Join(dir, "image.tar")
 	if out, err := exec.Command(bunix, "build", "-f", filepath.Join(dir, "args.json"), "-o", img).CombinedOutput(); err != nil {
@@ -92,7 +96,7 @@ func deviceImage(t *testing.T, modules []string, files map[string]string, annota
 // its address from the ip= parameter bunix writes the way urunc does,
 // and answers an HTTP request that the test sends to HOST on the host.
 func TestBootPublish(t *testing.T) {
-	img := deviceImage(t, netModules, nil, "", "serve")
+	img := deviceImage(t, netModules, nil, "", "/init", "serve")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +151,7 @@ func TestBootBlockVolume(t *testing.T) {
 	}
 	data, _ := os.ReadFile(disk)
 	img := deviceImage(t, blockModules, map[string]string{"data.img": string(data)},
-		`, "block": "/data.img", "blkMntPoint": "/data"`, "mount", "annot_vol", "/data")
+		`, "block": "/data.img", "blkMntPoint": "/data"`, "/init", "mount", "annot_vol", "/data")
 	var stdout, stderr bytes.Buffer
 	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: 2 * time.Minute,
 		TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
@@ -156,5 +160,24 @@ func TestBootBlockVolume(t *testing.T) {
 	}
 	if want := "guest: /data/hello.txt (/dev/vda): hello from the block"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("the console lacks %q:\n%s", want, stdout.String())
+	}
+}
+
+// TestBootUrunit boots a Linux guest whose init is urunit (its first
+// process argument contains "urunit"): bunix appends urunit's config to
+// the guest's initrd as urunc does, a newc segment the kernel unpacks as
+// /urunit.conf, and the kernel command line carries URUNIT_CONFIG and no
+// environment; the guest (testdata/guest, started as /urunit) prints it.
+func TestBootUrunit(t *testing.T) {
+	img := deviceImage(t, nil, nil, "", "/urunit", "/init", "config")
+	var stdout, stderr bytes.Buffer
+	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: 2 * time.Minute,
+		Process: run.Process{Env: []string{"ADDED=1"}}, TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	want := "guest: /urunit.conf: \"UES\\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\\nADDED=1\\nUEE\\nUCS\\nUID:0\\nGID:0\\nWD:\\nUCE\\nUBS\\nUBE\\n\""
+	if !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), `guest: URUNIT_CONFIG="/urunit.conf" ADDED=""`) {
+		t.Errorf("the console lacks %s and the environment:\n%s", want, stdout.String())
 	}
 }

@@ -6,7 +6,9 @@
 //	                  urunc writes (ip=ADDR::GATEWAY:MASK:urunc:eth0:off)
 //	                  and answers one HTTP request on port 80;
 //	mount SERIAL DIR  mounts the virtio disk whose serial is SERIAL (ext4)
-//	                  at DIR and prints the files in it.
+//	                  at DIR and prints the files in it;
+//	/init config      (started as /urunit) prints /urunit.conf and the
+//	                  URUNIT_CONFIG and ADDED variables.
 package main
 
 import (
@@ -31,8 +33,14 @@ func main() {
 			err = serve()
 		case len(os.Args) == 4 && os.Args[1] == "mount":
 			err = mount(os.Args[2], os.Args[3])
+		case len(os.Args) == 3 && os.Args[2] == "config":
+			var b []byte
+			if b, err = os.ReadFile("/urunit.conf"); err == nil {
+				fmt.Printf("guest: /urunit.conf: %q\n", b)
+				fmt.Printf("guest: URUNIT_CONFIG=%q ADDED=%q\n", os.Getenv("URUNIT_CONFIG"), os.Getenv("ADDED"))
+			}
 		default:
-			err = fmt.Errorf("arguments %q: want serve, or mount SERIAL DIR", os.Args[1:])
+			err = fmt.Errorf("arguments %q: want serve, mount SERIAL DIR or /init config", os.Args[1:])
 		}
 	}
 	if err != nil {
