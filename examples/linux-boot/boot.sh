@@ -14,8 +14,8 @@
 #    sandbox and without nixpkgs or substituters; the image is ./result;
 # 4. the boot: `bunix run` reads the image as urunc does and runs qemu with
 #    urunc's command line, which `bunix run --dry-run` prints first;
-#    ACCEL=kvm or ACCEL=tcg chooses, the default is KVM when /dev/kvm
-#    works, else TCG.
+#    TCG by default, which boots anywhere; ACCEL=kvm uses KVM, and ACCEL=
+#    (empty) lets bunix run choose (KVM when /dev/kvm runs a guest).
 #
 # WORK=DIR builds in DIR (a copy of args.nix and motd, ./vmlinuz, ./init,
 # ./result) instead of this directory. It needs Go, Nix (make image's
@@ -25,7 +25,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=${WORK:-$here}
-accel=${ACCEL:-}
+accel=${ACCEL-tcg}
 GO=${GO:-go}
 log() { echo "boot.sh: $*" >&2; }
 

@@ -3,16 +3,19 @@ package run
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,19 +48,110 @@ func (e *GuestError) Error() string { return e.Err.Error() }
 // Unwrap returns the underlying error.
 func (e *GuestError) Unwrap() error { return e.Err }
 
-// KVMUsable reports whether /dev/kvm opens and makes a VM, and why not.
+// KVMUsable reports whether KVM runs a guest here, and why not: /dev/kvm
+// must open, and a one-instruction guest (hlt) must run to its halt
+// within KVMProbeTime. Making a VM is not enough: under some nested
+// hypervisors it succeeds, and a guest then never runs.
 func KVMUsable() error {
 	f, err := os.OpenFile("/dev/kvm", os.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	const kvmCreateVM = 0xAE01
-	vm, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), kvmCreateVM, 0)
-	if errno != 0 {
-		return fmt.Errorf("/dev/kvm: KVM_CREATE_VM: %w", errno)
+	done := make(chan error, 1)
+	go func() {
+		// The vCPU belongs to this thread while it runs.
+		runtime.LockOSThread()
+		done <- kvmHalt(int(f.Fd()))
+	}()
+	select {
+	case err := <-done:
+		f.Close()
+		return err
+	case <-time.After(KVMProbeTime):
+		// The probe's thread stays blocked in KVM_RUN; f stays open for it.
+		return fmt.Errorf("/dev/kvm: a one-instruction guest did not halt within %s", KVMProbeTime)
 	}
-	unix.Close(int(vm))
+}
+
+// KVMProbeTime is how long KVMUsable waits for its guest to halt.
+const KVMProbeTime = 2 * time.Second
+
+// The KVM ioctls the probe uses (linux/kvm.h, x86-64).
+const (
+	kvmGetVcpuMmapSize     = 0xAE04
+	kvmCreateVM            = 0xAE01
+	kvmCreateVcpu          = 0xAE41
+	kvmSetUserMemoryRegion = 0x4020AE46
+	kvmGetSregs            = 0x8138AE83
+	kvmSetSregs            = 0x4138AE84
+	kvmSetRegs             = 0x4090AE82
+	kvmRun                 = 0xAE80
+	kvmExitHlt             = 5
+)
+
+// kvmHalt makes a VM of one page holding hlt, runs it in real mode from
+// that page, and checks that it exits on the halt.
+func kvmHalt(kvm int) error {
+	ioctl := func(fd int, req, arg uintptr) (uintptr, error) {
+		r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, arg)
+		if errno != 0 {
+			return 0, errno
+		}
+		return r, nil
+	}
+	vm, err := ioctl(kvm, kvmCreateVM, 0)
+	if err != nil {
+		return fmt.Errorf("/dev/kvm: KVM_CREATE_VM: %w", err)
+	}
+	defer unix.Close(int(vm))
+	mem, err := unix.Mmap(-1, 0, 0x1000, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(mem)
+	mem[0] = 0xf4 // hlt
+	region := struct {
+		slot, flags      uint32
+		addr, size, user uint64
+	}{0, 0, 0x1000, 0x1000, uint64(uintptr(unsafe.Pointer(&mem[0])))}
+	if _, err := ioctl(int(vm), kvmSetUserMemoryRegion, uintptr(unsafe.Pointer(&region))); err != nil {
+		return fmt.Errorf("/dev/kvm: KVM_SET_USER_MEMORY_REGION: %w", err)
+	}
+	vcpu, err := ioctl(int(vm), kvmCreateVcpu, 0)
+	if err != nil {
+		return fmt.Errorf("/dev/kvm: KVM_CREATE_VCPU: %w", err)
+	}
+	defer unix.Close(int(vcpu))
+	size, err := ioctl(kvm, kvmGetVcpuMmapSize, 0)
+	if err != nil {
+		return fmt.Errorf("/dev/kvm: KVM_GET_VCPU_MMAP_SIZE: %w", err)
+	}
+	run, err := unix.Mmap(int(vcpu), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	defer unix.Munmap(run)
+	var sregs [312]byte
+	if _, err := ioctl(int(vcpu), kvmGetSregs, uintptr(unsafe.Pointer(&sregs[0]))); err != nil {
+		return fmt.Errorf("/dev/kvm: KVM_GET_SREGS: %w", err)
+	}
+	// cs: base 0 (bytes 0-7), selector 0 (bytes 12-13).
+	clear(sregs[0:8])
+	clear(sregs[12:14])
+	if _, err := ioctl(int(vcpu), kvmSetSregs, uintptr(unsafe.Pointer(&sregs[0]))); err != nil {
+		return fmt.Errorf("/dev/kvm: KVM_SET_SREGS: %w", err)
+	}
+	var regs [18]uint64
+	regs[16], regs[17] = 0x1000, 2 // rip, rflags
+	if _, err := ioctl(int(vcpu), kvmSetRegs, uintptr(unsafe.Pointer(&regs[0]))); err != nil {
+		return fmt.Errorf("/dev/kvm: KVM_SET_REGS: %w", err)
+	}
+	if _, err := ioctl(int(vcpu), kvmRun, 0); err != nil {
+		return fmt.Errorf("/dev/kvm: KVM_RUN: %w", err)
+	}
+	if reason := binary.NativeEndian.Uint32(run[8:12]); reason != kvmExitHlt {
+		return fmt.Errorf("/dev/kvm: a one-instruction guest exited with reason %d, not its halt", reason)
+	}
 	return nil
 }
 
