@@ -16,11 +16,14 @@ bunix:
 ARGS ?= args.nix
 
 # image: the image of $(ARGS), built by Nix with out/bin/bunix, as ./result.
+# The evaluation runs first, under BUNIX_EVAL_MEMORY and BUNIX_EVAL_TIMEOUT
+# (scripts/nix-eval.sh); the build then runs with no cap.
 image:
 	@test -f "$(abspath $(ARGS))" || { echo "make image: ARGS=$(ARGS): no such file ($(abspath $(ARGS)))" >&2; exit 2; }
 	scripts/deps.sh nix
 	$(MAKE) bunix
-	nix-build default.nix --arg bunix "$(CURDIR)/out" --argstr args "$(abspath $(ARGS))" $(NIX_OPTIONS)
+	drv=$$(scripts/nix-eval.sh "$(ARGS)" default.nix --arg bunix "$(CURDIR)/out" --argstr args "$(abspath $(ARGS))" $(NIX_OPTIONS)) && \
+	nix-build "$$drv" $(NIX_OPTIONS)
 	@echo "make image: built $(ARGS) as $(CURDIR)/result: docker load < $(CURDIR)/result"
 
 # boot-example: builds examples/linux-boot (Debian's kernel, a Go /init in a

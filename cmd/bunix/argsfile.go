@@ -39,11 +39,16 @@ func argsFile(cmd *cobra.Command, a []string, file string) (string, error) {
 	return a[0], nil
 }
 
-// loadArgs loads the image description file, which argsFile chose. A
-// description that does not exist is the user's mistake; when it is the
-// default, the message says how to name or write one.
-func loadArgs(cmd *cobra.Command, argv []string, file string) (*args.Args, error) {
-	a, err := args.Load(cmd.Context(), file)
+// loadArgs loads the image description file, which argsFile chose, under
+// the evaluation caps the environment (getenv) sets. A description that
+// does not exist is the user's mistake; when it is the default, the
+// message says how to name or write one.
+func loadArgs(cmd *cobra.Command, argv []string, file string, getenv func(string) string) (*args.Args, error) {
+	opts, err := args.EvalFromEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	a, err := args.Load(cmd.Context(), file, opts...)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return a, err
 	}

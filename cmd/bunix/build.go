@@ -35,7 +35,7 @@ func newBuild(getenv func(string) string) *cobra.Command {
 			}
 			opts = append(opts, build.WithFormat(f))
 		}
-		a, err := loadArgs(cmd, argv, file)
+		a, err := loadArgs(cmd, argv, file, getenv)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/nubificus/bunix/internal/buildinfo"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/nixbuild"
 	"github.com/nubificus/bunix/pkg/scaffold"
@@ -65,10 +66,10 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 	// A joined error is one problem per line.
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range j.Unwrap() {
-			fmt.Fprintln(stderr, "bunix: "+e.Error())
+			fmt.Fprintln(stderr, "bunix: "+msg.Lines(e.Error()))
 		}
 	} else {
-		fmt.Fprintln(stderr, "bunix: "+err.Error())
+		fmt.Fprintln(stderr, "bunix: "+msg.Lines(err.Error()))
 	}
 	// Bad input: a usage error, or what a package reports as the user's
 	// (a description, an output path, a file to convert, an init answer or
@@ -94,7 +95,7 @@ func newRoot(getenv func(string) string) *cobra.Command {
 		// Two edits away: "buidl" is build, "valdate" validate.
 		SuggestionsMinimumDistance: 2,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(), newInspect(), newPush(), newRun(getenv), newInit(), newConvert(), newPrefetch())
+	root.AddCommand(newBuild(getenv), newValidate(getenv), newInspect(), newPush(), newRun(getenv), newInit(), newConvert(), newPrefetch())
 	root.AddCommand(newNixBuilders(getenv)...)
 	return root
 }

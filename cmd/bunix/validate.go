@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newValidate() *cobra.Command {
+func newValidate(getenv func(string) string) *cobra.Command {
 	var file string
 	cmd := command("validate [ARGS]", "Check an args file without building", maxArgs(1),
 		"bunix validate",
@@ -18,7 +18,7 @@ func newValidate() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		desc, err := loadArgs(cmd, argv, file)
+		desc, err := loadArgs(cmd, argv, file, getenv)
 		if err != nil {
 			return err
 		}

@@ -100,3 +100,42 @@ func FuzzQuote(f *testing.F) {
 		}
 	})
 }
+
+func TestCutWords(t *testing.T) {
+	long := strings.Repeat("a", 5000)
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"stat /aaaaaaaaa: file name too long", 4, "stat /aaa... (10 bytes): file name too long"},
+		{"short words stay", 5, "short words stay"},
+		{`flag "` + long + `" is bad`, 4, `flag "aaaa"... (5000 bytes) is bad`},
+		{"a\n" + long + "),\tend", 3, "a\naaa... (5000 bytes)),\tend"},
+		{"ab✓c ok", 4, "ab... (6 bytes) ok"},
+		{Quote(long, 8) + ": " + Cut(long, 8) + " again", 8, `"aaaaaaaa"... (5000 bytes): aaaaaaaa... (5000 bytes) again`},
+	} {
+		if got := CutWords(tc.s, tc.n); got != tc.want {
+			t.Errorf("CutWords(%.40q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestLines: each line is cut by itself, its long words first, so a long
+// path keeps the cause after it and a line of many short words stops at
+// MaxLine.
+func TestLines(t *testing.T) {
+	path := "/" + strings.Repeat("a", 5000)
+	words := strings.Repeat("ab ", 5000)
+	got := Lines("stat " + path + ": file name too long\n" + words + "\nshort")
+	lines := strings.Split(got, "\n")
+	if len(lines) != 3 || lines[2] != "short" {
+		t.Fatalf("Lines gave %d lines: %.300q", len(lines), got)
+	}
+	if want := "stat " + Cut(path, MaxWord) + ": file name too long"; lines[0] != want {
+		t.Errorf("line 1 = %q, want %q", lines[0], want)
+	}
+	if len(lines[1]) > MaxLine+len(Marker(len(words))) || !strings.HasSuffix(lines[1], Marker(len(words))) {
+		t.Errorf("line 2: %d bytes, ends %q", len(lines[1]), lines[1][len(lines[1])-30:])
+	}
+}

@@ -11,6 +11,11 @@ type Args struct {
 	File string
 	// Root is the directory relative sources are resolved against.
 	Root string
+	// Reads lists the files (and directories) other than File that
+	// evaluating the description read: what an args.nix imports or reads
+	// with builtins.readFile and the like. An output must not replace
+	// them. JSON and HCL descriptions read no other file.
+	Reads []Read
 
 	// Name is the repository part of the image reference, e.g.
 	// "urunc/prebuilt/redis-rumprun-hvt"; it may carry a registry host.

@@ -26,7 +26,9 @@ type FieldError struct {
 
 // Error renders the problem on one line. Every part is cut short (by the
 // rule of internal/msg), so that a 10 MB value gives a short message, not
-// 20 MB of stderr: a quoted value stays quoted, cut inside its quotes.
+// 20 MB of stderr: a quoted value stays quoted, cut inside its quotes. In
+// the reason each long word (a path) is cut first, so that what follows
+// it (": file name too long") stays.
 func (e *FieldError) Error() string {
 	s := ""
 	if e.Where != "" {
@@ -36,7 +38,7 @@ func (e *FieldError) Error() string {
 	if e.Value != "" {
 		s += " = " + showValue(e.Value)
 	}
-	return s + ": " + msg.Cut(e.Reason, maxReason)
+	return s + ": " + msg.Cut(msg.CutWords(e.Reason, maxShown), maxReason)
 }
 
 // showValue returns v, a value as it would be written, cut for a message:

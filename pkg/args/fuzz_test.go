@@ -62,7 +62,7 @@ func TestEvalSeeds(t *testing.T) {
 	root, _ := filepath.Abs("../..")
 	for _, file := range files {
 		abs, _ := filepath.Abs(file)
-		b, err := evalNix(context.Background(), abs, file)
+		b, _, err := evalNix(context.Background(), abs, file, evalLimits{memory: DefaultEvalMemory, timeout: DefaultEvalTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}

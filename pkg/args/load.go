@@ -14,7 +14,15 @@ import (
 // against the file's directory. file must be a regular file (or a symlink
 // to one) of at most MaxFileSize bytes: a FIFO or a device is refused
 // before it is opened, since reading one could block forever.
-func Load(ctx context.Context, file string) (*Args, error) {
+//
+// An args.nix is evaluated under a memory and a time cap (WithEvalMemory,
+// WithEvalTimeout), and what its evaluation reads is recorded in the
+// result's Reads.
+func Load(ctx context.Context, file string, opts ...LoadOption) (*Args, error) {
+	lim := evalLimits{memory: DefaultEvalMemory, timeout: DefaultEvalTimeout}
+	for _, o := range opts {
+		o(&lim)
+	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, fmt.Errorf("locating %s: %w", file, err)
@@ -26,11 +34,15 @@ func Load(ctx context.Context, file string) (*Args, error) {
 		if _, err := readRegular(abs, file); err != nil {
 			return nil, err
 		}
-		out, err := evalNix(ctx, abs, file)
+		out, reads, err := evalNix(ctx, abs, file, lim)
 		if err != nil {
 			return nil, err
 		}
-		return decodeNixEval(out, file, abs, root)
+		a, err := decodeNixEval(out, file, abs, root)
+		if a != nil {
+			a.Reads = reads
+		}
+		return a, err
 	case ".json", ".hcl":
 		src, err := readRegular(abs, file)
 		if err != nil {

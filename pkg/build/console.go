@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/nubificus/bunix/internal/msg"
 )
 
 // WarningsTo has each warning about a description printed on w (standard
 // error) as a "bunix: warning: " line: how bunix build, validate and the
 // Nix builders report them.
 func WarningsTo(w io.Writer) Option {
-	return WithWarnings(func(msg string) { fmt.Fprintln(w, "bunix: warning: "+msg) })
+	return WithWarnings(func(m string) { fmt.Fprintln(w, "bunix: warning: "+msg.Lines(m)) })
 }
 
 // IsOutput reports whether out, an output path, names the file w writes

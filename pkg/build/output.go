@@ -24,19 +24,27 @@ func IsUserError(err error) bool {
 }
 
 // source is a path the build reads, and what names it in messages.
+// An only source is read itself, not what lies below it (a directory
+// that evaluating the description listed).
 type source struct {
 	path string
 	what string
+	only bool
 }
 
-// sourcesOf lists what a build of a reads: the description file and every
-// source of r.
+// sourcesOf lists what a build of a reads: the description file, the
+// files evaluating it read, and every source of r.
 func sourcesOf(a *args.Args, r *args.Resolved) []source {
 	var out []source
 	// A Nix builder spec's File only names it ("bunix.buildImage
 	// bench/nix"): no file of that name is read, and "/nix" is no source.
 	if p := filepath.Join(a.Root, filepath.Base(a.File)); a.File != "" && isRegular(p) {
-		out = append(out, source{p, "the description " + a.File})
+		out = append(out, source{path: p, what: "the description " + a.File})
+	}
+	for _, rd := range a.Reads {
+		what := fmt.Sprintf("%s (evaluating %s read it)", rd.Path, a.File)
+		fi, err := os.Stat(rd.Path)
+		out = append(out, source{path: rd.Path, what: what, only: !rd.Tree && err == nil && fi.IsDir()})
 	}
 	copies := r.Copies
 	if rf := r.Rootfs; rf != nil {
@@ -46,10 +54,10 @@ func sourcesOf(a *args.Args, r *args.Resolved) []source {
 		}
 	}
 	for _, cp := range copies {
-		out = append(out, source{cp.Source, cp.Where + ": " + cp.Field})
+		out = append(out, source{path: cp.Source, what: cp.Where + ": " + cp.Field})
 	}
 	if r.From != nil && r.From.Path != "" {
-		out = append(out, source{r.From.Path, r.From.Where + ": from"})
+		out = append(out, source{path: r.From.Path, what: r.From.Where + ": from"})
 	}
 	return out
 }
@@ -90,7 +98,7 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 		switch {
 		case src == real, outInfo != nil && sameFile(outInfo, src):
 			return refuse(fmt.Sprintf("is %s, which the build reads: writing the image there would destroy it; give -o another path", s.what))
-		case within(real, src):
+		case within(real, src) && !s.only:
 			return refuse(fmt.Sprintf("lies inside %s (%s), which the build reads: give -o a path outside it", s.what, src))
 		case b.format == image.OCILayout && within(src, real):
 			return refuse(fmt.Sprintf("holds %s (%s), which the build reads and writing the layout would delete: give -o another directory", s.what, src))

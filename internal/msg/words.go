@@ -1,0 +1,86 @@
+package msg
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Bounds of a printed message line: the longest word (a path, an
+// argument) shown whole, and the longest line.
+const (
+	MaxWord = 256
+	MaxLine = 4096
+)
+
+// Lines returns s, a message as a command prints it, with every word longer
+// than MaxWord cut (CutWords) and then every line longer than MaxLine
+// (Cut): a 120 KB argument echoed back, or a path past PATH_MAX, gives a
+// short line that still ends with its cause.
+func Lines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Cut(CutWords(l, MaxWord), MaxLine)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// CutWords returns s with each word (a run of bytes other than spaces,
+// tabs and newlines) longer than n cut: a quoted one ("…", as strconv
+// quotes) by Quote, any other by Cut, a trailing : , ; or ) kept after the
+// marker; a word that Cut or Quote with n cut already (ending in "...")
+// is left as it is. It is the rule for a message built around a value that may be
+// long, a path in an *fs.PathError say: the value is cut, and the words
+// around it, the cause ("file name too long") among them, are kept:
+//
+//	CutWords("stat /aaaaaaaaa: file name too long", 4) == "stat /aaa... (10 bytes): file name too long"
+func CutWords(s string, n int) string {
+	if !hasLongWord(s, n) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexAny(s, " \t\n")
+		if i < 0 {
+			i = len(s)
+		}
+		b.WriteString(cutWord(s[:i], n))
+		if i == len(s) {
+			break
+		}
+		b.WriteByte(s[i])
+		s = s[i+1:]
+	}
+	return b.String()
+}
+
+// hasLongWord reports whether s has a word longer than n.
+func hasLongWord(s string, n int) bool {
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' }) {
+		if len(w) > n {
+			return true
+		}
+	}
+	return false
+}
+
+// cutWord cuts one word longer than n, as CutWords says.
+func cutWord(w string, n int) string {
+	if len(w) <= n {
+		return w
+	}
+	end := len(w)
+	for end > 0 && strings.IndexByte(":,;)", w[end-1]) >= 0 {
+		end--
+	}
+	word, tail := w[:end], w[end:]
+	// A value Cut or Quote cut already, whose marker follows.
+	if strings.HasSuffix(word, "...") && len(word) <= n+len(`""...`) {
+		return w
+	}
+	if len(word) >= 2 && word[0] == '"' {
+		if u, err := strconv.Unquote(word); err == nil {
+			return Quote(u, n) + tail
+		}
+	}
+	return Cut(word, n) + tail
+}
