@@ -6,6 +6,7 @@ import (
 
 	"github.com/nubificus/bunix/pkg/image"
 	bunixrun "github.com/nubificus/bunix/pkg/run"
+	"github.com/nubificus/bunix/pkg/source"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +24,11 @@ func newRun(getenv func(string) string) *cobra.Command {
 		"bunix run --insecure 127.0.0.1:5000/urunc/hello:latest")
 	cmd.Flags().SetInterspersed(false)
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		o.Image, o.Stdin = a[0], cmd.InOrStdin()
+		var err error
+		o.Image = a[0]
+		if o.Stdin, err = source.InputFromEnv(cmd.InOrStdin(), getenv); err != nil {
+			return usageError{err}
+		}
 		o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 		o.TempDir = getenv("TMPDIR")
 		if len(a) > 1 {
@@ -35,7 +40,6 @@ func newRun(getenv func(string) string) *cobra.Command {
 				o.Process.Entrypoint = []string{entrypoint}
 			}
 		}
-		var err error
 		lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
 		if o.Process.Env, err = bunixrun.ParseEnv(env, envFiles, lookup, os.ReadFile); err != nil {
 			return usageError{err}
@@ -52,7 +56,9 @@ func newRun(getenv func(string) string) *cobra.Command {
 				return usageError{err}
 			}
 		}
-		o.Registry = registryOptions(insecure)
+		if o.Registry, err = registryOptions(getenv, insecure); err != nil {
+			return err
+		}
 		err = bunixrun.Run(cmd.Context(), o)
 		var ue *bunixrun.UsageError
 		var ie *image.InvalidError

@@ -25,6 +25,7 @@ import (
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/run"
+	"github.com/nubificus/bunix/pkg/source"
 )
 
 // member is a tar entry of a test layer.
@@ -240,7 +241,7 @@ func TestRunSources(t *testing.T) {
 		tmp := t.TempDir()
 		var stdout, stderr bytes.Buffer
 		stdin, _ := os.Open(archive)
-		err := run.Run(context.Background(), run.Options{Image: src, Stdin: stdin, DryRun: true, Accel: run.AccelTCG,
+		err := run.Run(context.Background(), run.Options{Image: src, Stdin: source.Input{R: stdin}, DryRun: true, Accel: run.AccelTCG,
 			TempDir: tmp, Stdout: &stdout, Stderr: &stderr, Registry: regOpts})
 		stdin.Close()
 		if err != nil {

@@ -2,14 +2,15 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/registry"
+	"github.com/nubificus/bunix/pkg/source"
 )
 
 // Stdin is the IMAGE argument that names standard input.
@@ -36,15 +37,19 @@ func (s *Source) Close() error {
 
 // Open opens arg: an image file in any format bunix reads (a
 // docker-archive, an oci-archive, an OCI layout), Stdin for an archive on
-// stdin, or an explicit registry reference (registry.Reference), pulled
+// stdin (spooled up to stdin.Limit, as source.Inspect does), or an explicit registry reference (registry.Reference), pulled
 // read-only, each blob checked against its digest. Of an index it takes
 // the image for arch, as a base is chosen (image.ChoosePlatform).
-func Open(ctx context.Context, arg string, stdin io.Reader, arch string, opts ...registry.Option) (*Source, error) {
+func Open(ctx context.Context, arg string, stdin source.Input, arch string, opts ...registry.Option) (*Source, error) {
 	var f *image.File
 	var err error
 	switch ref, explicit := registry.Reference(arg); {
 	case arg == Stdin:
-		f, err = image.OpenReader(stdin, "", "on standard input")
+		f, err = image.OpenReader(ctx, stdin.R, "", "on standard input", stdin.Limit)
+		var sl *image.SpoolLimitError
+		if errors.As(err, &sl) {
+			err = fmt.Errorf("%w (%s=SIZE raises the limit)", err, source.LimitEnv)
+		}
 		arg = "standard input"
 	case !strings.HasPrefix(arg, registry.Scheme) && lstat(arg) == nil:
 		f, err = image.Open(arg, image.FollowStoreLinks(image.NixStoreDir))

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/nubificus/bunix/pkg/registry"
+	"github.com/nubificus/bunix/pkg/source"
 )
 
 // Options say what to run and how: bunix run's command line.
 type Options struct {
 	// Image is the IMAGE argument (Open); Stdin is read for "-".
 	Image string
-	Stdin io.Reader
+	Stdin source.Input
 	// Process changes the image's process (words after IMAGE,
 	// --entrypoint, --env).
 	Process Process

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -101,6 +102,12 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		if o.resolve == nil {
 			bad.add("%s: %s: a base image needs resolving to its digest, which this conversion cannot do", d.FromWhere, clip(d.From))
 		} else if b, err := o.resolve(d.From); err != nil {
+			// What the registry refuses is the file's problem; a failure
+			// to reach it (registry.IsNetworkFailure) or to store the image
+			// is not.
+			if !registry.IsRefused(err) {
+				return nil, fmt.Errorf("%s: %s: pinning the base image: %w", d.FromWhere, clip(d.From), err)
+			}
 			bad.add("%s: %s: pinning the base image: %v", d.FromWhere, clip(d.From), err)
 		} else {
 			d.Base = &b
