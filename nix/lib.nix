@@ -29,6 +29,7 @@ let
     hasContext
     head
     isAttrs
+    isBool
     isList
     isPath
     isString
@@ -320,13 +321,15 @@ let
         entries
         spec
         rootfsLayerSpec
+        fromImages
         ;
 
       # One layer derivation per copy, when each copy gets a layer of its
       # own (per-file layers, no more than the cap of 100) and the copy and
       # compression look right, and the image has no base (whose layers
       # count against the cap and whose settings are defaults of the
-      # rootfs's): otherwise the image derivation encodes the layers itself,
+      # rootfs's) and no copy out of an image (which the image derivation
+      # extracts): otherwise the image derivation encodes the layers itself,
       # and reports what is wrong with the field's position.
       layerDerivations =
         c:
@@ -334,6 +337,7 @@ let
           c' = if c == null then "none" else c;
           layered =
             from == null
+            && !fromImages
             && (layers == null || layers == "per-file")
             && elem c' [ "none" "gzip" "zstd" ]
             && length entries + (if rootfs == null then 1 else 2) <= 100;
@@ -407,11 +411,25 @@ let
     bunix: attrs:
     builtins.derivation (
       {
-        system = bunix.system or builtins.currentSystem;
+        system = systemOf bunix;
         builder = "${prefixOf bunix}/bin/bunix";
       }
       // attrs
     );
+
+  # systemOf bunix: the system bunix is for: its `system` attribute (a
+  # package has one), else the system Nix runs on, which a flake's pure
+  # evaluation does not know.
+  systemOf =
+    bunix:
+    if isAttrs bunix && bunix ? system then
+      bunix.system
+    else if builtins ? currentSystem then
+      builtins.currentSystem
+    else
+      throw "bunix = ${
+        if isAttrs bunix && !(bunix ? outPath) then "an attribute set" else toString bunix
+      }: which system is it for? It names none, and in pure evaluation (a flake) Nix does not know the system it runs on: give bunix a system, e.g. `bunix = prebuilt // { system = \"x86_64-linux\"; }` for a non-flake input or `bunix = { outPath = ./out; system = \"x86_64-linux\"; }` for a path, or pass the package (bunix.packages.\${system}.bunix), or give bunix.lib.buildImage system = \"x86_64-linux\" too; or evaluate with --impure";
 
   # nonNull o: o without its null attributes (those not set).
   nonNull = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
@@ -474,6 +492,20 @@ let
 
       _Default value:_ `"amd64"`
 
+    `hypervisor` (String or null; _optional_)
+    : The urunc monitor the guest runs on. A Unikraft catalog index (as
+      `kraft pkg` writes it) holds one image per monitor, its platform's os
+      the monitor's name (`qemu`, `fc` for firecracker): this picks it, and
+      the image for os linux when there is none. `buildImage` passes its
+      `hypervisor` annotation. `bunix prefetch --hypervisor` hashes the same.
+
+      _Default value:_ `null` (the linux image, else the only one)
+
+    `insecure` (Bool; _optional_)
+    : Talk plain HTTP to the registry (a mirror off loopback without TLS).
+
+      _Default value:_ `false`
+
     `cacert` (Derivation or null; _optional_)
     : A CA bundle package (nixpkgs' `cacert`, or any holding
       `etc/ssl/certs/ca-bundle.crt`) for a registry whose certificate a
@@ -522,6 +554,8 @@ let
       digest,
       hash,
       architecture ? "amd64",
+      hypervisor ? null,
+      insecure ? false,
       cacert ? null,
       bunix,
     }:
@@ -544,6 +578,10 @@ let
       throw "${context}: digest = ${toJSON digest}: want \"sha256:\" and 64 lower-case hex digits"
     else if !isString hash || match "sha256-[A-Za-z0-9+/]{43}=" hash == null then
       throw "${context}: hash = ${toJSON hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
+    else if hypervisor != null && (!isString hypervisor || match "[a-z0-9-]+" hypervisor == null) then
+      throw "${context}: hypervisor = ${toJSON hypervisor}: want a urunc monitor name, e.g. \"qemu\" or \"firecracker\""
+    else if !isBool insecure then
+      throw "${context}: insecure = ${toJSON insecure}: want true or false"
     else
       bunixDerivation bunix (
         {
@@ -562,6 +600,8 @@ let
           ];
         }
         // (if cacert == null then { } else { SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt"; })
+        // (if hypervisor == null then { } else { inherit hypervisor; })
+        // (if insecure then { insecure = "1"; } else { })
       );
 
   /**

@@ -138,6 +138,10 @@ func (a *Args) Resolve() (*Resolved, error) {
 		if field == "" {
 			field = fmt.Sprintf("contents[%d]", i)
 		}
+		if ct.Image != nil {
+			c.add(field+".image", ct.Source, "a copy out of an image is extracted by the build first (WithExtracted): this description was not")
+			continue
+		}
 		r.Copies = append(r.Copies, a.copyOf(c, field, ct.Source, ct.Target))
 	}
 	if a.From != nil {
