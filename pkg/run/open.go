@@ -95,7 +95,7 @@ func choose(imgs []v1.Image, platforms []*v1.Platform, arch, name string, f *ima
 		}
 		plats[i] = v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
 	}
-	i, err := image.ChoosePlatform(plats, arch)
+	i, err := image.ChoosePlatform(plats, image.Want{Architecture: arch})
 	if err != nil {
 		return nil, fmt.Errorf("choosing the image of %s to run: %w", name, err)
 	}
