@@ -2,18 +2,20 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/nubificus/bunix/pkg/image"
 	bunixrun "github.com/nubificus/bunix/pkg/run"
 	"github.com/nubificus/bunix/pkg/source"
+	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
 )
 
 func newRun(getenv func(string) string) *cobra.Command {
 	var o bunixrun.Options
 	var env, envFiles, ports []string
-	var entrypoint, memory string
+	var entrypoint, memory, release string
 	var insecure, rm bool
 	cmd := command("run IMAGE|- [ARG...]", "Boot an image on this machine as urunc would", minArgs(1),
 		"bunix run result",
@@ -29,6 +31,11 @@ func newRun(getenv func(string) string) *cobra.Command {
 		if o.Stdin, err = source.InputFromEnv(cmd.InOrStdin(), getenv); err != nil {
 			return usageError{err}
 		}
+		r, err := urunc.ParseRelease(release)
+		if err != nil {
+			return usageError{fmt.Errorf("run: --urunc: %w", err)}
+		}
+		o.Urunc = bunixrun.BehaviourOf(r)
 		o.Stdout, o.Stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 		o.TempDir = getenv("TMPDIR")
 		if len(a) > 1 {
@@ -79,6 +86,8 @@ func newRun(getenv func(string) string) *cobra.Command {
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop the guest after this long, e.g. 2m (default: never)")
 	f.BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
 	f.BoolVar(&rm, "rm", true, "remove what the run unpacked when it ends (always: nothing is left behind)")
+	f.StringVar(&release, "urunc", urunc.DefaultReleaseName, "the urunc release whose ways the run follows: "+orList(urunc.ReleasedNames())+", or main")
+	completeFlag(cmd, "urunc", completeWords(func(*cobra.Command) []string { return urunc.ReleaseNames() }))
 	completeFlag(cmd, "accel", completeWords(func(*cobra.Command) []string { return []string{bunixrun.AccelKVM, bunixrun.AccelTCG} }))
 	return cmd
 }

@@ -108,3 +108,46 @@ func TestRunCompletes(t *testing.T) {
 		t.Errorf("exit %d, completions %q", code, stdout)
 	}
 }
+
+// TestRunUrunc: --urunc chooses the release whose ways the run follows:
+// a pair the release does not run is refused, an older release's
+// Unikraft argv takes the first argument as the name, and an unknown
+// release is a usage error.
+func TestRunUrunc(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"kernel": "not really a kernel",
+		"args.json": `{"name": "bunix/uk", "files": {"./kernel": "/unikernel/kernel"},
+  "entrypoint": ["nginx"], "cmd": ["-c", "/conf"],
+  "annotations": {"unikernelType": "unikraft", "hypervisor": "hyperlight-unikraft", "binary": "/unikernel/kernel"}}`,
+		"qemu.json": `{"name": "bunix/uk", "files": {"./kernel": "/unikernel/kernel"},
+  "entrypoint": ["nginx"], "cmd": ["-c", "/conf"],
+  "annotations": {"unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/unikernel/kernel"}}`,
+	})
+	for _, f := range []string{"args", "qemu"} {
+		if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, f+".json"), "-o", filepath.Join(dir, f+".tar")); code != 0 {
+			t.Fatalf("build %s: exit %d: %s", f, code, stderr)
+		}
+	}
+	hyperlight, qemu := filepath.Join(dir, "args.tar"), filepath.Join(dir, "qemu.tar")
+	if code, stdout, stderr := cli(t, nil, "run", "--dry-run", hyperlight); code != 0 || !strings.HasPrefix(stdout, "hyperlight-unikraft ") {
+		t.Errorf("0.8 runs unikraft on hyperlight-unikraft: exit %d, %q, %s", code, stdout, stderr)
+	}
+	code, stdout, stderr := cli(t, nil, "run", "--dry-run", "--urunc", "0.7", hyperlight)
+	if code != exitBadInput || stdout != "" || !strings.Contains(stderr, `unikernelType = "unikraft" on hypervisor = "hyperlight-unikraft": urunc 0.7 does not run that pair`) {
+		t.Errorf("--urunc 0.7: exit %d, %q, %s", code, stdout, stderr)
+	}
+	const path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for release, want := range map[string]string{
+		"0.8": `-append 'Unikraft  env.vars=[ ` + path + ` ] netdev.ip=/24::8.8.8.8    -- nginx -c /conf'`,
+		"0.6": `-append 'nginx  env.vars=[ ` + path + ` ] netdev.ip=/24::8.8.8.8    -- -c /conf'`,
+	} {
+		code, stdout, stderr := cli(t, nil, "run", "--dry-run", "--accel", "tcg", "--urunc", release, qemu)
+		if code != 0 || !strings.HasSuffix(strings.TrimSpace(stdout), want) {
+			t.Errorf("--urunc %s: exit %d, %q, %s; want it to end %s", release, code, stdout, stderr, want)
+		}
+	}
+	code, _, stderr = cli(t, nil, "run", "--urunc", "0.9", qemu)
+	if code != exitBadInput || !strings.Contains(stderr, `--urunc: unknown urunc release "0.9"`) {
+		t.Errorf("--urunc 0.9: exit %d, %s", code, stderr)
+	}
+}

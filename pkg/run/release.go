@@ -3,8 +3,8 @@ package run
 import "github.com/nubificus/bunix/pkg/urunc"
 
 // Behaviour is what a urunc release does with an image that a run must
-// do the same way. Newest is the newest release's; pkg/urunc's release
-// table (--urunc) gives the others.
+// do the same way: BehaviourOf a release of pkg/urunc's table (--urunc);
+// Newest, the newest release's.
 type Behaviour struct {
 	// Name names the release in messages.
 	Name string
@@ -25,7 +25,14 @@ type Behaviour struct {
 	Runs func(guest, monitor string) bool
 }
 
-// Newest is the newest urunc release, 0.8 (../shared/urunc.md, "urunc 0.7
-// and 0.8, measured"): labels and manifest annotations read through the
-// shim, the cmdline fallback still there, Unikraft's argv[0] "Unikraft".
-var Newest = Behaviour{Name: "0.8", ReadsLabels: true, CmdlineFallback: true, UnikraftArgv0: true, Runs: urunc.Runs}
+// BehaviourOf is the Behaviour of urunc release r (pkg/urunc's release
+// table).
+func BehaviourOf(r urunc.Release) Behaviour {
+	return Behaviour{Name: r.String(), ReadsLabels: r.ReadsLabels(), CmdlineFallback: r.CmdlineFallback(),
+		ReadsUseDMBlock: r.ReadsUseDMBlock(), UnikraftArgv0: r.UnikraftArgv0(), Runs: r.Runs}
+}
+
+// Newest is the newest urunc release's Behaviour (urunc.DefaultRelease,
+// 0.8): labels and manifest annotations read through the shim, the
+// cmdline fallback still there, Unikraft's argv[0] "Unikraft".
+var Newest = BehaviourOf(urunc.DefaultRelease())

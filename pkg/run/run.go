@@ -72,7 +72,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("making the run's private directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	if o.Urunc.Name == "" {
+	if o.Urunc.Runs == nil {
 		o.Urunc = Newest
 	}
 	l, err := Load(ctx, src.Image, src.Annotations, o.Process, dir, o.Urunc)
