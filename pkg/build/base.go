@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -196,6 +198,13 @@ func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []r
 			return nil, func() {}, fail(fmt.Errorf("%s is no directory to copy to /: %w", s.Path, err))
 		}
 		for _, e := range entries {
+			if e.Type()&fs.ModeSymlink != 0 {
+				// Its own copy would be a source that is a symlink,
+				// refused under a temporary name.
+				link, _ := os.Readlink(filepath.Join(p, e.Name()))
+				done()
+				return nil, func() {}, fail(fmt.Errorf("%s: %s is a symbolic link (to %q): a copy of %s to / takes its entries one by one, and bunix cannot make a symbolic link at the top of the image; copy the directories there one by one instead", s.Path, path.Join(s.Path, e.Name()), link, s.Path))
+			}
 			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field})
 		}
 	}
