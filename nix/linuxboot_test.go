@@ -18,9 +18,9 @@ import (
 
 // TestLinuxBootExample runs examples/linux-boot/boot.sh, the README's one
 // command to a booted guest, in a scratch directory with the test's kernel
-// and bunix: nix-build builds the image, the example's runner reads it as
-// urunc does and boots it under qemu with urunc's command line, and the
-// guest's /init prints its lines and powers off.
+// and bunix: nix-build builds the image, bunix run reads it as urunc does
+// and boots it under qemu with urunc's command line, and the guest's
+// /init prints its lines and powers off.
 func TestLinuxBootExample(t *testing.T) {
 	testenv.Require(t, "qemu-system-x86_64")
 	testenv.Require(t, "nix-build")
@@ -32,7 +32,7 @@ func TestLinuxBootExample(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "examples", "linux-boot", "boot.sh"))
-	cmd.Env = append(os.Environ(), "WORK="+work, "KERNEL="+kernel, "BUNIX="+testenv.Bunix(t), "GO="+goTool)
+	cmd.Env = append(os.Environ(), "WORK="+work, "KERNEL="+kernel, "BUNIX="+testenv.Bunix(t), "GO="+goTool, "ACCEL=tcg")
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -44,8 +44,9 @@ func TestLinuxBootExample(t *testing.T) {
 	}
 	console := string(out)
 	for _, want := range []string{
-		// urunc's qemu command line, TCG in place of KVM.
-		" -cpu max -accel tcg -display none -vga none -monitor null -serial stdio -kernel ",
+		// urunc's qemu command line, TCG in place of KVM, as bunix run
+		// --dry-run prints it.
+		"run: qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu max -accel tcg -display none -vga none -serial stdio -monitor null -kernel ",
 		" -nic none -initrd ",
 		" -no-reboot -nodefaults -append 'panic=-1 console=ttyS0 root=/dev/ram0 rw PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin rdinit=/init -- hello from bunix'",
 		// What the guest printed.
