@@ -220,7 +220,7 @@ rootfs = {
 // a copy of the file at that path on this machine.
 func TestIncludeFromImageUnextracted(t *testing.T) {
 	digest := "sha256:" + strings.Repeat("ab", 32)
-	a, err := DecodeJSON([]byte(`{"name":"x","files":{"/etc/hostname":"/k"},"rootfs":{"type":"initrd","include":[{"image":{"ref":"r.io/a:1","digest":"`+digest+`"},"source":"/etc/passwd","target":"/init"}]},
+	a, err := DecodeJSON([]byte(`{"name":"x","files":{"/etc/hostname":"/k"},"rootfs":{"type":"initrd","include":[{"image":{"ref":"r.io/a:1","digest":"`+digest+`","hash":"sha256-`+strings.Repeat("A", 43)+`="},"source":"/etc/passwd","target":"/init"}]},
 	  "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"}}`), "args.json", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
