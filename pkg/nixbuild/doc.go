@@ -44,8 +44,9 @@
 //     ParseStreamScript and ReadStreamScript (stream.go).
 //   - The pulled image: pullImage's fixed output is an OCI layout that
 //     registry.Pull writes (nix-pull: $ref, $digest, $architecture, and
-//     $hypervisor and $insecure when set) and a spec's "from", or a
-//     contents or include entry's "image", names; Nix checks its NAR
-//     hash, which registry.Prefetch computes for `bunix prefetch` (with
-//     the same architecture and hypervisor).
+//     $hypervisor and $insecure when set) and a spec's "from", a
+//     contents or include entry's "image", or "urunit"'s "image" (pulled
+//     with no hypervisor) names; Nix checks its NAR hash, which
+//     registry.Prefetch computes for `bunix prefetch` (with the same
+//     architecture and hypervisor) and bunix build checks too.
 package nixbuild
