@@ -116,6 +116,11 @@ type Content struct {
 	// Image, when set, is the image Source is a path in (a file or a
 	// directory): the copy takes it from there, as COPY --from does.
 	Image *FromArgs `json:"-"`
+	// Key, when set, names the source where Source, a file the build
+	// extracted out of an image (WithExtracted), does not stay the same
+	// from one build to the next: "IMAGE:PATH". It becomes the copy's
+	// Written and Key.
+	Key string `json:"-"`
 }
 
 // RootfsArgs is a description's rootfs field as written: a root file system

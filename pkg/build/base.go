@@ -189,7 +189,7 @@ func fetchCopies(ctx context.Context, a *args.Args, tempDir string, ropts []regi
 			return fail(err)
 		}
 		if s.Target != "/" {
-			extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field}}
+			extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field, Key: s.Image.String() + ":" + s.Path}}
 			continue
 		}
 		// A tree copied to the root: one copy per entry, since the image
@@ -205,7 +205,8 @@ func fetchCopies(ctx context.Context, a *args.Args, tempDir string, ropts []regi
 				link, _ := os.Readlink(filepath.Join(p, e.Name()))
 				return fail(copyError(s.Image, s.Field+".image", fmt.Errorf("%s: %s is a symbolic link (to %q): a copy of %s to / takes its entries one by one, and bunix cannot make a symbolic link at the top of the image; copy the directories there one by one instead", s.Path, path.Join(s.Path, e.Name()), link, s.Path)))
 			}
-			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field})
+			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field,
+				Key: s.Image.String() + ":" + path.Join(s.Path, e.Name())})
 		}
 	}
 	if len(extracted) > 0 {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"io"
@@ -148,7 +149,8 @@ func TestCopyFromImage(t *testing.T) {
 // TestRootfsLayerFromImage: the rootfs layer's builder (WriteRootfsLayer,
 // nix-rootfs-layer) fetches an initrd's include out of an image, and
 // urunit out of its image, as bunix build does (fetchCopies): its layer is
-// the rootfs layer of the image Write writes, not a skipped one.
+// the rootfs layer of the image Write writes, not a skipped one, and
+// Write takes it as that layer.
 func TestRootfsLayerFromImage(t *testing.T) {
 	tool := toolImage(t)
 	kernel := filepath.Join(files(t, "kernel"), "kernel")
@@ -192,6 +194,16 @@ func TestRootfsLayerFromImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(read) != 1 || !slices.Contains(digests, read[0].Blob.DiffID.String()) {
-		t.Errorf("the rootfs layer %v is none of the image's layers %q", read, digests)
+		t.Fatalf("the rootfs layer %v is none of the image's layers %q", read, digests)
+	}
+	// The image's build takes it as its rootfs layer: the layer's key
+	// names what was copied out of the image, not where it was extracted
+	// to, which differs from one build to the next.
+	again := filepath.Join(t.TempDir(), "again")
+	if _, err := Write(context.Background(), again, spec(), WithPrebuilt(read)); err != nil {
+		t.Fatalf("building with the rootfs layer: %v", err)
+	}
+	if !bytes.Equal(testenv.ReadFile(t, again), testenv.ReadFile(t, out)) {
+		t.Error("the image built with the rootfs layer differs")
 	}
 }
