@@ -27,36 +27,47 @@ import (
 // second layer whites out) and /etc/secret.
 func toolImage(t *testing.T) string {
 	t.Helper()
-	layer := func(entries ...tar.Header) v1.Layer {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for _, h := range entries {
-			data := h.Linkname
-			if h.Typeflag == tar.TypeReg {
-				h.Linkname, h.Size = "", int64(len(data))
-			}
-			tw.WriteHeader(&h)
-			if h.Typeflag == tar.TypeReg {
-				tw.Write([]byte(data))
-			}
-		}
-		tw.Close()
-		raw := buf.Bytes()
-		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
 	// For a regular file, Linkname carries its content here.
-	img, err := mutate.AppendLayers(empty.Image,
-		layer(tar.Header{Name: "urunit", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "urunit binary"},
+	return imageLayout(t,
+		tarLayer(t, tar.Header{Name: "urunit", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "urunit binary"},
 			tar.Header{Name: "app/", Typeflag: tar.TypeDir, Mode: 0o755},
 			tar.Header{Name: "app/conf", Typeflag: tar.TypeReg, Mode: 0o600, Linkname: "conf"},
 			tar.Header{Name: "app/old", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "old"},
 			tar.Header{Name: "app/link", Typeflag: tar.TypeSymlink, Linkname: "conf"},
 			tar.Header{Name: "etc/secret", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "s"}),
-		layer(tar.Header{Name: "app/.wh.old", Typeflag: tar.TypeReg, Mode: 0o644}))
+		tarLayer(t, tar.Header{Name: "app/.wh.old", Typeflag: tar.TypeReg, Mode: 0o644}))
+}
+
+// tarLayer is a layer holding entries, in order; a regular file's
+// Linkname is its content.
+func tarLayer(t *testing.T, entries ...tar.Header) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range entries {
+		data := h.Linkname
+		if h.Typeflag == tar.TypeReg {
+			h.Linkname, h.Size = "", int64(len(data))
+		}
+		tw.WriteHeader(&h)
+		if h.Typeflag == tar.TypeReg {
+			tw.Write([]byte(data))
+		}
+	}
+	tw.Close()
+	raw := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// imageLayout writes, as an OCI layout, an index whose one image, for
+// linux/amd64, has layers, and returns its directory.
+func imageLayout(t *testing.T, layers ...v1.Layer) string {
+	t.Helper()
+	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
 		t.Fatal(err)
 	}
