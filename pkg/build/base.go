@@ -119,6 +119,19 @@ func openImage(ctx context.Context, from *args.From, field string, want image.Wa
 			os.RemoveAll(pulled)
 			return nil, "", pullError(from, field, fail, err)
 		}
+		// nix-build checks what it pulled against hash (a fixed-output
+		// derivation): so does the CLI, with the same verdict.
+		if from.Hash != "" {
+			got, err := registry.NARHash(path)
+			if err != nil {
+				os.RemoveAll(pulled)
+				return nil, "", fmt.Errorf("pulling %s: %w", from, err)
+			}
+			if got != from.Hash {
+				os.RemoveAll(pulled)
+				return nil, "", fail(&registry.HashMismatch{Specified: from.Hash, Got: got})
+			}
+		}
 	}
 	// A layout bunix built in Nix links its blobs into the store.
 	if f, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir)); err != nil {
