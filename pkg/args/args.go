@@ -121,6 +121,11 @@ type Content struct {
 	// from one build to the next: "IMAGE:PATH". It becomes the copy's
 	// Written and Key.
 	Key string `json:"-"`
+	// Extracted marks a copy that the build extracted out of an image
+	// (WithExtracted): Source is a directory bunix wrote. With Target "/"
+	// it is the image's whole tree (or a directory of it) copied to the
+	// root as one copy, its symlinks kept as symlinks, even at its top.
+	Extracted bool `json:"-"`
 }
 
 // RootfsArgs is a description's rootfs field as written: a root file system

@@ -291,7 +291,7 @@ func (a *Args) includes(c *collector, raw bool) []Copy {
 			c.add(field+".image", ct.Source, extractFirst)
 			continue
 		}
-		cp := keyed(a.copyInto(c, field, ct.Source, ct.Target, raw), ct)
+		cp := keyed(a.copyInto(c, field, ct.Source, ct.Target, raw && !rootTree(ct)), ct)
 		if other, ok := targets[cp.Target]; ok && cp.Target != "" {
 			c.add(field, cp.Target, "target is also the target of %s: two includes cannot share one target", other)
 		}

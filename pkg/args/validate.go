@@ -156,7 +156,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 			c.add(field+".image", ct.Source, extractFirst)
 			continue
 		}
-		r.Copies = append(r.Copies, keyed(a.copyOf(c, field, ct.Source, ct.Target), ct))
+		r.Copies = append(r.Copies, keyed(a.copyInto(c, field, ct.Source, ct.Target, !rootTree(ct)), ct))
 	}
 	if a.From != nil {
 		r.From = a.resolveFrom(c)
@@ -328,6 +328,11 @@ func keyed(cp Copy, ct Content) Copy {
 func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
 	return a.copyInto(c, field, src, dst, true)
 }
+
+// rootTree reports whether ct is a tree extracted out of an image and
+// copied to the root, which a copy into the image may be: the root is no
+// target a user writes, and extractSources made its source.
+func rootTree(ct Content) bool { return ct.Extracted && ct.Target == "/" }
 
 // copyInto resolves one copy. A target in the image must not be the root
 // or /urunc.json; one in a rootfs that bunix builds (inImage false) may be.

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -188,26 +186,14 @@ func fetchCopies(ctx context.Context, a *args.Args, tempDir string, ropts []regi
 		if err != nil {
 			return fail(err)
 		}
-		if s.Target != "/" {
-			extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field, Key: s.Image.String() + ":" + s.Path}}
-			continue
-		}
-		// A tree copied to the root: one copy per entry, since the image
-		// root is no target.
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			return fail(copyError(s.Image, s.Field+".image", fmt.Errorf("%s is no directory to copy to /: %w", s.Path, err)))
-		}
-		for _, e := range entries {
-			if e.Type()&fs.ModeSymlink != 0 {
-				// Its own copy would be a source that is a symlink,
-				// refused under a temporary name.
-				link, _ := os.Readlink(filepath.Join(p, e.Name()))
-				return fail(copyError(s.Image, s.Field+".image", fmt.Errorf("%s: %s is a symbolic link (to %q): a copy of %s to / takes its entries one by one, and bunix cannot make a symbolic link at the top of the image; copy the directories there one by one instead", s.Path, path.Join(s.Path, e.Name()), link, s.Path)))
+		if s.Target == "/" {
+			if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+				return fail(copyError(s.Image, s.Field+".image", fmt.Errorf("%s is a file: only a directory can be copied to /; give the file a path as target", s.Path)))
 			}
-			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field,
-				Key: s.Image.String() + ":" + path.Join(s.Path, e.Name())})
 		}
+		// A tree copied to the root is one copy of the whole tree, its
+		// symlinks kept as symlinks (/bin -> usr/bin), never followed.
+		extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field, Extracted: true, Key: s.Image.String() + ":" + s.Path}}
 	}
 	if len(extracted) > 0 {
 		a = a.WithExtracted(extracted)
