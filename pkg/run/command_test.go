@@ -277,6 +277,8 @@ func TestCommandRefuses(t *testing.T) {
 		{Guest{Type: "linux", Monitor: "qemu", Kernel: "k"}, Machine{}, "no init was specified"},
 		{Guest{Type: "linux", Monitor: "firecracker", Args: []string{"/init"}, Kernel: "k"}, Machine{Net: &Net{Ports: []Port{{80, 80}}}}, "-p: firecracker has no user-mode network"},
 		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Kernel: "k"}, Machine{Arch: "riscv64"}, `architecture "riscv64"`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Kernel: "k", Rootfs: RootfsBlock, Block: "/r/b,file.filename=/etc/shadow"}, Machine{}, `the block image "/r/b,file.filename=/etc/shadow": holds a comma`},
+		{Guest{Type: "mirage", Monitor: "spt", Kernel: "/r/k --mem=9999999"}, Machine{}, `the kernel "/r/k --mem=9999999": holds white space`},
 	} {
 		if c.m.Arch == "" {
 			c.m.Arch = "amd64"

@@ -250,10 +250,16 @@ func hostPath(root *os.Root, rootDir, key, p string) (string, error) {
 			err = fmt.Errorf("not a regular file but %s", fi.Mode().Type())
 		}
 	}
+	host := filepath.Join(rootDir, filepath.FromSlash(resolved))
+	if err == nil {
+		if err = argSafe(host); err != nil {
+			err = fmt.Errorf("its file on the host, %s, %w", msg.Quote(host, 240), err)
+		}
+	}
 	if err != nil {
 		return "", &image.InvalidError{Err: fmt.Errorf("%s = %s: %w", key, msg.Quote(p, 120), err)}
 	}
-	return filepath.Join(rootDir, filepath.FromSlash(resolved)), nil
+	return host, nil
 }
 
 // The bounds of resolve: a path's length (urunc's), and the components it
