@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/nubificus/bunix/internal/msg"
 )
 
 // This file is urunc's pkg/unikontainers/unikernels: for each guest, the
@@ -120,6 +123,9 @@ func linuxParts(g *Guest, m *Machine, n netParams) (*guestParts, error) {
 	}
 	app, command := args[0], strings.Join(args[1:], " ")
 	urunit := strings.Contains(app, "urunit")
+	if err := linuxCmdlineSafe(g, urunit); err != nil {
+		return nil, err
+	}
 	p := &guestParts{files: map[string][]byte{}}
 
 	// CommandString.
@@ -190,6 +196,39 @@ func linuxParts(g *Guest, m *Machine, n netParams) (*guestParts, error) {
 		}
 	}
 	return p, nil
+}
+
+// linuxCmdlineSafe says why g's process cannot go on a Linux kernel
+// command line (or into urunit's config, one line a value) as it is, or
+// nil. Without urunit the environment goes before "--" and the init after
+// "init=", where the kernel reads white space as the end of a parameter
+// and a double quote as the start of a quoted one: an env value
+// "x -- y" or "x rdinit=/bin/sh" would change the init and its args,
+// not set a variable. urunc writes such values as they are; bunix run
+// refuses them.
+func linuxCmdlineSafe(g *Guest, urunit bool) error {
+	for _, e := range g.Env {
+		switch {
+		case strings.IndexFunc(e, unicode.IsControl) >= 0:
+			return fmt.Errorf("env %s: holds a control character, which the guest's command line or urunit's config (one line a value) would read as more than this variable", msg.Quote(e, 120))
+		case !urunit && strings.ContainsFunc(e, func(r rune) bool { return unicode.IsSpace(r) || r == '"' }):
+			return fmt.Errorf("env %s: holds white space or a double quote, which the Linux kernel would read as more parameters of its command line (another init, more args), not as this variable's value: the guest gets its env whole only with urunit as init (urunit = ... in args.nix)", msg.Quote(e, 120))
+		}
+	}
+	for i, a := range g.Args {
+		switch {
+		case strings.IndexFunc(a, unicode.IsControl) >= 0:
+			return fmt.Errorf("process arg %d, %s: holds a control character, which has no place on the guest's one-line command line", i, msg.Quote(a, 120))
+		case i == 0 && !urunit && strings.ContainsFunc(a, func(r rune) bool { return unicode.IsSpace(r) || r == '"' }):
+			return fmt.Errorf("the init %s: holds white space or a double quote, which the Linux kernel would read as more parameters of its command line after init=", msg.Quote(a, 120))
+		}
+	}
+	for what, v := range map[string]string{"workingDir": g.WorkingDir, "blkMntPoint": g.BlockMount} {
+		if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			return fmt.Errorf("%s %s: holds a control character, which urunit's config (one line a value) would read as more settings", what, msg.Quote(v, 120))
+		}
+	}
+	return nil
 }
 
 // linuxUrunitConfig is unikernels/linux.go buildUrunitConfig (commit
