@@ -90,6 +90,11 @@ func (g *Guest) parts(m *Machine, n netParams) (*guestParts, error) {
 	case "linux":
 		return linuxParts(g, m, n)
 	case "unikraft":
+		for _, e := range g.Env {
+			if strings.ContainsFunc(e, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`"[]`, r) }) {
+				return nil, fmt.Errorf("env %s: holds white space, a control character, a double quote or a bracket, which Unikraft would read as the end of env.vars=[ … ] and more parameters of its command line (vfs.fstab, netdev.ip), not as this variable's value", msg.Quote(e, 120))
+			}
+		}
 		return unikraftParts(g, m, n), nil
 	case "rumprun":
 		return rumprunParts(g, n)
