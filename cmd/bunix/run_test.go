@@ -133,7 +133,8 @@ func TestRunUrunc(t *testing.T) {
 		t.Errorf("0.8 runs unikraft on hyperlight-unikraft: exit %d, %q, %s", code, stdout, stderr)
 	}
 	code, stdout, stderr := cli(t, nil, "run", "--dry-run", "--urunc", "0.7", hyperlight)
-	if code != exitBadInput || stdout != "" || !strings.Contains(stderr, `unikernelType = "unikraft" on hypervisor = "hyperlight-unikraft": urunc 0.7 does not run that pair`) {
+	if code != exitBadInput || stdout != "" || !strings.Contains(stderr, `unikernelType = "unikraft" on hypervisor = "hyperlight-unikraft": urunc 0.7 cannot run hyperlight-unikraft (it came in 0.8`) ||
+		!strings.Contains(stderr, `set urunc = "0.8", or choose qemu`) || !strings.Contains(stderr, "--urunc RELEASE") {
 		t.Errorf("--urunc 0.7: exit %d, %q, %s", code, stdout, stderr)
 	}
 	const path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -277,6 +277,16 @@ func TestCommandRefuses(t *testing.T) {
 		{Guest{Type: "linux", Monitor: "qemu", Kernel: "k"}, Machine{}, "no init was specified"},
 		{Guest{Type: "linux", Monitor: "firecracker", Args: []string{"/init"}, Kernel: "k"}, Machine{Net: &Net{Ports: []Port{{80, 80}}}}, "-p: firecracker has no user-mode network"},
 		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Kernel: "k"}, Machine{Arch: "riscv64"}, `architecture "riscv64"`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Kernel: "k", Rootfs: RootfsBlock, Block: "/r/b,file.filename=/etc/shadow"}, Machine{}, `the block image "/r/b,file.filename=/etc/shadow": holds a comma`},
+		{Guest{Type: "mirage", Monitor: "spt", Kernel: "/r/k --mem=9999999"}, Machine{}, `the kernel "/r/k --mem=9999999": holds white space`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Env: []string{"OPTS=x -- y"}, Kernel: "k"}, Machine{}, `env "OPTS=x -- y": holds white space or a double quote`},
+		{Guest{Type: "unikraft", Monitor: "qemu", Env: []string{"A=1]", "vfs.fstab=[ \"fs0:/:9pfs:::\" ]"}, Kernel: "k"}, Machine{}, `env "A=1]": holds white space, a double quote or a bracket`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Env: []string{`Q="x`}, Kernel: "k"}, Machine{}, `env "Q=\"x": holds white space or a double quote`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init panic=0"}, Kernel: "k"}, Machine{}, `the init "/init panic=0": holds white space`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/urunit", "/app"}, Env: []string{"A=1\nUEE"}, Kernel: "k"}, Machine{}, `env "A=1\nUEE": holds a control character`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/urunit", "/app\n"}, Kernel: "k"}, Machine{}, `process arg 1, "/app\n": holds a control character`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/urunit"}, WorkingDir: "/\nUID:0", Kernel: "k"}, Machine{}, `workingDir "/\nUID:0": holds a control character`},
+		{Guest{Type: "freebsd", Monitor: "firecracker", Args: []string{"/app", "x\nARV:y"}, Kernel: "k"}, Machine{}, `process arg 1, "x\nARV:y": holds a control character`},
 	} {
 		if c.m.Arch == "" {
 			c.m.Arch = "amd64"

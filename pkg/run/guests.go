@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/nubificus/bunix/internal/msg"
 )
 
 // This file is urunc's pkg/unikontainers/unikernels: for each guest, the
@@ -83,10 +86,18 @@ func (g *Guest) blockDevs() []blockDev {
 // parts returns what guest g adds on m: its CommandString and monitor
 // arguments.
 func (g *Guest) parts(m *Machine, n netParams) (*guestParts, error) {
+	if err := controlFree(g); err != nil {
+		return nil, err
+	}
 	switch g.Type {
 	case "linux":
 		return linuxParts(g, m, n)
 	case "unikraft":
+		for _, e := range g.Env {
+			if strings.ContainsFunc(e, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(`"[]`, r) }) {
+				return nil, fmt.Errorf("env %s: holds white space, a double quote or a bracket, which Unikraft would read as the end of env.vars=[ … ] and more parameters of its command line (vfs.fstab, netdev.ip), not as this variable's value", msg.Quote(e, 120))
+			}
+		}
 		return unikraftParts(g, m, n), nil
 	case "rumprun":
 		return rumprunParts(g, n)
@@ -120,6 +131,9 @@ func linuxParts(g *Guest, m *Machine, n netParams) (*guestParts, error) {
 	}
 	app, command := args[0], strings.Join(args[1:], " ")
 	urunit := strings.Contains(app, "urunit")
+	if err := linuxCmdlineSafe(g, urunit); err != nil {
+		return nil, err
+	}
 	p := &guestParts{files: map[string][]byte{}}
 
 	// CommandString.
@@ -190,6 +204,49 @@ func linuxParts(g *Guest, m *Machine, n netParams) (*guestParts, error) {
 		}
 	}
 	return p, nil
+}
+
+// linuxCmdlineSafe says why g's process cannot go on a Linux kernel
+// command line (or into urunit's config, one line a value) as it is, or
+// nil. Without urunit the environment goes before "--" and the init after
+// "init=", where the kernel reads white space as the end of a parameter
+// and a double quote as the start of a quoted one: an env value
+// "x -- y" or "x rdinit=/bin/sh" would change the init and its args,
+// not set a variable. urunc writes such values as they are; bunix run
+// refuses them.
+func linuxCmdlineSafe(g *Guest, urunit bool) error {
+	for _, e := range g.Env {
+		if !urunit && strings.ContainsFunc(e, func(r rune) bool { return unicode.IsSpace(r) || r == '"' }) {
+			return fmt.Errorf("env %s: holds white space or a double quote, which the Linux kernel would read as more parameters of its command line (another init, more args), not as this variable's value: the guest gets its env whole only with urunit as init (urunit = ... in args.nix)", msg.Quote(e, 120))
+		}
+	}
+	if len(g.Args) > 0 && !urunit && strings.ContainsFunc(g.Args[0], func(r rune) bool { return unicode.IsSpace(r) || r == '"' }) {
+		return fmt.Errorf("the init %s: holds white space or a double quote, which the Linux kernel would read as more parameters of its command line after init=", msg.Quote(g.Args[0], 120))
+	}
+	return nil
+}
+
+// controlFree says which of g's process values holds a control character,
+// or nil: on a guest's one-line command line, or in urunit's config (one
+// line a value), it would read as more parameters or settings.
+func controlFree(g *Guest) error {
+	bad := func(v string) bool { return strings.IndexFunc(v, unicode.IsControl) >= 0 }
+	for _, e := range g.Env {
+		if bad(e) {
+			return fmt.Errorf("env %s: holds a control character, which the guest's command line or urunit's config (one line a value) would read as more than this variable", msg.Quote(e, 120))
+		}
+	}
+	for i, a := range g.Args {
+		if bad(a) {
+			return fmt.Errorf("process arg %d, %s: holds a control character, which has no place on the guest's one-line command line", i, msg.Quote(a, 120))
+		}
+	}
+	for what, v := range map[string]string{"workingDir": g.WorkingDir, "blkMntPoint": g.BlockMount} {
+		if bad(v) {
+			return fmt.Errorf("%s %s: holds a control character, which urunit's config (one line a value) would read as more settings", what, msg.Quote(v, 120))
+		}
+	}
+	return nil
 }
 
 // linuxUrunitConfig is unikernels/linux.go buildUrunitConfig (commit

@@ -162,7 +162,13 @@ func guestOf(s Settings, c *v1.Config, p Process, b Behaviour) (*Guest, error) {
 		return nil, fmt.Errorf("hypervisor = %q: not a monitor urunc knows (%s)", g.Monitor, strings.Join(urunc.MonitorNames(), ", "))
 	}
 	if b.Runs != nil && !b.Runs(g.Type, g.Monitor) {
-		return nil, fmt.Errorf("unikernelType = %q on hypervisor = %q: urunc %s does not run that pair", g.Type, g.Monitor, b.Name)
+		why := "urunc " + b.Name + " does not run that pair"
+		if b.Problem != nil {
+			if p := b.Problem(g.Type, g.Monitor); p != "" {
+				why = p + " (bunix run takes the release as --urunc RELEASE)"
+			}
+		}
+		return nil, fmt.Errorf("unikernelType = %q on hypervisor = %q: %s", g.Type, g.Monitor, why)
 	}
 	rootfs, err := ChooseRootfs(s)
 	if err != nil {
@@ -250,10 +256,16 @@ func hostPath(root *os.Root, rootDir, key, p string) (string, error) {
 			err = fmt.Errorf("not a regular file but %s", fi.Mode().Type())
 		}
 	}
+	host := filepath.Join(rootDir, filepath.FromSlash(resolved))
+	if err == nil {
+		if err = argSafe(host); err != nil {
+			err = fmt.Errorf("its file on the host, %s, %w", msg.Quote(host, 240), err)
+		}
+	}
 	if err != nil {
 		return "", &image.InvalidError{Err: fmt.Errorf("%s = %s: %w", key, msg.Quote(p, 120), err)}
 	}
-	return filepath.Join(rootDir, filepath.FromSlash(resolved)), nil
+	return host, nil
 }
 
 // The bounds of resolve: a path's length (urunc's), and the components it

@@ -2,11 +2,14 @@ package run
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode"
 
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -51,6 +54,12 @@ func Command(g *Guest, m *Machine) (*Plan, error) {
 	if m.Net != nil && g.Monitor != "qemu" {
 		return nil, fmt.Errorf("-p: %s has no user-mode network to forward a port with (urunc gives it a tap device, which needs root); only qemu guests take -p here", g.Monitor)
 	}
+	for _, f := range []struct{ what, path string }{{"the kernel", g.Kernel}, {"the initrd", g.Initrd}, {"the block image", g.Block},
+		{"the shared rootfs", g.Shared}, {"the run's private directory", m.Dir}} {
+		if err := argSafe(f.path); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", f.what, msg.Quote(f.path, 120), err)
+		}
+	}
 	if m.MemoryMiB == 0 {
 		m.MemoryMiB = DefaultMemoryMiB
 	}
@@ -87,6 +96,25 @@ func Command(g *Guest, m *Machine) (*Plan, error) {
 		return nil, err
 	}
 	return plan, nil
+}
+
+// argSafe says why host path p cannot go on a monitor's command line, or
+// nil: urunc builds qemu's and solo5's as one string split at spaces, and
+// qemu reads a comma in an option's value (-drive file=, -fsdev path=,
+// -initrd's list) as the start of the next option, so a file named
+// "k -fsdev local,path=/etc …" would hand the guest a host directory.
+func argSafe(p string) error {
+	for _, r := range p {
+		switch {
+		case unicode.IsSpace(r):
+			return errors.New("holds white space, which would split the monitor's command line into more arguments")
+		case r == ',':
+			return errors.New("holds a comma, which qemu would read as the start of another option on its command line")
+		case unicode.IsControl(r):
+			return errors.New("holds a control character, which has no place on the monitor's command line")
+		}
+	}
+	return nil
 }
 
 // userNetdev is qemu's user-mode network, with id when not "", and n's

@@ -21,15 +21,18 @@ type Behaviour struct {
 	// and every process arg follows "--" (from 0.7); before, the first
 	// process arg was argv[0].
 	UnikraftArgv0 bool
-	// Runs reports whether the release runs guest on monitor.
-	Runs func(guest, monitor string) bool
+	// Runs reports whether the release runs guest on monitor; Problem
+	// says why not, naming the release that does (pkg/urunc's message).
+	Runs    func(guest, monitor string) bool
+	Problem func(guest, monitor string) string
 }
 
 // BehaviourOf is the Behaviour of urunc release r (pkg/urunc's release
 // table).
 func BehaviourOf(r urunc.Release) Behaviour {
 	return Behaviour{Name: r.String(), ReadsLabels: r.ReadsLabels(), CmdlineFallback: r.CmdlineFallback(),
-		ReadsUseDMBlock: r.ReadsUseDMBlock(), UnikraftArgv0: r.UnikraftArgv0(), Runs: r.Runs}
+		ReadsUseDMBlock: r.ReadsUseDMBlock(), UnikraftArgv0: r.UnikraftArgv0(), Runs: r.Runs,
+		Problem: r.Problem}
 }
 
 // Newest is the newest urunc release's Behaviour (urunc.DefaultRelease,

@@ -72,6 +72,9 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("making the run's private directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	if err := argSafe(dir); err != nil {
+		return &UsageError{fmt.Errorf("the run's private directory %q (in TMPDIR or the system's temporary directory) %w: set TMPDIR to a directory whose path has none", dir, err)}
+	}
 	if o.Urunc.Runs == nil {
 		o.Urunc = Newest
 	}
