@@ -71,7 +71,7 @@ func detect(b []byte, inflate bool) (Kind, bool) {
 	switch {
 	case len(b) >= 60 && string(b[56:60]) == "ARM\x64":
 		return Kind{Format: "an arm64 Linux kernel (Image)", Arch: "arm64"}, true
-	case len(b) >= 0x206 && string(b[0x202:0x206]) == "HdrS" && b[0x1fe] == 0x55 && b[0x1ff] == 0xaa:
+	case len(b) >= 0x208 && string(b[0x202:0x206]) == "HdrS" && b[0x1fe] == 0x55 && b[0x1ff] == 0xaa:
 		return bzImage(b), true
 	case len(b) >= 20 && string(b[:4]) == "\x7fELF":
 		return elf(b)
