@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nubificus/bunix/internal/progress"
+	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
@@ -45,6 +46,7 @@ func newInit() *cobra.Command {
 	f.StringVar(&a.Monitor, "hypervisor", "", "the monitor: "+strings.Join(urunc.MonitorNames(), ", "))
 	f.StringVar(&a.Binary, "binary", "", "the guest kernel file, relative to --dir")
 	f.StringVar(&a.Initrd, "initrd", "", "an initrd file to package, relative to --dir")
+	f.StringVar(&a.Architecture, "architecture", "", "the image's architecture: "+strings.Join(urunc.ArchitectureNames, ", ")+" (default: the kernel's own when bunix can tell it, else "+args.DefaultArchitecture+")")
 	f.StringVar(&a.Cmdline, "cmdline", "", "the guest command line")
 	f.StringArrayVar(&a.Env, "env", nil, "a NAME=value of the guest's environment (repeat for more)")
 	f.StringVar(&a.Name, "name", "", `the image name (default "local/" and the directory's name)`)
