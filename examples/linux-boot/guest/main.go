@@ -7,12 +7,14 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 )
 
 func main() {
 	fmt.Println("bunix linux-boot: hello from /init, pid", os.Getpid())
 	fmt.Printf("bunix linux-boot: args %q\n", os.Args)
+	fmt.Println("bunix linux-boot: built for " + runtime.GOARCH)
 	fmt.Println("bunix linux-boot: PATH=" + os.Getenv("PATH"))
 	if b, err := os.ReadFile("/etc/motd"); err == nil {
 		fmt.Printf("bunix linux-boot: /etc/motd: %s", b)

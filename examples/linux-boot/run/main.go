@@ -1,17 +1,21 @@
-// Command run boots a docker-archive image of a Linux guest under qemu the
-// way urunc's qemu monitor does, for machines without urunc: it reads the
+// Command run boots an image of a Linux guest under qemu the way urunc's
+// qemu monitor does, for machines without urunc: a docker-archive, or the
+// entry of an oci-archive (an image or an index) for -platform. It reads the
 // settings from the image's /urunc.json (what urunc reads when Docker ran
 // the container) and checks them against its config Labels (what it reads
 // under containerd), takes the kernel and initrd out of the image, builds
 // urunc's qemu command line and kernel command line, prints them, and runs
 // qemu with the guest's console on standard output.
 //
-//	go run ./examples/linux-boot/run [-accel tcg|kvm] [-timeout 2m] IMAGE.tar
+//	go run ./examples/linux-boot/run [-accel tcg|kvm] [-platform linux/arm64] [-timeout 2m] IMAGE.tar
 //
 // urunc runs qemu with -cpu host -enable-kvm; -accel tcg (the default, as
 // KVM is not always there) puts -cpu max -accel tcg in their place. The
 // rest is urunc's, for a linux guest with an initrd and no network
-// (urunc's pkg/unikontainers/hypervisors/qemu.go and unikernels/linux.go).
+// (urunc's pkg/unikontainers/hypervisors/qemu.go and unikernels/linux.go),
+// as urunc builds it on a host of the image's architecture: on arm64,
+// qemu-system-aarch64 with -M virt and the console on ttyAMA0 (ttyS0 on
+// amd64).
 package main
 
 import (
@@ -27,10 +31,12 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -49,39 +55,55 @@ const maxSettings = 1 << 20
 func main() {
 	accel := flag.String("accel", "tcg", `"tcg" (emulation, works anywhere) or "kvm" (what urunc uses)`)
 	timeout := flag.Duration("timeout", 2*time.Minute, "how long the guest may run before qemu is killed")
-	qemu := flag.String("qemu", "qemu-system-x86_64", "the qemu binary")
+	qemu := flag.String("qemu", "", "the qemu binary (default: qemu-system-x86_64 for amd64, qemu-system-aarch64 for arm64)")
+	platform := flag.String("platform", "", "the entry of an index to boot, e.g. linux/arm64 (default: linux/ and this machine's architecture)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] IMAGE.tar\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() != 1 || (*accel != "tcg" && *accel != "kvm") {
+	arch, ok := strings.CutPrefix(*platform, "linux/")
+	if flag.NArg() != 1 || (*accel != "tcg" && *accel != "kvm") || (*platform != "" && (!ok || qemuSystem[arch] == "")) {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*qemu, flag.Arg(0), *accel, *timeout); err != nil {
+	if err := run(*qemu, flag.Arg(0), arch, *accel, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		os.Exit(1)
 	}
 }
 
+// qemuSystem is the qemu binary for each architecture this runner boots.
+var qemuSystem = map[string]string{"amd64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64"}
+
 // guest is what urunc takes from an image to boot it.
 type guest struct {
+	arch     string            // the image's architecture
 	settings map[string]string // urunc.json, decoded
 	args     []string          // Entrypoint + Cmd
 	env      []string
 	files    map[string]string // image path -> extracted file
 }
 
-func run(qemu, image, accel string, timeout time.Duration) error {
+func run(qemu, image, arch, accel string, timeout time.Duration) error {
 	dir, err := os.MkdirTemp("", "linux-boot-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	g, err := load(image, dir)
+	img, err := open(image, arch, dir)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", image, err)
+	}
+	g, err := load(img, dir)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", image, err)
+	}
+	if accel == "kvm" && g.arch != runtime.GOARCH {
+		return fmt.Errorf("%s: a %s guest cannot use KVM on this %s machine: use -accel tcg", image, g.arch, runtime.GOARCH)
+	}
+	if qemu == "" {
+		qemu = qemuSystem[g.arch]
 	}
 	argv, err := qemuArgs(g, accel)
 	if err != nil {
@@ -102,18 +124,114 @@ func run(qemu, image, accel string, timeout time.Duration) error {
 	return nil
 }
 
-// load reads the image's config and file system: urunc.json, checked
-// against the Labels, and the files it names, extracted into dir.
-func load(image, dir string) (*guest, error) {
-	img, err := tarball.ImageFromPath(image, nil)
+// maxArchive bounds what is unpacked of an oci-archive.
+const maxArchive = 4 << 30
+
+// open opens the image to boot: a docker-archive's, or, in an oci-archive
+// (unpacked below dir), the one the index names for linux/arch ("" for
+// this machine's), as containerd picks it.
+func open(image, arch, dir string) (v1.Image, error) {
+	if img, err := tarball.ImageFromPath(image, nil); err == nil {
+		return img, nil
+	}
+	oci := filepath.Join(dir, "oci")
+	if err := untar(image, oci); err != nil {
+		return nil, fmt.Errorf("neither a docker-archive nor an oci-archive: %w", err)
+	}
+	idx, err := layout.ImageIndexFromPath(oci)
 	if err != nil {
 		return nil, err
 	}
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	for range 2 { // the layout's index.json, then the index it names
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		var have []string
+		for _, d := range m.Manifests {
+			switch {
+			case d.MediaType.IsIndex() && len(m.Manifests) == 1:
+				if idx, err = idx.ImageIndex(d.Digest); err != nil {
+					return nil, err
+				}
+			case d.MediaType.IsImage() && (d.Platform == nil || d.Platform.OS == "linux" && d.Platform.Architecture == arch):
+				return idx.Image(d.Digest)
+			case d.Platform != nil:
+				have = append(have, d.Platform.OS+"/"+d.Platform.Architecture)
+			}
+		}
+		if len(have) > 0 {
+			return nil, fmt.Errorf("no image for linux/%s (it has: %s)", arch, strings.Join(have, ", "))
+		}
+	}
+	return nil, errors.New("no image in its index")
+}
+
+// untar unpacks the regular files and directories of the tar file name
+// into dir, refusing a name that leaves it.
+func untar(name, dir string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	tr := tar.NewReader(io.LimitReader(f, maxArchive))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := path.Clean(h.Name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if p != "." {
+				err = r.MkdirAll(p, 0o700)
+			}
+		case tar.TypeReg:
+			if d := path.Dir(p); d != "." {
+				if err = r.MkdirAll(d, 0o700); err != nil {
+					return err
+				}
+			}
+			var w *os.File
+			if w, err = r.Create(p); err == nil {
+				_, err = io.Copy(w, tr)
+				if cerr := w.Close(); err == nil {
+					err = cerr
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("unpacking %s: %w", h.Name, err)
+		}
+	}
+}
+
+// load reads the image's config and file system: urunc.json, checked
+// against the Labels, and the files it names, extracted into dir.
+func load(img v1.Image, dir string) (*guest, error) {
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
-	g := &guest{args: append(append([]string{}, cfg.Config.Entrypoint...), cfg.Config.Cmd...), env: cfg.Config.Env, files: map[string]string{}}
+	if qemuSystem[cfg.Architecture] == "" {
+		return nil, fmt.Errorf("architecture %q: this runner boots amd64 and arm64 guests", cfg.Architecture)
+	}
+	g := &guest{arch: cfg.Architecture, args: append(append([]string{}, cfg.Config.Entrypoint...), cfg.Config.Cmd...), env: cfg.Config.Env, files: map[string]string{}}
 	if len(g.env) == 0 {
 		g.env = []string{defaultPath}
 	}
@@ -253,8 +371,14 @@ func qemuArgs(g *guest, accel string) ([]string, error) {
 			args[i] = "'" + a + "'"
 		}
 	}
-	// unikernels/linux.go CommandString, for an initrd rootfs, no network.
-	kernelCmdline := "panic=-1 console=ttyS0 root=/dev/ram0 rw"
+	// unikernels/linux.go CommandString, for an initrd rootfs, no network;
+	// urunc on arm64 puts the console on the PL011 UART of qemu's virt
+	// machine.
+	console := "console=ttyS0"
+	if g.arch == "arm64" {
+		console = "console=ttyAMA0"
+	}
+	kernelCmdline := "panic=-1 " + console + " root=/dev/ram0 rw"
 	for _, e := range g.env {
 		kernelCmdline += " " + e
 	}
@@ -266,7 +390,12 @@ func qemuArgs(g *guest, accel string) ([]string, error) {
 	}
 	argv := []string{"-m", "256M", "-L", "/usr/share/qemu"}
 	argv = append(argv, cpu...)
-	argv = append(argv, "-display", "none", "-vga", "none", "-monitor", "null", "-serial", "stdio",
+	argv = append(argv, "-display", "none", "-vga", "none", "-monitor", "null", "-serial", "stdio")
+	if g.arch == "arm64" {
+		// hypervisors/qemu.go: on arm64, qemu's virt machine.
+		argv = append(argv, "-M", "virt")
+	}
+	argv = append(argv,
 		"-kernel", g.files[s["binary"]], "-nic", "none", "-initrd", g.files[s["initrd"]],
 		"-no-reboot", "-nodefaults", "-append", kernelCmdline)
 	return argv, nil
