@@ -49,4 +49,4 @@ vet:
 	$(GO) vet ./...
 
 clean:
-	rm -rf out result result-* examples/linux-boot/vmlinuz examples/linux-boot/init examples/linux-boot/result
+	rm -rf out result result-* examples/linux-boot/vmlinuz examples/linux-boot/init examples/linux-boot/result examples/linux-multiarch/vmlinuz-* examples/linux-multiarch/init-* examples/linux-multiarch/result
