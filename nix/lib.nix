@@ -29,6 +29,7 @@ let
     hasContext
     head
     isAttrs
+    isBool
     isList
     isPath
     isString
@@ -118,10 +119,14 @@ let
     `docker load` and `skopeo` accept, carrying the urunc annotations
     as config Labels and as /urunc.json.
 
-    The result is a derivation whose builder is the bunix binary itself. Each
-    copy's layer is built by a derivation of its own, which any other image
-    copying the same file to the same target shares (docs/nix.md: "How images
-    are built in Nix"); the image derivation only assembles them.
+    The result is a derivation whose builder is the bunix binary itself,
+    with two outputs: `out`, the image, and `sbom`, its SPDX 2.3 JSON
+    document (what `bunix build --sbom` writes, every store path the image
+    copies from a package of it); `nix-build -A all` links both, as
+    `result` and `result-sbom`. Each copy's layer is built by a derivation
+    of its own, which any other image copying the same file to the same
+    target shares (docs/nix.md: "How images are built in Nix"); the image
+    derivation only assembles them.
 
     # Inputs
 
@@ -316,13 +321,15 @@ let
         entries
         spec
         rootfsLayerSpec
+        fromImages
         ;
 
       # One layer derivation per copy, when each copy gets a layer of its
       # own (per-file layers, no more than the cap of 100) and the copy and
       # compression look right, and the image has no base (whose layers
       # count against the cap and whose settings are defaults of the
-      # rootfs's): otherwise the image derivation encodes the layers itself,
+      # rootfs's) and no copy out of an image (which the image derivation
+      # extracts): otherwise the image derivation encodes the layers itself,
       # and reports what is wrong with the field's position.
       layerDerivations =
         c:
@@ -330,6 +337,7 @@ let
           c' = if c == null then "none" else c;
           layered =
             from == null
+            && !fromImages
             && (layers == null || layers == "per-file")
             && elem c' [ "none" "gzip" "zstd" ]
             && length entries + (if rootfs == null then 1 else 2) <= 100;
@@ -353,11 +361,11 @@ let
           passAsFile = [ "spec" ];
         };
     in
-    imageDerivation {
+    withAll (imageDerivation {
       inherit bunix spec format;
       base = "${if isString name then name else "image"}-${if isString tag then tag else "tag"}";
       layers = layerDerivations compression;
-    }
+    })
     # buildImageIndex and streamImage read the spec and the layers of each
     # image they are given; bunixLayersFor gives the layers in another
     # compression.
@@ -403,11 +411,25 @@ let
     bunix: attrs:
     builtins.derivation (
       {
-        system = bunix.system or builtins.currentSystem;
+        system = systemOf bunix;
         builder = "${prefixOf bunix}/bin/bunix";
       }
       // attrs
     );
+
+  # systemOf bunix: the system bunix is for: its `system` attribute (a
+  # package has one), else the system Nix runs on, which a flake's pure
+  # evaluation does not know.
+  systemOf =
+    bunix:
+    if isAttrs bunix && bunix ? system then
+      bunix.system
+    else if builtins ? currentSystem then
+      builtins.currentSystem
+    else
+      throw "bunix = ${
+        if isAttrs bunix && !(bunix ? outPath) then "an attribute set" else toString bunix
+      }: which system is it for? It names none, and in pure evaluation (a flake) Nix does not know the system it runs on: give bunix a system, e.g. `bunix = prebuilt // { system = \"x86_64-linux\"; }` for a non-flake input or `bunix = { outPath = ./out; system = \"x86_64-linux\"; }` for a path, or pass the package (bunix.packages.\${system}.bunix), or give bunix.lib.buildImage system = \"x86_64-linux\" too; or evaluate with --impure";
 
   # nonNull o: o without its null attributes (those not set).
   nonNull = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
@@ -427,11 +449,22 @@ let
     }:
     bunixDerivation bunix {
       name = storeName "image" (base + (if format == "oci" then "-oci" else ".tar"));
+      # out is the image; sbom its SPDX 2.3 JSON document (bunix build
+      # --sbom), which nix-build links as result-sbom.
+      outputs = [
+        "out"
+        "sbom"
+      ];
       args = [ "nix-builder" ];
       spec = toJSON spec;
       passAsFile = [ "spec" ];
       bunixLayers = layers;
     };
+
+  # withAll drv: drv with `all`, the list of its outputs, as nixpkgs'
+  # derivations have: `nix-build -A all` builds both and links result and
+  # result-sbom (a plain nix-build builds out only).
+  withAll = drv: drv // { all = [ drv drv.sbom ]; };
 
   /**
     An image in a registry, pinned by digest, as a fixed-output derivation:
@@ -459,6 +492,20 @@ let
 
       _Default value:_ `"amd64"`
 
+    `hypervisor` (String or null; _optional_)
+    : The urunc monitor the guest runs on. A Unikraft catalog index (as
+      `kraft pkg` writes it) holds one image per monitor, its platform's os
+      the monitor's name (`qemu`, `fc` for firecracker): this picks it, and
+      the image for os linux when there is none. `buildImage` passes its
+      `hypervisor` annotation. `bunix prefetch --hypervisor` hashes the same.
+
+      _Default value:_ `null` (the linux image, else the only one)
+
+    `insecure` (Bool; _optional_)
+    : Talk plain HTTP to the registry (a mirror off loopback without TLS).
+
+      _Default value:_ `false`
+
     `cacert` (Derivation or null; _optional_)
     : A CA bundle package (nixpkgs' `cacert`, or any holding
       `etc/ssl/certs/ca-bundle.crt`) for a registry whose certificate a
@@ -476,6 +523,10 @@ let
     `extra-sandbox-paths`) and `BUNIX_REGISTRY_USERNAME` /
     `BUNIX_REGISTRY_PASSWORD` from the environment of nix-build (of the
     nix-daemon, in a multi-user install) as `impureEnvVars`.
+
+    A registry that keeps the pull waiting 60 s for a byte, or redirects
+    in a loop, fails it; `BUNIX_REGISTRY_TIMEOUT` (e.g. `"5m"`), passed
+    the same way, changes the 60 s.
 
     # Type
 
@@ -503,6 +554,8 @@ let
       digest,
       hash,
       architecture ? "amd64",
+      hypervisor ? null,
+      insecure ? false,
       cacert ? null,
       bunix,
     }:
@@ -525,6 +578,10 @@ let
       throw "${context}: digest = ${toJSON digest}: want \"sha256:\" and 64 lower-case hex digits"
     else if !isString hash || match "sha256-[A-Za-z0-9+/]{43}=" hash == null then
       throw "${context}: hash = ${toJSON hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
+    else if hypervisor != null && (!isString hypervisor || match "[a-z0-9-]+" hypervisor == null) then
+      throw "${context}: hypervisor = ${toJSON hypervisor}: want a urunc monitor name, e.g. \"qemu\" or \"firecracker\""
+    else if !isBool insecure then
+      throw "${context}: insecure = ${toJSON insecure}: want true or false"
     else
       bunixDerivation bunix (
         {
@@ -539,9 +596,12 @@ let
             "DOCKER_CONFIG"
             "BUNIX_REGISTRY_USERNAME"
             "BUNIX_REGISTRY_PASSWORD"
+            "BUNIX_REGISTRY_TIMEOUT"
           ];
         }
         // (if cacert == null then { } else { SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt"; })
+        // (if hypervisor == null then { } else { inherit hypervisor; })
+        // (if insecure then { insecure = "1"; } else { })
       );
 
   /**
@@ -595,7 +655,7 @@ let
     if !isList images || images == [ ] then
       throw "bunix.buildImageIndex: images must be a non-empty list of images made by buildImage"
     else
-      imageDerivation {
+      withAll (imageDerivation {
         inherit bunix format;
         layers = concatMap (
           img: if compression == null then img.bunixLayers or [ ] else img.bunixLayersFor compression
@@ -606,7 +666,7 @@ let
         }
         // nonNull { inherit format compression layers; };
         base = "${first.name}-${first.tag}-index";
-      };
+      });
   /**
     The image `buildImage` describes, as an executable that writes it to
     standard output, like dockerTools' `streamLayeredImage`:
@@ -668,26 +728,84 @@ let
 
       _Default value:_ `false`
 
+    `signKey` (String or null; _optional_)
+    : The absolute path of a private key (PEM, or cosign's encrypted
+      `cosign.key`, whose password the script takes from `COSIGN_PASSWORD`)
+      to sign the pushed image with, as `cosign sign --key` does
+      (`bunix push --sign-key`). Only the path enters the script: the key is
+      read when the script runs, outside the sandbox. A Nix path value
+      (`./cosign.key`) is refused, since Nix would copy the key into the
+      store, which every user of the machine can read (and a binary cache
+      would serve); so is a path in the store.
+
+      _Default value:_ `null`
+
+    `sbom` (Derivation, Path, String or null; _optional_)
+    : An SPDX document to attach to the pushed image as an OCI referrer
+      (`bunix push --sbom`): usually `image.sbom`, the image's own.
+
+      _Default value:_ `null`
+
     `bunix` (Derivation or Path)
     : As for `buildImage`.
+
+    # Examples
+    :::{.example}
+    ## A signed release carrying its SBOM
+
+    ```nix
+    lib.pushScript {
+      inherit image bunix;
+      ref = "registry.example.com/urunc/redis:1.0";
+      signKey = "/home/release/.cosign/cosign.key";
+      sbom = image.sbom;
+    }
+    ```
+    :::
   */
   pushScript =
     {
       image,
       ref,
       insecure ? false,
+      signKey ? null,
+      sbom ? null,
       bunix,
     }:
     let
       bin = "${prefixOf bunix}/bin/bunix";
       quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
+      fail = field: msg: throw "bunix.pushScript ${toString ref}: ${field}: ${msg}";
+      hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+      keyArg =
+        if signKey == null then
+          ""
+        else if isPath signKey then
+          fail "signKey" "a Nix path value (${toString signKey}) would copy the private key into the Nix store, which every user of the machine can read: give its path as a string, signKey = \"${toString signKey}\""
+        else if isStoreObject signKey || (isString signKey && hasContext signKey) then
+          fail "signKey" "is a store path or derivation: a private key in the Nix store can be read by every user of the machine; keep it outside the store and give its path as a string"
+        else if !(isString signKey) then
+          fail "signKey" "must be a string, the absolute path of the private key (got ${builtins.typeOf signKey})"
+        else if hasPrefix "${builtins.storeDir}/" signKey then
+          fail "signKey" "${signKey} is in the Nix store, which every user of the machine can read: keep the private key outside the store"
+        else if !(hasPrefix "/" signKey) then
+          fail "signKey" "${toJSON signKey} must be absolute: the script can be run from any directory"
+        else
+          "--sign-key ${quote signKey} ";
+      sbomArg =
+        if sbom == null then
+          ""
+        else if isPath sbom || isStoreObject sbom || isString sbom then
+          "--sbom ${quote "${sbom}"} "
+        else
+          fail "sbom" "must be a derivation, a path or a string, e.g. image.sbom (got ${builtins.typeOf sbom})";
     in
     bunixDerivation bunix {
       name = storeName "push" "push-${image.name or "image"}";
       args = [ "nix-script" ];
       text = ''
         #!/bin/sh
-        exec ${quote bin} push ${if insecure then "--insecure " else ""}${quote "${image}"} ${quote ref} "$@"
+        exec ${quote bin} push ${if insecure then "--insecure " else ""}${keyArg}${sbomArg}${quote "${image}"} ${quote ref} "$@"
       '';
       passAsFile = [ "text" ];
     };

@@ -9,15 +9,24 @@
 #                         tests; the multi-arch one also needs Debian's
 #                         arm64 package lists, which it adds with
 #                         dpkg --add-architecture arm64), and make itself,
-#                         for .ci/run on a bare machine
+#                         for .ci/run on a bare machine, and openssh-server
+#                         and openssh-client (the remote-builder test runs an
+#                         sshd of its own on loopback)
 #   scripts/deps.sh nix   only Nix, for `make image`
+#   scripts/deps.sh newnix  debootstrap, which scripts/newnix.sh makes its
+#                         Debian sid rootfs with
+#
+# With everything, it also builds the real cosign (go install, from the Go
+# module proxy) into $HOME/.cache/bunix-tools, once: the tests check
+# bunix's signatures with it (internal/testenv.Cosign).
 #
 # It runs apt-get update once, and only when something is missing, and uses
 # sudo unless it runs as root.
 set -euo pipefail
 
 # Each entry is COMMAND:PACKAGE[,PACKAGE...]: the packages that provide
-# COMMAND. nix-setup-systemd is only a Recommends of nix-bin, but it creates
+# COMMAND; a PACKAGE written A|B is the first of them apt knows (the docker
+# CLI is docker.io's up to Debian 13, docker-cli's in sid). nix-setup-systemd is only a Recommends of nix-bin, but it creates
 # the nixbld group and users that nix-build needs when run as root.
 # docker.io's Depends (containerd, runc, tini) are all dockerd needs here,
 # and bring the containerd and ctr the tests also run on their own;
@@ -25,11 +34,13 @@ set -euo pipefail
 # AppArmor on, or no cgroups mounted.
 nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
-all) needs=("$nix" dockerd:docker.io containerd:containerd ctr:containerd
+all) needs=("$nix" dockerd:docker.io 'docker:docker-cli|docker.io' containerd:containerd ctr:containerd
 	docker-registry:docker-registry skopeo:skopeo cpio:cpio gzip:gzip e2fsck:e2fsprogs
 	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86
-	qemu-system-aarch64:qemu-system-arm make:make) ;;
+	qemu-system-aarch64:qemu-system-arm make:make
+	sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client) ;;
 nix) needs=("$nix") ;;
+newnix) needs=(debootstrap:debootstrap) ;;
 *)
 	echo "usage: $0 [nix]" >&2
 	exit 2
@@ -74,6 +85,17 @@ if [[ ${1:-all} == all ]] && ! apt-cache show linux-image-amd64 linux-image-clou
 	log "linux-image-amd64 or linux-image-cloud-arm64:arm64: not in the package lists, will run apt-get update"
 	lists_stale=true
 fi
+
+# cosign, built once and kept; the version is internal/testenv.CosignVersion.
+cosign_version=v2.6.5
+tools=${HOME:-/root}/.cache/bunix-tools
+if [[ ${1:-all} == all && ! -x $tools/cosign ]]; then
+	log "cosign: missing, building $cosign_version into $tools (a few minutes, once)"
+	(cd / && GOBIN=$tools GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v2/cmd/cosign@$cosign_version") >&2
+elif [[ ${1:-all} == all ]]; then
+	log "cosign: present ($tools/cosign)"
+fi
+
 if ((${#missing[@]} == 0)) && ! $lists_stale; then
 	exit 0
 fi
@@ -88,6 +110,18 @@ if $add_arm64; then
 fi
 log "apt-get update"
 "${sudo[@]}" apt-get update -q >&2
+for i in "${!missing[@]}"; do
+	if [[ ${missing[i]} == *"|"* ]]; then
+		IFS='|' read -ra alternatives <<<"${missing[i]}"
+		for p in "${alternatives[@]}"; do
+			if apt-cache show "$p" >/dev/null 2>&1; then
+				missing[i]=$p
+				break
+			fi
+		done
+		missing[i]=${missing[i]%%|*}
+	fi
+done
 if ((${#missing[@]} > 0)); then
 	log "apt-get install ${missing[*]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
@@ -100,6 +134,14 @@ fi
 if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
 	log "systemctl disable --now docker-registry.service"
 	"${sudo[@]}" systemctl disable --now docker-registry.service >&2
+fi
+# Likewise openssh-server's sshd, on port 22: the remote-builder test starts
+# its own. (Only when this run installed it: a machine reached over SSH
+# already had it.)
+if [[ " ${missing[*]} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+	log "systemctl disable --now ssh.service ssh.socket"
+	"${sudo[@]}" systemctl disable --now ssh.service >&2
+	"${sudo[@]}" systemctl disable --now ssh.socket >&2 2>/dev/null || true
 fi
 
 for need in "${needs[@]}"; do

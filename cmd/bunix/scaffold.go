@@ -58,8 +58,9 @@ func newInit() *cobra.Command {
 	return cmd
 }
 
-func newConvert() *cobra.Command {
+func newConvert(getenv func(string) string) *cobra.Command {
 	var out, name, tag string
+	var insecure bool
 	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
 		"bunix convert Containerfile -o args.nix",
 		"bunix convert bunnyfile --name urunc/redis --tag test")
@@ -67,7 +68,12 @@ func newConvert() *cobra.Command {
 		pinned := func(ref string, b scaffold.Base) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 		}
-		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned))
+		opts, err := registryOptions(getenv, insecure)
+		if err != nil {
+			return err
+		}
+		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned, insecure, opts...),
+			scaffold.WithWarnings(func(w string) { fmt.Fprintln(cmd.ErrOrStderr(), "bunix: warning: "+w) }))
 		if err != nil {
 			return fmt.Errorf("convert: %w", err)
 		}
@@ -80,5 +86,6 @@ func newConvert() *cobra.Command {
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
+	insecureFlag(cmd, &insecure)
 	return cmd
 }

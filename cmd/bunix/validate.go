@@ -5,11 +5,13 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/spf13/cobra"
 )
 
 func newValidate(getenv func(string) string) *cobra.Command {
 	var file string
+	var insecure bool
 	cmd := command("validate [ARGS]", "Check an args file without building", maxArgs(1),
 		"bunix validate",
 		"bunix validate examples/rumprun-block/args.nix")
@@ -22,7 +24,15 @@ func newValidate(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
+		// The environment's options: a base is pulled to be checked.
+		opts, err := build.FromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		if insecure {
+			opts = append(opts, build.WithRegistryOptions(registry.Insecure()))
+		}
+		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, append(opts, build.WarningsTo(cmd.ErrOrStderr()))...)
 		if err != nil {
 			return err
 		}
@@ -34,5 +44,6 @@ func newValidate(getenv func(string) string) *cobra.Command {
 		return nil
 	}
 	argsFileFlag(cmd, &file)
+	insecureFlag(cmd, &insecure)
 	return cmd
 }

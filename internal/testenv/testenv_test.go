@@ -885,3 +885,38 @@ func ociArchive(t *testing.T, dir, ref string, img v1.Image) string {
 	}
 	return archive
 }
+
+// TestCosignVersion: scripts/deps.sh builds the cosign CosignVersion names.
+func TestCosignVersion(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(ModuleRoot(t), "scripts", "deps.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\ncosign_version="+CosignVersion+"\n") {
+		t.Errorf("scripts/deps.sh does not build cosign %s (CosignVersion)", CosignVersion)
+	}
+}
+
+// TestWorldWritableAncestor: a directory under a world-writable one (as
+// $TMPDIR usually is) is found out, one that no such directory holds is not.
+func TestWorldWritableAncestor(t *testing.T) {
+	top := t.TempDir()
+	open := filepath.Join(top, "open")
+	closed := filepath.Join(top, "closed")
+	os.MkdirAll(filepath.Join(open, "store"), 0o755)
+	os.MkdirAll(filepath.Join(closed, "store"), 0o755)
+	os.Chmod(open, 0o777)
+	if got, err := worldWritableAncestor(filepath.Join(open, "store")); err != nil || got != open {
+		t.Errorf("worldWritableAncestor(%s/store) = %q, %v; want %q", open, got, err, open)
+	}
+	got, err := worldWritableAncestor(filepath.Join(closed, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "" && !strings.HasPrefix(closed, got) {
+		t.Errorf("worldWritableAncestor(%s/store) = %q, not one of its parents", closed, got)
+	}
+	if _, err := worldWritableAncestor(filepath.Join(top, "missing")); err == nil {
+		t.Error("worldWritableAncestor of a missing directory: no error")
+	}
+}

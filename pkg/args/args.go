@@ -74,6 +74,9 @@ type Content struct {
 	// Field names where the copy came from in the user's file, for messages
 	// (the Nix library turns files."./x" into contents with this set).
 	Field string `json:"field,omitempty"`
+	// Image, when set, is the image Source is a path in (a file or a
+	// directory): the copy takes it from there, as COPY --from does.
+	Image *FromArgs `json:"-"`
 }
 
 // RootfsArgs is a description's rootfs field as written: a root file system

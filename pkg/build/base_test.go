@@ -161,9 +161,9 @@ func TestWriteOnBase(t *testing.T) {
 // base's Entrypoint and Cmd stay when the description gives no command.
 func TestWriteOnBaseNoFiles(t *testing.T) {
 	dir, _, _, _ := baseFiles(t, compression.GZip)
-	f := writeOpen(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"hypervisor":"firecracker"}}`)
+	f := writeOpen(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"unikernelVersion":"0.17.0"}}`)
 	cf, _ := f.Images[0].ConfigFile()
-	if !slices.Equal(cf.Config.Entrypoint, []string{"/unikraft/bin/kernel"}) || !slices.Equal(cf.Config.Cmd, []string{"-c", "/etc/app.conf"}) || cf.Config.Labels["com.urunc.unikernel.hypervisor"] != "firecracker" {
+	if !slices.Equal(cf.Config.Entrypoint, []string{"/unikraft/bin/kernel"}) || !slices.Equal(cf.Config.Cmd, []string{"-c", "/etc/app.conf"}) || cf.Config.Labels["com.urunc.unikernel.unikernelVersion"] != "0.17.0" {
 		t.Errorf("cmd %q labels %v", cf.Config.Cmd, cf.Config.Labels)
 	}
 	rc, err := f.Images[0].Layers()
@@ -182,8 +182,13 @@ func TestBaseErrors(t *testing.T) {
 	corrupt := filepath.Join(t.TempDir(), "corrupt")
 	copyDir(t, dir, corrupt)
 	corruptLayer(t, corrupt)
+	// A zstd layer the docker-archive cannot hold is refused from its first
+	// bytes: a corruption further in is never reached.
+	zcorrupt := filepath.Join(t.TempDir(), "zcorrupt")
+	copyDir(t, zdir, zcorrupt)
+	corruptLayer(t, zcorrupt)
 	badSettings := filepath.Join(t.TempDir(), "bad.tar")
-	if _, err := Write(context.Background(), badSettings+".orig", describe(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"hypervisor":"firecracker"}}`)); err != nil {
+	if _, err := Write(context.Background(), badSettings+".orig", describe(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"unikernelVersion":"0.17.0"}}`)); err != nil {
 		t.Fatal(err)
 	}
 	relabel(t, badSettings)
@@ -197,6 +202,8 @@ func TestBaseErrors(t *testing.T) {
 			[]string{`annotations.binary = "/etc"`, "the base " + dir + " has a directory there"}},
 		{"a file the base whited out", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"block":"/etc/old"}}`,
 			[]string{`annotations.block = "/etc/old"`, "neither"}},
+		{"no image for the monitor", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"hypervisor":"firecracker"}}`,
+			[]string{`from = "` + dir + `"`, "it has no image for amd64 for the hypervisor firecracker: want os fc or linux (it has: qemu/amd64)"}},
 		{"no image for the architecture", `{"name":"x","architecture":"arm64","from":` + quoted(dir) + `}`,
 			[]string{"from = " + quoted(dir), "no image for the architecture arm64 (it has: qemu/amd64)"}},
 		{"not an image", `{"name":"x","from":` + quoted(notImage) + `}`,
@@ -204,6 +211,8 @@ func TestBaseErrors(t *testing.T) {
 		{"missing", `{"name":"x","from":"/no/such/base"}`, []string{`from = "/no/such/base"`, "no such file"}},
 		{"corrupt layer", `{"name":"x","from":` + quoted(corrupt) + `}`, []string{"from = " + quoted(corrupt), "layer 0"}},
 		{"zstd into docker-archive", `{"name":"x","from":` + quoted(zdir) + `}`, []string{"zstd", "docker-archive format cannot hold"}},
+		{"zstd into docker-archive, from its first bytes", `{"name":"x","from":` + quoted(zcorrupt) + `}`,
+			[]string{"from = " + quoted(zcorrupt), "layer 0", `is zstd-compressed, which the docker-archive format cannot hold (docker load refuses it): write format = "oci-archive" or format = "oci"`}},
 		{"a bad setting the base carries", `{"name":"x","from":` + quoted(badSettings) + `}`,
 			[]string{"the base " + badSettings + " (its label com.urunc.unikernel.hypervisor): annotations.hypervisor = \"kvm\": unknown hypervisor"}},
 		{"bad digest", `{"name":"x","from":{"ref":"r.example/a:1","digest":"sha256:abc"}}`, []string{`from.digest = "sha256:abc"`, "64 lower-case hex"}},

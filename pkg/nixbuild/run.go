@@ -3,6 +3,7 @@ package nixbuild
 import (
 	"errors"
 	"fmt"
+	"github.com/nubificus/bunix/internal/buildinfo"
 	"os"
 	"strings"
 
@@ -23,6 +24,10 @@ func writeImage(c *call) error {
 	layers, err := build.ReadLayers(strings.Fields(c.getenv("bunixLayers")))
 	if err != nil {
 		return err
+	}
+	// The second output, $sbom, gets the image's SBOM.
+	if sbom := c.getenv("sbom"); sbom != "" {
+		opts = append(opts, build.WithSBOM(sbom, "bunix-"+buildinfo.Version("dev")))
 	}
 	// Temporary files go to $TMPDIR, the build directory, not the store.
 	// Nix registers $out without syncing it, so bunix does not wait for
@@ -119,18 +124,27 @@ func (c *call) script(what string) (out string, text []byte, err error) {
 	return env[1], text, err
 }
 
-// pull is nix-pull: the image $ref pinned by $digest, for $architecture,
-// as an OCI layout at $out, which a failed pull leaves absent.
+// pull is nix-pull: the image $ref pinned by $digest, for $architecture
+// and, when set, $hypervisor (which image of a Unikraft catalog index), as
+// an OCI layout at $out, which a failed pull leaves absent. $insecure set
+// to 1 pulls over plain HTTP.
 func pull(c *call) error {
 	env, err := c.env("ref", "digest", "architecture", "out")
 	if err != nil {
 		return err
 	}
-	var opts []registry.Option
+	opts, err := registry.FromEnv(c.getenv)
+	if err != nil {
+		return &UsageError{fmt.Errorf("%s: %w", c.name, err)}
+	}
 	if u := c.getenv("BUNIX_REGISTRY_USERNAME"); u != "" {
 		opts = append(opts, registry.WithCredentials(u, c.getenv("BUNIX_REGISTRY_PASSWORD")))
 	}
-	if err := registry.Pull(c.ctx, env[0], env[1], env[2], env[3], opts...); err != nil {
+	if c.getenv("insecure") == "1" {
+		opts = append(opts, registry.Insecure())
+	}
+	want := image.Want{Architecture: env[2], Monitor: c.getenv("hypervisor")}
+	if err := registry.Pull(c.ctx, env[0], env[1], want, env[3], opts...); err != nil {
 		if registry.IsUserError(err) {
 			return &UsageError{err}
 		}
