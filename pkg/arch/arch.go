@@ -18,8 +18,15 @@ import (
 )
 
 // PrefixSize is how many bytes of a file Read reads, at most: enough for
-// every header it knows (a PE header is found within it, or not at all).
+// every header it knows (a PE header is found within it, or not at all),
+// and for the start of a gzip stream to inflate to a kernel's header.
+// Read reads HeaderSize bytes first, and more only for a gzip stream or a
+// PE header further on.
 const PrefixSize = 64 << 10
+
+// HeaderSize is how many bytes Read reads first: every header but a far
+// PE one, or a compressed one, is within it.
+const HeaderSize = 4 << 10
 
 // MaxInflated is how many bytes of a gzip stream's output Read looks at.
 const MaxInflated = 4 << 10
@@ -52,14 +59,25 @@ func (k Kind) Runs(arch string) bool {
 // is false when they begin no format Read knows. err is an error of r's
 // only.
 func Read(r io.Reader) (k Kind, ok bool, err error) {
-	buf := make([]byte, PrefixSize)
+	buf := make([]byte, HeaderSize, PrefixSize)
 	n, err := io.ReadFull(r, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return Kind{}, false, err
 	}
-	k, ok = Detect(buf[:n])
+	buf = buf[:n]
+	if k, ok = Detect(buf); ok || n < HeaderSize || !(isGzip(buf) || string(buf[:2]) == "MZ") {
+		return k, ok, nil
+	}
+	more := buf[n:PrefixSize]
+	m, err := io.ReadFull(r, more)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return Kind{}, false, err
+	}
+	k, ok = Detect(buf[:n+m])
 	return k, ok, nil
 }
+
+func isGzip(b []byte) bool { return len(b) >= 10 && b[0] == 0x1f && b[1] == 0x8b }
 
 // Detect tells what the bytes of a file's beginning, prefix, begin; ok is
 // false when Detect does not know the format. It never reads past prefix.
@@ -77,7 +95,7 @@ func detect(b []byte, inflate bool) (Kind, bool) {
 		return elf(b)
 	case len(b) >= 0x40 && string(b[:2]) == "MZ":
 		return pe(b)
-	case inflate && len(b) >= 10 && b[0] == 0x1f && b[1] == 0x8b:
+	case inflate && isGzip(b):
 		return gunzip(b)
 	}
 	return Kind{}, false

@@ -205,3 +205,44 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+// TestReadMore: Read reads past HeaderSize only for a gzip stream or a PE
+// header further on, and then finds them.
+func TestReadMore(t *testing.T) {
+	far := make([]byte, 3*arch.HeaderSize)
+	copy(far, "MZ")
+	binary.LittleEndian.PutUint32(far[0x3c:], uint32(2*arch.HeaderSize))
+	copy(far[2*arch.HeaderSize:], "PE\x00\x00")
+	binary.LittleEndian.PutUint16(far[2*arch.HeaderSize+4:], 0xaa64)
+	for name, tc := range map[string]struct {
+		b    []byte
+		want string
+		read int
+	}{
+		"ELF":        {append(ELF(62), make([]byte, arch.PrefixSize)...), "amd64", arch.HeaderSize},
+		"far PE":     {far, "arm64", len(far)},
+		"gzip Image": {gz(t, arm64Image()), "arm64", -1},
+		"unknown":    {make([]byte, arch.PrefixSize*2), "", arch.HeaderSize},
+		"short":      {ELF(183), "arm64", len(ELF(183))},
+	} {
+		r := &countingReader{r: bytes.NewReader(tc.b)}
+		k, ok, err := arch.Read(r)
+		if err != nil || ok != (tc.want != "") || k.Arch != tc.want {
+			t.Errorf("%s: Read = %+v, %v, %v; want %q", name, k, ok, err, tc.want)
+		}
+		if r.n > arch.PrefixSize || (tc.read >= 0 && r.n != tc.read) {
+			t.Errorf("%s: read %d bytes, want %d", name, r.n, tc.read)
+		}
+	}
+}
+
+type countingReader struct {
+	r *bytes.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
