@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO ?= go
 NIX_OPTIONS := --option substituters '' --option sandbox true
 
-.PHONY: bunix image boot-example deps test fuzz fmt vet clean
+.PHONY: bunix image boot-example boot-multiarch deps test fuzz fmt vet clean
 
 # bunix: the static binary, as out/bin/bunix (out is the prefix Nix takes).
 bunix:
@@ -30,6 +30,12 @@ image:
 # bunix initrd) with nix-build and boots it under qemu as urunc would.
 boot-example:
 	GO="$(GO)" examples/linux-boot/boot.sh
+
+# boot-multiarch: builds examples/linux-multiarch (one index, an amd64 and
+# an arm64 guest, each with its own kernel and init) with nix-build and
+# boots both entries under qemu (TCG).
+boot-multiarch:
+	GO="$(GO)" examples/linux-multiarch/boot.sh
 
 deps:
 	scripts/deps.sh
