@@ -25,6 +25,7 @@ func newInit() *cobra.Command {
 			if !progress.IsTerminal(os.Stdin) {
 				return usageError{fmt.Errorf("init: %s required when standard input is not a terminal", strings.Join(missing, ", "))}
 			}
+			a.Dir = dir // where the kernel is, whose architecture Ask offers
 			if err := scaffold.Ask(cmd.InOrStdin(), cmd.ErrOrStderr(), &a); err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
