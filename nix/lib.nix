@@ -227,6 +227,30 @@ let
 
       _Default value:_ `"per-file"`
 
+    `urunc` (String or null; _optional_)
+    : The oldest urunc release the image must run on: `"0.5"`, `"0.6"`,
+      `"0.7"`, `"0.8"`, or `"main"` for urunc's unreleased main branch. The
+      builder refuses guests, monitors and rootfs forms that release cannot
+      run (docs/args.md, "Which urunc").
+
+      _Default value:_ `null` (the newest release, `"0.8"`)
+
+    `urunit` (Path, Derivation, String or AttrSet; _optional_)
+    : A static urunit binary, for a linux guest, or `{ ref; digest; hash; }`,
+      an image holding /urunit, pulled like `from`: bunix puts it at /urunit in
+      the guest's rootfs (the initrd or block image it builds, or a raw
+      rootfs) and "/urunit" first in the process args, so that urunc 0.7
+      and later hand the guest its env, user and working directory through
+      it (docs/args.md, "urunit").
+
+      _Default value:_ `null`
+
+    `workingDir`, `user` (String or null; _optional_)
+    : The image config's WorkingDir (an absolute path) and User (`"UID"` or
+      `"UID:GID"`), which urunc 0.7 and later hand a Linux guest's urunit.
+
+      _Default value:_ `null`
+
     `root` (Path or null; _optional_)
     : Directory that relative sources are relative to, usually the
       directory of the args file (`./.`). Required when a relative source is
@@ -290,6 +314,10 @@ let
       format ? null,
       compression ? null,
       layers ? null,
+      urunc ? null,
+      urunit ? null,
+      workingDir ? null,
+      user ? null,
       root ? null,
       cacert ? null,
       bunix,
@@ -313,6 +341,10 @@ let
             format
             compression
             layers
+            urunc
+            urunit
+            workingDir
+            user
             root
             cacert
             bunix

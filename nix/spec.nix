@@ -48,8 +48,13 @@
 # file, or of pullImage's layout): its "source" is the path in the image,
 # which the builder extracts (pkg/build extractSources); it may stand in
 # "contents" and in rootfs "include".
-# "annotations", "env", "entrypoint" and "cmd" are passed through untouched,
-# the last three only when the caller gave them (not null). "positions" says
+# "annotations", "env", "entrypoint", "cmd", "urunc", "workingDir" and
+# "user" are passed through untouched, all but the first only when the
+# caller gave them (not null); "urunit", when given, is a store path like a
+# "source", or { "image": store path } for urunit = { ref; digest; hash; },
+# the image pullImage pulled, which the builder takes /urunit from (the
+# rootfs layer's spec carries "urunc" and "urunit" too, whose rules and
+# file the rootfs depends on). "positions" says
 # where the caller wrote each field (pkg/args/positions.nix), for error
 # messages. "rootfs" is present only when the caller gave one: its "include"
 # entries are made like "contents" ones (an attribute set's in name order, a
@@ -145,6 +150,10 @@ let
       format,
       compression,
       layers,
+      urunc,
+      urunit,
+      workingDir,
+      user,
       root,
       cacert,
       bunix,
@@ -331,6 +340,29 @@ let
 
       entries = fileEntries ++ contentEntries;
 
+      # urunitSpec: the store path of the urunit binary.
+      urunitSpec =
+        if urunit == null then
+          null
+        else if isAttrs urunit && !(isStoreObject urunit) then
+          let
+            extra = attrNames (removeAttrs urunit [ "ref" "digest" "hash" ]);
+          in
+          if extra != [ ] then
+            fail "urunit" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
+          else if !(urunit ? ref) || !(urunit ? digest) || !(urunit ? hash) then
+            fail "urunit" "an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
+          else
+            {
+              image = toString (pullImage {
+                inherit (urunit) ref digest hash;
+                inherit bunix cacert;
+                architecture = if architecture == null then "amd64" else architecture;
+              });
+            }
+        else
+          source "urunit" urunit;
+
       spec =
         {
           version = specVersion;
@@ -347,7 +379,7 @@ let
             else
               throw "${context}: annotations must be an attribute set (got ${describe annotations})";
         }
-        // nonNull { inherit env entrypoint cmd; }
+        // nonNull { inherit env entrypoint cmd urunc workingDir user; urunit = urunitSpec; }
         // (if architecture == null then { } else { inherit architecture; })
         // (if rootfs == null then { } else { rootfs = rootfsSpec; })
         // (if from == null then { } else { from = fromSpec; })
@@ -376,7 +408,7 @@ let
             rootfs = rootfsSpec;
             compression = c;
           }
-          // nonNull { inherit env entrypoint cmd; }
+          // nonNull { inherit env entrypoint cmd urunc; urunit = urunitSpec; }
         );
     };
 in

@@ -9,11 +9,12 @@ import (
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/registry"
+	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
 )
 
 func newBuild(getenv func(string) string) *cobra.Command {
-	var file, out, format, sbomFile string
+	var file, out, format, sbomFile, release string
 	var insecure bool
 	cmd := command("build [ARGS] -o IMAGE.tar", "Build a docker-archive image tar from an args file", maxArgs(1),
 		"bunix build -o image.tar && docker load < image.tar",
@@ -52,6 +53,9 @@ func newBuild(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if err := applyUrunc(cmd, a, release); err != nil {
+			return err
+		}
 		descs := []*args.Args{a}
 		if out == "-" {
 			_, err := build.WriteTo(cmd.Context(), cmd.OutOrStdout(), descs, opts...)
@@ -78,5 +82,6 @@ func newBuild(getenv func(string) string) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "", orList(formatNames())+" (default: the args' format, else docker-archive)")
 	insecureFlag(cmd, &insecure)
 	completeFlag(cmd, "format", completeWords(func(*cobra.Command) []string { return formatNames() }))
+	uruncFlag(cmd, &release, "the args' urunc, else "+urunc.DefaultReleaseName)
 	return cmd
 }

@@ -60,7 +60,7 @@ func newInit() *cobra.Command {
 }
 
 func newConvert(getenv func(string) string) *cobra.Command {
-	var out, name, tag string
+	var out, name, tag, release string
 	var insecure bool
 	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
 		"bunix convert Containerfile -o args.nix",
@@ -69,12 +69,19 @@ func newConvert(getenv func(string) string) *cobra.Command {
 		pinned := func(ref string, b scaffold.Base) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 		}
-		opts, err := registryOptions(getenv, insecure)
+		ropts, err := registryOptions(getenv, insecure)
 		if err != nil {
 			return err
 		}
-		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned, insecure, opts...),
-			scaffold.WithWarnings(func(w string) { fmt.Fprintln(cmd.ErrOrStderr(), "bunix: warning: "+w) }))
+		opts := []scaffold.ConvertOption{scaffold.WithPrefetch(cmd.Context(), pinned, insecure, ropts...),
+			scaffold.WithWarnings(func(w string) { fmt.Fprintln(cmd.ErrOrStderr(), "bunix: warning: "+w) })}
+		if cmd.Flags().Changed("urunc") {
+			if _, err := urunc.ParseRelease(release); err != nil {
+				return usageError{fmt.Errorf("convert: --urunc: %w", err)}
+			}
+			opts = append(opts, scaffold.WithUrunc(release))
+		}
+		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, opts...)
 		if err != nil {
 			return fmt.Errorf("convert: %w", err)
 		}
@@ -88,5 +95,6 @@ func newConvert(getenv func(string) string) *cobra.Command {
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
 	insecureFlag(cmd, &insecure)
+	uruncFlag(cmd, &release, "no urunc field, which means "+urunc.DefaultReleaseName)
 	return cmd
 }

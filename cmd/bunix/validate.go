@@ -6,11 +6,12 @@ import (
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/registry"
+	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
 )
 
 func newValidate(getenv func(string) string) *cobra.Command {
-	var file string
+	var file, release string
 	var insecure bool
 	cmd := command("validate [ARGS]", "Check an args file without building", maxArgs(1),
 		"bunix validate",
@@ -22,6 +23,9 @@ func newValidate(getenv func(string) string) *cobra.Command {
 		}
 		desc, err := loadArgs(cmd, argv, file, getenv)
 		if err != nil {
+			return err
+		}
+		if err := applyUrunc(cmd, desc, release); err != nil {
 			return err
 		}
 		// The environment's options: a base is pulled to be checked.
@@ -45,5 +49,6 @@ func newValidate(getenv func(string) string) *cobra.Command {
 	}
 	argsFileFlag(cmd, &file)
 	insecureFlag(cmd, &insecure)
+	uruncFlag(cmd, &release, "the args' urunc, else "+urunc.DefaultReleaseName)
 	return cmd
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // topFields are the fields of a description, in documentation order.
-var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers", "from"}
+var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers", "from", "urunc", "urunit", "workingDir", "user"}
 
 // DecodeJSON decodes a description from JSON, e.g. the output of
 // `nix-instantiate --eval --strict --json args.nix`. file names it in
@@ -183,6 +183,28 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 			a.Layers = c.str(k, val)
 		case "from":
 			a.From = c.from(val)
+		case "urunc":
+			if val != nil {
+				a.Urunc = c.str(k, val)
+			}
+		case "urunit":
+			switch v := val.(type) {
+			case nil:
+			case map[string]any:
+				a.UrunitImage = c.urunitImage(v, spec)
+			default:
+				if a.Urunit = c.str(k, val); a.Urunit == "" {
+					c.add(k, val, "must not be empty: give the static urunit binary, or leave urunit out")
+				}
+			}
+		case "workingDir":
+			if val != nil {
+				a.WorkingDir = c.str(k, val)
+			}
+		case "user":
+			if val != nil {
+				a.User = c.str(k, val)
+			}
 		default:
 			c.unknown(k, "unknown field%s (known: %s)", suggest(k, topFields), strings.Join(topFields, ", "))
 		}

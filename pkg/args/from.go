@@ -343,3 +343,38 @@ func (a *Args) WithExtracted(extracted map[string][]Content) *Args {
 	}
 	return &out
 }
+
+// urunitImage decodes urunit = { ref; digest; hash; }, the image that
+// holds /urunit, pinned by digest as from is; a builder spec (spec) gives
+// { image; } instead, the image Nix pulled.
+func (c *collector) urunitImage(v map[string]any, spec bool) *FromArgs {
+	f := &FromArgs{attrs: true}
+	for _, k := range sortedKeys(v) {
+		switch {
+		case k == "ref":
+			f.Ref = c.str("urunit.ref", v[k])
+		case k == "digest":
+			f.Digest = c.str("urunit.digest", v[k])
+		case k == "hash":
+			f.Hash = c.str("urunit.hash", v[k])
+		case k == "image" && spec:
+			f.Path = c.str("urunit.image", v[k])
+		default:
+			c.add("urunit."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
+		}
+	}
+	if f.Path != "" {
+		return f
+	}
+	switch {
+	case f.Ref == "":
+		c.add("urunit.ref", nil, "missing: an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
+	case !digestValue.MatchString(f.Digest):
+		c.add("urunit.digest", f.Digest, "must be sha256: and 64 lower-case hex digits: urunit is pinned by digest (bunix prefetch %s prints it)", f.Ref)
+	default:
+		if _, err := name.NewTag(f.Ref); err != nil {
+			c.add("urunit.ref", f.Ref, "not a valid image reference: %s", errText(err))
+		}
+	}
+	return f
+}

@@ -217,9 +217,9 @@ func (b *base) settings() map[string]string {
 }
 
 // inherit returns the config of an image on b: the base's Env,
-// Entrypoint, Cmd, WorkingDir and Labels (without its urunc settings),
-// overridden by what the description sets: its env by name, its urunc
-// labels, and Entrypoint and Cmd both when it gives a command (setsCmd:
+// Entrypoint, Cmd, WorkingDir, User and Labels (without its urunc
+// settings), overridden by what the description sets: its env by name, its
+// urunc labels, its workingDir and user, and Entrypoint and Cmd both when it gives a command (setsCmd:
 // entrypoint, cmd or the cmdline), as a Dockerfile's ENTRYPOINT resets CMD.
 func (b *base) inherit(own v1.Config, setsCmd bool) v1.Config {
 	bc := b.img.Config
@@ -228,7 +228,14 @@ func (b *base) inherit(own v1.Config, setsCmd bool) v1.Config {
 		Entrypoint: bc.Entrypoint,
 		Cmd:        bc.Cmd,
 		WorkingDir: bc.WorkingDir,
+		User:       bc.User,
 		Labels:     map[string]string{},
+	}
+	if own.WorkingDir != "" {
+		cfg.WorkingDir = own.WorkingDir
+	}
+	if own.User != "" {
+		cfg.User = own.User
 	}
 	for k, v := range bc.Labels {
 		if !strings.HasPrefix(k, urunc.Prefix) {

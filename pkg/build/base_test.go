@@ -200,7 +200,7 @@ func TestBaseErrors(t *testing.T) {
 			[]string{`annotations.initrd = "/boot/initrd"`, "neither the image's files nor the base " + dir}},
 		{"a directory of the base", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"binary":"/etc"}}`,
 			[]string{`annotations.binary = "/etc"`, "the base " + dir + " has a directory there"}},
-		{"a file the base whited out", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"block":"/etc/old"}}`,
+		{"a file the base whited out", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"block":"/etc/old","blkMntPoint":"/data"}}`,
 			[]string{`annotations.block = "/etc/old"`, "neither"}},
 		{"no image for the monitor", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"hypervisor":"firecracker"}}`,
 			[]string{`from = "` + dir + `"`, "it has no image for amd64 for the hypervisor firecracker: want os fc or linux (it has: qemu/amd64)"}},

@@ -217,6 +217,12 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			errs = append(errs, err)
 			continue
 		}
+		fetched, err := fetchUrunit(ctx, a, o.tempDir, o.registry)
+		b.done = append(b.done, fetched)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		setsCmd := a.SetsCommand()
 		if bs != nil {
 			b.done = append(b.done, bs.close)

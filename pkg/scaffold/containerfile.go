@@ -147,8 +147,25 @@ func Containerfile(src []byte, file string) (*Description, error) {
 			} else {
 				d.Entrypoint = words
 			}
+		case "WORKDIR":
+			switch {
+			case strings.Contains(rest, "$"):
+				bad.add("%s: WORKDIR %s: variables cannot be carried over (there is no ARG); write the path out", at, clip(rest))
+			case !path.IsAbs(rest) && d.WorkingDir == "":
+				bad.add("%s: WORKDIR %s: a relative WORKDIR needs an earlier one to be relative to: write the absolute path", at, clip(rest))
+			case !path.IsAbs(rest):
+				d.WorkingDir = path.Join(d.WorkingDir, rest)
+			default:
+				d.WorkingDir = path.Clean(rest)
+			}
+		case "USER":
+			if p := args.UserProblem(rest); p != "" {
+				bad.add("%s: USER %s: %s", at, clip(rest), p)
+				continue
+			}
+			d.User = rest
 		default:
-			bad.add("%s: %s cannot be carried over: bunix copies files and sets urunc annotations and the guest's env, entrypoint and cmd; it runs nothing and keeps no other settings", at, clip(word))
+			bad.add("%s: %s cannot be carried over: bunix copies files and sets urunc annotations and the guest's env, entrypoint, cmd, working directory and user; it runs nothing and keeps no other settings", at, clip(word))
 		}
 	}
 	if n := len(stages); n > 1 {

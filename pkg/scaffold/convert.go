@@ -62,6 +62,14 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	for _, opt := range opts {
 		opt(&o)
 	}
+	release := ""
+	if o.urunc != "" {
+		r, err := urunc.ParseRelease(o.urunc)
+		if err != nil {
+			return nil, err
+		}
+		release = r.String()
+	}
 	var d *Description
 	var err error
 	kind := "Containerfile"
@@ -196,6 +204,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	// stable file.
 	sort.SliceStable(d.Files, func(i, j int) bool { return d.Files[i].Target < d.Files[j].Target })
 	d.Name, d.Tag = name, tag
+	d.Urunc = release
 	from := kind + " " + filepath.Base(file)
 	if filepath.Base(file) == kind {
 		from = filepath.Base(file)
@@ -218,6 +227,14 @@ type ConvertOption func(*convertOptions)
 type convertOptions struct {
 	resolve func(ref, monitor string) (Base, error)
 	warn    func(string)
+	urunc   string
+}
+
+// WithUrunc makes the args.nix say urunc = release, the oldest urunc
+// release the image must run on; Convert refuses a release urunc.ParseRelease
+// does not take.
+func WithUrunc(release string) ConvertOption {
+	return func(o *convertOptions) { o.urunc = release }
 }
 
 // WithWarnings has Convert hand warn each problem that does not stop the

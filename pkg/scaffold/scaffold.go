@@ -49,6 +49,12 @@ type Description struct {
 	// (nil when not given).
 	Env             map[string]string
 	Entrypoint, Cmd []string
+	// WorkingDir and User are the image's (WORKDIR, USER); "" when not
+	// given.
+	WorkingDir, User string
+	// Urunc is the oldest urunc release the image must run on ("" for the
+	// default).
+	Urunc string
 	// Rootfs, when set, asks bunix to build or package a root filesystem.
 	Rootfs *Rootfs
 	// From is the base image: a registry reference as written (FROM
@@ -113,6 +119,9 @@ func (d *Description) Nix() []byte {
 	if d.Architecture != "" {
 		fmt.Fprintf(&b, "  architecture = %s;\n", nixexpr.String(d.Architecture))
 	}
+	if d.Urunc != "" {
+		fmt.Fprintf(&b, "  urunc = %s; # the oldest urunc release the image must run on\n", nixexpr.String(d.Urunc))
+	}
 	if f := d.Base; f != nil {
 		fmt.Fprintf(&b, "\n  # The base image, %s, pinned when bunix convert ran: its layers come\n", d.From)
 		b.WriteString("  # first, its Env, Entrypoint, Cmd, WorkingDir and Labels are inherited.\n")
@@ -165,7 +174,8 @@ func (d *Description) Nix() []byte {
 	return []byte(b.String())
 }
 
-// writeProcess renders env, entrypoint and cmd, those that are given.
+// writeProcess renders env, entrypoint, cmd, workingDir and user, those
+// that are given.
 func (d *Description) writeProcess(b *strings.Builder) {
 	if len(d.Env) > 0 {
 		b.WriteString("\n  env = {\n")
@@ -190,6 +200,12 @@ func (d *Description) writeProcess(b *strings.Builder) {
 			quoted[i] = nixexpr.String(w)
 		}
 		fmt.Fprintf(b, "  %s = [ %s ];\n", l.attr, strings.Join(quoted, " "))
+	}
+	if d.WorkingDir != "" {
+		fmt.Fprintf(b, "  workingDir = %s;\n", nixexpr.String(d.WorkingDir))
+	}
+	if d.User != "" {
+		fmt.Fprintf(b, "  user = %s;\n", nixexpr.String(d.User))
 	}
 }
 
