@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -119,6 +121,19 @@ func openImage(ctx context.Context, from *args.From, field string, want image.Wa
 			os.RemoveAll(pulled)
 			return nil, "", pullError(from, field, fail, err)
 		}
+		// nix-build checks what it pulled against hash (a fixed-output
+		// derivation): so does the CLI, with the same verdict.
+		if from.Hash != "" {
+			got, err := registry.NARHash(path)
+			if err != nil {
+				os.RemoveAll(pulled)
+				return nil, "", fmt.Errorf("pulling %s: %w", from, err)
+			}
+			if got != from.Hash {
+				os.RemoveAll(pulled)
+				return nil, "", fail(&registry.HashMismatch{Specified: from.Hash, Got: got})
+			}
+		}
 	}
 	// A layout bunix built in Nix links its blobs into the store.
 	if f, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir)); err != nil {
@@ -196,6 +211,13 @@ func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []r
 			return nil, func() {}, fail(fmt.Errorf("%s is no directory to copy to /: %w", s.Path, err))
 		}
 		for _, e := range entries {
+			if e.Type()&fs.ModeSymlink != 0 {
+				// Its own copy would be a source that is a symlink,
+				// refused under a temporary name.
+				link, _ := os.Readlink(filepath.Join(p, e.Name()))
+				done()
+				return nil, func() {}, fail(fmt.Errorf("%s: %s is a symbolic link (to %q): a copy of %s to / takes its entries one by one, and bunix cannot make a symbolic link at the top of the image; copy the directories there one by one instead", s.Path, path.Join(s.Path, e.Name()), link, s.Path))
+			}
 			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field})
 		}
 	}

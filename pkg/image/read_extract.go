@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/nubificus/bunix/internal/ctxio"
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 // maxExtract caps the bytes Extract writes, all files together: a layer
@@ -22,7 +23,8 @@ var maxExtract int64 = 4 << 30
 // Extract writes what img holds at p, an absolute clean path (a regular
 // file, or a directory with everything under it), its layers stacked and
 // their whiteouts applied, below dir, an existing empty directory, at the
-// same path: dir + p. Regular files keep their executable bit (0755, else
+// same path: dir + p, which is a regular file or a directory (never a
+// symlink, which would lead a reader of dir + p elsewhere). Regular files keep their executable bit (0755, else
 // 0644), directories are 0755, symlinks are kept as they are; a hard link
 // is a copy of the file it links to, which must lie under p too. Every
 // write goes through an os.Root at dir, so no entry reaches outside it.
@@ -94,6 +96,22 @@ func Extract(ctx context.Context, img v1.Image, p, dir string) error {
 	}
 	if !found {
 		return invalidf("it has nothing at %s", p)
+	}
+	if p == "/" {
+		return nil
+	}
+	// What is at p is what the caller reads below dir: a symlink there
+	// would lead it out of dir (to the host's own files), and a device
+	// or FIFO was not written at all.
+	fi, err := root.Lstat(strings.TrimPrefix(p, "/"))
+	switch {
+	case err != nil:
+		return invalidf("it has nothing bunix copies at %s (only a device or a FIFO): %w", p, err)
+	case fi.Mode()&os.ModeSymlink != 0:
+		target, _ := root.Readlink(strings.TrimPrefix(p, "/"))
+		return invalidf("%s is a symbolic link (to %q), not a file or a directory: name the path it points to", p, target)
+	case !fi.Mode().IsRegular() && !fi.IsDir():
+		return invalidf("%s is %s, not a file or a directory", p, filekind.Of(fi.Mode()))
 	}
 	return nil
 }
