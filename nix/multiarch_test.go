@@ -16,8 +16,8 @@ import (
 // TestLinuxMultiarchExample runs examples/linux-multiarch/boot.sh: nix-build
 // builds one index of an amd64 and an arm64 image, each with its own Debian
 // cloud kernel and its own Go /init (GOARCH=arm64 for the second), and
-// each entry boots under qemu (TCG) with urunc's command line for its
-// architecture, its /init printing its argv and the GOARCH it was built
+// each entry boots under qemu (TCG) with bunix run --platform, urunc's
+// command line for its architecture, its /init printing its argv and the GOARCH it was built
 // for. One boot per architecture.
 func TestLinuxMultiarchExample(t *testing.T) {
 	testenv.Require(t, "qemu-system-x86_64")
@@ -51,12 +51,12 @@ func TestLinuxMultiarchExample(t *testing.T) {
 		want          []string
 	}{
 		{"amd64", amd64Boot, []string{
-			"run: qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu max -accel tcg -display none -vga none -monitor null -serial stdio -kernel ",
+			"run: qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu max -accel tcg -display none -vga none -serial stdio -monitor null -kernel ",
 			"-append 'panic=-1 console=ttyS0 root=/dev/ram0 rw PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin rdinit=/init -- hello from amd64'",
 		}},
 		{"arm64", arm64Boot, []string{
 			// urunc on arm64: -M virt, the console on the PL011 UART.
-			"run: qemu-system-aarch64 -m 256M -L /usr/share/qemu -cpu max -accel tcg -display none -vga none -monitor null -serial stdio -M virt -kernel ",
+			"run: qemu-system-aarch64 -m 256M -L /usr/share/qemu -cpu max -accel tcg -display none -vga none -serial stdio -monitor null -M virt -kernel ",
 			"-append 'panic=-1 console=ttyAMA0 root=/dev/ram0 rw PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin rdinit=/init -- hello from arm64'",
 		}},
 	} {

@@ -17,11 +17,12 @@
 # 3. the index: nix-build index.nix, with bunix built by `make bunix`
 #    (BUNIX=PREFIX takes a prebuilt PREFIX/bin/bunix), in the sandbox and
 #    without nixpkgs or substituters; the oci-archive is ./result;
-# 4. the boots: ../linux-boot/run reads each entry as urunc does and runs
-#    qemu with urunc's command line for that architecture
-#    (qemu-system-x86_64, console=ttyS0; qemu-system-aarch64 -M virt,
-#    console=ttyAMA0), under TCG (emulation). PLATFORMS="linux/arm64" boots
-#    only the entries named.
+# 4. the boots: `bunix run --platform linux/ARCH` picks each entry of the
+#    index, reads it as urunc does and runs qemu with urunc's command line
+#    for that architecture (qemu-system-x86_64, console=ttyS0;
+#    qemu-system-aarch64 -M virt, console=ttyAMA0), under TCG (emulation),
+#    printing the command line first (--dry-run). PLATFORMS="linux/arm64"
+#    boots only the entries named.
 #
 # WORK=DIR builds in DIR instead of this directory. It needs Go, Nix,
 # apt-get, qemu-system-x86_64 and qemu-system-aarch64 (Debian's
@@ -81,8 +82,9 @@ log "building $here/index.nix with nix-build"
 nix-build "$here/index.nix" --arg bunix "$BUNIX" --arg root "$work" \
 	--option substituters '' --option sandbox true -o "$work/result"
 
-cd "$root"
 for platform in $platforms; do
-	log "booting the $platform entry of $work/result under qemu (tcg)"
-	"$GO" run ./examples/linux-boot/run -accel tcg -platform "$platform" "$work/result"
+	run=("$BUNIX/bin/bunix" run --accel tcg --timeout 2m --platform "$platform")
+	log "booting the $platform entry of $work/result under qemu: ${run[*]} $work/result"
+	"${run[@]}" --dry-run "$work/result" | sed 's/^/run: /'
+	"${run[@]}" "$work/result"
 done
