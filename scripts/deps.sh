@@ -81,10 +81,13 @@ if [[ ${1:-all} == all ]] && ! dpkg --print-foreign-architectures | grep -qx arm
 	add_arm64=true
 	lists_stale=true
 fi
-if [[ ${1:-all} == all ]] && ! apt-cache show linux-image-amd64 linux-image-cloud-arm64:arm64 >/dev/null 2>&1; then
-	log "linux-image-amd64 or linux-image-cloud-arm64:arm64: not in the package lists, will run apt-get update"
-	lists_stale=true
-fi
+for pkg in linux-image-amd64 linux-image-cloud-arm64:arm64; do
+	# apt-cache show exits 0 when any of its packages is known: one at a time.
+	if [[ ${1:-all} == all ]] && ! apt-cache show "$pkg" >/dev/null 2>&1; then
+		log "$pkg: not in the package lists, will run apt-get update"
+		lists_stale=true
+	fi
+done
 
 # cosign, built once and kept; the version is internal/testenv.CosignVersion.
 cosign_version=v2.6.5
