@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -199,27 +197,15 @@ func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []r
 			return nil, func() {}, imageError(s.Image, func(err error) error { return fail(fmt.Errorf("%s: %w", s.Path, err)) }, err)
 		}
 		p := image.ExtractedPath(out, s.Path)
-		if s.Target != "/" {
-			extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field}}
-			continue
-		}
-		// A tree copied to the root: one copy per entry, since the image
-		// root is no target.
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			done()
-			return nil, func() {}, fail(fmt.Errorf("%s is no directory to copy to /: %w", s.Path, err))
-		}
-		for _, e := range entries {
-			if e.Type()&fs.ModeSymlink != 0 {
-				// Its own copy would be a source that is a symlink,
-				// refused under a temporary name.
-				link, _ := os.Readlink(filepath.Join(p, e.Name()))
+		if s.Target == "/" {
+			if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
 				done()
-				return nil, func() {}, fail(fmt.Errorf("%s: %s is a symbolic link (to %q): a copy of %s to / takes its entries one by one, and bunix cannot make a symbolic link at the top of the image; copy the directories there one by one instead", s.Path, path.Join(s.Path, e.Name()), link, s.Path))
+				return nil, func() {}, fail(fmt.Errorf("%s is a file: only a directory can be copied to /; give the file a path as target", s.Path))
 			}
-			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field})
 		}
+		// A tree copied to the root is one copy of the whole tree, its
+		// symlinks kept as symlinks (/bin -> usr/bin), never followed.
+		extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field, Extracted: true}}
 	}
 	return a.WithExtracted(extracted), done, nil
 }

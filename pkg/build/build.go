@@ -82,6 +82,11 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 			continue
 		}
 		errs = append(errs, guest.check(cp, entries, false)...)
+		if len(entries) > 0 && entries[0].Path == "/" {
+			// A tree out of an image copied to the root: the image's
+			// root is no entry of a layer.
+			entries = entries[1:]
+		}
 		j.layers[cp.Target] = image.Layer{Entries: entries, CreatedBy: "bunix: copy " + cp.Target}
 	}
 	paths[urunc.JSONPath] = owner{generated, image.Regular}
