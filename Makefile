@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO ?= go
 NIX_OPTIONS := --option substituters '' --option sandbox true
 
-.PHONY: bunix image boot-example deps test fuzz fmt vet clean
+.PHONY: bunix image boot-example boot-multiarch deps test fuzz fmt vet clean
 
 # bunix: the static binary, as out/bin/bunix (out is the prefix Nix takes).
 # On a Go cache without bunix's modules, the first build fetches them and
@@ -35,6 +35,12 @@ image:
 boot-example:
 	GO="$(GO)" examples/linux-boot/boot.sh
 
+# boot-multiarch: builds examples/linux-multiarch (one index, an amd64 and
+# an arm64 guest, each with its own kernel and init) with nix-build and
+# boots both entries under qemu (TCG).
+boot-multiarch:
+	GO="$(GO)" examples/linux-multiarch/boot.sh
+
 deps:
 	scripts/deps.sh
 
@@ -53,4 +59,4 @@ vet:
 	$(GO) vet ./...
 
 clean:
-	rm -rf out result result-* examples/linux-boot/vmlinuz examples/linux-boot/init examples/linux-boot/result
+	rm -rf out result result-* examples/linux-boot/vmlinuz examples/linux-boot/init examples/linux-boot/result examples/linux-multiarch/vmlinuz-* examples/linux-multiarch/init-* examples/linux-multiarch/result

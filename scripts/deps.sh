@@ -5,7 +5,10 @@
 #   scripts/deps.sh       everything `make test` needs: Nix, Docker,
 #                         containerd, a registry, skopeo, cpio, gzip, e2fsprogs (e2fsck, debugfs, dumpe2fs:
 #                         they read back the block images bunix writes),
-#                         qemu-system-x86 (the boot test), and make itself,
+#                         qemu-system-x86 and qemu-system-arm (the boot
+#                         tests; the multi-arch one also needs Debian's
+#                         arm64 package lists, which it adds with
+#                         dpkg --add-architecture arm64), and make itself,
 #                         for .ci/run on a bare machine, and openssh-server
 #                         and openssh-client (the remote-builder test runs an
 #                         sshd of its own on loopback)
@@ -33,7 +36,8 @@ nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
 all) needs=("$nix" dockerd:docker.io 'docker:docker-cli|docker.io' containerd:containerd ctr:containerd
 	docker-registry:docker-registry skopeo:skopeo cpio:cpio gzip:gzip e2fsck:e2fsprogs
-	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86 make:make
+	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86
+	qemu-system-aarch64:qemu-system-arm make:make
 	sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client) ;;
 nix) needs=("$nix") ;;
 newnix) needs=(debootstrap:debootstrap) ;;
@@ -69,10 +73,21 @@ done
 # The boot test fetches Debian's kernel package with apt-get download, which
 # needs it in the package lists.
 lists_stale=false
-if [[ ${1:-all} == all ]] && ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
-	log "linux-image-amd64: not in the package lists, will run apt-get update"
+# The multi-arch boot test fetches the arm64 one (linux-image-cloud-arm64),
+# which needs the arm64 architecture added to dpkg and its lists.
+add_arm64=false
+if [[ ${1:-all} == all ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	log "arm64: not a dpkg architecture, will run dpkg --add-architecture arm64"
+	add_arm64=true
 	lists_stale=true
 fi
+for pkg in linux-image-amd64 linux-image-cloud-arm64:arm64; do
+	# apt-cache show exits 0 when any of its packages is known: one at a time.
+	if [[ ${1:-all} == all ]] && ! apt-cache show "$pkg" >/dev/null 2>&1; then
+		log "$pkg: not in the package lists, will run apt-get update"
+		lists_stale=true
+	fi
+done
 
 # cosign, built once and kept; the version is internal/testenv.CosignVersion.
 cosign_version=v2.6.5
@@ -91,6 +106,10 @@ fi
 sudo=()
 if ((EUID != 0)); then
 	sudo=(sudo)
+fi
+if $add_arm64; then
+	log "dpkg --add-architecture arm64"
+	"${sudo[@]}" dpkg --add-architecture arm64
 fi
 log "apt-get update"
 "${sudo[@]}" apt-get update -q >&2

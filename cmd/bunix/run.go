@@ -15,7 +15,7 @@ import (
 func newRun(getenv func(string) string) *cobra.Command {
 	var o bunixrun.Options
 	var env, envFiles, ports []string
-	var entrypoint, memory, release string
+	var entrypoint, memory, release, platform string
 	var insecure, rm bool
 	cmd := command("run IMAGE|- [ARG...]", "Boot an image on this machine as urunc would", minArgs(1),
 		"bunix run result",
@@ -23,6 +23,7 @@ func newRun(getenv func(string) string) *cobra.Command {
 		"bunix run --dry-run image.tar",
 		"bunix run -p 8080:80 -m 512m --cpus 2 nginx.tar",
 		"bunix run --accel tcg --timeout 2m result",
+		"bunix run --platform linux/arm64 index.tar",
 		"bunix run --insecure 127.0.0.1:5000/urunc/hello:latest")
 	cmd.Flags().SetInterspersed(false)
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
@@ -58,6 +59,9 @@ func newRun(getenv func(string) string) *cobra.Command {
 			}
 			o.Ports = append(o.Ports, port)
 		}
+		if o.Arch, err = bunixrun.ParsePlatform(platform); err != nil {
+			return usageError{err}
+		}
 		if memory != "" {
 			if o.MemoryMiB, err = bunixrun.ParseMemory(memory); err != nil {
 				return usageError{err}
@@ -82,6 +86,7 @@ func newRun(getenv func(string) string) *cobra.Command {
 	f.StringArrayVarP(&ports, "publish", "p", nil, "forward a host TCP port to the guest, HOST:GUEST (qemu's user-mode network)")
 	f.StringVarP(&memory, "memory", "m", "", "guest memory, e.g. 512m or 1g (default 256m, urunc's)")
 	f.UintVar(&o.CPUs, "cpus", 0, "number of vCPUs (default: the monitor's)")
+	f.StringVar(&platform, "platform", "", "the image of an index to run, linux/amd64 or linux/arm64 (default: this machine's)")
 	f.StringVar(&o.Accel, "accel", "", "kvm or tcg (default: kvm when /dev/kvm works, else tcg)")
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop the guest after this long, e.g. 2m (default: never)")
 	f.BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")

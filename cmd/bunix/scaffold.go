@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nubificus/bunix/internal/progress"
+	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/scaffold"
 	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
@@ -25,6 +26,7 @@ func newInit() *cobra.Command {
 			if !progress.IsTerminal(os.Stdin) {
 				return usageError{fmt.Errorf("init: %s required when standard input is not a terminal", strings.Join(missing, ", "))}
 			}
+			a.Dir = dir // where the kernel is, whose architecture Ask offers
 			if err := scaffold.Ask(cmd.InOrStdin(), cmd.ErrOrStderr(), &a); err != nil {
 				return fmt.Errorf("init: %w", err)
 			}
@@ -46,6 +48,7 @@ func newInit() *cobra.Command {
 	f.StringVar(&a.Monitor, "hypervisor", "", "the monitor: "+strings.Join(urunc.MonitorNames(), ", "))
 	f.StringVar(&a.Binary, "binary", "", "the guest kernel file, relative to --dir")
 	f.StringVar(&a.Initrd, "initrd", "", "an initrd file to package, relative to --dir")
+	f.StringVar(&a.Architecture, "architecture", "", "the image's architecture: "+strings.Join(urunc.ArchitectureNames, ", ")+" (default: the kernel's own when bunix can tell it, else "+args.DefaultArchitecture+")")
 	f.StringVar(&a.Cmdline, "cmdline", "", "the guest command line")
 	f.StringArrayVar(&a.Env, "env", nil, "a NAME=value of the guest's environment (repeat for more)")
 	f.StringVar(&a.Name, "name", "", `the image name (default "local/" and the directory's name)`)

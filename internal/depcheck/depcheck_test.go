@@ -131,6 +131,7 @@ func TestImportDirection(t *testing.T) {
 		{"internal/msg and internal/nixexpr, leaves, import no bunix package", leaf, ours, false},
 		{"pkg imports no cmd", under("pkg"), under("cmd"), true},
 		{"nothing under internal/ imports pkg/", under("internal"), under("pkg"), true},
+		{"pkg/arch imports no other bunix package", under("pkg/arch"), ours, false},
 		{"nothing in pkg imports pkg/nixbuild", func(p string) bool { return under("pkg")(p) && !under("pkg/nixbuild")(p) }, under("pkg/nixbuild"), true},
 	} {
 		if bad := violations(pkgs, rule.covers, rule.forbidden, rule.withTests); len(bad) > 0 {

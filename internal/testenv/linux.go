@@ -14,8 +14,38 @@ import (
 // linuxKernel fetches the kernel once per test binary. The tools it runs
 // are found on PATH: LinuxKernel has already required them.
 var linuxKernel = sync.OnceValues(func() (string, error) {
-	return fetchKernel("apt-get", "apt-cache", "dpkg-deb")
+	return fetchKernel("linux-image-amd64", "apt-get", "apt-cache", "dpkg-deb")
 })
+
+// arm64Kernel fetches the arm64 kernel once per test binary.
+var arm64Kernel = sync.OnceValues(func() (string, error) {
+	return fetchKernel("linux-image-cloud-arm64:arm64", "apt-get", "apt-cache", "dpkg-deb")
+})
+
+// LinuxKernelFor returns the path of a bootable Linux kernel for arch:
+// LinuxKernel's for amd64; for arm64 Debian's cloud kernel, from the
+// package linux-image-cloud-arm64 depends on, fetched the same way (it
+// needs Debian's arm64 package lists: dpkg --add-architecture arm64 and
+// apt-get update). It skips the test (fails it under CI=true) when the
+// kernel cannot be had.
+func LinuxKernelFor(t testing.TB, arch string) string {
+	t.Helper()
+	switch arch {
+	case "amd64":
+		return LinuxKernel(t)
+	case "arm64":
+	default:
+		t.Fatalf("LinuxKernelFor: no kernel for %q", arch)
+	}
+	for _, tool := range []string{"apt-get", "apt-cache", "dpkg-deb"} {
+		Require(t, tool)
+	}
+	path, err := arm64Kernel()
+	if err != nil {
+		unavailable(t, "Debian's arm64 Linux kernel", err, "needs Debian's arm64 package lists: dpkg --add-architecture arm64 && apt-get update")
+	}
+	return path
+}
 
 // LinuxKernel returns the path of a bootable x86_64 Linux kernel: Debian's,
 // from the package linux-image-amd64 depends on, fetched with apt-get
@@ -37,10 +67,10 @@ func LinuxKernel(t testing.TB) string {
 	return path
 }
 
-func fetchKernel(aptGet, aptCache, dpkgDeb string) (string, error) {
-	out, err := exec.Command(aptCache, "depends", "linux-image-amd64").Output()
+func fetchKernel(meta, aptGet, aptCache, dpkgDeb string) (string, error) {
+	out, err := exec.Command(aptCache, "depends", meta).Output()
 	if err != nil {
-		return "", fmt.Errorf("apt-cache depends linux-image-amd64: %w", err)
+		return "", fmt.Errorf("apt-cache depends %s: %w", meta, err)
 	}
 	var pkg string
 	for _, line := range strings.Split(string(out), "\n") {
@@ -50,9 +80,9 @@ func fetchKernel(aptGet, aptCache, dpkgDeb string) (string, error) {
 		}
 	}
 	if pkg == "" {
-		return "", fmt.Errorf("apt-cache depends linux-image-amd64 names no linux-image package:\n%s", out)
+		return "", fmt.Errorf("apt-cache depends %s names no linux-image package:\n%s", meta, out)
 	}
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("bunix-testenv-linux-%d", os.Getuid()), pkg)
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("bunix-testenv-linux-%d", os.Getuid()), strings.ReplaceAll(pkg, ":", "_"))
 	if kernels := kernelsIn(filepath.Join(dir, "root")); len(kernels) == 1 {
 		return kernels[0], nil
 	}

@@ -42,11 +42,13 @@ var generated = args.Copy{Field: "bunix (the urunc settings)"}
 // one, in target order, then one layer holding /urunc.json; Labels carrying
 // the urunc settings in plain text; Env, Entrypoint and Cmd the process r
 // describes. It reads the
-// sources' metadata (not the bytes it copies) and reports, all at once,
+// sources' metadata and the first bytes of the kernel, the init and each
+// executable (not the bytes it copies) and reports, all at once,
 // sources that are missing or unreadable, copies that collide (with each
 // other or with a file bunix writes), a prebuilt rootfs that is not what
-// its type says, a block image too small for its content, and binary,
-// initrd or block paths that no file in the image provides.
+// its type says, a block image too small for its content, binary,
+// initrd or block paths that no file in the image provides, and a kernel,
+// init or executable built for another architecture than the image's.
 //
 // On a base, the image starts with the base's layers and config (base.inherit),
 // and binary, initrd and block may name files of the base.
@@ -68,6 +70,7 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 		j.img.Config = b.inherit(j.img.Config, setsCmd)
 	}
 	paths := map[string]owner{}
+	guest := guestFilesOf(r)
 	// failed are the targets of copies whose sources failed: a path under
 	// one is missing because of that error, not reported again.
 	var failed []string
@@ -78,6 +81,7 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 			failed = append(failed, cp.Target)
 			continue
 		}
+		errs = append(errs, guest.check(cp, entries, false)...)
 		if len(entries) > 0 && entries[0].Path == "/" {
 			// A tree out of an image copied to the root: the image's
 			// root is no entry of a layer.

@@ -31,7 +31,9 @@ type rootfsPlan struct {
 
 // planRootfs checks r's rootfs: a prebuilt file's source and kind, or the
 // sources of the includes, their collisions and, for a block image, that it
-// fits its size. It reads metadata only.
+// fits its size, and that the init and the executables it holds are built
+// for the image's architecture. It reads metadata, and the first bytes of
+// those.
 func planRootfs(r *args.Resolved, mtime time.Time) (*rootfsPlan, error) {
 	rf := r.Rootfs
 	p := &rootfsPlan{rf: rf, entry: image.Entry{Path: rf.Path, Type: image.Regular}}
@@ -41,12 +43,14 @@ func planRootfs(r *args.Resolved, mtime time.Time) (*rootfsPlan, error) {
 	var errs []error
 	paths := map[string]owner{}
 	var entries []image.Entry
+	guest := guestFilesOf(r)
 	for _, cp := range rf.Include {
 		es, err := entriesOf(cp, paths)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		errs = append(errs, guest.check(cp, es, true)...)
 		if len(es) == 1 && es[0].Path == "/" && es[0].Type != image.Directory {
 			errs = append(errs, cp.Errorf("is a %s, which cannot be the rootfs's root: copy a directory to \"/\", or give the file its path", es[0].Type))
 			continue

@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,6 +91,24 @@ const (
 
 // Port forwards Host, a TCP port on the host, to Guest in the guest.
 type Port struct{ Host, Guest uint16 }
+
+// ParsePlatform reads --platform: "linux/ARCH", ARCH one urunc runs
+// guests on (amd64, arm64, or another spelling urunc.Architectures knows);
+// it returns the OCI architecture. "" is this machine's (amd64 on one
+// urunc does not run on).
+func ParsePlatform(s string) (string, error) {
+	if s == "" {
+		if slices.Contains(urunc.ArchitectureNames, runtime.GOARCH) {
+			return runtime.GOARCH, nil
+		}
+		return "amd64", nil
+	}
+	goos, a, ok := strings.Cut(s, "/")
+	if arch := urunc.Architectures[a]; ok && goos == "linux" && arch != "" {
+		return arch, nil
+	}
+	return "", &UsageError{fmt.Errorf("--platform %q: want linux/amd64 or linux/arm64", s)}
+}
 
 // ParsePort reads HOST:GUEST (or PORT for the same number on both) as
 // docker run -p takes it, TCP only.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,9 @@ type Options struct {
 	// MemoryMiB and CPUs size the guest (0: urunc's defaults); Accel is
 	// AccelKVM, AccelTCG or "" (KVM when /dev/kvm works, else TCG, said
 	// on Stderr); Ports are forwarded with qemu's user-mode network; Arch
-	// is the architecture of the image to run.
+	// is the architecture of the image to run (the entry of an index;
+	// ParsePlatform), amd64 when empty: another than this machine's runs
+	// on qemu under TCG only.
 	MemoryMiB uint64
 	CPUs      uint
 	Accel     string
@@ -88,6 +91,17 @@ func Run(ctx context.Context, o Options) error {
 	m := &Machine{MemoryMiB: o.MemoryMiB, CPUs: o.CPUs, Accel: o.Accel, Arch: o.Arch, Dir: dir}
 	if len(o.Ports) > 0 {
 		m.Net = &Net{MAC: UserNetMAC, Ports: o.Ports}
+	}
+	if o.Arch != runtime.GOARCH {
+		// Another machine's guest: only qemu emulates it, and never
+		// with KVM.
+		switch {
+		case l.Guest.Monitor != "qemu":
+			return &UsageError{fmt.Errorf("%s: a linux/%s guest on %s: only qemu emulates another architecture than this machine's (%s)", src.Name, o.Arch, l.Guest.Monitor, runtime.GOARCH)}
+		case m.Accel == AccelKVM:
+			return &UsageError{fmt.Errorf("--accel kvm: a linux/%s guest cannot use KVM on this %s machine: use --accel tcg", o.Arch, runtime.GOARCH)}
+		}
+		m.Accel = AccelTCG
 	}
 	if m.Accel == "" {
 		m.Accel = AccelKVM

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nubificus/bunix/internal/filekind"
+	"github.com/nubificus/bunix/pkg/arch"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -30,6 +32,10 @@ type Answers struct {
 	Env []string
 	// Name is the image name; Tag its tag, "latest" when empty.
 	Name, Tag string
+	// Architecture is the image's (amd64, arm64, or another spelling
+	// urunc.Architectures knows); when empty, the kernel's own when
+	// KernelArchitecture can tell it, else args.DefaultArchitecture.
+	Architecture string
 	// Dir is the directory the args.nix goes to, which Binary and Initrd
 	// are relative to. When it is set, Init refuses a Binary or Initrd
 	// that is not a file there, since the build could not copy it.
@@ -75,6 +81,21 @@ func Init(a Answers) (*Description, error) {
 			}
 		}
 	}
+	arch := a.Architecture
+	kernel, known := KernelArchitecture(a.Dir, a.Binary)
+	switch {
+	case arch == "" && known && slices.Contains(urunc.ArchitectureNames, kernel.Arch):
+		arch = kernel.Arch
+	case arch == "":
+		arch = args.DefaultArchitecture
+	case urunc.Architectures[arch] == "":
+		bad.add("--architecture %s: unknown architecture (known: %s; x86_64 and aarch64 are accepted too)", quoted(arch), strings.Join(urunc.ArchitectureNames, ", "))
+	default:
+		arch = urunc.Architectures[arch]
+		if known && !kernel.Runs(arch) {
+			bad.add("--architecture %s: the kernel %s is %s: give --architecture %s, or a kernel built for %s", quoted(a.Architecture), quoted(a.Binary), kernel, kernel.Arch, arch)
+		}
+	}
 	env := map[string]string{}
 	for _, e := range a.Env {
 		if msg := envProblem(e); msg != "" {
@@ -93,7 +114,7 @@ func Init(a Answers) (*Description, error) {
 	}
 	d := &Description{
 		Comment: []string{fmt.Sprintf("A %s guest on %s, written by `bunix init`.", a.Guest, a.Monitor)},
-		Name:    a.Name, Tag: tag,
+		Name:    a.Name, Tag: tag, Architecture: arch,
 		Annotations: map[string]string{"unikernelType": a.Guest, "hypervisor": a.Monitor},
 	}
 	add := func(key, src string) {
@@ -268,6 +289,23 @@ func Ask(r io.Reader, w io.Writer, a *Answers) error {
 			return err
 		}
 	}
+	if a.Architecture == "" {
+		def := args.DefaultArchitecture
+		if k, ok := KernelArchitecture(a.Dir, a.Binary); ok && slices.Contains(urunc.ArchitectureNames, k.Arch) {
+			def = k.Arch
+		}
+		if a.Architecture, err = ask(fmt.Sprintf("Architecture (%s) [%s]: ", strings.Join(urunc.ArchitectureNames, ", "), def), func(s string) string {
+			if s != "" && urunc.Architectures[s] == "" {
+				return "pick one of: " + strings.Join(urunc.ArchitectureNames, ", ")
+			}
+			return ""
+		}); err != nil {
+			return err
+		}
+		if a.Architecture == "" {
+			a.Architecture = def
+		}
+	}
 	if a.Cmdline == "" {
 		if a.Cmdline, err = ask("Guest command line (empty for none): ", func(string) string { return "" }); err != nil {
 			return err
@@ -292,6 +330,26 @@ func Ask(r io.Reader, w io.Writer, a *Answers) error {
 		a.Env = words
 	}
 	return nil
+}
+
+// KernelArchitecture tells what machine the kernel file binary, relative
+// to dir, is built for, from its first bytes (arch.Read); ok is false when
+// it cannot tell: an unknown format, or a file it cannot read.
+func KernelArchitecture(dir, binary string) (k arch.Kind, ok bool) {
+	if binary == "" {
+		return arch.Kind{}, false
+	}
+	p := binary
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	f, _, err := filekind.OpenRegular(p)
+	if err != nil {
+		return arch.Kind{}, false
+	}
+	defer f.Close()
+	k, ok, err = arch.Read(f)
+	return k, ok && err == nil
 }
 
 var nameChars = regexp.MustCompile(`[^a-z0-9._-]+`)

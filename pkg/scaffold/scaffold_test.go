@@ -280,15 +280,16 @@ func TestConvertRebasesSources(t *testing.T) {
 func TestAsk(t *testing.T) {
 	var a Answers
 	var prompts bytes.Buffer
-	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\n/chttp\n1X=a\nPORT=80 'MSG=hi there'\n")
+	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\nsparc\n\n/chttp\n1X=a\nPORT=80 'MSG=hi there'\n")
 	if err := Ask(in, &prompts, &a); err != nil {
 		t.Fatal(err)
 	}
-	want := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "./build/kernel", Cmdline: "/chttp", Env: []string{"PORT=80", "MSG=hi there"}}
+	want := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "./build/kernel", Architecture: "amd64", Cmdline: "/chttp", Env: []string{"PORT=80", "MSG=hi there"}}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("answers %+v", a)
 	}
-	for _, p := range []string{"pick one of: rumprun", `"1X=a": "1X" is not a variable name: letters, digits and _`, "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft"} {
+	for _, p := range []string{"pick one of: rumprun", `"1X=a": "1X" is not a variable name: letters, digits and _`, "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft",
+		"Architecture (amd64, arm64) [amd64]: ", "pick one of: amd64, arm64"} {
 		if !strings.Contains(prompts.String(), p) {
 			t.Errorf("prompts lack %q:\n%s", p, prompts.String())
 		}

@@ -9,6 +9,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -16,6 +17,7 @@ import (
 func main() {
 	fmt.Println("bunix linux-boot: hello from /init, pid", os.Getpid())
 	fmt.Printf("bunix linux-boot: args %q\n", os.Args)
+	fmt.Println("bunix linux-boot: built for " + runtime.GOARCH)
 	fmt.Printf("bunix linux-boot: env %q\n", os.Environ())
 	fmt.Println("bunix linux-boot: PATH=" + os.Getenv("PATH"))
 	if b, err := os.ReadFile("/etc/motd"); err == nil {
