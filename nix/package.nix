@@ -21,7 +21,7 @@ buildGoModule {
   };
 
   # Recomputed by a Go test; keep it on one line.
-  vendorHash = "sha256-Oci3ope498QU6uFsTODVu0zmGRGtQcaZJcPpbWv5D5Q=";
+  vendorHash = "sha256-+cAvzlKrex478M1Iog6Xq/SXpFx8kfiKK9JpA08nHR0=";
 
   env.CGO_ENABLED = "0";
   ldflags = [
