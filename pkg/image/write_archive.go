@@ -3,11 +3,14 @@ package image
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/ctxio"
 )
 
@@ -64,28 +67,73 @@ func (t *tarWriter) addBytes(name string, data []byte) error {
 	})
 }
 
-// addFile writes the file name holding the first size bytes of f. When the
-// archive is an *os.File (a file, or a pipe such as standard output), the
-// kernel copies the bytes (kernelCopy: copy_file_range, or sendfile)
-// without them passing through memory here.
-func (t *tarWriter) addFile(name string, f *os.File, size int64) error {
+// addFile writes the file name holding the first size bytes of f, a
+// spooled or prebuilt layer. When the archive is an *os.File (a file, or a
+// pipe such as standard output), the kernel copies the bytes (kernelCopy:
+// copy_file_range, or sendfile) without them passing through memory here.
+// When want is set, the bytes are hashed as they are copied (hashedCopy,
+// on another core; through memory, on the way, otherwise), with buf, a
+// chunk of pool, and must hash to want. Either way f must not change while
+// it is copied (its fileID before and after).
+func (t *tarWriter) addFile(name string, f *os.File, size int64, want v1.Hash, pool chunkPool) error {
 	return t.add(name, size, func(w io.Writer) error {
-		var err error
-		if t.file != nil {
-			cw := w.(*countingWriter)
-			if err = t.w.Flush(); err == nil {
-				var n int64
-				n, err = kernelCopy(t.ctx, t.file, f, 0, size)
-				cw.n += n
-			}
-		} else if _, err = f.Seek(0, io.SeekStart); err == nil {
-			_, err = ctxio.CopyN(t.ctx, w, f, size)
-		}
+		err := t.copyFile(w.(*countingWriter), f, size, want, pool)
 		if err != nil && context.Cause(t.ctx) == nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
 		return err
 	})
+}
+
+func (t *tarWriter) copyFile(cw *countingWriter, f *os.File, size int64, want v1.Hash, pool chunkPool) error {
+	before, err := identify(f)
+	if err != nil {
+		return err
+	}
+	var got v1.Hash
+	switch {
+	case t.file != nil && want.Hex != "":
+		if err := t.w.Flush(); err != nil {
+			return err
+		}
+		buf := <-pool.free
+		var n int64
+		n, got, err = hashedCopy(t.ctx, t.file, f, size, buf)
+		pool.free <- buf[:0]
+		cw.n += n
+	case t.file != nil:
+		if err := t.w.Flush(); err != nil {
+			return err
+		}
+		var n int64
+		n, err = kernelCopy(t.ctx, t.file, f, 0, size)
+		cw.n += n
+	default:
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		h := sha256.New()
+		r := io.Reader(f)
+		if want.Hex != "" {
+			r = io.TeeReader(f, h)
+		}
+		_, err = ctxio.CopyN(t.ctx, cw, r, size)
+		got = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+	}
+	if err != nil {
+		return err
+	}
+	after, err := identify(f)
+	if err != nil {
+		return err
+	}
+	if after != before {
+		return fmt.Errorf("the file changed while it was copied (it held %d bytes, then %d)", before.size, after.size)
+	}
+	if want.Hex != "" && got != want {
+		return fmt.Errorf("its %d bytes hash to %s, not to the %s its description says", size, got, want)
+	}
+	return nil
 }
 
 // copyPiece is how much of a spooled or prebuilt layer kernelCopy asks
@@ -127,7 +175,8 @@ func (cw *countingWriter) ReadFrom(r io.Reader) (int64, error) {
 // as blobs/sha256/<digest>, and describes what it wrote.
 func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkPool) (blob, error) {
 	if lp.blob != nil {
-		// Written apart: copied as it is, with the digests it comes with.
+		// Written apart: copied as it is, with the digests it comes with,
+		// which the copy checks on the way.
 		f, err := openLayerBlob(lp.blob)
 		if err != nil {
 			return blob{}, err
@@ -136,7 +185,7 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		if name == "" {
 			name = blobPath(lp.blob.Digest)
 		}
-		return lp.blob.blob(), t.addFile(name, f, lp.blob.Size)
+		return lp.blob.blob(), t.addFile(name, f, lp.blob.Size, lp.blob.Digest, pool)
 	}
 	if o.compression != Uncompressed {
 		f, b, err := lp.spool(o.tempDir, o.compression, pool)
@@ -147,7 +196,7 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		if name == "" {
 			name = blobPath(b.digest)
 		}
-		return b, t.addFile(name, f.File, b.size)
+		return b, t.addFile(name, f.File, b.size, v1.Hash{}, pool)
 	}
 	if name != "" {
 		var b blob

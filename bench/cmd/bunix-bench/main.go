@@ -3,7 +3,7 @@
 // go-containerregistry, one of the baselines.
 //
 //	bunix-bench gen kernel|rootfs DIR
-//	bunix-bench bunix [-format F] [-compression C] [-max-layers N] -o OUT SOURCE=TARGET...
+//	bunix-bench bunix [-format F] [-compression C] [-max-layers N] [-no-sync] -o OUT SOURCE=TARGET...
 //	bunix-bench ggcr -o OUT SOURCE=TARGET...
 //
 // Each SOURCE=TARGET copy becomes one layer.
@@ -55,6 +55,7 @@ func run(args []string) error {
 		format := fs.String("format", "docker-archive", "docker-archive, oci-archive or oci")
 		compression := fs.String("compression", "none", "none, gzip or zstd")
 		maxLayers := fs.Int("max-layers", image.DefaultMaxLayers, "the layer cap")
+		noSync := fs.Bool("no-sync", false, "rename the output into place without syncing it (image.WithoutSync, as the Nix builder does)")
 		out := fs.String("o", "", "the output")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
@@ -71,7 +72,11 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		return image.WritePath(*out, []*image.Image{img}, image.WithFormat(f), image.WithCompression(c), image.WithMaxLayers(*maxLayers))
+		opts := []image.Option{image.WithFormat(f), image.WithCompression(c), image.WithMaxLayers(*maxLayers)}
+		if *noSync {
+			opts = append(opts, image.WithoutSync())
+		}
+		return image.WritePath(*out, []*image.Image{img}, opts...)
 	case "ggcr":
 		fs := flag.NewFlagSet("ggcr", flag.ContinueOnError)
 		out := fs.String("o", "", "the output")
