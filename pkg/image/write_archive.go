@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/ctxio"
@@ -141,6 +144,78 @@ func (t *tarWriter) copyFile(cw *countingWriter, f *os.File, size int64, want v1
 // fraction of a second's work.
 const copyPiece = 64 << 20
 
+// addLayerInPlace writes an uncompressed layer of an OCI archive, which
+// the tar names by its digest, in one pass where the archive is a regular
+// file: it writes the entry's header with a placeholder name of the same
+// length, streams the layer behind it (read once, hashed on the way on
+// another core, as a docker-archive layer is), then writes the header
+// named by the digest over the placeholder (pwrite). A layer the archive
+// holds already is cut off again. It reports false, having written
+// nothing, where the archive is not a regular file.
+func (t *tarWriter) addLayerInPlace(lp *layerPlan, pool chunkPool) (blob, bool, error) {
+	if t.file == nil {
+		return blob{}, false, nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(t.file.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return blob{}, false, nil
+	}
+	headerOf := func(h v1.Hash) ([]byte, error) {
+		return encodeHeader(header(Entry{Path: "/" + blobPath(h), Type: Regular, Size: lp.size}, t.mtime))
+	}
+	placeholder, err := headerOf(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)})
+	if err != nil {
+		return blob{}, true, err
+	}
+	if err := t.w.Flush(); err != nil {
+		return blob{}, true, fmt.Errorf("writing a layer: %w", err)
+	}
+	start, err := t.file.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return blob{}, false, nil
+	}
+	if _, err := t.w.Write(placeholder); err != nil {
+		return blob{}, true, fmt.Errorf("writing a layer: %w", err)
+	}
+	cw := &countingWriter{w: t.w}
+	b, err := lp.encode(cw, Uncompressed, pool)
+	if err != nil {
+		return blob{}, true, err
+	}
+	if cw.n != lp.size {
+		return blob{}, true, fmt.Errorf("writing a layer: %d bytes were written for a %d-byte layer", cw.n, lp.size)
+	}
+	if _, err := t.w.Write(zeros[:padding(lp.size)]); err != nil {
+		return blob{}, true, fmt.Errorf("writing %s: %w", blobPath(b.digest), err)
+	}
+	if err := t.w.Flush(); err != nil {
+		return blob{}, true, fmt.Errorf("writing %s: %w", blobPath(b.digest), err)
+	}
+	name := blobPath(b.digest)
+	if t.names[name] {
+		// Another image of the archive has the same layer: one copy.
+		if err := t.file.Truncate(start); err != nil {
+			return blob{}, true, fmt.Errorf("cutting off a second copy of %s: %w", name, err)
+		}
+		if _, err := t.file.Seek(start, io.SeekStart); err != nil {
+			return blob{}, true, fmt.Errorf("cutting off a second copy of %s: %w", name, err)
+		}
+		return b, true, nil
+	}
+	t.names[name] = true
+	h, err := headerOf(b.digest)
+	if err == nil && len(h) != len(placeholder) {
+		err = fmt.Errorf("its header is %d bytes, not the %d written", len(h), len(placeholder))
+	}
+	if err == nil {
+		_, err = t.file.WriteAt(h, start)
+	}
+	if err != nil {
+		return blob{}, true, fmt.Errorf("naming %s: %w", name, err)
+	}
+	return b, true, nil
+}
+
 // close ends the archive.
 func (t *tarWriter) close() error {
 	if _, err := t.w.Write(zeros[:]); err != nil {
@@ -207,7 +282,10 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		return b, err
 	}
 	// The name is the digest, which the tar header needs before the bytes.
-	// Reading the sources twice (the second time from the page cache) costs
+	if b, ok, err := t.addLayerInPlace(lp, pool); ok {
+		return b, err
+	}
+	// Where the archive is not a regular file, reading the sources twice (the second time from the page cache) costs
 	// less than writing the layer twice through a temporary file: hash the
 	// layer, then write it, checking with a much cheaper sum that no source
 	// changed in between.
