@@ -118,10 +118,14 @@ let
     `docker load` and `skopeo` accept, carrying the urunc annotations
     as config Labels and as /urunc.json.
 
-    The result is a derivation whose builder is the bunix binary itself. Each
-    copy's layer is built by a derivation of its own, which any other image
-    copying the same file to the same target shares (docs/nix.md: "How images
-    are built in Nix"); the image derivation only assembles them.
+    The result is a derivation whose builder is the bunix binary itself,
+    with two outputs: `out`, the image, and `sbom`, its SPDX 2.3 JSON
+    document (what `bunix build --sbom` writes, every store path the image
+    copies from a package of it); `nix-build -A all` links both, as
+    `result` and `result-sbom`. Each copy's layer is built by a derivation
+    of its own, which any other image copying the same file to the same
+    target shares (docs/nix.md: "How images are built in Nix"); the image
+    derivation only assembles them.
 
     # Inputs
 
@@ -353,11 +357,11 @@ let
           passAsFile = [ "spec" ];
         };
     in
-    imageDerivation {
+    withAll (imageDerivation {
       inherit bunix spec format;
       base = "${if isString name then name else "image"}-${if isString tag then tag else "tag"}";
       layers = layerDerivations compression;
-    }
+    })
     # buildImageIndex and streamImage read the spec and the layers of each
     # image they are given; bunixLayersFor gives the layers in another
     # compression.
@@ -427,11 +431,22 @@ let
     }:
     bunixDerivation bunix {
       name = storeName "image" (base + (if format == "oci" then "-oci" else ".tar"));
+      # out is the image; sbom its SPDX 2.3 JSON document (bunix build
+      # --sbom), which nix-build links as result-sbom.
+      outputs = [
+        "out"
+        "sbom"
+      ];
       args = [ "nix-builder" ];
       spec = toJSON spec;
       passAsFile = [ "spec" ];
       bunixLayers = layers;
     };
+
+  # withAll drv: drv with `all`, the list of its outputs, as nixpkgs'
+  # derivations have: `nix-build -A all` builds both and links result and
+  # result-sbom (a plain nix-build builds out only).
+  withAll = drv: drv // { all = [ drv drv.sbom ]; };
 
   /**
     An image in a registry, pinned by digest, as a fixed-output derivation:
@@ -476,6 +491,10 @@ let
     `extra-sandbox-paths`) and `BUNIX_REGISTRY_USERNAME` /
     `BUNIX_REGISTRY_PASSWORD` from the environment of nix-build (of the
     nix-daemon, in a multi-user install) as `impureEnvVars`.
+
+    A registry that keeps the pull waiting 60 s for a byte, or redirects
+    in a loop, fails it; `BUNIX_REGISTRY_TIMEOUT` (e.g. `"5m"`), passed
+    the same way, changes the 60 s.
 
     # Type
 
@@ -539,6 +558,7 @@ let
             "DOCKER_CONFIG"
             "BUNIX_REGISTRY_USERNAME"
             "BUNIX_REGISTRY_PASSWORD"
+            "BUNIX_REGISTRY_TIMEOUT"
           ];
         }
         // (if cacert == null then { } else { SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt"; })
@@ -595,7 +615,7 @@ let
     if !isList images || images == [ ] then
       throw "bunix.buildImageIndex: images must be a non-empty list of images made by buildImage"
     else
-      imageDerivation {
+      withAll (imageDerivation {
         inherit bunix format;
         layers = concatMap (
           img: if compression == null then img.bunixLayers or [ ] else img.bunixLayersFor compression
@@ -606,7 +626,7 @@ let
         }
         // nonNull { inherit format compression layers; };
         base = "${first.name}-${first.tag}-index";
-      };
+      });
   /**
     The image `buildImage` describes, as an executable that writes it to
     standard output, like dockerTools' `streamLayeredImage`:
@@ -668,26 +688,84 @@ let
 
       _Default value:_ `false`
 
+    `signKey` (String or null; _optional_)
+    : The absolute path of a private key (PEM, or cosign's encrypted
+      `cosign.key`, whose password the script takes from `COSIGN_PASSWORD`)
+      to sign the pushed image with, as `cosign sign --key` does
+      (`bunix push --sign-key`). Only the path enters the script: the key is
+      read when the script runs, outside the sandbox. A Nix path value
+      (`./cosign.key`) is refused, since Nix would copy the key into the
+      store, which every user of the machine can read (and a binary cache
+      would serve); so is a path in the store.
+
+      _Default value:_ `null`
+
+    `sbom` (Derivation, Path, String or null; _optional_)
+    : An SPDX document to attach to the pushed image as an OCI referrer
+      (`bunix push --sbom`): usually `image.sbom`, the image's own.
+
+      _Default value:_ `null`
+
     `bunix` (Derivation or Path)
     : As for `buildImage`.
+
+    # Examples
+    :::{.example}
+    ## A signed release carrying its SBOM
+
+    ```nix
+    lib.pushScript {
+      inherit image bunix;
+      ref = "registry.example.com/urunc/redis:1.0";
+      signKey = "/home/release/.cosign/cosign.key";
+      sbom = image.sbom;
+    }
+    ```
+    :::
   */
   pushScript =
     {
       image,
       ref,
       insecure ? false,
+      signKey ? null,
+      sbom ? null,
       bunix,
     }:
     let
       bin = "${prefixOf bunix}/bin/bunix";
       quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
+      fail = field: msg: throw "bunix.pushScript ${toString ref}: ${field}: ${msg}";
+      hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
+      keyArg =
+        if signKey == null then
+          ""
+        else if isPath signKey then
+          fail "signKey" "a Nix path value (${toString signKey}) would copy the private key into the Nix store, which every user of the machine can read: give its path as a string, signKey = \"${toString signKey}\""
+        else if isStoreObject signKey || (isString signKey && hasContext signKey) then
+          fail "signKey" "is a store path or derivation: a private key in the Nix store can be read by every user of the machine; keep it outside the store and give its path as a string"
+        else if !(isString signKey) then
+          fail "signKey" "must be a string, the absolute path of the private key (got ${builtins.typeOf signKey})"
+        else if hasPrefix "${builtins.storeDir}/" signKey then
+          fail "signKey" "${signKey} is in the Nix store, which every user of the machine can read: keep the private key outside the store"
+        else if !(hasPrefix "/" signKey) then
+          fail "signKey" "${toJSON signKey} must be absolute: the script can be run from any directory"
+        else
+          "--sign-key ${quote signKey} ";
+      sbomArg =
+        if sbom == null then
+          ""
+        else if isPath sbom || isStoreObject sbom || isString sbom then
+          "--sbom ${quote "${sbom}"} "
+        else
+          fail "sbom" "must be a derivation, a path or a string, e.g. image.sbom (got ${builtins.typeOf sbom})";
     in
     bunixDerivation bunix {
       name = storeName "push" "push-${image.name or "image"}";
       args = [ "nix-script" ];
       text = ''
         #!/bin/sh
-        exec ${quote bin} push ${if insecure then "--insecure " else ""}${quote "${image}"} ${quote ref} "$@"
+        exec ${quote bin} push ${if insecure then "--insecure " else ""}${keyArg}${sbomArg}${quote "${image}"} ${quote ref} "$@"
       '';
       passAsFile = [ "text" ];
     };

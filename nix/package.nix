@@ -21,7 +21,7 @@ buildGoModule {
   };
 
   # Recomputed by a Go test; keep it on one line.
-  vendorHash = "sha256-JcfM54taP/GYZMwsXZje7BE3iXpWaw0FWWPYxMemsvY=";
+  vendorHash = "sha256-Oci3ope498QU6uFsTODVu0zmGRGtQcaZJcPpbWv5D5Q=";
 
   env.CGO_ENABLED = "0";
   ldflags = [

@@ -9,6 +9,10 @@
 #                         for .ci/run on a bare machine
 #   scripts/deps.sh nix   only Nix, for `make image`
 #
+# With everything, it also builds the real cosign (go install, from the Go
+# module proxy) into $HOME/.cache/bunix-tools, once: the tests check
+# bunix's signatures with it (internal/testenv.Cosign).
+#
 # It runs apt-get update once, and only when something is missing, and uses
 # sudo unless it runs as root.
 set -euo pipefail
@@ -62,6 +66,17 @@ if [[ ${1:-all} == all ]] && ! apt-cache show linux-image-amd64 >/dev/null 2>&1;
 	log "linux-image-amd64: not in the package lists, will run apt-get update"
 	lists_stale=true
 fi
+
+# cosign, built once and kept; the version is internal/testenv.CosignVersion.
+cosign_version=v2.6.5
+tools=${HOME:-/root}/.cache/bunix-tools
+if [[ ${1:-all} == all && ! -x $tools/cosign ]]; then
+	log "cosign: missing, building $cosign_version into $tools (a few minutes, once)"
+	(cd / && GOBIN=$tools GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v2/cmd/cosign@$cosign_version") >&2
+elif [[ ${1:-all} == all ]]; then
+	log "cosign: present ($tools/cosign)"
+fi
+
 if ((${#missing[@]} == 0)) && ! $lists_stale; then
 	exit 0
 fi

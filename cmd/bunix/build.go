@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/nubificus/bunix/internal/buildinfo"
 	"github.com/nubificus/bunix/internal/progress"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
@@ -11,10 +12,11 @@ import (
 )
 
 func newBuild(getenv func(string) string) *cobra.Command {
-	var file, out, format string
+	var file, out, format, sbomFile string
 	cmd := command("build [ARGS] -o IMAGE.tar", "Build a docker-archive image tar from an args file", maxArgs(1),
 		"bunix build -o image.tar && docker load < image.tar",
-		"bunix build examples/unikraft-initrd/args.nix -o - | docker load")
+		"bunix build examples/unikraft-initrd/args.nix -o - | docker load",
+		"bunix build --format oci-archive -o image.tar --sbom image.spdx.json")
 	cmd.RunE = func(cmd *cobra.Command, argv []string) error {
 		file, err := argsFile(cmd, argv, file)
 		if err != nil {
@@ -28,6 +30,12 @@ func newBuild(getenv func(string) string) *cobra.Command {
 			return err
 		}
 		opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()))
+		if sbomFile != "" {
+			if sbomFile == "-" {
+				return usageError{fmt.Errorf("build: --sbom: the SBOM goes to a file, not standard output")}
+			}
+			opts = append(opts, build.WithSBOM(sbomFile, "bunix-"+buildinfo.Version(version)))
+		}
 		if format != "" {
 			f, err := image.ParseFormat(format)
 			if err != nil {
@@ -51,6 +59,9 @@ func newBuild(getenv func(string) string) *cobra.Command {
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote %s\n", out)
+		if sbomFile != "" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: wrote the SBOM %s\n", sbomFile)
+		}
 		if !build.IsOutput(cmd.OutOrStdout(), out) {
 			fmt.Fprintln(cmd.OutOrStdout(), sums[0].Ref)
 		}
@@ -58,6 +69,7 @@ func newBuild(getenv func(string) string) *cobra.Command {
 	}
 	argsFileFlag(cmd, &file)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
+	cmd.Flags().StringVar(&sbomFile, "sbom", "", "also write an SPDX 2.3 JSON SBOM of the image to this file")
 	cmd.Flags().StringVar(&format, "format", "", orList(formatNames())+" (default: the args' format, else docker-archive)")
 	completeFlag(cmd, "format", completeWords(func(*cobra.Command) []string { return formatNames() }))
 	return cmd

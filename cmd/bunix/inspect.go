@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newInspect() *cobra.Command {
+func newInspect(getenv func(string) string) *cobra.Command {
 	var asJSON, insecure bool
 	cmd := command("inspect IMAGE", "Show what is in an image, as urunc will see it", exactArgs(1),
 		"bunix inspect result",
@@ -15,7 +15,15 @@ func newInspect() *cobra.Command {
 		"bunix inspect --insecure 127.0.0.1:5000/urunc/redis:test",
 		"bunix inspect docker://redis:7")
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		reports, err := source.Inspect(cmd.Context(), a[0], cmd.InOrStdin(), registryOptions(insecure)...)
+		opts, err := registryOptions(getenv, insecure)
+		if err != nil {
+			return err
+		}
+		stdin, err := source.InputFromEnv(cmd.InOrStdin(), getenv)
+		if err != nil {
+			return usageError{err}
+		}
+		reports, err := source.Inspect(cmd.Context(), a[0], stdin, opts...)
 		if err != nil {
 			return userFault(err)
 		}

@@ -49,15 +49,20 @@ func TestNixBuilderDoesNotSync(t *testing.T) {
 		t.Errorf("nix-layer synced %d times", n)
 	}
 	nixOut := filepath.Join(dir, "nix.tar")
-	if n := syncs([]string{"out=" + nixOut, "specPath=" + filepath.Join(dir, "spec.json"), "bunixLayers=" + layer}, "nix-builder"); n != 0 {
+	nixSBOM := filepath.Join(dir, "nix.spdx.json")
+	if n := syncs([]string{"out=" + nixOut, "sbom=" + nixSBOM, "specPath=" + filepath.Join(dir, "spec.json"), "bunixLayers=" + layer}, "nix-builder"); n != 0 {
 		t.Errorf("nix-builder synced %d times", n)
 	}
-	cliOut := filepath.Join(dir, "cli.tar")
-	if n := syncs(nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", cliOut); n == 0 {
-		t.Error("bunix build did not sync its output")
+	cliOut, cliSBOM := filepath.Join(dir, "cli.tar"), filepath.Join(dir, "cli.spdx.json")
+	if n := syncs(nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", cliOut, "--sbom", cliSBOM); n < 2 {
+		t.Errorf("bunix build synced %d times, not its output and its SBOM", n)
 	}
 	if !bytes.Equal(testenv.ReadFile(t, nixOut), testenv.ReadFile(t, cliOut)) {
 		t.Error("nix-builder with a prebuilt layer and bunix build wrote different bytes")
+	}
+	// $sbom, the derivation's second output, is what build --sbom writes.
+	if a, b := testenv.ReadFile(t, nixSBOM), testenv.ReadFile(t, cliSBOM); !bytes.Equal(a, b) || !bytes.Contains(a, []byte(`"spdxVersion": "SPDX-2.3"`)) {
+		t.Errorf("nix-builder's $sbom and build --sbom differ:\n%s\n%s", a, b)
 	}
 }
 

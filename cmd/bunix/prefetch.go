@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newPrefetch() *cobra.Command {
+func newPrefetch(getenv func(string) string) *cobra.Command {
 	var arch string
 	cmd := command("prefetch REF", "Print the from = { ref; digest; hash; } that pins a registry image", exactArgs(1),
 		"bunix prefetch unikraft.org/nginx:1.15",
@@ -20,7 +20,15 @@ func newPrefetch() *cobra.Command {
 		if !ok {
 			return usageError{fmt.Errorf("prefetch: --arch = %q: unknown architecture (known: %s)", arch, strings.Join(urunc.ArchitectureNames, ", "))}
 		}
-		p, err := registry.Prefetch(cmd.Context(), a[0], goArch, "")
+		ref, err := registry.RefOnly(a[0])
+		if err != nil {
+			return usageError{fmt.Errorf("prefetch: %w", err)}
+		}
+		opts, err := registryOptions(getenv, false)
+		if err != nil {
+			return err
+		}
+		p, err := registry.Prefetch(cmd.Context(), ref, goArch, "", opts...)
 		if err != nil {
 			return userFault(err)
 		}

@@ -56,7 +56,7 @@ func newInit() *cobra.Command {
 	return cmd
 }
 
-func newConvert() *cobra.Command {
+func newConvert(getenv func(string) string) *cobra.Command {
 	var out, name, tag string
 	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
 		"bunix convert Containerfile -o args.nix",
@@ -65,7 +65,11 @@ func newConvert() *cobra.Command {
 		pinned := func(ref string, b scaffold.Base) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 		}
-		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned))
+		opts, err := registryOptions(getenv, false)
+		if err != nil {
+			return err
+		}
+		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned, opts...))
 		if err != nil {
 			return fmt.Errorf("convert: %w", err)
 		}

@@ -22,7 +22,12 @@ func newValidate(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, build.WarningsTo(cmd.ErrOrStderr()))
+		// The environment's options: a base is pulled to be checked.
+		opts, err := build.FromEnv(getenv)
+		if err != nil {
+			return err
+		}
+		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, append(opts, build.WarningsTo(cmd.ErrOrStderr()))...)
 		if err != nil {
 			return err
 		}

@@ -58,3 +58,26 @@ func Mkfifo(t testing.TB, path string) {
 		t.Fatal(err)
 	}
 }
+
+// Outside makes a directory apart from any tree a test plans, holding the
+// file name with data: what a swapped link would smuggle into an image.
+func Outside(t testing.TB, name, data string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// SwapForLink replaces the file or directory at path with a symbolic link
+// to target, as an attacker would between a plan and a copy.
+func SwapForLink(t testing.TB, path, target string) {
+	t.Helper()
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, path); err != nil {
+		t.Fatal(err)
+	}
+}

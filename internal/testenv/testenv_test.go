@@ -885,3 +885,14 @@ func ociArchive(t *testing.T, dir, ref string, img v1.Image) string {
 	}
 	return archive
 }
+
+// TestCosignVersion: scripts/deps.sh builds the cosign CosignVersion names.
+func TestCosignVersion(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(ModuleRoot(t), "scripts", "deps.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "\ncosign_version="+CosignVersion+"\n") {
+		t.Errorf("scripts/deps.sh does not build cosign %s (CosignVersion)", CosignVersion)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -178,6 +179,29 @@ func parseReason(err error) string {
 	return err.Error()
 }
 
+// WithFormat returns a copy of a written in format f, whatever a says: a
+// command line's --format.
+func (a *Args) WithFormat(f image.Format) *Args {
+	out := *a
+	out.Format = string(f)
+	out.present = maps.Clone(a.present)
+	if out.present == nil {
+		out.present = map[string]bool{}
+	}
+	out.present["format"] = true
+	return &out
+}
+
+// WrittenFormat is the format a is written in: its format, else
+// image.DockerArchive; "" when its format is not one.
+func (a *Args) WrittenFormat() image.Format {
+	if !a.present["format"] {
+		return image.DockerArchive
+	}
+	f, _ := image.ParseFormat(a.Format)
+	return f
+}
+
 // output checks how the image is to be written.
 func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
 	format, compression, maxLayers := image.DockerArchive, image.Uncompressed, image.DefaultMaxLayers
@@ -194,6 +218,13 @@ func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
 			c.add("compression", a.Compression, "%s", parseReason(err))
 		}
 		compression = z
+		if err == nil && format != "" && !format.Holds(z) {
+			var names []string
+			for _, f := range image.FormatsHolding(z) {
+				names = append(names, strconv.Quote(string(f)))
+			}
+			c.add("compression", a.Compression, "the %s format cannot hold %s layers (docker load refuses them): set format = %s, or compression = \"gzip\"", format, z, strings.Join(names, " or "))
+		}
 	}
 	switch a.Layers {
 	case "", "per-file":

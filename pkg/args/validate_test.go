@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // good is a valid description; tests change one thing at a time.
@@ -237,6 +239,39 @@ func TestOutputFields(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v, want %q", err, want)
 		}
+	}
+}
+
+// TestZstdNeedsOCIFormat: zstd layers in a docker-archive, the default
+// format or one the description names, are refused naming the formats
+// that hold them (docker load refuses such an image); an OCI format, given
+// by the description or over it by WithFormat (--format), takes them.
+func TestZstdNeedsOCIFormat(t *testing.T) {
+	want := `args.nix: compression = "zstd": the docker-archive format cannot hold zstd layers (docker load refuses them): set format = "oci-archive" or "oci", or compression = "gzip"`
+	for _, extra := range []string{`"compression": "zstd"`, `"format": "docker-archive", "compression": "zstd"`} {
+		_, err := resolve(t, edit(t, `"tag": "test"`, `"tag": "test", `+extra))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", extra, err, want)
+		}
+	}
+	for _, extra := range []string{`"format": "oci-archive", "compression": "zstd"`, `"format": "oci", "compression": "zstd"`, `"compression": "gzip"`} {
+		if _, err := resolve(t, edit(t, `"tag": "test"`, `"tag": "test", `+extra)); err != nil {
+			t.Errorf("%s: %v", extra, err)
+		}
+	}
+	a, err := DecodeJSON([]byte(edit(t, `"tag": "test"`, `"tag": "test", "compression": "zstd"`)), "args.nix", "/src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.WrittenFormat() != image.DockerArchive {
+		t.Errorf("WrittenFormat() = %q", a.WrittenFormat())
+	}
+	o := a.WithFormat(image.OCIArchive)
+	if r, err := o.Resolve(); err != nil || r.Format != image.OCIArchive || o.WrittenFormat() != image.OCIArchive {
+		t.Errorf("WithFormat(oci-archive): %v", err)
+	}
+	if _, err := a.Resolve(); err == nil {
+		t.Error("WithFormat changed the description it copied")
 	}
 }
 

@@ -90,7 +90,11 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 	// A layout bunix built in Nix links its blobs into the store.
 	b.file, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir))
 	if err == nil {
-		b.img, err = image.OpenBase(b.file, from.String(), arch)
+		var opts []image.BaseOption
+		if f := a.WrittenFormat(); f != "" {
+			opts = append(opts, image.WrittenAs(f))
+		}
+		b.img, err = image.OpenBase(b.file, from.String(), arch, opts...)
 		if err != nil {
 			b.file.Close()
 		}

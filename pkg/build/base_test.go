@@ -182,6 +182,11 @@ func TestBaseErrors(t *testing.T) {
 	corrupt := filepath.Join(t.TempDir(), "corrupt")
 	copyDir(t, dir, corrupt)
 	corruptLayer(t, corrupt)
+	// A zstd layer the docker-archive cannot hold is refused from its first
+	// bytes: a corruption further in is never reached.
+	zcorrupt := filepath.Join(t.TempDir(), "zcorrupt")
+	copyDir(t, zdir, zcorrupt)
+	corruptLayer(t, zcorrupt)
 	badSettings := filepath.Join(t.TempDir(), "bad.tar")
 	if _, err := Write(context.Background(), badSettings+".orig", describe(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"hypervisor":"firecracker"}}`)); err != nil {
 		t.Fatal(err)
@@ -204,6 +209,8 @@ func TestBaseErrors(t *testing.T) {
 		{"missing", `{"name":"x","from":"/no/such/base"}`, []string{`from = "/no/such/base"`, "no such file"}},
 		{"corrupt layer", `{"name":"x","from":` + quoted(corrupt) + `}`, []string{"from = " + quoted(corrupt), "layer 0"}},
 		{"zstd into docker-archive", `{"name":"x","from":` + quoted(zdir) + `}`, []string{"zstd", "docker-archive format cannot hold"}},
+		{"zstd into docker-archive, from its first bytes", `{"name":"x","from":` + quoted(zcorrupt) + `}`,
+			[]string{"from = " + quoted(zcorrupt), "layer 0", `is zstd-compressed, which the docker-archive format cannot hold (docker load refuses it): write format = "oci-archive" or format = "oci"`}},
 		{"a bad setting the base carries", `{"name":"x","from":` + quoted(badSettings) + `}`,
 			[]string{"the base " + badSettings + " (its label com.urunc.unikernel.hypervisor): annotations.hypervisor = \"kvm\": unknown hypervisor"}},
 		{"bad digest", `{"name":"x","from":{"ref":"r.example/a:1","digest":"sha256:abc"}}`, []string{`from.digest = "sha256:abc"`, "64 lower-case hex"}},

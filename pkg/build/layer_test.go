@@ -45,7 +45,15 @@ func TestPrebuiltLayers(t *testing.T) {
 				copies := map[string]string{filepath.Join(dir, "kernel"): "/unikernel/kernel", filepath.Join(dir, "conf"): "/conf"}
 				descs := specOf(t, "x/y", format, c, copies)
 				want := filepath.Join(t.TempDir(), "want")
-				if _, err := Write(context.Background(), want, descs); err != nil {
+				_, err := Write(context.Background(), want, descs)
+				if format == "docker-archive" && c == "zstd" {
+					// docker load refuses it: refused before anything is written.
+					if !IsUserError(err) || !strings.Contains(err.Error(), `compression = "zstd": the docker-archive format cannot hold zstd layers`) {
+						t.Errorf("zstd in a docker-archive: %v", err)
+					}
+					return
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 				var dirs []string

@@ -11,12 +11,18 @@ import (
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/output"
+	"github.com/nubificus/bunix/pkg/registry"
 )
 
 // IsUserError reports whether err says the input was wrong (the
 // description, or the output path) rather than that something failed while
-// working on good input.
+// working on good input. A network failure (registry.IsNetworkFailure)
+// never is, even where a reader took the broken stream for a corrupt
+// image.
 func IsUserError(err error) bool {
+	if registry.IsNetworkFailure(err) {
+		return false
+	}
 	var oe *output.Error
 	var be *BaseError
 	var ie *image.InvalidError
@@ -67,8 +73,14 @@ func sourcesOf(a *args.Args, r *args.Resolved) []source {
 // lies inside a source, and an oci directory that holds a source. It
 // reports whether out is a device or FIFO, written through.
 func checkOutput(out string, b *batch) (device bool, err error) {
+	return checkOutputFlag(out, b, b.format == image.OCILayout, "-o")
+}
+
+// checkOutputFlag is checkOutput of out, given as flag, a layout
+// directory when layout is true.
+func checkOutputFlag(out string, b *batch, layout bool, flag string) (device bool, err error) {
 	refuse := func(reason string) (bool, error) { return false, &output.Error{Path: out, Reason: reason} }
-	if b.format == image.OCILayout {
+	if layout {
 		if err := image.CheckLayoutOutput(out); err != nil {
 			return refuse(outputReason(err))
 		}
@@ -97,16 +109,16 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 		}
 		switch {
 		case src == real, outInfo != nil && sameFile(outInfo, src):
-			return refuse(fmt.Sprintf("is %s, which the build reads: writing the image there would destroy it; give -o another path", s.what))
+			return refuse(fmt.Sprintf("is %s, which the build reads: writing the image there would destroy it; give %s another path", s.what, flag))
 		case within(real, src) && !s.only:
-			return refuse(fmt.Sprintf("lies inside %s (%s), which the build reads: give -o a path outside it", s.what, src))
-		case b.format == image.OCILayout && within(src, real):
+			return refuse(fmt.Sprintf("lies inside %s (%s), which the build reads: give %s a path outside it", s.what, src, flag))
+		case layout && within(src, real):
 			return refuse(fmt.Sprintf("holds %s (%s), which the build reads and writing the layout would delete: give -o another directory", s.what, src))
 		}
 	}
 	if outInfo != nil && outInfo.Mode().IsRegular() {
 		if what := b.hardLinked(outInfo); what != "" {
-			return refuse(fmt.Sprintf("is %s, which the build reads (a hard link to it): writing the image there would destroy it; give -o another path", what))
+			return refuse(fmt.Sprintf("is %s, which the build reads (a hard link to it): writing the image there would destroy it; give %s another path", what, flag))
 		}
 	}
 	return false, nil

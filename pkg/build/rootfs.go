@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/output"
@@ -164,7 +165,9 @@ func (p *rootfsPlan) write(ctx context.Context, dir string, mtime time.Time) (im
 		return image.Entry{}, nil, fmt.Errorf("writing the %s: %w", p.rf.Type, err)
 	}
 	e := p.entry
-	e.Source, e.Size = f.Path, fi.Size()
+	// The file is bunix's own: opened by its name, links followed
+	// (/proc/self/fd/N), and checked to be this file.
+	e.Source, e.Root, e.ID, e.Size = f.Path, "", filekind.IDOf(fi), fi.Size()
 	return e, func() { f.Close() }, nil
 }
 

@@ -26,12 +26,15 @@ type options struct {
 	registry []registry.Option
 	prebuilt []Prebuilt
 	noSync   bool
+	// sbom is where WithSBOM writes the SBOM, sbomTool its creator.
+	sbom, sbomTool string
 }
 
-// WithRegistryOptions sets how a base image named by reference is pulled:
-// credentials, transport.
+// WithRegistryOptions adds to how a base image named by reference is
+// pulled: credentials, transport, timeout (FromEnv gives one). Later
+// options win, as in registry.
 func WithRegistryOptions(opts ...registry.Option) Option {
-	return func(o *options) { o.registry = opts }
+	return func(o *options) { o.registry = append(o.registry, opts...) }
 }
 
 // WithCreated sets the images' creation time and their files' modification
@@ -92,33 +95,49 @@ type Summary struct {
 func Write(ctx context.Context, out string, descs []*args.Args, opts ...Option) ([]Summary, error) {
 	return pipeline(ctx, descs, opts, func(b *batch, o *options) error {
 		device, err := checkOutput(out, b)
+		if err == nil {
+			err = checkSBOM(out, b, o)
+		}
 		if err == nil && o.tempDir == "" && !device {
 			o.tempDir = filepath.Dir(filepath.Clean(out))
 		}
 		return err
 	}, func(b *batch, o *options) error {
 		wopts := b.writeOptions(ctx, o)
-		if b.format == image.OCILayout {
-			return image.WritePath(out, b.images, wopts...)
-		}
 		var fopts []output.Option
 		if o.noSync {
 			fopts = append(fopts, output.WithoutSync())
 		}
-		return output.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) }, fopts...)
+		var err error
+		switch {
+		case b.format == image.OCILayout:
+			err = image.WritePath(out, b.images, wopts...)
+		case o.sbom != "" && isDevice(out):
+			// A device or FIFO cannot be read back: the SBOM is made
+			// from a copy.
+			return output.WriteFileContext(ctx, out, func(w io.Writer) error {
+				return teeSBOM(ctx, w, b, o, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) })
+			}, fopts...)
+		default:
+			err = output.WriteFileContext(ctx, out, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, wopts...) }, fopts...)
+		}
+		if err != nil || o.sbom == "" {
+			return err
+		}
+		return writeSBOM(ctx, out, b, o)
 	})
 }
 
 // WriteTo builds the images descs describe, as Write does, and writes them
 // to w as an archive: the oci format, a directory, is refused.
 func WriteTo(ctx context.Context, w io.Writer, descs []*args.Args, opts ...Option) ([]Summary, error) {
-	return pipeline(ctx, descs, opts, func(b *batch, _ *options) error {
+	return pipeline(ctx, descs, opts, func(b *batch, o *options) error {
 		if b.format == image.OCILayout {
 			return &output.Error{Path: "-", Reason: "the oci format is a directory, not a stream: write it to a directory, or use oci-archive for a stream"}
 		}
-		return nil
+		return checkSBOM("", b, o)
 	}, func(b *batch, o *options) error {
-		return image.Write(b.wrap(w, o), b.images, b.writeOptions(ctx, o)...)
+		return teeSBOM(ctx, w, b, o, func(w io.Writer) error { return image.Write(b.wrap(w, o), b.images, b.writeOptions(ctx, o)...) })
 	})
 }
 
@@ -184,6 +203,9 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 	b := &batch{}
 	var errs []error
 	for _, a := range descs {
+		if o.format != "" {
+			a = a.WithFormat(o.format)
+		}
 		bs, err := openBase(ctx, a, o.tempDir, o.registry)
 		if err != nil {
 			errs = append(errs, err)

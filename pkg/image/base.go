@@ -57,12 +57,26 @@ type BaseLayer struct {
 	open func() (io.ReadCloser, error)
 }
 
+// BaseOption configures OpenBase.
+type BaseOption func(*baseOptions)
+
+type baseOptions struct{ format Format }
+
+// WrittenAs says the Base will be written in format: a layer the format
+// cannot hold (Format.Holds) is refused from its first bytes, before any
+// layer is read whole.
+func WrittenAs(format Format) BaseOption { return func(o *baseOptions) { o.format = format } }
+
 // OpenBase reads the image of f for architecture arch as a base: the one
 // image for os linux, else the only image there is for arch (kraft pkg
 // writes os qemu or fc). It checks every layer, reading it whole: its
 // digest, its diffID and its tar. name names f in messages. The Base reads
 // f's blobs again when written: close f only after.
-func OpenBase(f *File, name, arch string) (*Base, error) {
+func OpenBase(f *File, name, arch string, opts ...BaseOption) (*Base, error) {
+	var o baseOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	i, p, err := choosePlatform(f, arch)
 	if err != nil {
 		return nil, err
@@ -89,6 +103,13 @@ func OpenBase(f *File, name, arch string) (*Base, error) {
 	}
 	if len(stored) != len(cf.RootFS.DiffIDs) {
 		return nil, invalidf("the image has %d layers, but its config lists %d diffIDs", len(stored), len(cf.RootFS.DiffIDs))
+	}
+	if o.format != "" {
+		for li, s := range stored {
+			if err := s.holds(li, o.format); err != nil {
+				return nil, err
+			}
+		}
 	}
 	entries := 0
 	for li, s := range stored {
@@ -162,6 +183,8 @@ type storedLayer struct {
 	// digested says that open checks the digest; otherwise check computes
 	// it.
 	digested bool
+	// member names a docker-archive's layer, which has no digest yet.
+	member string
 }
 
 func ociLayers(img v1.Image) ([]storedLayer, error) {
@@ -184,9 +207,32 @@ func dockerLayers(f *File) ([]storedLayer, error) {
 	var out []storedLayer
 	for _, name := range f.Docker.Layers {
 		member := cleanName(name)
-		out = append(out, storedLayer{desc: v1.Descriptor{MediaType: types.DockerLayer}, open: func() (io.ReadCloser, error) { return f.Member(member) }})
+		out = append(out, storedLayer{desc: v1.Descriptor{MediaType: types.DockerLayer}, member: member, open: func() (io.ReadCloser, error) { return f.Member(member) }})
 	}
 	return out, nil
+}
+
+// holds checks, from its first bytes, that format can hold s, layer i.
+func (s storedLayer) holds(i int, format Format) error {
+	rc, err := s.open()
+	if err == nil {
+		defer rc.Close()
+	}
+	var c Compression
+	if err == nil {
+		c, err = sniff(bufio.NewReaderSize(rc, 16))
+	}
+	if err != nil {
+		return fmt.Errorf("reading layer %d (%s): %w", i, s.desc.Digest, err)
+	}
+	if !format.Holds(c) {
+		d := s.desc.Digest.String()
+		if !s.digested {
+			d = s.member
+		}
+		return cannotHold(i, d, c, format)
+	}
+	return nil
 }
 
 // check reads s whole: its compression from its first bytes, its digest

@@ -52,7 +52,7 @@ func bigLayer(t *testing.T) *layerPlan {
 		t.Fatal(err)
 	}
 	lp, err := planLayer(Layer{Entries: []Entry{
-		{Path: "/kernel", Type: Regular, Source: p, Size: int64(len(data))},
+		fileEntry(t, p, "/kernel"),
 		{Path: "/data", Type: Regular, Data: data[:3<<20]},
 	}}, DefaultCreated)
 	if err != nil {

@@ -27,3 +27,17 @@ func TestFromPathSpecialFiles(t *testing.T) {
 		}
 	}
 }
+
+// fileEntry is the entry FromPath plans for copying the regular file p to
+// target.
+func fileEntry(t *testing.T, p, target string) Entry {
+	t.Helper()
+	es, err := FromPath(p, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Type != Regular {
+		t.Fatalf("FromPath(%s) = %+v, want one regular file", p, es)
+	}
+	return es[0]
+}

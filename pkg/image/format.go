@@ -26,6 +26,22 @@ var formats = []Format{DockerArchive, OCIArchive, OCILayout}
 // Formats returns the output formats, in a fixed order.
 func Formats() []Format { return append([]Format(nil), formats...) }
 
+// Holds reports whether f can hold layers compressed as c: Docker's
+// format knows no zstd layer (docker load refuses one).
+func (f Format) Holds(c Compression) bool { return c != Zstd || f != DockerArchive }
+
+// FormatsHolding returns the formats that can hold layers compressed as c,
+// in Formats' order.
+func FormatsHolding(c Compression) []Format {
+	var out []Format
+	for _, f := range formats {
+		if f.Holds(c) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // ParseFormat returns the Format named s, or an error that lists the known
 // formats.
 func ParseFormat(s string) (Format, error) {

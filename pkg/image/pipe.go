@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/filekind"
 )
 
 const (
@@ -54,6 +55,8 @@ type pipe struct {
 	check *maphash.Hash // nil without a check sum
 	n     int64         // bytes written
 	err   error         // the first write error; nothing is written after it
+	// src opens the source files, keeping their root open between them.
+	src filekind.Beneath
 }
 
 // checkSeed seeds the check sums, which are compared within one process.
@@ -122,6 +125,7 @@ func (p *pipe) flush() {
 // every byte written, when the pipe computes them, and the first write
 // error. It must be called once, whatever happened.
 func (p *pipe) close() (sha v1.Hash, check uint64, err error) {
+	p.src.Close()
 	p.flush()
 	p.pool.free <- p.chunk[:0]
 	p.chunk = nil
@@ -136,16 +140,18 @@ func (p *pipe) close() (sha v1.Hash, check uint64, err error) {
 }
 
 // copyFile reads e.Size bytes of e.Source straight into the pipe's chunks.
-// It fails if the file is not exactly that long. It uses the system calls
-// directly: for a small file, open, one read and close are all it costs.
-// The open does not block: should a FIFO have taken the file's place, it
-// reads as empty (or fails) rather than waiting for a writer.
+// It fails if the file is not exactly that long, or not the file planned
+// (Entry.Open). It uses the system calls directly: for a small file, open,
+// one read and close are all it costs. The open does not block: should a
+// FIFO have taken the file's place, it is refused rather than waited on.
 func (p *pipe) copyFile(e Entry) error {
-	fd, err := retry(func() (int, error) {
-		return syscall.Open(e.Source, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
-	})
+	fd, err := p.src.Open(e.Root, e.Source, e.ID)
 	if err != nil {
-		return fmt.Errorf("reading %s for %s: %w", e.Source, e.Path, err)
+		var ce *filekind.ChangedError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("copying %s: %w", e.Path, err)
+		}
+		return fmt.Errorf("reading %s for %s: %w", e.Source, e.Path, unwrapPath(err))
 	}
 	defer syscall.Close(fd)
 	left, atEOF := e.Size, false

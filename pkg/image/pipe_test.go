@@ -31,7 +31,7 @@ func TestLayerMatchesArchiveTar(t *testing.T) {
 			t.Fatal(err)
 		}
 		entries = append(entries,
-			Entry{Path: fmt.Sprintf("/disk/%02d", i), Type: Regular, Source: p, Size: int64(n)},
+			fileEntry(t, p, fmt.Sprintf("/disk/%02d", i)),
 			Entry{Path: fmt.Sprintf("/mem/%02d", i), Type: Regular, Data: data})
 	}
 	entries = append(entries, Entry{Path: "/link", Type: Symlink, Linkname: "disk/00"},
@@ -78,7 +78,7 @@ func TestLayerMatchesArchiveTar(t *testing.T) {
 // reported, and that the pipe stops reading sources after it.
 func TestWriteErrorStopsTheLayer(t *testing.T) {
 	dir := tree(t, [][2]string{{"big", strings.Repeat("x", 3*chunkSize)}})
-	lp, err := planLayer(Layer{Entries: []Entry{{Path: "/big", Type: Regular, Source: filepath.Join(dir, "big"), Size: 3 * chunkSize}}}, DefaultCreated)
+	lp, err := planLayer(Layer{Entries: []Entry{fileEntry(t, filepath.Join(dir, "big"), "/big")}}, DefaultCreated)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestHugeSparseFile(t *testing.T) {
 func TestRewriteDetectsChange(t *testing.T) {
 	dir := tree(t, [][2]string{{"kernel", strings.Repeat("a", 3*chunkSize)}})
 	p := filepath.Join(dir, "kernel")
-	lp, err := planLayer(Layer{Entries: []Entry{{Path: "/kernel", Type: Regular, Source: p, Size: 3 * chunkSize}}}, DefaultCreated)
+	lp, err := planLayer(Layer{Entries: []Entry{fileEntry(t, p, "/kernel")}}, DefaultCreated)
 	if err != nil {
 		t.Fatal(err)
 	}

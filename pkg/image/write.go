@@ -34,10 +34,12 @@ func Write(w io.Writer, images []*Image, opts ...Option) error {
 
 // WritePath writes images to path: a file for the archive formats, a
 // directory for OCILayout. The output appears only when it is complete: a
-// failure leaves path as it was. An existing OCI layout at path is
-// replaced only when it holds nothing else (CheckLayoutOutput). Compressed layers wait in temporary
-// files beside path unless WithTempDir says otherwise. output.WriteFile says
-// how a file output treats what is at path.
+// failure leaves path as it was. An OCI layout already at path, holding
+// nothing else (CheckLayoutOutput), gets the image added: the images it
+// holds under other names stay, one under a name of the new image is
+// replaced, as skopeo and umoci add to a layout. Compressed layers wait in
+// temporary files beside path unless WithTempDir says otherwise.
+// output.WriteFile says how a file output treats what is at path.
 func WritePath(path string, images []*Image, opts ...Option) error {
 	o, err := prepare(images, opts)
 	if err != nil {
@@ -62,7 +64,7 @@ func writeArchive(w io.Writer, images []*Image, o *options) error {
 		return writeDockerArchive(w, images[0], o)
 	case OCIArchive:
 		t := newTarWriter(o.ctx, w, latest(images))
-		if err := writeOCI(&ociArchive{t: t, o: o, pool: newChunkPool(o.ctx)}, images, o); err != nil {
+		if err := writeOCI(&ociArchive{t: t, o: o, pool: newChunkPool(o.ctx)}, images, o, nil); err != nil {
 			return err
 		}
 		return t.close()

@@ -5,22 +5,32 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/nubificus/bunix/internal/ctxio"
 )
 
-// checkBase reports what format f cannot hold of img's base: Docker's
-// formats know no zstd layer.
+// checkBase reports what format f cannot hold of img's base (Holds).
 func checkBase(img *Image, f Format) error {
-	if img.Base == nil || f != DockerArchive {
+	if img.Base == nil {
 		return nil
 	}
 	for i, l := range img.Base.Layers {
-		if l.Compression == Zstd {
-			return &InvalidError{fmt.Errorf("layer %d of the base %s (%s) is zstd-compressed, which the docker-archive format cannot hold (docker load refuses it): write an OCI format (format = \"oci-archive\" or \"oci\")", i, img.Base.Name, l.Digest)}
+		if !f.Holds(l.Compression) {
+			return cannotHold(i, l.Digest.String(), l.Compression, f)
 		}
 	}
 	return nil
+}
+
+// cannotHold is the error for layer i of a base, compressed as c, that the
+// format f cannot hold.
+func cannotHold(i int, digest string, c Compression, f Format) error {
+	var names []string
+	for _, h := range FormatsHolding(c) {
+		names = append(names, fmt.Sprintf("format = %q", h))
+	}
+	return invalidf("layer %d (%s) is %s-compressed, which the %s format cannot hold (docker load refuses it): write %s", i, digest, c, f, strings.Join(names, " or "))
 }
 
 // copyBase copies the stored bytes of l to w, in pieces so that a

@@ -109,23 +109,32 @@ func (d *layoutDir) file(name string, data []byte) error {
 }
 
 // writeLayoutDir writes images as an OCI image layout at path: it fills a
-// temporary directory beside path, then moves it into place, so that path
-// is either the whole new layout or what it was before. An existing layout
-// at path is replaced; anything else there is left alone, with an error.
+// temporary directory beside path (newLayoutTemp), then moves it into
+// place, so that path is either the whole new layout or what it was
+// before. The images of a layout already at path under other names are
+// carried over (readOldLayout); anything else there is left alone, with
+// an error.
 func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 	if err := CheckLayoutOutput(path); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(output.TempBeside(filepath.Clean(path)))
+	path = filepath.Clean(path)
+	old, err := readOldLayout(path, images[0].RepoTags)
+	if err != nil {
+		return err
+	}
+	tmp, err := newLayoutTemp(path)
 	if err != nil {
 		return fmt.Errorf("creating a temporary directory for %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
-			os.RemoveAll(tmp)
+			tmp.remove()
+			return
 		}
+		tmp.release()
 	}()
-	for _, dir := range []string{tmp, filepath.Join(tmp, "blobs"), filepath.Join(tmp, "blobs", "sha256")} {
+	for _, dir := range []string{tmp.dir, filepath.Join(tmp.dir, "blobs"), filepath.Join(tmp.dir, "blobs", "sha256")} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", dir, err)
 		}
@@ -133,19 +142,24 @@ func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 			return fmt.Errorf("creating %s: %w", dir, err)
 		}
 	}
-	if err := writeOCI(&layoutDir{dir: tmp, o: o, pool: newChunkPool(o.ctx)}, images, o); err != nil {
+	if err := writeOCI(&layoutDir{dir: tmp.dir, o: o, pool: newChunkPool(o.ctx)}, images, o, old); err != nil {
 		return err
+	}
+	if old != nil {
+		if err := old.carry(tmp.dir); err != nil {
+			return err
+		}
 	}
 	if err := context.Cause(o.ctx); err != nil {
 		return err
 	}
-	return moveIntoPlace(tmp, path)
+	return moveIntoPlace(tmp.dir, path)
 }
 
 // CheckLayoutOutput fails unless WritePath may put an OCI layout at path:
 // nothing is there, or an empty directory, or a directory that holds an OCI
 // layout and nothing else (oci-layout, index.json, blobs/sha256/<hex>
-// files or symlinks), which is then replaced. The error, an *output.Error
+// files or symlinks), to which the image is then added. The error, an *output.Error
 // unless path cannot be checked, names what else is there.
 func CheckLayoutOutput(path string) error {
 	fi, err := os.Lstat(path)

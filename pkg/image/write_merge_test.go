@@ -98,8 +98,8 @@ func TestMaxLayers(t *testing.T) {
 func TestMergedLayersStack(t *testing.T) {
 	dir := tree(t, [][2]string{{"old", "old"}, {"new", "newer"}})
 	img := &Image{Architecture: "amd64", Layers: []Layer{
-		{Entries: []Entry{{Path: "/etc/conf", Type: Regular, Source: filepath.Join(dir, "old"), Size: 3}}, CreatedBy: "first"},
-		{Entries: []Entry{{Path: "/etc", Type: Directory}, {Path: "/etc/conf", Type: Regular, Source: filepath.Join(dir, "new"), Size: 5}}, CreatedBy: "second"},
+		{Entries: []Entry{fileEntry(t, filepath.Join(dir, "old"), "/etc/conf")}, CreatedBy: "first"},
+		{Entries: []Entry{{Path: "/etc", Type: Directory}, fileEntry(t, filepath.Join(dir, "new"), "/etc/conf")}, CreatedBy: "second"},
 	}}
 	got, err := tarball.ImageFromPath(writePath(t, []*Image{img}, WithMaxLayers(1)), nil)
 	if err != nil {

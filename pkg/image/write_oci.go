@@ -59,9 +59,10 @@ func blobPath(h v1.Hash) string {
 
 // writeOCI writes the OCI image layout of images to s: the blobs of each
 // image, its config and manifest; with more than one image, an image index
-// of their manifests; and index.json, which names the image, or the index,
-// once per tag.
-func writeOCI(s blobStore, images []*Image, o *options) error {
+// of their manifests; and index.json, which lists the entries of old that
+// stay (a layout the image joins; nil for none), then names the image, or
+// the index, once per tag.
+func writeOCI(s blobStore, images []*Image, o *options, old *oldLayout) error {
 	if err := s.file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
 		return err
 	}
@@ -87,12 +88,18 @@ func writeOCI(s blobStore, images []*Image, o *options) error {
 		top = d
 	}
 	index := &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
+	if old != nil {
+		index.Manifests = append(index.Manifests, old.kept...)
+		if old.index != nil {
+			index.Annotations = old.index.Annotations
+		}
+	}
 	for _, tag := range images[0].RepoTags {
 		d := top
 		d.Annotations = map[string]string{annotationRefName: tag, annotationContainerdRef: containerdName(tag)}
 		index.Manifests = append(index.Manifests, d)
 	}
-	if len(index.Manifests) == 0 {
+	if len(images[0].RepoTags) == 0 {
 		index.Manifests = append(index.Manifests, top)
 	}
 	data, err := json.Marshal(index)

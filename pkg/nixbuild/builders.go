@@ -70,8 +70,10 @@ var Builders = []Builder{
 		Short: "Be the builder of a derivation made by nix/lib.nix",
 		Long: `nix-builder is what nix/lib.nix's buildImage runs inside the Nix sandbox: it
 reads the JSON spec from the file named by $specPath (passAsFile) and writes
-the image tar to $out. $bunixLayers, when set, lists the outputs of layer
-derivations (nix-layer) whose blobs the image takes instead of its sources.`,
+the image tar to $out and, when $sbom is set (the derivation's second
+output), the image's SPDX document there, as bunix build --sbom does.
+$bunixLayers, when set, lists the outputs of layer derivations (nix-layer)
+whose blobs the image takes instead of its sources.`,
 		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-builder" ]; ... }`,
 		run:     writeImage,
 	},
@@ -136,7 +138,9 @@ NAR hash against the derivation's outputHash.
 
 Credentials: $BUNIX_REGISTRY_USERNAME and $BUNIX_REGISTRY_PASSWORD when set,
 else the docker config at $DOCKER_CONFIG (both passed through by Nix as
-impureEnvVars). Certificates: $SSL_CERT_FILE.`,
+impureEnvVars). Certificates: $SSL_CERT_FILE. A registry that keeps it
+waiting 60 s for a byte, or $BUNIX_REGISTRY_TIMEOUT (also passed through),
+fails the pull.`,
 		Example: `  builtins.derivation { builder = "${bunix}/bin/bunix"; args = [ "nix-pull" ]; outputHashMode = "recursive"; ... }`,
 		run:     pull,
 	},

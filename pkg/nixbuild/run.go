@@ -3,6 +3,7 @@ package nixbuild
 import (
 	"errors"
 	"fmt"
+	"github.com/nubificus/bunix/internal/buildinfo"
 	"os"
 	"strings"
 
@@ -23,6 +24,10 @@ func writeImage(c *call) error {
 	layers, err := build.ReadLayers(strings.Fields(c.getenv("bunixLayers")))
 	if err != nil {
 		return err
+	}
+	// The second output, $sbom, gets the image's SBOM.
+	if sbom := c.getenv("sbom"); sbom != "" {
+		opts = append(opts, build.WithSBOM(sbom, "bunix-"+buildinfo.Version("dev")))
 	}
 	// Temporary files go to $TMPDIR, the build directory, not the store.
 	// Nix registers $out without syncing it, so bunix does not wait for
@@ -126,7 +131,10 @@ func pull(c *call) error {
 	if err != nil {
 		return err
 	}
-	var opts []registry.Option
+	opts, err := registry.FromEnv(c.getenv)
+	if err != nil {
+		return &UsageError{fmt.Errorf("%s: %w", c.name, err)}
+	}
 	if u := c.getenv("BUNIX_REGISTRY_USERNAME"); u != "" {
 		opts = append(opts, registry.WithCredentials(u, c.getenv("BUNIX_REGISTRY_PASSWORD")))
 	}

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -272,8 +274,14 @@ func (p Prefetched) Nix() string {
 // IsRefused reports whether err is the registry's answer to the request
 // rather than a failure to reach it: a reference that does not parse, or a
 // registry saying no such manifest, or that it wants credentials (HTTP
-// 401, 403, 404), or an index with no image for the architecture.
+// 401, 403, 404), or an index with no image for the architecture, or an
+// image that is not what it claims to be. A network failure
+// (IsNetworkFailure) is never refused, even where a reader took the broken
+// stream for a corrupt layer.
 func IsRefused(err error) bool {
+	if IsNetworkFailure(err) {
+		return false
+	}
 	var te *transport.Error
 	var inv *image.InvalidError
 	if errors.As(err, &te) {
@@ -289,8 +297,37 @@ func IsRefused(err error) bool {
 // pkg/source, which calls them), is the user's: what the registry refuses
 // (IsRefused: a reference that does not parse, no such image, credentials
 // wanted, no image for the architecture, an image that is not what it
-// claims to be), or a missing file. It is the one rule of every command
-// that reads or writes a registry, and of the Nix builder nix-pull.
+// claims to be), a missing file, a standard input over its limit
+// (*image.SpoolLimitError), or a bad value in the environment
+// (*EnvError). A network failure never is (IsNetworkFailure). It is the
+// one rule of every command that reads or writes a registry, and of the
+// Nix builder nix-pull.
 func IsUserError(err error) bool {
-	return IsRefused(err) || errors.Is(err, fs.ErrNotExist)
+	if IsNetworkFailure(err) {
+		return false
+	}
+	var sl *image.SpoolLimitError
+	var ee *EnvError
+	return IsRefused(err) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &sl) || errors.As(err, &ee)
+}
+
+// IsNetworkFailure reports whether err comes from the network rather than
+// from what a registry answered: a connection refused, reset or broken, a
+// name that does not resolve, a registry that stalls (*StallError) or
+// redirects in a loop. It is the one rule that makes each of them a
+// failure (exit 1), never the user's input.
+func IsNetworkFailure(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	var stall *StallError
+	switch {
+	case errors.As(err, &op), errors.As(err, &dns), errors.As(err, &stall), errors.Is(err, ErrRedirectLoop):
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.ECONNRESET, syscall.ECONNREFUSED, syscall.ECONNABORTED, syscall.EPIPE, syscall.ETIMEDOUT, syscall.EHOSTUNREACH, syscall.ENETUNREACH} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,8 +1,12 @@
 package registry
 
 import (
+	"fmt"
+	"os"
 	"path"
 	"strings"
+
+	"github.com/nubificus/bunix/internal/msg"
 )
 
 // Scheme is the prefix that makes an argument a registry reference,
@@ -36,4 +40,21 @@ func Reference(s string) (string, bool) {
 		return s, true
 	}
 	return "", false
+}
+
+// RefOnly returns the reference s names for a command that reads
+// registries only (bunix prefetch): s itself, or REF of docker://REF. A
+// path is not a reference, though a registry might resolve it: s that
+// starts with "/", "./", "../" or "~", is "." or "..", or names a file
+// that exists is an error wrapping ErrBadReference (the user's), and no
+// registry is asked.
+func RefOnly(s string) (string, error) {
+	if ref, ok := strings.CutPrefix(s, Scheme); ok {
+		return ref, nil
+	}
+	looksLikePath := s == "." || s == ".." || strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || strings.HasPrefix(s, "~")
+	if _, err := os.Lstat(s); err == nil || looksLikePath {
+		return "", fmt.Errorf("%s: %w: it is a file path, and only registries are read here (HOST/NAME:TAG, or docker://REF)", msg.Quote(s, 120), ErrBadReference)
+	}
+	return s, nil
 }

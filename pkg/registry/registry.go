@@ -1,6 +1,11 @@
 // Package registry talks to image registries with go-containerregistry's
 // remote package: Push sends an image file, Get fetches the images at a
-// reference. Both take the same options, as crane's commands do.
+// reference. Both take the same options, as crane's commands do. Every
+// request goes through one guard (transport.go), whatever transport
+// carries it: a registry that keeps bunix waiting longer than the timeout
+// for a byte fails with a *StallError, a tenth redirect with
+// ErrRedirectLoop. makeOptions is the one place that builds the
+// transport; an option for it (a TLS setting, say) belongs there.
 package registry
 
 import (
@@ -8,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -25,6 +31,7 @@ type options struct {
 	insecure  bool
 	keychain  authn.Keychain
 	transport http.RoundTripper
+	timeout   time.Duration
 }
 
 // Insecure lets Push and Get talk plain HTTP to the registry.
@@ -34,14 +41,28 @@ func Insecure() Option { return func(o *options) { o.insecure = true } }
 // config (~/.docker/config.json, $DOCKER_CONFIG) and its credential helpers.
 func WithKeychain(k authn.Keychain) Option { return func(o *options) { o.keychain = k } }
 
-// WithTransport sets the HTTP transport, e.g. for a test registry.
+// WithTransport sets the HTTP transport, e.g. for a test registry. The
+// timeouts and the redirect cap still apply: makeOptions wraps it.
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
 
+// WithTimeout sets how long a registry may keep bunix waiting for a byte
+// (DefaultTimeout when not set, or not positive): for the answer to a
+// request, for the next byte of a body, or to take the next piece of an
+// upload. A registry that waits longer fails the request with a
+// *StallError.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// makeOptions applies opts, and puts the guard (timeouts, redirect cap)
+// around the transport: every request to a registry goes through it.
 func makeOptions(opts []Option) options {
 	o := options{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	o.transport = &guard{inner: o.transport, timeout: o.timeout}
 	return o
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/image"
 	"golang.org/x/sys/unix"
 )
@@ -392,9 +391,9 @@ func (x *Ext) writeNode(w io.WriterAt, n *node) error {
 	if n.entry.Source == "" {
 		return x.writeRuns(w, n, n.entry.Data)
 	}
-	f, _, err := filekind.OpenRegular(n.entry.Source)
+	f, err := n.entry.Open()
 	if err != nil {
-		return err
+		return fmt.Errorf("reading %s for %s: %w", n.entry.Source, n.entry.Path, err)
 	}
 	defer f.Close()
 	var logical int64

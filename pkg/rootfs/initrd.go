@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/u-root/u-root/pkg/cpio"
 )
@@ -134,8 +133,9 @@ func writeCPIO(w io.Writer, tree []image.Entry, mtime time.Time) error {
 
 // lazyFile is the contents of a regular entry read from disk as an io.ReaderAt that opens the
 // source on first read, so that only the file being written is open. The
-// cpio writer closes it when it has copied it. The source must still be a
-// regular file: a FIFO or a device swapped in is an error, not a hang.
+// cpio writer closes it when it has copied it. The source must still be the
+// file planned (image.Entry.Open): a link, a FIFO or another file swapped
+// in is an error, not a hang or a host file in the initrd.
 type lazyFile struct {
 	entry image.Entry
 	f     *os.File
@@ -143,7 +143,7 @@ type lazyFile struct {
 
 func (l *lazyFile) ReadAt(p []byte, off int64) (int, error) {
 	if l.f == nil {
-		f, _, err := filekind.OpenRegular(l.entry.Source)
+		f, err := l.entry.Open()
 		if err != nil {
 			return 0, fmt.Errorf("reading %s for %s: %w", l.entry.Source, l.entry.Path, err)
 		}

@@ -93,7 +93,11 @@ func TestInitrdLargestFile(t *testing.T) {
 	}
 	f.Close()
 	var head headWriter
-	tree := []image.Entry{{Path: "/big", Type: image.Regular, Source: src, Size: maxCPIONumber}}
+	entries, err := image.FromPath(src, "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := entries
 	if err := WriteInitrd(&head, tree, InitrdOptions{MTime: mtime}); err != nil {
 		t.Fatal(err)
 	}

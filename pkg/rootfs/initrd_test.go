@@ -174,7 +174,7 @@ func TestInitrdSourceFIFO(t *testing.T) {
 	go func() { done <- WriteInitrd(io.Discard, tree, InitrdOptions{MTime: mtime}) }()
 	select {
 	case err := <-done:
-		if want := "reading " + p + " for /conf/redis.conf: " + p + " is a named pipe (FIFO), not a regular file"; err == nil || !strings.Contains(err.Error(), want) {
+		if want := "reading " + p + " for /conf/redis.conf: " + p + " changed while the image was written: it is now a named pipe (FIFO), not the regular file planned"; err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("WriteInitrd(source now a FIFO) = %v, want %q", err, want)
 		}
 	case <-time.After(5 * time.Second):

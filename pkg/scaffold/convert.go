@@ -15,6 +15,7 @@ import (
 
 	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -89,7 +90,11 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		}
 	}
 	for _, c := range all {
-		if msg := bc.check(c); msg != "" {
+		msg, err := bc.check(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Where, err)
+		}
+		if msg != "" {
 			bad.add("%s: %s", c.Where, msg)
 		}
 	}
@@ -97,6 +102,12 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		if o.resolve == nil {
 			bad.add("%s: %s: a base image needs resolving to its digest, which this conversion cannot do", d.FromWhere, clip(d.From))
 		} else if b, err := o.resolve(d.From); err != nil {
+			// What the registry refuses is the file's problem; a failure
+			// to reach it (registry.IsNetworkFailure) or to store the image
+			// is not.
+			if !registry.IsRefused(err) {
+				return nil, fmt.Errorf("%s: %s: pinning the base image: %w", d.FromWhere, clip(d.From), err)
+			}
 			bad.add("%s: %s: pinning the base image: %v", d.FromWhere, clip(d.From), err)
 		} else {
 			d.Base = &b
@@ -202,24 +213,36 @@ func openContext(dir string) (*buildContext, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the build context %s: %w", dir, err)
 	}
+	planned, err := os.Lstat(real)
+	if err != nil {
+		return nil, fmt.Errorf("opening the build context %s: %w", dir, err)
+	}
 	root, err := os.OpenRoot(real)
 	if err != nil {
 		return nil, fmt.Errorf("opening the build context %s: %w", dir, err)
+	}
+	// os.OpenRoot follows links in real's path: make sure it opened the
+	// directory EvalSymlinks found, not one a link swapped in since.
+	if fi, err := root.Stat("."); err != nil || filekind.IDOf(fi) != filekind.IDOf(planned) {
+		root.Close()
+		return nil, &filekind.ChangedError{Path: real, While: "the build context was read", Reason: "it is now another directory"}
 	}
 	return &buildContext{dir: dir, real: real, root: root}, nil
 }
 
 // check returns what is wrong with c's source, or "": it must lie inside the
 // context, after symlinks too, and an ADD must not name an archive. A source
-// that does not exist yet is left for the build to report.
-func (bc *buildContext) check(c Copy) string {
+// that does not exist yet is left for the build to report. The error is a
+// *filekind.ChangedError: the file read to tell an archive is not the one
+// checked, swapped since (for a link, or another file).
+func (bc *buildContext) check(c Copy) (string, error) {
 	outside := "forbidden path outside the build context " + bc.dir
 	src := filepath.FromSlash(c.Source)
 	if filepath.IsAbs(src) {
-		return outside + " (Docker reads absolute sources from the context too; write it relative to the context)"
+		return outside + " (Docker reads absolute sources from the context too; write it relative to the context)", nil
 	}
 	if !filepath.IsLocal(src) {
-		return outside
+		return outside, nil
 	}
 	fi, err := bc.root.Stat(src)
 	switch {
@@ -229,19 +252,32 @@ func (bc *buildContext) check(c Copy) string {
 		return addArchive(c, nil)
 	case err != nil:
 		if bc.escapes(src) {
-			return outside
+			return outside, nil
 		}
-		return fmt.Sprintf("reading it: %v", err)
+		return fmt.Sprintf("reading it: %v", err), nil
 	}
 	if !fi.Mode().IsRegular() {
-		return "" // a directory is copied, not extracted, by ADD too
+		return "", nil // a directory is copied, not extracted, by ADD too
+	}
+	// A source that is a link (inside the context, which os.Root keeps
+	// to) is followed as checked; any other is opened following no link.
+	flags := os.O_RDONLY | syscall.O_NONBLOCK
+	if lfi, err := bc.root.Lstat(src); err == nil && lfi.Mode()&fs.ModeSymlink == 0 {
+		flags |= syscall.O_NOFOLLOW
 	}
 	return addArchive(c, func() ([]byte, error) {
-		f, err := bc.root.OpenFile(src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		filekind.Opening(filepath.Join(bc.real, src))
+		f, err := bc.root.OpenFile(src, flags, 0)
 		if err != nil {
+			if lfi, lerr := bc.root.Lstat(src); flags&syscall.O_NOFOLLOW != 0 && lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 || bc.escapes(src) {
+				return nil, &filekind.ChangedError{Path: filepath.Join(bc.dir, src), While: "the build context was read", Reason: "it is now a symbolic link"}
+			}
 			return nil, err
 		}
 		defer f.Close()
+		if ofi, err := f.Stat(); err != nil || filekind.IDOf(ofi) != filekind.IDOf(fi) {
+			return nil, &filekind.ChangedError{Path: filepath.Join(bc.dir, src), While: "the build context was read", Reason: "it is now another file"}
+		}
 		head := make([]byte, 512)
 		n, err := io.ReadFull(f, head)
 		if err == io.ErrUnexpectedEOF || err == io.EOF {
@@ -271,33 +307,38 @@ var archiveSuffixes = []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", "
 var archiveMagic = [][]byte{{0x1f, 0x8b}, []byte("BZh"), {0xfd, '7', 'z', 'X', 'Z', 0}, {0x28, 0xb5, 0x2f, 0xfd}}
 
 // addArchive returns the problem with c when it is an ADD of an archive,
-// judged by its name, and by its first bytes when head can read them.
-func addArchive(c Copy, head func() ([]byte, error)) string {
+// judged by its name, and by its first bytes when head can read them. The
+// error is head's *filekind.ChangedError.
+func addArchive(c Copy, head func() ([]byte, error)) (string, error) {
 	if !c.add {
-		return ""
+		return "", nil
 	}
 	const msg = "Docker extracts this archive, bunix copies files as they are: COPY it to keep it packed, or extract it and COPY the files"
 	for _, s := range archiveSuffixes {
 		if strings.HasSuffix(strings.ToLower(c.Source), s) {
-			return msg
+			return msg, nil
 		}
 	}
 	if head == nil {
-		return ""
+		return "", nil
 	}
 	b, err := head()
+	var ce *filekind.ChangedError
+	if errors.As(err, &ce) {
+		return "", err
+	}
 	if err != nil {
-		return fmt.Sprintf("reading it: %v", err)
+		return fmt.Sprintf("reading it: %v", err), nil
 	}
 	for _, m := range archiveMagic {
 		if bytes.HasPrefix(b, m) {
-			return msg
+			return msg, nil
 		}
 	}
 	if len(b) >= 262 && string(b[257:262]) == "ustar" {
-		return msg
+		return msg, nil
 	}
-	return ""
+	return "", nil
 }
 
 // isBunnyfile reports whether src has a top-level "version:" key.

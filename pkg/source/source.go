@@ -6,9 +6,12 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,13 +26,64 @@ const Stdin = "-"
 // stdinName names standard input in errors and reports.
 const stdinName = "standard input"
 
+// Input is standard input as Inspect and Push read it: R, copied to a
+// temporary file of at most Limit bytes (image.OpenReader;
+// image.DefaultSpoolLimit when 0).
+type Input struct {
+	R     io.Reader
+	Limit int64
+}
+
+// open opens the image archive on in (image.OpenReader).
+func (in Input) open(ctx context.Context) (*image.File, error) {
+	f, err := image.OpenReader(ctx, in.R, "", "on "+stdinName, in.Limit)
+	var sl *image.SpoolLimitError
+	if errors.As(err, &sl) {
+		return nil, fmt.Errorf("%w (%s=SIZE raises the limit)", err, LimitEnv)
+	}
+	return f, err
+}
+
+// LimitEnv is the environment variable that sets Input.Limit: a size in
+// bytes, or with a suffix K, M, G or T (powers of 1024).
+const LimitEnv = "BUNIX_STDIN_LIMIT"
+
+// InputFromEnv returns r as an Input with the limit the environment sets
+// (LimitEnv), read through getenv. A bad value is a *registry.EnvError.
+func InputFromEnv(r io.Reader, getenv func(string) string) (Input, error) {
+	in := Input{R: r}
+	if s := getenv(LimitEnv); s != "" {
+		n, err := ParseSize(s)
+		if err != nil {
+			return in, &registry.EnvError{Name: LimitEnv, Value: s, Reason: err.Error()}
+		}
+		in.Limit = n
+	}
+	return in, nil
+}
+
+// ParseSize reads a size of more than 0 bytes: a number of bytes, or a
+// number with a suffix K, M, G or T (KiB, MiB, GiB, TiB; "G", "GiB" and
+// "GB" alike).
+func ParseSize(s string) (int64, error) {
+	num := strings.TrimRight(strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i"), "KMGTkmgt")
+	unit := strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s[len(num):], "B"), "i"))
+	shift := map[string]uint{"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
+	sh, ok := shift[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n <= 0 || n > math.MaxInt64>>sh {
+		return 0, fmt.Errorf("want a size of more than 0 bytes: a number of bytes, or one with K, M, G or T (8G, 512M)")
+	}
+	return n << sh, nil
+}
+
 // Inspect reports on arg: a file (one that exists is always read as one),
 // Stdin, or an explicit registry reference; a name that is neither an
 // existing file nor such a reference is an error wrapping fs.ErrNotExist,
 // and no registry is asked. One report for each image.
-func Inspect(ctx context.Context, arg string, stdin io.Reader, opts ...registry.Option) ([]*inspect.Report, error) {
+func Inspect(ctx context.Context, arg string, stdin Input, opts ...registry.Option) ([]*inspect.Report, error) {
 	if arg == Stdin {
-		f, err := image.OpenReader(stdin, "", "on "+stdinName)
+		f, err := stdin.open(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -63,11 +117,11 @@ func Inspect(ctx context.Context, arg string, stdin io.Reader, opts ...registry.
 
 // Push sends the image file src, or with Stdin the archive on stdin, to
 // ref (registry.Push).
-func Push(ctx context.Context, src, ref string, stdin io.Reader, opts ...registry.Option) (name.Digest, error) {
+func Push(ctx context.Context, src, ref string, stdin Input, opts ...registry.Option) (name.Digest, error) {
 	if src != Stdin {
 		return registry.Push(ctx, src, ref, opts...)
 	}
-	f, err := image.OpenReader(stdin, "", "on "+stdinName)
+	f, err := stdin.open(ctx)
 	if err != nil {
 		return name.Digest{}, err
 	}
