@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/ctxio"
 )
@@ -156,8 +154,7 @@ func (t *tarWriter) addLayerInPlace(lp *layerPlan, pool chunkPool) (blob, bool, 
 	if t.file == nil {
 		return blob{}, false, nil
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(int(t.file.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if fi, err := t.file.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return blob{}, false, nil
 	}
 	headerOf := func(h v1.Hash) ([]byte, error) {
