@@ -1,6 +1,7 @@
 # Build the image described by an args file:
 #
 #   nix-build                                  # ./args.nix
+#   nix-build /path/to/bunix/default.nix       # ./args.nix of the current directory
 #   nix-build --arg args ./examples/contents/args.nix
 #   nix-build --arg bunix /some/prefix         # a prebuilt bin/bunix, no nixpkgs needed
 #
@@ -27,7 +28,9 @@ in
 {
   pkgs ? if nixpkgs.success then import nixpkgs.value { } else noNixpkgs,
   bunix ? pkgs.callPackage ./nix/package.nix { },
-  args ? ./args.nix,
+  # null: ./args.nix of the directory nix-build runs in, else this
+  # checkout's (see defaultArgs).
+  args ? null,
   # A CA bundle package (etc/ssl/certs/ca-bundle.crt in it) for a `from`
   # registry whose certificate a private CA signs; see nix/lib.nix.
   cacert ? null,
@@ -45,8 +48,26 @@ let
     else
       throw "default.nix: args ${toString path}: expected an attribute set or a function returning one (got a ${builtins.typeOf value})";
 
+  # The args file when none is given. Run in this checkout (or in pure
+  # evaluation, which has no $PWD), ./args.nix here; run from another
+  # directory, that directory's args.nix, or this checkout's placeholder
+  # when it has none: either way a trace says which file it is.
+  pwd = builtins.getEnv "PWD";
+  here = toString ./.;
+  defaultArgs =
+    if pwd == "" || pwd == here then
+      ./args.nix
+    else if builtins.pathExists (pwd + "/args.nix") then
+      builtins.trace "default.nix: building ${pwd}/args.nix, the current directory's (--arg args FILE builds another)" (
+        /. + pwd + "/args.nix"
+      )
+    else
+      builtins.trace "default.nix: there is no args.nix in the current directory ${pwd}: building ${here}/args.nix, this checkout's placeholder example (--arg args ./path/to/args.nix builds yours)" ./args.nix;
+
   given =
-    if builtins.isAttrs args then
+    if args == null then
+      fromFile defaultArgs
+    else if builtins.isAttrs args then
       { root = args.root or ./.; } // args
     else
       fromFile args;

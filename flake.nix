@@ -23,7 +23,9 @@
     in
     {
       # The functions of nix/lib.nix. Pass either `bunix` (the package) or
-      # `system`, which picks self.packages.<system>.bunix.
+      # `system`, which picks self.packages.<system>.bunix. Given both, a
+      # bunix that names no system (a path, a non-flake input) is for
+      # `system`: pure evaluation knows no other.
       lib = builtins.mapAttrs (
         fname: f:
         {
@@ -33,7 +35,9 @@
         }@args:
         let
           package =
-            if bunix != null then
+            if bunix != null && system != null && !(builtins.isAttrs bunix && bunix ? system) then
+              (if builtins.isAttrs bunix then bunix else { outPath = bunix; }) // { inherit system; }
+            else if bunix != null then
               bunix
             else if system != null then
               self.packages.${system}.bunix
@@ -68,6 +72,7 @@
         default = {
           type = "app";
           program = "${self.packages.${system}.bunix}/bin/bunix";
+          meta.description = "bunix: package unikernels as container images for urunc";
         };
       });
 

@@ -245,14 +245,14 @@ func TestBaseFromLocalFile(t *testing.T) {
 	for _, from := range []string{"./base", "./base.tar"} {
 		t.Run(from, func(t *testing.T) {
 			args := filepath.Join(dir, "args-"+filepath.Base(from)+".nix")
-			os.WriteFile(args, []byte(`{ name = "urunc/nginx"; tag = "local"; from = `+from+`; annotations = { hypervisor = "firecracker"; }; }`), 0o644)
+			os.WriteFile(args, []byte(`{ name = "urunc/nginx"; tag = "local"; from = `+from+`; annotations = { unikernelVersion = "0.17.0"; }; }`), 0o644)
 			out := nixBuild(t, "--arg", "args", args)
 			cli := filepath.Join(t.TempDir(), "cli.tar")
 			bunixCLI(t, dir, nil, "build", "-f", args, "-o", cli)
 			if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
 				t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
 			}
-			if r := inspect(t, out); r.Urunc["hypervisor"] != "firecracker" || r.Urunc["binary"] != "/unikraft/bin/kernel" {
+			if r := inspect(t, out); r.Urunc["unikernelVersion"] != "0.17.0" || r.Urunc["hypervisor"] != "qemu" || r.Urunc["binary"] != "/unikraft/bin/kernel" {
 				t.Errorf("inspect: %+v", r)
 			}
 		})

@@ -137,3 +137,50 @@ func TestMakeImageArgs(t *testing.T) {
 		t.Errorf("make image ARGS=no/such/args.nix: %v\n%s", err, out)
 	}
 }
+
+// TestDefaultNixFromElsewhere: nix-build /path/to/bunix/default.nix run in
+// the user's own directory builds that directory's args.nix, and says so;
+// run in a directory without one, it says that it builds the checkout's
+// placeholder, and how to name another. Run in the checkout, it says
+// nothing.
+func TestDefaultNixFromElsewhere(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	defaultNix := filepath.Join(root, "default.nix")
+	mine := t.TempDir()
+	os.WriteFile(filepath.Join(mine, "kernel"), []byte("my kernel"), 0o644)
+	os.WriteFile(filepath.Join(mine, "args.nix"), []byte(`{
+  name = "user/mine";
+  files."./kernel" = "/unikernel/kernel";
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; };
+  cmd = [ "x" ];
+}
+`), 0o644)
+	out, stderr, err := testenv.NixBuild(t, mine, defaultNix, "--arg", "bunix", testenv.Bunix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out, "-user-mine-latest.tar") {
+		t.Errorf("nix-build default.nix in %s built %s, not its args.nix", mine, out)
+	}
+	if want := "default.nix: building " + mine + "/args.nix, the current directory's (--arg args FILE builds another)"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+
+	empty := t.TempDir()
+	out, stderr, err = testenv.NixBuild(t, empty, defaultNix, "--arg", "bunix", testenv.Bunix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out, "-bunix-hello-latest.tar") {
+		t.Errorf("nix-build default.nix in %s built %s, not the placeholder", empty, out)
+	}
+	if want := "default.nix: there is no args.nix in the current directory " + empty + ": building " + root + "/args.nix, this checkout's placeholder example (--arg args ./path/to/args.nix builds yours)"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+
+	if _, stderr, err := testenv.NixBuild(t, root, defaultNix, "--arg", "bunix", testenv.Bunix(t)); err != nil {
+		t.Fatal(err)
+	} else if strings.Contains(stderr, "default.nix: ") {
+		t.Errorf("in the checkout, nix-build default.nix says:\n%s", stderr)
+	}
+}

@@ -373,7 +373,7 @@ func TestLayerFromBinaryCache(t *testing.T) {
 	if b, err := exec.Command(nix, "--extra-experimental-features", "nix-command", "copy", "--to", "file://"+cache, kernelLayer).CombinedOutput(); err != nil {
 		t.Fatalf("nix copy: %v\n%s", err, b)
 	}
-	store := t.TempDir()
+	store := testenv.NixStoreDir(t)
 	out2, stderr, err := testenv.NixBuild(t, "", expr, "--store", store,
 		"--option", "substituters", "file://"+cache, "--option", "require-sigs", "false")
 	if err != nil {

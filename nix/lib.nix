@@ -29,6 +29,7 @@ let
     hasContext
     head
     isAttrs
+    isBool
     isList
     isPath
     isString
@@ -226,6 +227,30 @@ let
 
       _Default value:_ `"per-file"`
 
+    `urunc` (String or null; _optional_)
+    : The oldest urunc release the image must run on: `"0.5"`, `"0.6"`,
+      `"0.7"`, `"0.8"`, or `"main"` for urunc's unreleased main branch. The
+      builder refuses guests, monitors and rootfs forms that release cannot
+      run (docs/args.md, "Which urunc").
+
+      _Default value:_ `null` (the newest release, `"0.8"`)
+
+    `urunit` (Path, Derivation, String or AttrSet; _optional_)
+    : A static urunit binary, for a linux guest, or `{ ref; digest; hash; }`,
+      an image holding /urunit, pulled like `from`: bunix puts it at /urunit in
+      the guest's rootfs (the initrd or block image it builds, or a raw
+      rootfs) and "/urunit" first in the process args, so that urunc 0.7
+      and later hand the guest its env, user and working directory through
+      it (docs/args.md, "urunit").
+
+      _Default value:_ `null`
+
+    `workingDir`, `user` (String or null; _optional_)
+    : The image config's WorkingDir (an absolute path) and User (`"UID"` or
+      `"UID:GID"`), which urunc 0.7 and later hand a Linux guest's urunit.
+
+      _Default value:_ `null`
+
     `root` (Path or null; _optional_)
     : Directory that relative sources are relative to, usually the
       directory of the args file (`./.`). Required when a relative source is
@@ -289,6 +314,10 @@ let
       format ? null,
       compression ? null,
       layers ? null,
+      urunc ? null,
+      urunit ? null,
+      workingDir ? null,
+      user ? null,
       root ? null,
       cacert ? null,
       bunix,
@@ -312,6 +341,10 @@ let
             format
             compression
             layers
+            urunc
+            urunit
+            workingDir
+            user
             root
             cacert
             bunix
@@ -320,13 +353,15 @@ let
         entries
         spec
         rootfsLayerSpec
+        fromImages
         ;
 
       # One layer derivation per copy, when each copy gets a layer of its
       # own (per-file layers, no more than the cap of 100) and the copy and
       # compression look right, and the image has no base (whose layers
       # count against the cap and whose settings are defaults of the
-      # rootfs's): otherwise the image derivation encodes the layers itself,
+      # rootfs's) and no copy out of an image (which the image derivation
+      # extracts): otherwise the image derivation encodes the layers itself,
       # and reports what is wrong with the field's position.
       layerDerivations =
         c:
@@ -334,6 +369,7 @@ let
           c' = if c == null then "none" else c;
           layered =
             from == null
+            && !fromImages
             && (layers == null || layers == "per-file")
             && elem c' [ "none" "gzip" "zstd" ]
             && length entries + (if rootfs == null then 1 else 2) <= 100;
@@ -407,11 +443,25 @@ let
     bunix: attrs:
     builtins.derivation (
       {
-        system = bunix.system or builtins.currentSystem;
+        system = systemOf bunix;
         builder = "${prefixOf bunix}/bin/bunix";
       }
       // attrs
     );
+
+  # systemOf bunix: the system bunix is for: its `system` attribute (a
+  # package has one), else the system Nix runs on, which a flake's pure
+  # evaluation does not know.
+  systemOf =
+    bunix:
+    if isAttrs bunix && bunix ? system then
+      bunix.system
+    else if builtins ? currentSystem then
+      builtins.currentSystem
+    else
+      throw "bunix = ${
+        if isAttrs bunix && !(bunix ? outPath) then "an attribute set" else toString bunix
+      }: which system is it for? It names none, and in pure evaluation (a flake) Nix does not know the system it runs on: give bunix a system, e.g. `bunix = prebuilt // { system = \"x86_64-linux\"; }` for a non-flake input or `bunix = { outPath = ./out; system = \"x86_64-linux\"; }` for a path, or pass the package (bunix.packages.\${system}.bunix), or give bunix.lib.buildImage system = \"x86_64-linux\" too; or evaluate with --impure";
 
   # nonNull o: o without its null attributes (those not set).
   nonNull = o: removeAttrs o (builtins.filter (k: o.${k} == null) (attrNames o));
@@ -474,6 +524,20 @@ let
 
       _Default value:_ `"amd64"`
 
+    `hypervisor` (String or null; _optional_)
+    : The urunc monitor the guest runs on. A Unikraft catalog index (as
+      `kraft pkg` writes it) holds one image per monitor, its platform's os
+      the monitor's name (`qemu`, `fc` for firecracker): this picks it, and
+      the image for os linux when there is none. `buildImage` passes its
+      `hypervisor` annotation. `bunix prefetch --hypervisor` hashes the same.
+
+      _Default value:_ `null` (the linux image, else the only one)
+
+    `insecure` (Bool; _optional_)
+    : Talk plain HTTP to the registry (a mirror off loopback without TLS).
+
+      _Default value:_ `false`
+
     `cacert` (Derivation or null; _optional_)
     : A CA bundle package (nixpkgs' `cacert`, or any holding
       `etc/ssl/certs/ca-bundle.crt`) for a registry whose certificate a
@@ -522,6 +586,8 @@ let
       digest,
       hash,
       architecture ? "amd64",
+      hypervisor ? null,
+      insecure ? false,
       cacert ? null,
       bunix,
     }:
@@ -544,6 +610,10 @@ let
       throw "${context}: digest = ${toJSON digest}: want \"sha256:\" and 64 lower-case hex digits"
     else if !isString hash || match "sha256-[A-Za-z0-9+/]{43}=" hash == null then
       throw "${context}: hash = ${toJSON hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
+    else if hypervisor != null && (!isString hypervisor || match "[a-z0-9-]+" hypervisor == null) then
+      throw "${context}: hypervisor = ${toJSON hypervisor}: want a urunc monitor name, e.g. \"qemu\" or \"firecracker\""
+    else if !isBool insecure then
+      throw "${context}: insecure = ${toJSON insecure}: want true or false"
     else
       bunixDerivation bunix (
         {
@@ -562,6 +632,8 @@ let
           ];
         }
         // (if cacert == null then { } else { SSL_CERT_FILE = "${cacert}/etc/ssl/certs/ca-bundle.crt"; })
+        // (if hypervisor == null then { } else { inherit hypervisor; })
+        // (if insecure then { insecure = "1"; } else { })
       );
 
   /**

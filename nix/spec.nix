@@ -18,7 +18,9 @@
 #       { "source": "/nix/store/...-redis.hvt", "target": "/unikernel/redis.hvt",
 #         "field": "files.\"./redis.hvt\"" },
 #       { "source": "/nix/store/...-app", "target": "/unikernel/app.hvt",
-#         "field": "contents[0]" }
+#         "field": "contents[0]" },
+#       { "source": "/urunit", "target": "/urunit", "field": "contents[1]",
+#         "image": "/nix/store/...-urunit-0123456789ab-oci" }
 #     ],
 #     "annotations": { "unikernelType": "rumprun", ... },
 #     "env": { "REDIS_PORT": "6379" },
@@ -41,9 +43,18 @@
 # the output of pullImage when buildImage was given { ref; digest; hash; }.
 # "architecture" is present only when the caller set it. "contents" lists the
 # files entries first (in attribute name order), then the contents entries in
-# list order; "field" says where each came from, for error messages.
-# "annotations", "env", "entrypoint" and "cmd" are passed through untouched,
-# the last three only when the caller gave them (not null). "positions" says
+# list order; "field" says where each came from, for error messages. An
+# entry with "image" copies out of that image (the store path of an image
+# file, or of pullImage's layout): its "source" is the path in the image,
+# which the builder extracts (pkg/build extractSources); it may stand in
+# "contents" and in rootfs "include".
+# "annotations", "env", "entrypoint", "cmd", "urunc", "workingDir" and
+# "user" are passed through untouched, all but the first only when the
+# caller gave them (not null); "urunit", when given, is a store path like a
+# "source", or { "image": store path } for urunit = { ref; digest; hash; },
+# the image pullImage pulled, which the builder takes /urunit from (the
+# rootfs layer's spec carries "urunc" and "urunit" too, whose rules and
+# file the rootfs depends on). "positions" says
 # where the caller wrote each field (pkg/args/positions.nix), for error
 # messages. "rootfs" is present only when the caller gave one: its "include"
 # entries are made like "contents" ones (an attribute set's in name order, a
@@ -67,11 +78,13 @@
 }:
 let
   inherit (builtins)
+    any
     attrNames
     concatStringsSep
     genList
     hasContext
     isAttrs
+    isBool
     isList
     isPath
     isString
@@ -137,6 +150,10 @@ let
       format,
       compression,
       layers,
+      urunc,
+      urunit,
+      workingDir,
+      user,
       root,
       cacert,
       bunix,
@@ -159,8 +176,10 @@ let
             path = p;
             name = storeName "source" (baseNameOf (toString p));
           }
+        else if builtins ? currentSystem then
+          fail field "source ${toString p} does not exist"
         else
-          fail field "source ${toString p} does not exist";
+          fail field "source ${toString p} does not exist, or is outside the flake: pure evaluation (a flake) sees no file outside it; copy it into the flake (git add it, in a git repository), make it an input of the flake (flake = false), or build with --impure";
 
       # source field s: the store path of s, as a string with context.
       source =
@@ -196,9 +215,21 @@ let
         else
           fail field "target must be a string (got ${describe target})";
 
+      # A files value may be { image; target; }: the key is then the path
+      # in that image, copied out of it as a contents entry with image is.
       fileEntries =
         if isAttrs files then
-          map (src: entry "files.${toJSON src}" src files.${src}) (attrNames files)
+          map (
+            src:
+            let
+              v = files.${src};
+              field = "files.${toJSON src}";
+            in
+            if isAttrs v && !(isStoreObject v) then
+              imageEntry field (v // { source = src; })
+            else
+              entry field src v
+          ) (attrNames files)
         else
           throw "${context}: files must be an attribute set of \"source\" = \"/target\" (got ${describe files})";
 
@@ -207,7 +238,7 @@ let
         list: i: e:
         let
           field = "${list}[${toString i}]";
-          extra = attrNames (removeAttrs e [ "source" "target" ]);
+          extra = attrNames (removeAttrs e [ "source" "target" "image" ]);
         in
         if !isAttrs e then
           fail field "expected { source = ...; target = \"/...\"; } (got ${describe e})"
@@ -216,9 +247,32 @@ let
         else if !(e ? target) then
           fail field "missing target"
         else if extra != [ ] then
-          fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: source, target)"
+          fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: source, target, image)"
+        else if e ? image then
+          imageEntry field e
         else
           entry field e.source e.target;
+
+      # imageEntry field e: a copy out of an image, { image; source;
+      # target; }: source is the path in it, which the builder extracts
+      # from the pulled layout.
+      imageEntry =
+        field: e:
+        let
+          extra = attrNames (removeAttrs e [ "source" "target" "image" ]);
+        in
+        if extra != [ ] then
+          fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: image, target)"
+        else if !(e ? image) || !(e ? target) then
+          fail field "a copy out of an image is { image = { ref; digest; hash; }; target = \"/...\"; }"
+        else if !isString e.source || !isString e.target then
+          fail field "source (the path in the image) and target must be strings"
+        else
+          {
+            inherit (e) source target;
+            inherit field;
+            image = imagePath "${field}.image" e.image;
+          };
 
       # listEntries name v: the copies of v, a list of { source; target; }
       # named name in messages.
@@ -246,36 +300,78 @@ let
           // (if rootfs.include or null == null then { } else { include = includeEntries rootfs.include; })
           // (if rootfs.from or null == null then { } else { from = source "rootfs.from" rootfs.from; });
 
-      # fromSpec: the store path of the base image.
-      fromSpec =
-        if isAttrs from && !(isStoreObject from) then
+      # imagePath field img: the store path of the image img (the base,
+      # or an image a copy takes files from): { ref; digest; hash;
+      # insecure; } becomes pullImage's layout, for the architecture and
+      # the hypervisor annotation, as bunix build opens it (args.Monitor:
+      # the short key first, "" for none); a path or derivation is itself.
+      imagePath =
+        field: img:
+        if isAttrs img && !(isStoreObject img) then
           let
-            extra = attrNames (removeAttrs from [ "ref" "digest" "hash" ]);
+            extra = attrNames (removeAttrs img [ "ref" "digest" "hash" "insecure" ]);
+            monitor =
+              if isAttrs annotations then
+                annotations.hypervisor or annotations."com.urunc.unikernel.hypervisor" or ""
+              else
+                "";
           in
           if extra != [ ] then
-            fail "from" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
-          else if !(from ? ref) || !(from ? digest) || !(from ? hash) then
-            fail "from" "a registry base is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
+            fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash, insecure)"
+          else if !(img ? ref) || !(img ? digest) || !(img ? hash) then
+            fail field "an image in a registry is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
+          else if !isBool (img.insecure or false) then
+            fail "${field}.insecure" "must be true or false (got ${describe img.insecure})"
           else
             toString (pullImage {
-              inherit (from) ref digest hash;
+              inherit (img) ref digest hash;
               inherit bunix cacert;
               architecture = if architecture == null then "amd64" else architecture;
+              hypervisor = if isString monitor && monitor != "" then monitor else null;
+              insecure = img.insecure or false;
             })
-        else if isString from && !(hasContext from) && !(hasPrefix "/" from) && !(hasPrefix "." from) then
-          fail "from" "the reference ${toJSON from} is for bunix build only: in Nix write { ref; digest; hash; } (bunix prefetch REF prints it)"
+        else if isString img && !(hasContext img) && !(hasPrefix "/" img) && !(hasPrefix "." img) then
+          fail field "the reference ${toJSON img} is for bunix build only: in Nix write { ref; digest; hash; } (bunix prefetch REF prints it)"
         else
-          source "from" from;
+          source field img;
+
+      # fromSpec: the store path of the base image.
+      fromSpec = imagePath "from" from;
 
       entries = fileEntries ++ contentEntries;
+
+      # urunitSpec: the store path of the urunit binary.
+      urunitSpec =
+        if urunit == null then
+          null
+        else if isAttrs urunit && !(isStoreObject urunit) then
+          let
+            extra = attrNames (removeAttrs urunit [ "ref" "digest" "hash" ]);
+          in
+          if extra != [ ] then
+            fail "urunit" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
+          else if !(urunit ? ref) || !(urunit ? digest) || !(urunit ? hash) then
+            fail "urunit" "an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
+          else
+            {
+              image = toString (pullImage {
+                inherit (urunit) ref digest hash;
+                inherit bunix cacert;
+                architecture = if architecture == null then "amd64" else architecture;
+              });
+            }
+        else
+          source "urunit" urunit;
 
       spec =
         {
           version = specVersion;
           inherit name tag;
-          # Where each field is written, so that the builder's messages
-          # name the line.
-          positions = import ../pkg/args/positions.nix rootPath args;
+          # Where each field is written, relative to root, so that the
+          # builder's messages name the line; without a root none are
+          # given, since absolute file names would tie the derivation to
+          # where the files live.
+          positions = if rootPath == null then { } else import ../pkg/args/positions.nix rootPath args;
           contents = entries;
           annotations =
             if isAttrs annotations then
@@ -283,7 +379,7 @@ let
             else
               throw "${context}: annotations must be an attribute set (got ${describe annotations})";
         }
-        // nonNull { inherit env entrypoint cmd; }
+        // nonNull { inherit env entrypoint cmd urunc workingDir user; urunit = urunitSpec; }
         // (if architecture == null then { } else { inherit architecture; })
         // (if rootfs == null then { } else { rootfs = rootfsSpec; })
         // (if from == null then { } else { from = fromSpec; })
@@ -291,6 +387,9 @@ let
     in
     {
       inherit entries spec;
+      # fromImages: some copy takes its files from an image, which only
+      # the image derivation extracts.
+      fromImages = any (e: e ? image) (entries ++ (if rootfs == null then [ ] else rootfsSpec.include or [ ]));
       rootfsLayerSpec =
         c:
         toJSON (
@@ -309,7 +408,7 @@ let
             rootfs = rootfsSpec;
             compression = c;
           }
-          // nonNull { inherit env entrypoint cmd; }
+          // nonNull { inherit env entrypoint cmd urunc; urunit = urunitSpec; }
         );
     };
 in

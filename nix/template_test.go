@@ -2,6 +2,7 @@ package nix_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,5 +42,33 @@ func TestTemplateFlakePrebuilt(t *testing.T) {
 	}
 	if !bytes.Equal(testenv.ReadFile(t, viaFlake), testenv.ReadFile(t, viaDefault)) {
 		t.Errorf("the template's flake (%s) and default.nix (%s) build different bytes", viaFlake, viaDefault)
+	}
+}
+
+// TestTemplateFlakePrebuiltFollows: left alone, the template's prebuilt
+// input follows the bunix input, so that locking the flake fetches nothing
+// for it (it once fetched github:nubificus/bunix a second time, unused).
+func TestTemplateFlakePrebuiltFollows(t *testing.T) {
+	root := testenv.ModuleRoot(t)
+	nixCmd := testenv.Require(t, "nix")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "flake.nix"), scaffold.Flake(), 0o644)
+	cmd := exec.Command(nixCmd, "--extra-experimental-features", "nix-command flakes", "flake", "lock",
+		"--override-input", "bunix", "path:"+root, "path:"+dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nix flake lock of the template's flake: %v\n%s", err, out)
+	}
+	var lock struct {
+		Root  string
+		Nodes map[string]struct {
+			Inputs map[string]any
+		}
+	}
+	if err := json.Unmarshal(testenv.ReadFile(t, filepath.Join(dir, "flake.lock")), &lock); err != nil {
+		t.Fatal(err)
+	}
+	got := lock.Nodes[lock.Root].Inputs["prebuilt"]
+	if l, ok := got.([]any); !ok || len(l) != 1 || l[0] != "bunix" {
+		t.Errorf("flake.lock: the prebuilt input is %v, want [\"bunix\"] (following bunix)", got)
 	}
 }

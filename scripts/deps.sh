@@ -6,8 +6,12 @@
 #                         containerd, a registry, skopeo, cpio, gzip, e2fsprogs (e2fsck, debugfs, dumpe2fs:
 #                         they read back the block images bunix writes),
 #                         qemu-system-x86 (the boot test), and make itself,
-#                         for .ci/run on a bare machine
+#                         for .ci/run on a bare machine, and openssh-server
+#                         and openssh-client (the remote-builder test runs an
+#                         sshd of its own on loopback)
 #   scripts/deps.sh nix   only Nix, for `make image`
+#   scripts/deps.sh newnix  debootstrap, which scripts/newnix.sh makes its
+#                         Debian sid rootfs with
 #
 # With everything, it also builds the real cosign (go install, from the Go
 # module proxy) into $HOME/.cache/bunix-tools, once: the tests check
@@ -18,7 +22,8 @@
 set -euo pipefail
 
 # Each entry is COMMAND:PACKAGE[,PACKAGE...]: the packages that provide
-# COMMAND. nix-setup-systemd is only a Recommends of nix-bin, but it creates
+# COMMAND; a PACKAGE written A|B is the first of them apt knows (the docker
+# CLI is docker.io's up to Debian 13, docker-cli's in sid). nix-setup-systemd is only a Recommends of nix-bin, but it creates
 # the nixbld group and users that nix-build needs when run as root.
 # docker.io's Depends (containerd, runc, tini) are all dockerd needs here,
 # and bring the containerd and ctr the tests also run on their own;
@@ -26,10 +31,12 @@ set -euo pipefail
 # AppArmor on, or no cgroups mounted.
 nix=nix-build:nix-bin,nix-setup-systemd
 case "${1:-all}" in
-all) needs=("$nix" dockerd:docker.io containerd:containerd ctr:containerd
+all) needs=("$nix" dockerd:docker.io 'docker:docker-cli|docker.io' containerd:containerd ctr:containerd
 	docker-registry:docker-registry skopeo:skopeo cpio:cpio gzip:gzip e2fsck:e2fsprogs
-	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86 make:make) ;;
+	debugfs:e2fsprogs dumpe2fs:e2fsprogs qemu-system-x86_64:qemu-system-x86 make:make
+	sshd:openssh-server ssh:openssh-client ssh-keygen:openssh-client) ;;
 nix) needs=("$nix") ;;
+newnix) needs=(debootstrap:debootstrap) ;;
 *)
 	echo "usage: $0 [nix]" >&2
 	exit 2
@@ -87,6 +94,18 @@ if ((EUID != 0)); then
 fi
 log "apt-get update"
 "${sudo[@]}" apt-get update -q >&2
+for i in "${!missing[@]}"; do
+	if [[ ${missing[i]} == *"|"* ]]; then
+		IFS='|' read -ra alternatives <<<"${missing[i]}"
+		for p in "${alternatives[@]}"; do
+			if apt-cache show "$p" >/dev/null 2>&1; then
+				missing[i]=$p
+				break
+			fi
+		done
+		missing[i]=${missing[i]%%|*}
+	fi
+done
 if ((${#missing[@]} > 0)); then
 	log "apt-get install ${missing[*]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
@@ -99,6 +118,14 @@ fi
 if [[ " ${missing[*]} " == *" docker-registry "* && -d /run/systemd/system ]]; then
 	log "systemctl disable --now docker-registry.service"
 	"${sudo[@]}" systemctl disable --now docker-registry.service >&2
+fi
+# Likewise openssh-server's sshd, on port 22: the remote-builder test starts
+# its own. (Only when this run installed it: a machine reached over SSH
+# already had it.)
+if [[ " ${missing[*]} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+	log "systemctl disable --now ssh.service ssh.socket"
+	"${sudo[@]}" systemctl disable --now ssh.service >&2
+	"${sudo[@]}" systemctl disable --now ssh.socket >&2 2>/dev/null || true
 fi
 
 for need in "${needs[@]}"; do

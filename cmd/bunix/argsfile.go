@@ -9,6 +9,7 @@ import (
 
 	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
 )
 
@@ -67,4 +68,24 @@ func maxArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// uruncFlag adds --urunc, the oldest urunc release the image must run on,
+// to cmd; def says what the default is.
+func uruncFlag(cmd *cobra.Command, release *string, def string) {
+	cmd.Flags().StringVar(release, "urunc", "", "the oldest urunc release the image must run on: "+orList(urunc.ReleasedNames())+", or main (default: "+def+")")
+	completeFlag(cmd, "urunc", completeWords(func(*cobra.Command) []string { return urunc.ReleaseNames() }))
+}
+
+// applyUrunc checks the --urunc flag of cmd and, when it was given, sets it
+// on a. An unknown release is a usage error.
+func applyUrunc(cmd *cobra.Command, a *args.Args, release string) error {
+	if !cmd.Flags().Changed("urunc") {
+		return nil
+	}
+	if _, err := urunc.ParseRelease(release); err != nil {
+		return usageError{fmt.Errorf("%s: --urunc: %w", cmd.Name(), err)}
+	}
+	a.SetUrunc(release)
+	return nil
 }

@@ -122,7 +122,7 @@ func TestValidateCountsBaseLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "args.json"), []byte(`{"name":"urunc/nginx","tag":"v","from":"./base","annotations":{"hypervisor":"firecracker"}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "args.json"), []byte(`{"name":"urunc/nginx","tag":"v","from":"./base","annotations":{"unikernelVersion":"0.17.0"}}`), 0o644)
 	code, stdout, stderr := cli(t, nil, "validate", filepath.Join(dir, "args.json"))
 	// The image adds one layer of its own: /urunc.json.
 	if want := fmt.Sprintf(", %d layers\n", len(baseLayers)+1); code != 0 || !strings.HasSuffix(stdout, want) {

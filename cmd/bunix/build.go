@@ -8,11 +8,14 @@ import (
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/registry"
+	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
 )
 
 func newBuild(getenv func(string) string) *cobra.Command {
-	var file, out, format, sbomFile string
+	var file, out, format, sbomFile, release string
+	var insecure bool
 	cmd := command("build [ARGS] -o IMAGE.tar", "Build a docker-archive image tar from an args file", maxArgs(1),
 		"bunix build -o image.tar && docker load < image.tar",
 		"bunix build examples/unikraft-initrd/args.nix -o - | docker load",
@@ -30,6 +33,9 @@ func newBuild(getenv func(string) string) *cobra.Command {
 			return err
 		}
 		opts = append(opts, build.WarningsTo(cmd.ErrOrStderr()))
+		if insecure {
+			opts = append(opts, build.WithRegistryOptions(registry.Insecure()))
+		}
 		if sbomFile != "" {
 			if sbomFile == "-" {
 				return usageError{fmt.Errorf("build: --sbom: the SBOM goes to a file, not standard output")}
@@ -45,6 +51,9 @@ func newBuild(getenv func(string) string) *cobra.Command {
 		}
 		a, err := loadArgs(cmd, argv, file, getenv)
 		if err != nil {
+			return err
+		}
+		if err := applyUrunc(cmd, a, release); err != nil {
 			return err
 		}
 		descs := []*args.Args{a}
@@ -71,6 +80,8 @@ func newBuild(getenv func(string) string) *cobra.Command {
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the image tar (or, for --format oci, directory) to write, or - for standard output")
 	cmd.Flags().StringVar(&sbomFile, "sbom", "", "also write an SPDX 2.3 JSON SBOM of the image to this file")
 	cmd.Flags().StringVar(&format, "format", "", orList(formatNames())+" (default: the args' format, else docker-archive)")
+	insecureFlag(cmd, &insecure)
 	completeFlag(cmd, "format", completeWords(func(*cobra.Command) []string { return formatNames() }))
+	uruncFlag(cmd, &release, "the args' urunc, else "+urunc.DefaultReleaseName)
 	return cmd
 }

@@ -33,6 +33,6 @@ func newInspect(getenv func(string) string) *cobra.Command {
 		return inspect.WriteTextAll(cmd.OutOrStdout(), reports)
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (a list for an index)")
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
+	insecureFlag(cmd, &insecure)
 	return cmd
 }

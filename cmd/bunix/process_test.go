@@ -108,8 +108,8 @@ func TestProcessRefusals(t *testing.T) {
 	}
 	for _, tc := range []struct{ args, want string }{
 		{base("", ""), "bunix: warning: " + "%s: no command: the image has no Entrypoint or Cmd, so `docker run` and podman refuse to start it"},
-		{strings.Replace(base(`,"cmd":["/a"]`, ""), `"unikraft"`, `"freebsd"`, 1), `bunix: warning: %s: annotations.unikernelType = "freebsd": only urunc releases after PR #538`},
-		{strings.Replace(base(`,"cmd":["/a"]`, `,"mountRootfs":"true"`), `"unikraft"`, `"linux"`, 1), `bunix: warning: %s: annotations.mountRootfs = "true": urunc hands the container snapshot to the linux guest as a block device: containerd must use a block snapshotter such as devmapper`},
+		{strings.Replace(base(`,"cmd":["/a"],"urunc":"main"`, ""), `"unikraft"`, `"freebsd"`, 1), `bunix: warning: %s: annotations.unikernelType = "freebsd": freebsd is only in urunc's main branch (PR #538)`},
+		{strings.Replace(base(`,"cmd":["/unikernel/kernel"]`, `,"mountRootfs":"true"`), `"unikraft"`, `"linux"`, 1), `bunix: warning: %s: annotations.mountRootfs = "true": urunc hands the container snapshot to the linux guest as a block device when containerd uses a block snapshotter such as devmapper; on overlayfs, urunc 0.7 and later share it over virtiofs or 9p instead`},
 		{`{"name": "urunc/m", "files": {"./kernel": "/k"}, "cmd": ["m"], "rootfs": {"type": "block", "from": "./disk"},
   "annotations": {"unikernelType": "mirage", "hypervisor": "hvt", "binary": "/k"}}`, ""},
 	} {

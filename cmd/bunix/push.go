@@ -63,7 +63,7 @@ func newPush(getenv func(string) string) *cobra.Command {
 		fmt.Fprintln(cmd.OutOrStdout(), d.String())
 		return nil
 	}
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
+	insecureFlag(cmd, &insecure)
 	cmd.Flags().StringVar(&signKey, "sign-key", "", "sign the pushed manifest with this private key, as cosign does (PEM; cosign's encrypted keys take COSIGN_PASSWORD)")
 	cmd.Flags().StringVar(&sbomFile, "sbom", "", "attach this SPDX JSON file (bunix build --sbom) to the pushed image as an OCI referrer")
 	return cmd
@@ -87,6 +87,11 @@ func userFault(err error) error {
 		return usageError{err}
 	}
 	return err
+}
+
+// insecureFlag adds --insecure to a command that talks to a registry.
+func insecureFlag(cmd *cobra.Command, insecure *bool) {
+	cmd.Flags().BoolVar(insecure, "insecure", false, "talk plain HTTP to the registry")
 }
 
 // registryOptions are the registry options of every command that talks

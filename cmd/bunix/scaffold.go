@@ -57,7 +57,8 @@ func newInit() *cobra.Command {
 }
 
 func newConvert(getenv func(string) string) *cobra.Command {
-	var out, name, tag string
+	var out, name, tag, release string
+	var insecure bool
 	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
 		"bunix convert Containerfile -o args.nix",
 		"bunix convert bunnyfile --name urunc/redis --tag test")
@@ -65,11 +66,19 @@ func newConvert(getenv func(string) string) *cobra.Command {
 		pinned := func(ref string, b scaffold.Base) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 		}
-		opts, err := registryOptions(getenv, false)
+		ropts, err := registryOptions(getenv, insecure)
 		if err != nil {
 			return err
 		}
-		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, scaffold.WithPrefetch(cmd.Context(), pinned, opts...))
+		opts := []scaffold.ConvertOption{scaffold.WithPrefetch(cmd.Context(), pinned, insecure, ropts...),
+			scaffold.WithWarnings(func(w string) { fmt.Fprintln(cmd.ErrOrStderr(), "bunix: warning: "+w) })}
+		if cmd.Flags().Changed("urunc") {
+			if _, err := urunc.ParseRelease(release); err != nil {
+				return usageError{fmt.Errorf("convert: --urunc: %w", err)}
+			}
+			opts = append(opts, scaffold.WithUrunc(release))
+		}
+		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, opts...)
 		if err != nil {
 			return fmt.Errorf("convert: %w", err)
 		}
@@ -82,5 +91,7 @@ func newConvert(getenv func(string) string) *cobra.Command {
 	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
+	insecureFlag(cmd, &insecure)
+	uruncFlag(cmd, &release, "no urunc field, which means "+urunc.DefaultReleaseName)
 	return cmd
 }

@@ -5,11 +5,14 @@ import (
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/build"
+	"github.com/nubificus/bunix/pkg/registry"
+	"github.com/nubificus/bunix/pkg/urunc"
 	"github.com/spf13/cobra"
 )
 
 func newValidate(getenv func(string) string) *cobra.Command {
-	var file string
+	var file, release string
+	var insecure bool
 	cmd := command("validate [ARGS]", "Check an args file without building", maxArgs(1),
 		"bunix validate",
 		"bunix validate examples/rumprun-block/args.nix")
@@ -22,10 +25,16 @@ func newValidate(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if err := applyUrunc(cmd, desc, release); err != nil {
+			return err
+		}
 		// The environment's options: a base is pulled to be checked.
 		opts, err := build.FromEnv(getenv)
 		if err != nil {
 			return err
+		}
+		if insecure {
+			opts = append(opts, build.WithRegistryOptions(registry.Insecure()))
 		}
 		sums, err := build.Check(cmd.Context(), []*args.Args{desc}, append(opts, build.WarningsTo(cmd.ErrOrStderr()))...)
 		if err != nil {
@@ -39,5 +48,7 @@ func newValidate(getenv func(string) string) *cobra.Command {
 		return nil
 	}
 	argsFileFlag(cmd, &file)
+	insecureFlag(cmd, &insecure)
+	uruncFlag(cmd, &release, "the args' urunc, else "+urunc.DefaultReleaseName)
 	return cmd
 }

@@ -37,6 +37,6 @@ func newVerify(getenv func(string) string) *cobra.Command {
 		return nil
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "the public key (PEM, as cosign generate-key-pair writes cosign.pub)")
-	cmd.Flags().BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
+	insecureFlag(cmd, &insecure)
 	return cmd
 }

@@ -147,6 +147,13 @@ disabled_plugins = [%s]
 
 [plugins."io.containerd.internal.v1.opt"]
   path = %q
+
+# containerd 2's transfer service, which its ctr images import goes
+# through, unpacks with overlayfs unless told otherwise, and does not start
+# without it. (containerd 1.6 has no such plugin and ignores this.)
+[[plugins."io.containerd.transfer.v1.local".unpack_config]]
+  platform = "linux/amd64"
+  snapshotter = "native"
 `,
 		filepath.Join(c.dir, "root"),
 		filepath.Join(c.dir, "state"),

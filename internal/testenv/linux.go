@@ -53,8 +53,7 @@ func fetchKernel(aptGet, aptCache, dpkgDeb string) (string, error) {
 		return "", fmt.Errorf("apt-cache depends linux-image-amd64 names no linux-image package:\n%s", out)
 	}
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("bunix-testenv-linux-%d", os.Getuid()), pkg)
-	kernels, _ := filepath.Glob(filepath.Join(dir, "root", "boot", "vmlinuz-*"))
-	if len(kernels) == 1 {
+	if kernels := kernelsIn(filepath.Join(dir, "root")); len(kernels) == 1 {
 		return kernels[0], nil
 	}
 	os.RemoveAll(dir)
@@ -63,24 +62,49 @@ func fetchKernel(aptGet, aptCache, dpkgDeb string) (string, error) {
 	}
 	// apt-get download runs as the _apt user where it can: let it write.
 	os.Chmod(dir, 0o777)
+	if err := unpackDeb(aptGet, dpkgDeb, pkg, dir); err != nil {
+		return "", err
+	}
+	kernels := kernelsIn(filepath.Join(dir, "root"))
+	// From Debian 14 on, linux-image-VERSION only depends on
+	// linux-binary-VERSION, which holds the kernel.
+	if binary, ok := strings.CutPrefix(pkg, "linux-image-"); ok && len(kernels) == 0 {
+		if err := unpackDeb(aptGet, dpkgDeb, "linux-binary-"+binary, dir); err != nil {
+			return "", err
+		}
+		kernels = kernelsIn(filepath.Join(dir, "root"))
+	}
+	if len(kernels) != 1 {
+		return "", fmt.Errorf("%s holds %d kernels (/boot/vmlinuz-*, /usr/lib/modules/*/vmlinuz), want 1", pkg, len(kernels))
+	}
+	return kernels[0], nil
+}
+
+// kernelsIn returns the kernels in the tree root: /boot/vmlinuz-* (Debian
+// up to 13), /usr/lib/modules/*/vmlinuz (Debian 14).
+func kernelsIn(root string) []string {
+	boot, _ := filepath.Glob(filepath.Join(root, "boot", "vmlinuz-*"))
+	modules, _ := filepath.Glob(filepath.Join(root, "usr", "lib", "modules", "*", "vmlinuz"))
+	return append(boot, modules...)
+}
+
+// unpackDeb fetches the package pkg with apt-get download into dir and
+// unpacks it into dir/root with dpkg-deb -x.
+func unpackDeb(aptGet, dpkgDeb, pkg, dir string) error {
 	download := exec.Command(aptGet, "download", "-q", pkg)
 	download.Dir = dir
 	if out, err := download.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("apt-get download %s: %w\n%s", pkg, err, out)
+		return fmt.Errorf("apt-get download %s: %w\n%s", pkg, err, out)
 	}
 	debs, _ := filepath.Glob(filepath.Join(dir, "*.deb"))
 	if len(debs) != 1 {
-		return "", fmt.Errorf("apt-get download %s left %d .deb files in %s", pkg, len(debs), dir)
+		return fmt.Errorf("apt-get download %s left %d .deb files in %s", pkg, len(debs), dir)
 	}
 	if out, err := exec.Command(dpkgDeb, "-x", debs[0], filepath.Join(dir, "root")).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("dpkg-deb -x %s: %w\n%s", debs[0], err, out)
+		return fmt.Errorf("dpkg-deb -x %s: %w\n%s", debs[0], err, out)
 	}
 	os.Remove(debs[0])
-	kernels, _ = filepath.Glob(filepath.Join(dir, "root", "boot", "vmlinuz-*"))
-	if len(kernels) != 1 {
-		return "", fmt.Errorf("%s holds %d kernels in /boot, want 1", pkg, len(kernels))
-	}
-	return kernels[0], nil
+	return nil
 }
 
 // StaticBinary builds the main package pkg of the module under test (e.g.

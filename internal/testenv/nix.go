@@ -3,7 +3,10 @@ package testenv
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -40,4 +43,61 @@ func nix(t testing.TB, tool, dir string, args []string) (stdout, stderr string, 
 			fmt.Errorf("%s %s (in %s): %w\n%s", tool, strings.Join(args, " "), dir, err, strings.TrimSpace(errOut.String()))
 	}
 	return strings.TrimSpace(out.String()), errOut.String(), nil
+}
+
+// NixStoreDir returns a new, empty directory for a second Nix store
+// (`nix-build --store DIR`), removed when t ends. It is not under $TMPDIR:
+// Nix 2.30 and later refuse, as root, a store whose path passes through a
+// world-writable directory such as /tmp ("Path /tmp is world-writable or a
+// symlink"). It lives in the user's cache directory ($XDG_CACHE_HOME, else
+// $HOME/.cache), under bunix-test-stores.
+func NixStoreDir(t testing.TB) string {
+	t.Helper()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatalf("making a directory for a Nix store: %v (set HOME or XDG_CACHE_HOME)", err)
+	}
+	base := filepath.Join(cache, "bunix-test-stores")
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		t.Fatalf("making a directory for a Nix store: %v", err)
+	}
+	if p, err := worldWritableAncestor(base); err != nil {
+		t.Fatal(err)
+	} else if p != "" {
+		t.Fatalf("making a directory for a Nix store under %s: %s is world-writable, which Nix 2.30 and later refuse for a store as root; set XDG_CACHE_HOME to a directory that no world-writable directory holds", base, p)
+	}
+	dir, err := os.MkdirTemp(base, strings.ReplaceAll(t.Name(), "/", "_")+"-")
+	if err != nil {
+		t.Fatalf("making a directory for a Nix store: %v", err)
+	}
+	t.Cleanup(func() {
+		// Store paths are read-only: make them writable to remove them.
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("removing the Nix store %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// worldWritableAncestor returns the first of dir and its parents that is
+// world-writable (or a symbolic link), or "".
+func worldWritableAncestor(dir string) (string, error) {
+	for p := dir; ; p = filepath.Dir(p) {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return "", fmt.Errorf("checking %s for a Nix store: %w", p, err)
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 || fi.Mode().Perm()&0o002 != 0 {
+			return p, nil
+		}
+		if filepath.Dir(p) == p {
+			return "", nil
+		}
+	}
 }

@@ -896,3 +896,27 @@ func TestCosignVersion(t *testing.T) {
 		t.Errorf("scripts/deps.sh does not build cosign %s (CosignVersion)", CosignVersion)
 	}
 }
+
+// TestWorldWritableAncestor: a directory under a world-writable one (as
+// $TMPDIR usually is) is found out, one that no such directory holds is not.
+func TestWorldWritableAncestor(t *testing.T) {
+	top := t.TempDir()
+	open := filepath.Join(top, "open")
+	closed := filepath.Join(top, "closed")
+	os.MkdirAll(filepath.Join(open, "store"), 0o755)
+	os.MkdirAll(filepath.Join(closed, "store"), 0o755)
+	os.Chmod(open, 0o777)
+	if got, err := worldWritableAncestor(filepath.Join(open, "store")); err != nil || got != open {
+		t.Errorf("worldWritableAncestor(%s/store) = %q, %v; want %q", open, got, err, open)
+	}
+	got, err := worldWritableAncestor(filepath.Join(closed, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "" && !strings.HasPrefix(closed, got) {
+		t.Errorf("worldWritableAncestor(%s/store) = %q, not one of its parents", closed, got)
+	}
+	if _, err := worldWritableAncestor(filepath.Join(top, "missing")); err == nil {
+		t.Error("worldWritableAncestor of a missing directory: no error")
+	}
+}

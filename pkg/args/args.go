@@ -51,6 +51,21 @@ type Args struct {
 	Layers string
 	// From is the base image, if any.
 	From *FromArgs
+	// Urunc is the oldest urunc release the image must run on: "0.5",
+	// "0.6", "0.7", "0.8" (the default) or "main".
+	Urunc string
+	// Urunit is the static urunit binary to put at /urunit in a Linux
+	// guest's rootfs, its init, which then runs the process args; "" for
+	// none.
+	Urunit string
+	// UrunitImage is urunit given as an image that holds /urunit: Ref and
+	// Digest (and Hash, for Nix) as the user wrote them, or, in a builder
+	// spec, Path, the image Nix pulled. The build fetches /urunit from it
+	// and sets Urunit (SetUrunit).
+	UrunitImage *FromArgs
+	// WorkingDir and User are the image config's WorkingDir and User,
+	// which urunc 0.7 and later hand a Linux guest's urunit (WD, UID, GID).
+	WorkingDir, User string
 
 	// positions maps field names to "file:line:col", where known.
 	positions map[string]string
@@ -62,9 +77,28 @@ type Args struct {
 	// Resolve does not report again.
 	decodeErrs []error
 	badFields  []string
+	// urunitFrom names where Urunit was taken from, when SetUrunit set it.
+	urunitFrom string
 	// baseCommand says that the base image gives a command (an
 	// Entrypoint or Cmd) when the description gives none.
 	baseCommand bool
+}
+
+// SetUrunc sets the urunc release the image is for, as the --urunc flag
+// does: it overrides the description's urunc field.
+func (a *Args) SetUrunc(release string) {
+	a.Urunc = release
+	if a.present == nil {
+		a.present = map[string]bool{}
+	}
+	a.present["urunc"] = true
+}
+
+// SetUrunit sets the urunit binary to file, a temporary file holding
+// /urunit of image (UrunitImage's, as a store path or REF@DIGEST), which
+// names it in messages and in the key of the rootfs it goes in.
+func (a *Args) SetUrunit(file, image string) {
+	a.Urunit, a.urunitFrom = file, image+":"+UrunitPath
 }
 
 // Content is one copy into the image.
@@ -74,6 +108,9 @@ type Content struct {
 	// Field names where the copy came from in the user's file, for messages
 	// (the Nix library turns files."./x" into contents with this set).
 	Field string `json:"field,omitempty"`
+	// Image, when set, is the image Source is a path in (a file or a
+	// directory): the copy takes it from there, as COPY --from does.
+	Image *FromArgs `json:"-"`
 }
 
 // RootfsArgs is a description's rootfs field as written: a root file system
@@ -98,3 +135,7 @@ type RootfsArgs struct {
 	// Compression is an initrd's: "gzip", or "" or "none" for none.
 	Compression string
 }
+
+// Where returns where field stands in the description for messages:
+// "file:line:col" when known, else the file's name.
+func (a *Args) Where(field string) string { return where(a.File, a.positions, field) }

@@ -10,7 +10,7 @@ import (
 )
 
 // topFields are the fields of a description, in documentation order.
-var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers", "from"}
+var topFields = []string{"name", "tag", "files", "contents", "annotations", "env", "entrypoint", "cmd", "architecture", "rootfs", "format", "compression", "layers", "from", "urunc", "urunit", "workingDir", "user"}
 
 // DecodeJSON decodes a description from JSON, e.g. the output of
 // `nix-instantiate --eval --strict --json args.nix`. file names it in
@@ -159,7 +159,10 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 				a.Architecture = c.str(k, val)
 			}
 		case "files":
+			var fromImages []Content
+			val, fromImages = c.fileImages(val)
 			a.Files = c.strMap(k, val, func(src string) string { return fmt.Sprintf("files.%q", src) })
+			a.Contents = append(a.Contents, fromImages...)
 		case "annotations":
 			a.Annotations = c.strMap(k, val, func(key string) string { return "annotations." + key })
 		case "contents":
@@ -180,6 +183,28 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 			a.Layers = c.str(k, val)
 		case "from":
 			a.From = c.from(val)
+		case "urunc":
+			if val != nil {
+				a.Urunc = c.str(k, val)
+			}
+		case "urunit":
+			switch v := val.(type) {
+			case nil:
+			case map[string]any:
+				a.UrunitImage = c.urunitImage(v, spec)
+			default:
+				if a.Urunit = c.str(k, val); a.Urunit == "" {
+					c.add(k, val, "must not be empty: give the static urunit binary, or leave urunit out")
+				}
+			}
+		case "workingDir":
+			if val != nil {
+				a.WorkingDir = c.str(k, val)
+			}
+		case "user":
+			if val != nil {
+				a.User = c.str(k, val)
+			}
 		default:
 			c.unknown(k, "unknown field%s (known: %s)", suggest(k, topFields), strings.Join(topFields, ", "))
 		}
@@ -198,6 +223,43 @@ func (c *collector) str(field string, v any) string {
 		c.add(field, v, "must be a string")
 	}
 	return s
+}
+
+// fileImages takes out of files (v) the entries whose value is
+// { image; target; }: copies of the path the key names out of that image,
+// as contents entries named files."path". It returns the rest of v.
+func (c *collector) fileImages(v any) (any, []Content) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v, nil
+	}
+	rest := make(map[string]any, len(m))
+	var out []Content
+	for _, k := range sortedKeys(m) {
+		e, ok := m[k].(map[string]any)
+		if !ok {
+			rest[k] = m[k]
+			continue
+		}
+		field := fmt.Sprintf("files.%q", k)
+		ct := Content{Source: k, Field: field}
+		for _, ek := range sortedKeys(e) {
+			switch ek {
+			case "image":
+				ct.Image = c.imageRef(field+".image", e[ek])
+			case "target":
+				ct.Target = c.str(field+".target", e[ek])
+			default:
+				c.unknown(field+"."+ek, "unknown field (known: image, target)")
+			}
+		}
+		if ct.Image == nil {
+			c.add(field, nil, "a copy out of an image is { image = { ref; digest; hash; }; target = \"/...\"; }")
+			continue
+		}
+		out = append(out, ct)
+	}
+	return rest, out
 }
 
 // strMap decodes an attribute set of strings. Values that are not strings
@@ -273,8 +335,10 @@ func (c *collector) contents(name string, v any, spec bool) []Content {
 				ct.Target = c.str(field+".target", m[k])
 			case k == "field" && spec:
 				ct.Field = c.str(field+".field", m[k])
+			case k == "image":
+				ct.Image = c.imageRef(field+".image", m[k])
 			default:
-				c.unknown(field+"."+k, "unknown field (known: source, target)")
+				c.unknown(field+"."+k, "unknown field (known: source, target, image)")
 			}
 		}
 		for _, k := range []string{"source", "target"} {

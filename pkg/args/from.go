@@ -2,7 +2,9 @@ package args
 
 import (
 	"encoding/base64"
+	"fmt"
 	"maps"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -20,6 +22,8 @@ type FromArgs struct {
 	Ref    string
 	Digest string
 	Hash   string
+	// Insecure lets the pull talk plain HTTP to the registry.
+	Insecure bool
 
 	// attrs says that from was written as an attribute set.
 	attrs bool
@@ -35,6 +39,9 @@ type From struct {
 	// Digest is empty for a reference written with a tag only, which the
 	// build refuses, saying what the tag resolves to.
 	Ref, Digest string
+	// Insecure says that the registry is reached over plain HTTP (a
+	// mirror off loopback without TLS).
+	Insecure bool
 	// Where is where from stands, for messages.
 	Where string
 }
@@ -52,12 +59,15 @@ func (f *From) String() string {
 
 var (
 	digestValue = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	fromFields  = []string{"ref", "digest", "hash"}
+	fromFields  = []string{"ref", "digest", "hash", "insecure"}
 )
 
 // from decodes the from field: a string (a path when it starts with / or
-// ., else a reference) or an attribute set { ref; digest; hash; }.
-func (c *collector) from(v any) *FromArgs {
+// ., else a reference) or an attribute set { ref; digest; hash; insecure; }.
+func (c *collector) from(v any) *FromArgs { return c.imageRef("from", v) }
+
+// imageRef decodes an image named by field, as from is written.
+func (c *collector) imageRef(field string, v any) *FromArgs {
 	switch v := v.(type) {
 	case nil:
 		return nil
@@ -71,23 +81,29 @@ func (c *collector) from(v any) *FromArgs {
 		for _, k := range sortedKeys(v) {
 			switch k {
 			case "ref":
-				f.Ref = c.str("from.ref", v[k])
+				f.Ref = c.str(field+".ref", v[k])
 			case "digest":
-				f.Digest = c.str("from.digest", v[k])
+				f.Digest = c.str(field+".digest", v[k])
 			case "hash":
-				f.Hash = c.str("from.hash", v[k])
+				f.Hash = c.str(field+".hash", v[k])
+			case "insecure":
+				b, ok := v[k].(bool)
+				if !ok {
+					c.add(field+".insecure", v[k], "must be true or false")
+				}
+				f.Insecure = b
 			default:
-				c.add("from."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
+				c.add(field+"."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
 			}
 		}
 		for _, k := range []string{"ref", "digest"} {
 			if _, ok := v[k]; !ok {
-				c.add("from."+k, nil, "missing: a registry base is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
+				c.add(field+"."+k, nil, "missing: an image in a registry is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
 			}
 		}
 		return f
 	}
-	c.add("from", v, "must be an image file (a path), a reference \"registry/repo:tag@sha256:…\" or { ref; digest; hash; }")
+	c.add(field, v, "must be an image file (a path), a reference \"registry/repo:tag@sha256:…\" or { ref; digest; hash; }")
 	return nil
 }
 
@@ -114,13 +130,15 @@ func (a *Args) Base() (*From, error) {
 }
 
 // resolveFrom checks the from field and returns the base it names.
-func (a *Args) resolveFrom(c *collector) *From {
-	f := a.From
-	out := &From{Where: where(a.File, a.positions, "from")}
+func (a *Args) resolveFrom(c *collector) *From { return a.resolveImage(c, "from", a.From) }
+
+// resolveImage checks f, the image field names, and returns it resolved.
+func (a *Args) resolveImage(c *collector, field string, f *FromArgs) *From {
+	out := &From{Where: where(a.File, a.positions, field)}
 	if f.Path != "" {
 		switch {
 		case strings.IndexByte(f.Path, 0) >= 0:
-			c.add("from", f.Path, "must not contain a NUL byte")
+			c.add(field, f.Path, "must not contain a NUL byte")
 		case filepath.IsAbs(f.Path):
 			out.Path = filepath.Clean(f.Path)
 		default:
@@ -130,14 +148,14 @@ func (a *Args) resolveFrom(c *collector) *From {
 	}
 	// A string: "registry/repo:tag@sha256:…"; an attribute set: ref and
 	// digest apart.
-	refField, digestField := "from.ref", "from.digest"
+	refField, digestField := field+".ref", field+".digest"
 	ref, digest := f.Ref, f.Digest
 	if !f.attrs {
-		refField, digestField = "from", "from"
+		refField, digestField = field, field
 		ref, digest, _ = strings.Cut(ref, "@")
 	}
 	if strings.Contains(ref, "@") {
-		c.add(refField, f.Ref, "must not carry a digest: give it in from.digest")
+		c.add(refField, f.Ref, "must not carry a digest: give it in %s.digest", field)
 		return nil
 	}
 	if _, err := name.ParseReference(ref); err != nil || ref == "" {
@@ -153,10 +171,41 @@ func (a *Args) resolveFrom(c *collector) *From {
 		return nil
 	}
 	if f.Hash != "" && !isSRISHA256(f.Hash) {
-		c.add("from.hash", f.Hash, "not a Nix hash: want sha256- and the base64 of 32 bytes, 44 characters (bunix prefetch prints it)")
+		c.add(field+".hash", f.Hash, "not a Nix hash: want sha256- and the base64 of 32 bytes, 44 characters (bunix prefetch prints it)")
 	}
-	out.Ref, out.Digest = ref, digest
+	out.Ref, out.Digest, out.Insecure = ref, digest, f.Insecure
 	return out
+}
+
+// Monitor returns the hypervisor a's annotations give (short or full key),
+// "" when they give none: it says which image of a Unikraft catalog index
+// (one per monitor) a base is.
+func (a *Args) Monitor() string {
+	_, v, _ := a.annotation(urunc.Hypervisor)
+	return v
+}
+
+// WithDefault returns a copy of a whose annotation key (a short key) is
+// value when a gives none, in its short or full form, or gives it empty;
+// origin says where the value comes from, for messages. ok says that the
+// value was taken.
+func (a *Args) WithDefault(key, value, origin string) (out *Args, ok bool) {
+	if _, v, given := a.annotation(key); given && v != "" {
+		return a, false
+	}
+	b := *a
+	b.Annotations = maps.Clone(a.Annotations)
+	if b.Annotations == nil {
+		b.Annotations = map[string]string{}
+	}
+	delete(b.Annotations, urunc.Prefix+key)
+	b.Annotations[key] = value
+	b.positions = maps.Clone(a.positions)
+	if b.positions == nil {
+		b.positions = map[string]string{}
+	}
+	b.positions["annotations."+key] = origin
+	return &b, true
 }
 
 // isSRISHA256 reports whether s is an SRI sha256 hash, "sha256-" and the
@@ -214,4 +263,118 @@ func (a *Args) WithBaseSettings(settings map[string]string, base string, hasComm
 		}
 	}
 	return &out
+}
+
+// ImageSource is a copy whose source lies in an image: Path, a file or a
+// directory in Image, goes where the copy Field says.
+type ImageSource struct {
+	// Field names the copy, e.g. "contents[0]".
+	Field string
+	// Image is the image, resolved as from is.
+	Image *From
+	// Path is the absolute, clean path in the image; "/" for all of it.
+	Path string
+	// Target is where the copy puts it.
+	Target string
+}
+
+// ImageSources resolves the copies of a (contents and rootfs.include
+// entries) that take their source from an image, or reports what is
+// wrong with them, each a FieldError.
+func (a *Args) ImageSources() ([]ImageSource, error) {
+	c := &collector{a: a}
+	var out []ImageSource
+	each := func(list string, cs []Content) {
+		for i, ct := range cs {
+			if ct.Image == nil {
+				continue
+			}
+			field := ct.Field
+			if field == "" {
+				field = fmt.Sprintf("%s[%d]", list, i)
+			}
+			img := a.resolveImage(c, field+".image", ct.Image)
+			switch {
+			case !path.IsAbs(ct.Source) || path.Clean(ct.Source) != ct.Source:
+				c.add(field+".source", ct.Source, "a path in the image must be absolute and clean (e.g. \"/urunit\", or \"/\" for all of it)")
+			case img != nil && img.Path == "" && img.Digest == "":
+				c.add(field+".image", ct.Image.Ref, "a tag alone is not reproducible: pin it by digest, { ref; digest; hash; } (bunix prefetch REF prints it)")
+			case img != nil:
+				out = append(out, ImageSource{Field: field, Image: img, Path: ct.Source, Target: ct.Target})
+			}
+		}
+	}
+	each("contents", a.Contents)
+	if a.Rootfs != nil {
+		each("rootfs.include", a.Rootfs.Include)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WithExtracted returns a copy of a whose copies out of an image take
+// their source from the file system instead: extracted maps each such
+// copy's field to the copies that replace it (one, or one per entry of
+// an image copied to /).
+func (a *Args) WithExtracted(extracted map[string][]Content) *Args {
+	out := *a
+	swap := func(list string, cs []Content) []Content {
+		var swapped []Content
+		for i, ct := range cs {
+			field := ct.Field
+			if field == "" {
+				field = fmt.Sprintf("%s[%d]", list, i)
+			}
+			if r, ok := extracted[field]; ok && ct.Image != nil {
+				swapped = append(swapped, r...)
+				continue
+			}
+			swapped = append(swapped, ct)
+		}
+		return swapped
+	}
+	out.Contents = swap("contents", a.Contents)
+	if a.Rootfs != nil {
+		rf := *a.Rootfs
+		rf.Include = swap("rootfs.include", a.Rootfs.Include)
+		out.Rootfs = &rf
+	}
+	return &out
+}
+
+// urunitImage decodes urunit = { ref; digest; hash; }, the image that
+// holds /urunit, pinned by digest as from is; a builder spec (spec) gives
+// { image; } instead, the image Nix pulled.
+func (c *collector) urunitImage(v map[string]any, spec bool) *FromArgs {
+	f := &FromArgs{attrs: true}
+	for _, k := range sortedKeys(v) {
+		switch {
+		case k == "ref":
+			f.Ref = c.str("urunit.ref", v[k])
+		case k == "digest":
+			f.Digest = c.str("urunit.digest", v[k])
+		case k == "hash":
+			f.Hash = c.str("urunit.hash", v[k])
+		case k == "image" && spec:
+			f.Path = c.str("urunit.image", v[k])
+		default:
+			c.add("urunit."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
+		}
+	}
+	if f.Path != "" {
+		return f
+	}
+	switch {
+	case f.Ref == "":
+		c.add("urunit.ref", nil, "missing: an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
+	case !digestValue.MatchString(f.Digest):
+		c.add("urunit.digest", f.Digest, "must be sha256: and 64 lower-case hex digits: urunit is pinned by digest (bunix prefetch %s prints it)", f.Ref)
+	default:
+		if _, err := name.NewTag(f.Ref); err != nil {
+			c.add("urunit.ref", f.Ref, "not a valid image reference: %s", errText(err))
+		}
+	}
+	return f
 }

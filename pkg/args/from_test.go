@@ -25,6 +25,8 @@ func TestFrom(t *testing.T) {
 		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"sha256-abc"}}`, From{}, `from.hash = "sha256-abc": not a Nix hash`},
 		{"args.json", `{"from":"r.io/a:1@sha512:00"}`, From{}, `from = "sha512:00": not a digest`},
 		{"args.json", `{"from":42}`, From{}, `from = 42: must be an image file`},
+		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"` + hash + `","insecure":true}}`, From{Ref: "r.io/a:1", Digest: digest, Insecure: true}, ""},
+		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","insecure":"yes"}}`, From{}, `from.insecure = "yes": must be true or false`},
 	} {
 		a, err := decodeFile([]byte(tc.src), tc.file)
 		var f *From

@@ -1,8 +1,13 @@
 # positions root args: where the fields of an args attribute set are
 # written, for error messages: { "annotations.hypervisor" = "args.nix:12:5"; }.
-# File names under root (a path, or null) are made relative to it, so that
-# the positions do not depend on where a checkout lives. Fields Nix knows no
-# source position for (computed ones) are left out.
+# Fields Nix knows no source position for (computed ones) are left out, and
+# so are bunix, cacert and root, which are not the image's fields (default.nix
+# adds them).
+#
+# With root a path (the Nix library: the positions go into the derivation),
+# only positions in files under root are kept, relative to it: nothing about
+# where a checkout or default.nix lives, or which Nix evaluates, may reach
+# the derivation. With root null (bunix build), file names stay absolute.
 #
 # Used by nix/spec.nix (the spec carries them to the builder) and embedded in
 # the bunix binary, which evaluates args.nix for `bunix build`.
@@ -22,6 +27,22 @@ let
     toJSON
     unsafeGetAttrPos
     ;
+  # assigns p: whether the source at position p (of a file under root)
+  # starts an assignment, `name = ...` or `a."b".c = ...`. Nix versions put
+  # an inherited name (`inherit name;`) at different places (Nix 2.8: after
+  # `inherit`, for every name of the line; 2.26 and later: at the name
+  # itself), so its position would make the derivation depend on the Nix
+  # version: it is left out.
+  assigns =
+    p:
+    let
+      text = builtins.readFile p.file;
+      lines = builtins.filter builtins.isString (builtins.split "\n" text);
+      line = if p.line >= 1 && p.line <= length lines then elemAt lines (p.line - 1) else "";
+      rest = substring (p.column - 1) (stringLength line) line;
+      name = "([A-Za-z_][A-Za-z0-9_'-]*|\"([^\"\\]|\\\\.)*\"|[$][{][^}]*[}])";
+    in
+    builtins.match "${name}([[:space:]]*[.][[:space:]]*${name})*[[:space:]]*=([^=].*)?" rest != null;
   # at field set attr: [ { name = field; value = "file:line:col"; } ], or [ ]
   at =
     field: set: attr:
@@ -34,7 +55,11 @@ let
         else
           p.file;
     in
-    if p == null || substring 0 1 p.file != "/" then
+    if
+      p == null
+      || substring 0 1 p.file != "/"
+      || (prefix != null && (file == p.file || !assigns p))
+    then
       [ ]
     else
       [
@@ -68,7 +93,18 @@ let
   include = rootfs.include or null;
 in
 listToAttrs (
-  concatLists (map (n: at n args n) (attrNames args))
+  concatLists (
+    map (n: at n args n) (
+      builtins.filter (
+        n:
+        !builtins.elem n [
+          "bunix"
+          "cacert"
+          "root"
+        ]
+      ) (attrNames args)
+    )
+  )
   ++ inside "annotations" (n: "annotations.${n}")
   ++ inside "files" (n: "files.${toJSON n}")
   ++ inside "env" (n: "env.${n}")

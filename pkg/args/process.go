@@ -71,6 +71,16 @@ func (a *Args) process(c *collector, r *Resolved) {
 		}
 	}
 	given := a.Entrypoint != nil || a.Cmd != nil
+	entrypoint := a.Entrypoint
+	if a.Urunit != "" {
+		// urunit is the init; it runs the rest.
+		entrypoint = append([]string{UrunitPath}, a.Entrypoint...)
+		if field, cl, ok := a.annotation(urunc.Cmdline); ok && cl != "" {
+			c.add(field, cl, "cannot go with urunit: give the command in entrypoint and cmd, and bunix writes the cmdline (with %s first) for older urunc", UrunitPath)
+		} else if len(a.Entrypoint)+len(a.Cmd) == 0 {
+			c.add("urunit", a.Urunit, "urunit runs the command in entrypoint and cmd, and there is none: give one, e.g. cmd = [ \"/bin/app\" ] (a base image's command is not taken under urunit)")
+		}
+	}
 	for _, l := range []struct {
 		field string
 		words []string
@@ -85,7 +95,7 @@ func (a *Args) process(c *collector, r *Resolved) {
 			}
 		}
 	}
-	args := slices.Concat(a.Entrypoint, a.Cmd)
+	args := slices.Concat(entrypoint, a.Cmd)
 	cl, hasCmdline := r.Settings[urunc.Cmdline]
 	switch {
 	case hasCmdline && !given:
@@ -94,15 +104,16 @@ func (a *Args) process(c *collector, r *Resolved) {
 			c.add("annotations.cmdline", cl, "cannot be split into words: %v", err)
 		}
 		r.Cmd = words
+		r.CommandField, _, _ = a.annotation(urunc.Cmdline)
 	case hasCmdline:
 		if !CmdlineAgrees(cl, args) {
 			field, _, _ := a.annotation(urunc.Cmdline)
 			c.add(field, cl, "disagrees with entrypoint + cmd = %s (which urunc joins as %s): give the command once, in cmd (and entrypoint) or in annotations.cmdline, or make them agree",
 				quote(args), strconv.Quote(JoinArgs(args)))
 		}
-		r.Entrypoint, r.Cmd = a.Entrypoint, a.Cmd
+		r.Entrypoint, r.Cmd = entrypoint, a.Cmd
 	case given:
-		r.Entrypoint, r.Cmd = a.Entrypoint, a.Cmd
+		r.Entrypoint, r.Cmd = entrypoint, a.Cmd
 		if len(args) == 0 {
 			break
 		}
@@ -123,6 +134,11 @@ func (a *Args) process(c *collector, r *Resolved) {
 	if len(r.Cmd) == 0 {
 		r.Cmd = nil
 	}
+	if r.CommandField == "" && len(r.Entrypoint) > 0 {
+		r.CommandField = "entrypoint"
+	} else if r.CommandField == "" && len(r.Cmd) > 0 {
+		r.CommandField = "cmd"
+	}
 	if r.Entrypoint == nil && r.Cmd == nil && !a.baseCommand {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no command: the image has no Entrypoint or Cmd, so `docker run` and podman refuse to start it (\"No command specified\") unless one is given, e.g. `docker run IMAGE /app`; set cmd (or annotations.cmdline) to give the guest its command line", a.File))
 	}
@@ -138,8 +154,10 @@ func (a *Args) process(c *collector, r *Resolved) {
 // on the host a warning, each said once.
 func (a *Args) monitorRules(c *collector, r *Resolved) {
 	guest, monitor := r.Settings[urunc.UnikernelType], r.Settings[urunc.Hypervisor]
-	if guest == "freebsd" {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: annotations.unikernelType = \"freebsd\": only urunc releases after PR #538 (2026-09) run freebsd guests; older ones refuse the image", a.File))
+	for _, k := range []string{urunc.UnikernelType, urunc.Hypervisor} {
+		if w := urunc.Unreleased(r.Settings[k]); w != "" && r.Urunc.String() == "main" {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: annotations.%s = %q: %s", a.File, k, r.Settings[k], w))
+		}
 	}
 	if r.Settings[urunc.MountRootfs] != "true" || guest == "" {
 		return
@@ -170,7 +188,13 @@ func (a *Args) monitorRules(c *collector, r *Resolved) {
 		warn("urunc shares the container rootfs with the unikraft guest through 9pfs, which it must be configured for; otherwise %s", refused)
 	case "hermit":
 		warn("urunc shares the container rootfs with the hermit guest through virtiofs: the host needs virtiofsd, and urunc a release that supports it; otherwise %s", refused)
-	case "rumprun", "linux", "freebsd":
+	case "linux", "freebsd":
+		if r07, _ := urunc.ParseRelease("0.7"); monitor == "qemu" && r.Urunc.AtLeast(r07) {
+			warn("urunc hands the container snapshot to the %s guest as a block device when containerd uses a block snapshotter such as devmapper; on overlayfs, urunc 0.7 and later share it over virtiofs or 9p instead (root=fs0 rootfstype=9p), which the guest kernel must support (CONFIG_NET_9P_VIRTIO and CONFIG_9P_FS, or CONFIG_VIRTIO_FS)", guest)
+			break
+		}
+		warn("urunc hands the container snapshot to the %s guest as a block device: containerd must use a block snapshotter such as devmapper; on overlayfs %s", guest, refused)
+	case "rumprun":
 		warn("urunc hands the container snapshot to the %s guest as a block device: containerd must use a block snapshotter such as devmapper; on overlayfs %s", guest, refused)
 	default:
 		c.add(field, value, "a %s guest takes no file-system rootfs, so %s; leave it out", guest, refused)

@@ -1,6 +1,7 @@
 package args
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -87,12 +88,21 @@ func TestProcessRefused(t *testing.T) {
 	}
 }
 
-func TestFreeBSDWarning(t *testing.T) {
-	r, err := resolve(t, `{"name":"x","files":{"./k":"/k"},"cmd":["/a"],"annotations":{"unikernelType":"freebsd","hypervisor":"qemu","binary":"/k"}}`)
+// TestFreeBSDRelease: a freebsd guest, which no urunc release runs yet,
+// is refused for the default release, naming the pull request and what to
+// set; with urunc = "main" it builds, with a warning naming the pull
+// request.
+func TestFreeBSDRelease(t *testing.T) {
+	const js = `{"name":"x","files":{"./k":"/k"},"cmd":["/a"]%s,"annotations":{"unikernelType":"freebsd","hypervisor":"qemu","binary":"/k"}}`
+	_, err := resolve(t, fmt.Sprintf(js, ""))
+	if err == nil || !strings.Contains(err.Error(), `annotations.unikernelType = "freebsd": urunc 0.8 cannot run a freebsd guest (it is only in urunc's unreleased main branch with PR #538); set urunc = "main"`) {
+		t.Errorf("default release: err = %v", err)
+	}
+	r, err := resolve(t, fmt.Sprintf(js, `,"urunc":"main"`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `annotations.unikernelType = "freebsd": only urunc releases after PR #538`) {
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `annotations.unikernelType = "freebsd": freebsd is only in urunc's main branch (PR #538)`) {
 		t.Errorf("Warnings = %q, want one about freebsd", r.Warnings)
 	}
 }
@@ -105,7 +115,8 @@ func TestMirageBlock(t *testing.T) {
 	if r.Rootfs != nil || len(r.Copies) != 2 || r.Copies[1].Source != "/src/disk.img" || r.Copies[1].Target != "/unikernel/rootfs.img" || r.Copies[1].Field != "rootfs.from" {
 		t.Errorf("a mirage block is packaged as it is: Rootfs %+v Copies %+v", r.Rootfs, r.Copies)
 	}
-	if r.Settings["block"] != "/unikernel/rootfs.img" || r.Settings["blkMntPoint"] != "" {
+	// urunc refuses a block without a mount point, mirage's too.
+	if r.Settings["block"] != "/unikernel/rootfs.img" || r.Settings["blkMntPoint"] != "/data" {
 		t.Errorf("Settings = %v", r.Settings)
 	}
 	for _, tc := range []struct{ rootfs, want string }{

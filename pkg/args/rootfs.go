@@ -178,6 +178,9 @@ func (a *Args) resolveRootfs(c *collector, r *Resolved) {
 	default:
 		c.add("rootfs.compression", rf.Compression, "unknown compression (known: gzip, none)")
 	}
+	if out.Gzip && guest == "unikraft" {
+		c.add("rootfs.compression", rf.Compression, "%s: leave compression out", unikraftGzip)
+	}
 	if out.Gzip && rf.From != "" {
 		c.add("rootfs.compression", rf.Compression, "applies only to an initrd bunix builds: a prebuilt one is packaged as it is")
 	}
@@ -200,6 +203,13 @@ func (a *Args) resolveRootfs(c *collector, r *Resolved) {
 	a.agree(c, r, key, out.Path, "rootfs.path")
 	r.Rootfs = out
 }
+
+// unikraftGzip says why a Unikraft guest's initrd must not be gzipped.
+const unikraftGzip = "a unikraft guest reads only an uncompressed newc initrd, and urunc 0.8 fails the container when it cannot merge the container's file mounts into a gzipped one (\"invalid cpio header\")"
+
+// UnikraftGzip says why a Unikraft guest's initrd must not be gzipped, for
+// the check of a prebuilt one, which needs its bytes.
+func UnikraftGzip() string { return unikraftGzip }
 
 // rawBlock resolves the block of a mirage guest, a raw device that mirage
 // reads itself (urunc's SupportsFS is false for it): there is no file
@@ -233,6 +243,12 @@ func (a *Args) rawBlock(c *collector, r *Resolved, rf *RootfsArgs) {
 	}
 	r.Copies = append(r.Copies, a.copyInto(c, "rootfs.from", rf.From, p, true))
 	a.agree(c, r, urunc.Block, p, "rootfs.path")
+	// urunc refuses any block without a mount point, mirage's too, though
+	// nothing mounts it there; "/data" keeps it off "/", which urunc would
+	// take for a file-system rootfs.
+	if _, v, ok := a.annotation(urunc.BlkMntPoint); !ok || v == "" {
+		r.Settings[urunc.BlkMntPoint] = "/data"
+	}
 }
 
 // resolveBlock checks a block rootfs's file system type and mount point.

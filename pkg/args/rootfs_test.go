@@ -30,7 +30,11 @@ func TestRootfsDefaults(t *testing.T) {
 		{"freebsd", "qemu", `{"type":"block","from":"./fs.img"}`,
 			map[string]string{"block": "/unikernel/rootfs.img", "blkMntPoint": "/"}, "/unikernel/rootfs.img", "", false},
 	} {
-		r, err := resolve(t, withRootfs(tc.guest, tc.monitor, tc.rootfs, ""))
+		extra := ""
+		if tc.guest == "freebsd" {
+			extra = `,"urunc":"main"`
+		}
+		r, err := resolve(t, withRootfs(tc.guest, tc.monitor, tc.rootfs, extra))
 		if err != nil {
 			t.Errorf("%s: %v", tc.rootfs, err)
 			continue
@@ -75,7 +79,11 @@ func TestRawRootfsMonitors(t *testing.T) {
 			`args.nix: rootfs.type = "raw": urunc hands the container snapshot to the rumprun guest as a block device: containerd must use a block snapshotter such as devmapper`, ""},
 		{"linux", "firecracker", "null", `,"mountRootfs":"true"`,
 			`args.nix: annotations.mountRootfs = "true": urunc hands the container snapshot to the linux guest as a block device`, ""},
-		{"freebsd", "qemu", `{"type":"raw","include":{"./c":"/c"}}`, "", "block snapshotter such as devmapper", ""},
+		{"freebsd", "qemu", `{"type":"raw","include":{"./c":"/c"}}`, "", "on overlayfs, urunc 0.7 and later share it over virtiofs or 9p instead", ""},
+		{"linux", "qemu", `{"type":"raw","include":{"./c":"/c"}}`, "",
+			`args.nix: rootfs.type = "raw": urunc hands the container snapshot to the linux guest as a block device when containerd uses a block snapshotter such as devmapper; on overlayfs, urunc 0.7 and later share it over virtiofs or 9p instead`, ""},
+		{"linux", "qemu", `{"type":"raw","include":{"./c":"/c"}}`, `0.6`,
+			`args.nix: rootfs.type = "raw": urunc hands the container snapshot to the linux guest as a block device: containerd must use a block snapshotter such as devmapper; on overlayfs urunc refuses`, ""},
 		{"unikraft", "qemu", `{"type":"raw","include":{"./c":"/c"}}`, "",
 			`args.nix: rootfs.type = "raw": urunc shares the container rootfs with the unikraft guest through 9pfs`, ""},
 		{"hermit", "qemu", "null", `,"useDMBlock":"true"`, `args.nix: annotations.useDMBlock = "true": urunc shares the container rootfs with the hermit guest through virtiofs: the host needs virtiofsd`, ""},
@@ -89,7 +97,14 @@ func TestRawRootfsMonitors(t *testing.T) {
 		{"mirage", "spt", `{"type":"raw","include":{"./c":"/c"}}`, "", "",
 			`args.nix: rootfs.type = "raw": a mirage guest cannot use a raw rootfs (urunc gives mirage only block)`},
 	} {
-		js := `{"name":"x","files":{"./k":"/unikernel/kernel"},"cmd":["/app"],
+		release := "0.8"
+		if tc.guest == "freebsd" {
+			release = "main"
+		}
+		if tc.extra == "0.6" {
+			release, tc.extra = "0.6", ""
+		}
+		js := `{"name":"x","files":{"./k":"/unikernel/kernel"},"cmd":["/app"],"urunc":"` + release + `",
 		  "annotations":{"unikernelType":"` + tc.guest + `","hypervisor":"` + tc.monitor + `","binary":"/unikernel/kernel"` + tc.extra + `},
 		  "rootfs":` + tc.rootfs + `}`
 		r, err := resolve(t, js)

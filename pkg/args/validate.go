@@ -34,6 +34,10 @@ type Resolved struct {
 	// guest's command line from: the entrypoint and cmd given, or else the
 	// cmdline split into words (as Cmd). Nil when not given.
 	Entrypoint, Cmd []string
+	// CommandField names the field the command came from: "entrypoint",
+	// "cmd", or the cmdline annotation's ("annotations.cmdline") when Cmd
+	// is its words; "" when the description gives no command.
+	CommandField string
 	// Env is the guest's environment, "NAME=value" in name order.
 	Env []string
 	// Rootfs is the initrd or block image to build or package; nil when
@@ -50,6 +54,10 @@ type Resolved struct {
 	File string
 	// From is the base image; nil when there is none.
 	From *From
+	// Urunc is the oldest urunc release the image must run on.
+	Urunc urunc.Release
+	// WorkingDir and User go into the image config.
+	WorkingDir, User string
 
 	positions map[string]string
 }
@@ -71,6 +79,10 @@ type Copy struct {
 	// Written is the source as the description gave it, e.g.
 	// "./redis.hvt", before it was resolved against the file's directory.
 	Written string
+	// Key names the source where Source, a temporary file, does not stay
+	// the same from one build to the next: urunit taken out of an image is
+	// "IMAGE:/urunit". "" when Source does.
+	Key string
 }
 
 // Origin says, for a message about c's resolved source, what the user
@@ -118,6 +130,8 @@ func (a *Args) Resolve() (*Resolved, error) {
 	r := &Resolved{File: a.File, positions: a.positions}
 
 	r.Ref = a.reference(c)
+	r.Urunc = a.release(c)
+	a.workdirUser(c, r)
 
 	r.Format, r.Compression, r.MaxLayers = a.output(c)
 	r.Architecture = DefaultArchitecture
@@ -138,6 +152,10 @@ func (a *Args) Resolve() (*Resolved, error) {
 		if field == "" {
 			field = fmt.Sprintf("contents[%d]", i)
 		}
+		if ct.Image != nil {
+			c.add(field+".image", ct.Source, "a copy out of an image is extracted by the build first (WithExtracted): this description was not")
+			continue
+		}
 		r.Copies = append(r.Copies, a.copyOf(c, field, ct.Source, ct.Target))
 	}
 	if a.From != nil {
@@ -151,6 +169,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 	if a.Rootfs != nil {
 		a.resolveRootfs(c, r)
 	}
+	a.urunit(c, r)
 	targets := map[string]string{}
 	for _, cp := range r.Copies {
 		if cp.Target == "" {
@@ -161,6 +180,8 @@ func (a *Args) Resolve() (*Resolved, error) {
 		}
 		targets[cp.Target] = cp.Field
 	}
+	a.releaseRules(c, r)
+	a.blockRules(c, r)
 	a.process(c, r)
 	a.monitorRules(c, r)
 	if err := c.err(); err != nil {

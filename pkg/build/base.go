@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -52,8 +55,10 @@ func (e *BaseError) Error() string {
 func (e *BaseError) Unwrap() error { return e.Err }
 
 // openBase opens the base image a names, if any, for the architecture a
-// asks for: an image file as it is, a registry image pulled by digest into
-// a temporary directory under tempDir.
+// asks for and the hypervisor it gives (image.ChoosePlatform: a Unikraft
+// catalog index holds one image per monitor): an image file as it is, a
+// registry image pulled by digest into a temporary directory under
+// tempDir.
 func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registry.Option) (*base, error) {
 	from, err := a.Base()
 	if err != nil || from == nil {
@@ -62,54 +67,139 @@ func openBase(ctx context.Context, a *args.Args, tempDir string, ropts []registr
 	fail := func(err error) error {
 		return &BaseError{Where: from.Where, Field: "from", Base: from.String(), Err: err}
 	}
-	arch := args.DefaultArchitecture
-	if v, ok := urunc.Architectures[a.Architecture]; ok {
-		arch = v
-	}
+	want := wantOf(a)
 	b := &base{from: from}
+	b.file, b.pulled, err = openImage(ctx, from, "from", want, tempDir, ropts, fail)
+	if err != nil {
+		return nil, err
+	}
+	var opts []image.BaseOption
+	if f := a.WrittenFormat(); f != "" {
+		opts = append(opts, image.WrittenAs(f))
+	}
+	if b.img, err = image.OpenBase(b.file, from.String(), want, opts...); err != nil {
+		b.close()
+		return nil, imageError(from, fail, err)
+	}
+	return b, nil
+}
+
+// wantOf says which image of an index a takes: for its architecture and
+// the hypervisor it gives.
+func wantOf(a *args.Args) image.Want {
+	want := image.Want{Architecture: args.DefaultArchitecture, Monitor: a.Monitor()}
+	if v, ok := urunc.Architectures[a.Architecture]; ok {
+		want.Architecture = v
+	}
+	return want
+}
+
+// openImage opens the image from (the field named field) names: an image
+// file as it is, a registry image pulled by digest, for want, into a
+// temporary directory under tempDir (pulled, which the caller removes).
+// fail makes an error of the user's input.
+func openImage(ctx context.Context, from *args.From, field string, want image.Want, tempDir string, ropts []registry.Option, fail func(error) error) (f *image.File, pulled string, err error) {
+	if from.Insecure {
+		ropts = append(slices.Clip(ropts), registry.Insecure())
+	}
 	path := from.Path
 	if path == "" {
 		if from.Digest == "" {
 			d, err := registry.Resolve(ctx, from.Ref, ropts...)
 			if err != nil {
-				return nil, pullError(from, fail, err)
+				return nil, "", pullError(from, field, fail, err)
 			}
-			return nil, fail(fmt.Errorf("a tag alone is not reproducible: it resolves to %s today; pin it: from = \"%s@%s\", or { ref = %q; digest = %q; hash = ...; } (bunix prefetch %s prints it)", d, from.Ref, d, from.Ref, d, from.Ref))
+			return nil, "", fail(fmt.Errorf("a tag alone is not reproducible: it resolves to %s today; pin it: \"%s@%s\", or { ref = %q; digest = %q; hash = ...; } (bunix prefetch %s prints it)", d, from.Ref, d, from.Ref, d, from.Ref))
 		}
-		dir, err := os.MkdirTemp(tempDir, ".bunix-base-*")
-		if err != nil {
-			return nil, fmt.Errorf("creating a directory to pull the base into: %w", err)
+		if pulled, err = os.MkdirTemp(tempDir, ".bunix-base-*"); err != nil {
+			return nil, "", fmt.Errorf("creating a directory to pull %s into: %w", from, err)
 		}
-		b.pulled = dir
-		path = dir + "/image"
-		if err := registry.Pull(ctx, from.Ref, from.Digest, arch, path, ropts...); err != nil {
-			os.RemoveAll(dir)
-			return nil, pullError(from, fail, err)
+		path = pulled + "/image"
+		if err := registry.Pull(ctx, from.Ref, from.Digest, want, path, ropts...); err != nil {
+			os.RemoveAll(pulled)
+			return nil, "", pullError(from, field, fail, err)
 		}
 	}
 	// A layout bunix built in Nix links its blobs into the store.
-	b.file, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir))
-	if err == nil {
-		var opts []image.BaseOption
-		if f := a.WrittenFormat(); f != "" {
-			opts = append(opts, image.WrittenAs(f))
+	if f, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir)); err != nil {
+		if pulled != "" {
+			os.RemoveAll(pulled)
 		}
-		b.img, err = image.OpenBase(b.file, from.String(), arch, opts...)
-		if err != nil {
-			b.file.Close()
-		}
+		return nil, "", imageError(from, fail, err)
 	}
+	return f, pulled, nil
+}
+
+// imageError is err, from reading the image from names, as the user's
+// error (fail) when the image is bad or missing, else as a failure.
+func imageError(from *args.From, fail func(error) error, err error) error {
+	var inv *image.InvalidError
+	if errors.As(err, &inv) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+		return fail(err)
+	}
+	return fmt.Errorf("reading the image %s: %w", from, err)
+}
+
+// extractSources returns a with its copies out of an image (contents and
+// rootfs.include entries with an image) reading files instead: each
+// image is opened as from is (for the same architecture and hypervisor)
+// and the path the copy names is extracted into a temporary directory
+// under tempDir, which done removes.
+func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []registry.Option) (_ *args.Args, done func(), err error) {
+	done = func() {}
+	srcs, err := a.ImageSources()
+	if err != nil || len(srcs) == 0 {
+		return a, done, err
+	}
+	dir, err := os.MkdirTemp(tempDir, ".bunix-sources-*")
 	if err != nil {
-		if b.pulled != "" {
-			os.RemoveAll(b.pulled)
-		}
-		var inv *image.InvalidError
-		if errors.As(err, &inv) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-			return nil, fail(err)
-		}
-		return nil, fmt.Errorf("reading the base %s: %w", from, err)
+		return nil, done, fmt.Errorf("creating a directory to extract files into: %w", err)
 	}
-	return b, nil
+	done = func() { os.RemoveAll(dir) }
+	want := wantOf(a)
+	extracted := map[string][]args.Content{}
+	for i, s := range srcs {
+		fail := func(err error) error {
+			return &BaseError{Where: s.Image.Where, Field: s.Field + ".image", Base: s.Image.String(), Err: err}
+		}
+		f, pulled, err := openImage(ctx, s.Image, s.Field+".image", want, tempDir, ropts, fail)
+		if err != nil {
+			done()
+			return nil, func() {}, err
+		}
+		out := filepath.Join(dir, strconv.Itoa(i))
+		err = os.Mkdir(out, 0o755)
+		if err == nil {
+			var img v1.Image
+			if img, err = f.Choose(want); err == nil {
+				err = image.Extract(ctx, img, s.Path, out)
+			}
+		}
+		f.Close()
+		if pulled != "" {
+			os.RemoveAll(pulled)
+		}
+		if err != nil {
+			done()
+			return nil, func() {}, imageError(s.Image, func(err error) error { return fail(fmt.Errorf("%s: %w", s.Path, err)) }, err)
+		}
+		p := image.ExtractedPath(out, s.Path)
+		if s.Target != "/" {
+			extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field}}
+			continue
+		}
+		// A tree copied to the root: one copy per entry, since the image
+		// root is no target.
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			done()
+			return nil, func() {}, fail(fmt.Errorf("%s is no directory to copy to /: %w", s.Path, err))
+		}
+		for _, e := range entries {
+			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field})
+		}
+	}
+	return a.WithExtracted(extracted), done, nil
 }
 
 // settings returns the urunc settings the base carries, by short key: its
@@ -127,9 +217,9 @@ func (b *base) settings() map[string]string {
 }
 
 // inherit returns the config of an image on b: the base's Env,
-// Entrypoint, Cmd, WorkingDir and Labels (without its urunc settings),
-// overridden by what the description sets: its env by name, its urunc
-// labels, and Entrypoint and Cmd both when it gives a command (setsCmd:
+// Entrypoint, Cmd, WorkingDir, User and Labels (without its urunc
+// settings), overridden by what the description sets: its env by name, its
+// urunc labels, its workingDir and user, and Entrypoint and Cmd both when it gives a command (setsCmd:
 // entrypoint, cmd or the cmdline), as a Dockerfile's ENTRYPOINT resets CMD.
 func (b *base) inherit(own v1.Config, setsCmd bool) v1.Config {
 	bc := b.img.Config
@@ -138,7 +228,14 @@ func (b *base) inherit(own v1.Config, setsCmd bool) v1.Config {
 		Entrypoint: bc.Entrypoint,
 		Cmd:        bc.Cmd,
 		WorkingDir: bc.WorkingDir,
+		User:       bc.User,
 		Labels:     map[string]string{},
+	}
+	if own.WorkingDir != "" {
+		cfg.WorkingDir = own.WorkingDir
+	}
+	if own.User != "" {
+		cfg.User = own.User
 	}
 	for k, v := range bc.Labels {
 		if !strings.HasPrefix(k, urunc.Prefix) {
@@ -179,6 +276,37 @@ func mergeEnv(base, own []string) []string {
 	return out
 }
 
+// Where kraft pkg puts a Unikraft catalog image's kernel and initrd.
+const (
+	catalogKernel = "/unikraft/bin/kernel"
+	catalogInitrd = "/unikraft/bin/initrd"
+)
+
+// catalogDefaults returns a with the kernel of b, when b is a Unikraft
+// catalog image (kraft pkg puts it at /unikraft/bin/kernel) and neither a
+// nor b's labels name a binary: that kernel as binary, and
+// /unikraft/bin/initrd as initrd when b has one and a gives none. note
+// hears what was taken.
+func (b *base) catalogDefaults(a *args.Args, note func(string)) *args.Args {
+	if t, ok := b.img.Files[catalogKernel]; !ok || t != image.Regular {
+		return a
+	}
+	origin := "the base " + b.from.String() + " (the kernel kraft pkg puts at " + catalogKernel + ")"
+	a, ok := a.WithDefault(urunc.Binary, catalogKernel, origin)
+	if !ok {
+		return a
+	}
+	took := "binary = " + catalogKernel
+	if t, ok := b.img.Files[catalogInitrd]; ok && t == image.Regular {
+		var withInitrd bool
+		if a, withInitrd = a.WithDefault(urunc.Initrd, catalogInitrd, "the base "+b.from.String()+" (the initrd kraft pkg puts at "+catalogInitrd+")"); withInitrd {
+			took += " and initrd = " + catalogInitrd
+		}
+	}
+	note(fmt.Sprintf("%s: annotations give no binary: bunix uses the Unikraft catalog image's %s, from the base %s", a.File, took, b.from))
+	return a
+}
+
 // hasCommand reports whether the base gives the process a command.
 func (b *base) hasCommand() bool {
 	return len(b.img.Config.Entrypoint) > 0 || len(b.img.Config.Cmd) > 0
@@ -196,11 +324,12 @@ func (b *base) check(p string) string {
 	return ""
 }
 
-// pullError is err, from pulling a base, as a BaseError (bad input) when
-// the registry refused the request, else as a failure (the registry down).
-func pullError(from *args.From, fail func(error) error, err error) error {
+// pullError is err, from pulling the image of field, as a BaseError (bad
+// input) when the registry refused the request, else as a failure (the
+// registry down).
+func pullError(from *args.From, field string, fail func(error) error, err error) error {
 	if registry.IsRefused(err) {
 		return fail(err)
 	}
-	return fmt.Errorf("%s: from = %q: %w", from.Where, from, err)
+	return fmt.Errorf("%s: %s = %q: %w", from.Where, field, from, err)
 }

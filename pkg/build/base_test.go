@@ -161,9 +161,9 @@ func TestWriteOnBase(t *testing.T) {
 // base's Entrypoint and Cmd stay when the description gives no command.
 func TestWriteOnBaseNoFiles(t *testing.T) {
 	dir, _, _, _ := baseFiles(t, compression.GZip)
-	f := writeOpen(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"hypervisor":"firecracker"}}`)
+	f := writeOpen(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"unikernelVersion":"0.17.0"}}`)
 	cf, _ := f.Images[0].ConfigFile()
-	if !slices.Equal(cf.Config.Entrypoint, []string{"/unikraft/bin/kernel"}) || !slices.Equal(cf.Config.Cmd, []string{"-c", "/etc/app.conf"}) || cf.Config.Labels["com.urunc.unikernel.hypervisor"] != "firecracker" {
+	if !slices.Equal(cf.Config.Entrypoint, []string{"/unikraft/bin/kernel"}) || !slices.Equal(cf.Config.Cmd, []string{"-c", "/etc/app.conf"}) || cf.Config.Labels["com.urunc.unikernel.unikernelVersion"] != "0.17.0" {
 		t.Errorf("cmd %q labels %v", cf.Config.Cmd, cf.Config.Labels)
 	}
 	rc, err := f.Images[0].Layers()
@@ -188,7 +188,7 @@ func TestBaseErrors(t *testing.T) {
 	copyDir(t, zdir, zcorrupt)
 	corruptLayer(t, zcorrupt)
 	badSettings := filepath.Join(t.TempDir(), "bad.tar")
-	if _, err := Write(context.Background(), badSettings+".orig", describe(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"hypervisor":"firecracker"}}`)); err != nil {
+	if _, err := Write(context.Background(), badSettings+".orig", describe(t, `{"name":"x","from":`+quoted(dir)+`,"annotations":{"unikernelVersion":"0.17.0"}}`)); err != nil {
 		t.Fatal(err)
 	}
 	relabel(t, badSettings)
@@ -200,8 +200,10 @@ func TestBaseErrors(t *testing.T) {
 			[]string{`annotations.initrd = "/boot/initrd"`, "neither the image's files nor the base " + dir}},
 		{"a directory of the base", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"binary":"/etc"}}`,
 			[]string{`annotations.binary = "/etc"`, "the base " + dir + " has a directory there"}},
-		{"a file the base whited out", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"block":"/etc/old"}}`,
+		{"a file the base whited out", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"block":"/etc/old","blkMntPoint":"/data"}}`,
 			[]string{`annotations.block = "/etc/old"`, "neither"}},
+		{"no image for the monitor", `{"name":"x","from":` + quoted(dir) + `,"annotations":{"hypervisor":"firecracker"}}`,
+			[]string{`from = "` + dir + `"`, "it has no image for amd64 for the hypervisor firecracker: want os fc or linux (it has: qemu/amd64)"}},
 		{"no image for the architecture", `{"name":"x","architecture":"arm64","from":` + quoted(dir) + `}`,
 			[]string{"from = " + quoted(dir), "no image for the architecture arm64 (it has: qemu/amd64)"}},
 		{"not an image", `{"name":"x","from":` + quoted(notImage) + `}`,

@@ -60,7 +60,7 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 		RepoTags:     []string{r.Ref},
 		Architecture: r.Architecture,
 		Created:      created,
-		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Env: r.Env, Entrypoint: r.Entrypoint, Cmd: r.Cmd},
+		Config:       v1.Config{Labels: urunc.Labels(r.Settings), Env: r.Env, Entrypoint: r.Entrypoint, Cmd: r.Cmd, WorkingDir: r.WorkingDir, User: r.User},
 		Annotations:  annotations(r),
 	}}
 	if b != nil {
@@ -117,6 +117,9 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := checkInit(j, b); err != nil {
 		return nil, err
 	}
 	return j, nil

@@ -102,6 +102,13 @@ func WriteRootfsLayer(ctx context.Context, dir string, descs []*args.Args, opts 
 	if mtime.IsZero() {
 		mtime = image.DefaultCreated
 	}
+	fetched, err := fetchUrunit(ctx, descs[0], o.tempDir, o.registry)
+	defer fetched()
+	if err != nil && IsUserError(err) {
+		return skipLayer(dir, err.Error())
+	} else if err != nil {
+		return err
+	}
 	r, err := descs[0].Resolve()
 	var plan *rootfsPlan
 	switch {
@@ -154,7 +161,11 @@ func rootfsKey(rf *args.Rootfs) string {
 		k.From = rf.From.Source
 	}
 	for _, cp := range rf.Include {
-		k.Include = append(k.Include, [2]string{cp.Source, cp.Target})
+		src := cp.Source
+		if cp.Key != "" {
+			src = cp.Key
+		}
+		k.Include = append(k.Include, [2]string{src, cp.Target})
 	}
 	data, _ := json.Marshal(k)
 	return fmt.Sprintf("%s%x", rootfsSourcePrefix, sha256.Sum256(data))

@@ -53,6 +53,17 @@ func planRootfs(r *args.Resolved, mtime time.Time) (*rootfsPlan, error) {
 		}
 		entries = append(entries, es...)
 	}
+	if rf.Type == urunc.RootfsInitrd && rf.Guest == "linux" {
+		// urunc appends the container's file mounts (/etc/hosts,
+		// /etc/resolv.conf, ...) to a Linux guest's initrd, and the
+		// kernel drops them when the initrd has no /etc.
+		switch o, ok := paths["/etc"]; {
+		case !ok:
+			entries = append(entries, image.Entry{Path: "/etc", Type: image.Directory})
+		case o.typ == image.Regular:
+			errs = append(errs, o.copy.Errorf("puts a file at /etc, which a Linux initrd needs as a directory: urunc appends the container's /etc/hosts, /etc/hostname and /etc/resolv.conf to it"))
+		}
+	}
 	errs = append(errs, dirConflicts(paths)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -124,6 +135,8 @@ func (p *rootfsPlan) checkFrom() error {
 	switch {
 	case p.rf.Type == urunc.RootfsInitrd && !kind.IsInitrd():
 		return cp.Errorf("is an %s image, not an initrd (a cpio archive): use rootfs.type = \"block\" for it", kind)
+	case kind == rootfs.GzipCPIO && p.rf.Guest == "unikraft":
+		return cp.Errorf("is a gzip-compressed cpio archive: %s; unpack it (gunzip) and give the plain archive", args.UnikraftGzip())
 	case p.rf.Type == urunc.RootfsBlock && kind.IsInitrd():
 		return cp.Errorf("is a %s archive, not a block image: use rootfs.type = \"initrd\" for it", kind)
 	case p.rf.Type == urunc.RootfsBlock && p.rf.Guest != "" && !slices.Contains(urunc.GuestFSTypes[p.rf.Guest], kind.String()):

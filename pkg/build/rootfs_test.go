@@ -1,13 +1,17 @@
 package build
 
 import (
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/rootfs"
+	"github.com/u-root/u-root/pkg/cpio"
 )
 
 func withRootfs(rootfs string) string {
@@ -70,5 +74,63 @@ func TestImageBlockTooSmall(t *testing.T) {
 	_, err := Image(resolved(t, dir, js))
 	if err == nil || !strings.Contains(err.Error(), `args.json: rootfs.size = 16384: too small for the content: the ext4 image needs at least`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestLinuxInitrdEtc: every Linux initrd bunix builds holds /etc (the
+// kernel drops the /etc/hosts urunc appends when there is none); a file at
+// /etc is refused; other guests' initrds get nothing added.
+func TestLinuxInitrdEtc(t *testing.T) {
+	dir := files(t, "kernel", "init", "etc")
+	linux := func(rootfs string) string {
+		return `{"name":"x","files":{"kernel":"/unikernel/kernel"},"cmd":["/init"],"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/unikernel/kernel"},"rootfs":` + rootfs + `}`
+	}
+	names := func(js string) []string {
+		img, err := Image(resolved(t, dir, js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(img.Layers[1].Entries[0].Source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	if got := names(linux(`{"type":"initrd","include":{"init":"/init"}}`)); !slices.Contains(got, "etc") {
+		t.Errorf("linux initrd: %q, want etc in it", got)
+	}
+	if got := names(withRootfs(`{"type":"initrd","include":{"init":"/init"}}`)); slices.Contains(got, "etc") {
+		t.Errorf("unikraft initrd: %q, want no etc added", got)
+	}
+	_, err := Image(resolved(t, dir, linux(`{"type":"initrd","include":{"init":"/init","etc":"/etc"}}`)))
+	if err == nil || !strings.Contains(err.Error(), `rootfs.include."etc" = "`+dir+`/etc": puts a file at /etc, which a Linux initrd needs as a directory`) {
+		t.Errorf("a file at /etc: %v", err)
+	}
+}
+
+// TestUnikraftGzipPrebuilt: a gzipped prebuilt initrd is refused for a
+// unikraft guest, taken as it is for a linux one.
+func TestUnikraftGzipPrebuilt(t *testing.T) {
+	dir := files(t, "kernel", "init")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("070701" + strings.Repeat("0", 104)))
+	zw.Close()
+	os.WriteFile(filepath.Join(dir, "fs.cpio.gz"), buf.Bytes(), 0o644)
+	_, err := Image(resolved(t, dir, withRootfs(`{"type":"initrd","from":"fs.cpio.gz"}`)))
+	if err == nil || !strings.Contains(err.Error(), `rootfs.from = "`+dir+`/fs.cpio.gz": is a gzip-compressed cpio archive: a unikraft guest reads only an uncompressed newc initrd`) || !args.IsUserError(err) {
+		t.Errorf("unikraft: %v", err)
+	}
+	if _, err := Image(resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel"},"cmd":["/init"],"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/unikernel/kernel"},"rootfs":{"type":"initrd","from":"fs.cpio.gz"}}`)); err != nil {
+		t.Errorf("linux: %v", err)
 	}
 }

@@ -211,10 +211,23 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			errs = append(errs, err)
 			continue
 		}
+		a, done, err := extractSources(ctx, a, o.tempDir, o.registry)
+		b.done = append(b.done, done)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fetched, err := fetchUrunit(ctx, a, o.tempDir, o.registry)
+		b.done = append(b.done, fetched)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		setsCmd := a.SetsCommand()
 		if bs != nil {
 			b.done = append(b.done, bs.close)
 			a = a.WithBaseSettings(bs.settings(), bs.from.String(), bs.hasCommand())
+			a = bs.catalogDefaults(a, o.warn)
 		}
 		r, err := a.Resolve()
 		if err != nil {

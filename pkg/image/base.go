@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/nubificus/bunix/internal/ctxio"
+	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 // MaxBaseEntries caps how many tar headers the layers of a base image may
@@ -67,17 +68,16 @@ type baseOptions struct{ format Format }
 // layer is read whole.
 func WrittenAs(format Format) BaseOption { return func(o *baseOptions) { o.format = format } }
 
-// OpenBase reads the image of f for architecture arch as a base: the one
-// image for os linux, else the only image there is for arch (kraft pkg
-// writes os qemu or fc). It checks every layer, reading it whole: its
-// digest, its diffID and its tar. name names f in messages. The Base reads
-// f's blobs again when written: close f only after.
-func OpenBase(f *File, name, arch string, opts ...BaseOption) (*Base, error) {
+// OpenBase reads the image of f that want picks as a base (ChoosePlatform
+// says which). It checks every layer, reading it whole: its digest, its
+// diffID and its tar. name names f in messages. The Base reads f's blobs
+// again when written: close f only after.
+func OpenBase(f *File, name string, want Want, opts ...BaseOption) (*Base, error) {
 	var o baseOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	i, p, err := choosePlatform(f, arch)
+	i, p, err := choosePlatform(f, want)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +122,18 @@ func OpenBase(f *File, name, arch string, opts ...BaseOption) (*Base, error) {
 	return b, nil
 }
 
-// choosePlatform picks the image of f for arch, and says what platform it
-// is for.
-func choosePlatform(f *File, arch string) (int, v1.Platform, error) {
+// Choose returns the image of f that want picks (ChoosePlatform).
+func (f *File) Choose(want Want) (v1.Image, error) {
+	i, _, err := choosePlatform(f, want)
+	if err != nil {
+		return nil, err
+	}
+	return f.Images[i], nil
+}
+
+// choosePlatform picks the image of f that want asks for, and says what
+// platform it is for.
+func choosePlatform(f *File, want Want) (int, v1.Platform, error) {
 	plats := make([]v1.Platform, len(f.Images))
 	for i, img := range f.Images {
 		var p v1.Platform
@@ -139,41 +148,92 @@ func choosePlatform(f *File, arch string) (int, v1.Platform, error) {
 		}
 		plats[i] = p
 	}
-	i, err := ChoosePlatform(plats, arch)
+	i, err := ChoosePlatform(plats, want)
 	if err != nil {
 		return 0, v1.Platform{}, err
 	}
 	return i, plats[i], nil
 }
 
-// ChoosePlatform returns which of platforms a base image for arch is: the
-// one for os linux, else the only one there is for arch. The error, an
-// *InvalidError, lists the platforms.
-func ChoosePlatform(platforms []v1.Platform, arch string) (int, error) {
+// Want says which image of an index a base is: the one for Architecture
+// (amd64 or arm64, in any spelling urunc.Architectures knows) and, when
+// Monitor is set, the one for that urunc monitor.
+type Want struct {
+	Architecture string
+	// Monitor is the urunc hypervisor the guest runs on ("qemu",
+	// "firecracker", ...), "" when not known.
+	Monitor string
+}
+
+// String names w in messages: "amd64", or "amd64 on qemu".
+func (w Want) String() string {
+	if w.Monitor == "" {
+		return w.Architecture
+	}
+	return w.Architecture + " on " + w.Monitor
+}
+
+// CatalogOS maps a urunc monitor to the os kraftkit writes in the platform
+// of the image it packages for that monitor (kraft pkg: the platform's os
+// is the monitor, firecracker spelt fc).
+var CatalogOS = map[string]string{
+	"qemu":        "qemu",
+	"firecracker": "fc",
+	"xen":         "xen",
+}
+
+// archName returns the OCI name of an architecture written in any
+// spelling urunc.Architectures knows (x86_64, aarch64, ...), else a itself.
+func archName(a string) string {
+	if n, ok := urunc.Architectures[a]; ok {
+		return n
+	}
+	return a
+}
+
+// ChoosePlatform returns which of platforms a base image for want is.
+// Architectures compare by their OCI names (x86_64 is amd64, aarch64
+// arm64), so that the Unikraft catalog's platforms match. With a monitor,
+// the image for the os the catalog names after it (CatalogOS: qemu, fc)
+// comes first, then the one for os linux; a monitor the catalog has no os
+// for takes linux. With none, the image for os linux, else the only one
+// there is for the architecture. The error, an *InvalidError, lists the
+// platforms.
+func ChoosePlatform(platforms []v1.Platform, want Want) (int, error) {
+	arch := archName(want.Architecture)
 	var all []string
 	var match []int
 	for i, p := range platforms {
 		all = append(all, p.String())
-		if p.Architecture == arch {
+		if archName(p.Architecture) == arch {
 			match = append(match, i)
 		}
 	}
-	for _, i := range match {
-		if platforms[i].OS == "linux" {
-			return i, nil
+	if len(match) == 0 {
+		return 0, invalidf("it has no image for the architecture %s (it has: %s)", arch, strings.Join(all, ", "))
+	}
+	oses := []string{"linux"}
+	if os := CatalogOS[want.Monitor]; os != "" {
+		oses = []string{os, "linux"}
+	}
+	for _, os := range oses {
+		for _, i := range match {
+			if platforms[i].OS == os {
+				return i, nil
+			}
 		}
 	}
-	switch len(match) {
-	case 1:
+	if want.Monitor != "" {
+		return 0, invalidf("it has no image for %s for the hypervisor %s: want os %s (it has: %s)", arch, want.Monitor, strings.Join(oses, " or "), strings.Join(all, ", "))
+	}
+	if len(match) == 1 {
 		return match[0], nil
-	case 0:
-		return 0, invalidf("it has no image for the architecture %s (it has: %s)", arch, strings.Join(all, ", "))
 	}
 	var some []string
 	for _, i := range match {
 		some = append(some, platforms[i].String())
 	}
-	return 0, invalidf("it has no linux image for %s, and more than one other (%s): bunix cannot tell which to use", arch, strings.Join(some, ", "))
+	return 0, invalidf("it has no linux image for %s, and more than one other (%s): bunix cannot tell which to use; say which monitor the guest runs on (the hypervisor annotation, or prefetch --hypervisor)", arch, strings.Join(some, ", "))
 }
 
 // storedLayer is a layer as its image file stores it, not yet checked.

@@ -39,7 +39,7 @@ func FuzzOpenBase(f *testing.F) {
 			return
 		}
 		defer file.Close()
-		b, err := OpenBase(file, "base", "amd64")
+		b, err := OpenBase(file, "base", Want{Architecture: "amd64"})
 		if err != nil {
 			return
 		}

@@ -40,13 +40,13 @@ func TestZstdBaseRefusedFromFirstBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = OpenBase(f, "base", "amd64", WrittenAs(DockerArchive))
+	_, err = OpenBase(f, "base", Want{Architecture: "amd64"}, WrittenAs(DockerArchive))
 	want := `layer 0 (` + m.Layers[0].Digest.String() + `) is zstd-compressed, which the docker-archive format cannot hold (docker load refuses it): write format = "oci-archive" or format = "oci"`
 	var inv *InvalidError
 	if !errors.As(err, &inv) || !strings.Contains(err.Error(), want) {
 		t.Errorf("OpenBase as docker-archive = %v, want %q", err, want)
 	}
-	if _, err := OpenBase(f, "base", "amd64", WrittenAs(OCIArchive)); err == nil || strings.Contains(err.Error(), "cannot hold") {
+	if _, err := OpenBase(f, "base", Want{Architecture: "amd64"}, WrittenAs(OCIArchive)); err == nil || strings.Contains(err.Error(), "cannot hold") {
 		t.Errorf("OpenBase as oci-archive of a corrupt layer = %v, want the corruption found", err)
 	}
 }

@@ -133,8 +133,10 @@ in the file named by $textPath (passAsFile) to $out as an executable.`,
 		Name:  "nix-pull",
 		Short: "Be the builder of a fixed-output derivation made by lib.pullImage",
 		Long: `nix-pull is what nix/lib.nix's pullImage runs: it pulls $ref pinned by $digest
-for $architecture into an OCI image layout at $out. Nix checks the result's
-NAR hash against the derivation's outputHash.
+for $architecture (and $hypervisor, when set: which image of a Unikraft
+catalog index) into an OCI image layout at $out, over plain HTTP when
+$insecure is 1. Nix checks the result's NAR hash against the derivation's
+outputHash.
 
 Credentials: $BUNIX_REGISTRY_USERNAME and $BUNIX_REGISTRY_PASSWORD when set,
 else the docker config at $DOCKER_CONFIG (both passed through by Nix as

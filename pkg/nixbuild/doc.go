@@ -37,8 +37,10 @@
 //     and then {"spec": ..., "layers": [...]}; nix-stream-script checks
 //     and writes it, nix-stream runs it. Go: StreamScript,
 //     ParseStreamScript and ReadStreamScript (stream.go).
-//   - The pulled base: pullImage's fixed output is an OCI layout that
-//     registry.Pull writes (nix-pull) and a spec's "from" names; Nix
-//     checks its NAR hash, which registry.Prefetch computes for
-//     `bunix prefetch`.
+//   - The pulled image: pullImage's fixed output is an OCI layout that
+//     registry.Pull writes (nix-pull: $ref, $digest, $architecture, and
+//     $hypervisor and $insecure when set) and a spec's "from", or a
+//     contents or include entry's "image", names; Nix checks its NAR
+//     hash, which registry.Prefetch computes for `bunix prefetch` (with
+//     the same architecture and hypervisor).
 package nixbuild

@@ -124,8 +124,10 @@ func (c *call) script(what string) (out string, text []byte, err error) {
 	return env[1], text, err
 }
 
-// pull is nix-pull: the image $ref pinned by $digest, for $architecture,
-// as an OCI layout at $out, which a failed pull leaves absent.
+// pull is nix-pull: the image $ref pinned by $digest, for $architecture
+// and, when set, $hypervisor (which image of a Unikraft catalog index), as
+// an OCI layout at $out, which a failed pull leaves absent. $insecure set
+// to 1 pulls over plain HTTP.
 func pull(c *call) error {
 	env, err := c.env("ref", "digest", "architecture", "out")
 	if err != nil {
@@ -138,7 +140,11 @@ func pull(c *call) error {
 	if u := c.getenv("BUNIX_REGISTRY_USERNAME"); u != "" {
 		opts = append(opts, registry.WithCredentials(u, c.getenv("BUNIX_REGISTRY_PASSWORD")))
 	}
-	if err := registry.Pull(c.ctx, env[0], env[1], env[2], env[3], opts...); err != nil {
+	if c.getenv("insecure") == "1" {
+		opts = append(opts, registry.Insecure())
+	}
+	want := image.Want{Architecture: env[2], Monitor: c.getenv("hypervisor")}
+	if err := registry.Pull(c.ctx, env[0], env[1], want, env[3], opts...); err != nil {
 		if registry.IsUserError(err) {
 			return &UsageError{err}
 		}

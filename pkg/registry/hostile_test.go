@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // TestPushRefusesSymlinkedBlob pushes, to a real registry, a layout whose
@@ -123,7 +124,7 @@ func TestPullRefusesTamperedBlob(t *testing.T) {
 	ref := strings.TrimPrefix(s.URL, "http://") + "/unikraft/nginx:1.15"
 	digest := pushed(t, ref, idx)
 	dir := filepath.Join(t.TempDir(), "image")
-	err := Pull(context.Background(), ref, digest.String(), "amd64", dir)
+	err := Pull(context.Background(), ref, digest.String(), image.Want{Architecture: "amd64"}, dir)
 	if err == nil || !strings.Contains(err.Error(), m.Layers[0].Digest.Hex) {
 		t.Errorf("Pull of a tampered blob = %v, want an error naming its digest", err)
 	}

@@ -43,13 +43,14 @@ func Resolve(ctx context.Context, ref string, opts ...Option) (v1.Hash, error) {
 
 // Pull fetches ref pinned by digest (the registry's answer is checked
 // against it) and writes, at dir, which must not exist, an OCI image
-// layout of the image for arch: when digest names an index, the image for
-// os linux, else the only image for arch (image.ChoosePlatform). The
+// layout of the image want picks: when digest names an index, the one
+// image.ChoosePlatform chooses (a Unikraft catalog index's for the
+// monitor, else the linux one). The
 // layout holds oci-layout, index.json naming that image's manifest (with
 // its platform), and the manifest, config and layers as the registry
 // serves them; nothing depends on time or order of arrival, so the same
 // digest and arch always give the same files, the same NAR hash.
-func Pull(ctx context.Context, ref, digest, arch, dir string, opts ...Option) error {
+func Pull(ctx context.Context, ref, digest string, want image.Want, dir string, opts ...Option) error {
 	o := makeOptions(opts)
 	r, err := name.ParseReference(ref, o.nameOptions()...)
 	if err != nil {
@@ -90,7 +91,7 @@ func Pull(ctx context.Context, ref, digest, arch, dir string, opts ...Option) er
 				plats = append(plats, p)
 			}
 		}
-		i, err := image.ChoosePlatform(plats, arch)
+		i, err := image.ChoosePlatform(plats, want)
 		if err != nil {
 			return fmt.Errorf("pulling %s: the index: %w", d, err)
 		}
@@ -107,7 +108,7 @@ func Pull(ctx context.Context, ref, digest, arch, dir string, opts ...Option) er
 			return fmt.Errorf("pulling %s: reading the config: %w", d, err)
 		}
 		p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
-		if _, err := image.ChoosePlatform([]v1.Platform{p}, arch); err != nil {
+		if _, err := image.ChoosePlatform([]v1.Platform{p}, want); err != nil {
 			return fmt.Errorf("pulling %s: the image: %w", d, err)
 		}
 		top = desc.Descriptor
@@ -204,24 +205,28 @@ func writeBlob(ctx context.Context, p string, layer v1.Layer) error {
 
 // Prefetched is what a description's from needs to pull an image in a
 // fixed-output derivation: the reference, the digest it is pinned by, and
-// the NAR hash (SRI) of the layout Pull writes for the architecture.
+// the NAR hash (SRI) of the layout Pull writes for the platform Want picks.
 type Prefetched struct {
-	Ref, Digest, Hash, Architecture string
+	Ref, Digest, Hash string
+	Want              image.Want
+	// Platform is the platform of the image pulled, as the registry
+	// gives it, e.g. qemu/x86_64.
+	Platform v1.Platform
 	// Entrypoint and Cmd are the pulled image's, from its config: what a
 	// Containerfile on it inherits.
 	Entrypoint, Cmd []string
 }
 
-// Prefetch resolves ref (a tag, or ref@digest) to its digest, pulls it for
-// arch into a temporary directory under tempDir ("" for os.TempDir), and
+// Prefetch resolves ref (a tag, or ref@digest) to its digest, pulls the
+// image want picks into a temporary directory under tempDir ("" for os.TempDir), and
 // computes the NAR hash Nix will find for lib.pullImage's output.
-func Prefetch(ctx context.Context, ref, arch, tempDir string, opts ...Option) (Prefetched, error) {
+func Prefetch(ctx context.Context, ref string, want image.Want, tempDir string, opts ...Option) (Prefetched, error) {
 	o := makeOptions(opts)
 	r, err := name.ParseReference(ref, o.nameOptions()...)
 	if err != nil {
 		return Prefetched{}, fmt.Errorf("prefetching %q: %w: %v", ref, ErrBadReference, err)
 	}
-	p := Prefetched{Ref: ref, Architecture: arch}
+	p := Prefetched{Ref: ref, Want: want}
 	if d, ok := r.(name.Digest); ok {
 		p.Ref, p.Digest = strings.TrimSuffix(ref, "@"+d.DigestStr()), d.DigestStr()
 	} else {
@@ -237,33 +242,36 @@ func Prefetch(ctx context.Context, ref, arch, tempDir string, opts ...Option) (P
 	}
 	defer os.RemoveAll(tmp)
 	dir := filepath.Join(tmp, "image")
-	if err := Pull(ctx, p.Ref, p.Digest, arch, dir, opts...); err != nil {
+	if err := Pull(ctx, p.Ref, p.Digest, want, dir, opts...); err != nil {
 		return Prefetched{}, err
 	}
 	h := sha256.New()
 	if err := nar.DumpPath(h, dir); err != nil {
 		return Prefetched{}, fmt.Errorf("prefetching %s: hashing the pulled image: %w", ref, err)
 	}
-	if p.Entrypoint, p.Cmd, err = process(dir); err != nil {
+	if p.Entrypoint, p.Cmd, p.Platform, err = process(dir); err != nil {
 		return Prefetched{}, fmt.Errorf("prefetching %s: reading the pulled image: %w", ref, err)
 	}
 	p.Hash = "sha256-" + base64.StdEncoding.EncodeToString(h.Sum(nil))
 	return p, nil
 }
 
-// process returns the Entrypoint and Cmd of the one image in the layout
-// dir, which Pull wrote.
-func process(dir string) (entrypoint, cmd []string, err error) {
+// process returns the Entrypoint, Cmd and platform of the one image in
+// the layout dir, which Pull wrote.
+func process(dir string) (entrypoint, cmd []string, platform v1.Platform, err error) {
 	f, err := image.Open(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, platform, err
 	}
 	defer f.Close()
 	cfg, err := f.Images[0].ConfigFile()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, platform, err
 	}
-	return cfg.Config.Entrypoint, cfg.Config.Cmd, nil
+	if len(f.Platforms) > 0 && f.Platforms[0] != nil {
+		platform = *f.Platforms[0]
+	}
+	return cfg.Config.Entrypoint, cfg.Config.Cmd, platform, nil
 }
 
 // Nix returns p as the Nix attribute set a description's from takes.

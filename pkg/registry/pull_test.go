@@ -51,7 +51,7 @@ func TestPull(t *testing.T) {
 	tmp := t.TempDir()
 	var trees []map[string]string
 	for _, dir := range []string{filepath.Join(tmp, "a"), filepath.Join(tmp, "b")} {
-		if err := Pull(ctx, ref, digest.String(), "amd64", dir); err != nil {
+		if err := Pull(ctx, ref, digest.String(), image.Want{Architecture: "amd64"}, dir); err != nil {
 			t.Fatal(err)
 		}
 		tree := map[string]string{}
@@ -90,10 +90,10 @@ func TestPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := image.OpenBase(f, ref, "amd64"); err != nil {
+	if _, err := image.OpenBase(f, ref, image.Want{Architecture: "amd64"}); err != nil {
 		t.Errorf("the pulled layout is no base: %v", err)
 	}
-	err = Pull(ctx, ref, digest.String(), "arm64", filepath.Join(tmp, "c"))
+	err = Pull(ctx, ref, digest.String(), image.Want{Architecture: "arm64"}, filepath.Join(tmp, "c"))
 	if err == nil || !strings.Contains(err.Error(), "no image for the architecture arm64 (it has: qemu/amd64)") || !IsRefused(err) {
 		t.Errorf("arm64: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestPullSingleImage(t *testing.T) {
 	digest := pushed(t, ref, img)
 	ctx := context.Background()
 	tmp := t.TempDir()
-	if err := Pull(ctx, ref, digest.String(), "amd64", filepath.Join(tmp, "a")); err != nil {
+	if err := Pull(ctx, ref, digest.String(), image.Want{Architecture: "amd64"}, filepath.Join(tmp, "a")); err != nil {
 		t.Fatal(err)
 	}
 	idxJSON, err := v1.ParseIndexManifest(strings.NewReader(string(testenv.ReadFile(t, filepath.Join(tmp, "a", "index.json")))))
@@ -121,7 +121,7 @@ func TestPullSingleImage(t *testing.T) {
 	if d := idxJSON.Manifests; len(d) != 1 || d[0].Digest != digest || d[0].Platform == nil || d[0].Platform.String() != "linux/amd64" {
 		t.Errorf("index.json: %+v", idxJSON)
 	}
-	err = Pull(ctx, ref, digest.String(), "arm64", filepath.Join(tmp, "c"))
+	err = Pull(ctx, ref, digest.String(), image.Want{Architecture: "arm64"}, filepath.Join(tmp, "c"))
 	var inv *image.InvalidError
 	want := "pulling " + strings.TrimSuffix(ref, ":1") + "@" + digest.String() + ": the image: it has no image for the architecture arm64 (it has: linux/amd64)"
 	if err == nil || err.Error() != want || !errors.As(err, &inv) || !IsRefused(err) {
@@ -156,7 +156,7 @@ func TestPullKeepsExistingDir(t *testing.T) {
 	dir := t.TempDir()
 	keep := filepath.Join(dir, "mine")
 	os.WriteFile(keep, []byte("the user's"), 0o644)
-	if err := Pull(context.Background(), ref, digest.String(), "amd64", dir); err == nil {
+	if err := Pull(context.Background(), ref, digest.String(), image.Want{Architecture: "amd64"}, dir); err == nil {
 		t.Fatal("Pull into an existing directory succeeded")
 	}
 	if b, err := os.ReadFile(keep); err != nil || string(b) != "the user's" {

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // short is the timeout the stall tests give bunix.
@@ -97,13 +98,13 @@ func TestStallMidBlob(t *testing.T) {
 	what := "reading GET the blob " + layer.String() + " of unikraft/nginx"
 
 	dir := filepath.Join(t.TempDir(), "image")
-	err := Pull(patience(t), ref, digest.String(), "amd64", dir, WithTimeout(short))
+	err := Pull(patience(t), ref, digest.String(), image.Want{Architecture: "amd64"}, dir, WithTimeout(short))
 	wantStall(t, err, host, what)
 	if _, err := os.Stat(dir); err == nil {
 		t.Errorf("Pull left %s", dir)
 	}
 
-	_, err = Prefetch(patience(t), ref, "amd64", t.TempDir(), WithTimeout(short))
+	_, err = Prefetch(patience(t), ref, image.Want{Architecture: "amd64"}, t.TempDir(), WithTimeout(short))
 	wantStall(t, err, host, what)
 
 	imgs, err := Get(patience(t), ref, WithTimeout(short))
@@ -194,9 +195,9 @@ func TestRegistryNeverAnswers(t *testing.T) {
 	wantStall(t, err, host, what)
 	_, err = Resolve(patience(t), ref, Insecure(), WithTimeout(short))
 	wantStall(t, err, host, what)
-	_, err = Prefetch(patience(t), ref, "amd64", t.TempDir(), Insecure(), WithTimeout(short))
+	_, err = Prefetch(patience(t), ref, image.Want{Architecture: "amd64"}, t.TempDir(), Insecure(), WithTimeout(short))
 	wantStall(t, err, host, what)
-	err = Pull(patience(t), ref, digest, "amd64", filepath.Join(t.TempDir(), "image"), Insecure(), WithTimeout(short))
+	err = Pull(patience(t), ref, digest, image.Want{Architecture: "amd64"}, filepath.Join(t.TempDir(), "image"), Insecure(), WithTimeout(short))
 	wantStall(t, err, host, what)
 }
 
@@ -320,7 +321,7 @@ func TestRedirectLoop(t *testing.T) {
 		check("Get", err)
 		_, err = Resolve(patience(t), ref)
 		check("Resolve", err)
-		err = Pull(patience(t), ref, "sha256:"+strings.Repeat("a", 64), "amd64", filepath.Join(t.TempDir(), "image"))
+		err = Pull(patience(t), ref, "sha256:"+strings.Repeat("a", 64), image.Want{Architecture: "amd64"}, filepath.Join(t.TempDir(), "image"))
 		check("Pull", err)
 		// Each call may try both schemes and retry, but never more than a
 		// few dozen requests.

@@ -18,7 +18,8 @@ type InitrdOptions struct {
 	// MTime is every entry's modification time.
 	MTime time.Time
 	// Gzip compresses the archive with gzip (no name, no time in the
-	// header), which Linux and Unikraft unpack.
+	// header), which Linux unpacks, and pads the stream with zero bytes
+	// to a multiple of 4, where Linux looks for a segment appended to it.
 	Gzip bool
 }
 
@@ -36,7 +37,8 @@ func WriteInitrd(w io.Writer, tree []image.Entry, o InitrdOptions) error {
 	if !o.Gzip {
 		return writeCPIO(w, tree, o.MTime)
 	}
-	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	cw := &countingWriter{w: w}
+	zw, err := gzip.NewWriterLevel(cw, gzip.BestCompression)
 	if err != nil {
 		return fmt.Errorf("writing the initrd: %w", err)
 	}
@@ -46,7 +48,27 @@ func WriteInitrd(w io.Writer, tree []image.Entry, o InitrdOptions) error {
 	if err := zw.Close(); err != nil {
 		return fmt.Errorf("writing the initrd: %w", err)
 	}
+	// urunc appends newc segments to the initrd; Linux unpacks a segment
+	// after a compressed one only from a 4-byte boundary, skipping zero
+	// bytes up to it.
+	if pad := (4 - cw.n%4) % 4; pad > 0 {
+		if _, err := cw.Write(make([]byte, pad)); err != nil {
+			return fmt.Errorf("writing the initrd: %w", err)
+		}
+	}
 	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // The limits of a newc archive as Linux unpacks it: every number is eight

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"bytes"
+	"compress/gzip"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/u-root/u-root/pkg/cpio"
 )
 
@@ -180,4 +182,62 @@ func TestInitrdSourceFIFO(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("WriteInitrd blocked on a FIFO")
 	}
+}
+
+// TestInitrdGzipPadded: a gzipped initrd's length is a multiple of 4, the
+// padding zero bytes after the gzip stream, so that Linux finds a segment
+// urunc appends to it; the stream itself is whole and the bytes are the
+// same on every write.
+func TestInitrdGzipPadded(t *testing.T) {
+	unaligned := 0
+	for n := range 8 {
+		data := bytes.Repeat([]byte("x"), n*7)
+		tree := []image.Entry{{Path: "/f", Type: image.Regular, Data: data, Size: int64(len(data))}}
+		var plain, padded bytes.Buffer
+		if err := writeCPIO(&plain, tree, mtime); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteInitrd(&padded, tree, InitrdOptions{MTime: mtime, Gzip: true}); err != nil {
+			t.Fatal(err)
+		}
+		b := padded.Bytes()
+		if len(b)%4 != 0 {
+			t.Errorf("%d bytes of data: initrd of %d bytes, not a multiple of 4", len(data), len(b))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.Multistream(false)
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, plain.Bytes()) {
+			t.Fatalf("%d bytes of data: the gzip stream does not give the archive back: %v", len(data), err)
+		}
+		// What follows the stream is the padding: fewer than 4 zero bytes.
+		rest := b[len(b)-gzipEnd(t, b):]
+		if len(rest) >= 4 || strings.Trim(string(rest), "\x00") != "" {
+			t.Errorf("%d bytes of data: %q after the gzip stream", len(data), rest)
+		}
+		if len(rest) > 0 {
+			unaligned++
+		}
+	}
+	if unaligned == 0 {
+		t.Error("no tree needed padding: the test proves nothing")
+	}
+}
+
+// gzipEnd returns how many bytes of b follow its first gzip member.
+func gzipEnd(t *testing.T, b []byte) int {
+	t.Helper()
+	r := bytes.NewReader(b)
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr.Multistream(false)
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		t.Fatal(err)
+	}
+	return r.Len()
 }

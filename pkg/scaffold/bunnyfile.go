@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -63,8 +64,8 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	}
 	var bad problems
 	at := func(field string) string { return file + ": " + field }
-	if b.Version != "v0.1" {
-		bad.add("%s = %s: bunix reads bunnyfile version v0.1", at("version"), quoted(b.Version))
+	if msg := checkVersion(b.Version); msg != "" {
+		bad.add("%s = %s: %s", at("version"), quoted(b.Version), msg)
 	}
 	d := &Description{Annotations: map[string]string{}}
 	set := func(key, v string) {
@@ -111,6 +112,9 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 		d.Annotations["binary"] = b.Kernel.Path
 	}
 	r := b.Rootfs
+	if r.From == "" && len(r.Include) > 0 && r.Path == "" {
+		r.From = "scratch" // bunny's default for a rootfs built from includes
+	}
 	switch r.From {
 	case "":
 		if r.Type != "" || len(r.Include) > 0 || r.Path != "" {
@@ -126,17 +130,22 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 				continue
 			}
 			inc, src, dst := item.text, item.source, item.destination
-			if item.mapping && (src == "" || !path.IsAbs(dst)) {
-				bad.add("%s: { source: %s, destination: %s }: want a source and an absolute destination", field, quoted(src), quoted(dst))
+			if item.mapping && (src == "" || dst == "") {
+				bad.add("%s: { source: %s, destination: %s }: want a source and a destination", field, quoted(src), quoted(dst))
 				continue
 			}
 			if !item.mapping {
 				var ok bool
 				src, dst, ok = strings.Cut(inc, ":")
-				if !ok || src == "" || !path.IsAbs(dst) {
+				if !ok || src == "" || dst == "" {
 					bad.add("%s: %s: want source:/target", field, quoted(inc))
 					continue
 				}
+			}
+			// A target without a leading slash is under the root, as
+			// bunny and Docker read it.
+			if !path.IsAbs(dst) {
+				dst = "/" + dst
 			}
 			if inc == "" {
 				inc = src + ":" + dst
@@ -151,18 +160,36 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 				continue
 			}
 			targets[dst], sources[path.Clean(src)] = i, i
-			d.Rootfs.Include = append(d.Rootfs.Include, Copy{Source: src, Target: dst, Where: fmt.Sprintf("%s %s", field, quoted(src))})
+			c := Copy{Source: src, Target: dst, Where: fmt.Sprintf("%s %s", field, quoted(src))}
+			if item.image != "" {
+				c.Image, c.Source = item.image, path.Clean("/"+src)
+			}
+			d.Rootfs.Include = append(d.Rootfs.Include, c)
 		}
 	case "local":
+		if len(r.Include) > 0 {
+			bad.add("%s: include with from: local adds files to an existing rootfs, which bunny refuses too: build the rootfs with them, or use from: scratch", at("rootfs.include"))
+		}
 		if r.Path == "" {
 			bad.add("%s: missing: the rootfs file in the build context", at("rootfs.path"))
 			break
 		}
 		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework), From: r.Path, FromWhere: fmt.Sprintf("%s %s", at("rootfs.path"), quoted(r.Path))}
 	default:
-		if r.From != b.Kernel.From {
-			bad.add("%s = %s: a rootfs from a remote image other than kernel.from cannot be carried over; export it to a file and use from: local", at("rootfs.from"), quoted(r.From))
+		if r.From == b.Kernel.From {
+			break // the base's own files
 		}
+		if _, err := name.ParseReference(r.From); err != nil || !strings.ContainsAny(r.From, ":/") {
+			bad.add("%s = %s: neither scratch, local nor an image reference (registry/repo:tag)", at("rootfs.from"), quoted(r.From))
+			break
+		}
+		if len(r.Include) > 0 {
+			bad.add("%s: include with from: an image adds files to an existing rootfs, which bunny refuses too", at("rootfs.include"))
+		}
+		// bunny's raw rootfs from an image: that image's files are the
+		// guest's rootfs (raw), or packed into it (initrd, block).
+		d.Rootfs = &Rootfs{Type: rootfsType(&bad, at("rootfs.type"), r.Type, b.Platforms.Framework),
+			Include: []Copy{{Source: "/", Target: "/", Image: r.From, Where: fmt.Sprintf("%s %s", at("rootfs.from"), quoted(r.From))}}}
 	}
 	d.Cmd, d.Entrypoint = b.Cmd, b.Entrypoint
 	for i, e := range b.Envs {
@@ -183,6 +210,40 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 	return d, bad.err()
 }
 
+// newestBunnyfile is the newest bunnyfile version bunny reads, as
+// major, minor, patch.
+var newestBunnyfile = [3]int{0, 1, 0}
+
+// checkVersion returns what is wrong with a bunnyfile's version, or "":
+// bunny reads any version (v0.1, 0.1, 0.0.9) up to its newest, v0.1.
+func checkVersion(v string) string {
+	const reads = "bunix reads bunnyfile versions up to v0.1, the newest bunny reads"
+	if v == "" {
+		return "missing: " + reads
+	}
+	parts := strings.Split(strings.TrimPrefix(v, "v"), ".")
+	if len(parts) > 3 {
+		return "not a version: " + reads
+	}
+	var n [3]int
+	for i, p := range parts {
+		x, err := strconv.Atoi(p)
+		if err != nil || x < 0 || p == "" || p[0] == '+' {
+			return "not a version: " + reads
+		}
+		n[i] = x
+	}
+	for i := range n {
+		if n[i] != newestBunnyfile[i] {
+			if n[i] > newestBunnyfile[i] {
+				return "newer than bunix knows: " + reads
+			}
+			break
+		}
+	}
+	return ""
+}
+
 // includeItem is one entry of a bunnyfile's rootfs.include: "source:/target"
 // (text), or bunny's mapping form { source, destination, from }, whose from
 // (an OCI image to take the files from) bunix cannot carry over (problem).
@@ -190,7 +251,9 @@ type includeItem struct {
 	text                string
 	mapping             bool
 	source, destination string
-	problem             string
+	// image is the image the source is a path in, if any.
+	image   string
+	problem string
 }
 
 // UnmarshalYAML reads either form of an include.
@@ -218,9 +281,14 @@ func (it *includeItem) UnmarshalYAML(n *yaml.Node) error {
 		case "destination":
 			it.destination = val
 		case "from":
-			if val != "" && val != "local" && val != "scratch" {
-				it.problem = fmt.Sprintf("from = %s: files from an image cannot be carried over yet; export them into the build context and include them from there", quoted(val))
+			if val == "" || val == "local" || val == "scratch" {
+				break
 			}
+			if _, err := name.ParseReference(val); err != nil || !strings.ContainsAny(val, ":/") {
+				it.problem = fmt.Sprintf("from = %s: neither local nor an image reference (registry/repo:tag)", quoted(val))
+				break
+			}
+			it.image = val
 		default:
 			return fmt.Errorf("line %d: include field %s not found (known: source, destination, from)", k.Line, clip(k.Value))
 		}

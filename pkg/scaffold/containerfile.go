@@ -30,32 +30,67 @@ func Containerfile(src []byte, file string) (*Description, error) {
 	targets := map[string]int{} // target -> line
 	sources := map[string]int{} // cleaned source -> line
 	labels := map[string]int{}  // short key -> line
+	// The stages before the last name images to copy files from (FROM
+	// image AS name, and nothing else); the last is the image.
+	var stages []stage
 	for _, ln := range lines {
 		at := file + ":" + strconv.Itoa(ln.n)
 		word, rest, _ := strings.Cut(ln.text, " ")
 		rest = strings.TrimSpace(rest)
 		instr := strings.ToUpper(word)
+		if instr != "FROM" && len(stages) > 0 {
+			stages[len(stages)-1].busy = true
+		}
 		switch instr {
 		case "FROM":
-			switch words := strings.Fields(rest); {
-			case d.FromWhere != "":
-				bad.add("%s: FROM %s: a second FROM (a multi-stage build) cannot be carried over; the first is at %s", at, clip(rest), d.FromWhere)
-			case len(words) != 1 || strings.HasPrefix(rest, "--"):
-				bad.add("%s: FROM %s: only FROM scratch or FROM registry/repo:tag can be carried over (no flags, no AS)", at, clip(rest))
-			case strings.Contains(rest, "$"):
-				bad.add("%s: FROM %s: variables cannot be carried over (there is no ARG); write the reference out", at, clip(rest))
-			case strings.EqualFold(rest, "scratch"):
-				d.FromWhere = at
-			default:
-				d.From, d.FromWhere = rest, at
+			words := strings.Fields(rest)
+			if n := len(stages); n > 0 && stages[n-1].busy {
+				bad.add("%s: FROM %s: a stage that copies, runs or sets something (the one at %s) cannot be carried over: only stages that name an image to COPY --from can", at, clip(rest), stages[n-1].at)
 			}
+			st := stage{at: at}
+			switch {
+			case len(words) == 3 && strings.EqualFold(words[1], "AS"):
+				st.name = strings.ToLower(words[2])
+			case len(words) != 1 || strings.HasPrefix(rest, "--"):
+				bad.add("%s: FROM %s: only FROM scratch or FROM registry/repo:tag [AS name] can be carried over (no flags)", at, clip(rest))
+				continue
+			}
+			switch ref := words[0]; {
+			case strings.Contains(ref, "$"):
+				bad.add("%s: FROM %s: variables cannot be carried over (there is no ARG); write the reference out", at, clip(rest))
+			case strings.EqualFold(ref, "scratch"):
+				d.From, d.FromWhere = "", at
+			default:
+				if prev := findStage(stages, ref); prev != nil {
+					ref = prev.ref
+				}
+				st.ref = ref
+				d.From, d.FromWhere = ref, at
+			}
+			stages = append(stages, st)
 		case "COPY", "ADD":
+			from, rest, err := copyFrom(instr, rest, stages)
+			if err != "" {
+				bad.add("%s: %s", at, err)
+				continue
+			}
 			copies, err := parseCopy(instr, rest)
 			if err != "" {
 				bad.add("%s: %s", at, err)
 				continue
 			}
 			for _, c := range copies {
+				if from != "" {
+					c.Image, c.Source = from, path.Clean("/"+c.Source)
+					c.Where = at + ": " + instr + " --from=" + clip(from) + " " + quoted(c.Source)
+					if n, ok := targets[c.Target]; ok {
+						bad.add("%s: target %s is also the target of line %d: two sources cannot share one target", c.Where, clip(c.Target), n)
+						continue
+					}
+					targets[c.Target] = ln.n
+					d.Files = append(d.Files, c)
+					continue
+				}
 				c.Where = at + ": " + instr + " " + quoted(c.Source)
 				c.add = instr == "ADD"
 				if n, ok := targets[c.Target]; ok {
@@ -112,11 +147,75 @@ func Containerfile(src []byte, file string) (*Description, error) {
 			} else {
 				d.Entrypoint = words
 			}
+		case "WORKDIR":
+			switch {
+			case strings.Contains(rest, "$"):
+				bad.add("%s: WORKDIR %s: variables cannot be carried over (there is no ARG); write the path out", at, clip(rest))
+			case !path.IsAbs(rest) && d.WorkingDir == "":
+				bad.add("%s: WORKDIR %s: a relative WORKDIR needs an earlier one to be relative to: write the absolute path", at, clip(rest))
+			case !path.IsAbs(rest):
+				d.WorkingDir = path.Join(d.WorkingDir, rest)
+			default:
+				d.WorkingDir = path.Clean(rest)
+			}
+		case "USER":
+			if p := args.UserProblem(rest); p != "" {
+				bad.add("%s: USER %s: %s", at, clip(rest), p)
+				continue
+			}
+			d.User = rest
 		default:
-			bad.add("%s: %s cannot be carried over: bunix copies files and sets urunc annotations and the guest's env, entrypoint and cmd; it runs nothing and keeps no other settings", at, clip(word))
+			bad.add("%s: %s cannot be carried over: bunix copies files and sets urunc annotations and the guest's env, entrypoint, cmd, working directory and user; it runs nothing and keeps no other settings", at, clip(word))
 		}
 	}
+	if n := len(stages); n > 1 {
+		// Only the last stage is the image: its base, when it names one.
+		d.From, d.FromWhere = stages[n-1].ref, stages[n-1].at
+	}
 	return d, bad.err()
+}
+
+// stage is one FROM of a Containerfile: the image it names (ref, "" for
+// scratch), its name (AS), where it is, and whether any instruction
+// follows it before the next FROM.
+type stage struct {
+	ref, name, at string
+	busy          bool
+}
+
+// findStage returns the stage named (or numbered) name, or nil.
+func findStage(stages []stage, name string) *stage {
+	for i := range stages {
+		if stages[i].name != "" && stages[i].name == strings.ToLower(name) || strconv.Itoa(i) == name {
+			return &stages[i]
+		}
+	}
+	return nil
+}
+
+// copyFrom reads COPY --from=X (X a stage's name or number, or an image
+// reference): the image the files come from ("" for the build context)
+// and the rest of the arguments. ADD --from does not exist.
+func copyFrom(instr, rest string, stages []stage) (image, after string, problem string) {
+	flag, after, _ := strings.Cut(rest, " ")
+	v, ok := strings.CutPrefix(flag, "--from=")
+	if !ok {
+		return "", rest, ""
+	}
+	after = strings.TrimSpace(after)
+	switch st := findStage(stages, v); {
+	case instr != "COPY":
+		return "", "", instr + " " + clip(flag) + ": only COPY takes --from"
+	case strings.Contains(v, "$"):
+		return "", "", "COPY " + clip(flag) + ": variables cannot be carried over; write the reference out"
+	case st != nil && st.ref == "":
+		return "", "", "COPY " + clip(flag) + ": the stage is FROM scratch, which holds no files"
+	case st != nil:
+		return st.ref, after, ""
+	case !strings.ContainsAny(v, "/:."):
+		return "", "", "COPY " + clip(flag) + ": no stage of that name, and not an image reference (registry/repo:tag)"
+	}
+	return v, after, ""
 }
 
 // parseEnv reads the arguments of ENV into d.Env: NAME=value pairs, or the
@@ -238,11 +337,16 @@ func parseCopy(instr, rest string) ([]Copy, string) {
 		if strings.ContainsAny(s, "*?[") {
 			return nil, instr + " " + clip(s) + ": wildcards cannot be carried over; name each file"
 		}
+		// Docker reads an absolute source from the build context too.
+		rel := strings.TrimLeft(s, "/")
+		if rel == "" {
+			return nil, instr + " " + clip(s) + ": copies the whole build context: name what to copy"
+		}
 		t := path.Clean(dst)
 		if dir {
-			t = path.Join(t, path.Base(s))
+			t = path.Join(t, path.Base(rel))
 		}
-		out = append(out, Copy{Source: s, Target: t})
+		out = append(out, Copy{Source: rel, Target: t, into: path.Clean(dst)})
 	}
 	return out, ""
 }

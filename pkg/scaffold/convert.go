@@ -7,9 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -60,6 +62,14 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	for _, opt := range opts {
 		opt(&o)
 	}
+	release := ""
+	if o.urunc != "" {
+		r, err := urunc.ParseRelease(o.urunc)
+		if err != nil {
+			return nil, err
+		}
+		release = r.String()
+	}
 	var d *Description
 	var err error
 	kind := "Containerfile"
@@ -82,6 +92,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	}
 	defer bc.root.Close()
 	var bad problems
+	d.Files = bc.directories(d.Files)
 	all := d.Files
 	if d.Rootfs != nil {
 		all = append(append([]Copy(nil), all...), d.Rootfs.Include...)
@@ -90,6 +101,9 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		}
 	}
 	for _, c := range all {
+		if c.Image != "" {
+			continue // a path in an image, not in the context
+		}
 		msg, err := bc.check(c)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Where, err)
@@ -98,10 +112,45 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 			bad.add("%s: %s", c.Where, msg)
 		}
 	}
+	// Each image copied from is pinned as the base is, once.
+	pinned := map[string]*Base{}
+	var failure error
+	pin := func(copies []Copy) {
+		for i, c := range copies {
+			if c.Image == "" {
+				continue
+			}
+			if b, ok := pinned[c.Image]; ok {
+				copies[i].Base = b
+				continue
+			}
+			if o.resolve == nil {
+				bad.add("%s: %s: an image needs resolving to its digest, which this conversion cannot do", c.Where, clip(c.Image))
+				continue
+			}
+			b, err := o.resolve(c.Image, d.Annotations[urunc.Hypervisor])
+			if err != nil && !registry.IsRefused(err) && failure == nil {
+				// Not the file's problem: a registry out of reach.
+				failure = fmt.Errorf("%s: %s: pinning the image: %w", c.Where, clip(c.Image), err)
+			}
+			if err != nil {
+				bad.add("%s: %s: pinning the image: %v", c.Where, clip(c.Image), err)
+				continue
+			}
+			pinned[c.Image], copies[i].Base = &b, &b
+		}
+	}
+	pin(d.Files)
+	if d.Rootfs != nil {
+		pin(d.Rootfs.Include)
+	}
+	if failure != nil {
+		return nil, failure
+	}
 	if d.From != "" {
 		if o.resolve == nil {
 			bad.add("%s: %s: a base image needs resolving to its digest, which this conversion cannot do", d.FromWhere, clip(d.From))
-		} else if b, err := o.resolve(d.From); err != nil {
+		} else if b, err := o.resolve(d.From, d.Annotations[urunc.Hypervisor]); err != nil {
 			// What the registry refuses is the file's problem; a failure
 			// to reach it (registry.IsNetworkFailure) or to store the image
 			// is not.
@@ -128,6 +177,9 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	}
 	rebase := func(copies []Copy) error {
 		for i, c := range copies {
+			if c.Image != "" {
+				continue
+			}
 			if c.Source, err = relativeTo(outDir, bc.dir, c.Source); err != nil {
 				return err
 			}
@@ -152,11 +204,20 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	// stable file.
 	sort.SliceStable(d.Files, func(i, j int) bool { return d.Files[i].Target < d.Files[j].Target })
 	d.Name, d.Tag = name, tag
+	d.Urunc = release
 	from := kind + " " + filepath.Base(file)
 	if filepath.Base(file) == kind {
 		from = filepath.Base(file)
 	}
 	d.Comment = append([]string{fmt.Sprintf("Converted by `bunix convert` from %s.", from)}, HowToBuild...)
+	if w := rumprunWithoutFS(d, file); w != "" {
+		d.Hints = append(d.Hints, "Warning: the rumprun guest gets no file system under urunc 0.7: set",
+			"mountRootfs = \"true\" (the container's rootfs as its block device, at /data;",
+			"needs a block snapshotter) or package a block image (rootfs.type = \"block\").")
+		if o.warn != nil {
+			o.warn(w)
+		}
+	}
 	return d, nil
 }
 
@@ -164,7 +225,39 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 type ConvertOption func(*convertOptions)
 
 type convertOptions struct {
-	resolve func(ref string) (Base, error)
+	resolve func(ref, monitor string) (Base, error)
+	warn    func(string)
+	urunc   string
+}
+
+// WithUrunc makes the args.nix say urunc = release, the oldest urunc
+// release the image must run on; Convert refuses a release urunc.ParseRelease
+// does not take.
+func WithUrunc(release string) ConvertOption {
+	return func(o *convertOptions) { o.urunc = release }
+}
+
+// WithWarnings has Convert hand warn each problem that does not stop the
+// conversion but will trouble the image under urunc, e.g. a rumprun guest
+// left without a file system. They are in the args.nix as comments too.
+func WithWarnings(warn func(string)) ConvertOption {
+	return func(o *convertOptions) { o.warn = warn }
+}
+
+// rumprunWithoutFS returns a warning when d describes a rumprun guest that
+// gets no file system under urunc 0.7 (pun's README Containerfile, which
+// gives no useDMBlock or mountRootfs): rumprun reads only a block device,
+// and urunc gives it one only for mountRootfs = "true" or a block image.
+func rumprunWithoutFS(d *Description, file string) string {
+	if d.Annotations[urunc.UnikernelType] != "rumprun" || d.Rootfs != nil || d.Annotations[urunc.Block] != "" {
+		return ""
+	}
+	for _, k := range []string{urunc.MountRootfs, urunc.UseDMBlock} {
+		if v, err := strconv.ParseBool(d.Annotations[k]); err == nil && v {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s: the rumprun guest gets no file system under urunc 0.7: urunc gives rumprun one only as a block device; set the label com.urunc.unikernel.mountRootfs=true (the container's rootfs, mounted at /data; needs a block snapshotter such as devmapper) or package a block image (com.urunc.unikernel.block)", filepath.Base(file))
 }
 
 // inheritEntrypoint carries Docker's rule for a base's ENTRYPOINT and CMD
@@ -195,8 +288,9 @@ func inheritEntrypoint(d *Description, kind string, b Base) bool {
 
 // WithResolver has Convert pin a base image with resolve: its digest (of
 // the index, when the registry serves one) and the NAR hash of the image
-// lib.pullImage writes, as bunix prefetch computes them.
-func WithResolver(resolve func(ref string) (Base, error)) ConvertOption {
+// lib.pullImage writes for monitor (the description's hypervisor, "" for
+// none), as bunix prefetch computes them.
+func WithResolver(resolve func(ref, monitor string) (Base, error)) ConvertOption {
 	return func(o *convertOptions) { o.resolve = resolve }
 }
 
@@ -285,6 +379,47 @@ func (bc *buildContext) check(c Copy) (string, error) {
 		}
 		return head[:n], err
 	})
+}
+
+// directories returns copies with those of a Containerfile whose source is
+// a directory of the context as Docker has them: the directory's contents
+// go into the target as written (COPY conf /etc/ fills /etc, not
+// /etc/conf), and into / as one copy per entry, since args.nix has no
+// target for the image root.
+func (bc *buildContext) directories(copies []Copy) []Copy {
+	var out []Copy
+	for _, c := range copies {
+		if c.Image != "" {
+			out = append(out, c)
+			continue
+		}
+		fi, err := bc.root.Stat(filepath.FromSlash(c.Source))
+		if c.into == "" || err != nil || !fi.IsDir() {
+			out = append(out, c)
+			continue
+		}
+		if c.into != "/" {
+			c.Target = c.into
+			out = append(out, c)
+			continue
+		}
+		f, err := bc.root.Open(filepath.FromSlash(c.Source))
+		if err != nil {
+			out = append(out, c)
+			continue
+		}
+		names, err := f.Readdirnames(-1)
+		f.Close()
+		if err != nil {
+			out = append(out, c)
+			continue
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			out = append(out, Copy{Source: path.Join(c.Source, n), Target: "/" + n, Where: c.Where, add: c.add})
+		}
+	}
+	return out
 }
 
 // escapes reports whether src, relative to the context, resolves outside

@@ -34,10 +34,14 @@ func checkDescription(t *testing.T, d *Description) {
 		if !path.IsAbs(c.Target) || path.Clean(c.Target) != c.Target {
 			t.Errorf("target %q is not absolute and clean", c.Target)
 		}
-		if targets[c.Target] || sources[path.Clean(c.Source)] {
+		src := c.Image + " " + path.Clean(c.Source)
+		if targets[c.Target] || c.Image == "" && sources[src] {
 			t.Errorf("copy %q -> %q given twice", c.Source, c.Target)
 		}
-		targets[c.Target], sources[path.Clean(c.Source)] = true, true
+		if c.Image != "" && (!path.IsAbs(c.Source) || path.Clean(c.Source) != c.Source) {
+			t.Errorf("path %q in the image %q is not absolute and clean", c.Source, c.Image)
+		}
+		targets[c.Target], sources[src] = true, true
 		if c.Where == "" {
 			t.Errorf("copy %q has no Where", c.Source)
 		}
@@ -53,6 +57,7 @@ func FuzzContainerfile(f *testing.F) {
 		"FROM unikraft.org/nginx:1.15\nLABEL com.urunc.unikernel.hypervisor=qemu\nFROM scratch AS x\n",
 		"# escape=`\nFROM scratch\n",
 		"COPY --chmod=0755 a /a\nCOPY a /a\nCOPY ./a /b\n",
+		"FROM r.io/urunit:1 AS init\nFROM scratch\nCOPY --from=init /urunit /urunit\nCOPY --from=r.io/app:2 app/ /srv/\nCOPY --from=0 . /x\n",
 		"LABEL \"com.urunc.unikernel.cmdline\"='x \"y\"'\nRUN \\\n\n# c\n x\n",
 		"ENV A=1 B=\"two words\" in=x\nENV OLD legacy value\nENV C=$D\nENTRYPOINT [\"/init\"]\nCMD [\"a\", \"b c\"]\nCMD /app\n",
 	)

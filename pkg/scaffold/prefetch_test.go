@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/compression"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/registry"
 )
 
@@ -19,14 +20,14 @@ func TestWithPrefetch(t *testing.T) {
 	idx, _ := testenv.BaseImage(t, compression.GZip, "")
 	ref := reg.PushIndex(t, "unikraft/nginx:1.15", idx)
 	ctx := context.Background()
-	want, err := registry.Prefetch(ctx, ref, args.DefaultArchitecture, "")
+	want, err := registry.Prefetch(ctx, ref, image.Want{Architecture: args.DefaultArchitecture}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var heard []string
 	var o convertOptions
-	WithPrefetch(ctx, func(r string, b Base) { heard = append(heard, r, b.Digest) })(&o)
-	b, err := o.resolve(ref)
+	WithPrefetch(ctx, func(r string, b Base) { heard = append(heard, r, b.Digest) }, false)(&o)
+	b, err := o.resolve(ref, "")
 	if err != nil || !reflect.DeepEqual(b, Base{Ref: want.Ref, Digest: want.Digest, Hash: want.Hash, Entrypoint: want.Entrypoint, Cmd: want.Cmd}) || b.Hash == "" {
 		t.Errorf("resolve = %+v, %v; want %+v", b, err, want)
 	}
@@ -34,7 +35,7 @@ func TestWithPrefetch(t *testing.T) {
 		t.Errorf("pinned heard %q", heard)
 	}
 	heard = nil
-	if _, err := o.resolve(reg.Addr + "/urunc/missing:1"); err == nil || len(heard) != 0 {
+	if _, err := o.resolve(reg.Addr+"/urunc/missing:1", ""); err == nil || len(heard) != 0 {
 		t.Errorf("a missing image: %v, pinned heard %q", err, heard)
 	}
 }

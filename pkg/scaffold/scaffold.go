@@ -49,6 +49,12 @@ type Description struct {
 	// (nil when not given).
 	Env             map[string]string
 	Entrypoint, Cmd []string
+	// WorkingDir and User are the image's (WORKDIR, USER); "" when not
+	// given.
+	WorkingDir, User string
+	// Urunc is the oldest urunc release the image must run on ("" for the
+	// default).
+	Urunc string
 	// Rootfs, when set, asks bunix to build or package a root filesystem.
 	Rootfs *Rootfs
 	// From is the base image: a registry reference as written (FROM
@@ -70,11 +76,21 @@ type Copy struct {
 	Where string
 	// add marks a copy from ADD, whose archives Docker would extract.
 	add bool
+	// into is a Containerfile copy's target as written, cleaned: where
+	// Docker puts the contents of a directory source.
+	into string
+	// Image, when set, is the image Source is a path in (COPY --from, a
+	// bunnyfile include from an image), as written; Base is it pinned.
+	Image string
+	Base  *Base
 }
 
 // Base is a base image pinned by digest: the from attribute of an args.nix.
 type Base struct {
 	Ref, Digest, Hash string
+	// Insecure says that the registry was reached over plain HTTP: the
+	// build must pull it so too.
+	Insecure bool
 	// Entrypoint and Cmd are the base image's: a Containerfile's CMD runs
 	// under its ENTRYPOINT, as Docker's builder has it.
 	Entrypoint, Cmd []string
@@ -103,15 +119,28 @@ func (d *Description) Nix() []byte {
 	if d.Architecture != "" {
 		fmt.Fprintf(&b, "  architecture = %s;\n", nixexpr.String(d.Architecture))
 	}
+	if d.Urunc != "" {
+		fmt.Fprintf(&b, "  urunc = %s; # the oldest urunc release the image must run on\n", nixexpr.String(d.Urunc))
+	}
 	if f := d.Base; f != nil {
 		fmt.Fprintf(&b, "\n  # The base image, %s, pinned when bunix convert ran: its layers come\n", d.From)
 		b.WriteString("  # first, its Env, Entrypoint, Cmd, WorkingDir and Labels are inherited.\n")
 		b.WriteString("  # To move to what the tag names now: bunix prefetch " + f.Ref + "\n")
-		fmt.Fprintf(&b, "  from = {\n    ref = %s;\n    digest = %s;\n    hash = %s;\n  };\n", nixexpr.String(f.Ref), nixexpr.String(f.Digest), nixexpr.String(f.Hash))
+		fmt.Fprintf(&b, "  from = {\n    ref = %s;\n    digest = %s;\n    hash = %s;\n", nixexpr.String(f.Ref), nixexpr.String(f.Digest), nixexpr.String(f.Hash))
+		if f.Insecure {
+			b.WriteString("    insecure = true; # the registry speaks plain HTTP\n")
+		}
+		b.WriteString("  };\n")
 	}
-	if len(d.Files) > 0 {
+	local, fromImages := splitCopies(d.Files)
+	if len(local) > 0 {
 		b.WriteString("\n  # \"source\" = \"/target in the image\"; sources are relative to this file.\n")
-		writeCopies(&b, "  ", "files", d.Files)
+		writeCopies(&b, "  ", "files", local)
+	}
+	if len(fromImages) > 0 {
+		b.WriteString("\n  # Copies out of other images (COPY --from), each pinned by digest when\n")
+		b.WriteString("  # bunix convert ran; source is the path in the image.\n")
+		writeCopyList(&b, "  ", "contents", fromImages)
 	}
 	if r := d.Rootfs; r != nil {
 		b.WriteString("\n  rootfs = {\n")
@@ -119,7 +148,9 @@ func (d *Description) Nix() []byte {
 		if r.From != "" {
 			fmt.Fprintf(&b, "    from = %s;\n", nixexpr.String(r.From))
 		}
-		if len(r.Include) > 0 {
+		if _, fromImages := splitCopies(r.Include); len(fromImages) > 0 {
+			writeCopyList(&b, "    ", "include", r.Include)
+		} else if len(r.Include) > 0 {
 			writeCopies(&b, "    ", "include", r.Include)
 		}
 		b.WriteString("  };\n")
@@ -143,7 +174,8 @@ func (d *Description) Nix() []byte {
 	return []byte(b.String())
 }
 
-// writeProcess renders env, entrypoint and cmd, those that are given.
+// writeProcess renders env, entrypoint, cmd, workingDir and user, those
+// that are given.
 func (d *Description) writeProcess(b *strings.Builder) {
 	if len(d.Env) > 0 {
 		b.WriteString("\n  env = {\n")
@@ -169,6 +201,12 @@ func (d *Description) writeProcess(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "  %s = [ %s ];\n", l.attr, strings.Join(quoted, " "))
 	}
+	if d.WorkingDir != "" {
+		fmt.Fprintf(b, "  workingDir = %s;\n", nixexpr.String(d.WorkingDir))
+	}
+	if d.User != "" {
+		fmt.Fprintf(b, "  user = %s;\n", nixexpr.String(d.User))
+	}
 }
 
 // nixName is an attribute name Nix reads without quotes, unless it is one
@@ -183,6 +221,37 @@ func writeCopies(b *strings.Builder, indent, attr string, copies []Copy) {
 		fmt.Fprintf(b, "%s  %s = %s;\n", indent, nixexpr.String(c.Source), nixexpr.String(c.Target))
 	}
 	fmt.Fprintf(b, "%s};\n", indent)
+}
+
+// splitCopies parts copies into those from the build context and those
+// out of an image.
+func splitCopies(copies []Copy) (local, fromImages []Copy) {
+	for _, c := range copies {
+		if c.Image != "" {
+			fromImages = append(fromImages, c)
+		} else {
+			local = append(local, c)
+		}
+	}
+	return local, fromImages
+}
+
+// writeCopyList renders copies as a list of { source; target; }, a copy
+// out of an image with its image = { ref; digest; hash; }.
+func writeCopyList(b *strings.Builder, indent, attr string, copies []Copy) {
+	fmt.Fprintf(b, "%s%s = [\n", indent, attr)
+	for _, c := range copies {
+		img := ""
+		if f := c.Base; f != nil {
+			insecure := ""
+			if f.Insecure {
+				insecure = " insecure = true;"
+			}
+			img = fmt.Sprintf("image = { ref = %s; digest = %s; hash = %s;%s }; ", nixexpr.String(f.Ref), nixexpr.String(f.Digest), nixexpr.String(f.Hash), insecure)
+		}
+		fmt.Fprintf(b, "%s  { %ssource = %s; target = %s; }\n", indent, img, nixexpr.String(c.Source), nixexpr.String(c.Target))
+	}
+	fmt.Fprintf(b, "%s];\n", indent)
 }
 
 // problems collects what cannot be carried over, one line each.

@@ -49,9 +49,44 @@ LABEL "com.urunc.unikernel.useDMBlock"="true"
 	}
 }
 
+// TestConvertCopiesAsDocker: a COPY reads an absolute source from the
+// build context (bunny's redis example: COPY /conf /), and a directory
+// source puts its contents at the target: into the root, one copy per
+// entry; elsewhere, the directory at the target itself, with or without a
+// trailing slash. A file keeps Docker's rule (into a directory target).
+func TestConvertCopiesAsDocker(t *testing.T) {
+	ctx := writeTree(t, map[string]string{"kernel": "k", "conf/redis.conf": "port 1\n", "conf/extra/x": "x", "etc/motd": "hi\n", "app.conf": "a\n"})
+	src := "FROM scratch\nCOPY /kernel /unikernel/kernel\nCOPY /conf /\nCOPY etc /data/\nCOPY app.conf /cfg/\n"
+	d, err := Convert([]byte(src), filepath.Join(ctx, "Containerfile"), ctx, "urunc/x", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"./app.conf -> /cfg/app.conf", "./etc -> /data", "./conf/extra -> /extra", "./conf/redis.conf -> /redis.conf", "./kernel -> /unikernel/kernel"}
+	if got := copies(d.Files); !reflect.DeepEqual(got, want) {
+		t.Errorf("files %q, want %q", got, want)
+	}
+	if _, err := Containerfile([]byte("COPY / /x\n"), "Containerfile"); err == nil || !strings.Contains(err.Error(), "copies the whole build context") {
+		t.Errorf("COPY / /x: %v", err)
+	}
+}
+
+// writeTree writes files (by slash path) under a new directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func TestContainerfileRefuses(t *testing.T) {
-	src := `FROM alpine:3 AS build
-COPY --from=build /app /app
+	src := `FROM --platform=linux/amd64 alpine:3
+COPY --chown=1 /app /app
 RUN make
 LABEL maintainer=me
 COPY *.conf /conf/
@@ -66,8 +101,8 @@ ENTRYPOINT ["/app",
 		t.Fatal("no error")
 	}
 	for _, want := range []string{
-		"Containerfile:1: FROM alpine:3 AS build: only FROM scratch or FROM registry/repo:tag can be carried over",
-		"Containerfile:2: COPY --from=build: flags cannot be carried over",
+		"Containerfile:1: FROM --platform=linux/amd64 alpine:3: only FROM scratch or FROM registry/repo:tag [AS name] can be carried over (no flags)",
+		"Containerfile:2: COPY --chown=1: flags cannot be carried over",
 		"Containerfile:3: RUN cannot be carried over",
 		"Containerfile:4: LABEL maintainer: only urunc's com.urunc.unikernel.* labels",
 		"Containerfile:5: COPY *.conf: wildcards cannot be carried over",
@@ -120,20 +155,44 @@ func TestBunnyfile(t *testing.T) {
 	}
 }
 
+// TestBunnyfileAsBunnyReadsIt: what bunny's own docs and tests write
+// converts as bunny means it: any version up to v0.1 (0.1, 0.0.9); an
+// include target without a leading slash is under the root; a rootfs with
+// include and no from is from: scratch.
+func TestBunnyfileAsBunnyReadsIt(t *testing.T) {
+	for _, v := range []string{"v0.1", "0.1", "0.0.9", "v0.1.0", "0"} {
+		if _, err := Bunnyfile([]byte("version: "+v+"\nplatforms: {framework: unikraft, monitor: qemu}\nkernel:\n  from: local\n  path: k\n"), "bunnyfile"); err != nil {
+			t.Errorf("version %s: %v", v, err)
+		}
+	}
+	src := "version: v0.1\nplatforms: {framework: unikraft, monitor: qemu}\nkernel:\n  from: local\n  path: k\nrootfs:\n  type: initrd\n  include:\n  - foo:bar\n  - source: conf\n    destination: etc/conf\n"
+	d, err := Bunnyfile([]byte(src), "bunnyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Rootfs == nil || d.Rootfs.Type != "initrd" || d.Rootfs.From != "" || !reflect.DeepEqual(copies(d.Rootfs.Include), []string{"foo -> /bar", "conf -> /etc/conf"}) {
+		t.Errorf("rootfs %+v", d.Rootfs)
+	}
+}
+
 func TestBunnyfileRefuses(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
-		{"version: v0.2\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "v0.2": bunix reads bunnyfile version v0.1`},
+		{"version: v0.2\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "v0.2": newer than bunix knows: bunix reads bunnyfile versions up to v0.1`},
+		{"version: 0.1.1\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "0.1.1": newer than bunix knows`},
+		{"version: one\nkernel:\n  from: local\n  path: k\n", `bunnyfile: version = "one": not a version`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: local\n  path: r.cpio\n  include:\n  - a:/a\n",
+			`bunnyfile: rootfs.include: include with from: local adds files to an existing rootfs, which bunny refuses too`},
 		{"version: v0.1\nkernel:\n  from: unikraft.org/nginx:latest\n", `kernel.path = "": the kernel's absolute, clean path in the image unikraft.org/nginx:latest`},
 		{"version: v0.1\nkernel:\n  from: unikraft\n", `kernel.from = "unikraft": neither local nor an image reference`},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nenvs: [A]\n", `bunnyfile: envs[0]: "A": want NAME=value`},
-		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - from: harbor.nbfc.io/x:1\n    source: /lib\n    destination: /lib\n",
-			`bunnyfile: rootfs.include[0]: from = "harbor.nbfc.io/x:1": files from an image cannot be carried over yet`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - from: harbor\n    source: /lib\n    destination: /lib\n",
+			`bunnyfile: rootfs.include[0]: from = "harbor": neither local nor an image reference`},
 		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    dest: /lib\n",
 			`include field dest not found (known: source, destination, from)`},
-		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n    destination: lib\n",
-			`bunnyfile: rootfs.include[0]: { source: "a", destination: "lib" }: want a source and an absolute destination`},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: scratch\n  type: raw\n  include:\n  - source: a\n",
+			`bunnyfile: rootfs.include[0]: { source: "a", destination: "" }: want a source and a destination`},
 		{"version: v0.1\nkernl:\n  from: local\n", "line 2: field kernl not found"},
-		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: harbor.nbfc.io/x\n", "a rootfs from a remote image other than kernel.from cannot be carried over"},
+		{"version: v0.1\nkernel:\n  from: local\n  path: k\nrootfs:\n  from: harbor.nbfc.io/x\n  type: raw\n  include: [a:/a]\n", "rootfs.include: include with from: an image adds files to an existing rootfs"},
 	} {
 		_, err := Bunnyfile([]byte(tc.src), "bunnyfile")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -432,14 +491,15 @@ rootfs:
 
 // TestConvertFromImage: FROM registry/repo:tag is pinned by the resolver
 // into from = { ref; digest; hash; }; without a resolver, or when it
-// fails, the FROM line is named; a second FROM is refused.
+// fails, the FROM line is named; a stage before the last that does more
+// than name an image is refused.
 func TestConvertFromImage(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "Containerfile")
 	src := []byte("FROM unikraft.org/nginx:1.15\nLABEL com.urunc.unikernel.hypervisor=qemu\n")
 	digest := "sha256:" + strings.Repeat("ab", 32)
 	var asked []string
-	resolve := func(ref string) (Base, error) {
+	resolve := func(ref, _ string) (Base, error) {
 		asked = append(asked, ref)
 		return Base{Ref: ref, Digest: digest, Hash: "sha256-" + strings.Repeat("A", 43) + "="}, nil
 	}
@@ -455,12 +515,12 @@ func TestConvertFromImage(t *testing.T) {
 	if _, err := Convert(src, file, dir, "x", "t"); err == nil || !strings.Contains(err.Error(), "Containerfile:1: unikraft.org/nginx:1.15: a base image needs resolving") {
 		t.Errorf("no resolver: %v", err)
 	}
-	failing := func(string) (Base, error) { return Base{}, errors.New("connection refused") }
+	failing := func(string, string) (Base, error) { return Base{}, errors.New("connection refused") }
 	if _, err := Convert(src, file, dir, "x", "t", WithResolver(failing)); err == nil || !strings.Contains(err.Error(), "pinning the base image: connection refused") {
 		t.Errorf("failing resolver: %v", err)
 	}
-	if _, err := Containerfile([]byte("FROM a.io/b:1\nFROM scratch\n"), "Containerfile"); err == nil || !strings.Contains(err.Error(), "Containerfile:2: FROM scratch: a second FROM") {
-		t.Errorf("two FROMs: %v", err)
+	if _, err := Containerfile([]byte("FROM a.io/b:1\nCOPY k /k\nFROM scratch\n"), "Containerfile"); err == nil || !strings.Contains(err.Error(), "Containerfile:3: FROM scratch: a stage that copies, runs or sets something (the one at Containerfile:1) cannot be carried over") {
+		t.Errorf("a busy stage: %v", err)
 	}
 }
 
@@ -470,7 +530,7 @@ func TestConvertFromImage(t *testing.T) {
 func TestConvertBunnyfileFromImage(t *testing.T) {
 	dir := t.TempDir()
 	src := []byte("version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: unikraft.org/nginx:1.15\n  path: /unikraft/bin/kernel\n")
-	resolve := func(ref string) (Base, error) {
+	resolve := func(ref, _ string) (Base, error) {
 		return Base{Ref: ref, Digest: "sha256:" + strings.Repeat("cd", 32), Hash: "sha256-" + strings.Repeat("B", 43) + "="}, nil
 	}
 	d, err := Convert(src, filepath.Join(dir, "bunnyfile"), dir, "urunc/nginx", "t", WithResolver(resolve))
@@ -595,7 +655,7 @@ func TestRelativeTo(t *testing.T) {
 func TestConvertBaseCommand(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "Containerfile")
-	resolve := WithResolver(func(ref string) (Base, error) {
+	resolve := WithResolver(func(ref, _ string) (Base, error) {
 		return Base{Ref: ref, Digest: "sha256:" + strings.Repeat("ab", 32), Hash: "sha256-" + strings.Repeat("A", 43) + "=", Entrypoint: []string{"/kernel"}, Cmd: []string{"-v"}}, nil
 	})
 	for _, tc := range []struct {
@@ -645,6 +705,102 @@ func TestConvertRefusesBadEnv(t *testing.T) {
 		_, err := Convert([]byte(tc.src), filepath.Join(dir, tc.file), dir, "x", "t")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want %q", tc.file, err, tc.want)
+		}
+	}
+}
+
+// TestConvertWarnsRumprunWithoutFS: pun's README rumprun Containerfile,
+// which gives neither useDMBlock nor mountRootfs, converts with a warning
+// (and a comment) naming the label that gives the guest a file system;
+// with mountRootfs=true, or a guest that is not rumprun, there is none.
+func TestConvertWarnsRumprunWithoutFS(t *testing.T) {
+	ctx := writeTree(t, map[string]string{"redis.hvt": "k", "redis.conf": "c"})
+	pun := "FROM scratch\nCOPY redis.hvt /unikernel/redis.hvt\nCOPY redis.conf /conf/redis.conf\n" +
+		"LABEL com.urunc.unikernel.binary=/unikernel/redis.hvt\nLABEL \"com.urunc.unikernel.cmdline\"=\"redis-server /data/conf/redis.conf\"\n" +
+		"LABEL \"com.urunc.unikernel.unikernelType\"=\"rumprun\"\nLABEL \"com.urunc.unikernel.hypervisor\"=\"hvt\"\n"
+	for _, tc := range []struct {
+		extra string
+		warns bool
+	}{
+		{"", true},
+		{"LABEL com.urunc.unikernel.mountRootfs=true\n", false},
+		{"LABEL com.urunc.unikernel.useDMBlock=true\n", false},
+		{"LABEL com.urunc.unikernel.useDMBlock=false\n", true},
+	} {
+		var warned []string
+		d, err := Convert([]byte(pun+tc.extra), filepath.Join(ctx, "Containerfile"), ctx, "urunc/redis", "t", WithWarnings(func(w string) { warned = append(warned, w) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(warned) == 1 && strings.Contains(warned[0], "com.urunc.unikernel.mountRootfs=true") && strings.Contains(string(d.Nix()), "# Warning: the rumprun guest gets no file system"); got != tc.warns {
+			t.Errorf("%q: warnings %q, args.nix:\n%s", tc.extra, warned, d.Nix())
+		}
+	}
+}
+
+// TestConvertCopyFrom: urunc's multi-stage form (stages that only name an
+// image, COPY --from=stage) and COPY --from=<image ref> become contents
+// entries copying out of each image, pinned once each by the resolver;
+// bunny's include from an image and rootfs.from of another image become
+// rootfs.include entries (the whole tree, for rootfs.from); a --from that
+// names no stage and no image, and a scratch stage, are refused.
+func TestConvertCopyFrom(t *testing.T) {
+	ctx := writeTree(t, map[string]string{"kernel": "k"})
+	var asked []string
+	resolve := WithResolver(func(ref, monitor string) (Base, error) {
+		asked = append(asked, ref+" for "+monitor)
+		return Base{Ref: ref, Digest: "sha256:" + strings.Repeat("ab", 32), Hash: "sha256-" + strings.Repeat("A", 43) + "="}, nil
+	})
+	src := "FROM harbor.nbfc.io/nubificus/urunit:latest AS init\nFROM r.io/app:1 as app\nFROM scratch\n" +
+		"COPY --from=init /urunit /urunit\nCOPY --from=app usr/bin/app /app\nCOPY --from=r.io/tools:2 /bin/tool /bin/\nCOPY --from=init /etc/urunit.conf /etc/\nCOPY kernel /kernel\n" +
+		"LABEL com.urunc.unikernel.binary=/kernel\nLABEL com.urunc.unikernel.unikernelType=linux\nLABEL com.urunc.unikernel.hypervisor=qemu\n"
+	d, err := Convert([]byte(src), filepath.Join(ctx, "Containerfile"), ctx, "urunc/app", "t", resolve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nix := string(d.Nix())
+	for _, want := range []string{
+		`"./kernel" = "/kernel";`,
+		`{ image = { ref = "harbor.nbfc.io/nubificus/urunit:latest"; digest = "sha256:abab`,
+		`source = "/urunit"; target = "/urunit"; }`,
+		`source = "/usr/bin/app"; target = "/app"; }`,
+		`{ image = { ref = "r.io/tools:2";`,
+		`source = "/bin/tool"; target = "/bin/tool"; }`,
+		`source = "/etc/urunit.conf"; target = "/etc/urunit.conf"; }`,
+	} {
+		if !strings.Contains(nix, want) {
+			t.Errorf("args.nix lacks %q:\n%s", want, nix)
+		}
+	}
+	if strings.Contains(nix, "from = {") || !reflect.DeepEqual(asked, []string{"harbor.nbfc.io/nubificus/urunit:latest for qemu", "r.io/app:1 for qemu", "r.io/tools:2 for qemu"}) {
+		t.Errorf("asked %q; args.nix:\n%s", asked, nix)
+	}
+
+	asked = nil
+	bunny := "version: v0.1\nplatforms: {framework: linux, monitor: qemu}\nkernel: {from: local, path: kernel}\n" +
+		"rootfs:\n  from: r.io/rootfs:1\n  type: raw\n"
+	if d, err = Convert([]byte(bunny), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/app", "t", resolve); err != nil {
+		t.Fatal(err)
+	}
+	if nix = string(d.Nix()); !strings.Contains(nix, `include = [`) || !strings.Contains(nix, `{ image = { ref = "r.io/rootfs:1";`) || !strings.Contains(nix, `source = "/"; target = "/"; }`) {
+		t.Errorf("rootfs.from an image:\n%s", nix)
+	}
+	bunny = "version: v0.1\nplatforms: {framework: linux, monitor: qemu}\nkernel: {from: local, path: kernel}\n" +
+		"rootfs:\n  from: scratch\n  type: initrd\n  include:\n  - from: r.io/urunit:1\n    source: /urunit\n    destination: /urunit\n  - kernel:/boot/k\n"
+	if d, err = Convert([]byte(bunny), filepath.Join(ctx, "bunnyfile"), ctx, "urunc/app", "t", resolve); err != nil {
+		t.Fatal(err)
+	}
+	if nix = string(d.Nix()); !strings.Contains(nix, `{ image = { ref = "r.io/urunit:1";`) || !strings.Contains(nix, `{ source = "./kernel"; target = "/boot/k"; }`) {
+		t.Errorf("include from an image:\n%s", nix)
+	}
+
+	for _, tc := range []struct{ src, want string }{
+		{"FROM scratch\nCOPY --from=nowhere /a /a\n", "COPY --from=nowhere: no stage of that name, and not an image reference"},
+		{"FROM scratch AS empty\nFROM scratch\nCOPY --from=empty /a /a\n", "COPY --from=empty: the stage is FROM scratch, which holds no files"},
+		{"FROM scratch\nADD --from=r.io/x:1 /a /a\n", "ADD --from=r.io/x:1: only COPY takes --from"},
+	} {
+		if _, err := Containerfile([]byte(tc.src), "Containerfile"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.src, err, tc.want)
 		}
 	}
 }

@@ -8,9 +8,10 @@
   # directory that holds bin/bunix (in a bunix checkout, `make bunix` writes
   # out/bin/bunix), for the system you build on:
   #   nix build --override-input prebuilt path:/path/to/bunix/out
-  # Left alone, this is the bunix source, which holds no bin/bunix.
+  # Left alone, it follows the bunix input (nothing more is fetched), whose
+  # source holds no bin/bunix.
   inputs.prebuilt = {
-    url = "github:nubificus/bunix";
+    follows = "bunix";
     flake = false;
   };
 
