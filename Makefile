@@ -8,7 +8,11 @@ NIX_OPTIONS := --option substituters '' --option sandbox true
 .PHONY: bunix image boot-example deps test fuzz fmt vet clean
 
 # bunix: the static binary, as out/bin/bunix (out is the prefix Nix takes).
+# On a Go cache without bunix's modules, the first build fetches them and
+# compiles everything, silent for a minute or two: say so first.
 bunix:
+	@GOPROXY=off GOFLAGS=-mod=mod $(GO) list -deps ./cmd/bunix >/dev/null 2>&1 || \
+		echo "make bunix: Go is fetching bunix's modules and compiling it for the first time: this takes a minute or two" >&2
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o out/bin/bunix ./cmd/bunix
 
 # ARGS: the args file `make image` builds; a relative path is relative to

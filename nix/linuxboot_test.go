@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +18,9 @@ import (
 
 // TestLinuxBootExample runs examples/linux-boot/boot.sh, the README's one
 // command to a booted guest, in a scratch directory with the test's kernel
-// and bunix: nix-build builds the image, the example's runner reads it as
-// urunc does and boots it under qemu with urunc's command line, and the
-// guest's /init prints its lines and powers off.
+// and bunix: nix-build builds the image, bunix run reads it as urunc does
+// and boots it under qemu with urunc's command line, and the guest's
+// /init prints its lines and powers off.
 func TestLinuxBootExample(t *testing.T) {
 	testenv.Require(t, "qemu-system-x86_64")
 	testenv.Require(t, "nix-build")
@@ -31,7 +32,7 @@ func TestLinuxBootExample(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "examples", "linux-boot", "boot.sh"))
-	cmd.Env = append(os.Environ(), "WORK="+work, "KERNEL="+kernel, "BUNIX="+testenv.Bunix(t), "GO="+goTool)
+	cmd.Env = append(os.Environ(), "WORK="+work, "KERNEL="+kernel, "BUNIX="+testenv.Bunix(t), "GO="+goTool, "ACCEL=tcg")
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -43,8 +44,9 @@ func TestLinuxBootExample(t *testing.T) {
 	}
 	console := string(out)
 	for _, want := range []string{
-		// urunc's qemu command line, TCG in place of KVM.
-		" -cpu max -accel tcg -display none -vga none -monitor null -serial stdio -kernel ",
+		// urunc's qemu command line, TCG in place of KVM, as bunix run
+		// --dry-run prints it.
+		"run: qemu-system-x86_64 -m 256M -L /usr/share/qemu -cpu max -accel tcg -display none -vga none -serial stdio -monitor null -kernel ",
 		" -nic none -initrd ",
 		" -no-reboot -nodefaults -append 'panic=-1 console=ttyS0 root=/dev/ram0 rw PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin rdinit=/init -- hello from bunix'",
 		// What the guest printed.
@@ -57,12 +59,40 @@ func TestLinuxBootExample(t *testing.T) {
 			t.Errorf("boot.sh's output lacks %q:\n%s", want, console)
 		}
 	}
+	// README's sample of the same run, "..." standing for what varies.
+	for _, line := range readmeSample(t, root, "$ make boot-example") {
+		pieces := strings.Split(line, "...")
+		for i, p := range pieces {
+			pieces[i] = regexp.QuoteMeta(p)
+		}
+		if !regexp.MustCompile(strings.Join(pieces, ".*")).MatchString(console) {
+			t.Errorf("README's boot-example sample shows %q, which boot.sh did not print:\n%s", line, console)
+		}
+	}
 	if _, err := os.Lstat(filepath.Join(work, "result")); err != nil {
 		t.Errorf("boot.sh left no result in WORK: %v", err)
 	}
 	t.Logf("built and booted in %s", time.Since(start).Round(time.Millisecond))
 
 	t.Run("containerd", func(t *testing.T) { runItContainerd(t, filepath.Join(work, "result")) })
+}
+
+// readmeSample returns the lines of README.md's console block that starts
+// with the line first, but that line and lines of "..." only.
+func readmeSample(t *testing.T, root, first string) []string {
+	t.Helper()
+	_, rest, ok := strings.Cut(string(testenv.ReadFile(t, filepath.Join(root, "README.md"))), "```console\n"+first+"\n")
+	block, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatalf("README.md has no console block starting %q", first)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(block), "\n") {
+		if strings.TrimSpace(l) != "..." {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }
 
 // runItContainerd follows the README's "Run it" with containerd as far as

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -127,5 +128,54 @@ func TestValidateCountsBaseLayers(t *testing.T) {
 	// The image adds one layer of its own: /urunc.json.
 	if want := fmt.Sprintf(", %d layers\n", len(baseLayers)+1); code != 0 || !strings.HasSuffix(stdout, want) {
 		t.Errorf("validate: exit %d, %q (want it to end %q)\n%s", code, stdout, want, stderr)
+	}
+}
+
+// TestBaseHashChecked: bunix build checks from.hash against what it
+// pulled, as nix-build's fixed-output derivation does: the right hash
+// builds, a wrong one fails with Nix's words and the right hash, exit 2,
+// nothing written; so does a contents image's hash.
+func TestBaseHashChecked(t *testing.T) {
+	reg := testenv.Registry(t)
+	idx, _ := testenv.BaseImage(t, compression.GZip, "")
+	ref := reg.PushIndex(t, "unikraft/nginx:1.15", idx)
+	code, stdout, stderr := cli(t, nil, "prefetch", ref)
+	m := regexp.MustCompile(`digest = "([^"]+)";\s+hash = "([^"]+)";`).FindStringSubmatch(stdout)
+	if code != 0 || m == nil {
+		t.Fatalf("prefetch %s: exit %d %s %s", ref, code, stdout, stderr)
+	}
+	digest, hash := m[1], m[2]
+	wrong := "sha256-" + strings.Repeat("A", 43) + "="
+	pin := func(h string) string {
+		return `{"ref":"` + ref + `","digest":"` + digest + `","hash":"` + h + `"}`
+	}
+	for _, tc := range []struct {
+		name, desc string
+		code       int
+	}{
+		{"from, right hash", `"from":` + pin(hash), 0},
+		{"from, wrong hash", `"from":` + pin(wrong), 2},
+		{"contents image, wrong hash", `"from":` + pin(hash) + `,"contents":[{"image":` + pin(wrong) + `,"source":"/unikraft/bin/kernel","target":"/k2"}]`, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := t.TempDir()
+			os.WriteFile(filepath.Join(d, "args.json"), []byte(`{"name":"x",`+tc.desc+`}`), 0o644)
+			out := filepath.Join(d, "out.tar")
+			code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(d, "args.json"), "-o", out)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, stderr)
+			}
+			if tc.code == 0 {
+				return
+			}
+			for _, w := range []string{"hash mismatch in fixed-output derivation", "specified: " + wrong, "got: " + hash} {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not say %q", stderr, w)
+				}
+			}
+			if _, err := os.Lstat(out); err == nil {
+				t.Error("out.tar was written")
+			}
+		})
 	}
 }

@@ -16,7 +16,7 @@ import (
 func newBuild(getenv func(string) string) *cobra.Command {
 	var file, out, format, sbomFile, release string
 	var insecure bool
-	cmd := command("build [ARGS] -o IMAGE.tar", "Build a docker-archive image tar from an args file", maxArgs(1),
+	cmd := command("build [ARGS] -o IMAGE.tar", "Build an image (docker-archive, oci-archive or OCI layout) from an args file", maxArgs(1),
 		"bunix build -o image.tar && docker load < image.tar",
 		"bunix build examples/unikraft-initrd/args.nix -o - | docker load",
 		"bunix build --format oci-archive -o image.tar --sbom image.spdx.json")

@@ -328,3 +328,21 @@ func TestOutputGuard(t *testing.T) {
 		t.Errorf("rootfs.path = /urunc.json: exit %d: %s", code, stderr)
 	}
 }
+
+// TestInitUnreleasedGuest: init for a guest that only urunc's main branch
+// runs (freebsd) writes urunc = "main", so the description it writes is
+// one validate and build take, not one the default release refuses.
+func TestInitUnreleasedGuest(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	if code, _, stderr := cli(t, nil, "init", "--dir", dir, "--type", "freebsd", "--hypervisor", "qemu", "--binary", "kernel", "--format", "json"); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "args.json"))
+	if !strings.Contains(string(b), `"urunc": "main"`) {
+		t.Errorf("args.json does not say urunc = main:\n%s", b)
+	}
+	if code, _, stderr := cli(t, nil, "validate", filepath.Join(dir, "args.json")); code != 0 {
+		t.Errorf("validate of what init wrote: exit %d: %s", code, stderr)
+	}
+}

@@ -95,7 +95,7 @@ func newRoot(getenv func(string) string) *cobra.Command {
 		// Two edits away: "buidl" is build, "valdate" validate.
 		SuggestionsMinimumDistance: 2,
 	}
-	root.AddCommand(newBuild(getenv), newValidate(getenv), newInspect(getenv), newPush(getenv), newVerify(getenv), newInit(), newConvert(getenv), newPrefetch(getenv))
+	root.AddCommand(newBuild(getenv), newValidate(getenv), newInspect(getenv), newPush(getenv), newRun(getenv), newVerify(getenv), newInit(), newConvert(getenv), newPrefetch(getenv))
 	root.AddCommand(newNixBuilders(getenv)...)
 	return root
 }

@@ -15,6 +15,7 @@ func newInit() *cobra.Command {
 	var a scaffold.Answers
 	var dir string
 	var flake bool
+	var format string
 	cmd := command("init [flags]", "Write a commented args.nix for a guest and monitor", exactArgs(0),
 		"bunix init",
 		`bunix init --type unikraft --hypervisor qemu --binary ./kernel --cmdline "/chttp" --env PORT=8080`,
@@ -28,14 +29,14 @@ func newInit() *cobra.Command {
 				return fmt.Errorf("init: %w", err)
 			}
 		}
-		written, err := scaffold.WriteInit(a, dir, flake)
+		written, err := scaffold.WriteInit(a, dir, format, flake)
 		if err != nil {
 			return err
 		}
 		for _, p := range written {
 			fmt.Fprintln(cmd.OutOrStdout(), p)
 		}
-		for _, l := range scaffold.NextSteps(dir, flake) {
+		for _, l := range scaffold.NextSteps(dir, "args."+format, flake) {
 			fmt.Fprintln(cmd.ErrOrStderr(), l)
 		}
 		return nil
@@ -50,6 +51,7 @@ func newInit() *cobra.Command {
 	f.StringVar(&a.Name, "name", "", `the image name (default "local/" and the directory's name)`)
 	f.StringVar(&a.Tag, "tag", "latest", "the image tag")
 	f.StringVar(&dir, "dir", ".", "where to write args.nix")
+	f.StringVar(&format, "format", "nix", "write args.nix, args.json or args.hcl: nix, json or hcl (json and hcl build without Nix)")
 	f.BoolVar(&flake, "flake", false, "also write a flake.nix that builds args.nix with bunix's lib")
 	completeFlag(cmd, "type", completeWords(completeGuests))
 	completeFlag(cmd, "hypervisor", completeWords(completeMonitors))
@@ -57,7 +59,7 @@ func newInit() *cobra.Command {
 }
 
 func newConvert(getenv func(string) string) *cobra.Command {
-	var out, name, tag, release string
+	var out, format, name, tag, release string
 	var insecure bool
 	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
 		"bunix convert Containerfile -o args.nix",
@@ -78,7 +80,7 @@ func newConvert(getenv func(string) string) *cobra.Command {
 			}
 			opts = append(opts, scaffold.WithUrunc(release))
 		}
-		nix, err := scaffold.ConvertFile(argv[0], out, name, tag, opts...)
+		nix, err := scaffold.ConvertFile(argv[0], out, format, name, tag, opts...)
 		if err != nil {
 			return fmt.Errorf("convert: %w", err)
 		}
@@ -88,7 +90,8 @@ func newConvert(getenv func(string) string) *cobra.Command {
 		}
 		return scaffold.WriteNew(map[string][]byte{out: nix})
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "", "the args.nix to write (default: standard output)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the description to write, in the format its name ends in: .nix, .json or .hcl (default: standard output)")
+	cmd.Flags().StringVar(&format, "format", "", "the format on standard output: nix, json or hcl (json and hcl build without Nix) (default nix)")
 	cmd.Flags().StringVar(&name, "name", "", `the image name (default "local/" and the source directory's name)`)
 	cmd.Flags().StringVar(&tag, "tag", "latest", "the image tag")
 	insecureFlag(cmd, &insecure)

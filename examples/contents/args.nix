@@ -1,6 +1,6 @@
 # The hello example with `contents` instead of `files`.
 #
-#   nix-build --arg args ./examples/contents/args.nix
+#   make image ARGS=examples/contents/args.nix     # in the repository's root
 #
 # `contents` takes a list of { source; target; }. A source is a path (as
 # below), a string naming a local file (relative to this file's directory, or

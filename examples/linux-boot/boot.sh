@@ -12,8 +12,10 @@
 # 3. the image: nix-build default.nix on args.nix, with bunix built by
 #    `make bunix` (BUNIX=PREFIX takes a prebuilt PREFIX/bin/bunix), in the
 #    sandbox and without nixpkgs or substituters; the image is ./result;
-# 4. the boot: run/main.go reads the image as urunc does and runs qemu with
-#    urunc's command line; ACCEL=kvm uses KVM, the default is TCG.
+# 4. the boot: `bunix run` reads the image as urunc does and runs qemu with
+#    urunc's command line, which `bunix run --dry-run` prints first;
+#    TCG by default, which boots anywhere; ACCEL=kvm uses KVM, and ACCEL=
+#    (empty) lets bunix run choose (KVM when /dev/kvm runs a guest).
 #
 # WORK=DIR builds in DIR (a copy of args.nix and motd, ./vmlinuz, ./init,
 # ./result) instead of this directory. It needs Go, Nix (make image's
@@ -23,7 +25,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=${WORK:-$here}
-accel=${ACCEL:-tcg}
+accel=${ACCEL-tcg}
 GO=${GO:-go}
 log() { echo "boot.sh: $*" >&2; }
 
@@ -64,6 +66,10 @@ log "building $work/args.nix with nix-build"
 nix-build "$root/default.nix" --arg bunix "$BUNIX" --argstr args "$work/args.nix" \
 	--option substituters '' --option sandbox true -o "$work/result"
 
-log "booting $work/result under qemu ($accel)"
-cd "$root"
-exec "$GO" run ./examples/linux-boot/run -accel "$accel" "$work/result"
+run=("$BUNIX/bin/bunix" run --timeout 2m)
+if [[ -n $accel ]]; then
+	run+=(--accel "$accel")
+fi
+log "booting $work/result under qemu: ${run[*]} $work/result"
+"${run[@]}" --dry-run "$work/result" | sed 's/^/run: /'
+exec "${run[@]}" "$work/result"

@@ -897,6 +897,25 @@ func TestCosignVersion(t *testing.T) {
 	}
 }
 
+// TestFuzzMinimizeTime: scripts/fuzz.sh bounds Go's minimization of new
+// inputs, which with its 60s default turns a short run of a target with
+// kilobyte inputs (FuzzExtract, FuzzOpenBase) into one that sits at
+// "0 execs/sec" minimizing until -fuzztime ends.
+func TestFuzzMinimizeTime(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(ModuleRoot(t), "scripts", "fuzz.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "go test ") && strings.Contains(line, "-fuzz=") && !strings.Contains(line, `-fuzzminimizetime="$minimizetime"`) {
+			t.Errorf("scripts/fuzz.sh runs a fuzz target without -fuzzminimizetime: %s", strings.TrimSpace(line))
+		}
+	}
+	if !strings.Contains(string(b), "\nminimizetime=${FUZZMINIMIZETIME:-1s}\n") {
+		t.Error("scripts/fuzz.sh does not default FUZZMINIMIZETIME to a short time")
+	}
+}
+
 // TestWorldWritableAncestor: a directory under a world-writable one (as
 // $TMPDIR usually is) is found out, one that no such directory holds is not.
 func TestWorldWritableAncestor(t *testing.T) {

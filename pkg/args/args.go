@@ -111,6 +111,11 @@ type Content struct {
 	// Image, when set, is the image Source is a path in (a file or a
 	// directory): the copy takes it from there, as COPY --from does.
 	Image *FromArgs `json:"-"`
+	// Extracted marks a copy that the build extracted out of an image
+	// (WithExtracted): Source is a directory bunix wrote. With Target "/"
+	// it is the image's whole tree (or a directory of it) copied to the
+	// root as one copy, its symlinks kept as symlinks, even at its top.
+	Extracted bool `json:"-"`
 }
 
 // RootfsArgs is a description's rootfs field as written: a root file system

@@ -39,6 +39,9 @@ type From struct {
 	// Digest is empty for a reference written with a tag only, which the
 	// build refuses, saying what the tag resolves to.
 	Ref, Digest string
+	// Hash, when given, is the NAR hash (SRI) the pulled image must have,
+	// as Nix's fixed-output derivation checks it.
+	Hash string
 	// Insecure says that the registry is reached over plain HTTP (a
 	// mirror off loopback without TLS).
 	Insecure bool
@@ -96,7 +99,9 @@ func (c *collector) imageRef(field string, v any) *FromArgs {
 				c.add(field+"."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
 			}
 		}
-		for _, k := range []string{"ref", "digest"} {
+		// hash too, as lib.pullImage has it: the build checks what it
+		// pulled against it, as nix-build does.
+		for _, k := range []string{"ref", "digest", "hash"} {
 			if _, ok := v[k]; !ok {
 				c.add(field+"."+k, nil, "missing: an image in a registry is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
 			}
@@ -174,6 +179,9 @@ func (a *Args) resolveImage(c *collector, field string, f *FromArgs) *From {
 		c.add(field+".hash", f.Hash, "not a Nix hash: want sha256- and the base64 of 32 bytes, 44 characters (bunix prefetch prints it)")
 	}
 	out.Ref, out.Digest, out.Insecure = ref, digest, f.Insecure
+	if isSRISHA256(f.Hash) {
+		out.Hash = f.Hash
+	}
 	return out
 }
 

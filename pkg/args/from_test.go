@@ -17,15 +17,15 @@ func TestFrom(t *testing.T) {
 		{"args.json", `{"from":"/abs/layout"}`, From{Path: "/abs/layout"}, ""},
 		{"args.json", `{"from":"r.io/a/b:1@` + digest + `"}`, From{Ref: "r.io/a/b:1", Digest: digest}, ""},
 		{"args.json", `{"from":"r.io/a/b:1"}`, From{Ref: "r.io/a/b:1"}, ""},
-		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"` + hash + `"}}`, From{Ref: "r.io/a:1", Digest: digest}, ""},
-		{"args.hcl", "from = {\n  ref = \"r.io/a:1\"\n  digest = \"" + digest + "\"\n  hash = \"" + hash + "\"\n}\n", From{Ref: "r.io/a:1", Digest: digest}, ""},
+		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"` + hash + `"}}`, From{Ref: "r.io/a:1", Digest: digest, Hash: hash}, ""},
+		{"args.hcl", "from = {\n  ref = \"r.io/a:1\"\n  digest = \"" + digest + "\"\n  hash = \"" + hash + "\"\n}\n", From{Ref: "r.io/a:1", Digest: digest, Hash: hash}, ""},
 		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","tag":"x"}}`, From{}, `from.tag: unknown field`},
 		{"args.json", `{"from":{"ref":"r.io/a:1"}}`, From{}, `from.digest: missing`},
-		{"args.json", `{"from":{"ref":"r.io/a:1@` + digest + `","digest":"` + digest + `"}}`, From{}, `from.ref = "r.io/a:1@sha256:`},
+		{"args.json", `{"from":{"ref":"r.io/a:1@` + digest + `","digest":"` + digest + `","hash":"` + hash + `"}}`, From{}, `from.ref = "r.io/a:1@sha256:`},
 		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"sha256-abc"}}`, From{}, `from.hash = "sha256-abc": not a Nix hash`},
 		{"args.json", `{"from":"r.io/a:1@sha512:00"}`, From{}, `from = "sha512:00": not a digest`},
 		{"args.json", `{"from":42}`, From{}, `from = 42: must be an image file`},
-		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"` + hash + `","insecure":true}}`, From{Ref: "r.io/a:1", Digest: digest, Insecure: true}, ""},
+		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"` + hash + `","insecure":true}}`, From{Ref: "r.io/a:1", Digest: digest, Hash: hash, Insecure: true}, ""},
 		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","insecure":"yes"}}`, From{}, `from.insecure = "yes": must be true or false`},
 	} {
 		a, err := decodeFile([]byte(tc.src), tc.file)
@@ -55,4 +55,20 @@ func decodeFile(src []byte, file string) (*Args, error) {
 		return DecodeHCL(src, file, "/src")
 	}
 	return DecodeJSON(src, file, "/src")
+}
+
+// TestFromAttrsNeedHash: { ref; digest; } without hash is refused, as
+// nix-build's lib.pullImage refuses it: both front ends take one rule.
+func TestFromAttrsNeedHash(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	for _, src := range []string{`{"from":{"ref":"r.io/a:1","digest":"` + digest + `"}}`,
+		`{"name":"x","contents":[{"image":{"ref":"r.io/a:1","digest":"` + digest + `"},"source":"/k","target":"/k"}]}`} {
+		a, err := decodeFile([]byte(src), "args.json")
+		if err == nil {
+			_, err = a.Resolve()
+		}
+		if err == nil || !strings.Contains(err.Error(), `.hash: missing`) || !IsUserError(err) {
+			t.Errorf("%s: %v, want hash missing", src, err)
+		}
+	}
 }

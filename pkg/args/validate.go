@@ -156,7 +156,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 			c.add(field+".image", ct.Source, "a copy out of an image is extracted by the build first (WithExtracted): this description was not")
 			continue
 		}
-		r.Copies = append(r.Copies, a.copyOf(c, field, ct.Source, ct.Target))
+		r.Copies = append(r.Copies, a.copyInto(c, field, ct.Source, ct.Target, !rootTree(ct)))
 	}
 	if a.From != nil {
 		r.From = a.resolveFrom(c)
@@ -316,6 +316,11 @@ func errText(err error) string {
 func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
 	return a.copyInto(c, field, src, dst, true)
 }
+
+// rootTree reports whether ct is a tree extracted out of an image and
+// copied to the root, which a copy into the image may be: the root is no
+// target a user writes, and extractSources made its source.
+func rootTree(ct Content) bool { return ct.Extracted && ct.Target == "/" }
 
 // copyInto resolves one copy. A target in the image must not be the root
 // or /urunc.json; one in a rootfs that bunix builds (inImage false) may be.

@@ -119,6 +119,19 @@ func openImage(ctx context.Context, from *args.From, field string, want image.Wa
 			os.RemoveAll(pulled)
 			return nil, "", pullError(from, field, fail, err)
 		}
+		// nix-build checks what it pulled against hash (a fixed-output
+		// derivation): so does the CLI, with the same verdict.
+		if from.Hash != "" {
+			got, err := registry.NARHash(path)
+			if err != nil {
+				os.RemoveAll(pulled)
+				return nil, "", fmt.Errorf("pulling %s: %w", from, err)
+			}
+			if got != from.Hash {
+				os.RemoveAll(pulled)
+				return nil, "", fail(&registry.HashMismatch{Specified: from.Hash, Got: got})
+			}
+		}
 	}
 	// A layout bunix built in Nix links its blobs into the store.
 	if f, err = image.Open(path, image.FollowStoreLinks(image.NixStoreDir)); err != nil {
@@ -184,20 +197,15 @@ func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []r
 			return nil, func() {}, imageError(s.Image, func(err error) error { return fail(fmt.Errorf("%s: %w", s.Path, err)) }, err)
 		}
 		p := image.ExtractedPath(out, s.Path)
-		if s.Target != "/" {
-			extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field}}
-			continue
+		if s.Target == "/" {
+			if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+				done()
+				return nil, func() {}, fail(fmt.Errorf("%s is a file: only a directory can be copied to /; give the file a path as target", s.Path))
+			}
 		}
-		// A tree copied to the root: one copy per entry, since the image
-		// root is no target.
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			done()
-			return nil, func() {}, fail(fmt.Errorf("%s is no directory to copy to /: %w", s.Path, err))
-		}
-		for _, e := range entries {
-			extracted[s.Field] = append(extracted[s.Field], args.Content{Source: filepath.Join(p, e.Name()), Target: "/" + e.Name(), Field: s.Field})
-		}
+		// A tree copied to the root is one copy of the whole tree, its
+		// symlinks kept as symlinks (/bin -> usr/bin), never followed.
+		extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field, Extracted: true}}
 	}
 	return a.WithExtracted(extracted), done, nil
 }

@@ -215,7 +215,7 @@ func TestBaseErrors(t *testing.T) {
 			[]string{"from = " + quoted(zcorrupt), "layer 0", `is zstd-compressed, which the docker-archive format cannot hold (docker load refuses it): write format = "oci-archive" or format = "oci"`}},
 		{"a bad setting the base carries", `{"name":"x","from":` + quoted(badSettings) + `}`,
 			[]string{"the base " + badSettings + " (its label com.urunc.unikernel.hypervisor): annotations.hypervisor = \"kvm\": unknown hypervisor"}},
-		{"bad digest", `{"name":"x","from":{"ref":"r.example/a:1","digest":"sha256:abc"}}`, []string{`from.digest = "sha256:abc"`, "64 lower-case hex"}},
+		{"bad digest", `{"name":"x","from":{"ref":"r.example/a:1","digest":"sha256:abc","hash":"sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}`, []string{`from.digest = "sha256:abc"`, "64 lower-case hex"}},
 		{"bad ref", `{"name":"x","from":"UPPER/x:1@sha256:` + strings.Repeat("a", 64) + `"}`, []string{`from = "UPPER/x:1@sha256:`, "not a valid image reference"}},
 		{"bad hash", `{"name":"x","from":{"ref":"r.example/a:1","digest":"sha256:` + strings.Repeat("a", 64) + `","hash":"md5-x"}}`, []string{`from.hash = "md5-x"`, "not a Nix hash"}},
 	}

@@ -68,11 +68,20 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 		j.img.Config = b.inherit(j.img.Config, setsCmd)
 	}
 	paths := map[string]owner{}
+	// failed are the targets of copies whose sources failed: a path under
+	// one is missing because of that error, not reported again.
+	var failed []string
 	for _, cp := range r.Copies {
 		entries, err := entriesOf(cp, paths)
 		if err != nil {
 			errs = append(errs, err)
+			failed = append(failed, cp.Target)
 			continue
+		}
+		if len(entries) > 0 && entries[0].Path == "/" {
+			// A tree out of an image copied to the root: the image's
+			// root is no entry of a layer.
+			entries = entries[1:]
 		}
 		j.layers[cp.Target] = image.Layer{Entries: entries, CreatedBy: "bunix: copy " + cp.Target}
 	}
@@ -99,6 +108,9 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 			return &args.FieldError{Where: r.Where(field), Field: field, Value: strconv.Quote(v), Reason: reason}
 		}
 		o, found := paths[v]
+		if !found && slices.ContainsFunc(failed, func(t string) bool { return v == t || strings.HasPrefix(v, strings.TrimSuffix(t, "/")+"/") }) {
+			continue
+		}
 		if !found && b != nil {
 			if err := b.check(v); err != "" {
 				errs = append(errs, fieldErr(err))
@@ -236,7 +248,7 @@ func sourceError(cp args.Copy, err error) error {
 		}
 		hint := ""
 		if strings.HasPrefix(missing, nixStore) {
-			hint = ": it is a Nix store path that is not built (or was collected): build the derivation output first (nix-build, or nix-store --realise the path)"
+			hint = ": it is a Nix store path that is not built (or was collected): build it first, with nix-build of the expression that makes it (nix-store --realise cannot build an output path that was never built)"
 		}
 		if missing != cp.Source {
 			return cp.Errorf("cannot be copied: %s does not exist%s", missing, hint)

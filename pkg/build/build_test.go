@@ -108,3 +108,22 @@ func TestImageFileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingStoreSourceHint: a /nix/store source that is not built is one
+// error, whose hint names nix-build of the expression that makes it, not
+// nix-store --realise (which cannot build an output path never built); the
+// binary it would have provided is not reported missing again.
+func TestMissingStoreSourceHint(t *testing.T) {
+	src := "/nix/store/00000000000000000000000000000000-never-built/kernel"
+	_, err := Image(resolved(t, t.TempDir(), `{"name":"x","files":{"`+src+`":"/unikernel/kernel"},`+ann+`}`))
+	if err == nil {
+		t.Fatal("a store path never built: no error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "nix-build of the expression that makes it") || strings.Contains(msg, "nix-store --realise the path") {
+		t.Errorf("hint: %s", msg)
+	}
+	if strings.Contains(msg, "the image holds") || strings.Count(msg, "\n") > 0 {
+		t.Errorf("more than the one error about the source:\n%s", msg)
+	}
+}

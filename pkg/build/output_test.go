@@ -176,7 +176,7 @@ func TestSourceMessages(t *testing.T) {
 	dir := files(t, "kernel", "tree/.wh.gone", "tree/ok")
 	os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "dangling"))
 	for _, tc := range []struct{ files, ann, want string }{
-		{`"/nix/store/00000000000000000000000000000000-kernel":"/unikernel/kernel"`, ann, `build the derivation output first`},
+		{`"/nix/store/00000000000000000000000000000000-kernel":"/unikernel/kernel"`, ann, `build it first, with nix-build of the expression that makes it`},
 		{`"kernel":"/unikernel/kernel","tree":"/etc/t"`, ann, `files."tree" = "` + dir + `/tree": puts /etc/t/.wh.gone in the image: a name starting with ".wh." is a whiteout`},
 		{`"kernel":"/unikernel/kernel"`, strings.Replace(ann, `"binary":"/unikernel/kernel"`, `"binary":"/unikernel"`, 1), `annotations.binary = "/unikernel": is a directory in the image (it holds /unikernel/kernel): name a regular file`},
 	} {

@@ -211,6 +211,10 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			errs = append(errs, err)
 			continue
 		}
+		if bs != nil {
+			// Closed (its pull removed) however the rest goes.
+			b.done = append(b.done, bs.close)
+		}
 		a, done, err := extractSources(ctx, a, o.tempDir, o.registry)
 		b.done = append(b.done, done)
 		if err != nil {
@@ -225,7 +229,6 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 		}
 		setsCmd := a.SetsCommand()
 		if bs != nil {
-			b.done = append(b.done, bs.close)
 			a = a.WithBaseSettings(bs.settings(), bs.from.String(), bs.hasCommand())
 			a = bs.catalogDefaults(a, o.warn)
 		}

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/nubificus/bunix/internal/ctxio"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -204,13 +206,13 @@ func ChoosePlatform(platforms []v1.Platform, want Want) (int, error) {
 	var all []string
 	var match []int
 	for i, p := range platforms {
-		all = append(all, p.String())
+		all = append(all, platformName(p))
 		if archName(p.Architecture) == arch {
 			match = append(match, i)
 		}
 	}
 	if len(match) == 0 {
-		return 0, invalidf("it has no image for the architecture %s (it has: %s)", arch, strings.Join(all, ", "))
+		return 0, invalidf("it has no image for the architecture %s (it has: %s)", arch, platformList(all))
 	}
 	oses := []string{"linux"}
 	if os := CatalogOS[want.Monitor]; os != "" {
@@ -224,16 +226,39 @@ func ChoosePlatform(platforms []v1.Platform, want Want) (int, error) {
 		}
 	}
 	if want.Monitor != "" {
-		return 0, invalidf("it has no image for %s for the hypervisor %s: want os %s (it has: %s)", arch, want.Monitor, strings.Join(oses, " or "), strings.Join(all, ", "))
+		return 0, invalidf("it has no image for %s for the hypervisor %s: want os %s (it has: %s)", arch, want.Monitor, strings.Join(oses, " or "), platformList(all))
 	}
 	if len(match) == 1 {
 		return match[0], nil
 	}
 	var some []string
 	for _, i := range match {
-		some = append(some, platforms[i].String())
+		some = append(some, all[i])
 	}
-	return 0, invalidf("it has no linux image for %s, and more than one other (%s): bunix cannot tell which to use; say which monitor the guest runs on (the hypervisor annotation, or prefetch --hypervisor)", arch, strings.Join(some, ", "))
+	return 0, invalidf("it has no linux image for %s, and more than one other (%s): bunix cannot tell which to use; say which monitor the guest runs on (the hypervisor annotation, or prefetch --hypervisor)", arch, platformList(some))
+}
+
+// maxPlatformsListed is how many platforms an error of ChoosePlatform
+// lists: an index may hold MaxManifests.
+const maxPlatformsListed = 16
+
+// platformName is p as an error lists it: as written when short and
+// printable, else quoted and clipped (a registry's index may hold any
+// bytes there, escape sequences for the terminal too).
+func platformName(p v1.Platform) string {
+	s := p.String()
+	if len(s) <= 64 && strconv.Quote(s) == `"`+s+`"` {
+		return s
+	}
+	return msg.Quote(s, 64)
+}
+
+// platformList joins names, at most maxPlatformsListed of them.
+func platformList(names []string) string {
+	if len(names) <= maxPlatformsListed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxPlatformsListed], ", "), len(names)-maxPlatformsListed)
 }
 
 // storedLayer is a layer as its image file stores it, not yet checked.

@@ -2,6 +2,7 @@ package image
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -45,5 +46,26 @@ func TestChoosePlatform(t *testing.T) {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !errors.As(err, &inv)):
 			t.Errorf("%s: %v; want %q", tc.name, err, tc.err)
 		}
+	}
+}
+
+// TestChoosePlatformHostile: what an index names as platforms reaches the
+// error only clipped and quoted when it is long or unprintable (a
+// registry's escape sequence never reaches the terminal), and a long
+// index is listed in part.
+func TestChoosePlatformHostile(t *testing.T) {
+	escape := v1.Platform{OS: "qemu\x1b]0;owned\x07", Architecture: "riscv64"}
+	long := v1.Platform{OS: strings.Repeat("q", 10000), Architecture: "riscv64"}
+	many := []v1.Platform{escape, long}
+	for range MaxManifests {
+		many = append(many, v1.Platform{OS: "qemu", Architecture: "riscv64"})
+	}
+	_, err := ChoosePlatform(many, Want{"amd64", "qemu"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\x1b\x07") || len(msg) > 2000 || !strings.Contains(msg, `"qemu\x1b]0;owned\a/riscv64"`) || !strings.Contains(msg, fmt.Sprintf("and %d more", MaxManifests+2-maxPlatformsListed)) {
+		t.Errorf("%d bytes: %.600q", len(msg), msg)
 	}
 }

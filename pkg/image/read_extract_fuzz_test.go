@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -88,5 +89,36 @@ func TestExtractCap(t *testing.T) {
 	maxExtract = 100
 	if err := Extract(context.Background(), img, "/big", t.TempDir()); err != nil {
 		t.Errorf("at the cap: %v", err)
+	}
+}
+
+// TestExtractNotFileOrDir: what is at p must be a file or a directory
+// for a reader of dir + p: a symlink there (to the host's /etc) and a
+// FIFO are refused, naming p; a symlink below p is kept.
+func TestExtractNotFileOrDir(t *testing.T) {
+	for _, tc := range []struct {
+		h    tar.Header
+		p    string
+		want string
+	}{
+		{tar.Header{Name: "app", Typeflag: tar.TypeSymlink, Linkname: "/etc"}, "/app", `/app is a symbolic link (to "/etc"), not a file or a directory`},
+		{tar.Header{Name: "app", Typeflag: tar.TypeFifo, Mode: 0o644}, "/app", "it has nothing bunix copies at /app"},
+		{tar.Header{Name: "app/etc", Typeflag: tar.TypeSymlink, Linkname: "/etc"}, "/app", ""},
+	} {
+		var layer bytes.Buffer
+		tw := tar.NewWriter(&layer)
+		tw.WriteHeader(&tc.h)
+		tw.Close()
+		raw := layer.Bytes()
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _ := mutate.AppendLayers(empty.Image, l)
+		err = Extract(context.Background(), img, tc.p, t.TempDir())
+		var invalid *InvalidError
+		if tc.want == "" && err != nil || tc.want != "" && (!errors.As(err, &invalid) || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s %c at %s: %v, want %q", tc.h.Name, tc.h.Typeflag, tc.p, err, tc.want)
+		}
 	}
 }

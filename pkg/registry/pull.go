@@ -245,15 +245,33 @@ func Prefetch(ctx context.Context, ref string, want image.Want, tempDir string, 
 	if err := Pull(ctx, p.Ref, p.Digest, want, dir, opts...); err != nil {
 		return Prefetched{}, err
 	}
-	h := sha256.New()
-	if err := nar.DumpPath(h, dir); err != nil {
-		return Prefetched{}, fmt.Errorf("prefetching %s: hashing the pulled image: %w", ref, err)
+	if p.Hash, err = NARHash(dir); err != nil {
+		return Prefetched{}, fmt.Errorf("prefetching %s: %w", ref, err)
 	}
 	if p.Entrypoint, p.Cmd, p.Platform, err = process(dir); err != nil {
 		return Prefetched{}, fmt.Errorf("prefetching %s: reading the pulled image: %w", ref, err)
 	}
-	p.Hash = "sha256-" + base64.StdEncoding.EncodeToString(h.Sum(nil))
 	return p, nil
+}
+
+// NARHash returns the hash Nix gives the directory dir as a fixed output
+// (recursive, sha256), in SRI form: what a description's from.hash says of
+// the layout Pull writes.
+func NARHash(dir string) (string, error) {
+	h := sha256.New()
+	if err := nar.DumpPath(h, dir); err != nil {
+		return "", fmt.Errorf("hashing the pulled image: %w", err)
+	}
+	return "sha256-" + base64.StdEncoding.EncodeToString(h.Sum(nil)), nil
+}
+
+// HashMismatch is the error for a pulled image whose NAR hash is not the
+// one its description pins, worded as Nix words the same failure of
+// lib.pullImage's fixed-output derivation.
+type HashMismatch struct{ Specified, Got string }
+
+func (e *HashMismatch) Error() string {
+	return fmt.Sprintf("hash mismatch in fixed-output derivation: specified: %s, got: %s (nix-build fails the same way; if the digest is the one you mean, write hash = %q)", e.Specified, e.Got, e.Got)
 }
 
 // process returns the Entrypoint, Cmd and platform of the one image in

@@ -187,7 +187,7 @@ func TestGenerateInitrd(t *testing.T) {
 	dir := writeFiles(t, "kernel", kernel, "data/a.conf", "a", "data/sub/b", "bee", "r/init", "#!init", "r/etc/motd", "hello")
 	f := buildImage(t, dir, `{"name":"bunix/sbom","tag":"t1",
 		"files":{"kernel":"/unikernel/kernel","data":"/data"},
-		"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/unikernel/kernel","cmdline":"k"},
+		"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/unikernel/kernel","cmdline":"/init"},
 		"rootfs":{"type":"initrd","include":{"r":"/"}}}`, "oci-archive")
 	store := "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-redis-7.2.4"
 	doc, err := sbom.Generate(context.Background(), f, sbom.WithTool("bunix-test"), sbom.WithSources([]sbom.Source{
@@ -278,12 +278,12 @@ func TestGenerateInitrd(t *testing.T) {
 // ext4, are listed with their checksums, directories and all.
 func TestGenerateBlock(t *testing.T) {
 	big := strings.Repeat("0123456789abcdef", 70000) // past 12 direct blocks, into indirect ones
-	dir := writeFiles(t, "kernel", kernel, "r/conf/redis.conf", "port 6379", "r/deep/a/b/c", "c", "r/big", big, "r/empty", "")
+	dir := writeFiles(t, "kernel", kernel, "r/conf/redis.conf", "port 6379", "r/deep/a/b/c", "c", "r/big", big, "r/empty", "", "r/init", "#!init")
 	for fsType, guest := range map[string]string{"ext2": `"unikernelType":"rumprun","hypervisor":"hvt"`, "ext4": `"unikernelType":"linux","hypervisor":"qemu"`} {
 		t.Run(fsType, func(t *testing.T) {
 			f := buildImage(t, dir, `{"name":"bunix/block","tag":"t1",
 				"files":{"kernel":"/unikernel/kernel"},
-				"annotations":{`+guest+`,"binary":"/unikernel/kernel","cmdline":"k"},
+				"annotations":{`+guest+`,"binary":"/unikernel/kernel","cmdline":"/init"},
 				"rootfs":{"type":"block","fsType":"`+fsType+`","include":{"r":"/"}}}`, "docker-archive")
 			doc, err := sbom.Generate(context.Background(), f)
 			if err != nil {
@@ -295,7 +295,7 @@ func TestGenerateBlock(t *testing.T) {
 				t.Errorf("block package %+v", block)
 			}
 			inside := contained(d, "SPDXRef-Image-Block")
-			want := map[string]string{"./conf/redis.conf": sum("port 6379"), "./deep/a/b/c": sum("c"), "./big": sum(big), "./empty": sum("")}
+			want := map[string]string{"./conf/redis.conf": sum("port 6379"), "./deep/a/b/c": sum("c"), "./big": sum(big), "./empty": sum(""), "./init": sum("#!init")}
 			for p, s := range want {
 				if inside[p] != s {
 					t.Errorf("%s: %q, want %q", p, inside[p], s)

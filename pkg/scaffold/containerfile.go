@@ -117,7 +117,7 @@ func Containerfile(src []byte, file string) (*Description, error) {
 				case !ok:
 					bad.add("%s: LABEL %s: want key=value", at, clip(w))
 				case !strings.HasPrefix(k, urunc.Prefix):
-					bad.add("%s: LABEL %s: only urunc's %s* labels can be carried over (bunix writes no other labels)", at, clip(k), urunc.Prefix)
+					bad.add("%s: LABEL %s: only urunc's %s* labels can be carried over (an image gets no labels of its own but these; a FROM image's labels are kept)", at, clip(k), urunc.Prefix)
 				case slices.Contains(urunc.RuntimeOnly, short):
 					bad.add("%s: LABEL %s: urunc takes %s from the runtime, never from an image", at, clip(k), clip(short))
 				case !urunc.IsKey(short):

@@ -209,7 +209,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	if filepath.Base(file) == kind {
 		from = filepath.Base(file)
 	}
-	d.Comment = append([]string{fmt.Sprintf("Converted by `bunix convert` from %s.", from)}, HowToBuild...)
+	d.Comment = []string{fmt.Sprintf("Converted by `bunix convert` from %s.", from)}
 	if w := rumprunWithoutFS(d, file); w != "" {
 		d.Hints = append(d.Hints, "Warning: the rumprun guest gets no file system under urunc 0.7: set",
 			"mountRootfs = \"true\" (the container's rootfs as its block device, at /data;",

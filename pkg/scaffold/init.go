@@ -92,7 +92,7 @@ func Init(a Answers) (*Description, error) {
 		tag = "latest"
 	}
 	d := &Description{
-		Comment: append([]string{fmt.Sprintf("A %s guest on %s, written by `bunix init`.", a.Guest, a.Monitor)}, HowToBuild...),
+		Comment: []string{fmt.Sprintf("A %s guest on %s, written by `bunix init`.", a.Guest, a.Monitor)},
 		Name:    a.Name, Tag: tag,
 		Annotations: map[string]string{"unikernelType": a.Guest, "hypervisor": a.Monitor},
 	}
@@ -110,6 +110,14 @@ func Init(a Answers) (*Description, error) {
 	}
 	if len(env) > 0 {
 		d.Env = env
+	}
+	// A guest or monitor that no release runs yet builds only for urunc's
+	// main branch: say so in the description, or the build refuses it.
+	for _, name := range []string{a.Guest, a.Monitor} {
+		if w := urunc.Unreleased(name); w != "" {
+			d.Urunc = "main"
+			d.Comment = append(d.Comment, w+".")
+		}
 	}
 	switch {
 	case urunc.DefaultRootfs(a.Guest) == "":
@@ -164,12 +172,15 @@ func fileProblem(dir, p string) string {
 	return ""
 }
 
-// NextSteps are the lines to print once init has written args.nix (and,
-// with flake, flake.nix) in dir: the commands of HowToBuild that build the
-// image, to run in dir.
-func NextSteps(dir string, flake bool) []string {
+// NextSteps are the lines to print once init has written file (args.nix,
+// args.json or args.hcl) and, with flake, flake.nix, in dir: the commands
+// of HowToBuild that build the image, to run in dir.
+func NextSteps(dir, file string, flake bool) []string {
 	lines := []string{"Next, in " + dir + ", build the image and load it:"}
-	for _, l := range HowToBuild {
+	if filepath.Clean(dir) == "." {
+		lines[0] = "Next, build the image and load it:"
+	}
+	for _, l := range HowToBuild(file) {
 		if strings.HasPrefix(l, "  ") {
 			lines = append(lines, l)
 		}

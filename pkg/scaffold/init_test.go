@@ -50,7 +50,7 @@ func TestInitChecksFiles(t *testing.T) {
 // TestNextSteps: what init prints last are the commands that build what it
 // wrote, the ones written into args.nix, and the flake's when it wrote one.
 func TestNextSteps(t *testing.T) {
-	got := strings.Join(NextSteps("demo", false), "\n")
+	got := strings.Join(NextSteps("demo", "args.nix", false), "\n")
 	for _, want := range []string{"Next, in demo, build the image", "  bunix build -f args.nix -o image.tar && docker load < image.tar",
 		"  make -C " + CheckoutPlaceholder + " image ARGS=$PWD/args.nix"} {
 		if !strings.Contains(got, want) {
@@ -60,7 +60,31 @@ func TestNextSteps(t *testing.T) {
 	if strings.Contains(got, "  nix build") {
 		t.Errorf("a flake command without a flake:\n%s", got)
 	}
-	if got := strings.Join(NextSteps("demo", true), "\n"); !strings.Contains(got, "  nix build && docker load < result") {
+	if got := strings.Join(NextSteps("demo", "args.nix", true), "\n"); !strings.Contains(got, "  nix build && docker load < result") {
 		t.Errorf("NextSteps with a flake:\n%s", got)
+	}
+}
+
+// TestNextStepsHere: init in the working directory says "build the image",
+// not "in ., build the image"; for an args.json, the CLI line only.
+func TestNextStepsHere(t *testing.T) {
+	got := strings.Join(NextSteps(".", "args.json", false), "\n")
+	if strings.Contains(got, "in .") || !strings.HasPrefix(got, "Next, build the image and load it:") {
+		t.Errorf("NextSteps(.):\n%s", got)
+	}
+	if !strings.Contains(got, "bunix build -f args.json") || strings.Contains(got, "make ") {
+		t.Errorf("NextSteps for args.json:\n%s", got)
+	}
+}
+
+// TestWriteNewNamesPlainly: what is in the way is named as a path, not a
+// Go list in brackets.
+func TestWriteNewNamesPlainly(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "exists.nix")
+	os.WriteFile(p, nil, 0o644)
+	err := WriteNew(map[string][]byte{p: []byte("{}")})
+	if err == nil || strings.Contains(err.Error(), "[") || !strings.HasPrefix(err.Error(), p+" already exists") {
+		t.Errorf("WriteNew over %s: %v", p, err)
 	}
 }

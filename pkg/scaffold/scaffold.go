@@ -8,6 +8,7 @@ package scaffold
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,17 +19,24 @@ import (
 )
 
 // HowToBuild are the comment lines that init and convert write under the
-// first line of an args.nix: commands that build it on a machine with Nix
-// but no nixpkgs (the Makefile's image target builds bunix with Go and
-// hands it to nix-build as --arg bunix), or with the CLI alone. The nix
-// tests run the make line as written, with the checkout's path in place of
-// CheckoutPlaceholder.
-var HowToBuild = []string{
-	"Build it from this file's directory, with Nix and a bunix checkout (no nixpkgs",
-	"needed: `make image` builds bunix with Go and passes it to nix-build):",
-	"  make -C " + CheckoutPlaceholder + " image ARGS=$PWD/args.nix && docker load < " + CheckoutPlaceholder + "/result",
-	"or with the bunix CLI alone:",
-	"  bunix build -f args.nix -o image.tar && docker load < image.tar",
+// first line of a description named file (its base name): for an args.nix,
+// commands that build it on a machine with Nix but no nixpkgs (the
+// Makefile's image target builds bunix with Go and hands it to nix-build as
+// --arg bunix), or with the CLI alone; for an args.json or args.hcl, which
+// only the CLI reads, the CLI's. The nix tests run the make line as
+// written, with the checkout's path in place of CheckoutPlaceholder.
+func HowToBuild(file string) []string {
+	cli := "  bunix build -f " + file + " -o image.tar && docker load < image.tar"
+	if filepath.Ext(file) != ".nix" {
+		return []string{"Build it with the bunix CLI (no Nix needed):", cli}
+	}
+	return []string{
+		"Build it from this file's directory, with Nix and a bunix checkout (no nixpkgs",
+		"needed: `make image` builds bunix with Go and passes it to nix-build):",
+		"  make -C " + CheckoutPlaceholder + " image ARGS=$PWD/" + file + " && docker load < " + CheckoutPlaceholder + "/result",
+		"or with the bunix CLI alone:",
+		cli,
+	}
 }
 
 // CheckoutPlaceholder stands for the directory of a bunix checkout in
@@ -37,8 +45,12 @@ const CheckoutPlaceholder = "/path/to/bunix"
 
 // Description is an image description on its way to becoming an args.nix.
 type Description struct {
-	// Comment heads the file, one line a string.
-	Comment      []string
+	// Comment heads the file, one line a string; the renderers add
+	// HowToBuild of File under it.
+	Comment []string
+	// File is the base name of the file the description goes to, which
+	// HowToBuild names ("args.nix" when empty).
+	File         string
 	Name, Tag    string
 	Architecture string
 	// Files are copies into the image, in order.
@@ -110,7 +122,7 @@ type Rootfs struct {
 // Nix renders d as an args.nix.
 func (d *Description) Nix() []byte {
 	var b strings.Builder
-	for _, c := range d.Comment {
+	for _, c := range d.head("nix") {
 		b.WriteString(strings.TrimRight("# "+c, " ") + "\n")
 	}
 	b.WriteString("{\n")

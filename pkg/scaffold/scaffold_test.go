@@ -104,7 +104,7 @@ ENTRYPOINT ["/app",
 		"Containerfile:1: FROM --platform=linux/amd64 alpine:3: only FROM scratch or FROM registry/repo:tag [AS name] can be carried over (no flags)",
 		"Containerfile:2: COPY --chown=1: flags cannot be carried over",
 		"Containerfile:3: RUN cannot be carried over",
-		"Containerfile:4: LABEL maintainer: only urunc's com.urunc.unikernel.* labels",
+		"Containerfile:4: LABEL maintainer: only urunc's com.urunc.unikernel.* labels can be carried over (an image gets no labels of its own but these; a FROM image's labels are kept)",
 		"Containerfile:5: COPY *.conf: wildcards cannot be carried over",
 		"Containerfile:6: COPY rel x: the target must be absolute",
 		"Containerfile:7: ADD https://example.com/k: bunix fetches nothing",
@@ -549,11 +549,11 @@ func TestWriteInit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "My App")
 	os.Mkdir(dir, 0o755)
 	a := Answers{Guest: "unikraft", Monitor: "qemu", Binary: "kernel"}
-	if _, err := WriteInit(a, dir, false); err == nil || !strings.Contains(err.Error(), `--binary "kernel": there is no`) {
+	if _, err := WriteInit(a, dir, "nix", false); err == nil || !strings.Contains(err.Error(), `--binary "kernel": there is no`) {
 		t.Errorf("WriteInit with no kernel: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
-	got, err := WriteInit(a, dir, true)
+	got, err := WriteInit(a, dir, "nix", true)
 	if want := []string{filepath.Join(dir, "args.nix"), filepath.Join(dir, "flake.nix")}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("WriteInit = %v, %v; want %v", got, err, want)
 	}
@@ -561,11 +561,11 @@ func TestWriteInit(t *testing.T) {
 		t.Errorf("args.nix:\n%s", nix)
 	}
 	var se *Error
-	if _, err := WriteInit(a, dir, false); !errors.As(err, &se) || !strings.Contains(err.Error(), "already exists") {
+	if _, err := WriteInit(a, dir, "nix", false); !errors.As(err, &se) || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("second run: %v", err)
 	}
 	other := t.TempDir()
-	if _, err := WriteInit(Answers{Guest: "nope", Binary: "k"}, other, false); !errors.As(err, &se) {
+	if _, err := WriteInit(Answers{Guest: "nope", Binary: "k"}, other, "nix", false); !errors.As(err, &se) {
 		t.Errorf("bad guest: %v", err)
 	}
 	if ents, _ := os.ReadDir(other); len(ents) != 0 {
@@ -582,7 +582,7 @@ func TestConvertFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
 	cf := filepath.Join(dir, "Containerfile")
 	os.WriteFile(cf, []byte("FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.unikernelType=rumprun\n"), 0o644)
-	nix, err := ConvertFile(cf, filepath.Join(dir, "out", "args.nix"), "", "t")
+	nix, err := ConvertFile(cf, filepath.Join(dir, "out", "args.nix"), "", "", "t")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,11 +592,11 @@ func TestConvertFile(t *testing.T) {
 		}
 	}
 	t.Chdir(dir)
-	if nix, err := ConvertFile("Containerfile", "-", "x/y", "latest"); err != nil || !strings.Contains(string(nix), `"./kernel" = "/unikernel/kernel";`) || !strings.Contains(string(nix), `name = "x/y";`) {
+	if nix, err := ConvertFile("Containerfile", "-", "", "x/y", "latest"); err != nil || !strings.Contains(string(nix), `"./kernel" = "/unikernel/kernel";`) || !strings.Contains(string(nix), `name = "x/y";`) {
 		t.Errorf("to stdout: %v\n%s", err, nix)
 	}
 	var se *Error
-	if _, err := ConvertFile("missing", "", "", ""); !errors.As(err, &se) {
+	if _, err := ConvertFile("missing", "", "", "", ""); !errors.As(err, &se) {
 		t.Errorf("missing file: %v", err)
 	}
 }

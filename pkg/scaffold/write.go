@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // WriteNew writes each file (path to contents) only if none of them exists
@@ -29,7 +30,7 @@ func WriteNew(files map[string][]byte) error {
 		}
 	}
 	if len(exist) > 0 {
-		return &Error{Problems: []string{fmt.Sprintf("%v already exists: bunix never overwrites a file; move it away or pick another directory", exist)}}
+		return &Error{Problems: []string{fmt.Sprintf("%s already %s: bunix never overwrites a file; move it away or pick another directory", strings.Join(exist, ", "), map[bool]string{true: "exists", false: "exist"}[len(exist) == 1])}}
 	}
 	var made []string
 	for _, p := range paths {
@@ -62,11 +63,19 @@ func writeExcl(p string, data []byte) error {
 	return nil
 }
 
-// WriteInit writes in dir the args.nix Init makes of a, named after dir
-// (DefaultName) when a.Name is empty, and, with flake, a flake.nix that
-// builds it. It never overwrites a file (WriteNew) and returns the paths
-// it wrote, sorted. What is wrong with a or in the way is an *Error.
-func WriteInit(a Answers, dir string, flake bool) ([]string, error) {
+// WriteInit writes in dir the description Init makes of a, as
+// args.<format> (format is one of Formats), named after dir (DefaultName)
+// when a.Name is empty, and, with flake, a flake.nix that builds it (an
+// args.nix only: flake.nix imports it). It never overwrites a file
+// (WriteNew) and returns the paths it wrote, sorted. What is wrong with a
+// or in the way is an *Error.
+func WriteInit(a Answers, dir, format string, flake bool) ([]string, error) {
+	if !slices.Contains(Formats, format) {
+		return nil, &Error{Problems: []string{fmt.Sprintf("--format %s: unknown description format (known: %s)", quoted(format), strings.Join(Formats, ", "))}}
+	}
+	if flake && format != "nix" {
+		return nil, &Error{Problems: []string{fmt.Sprintf("--flake with --format %s: flake.nix builds an args.nix; drop --flake or write args.nix", format)}}
+	}
 	if a.Name == "" {
 		a.Name = DefaultName(dir)
 	}
@@ -76,7 +85,12 @@ func WriteInit(a Answers, dir string, flake bool) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{filepath.Join(dir, "args.nix"): d.Nix()}
+	d.File = "args." + format
+	text, err := d.Render(format)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{filepath.Join(dir, d.File): text}
 	if flake {
 		files[filepath.Join(dir, "flake.nix")] = Flake()
 	}
@@ -87,18 +101,35 @@ func WriteInit(a Answers, dir string, flake bool) ([]string, error) {
 }
 
 // ConvertFile converts file, a bunnyfile or Containerfile read with
-// ReadSource, into the args.nix to write at out ("" or "-" for standard
-// output, as if in the working directory), named name (DefaultName of
-// file's directory when empty) and tag. What is wrong with the file is an
-// *Error.
-func ConvertFile(file, out, name, tag string, opts ...ConvertOption) ([]byte, error) {
+// ReadSource, into the description to write at out ("" or "-" for standard
+// output, as if in the working directory), in the format out's name says
+// (FormatOf), or format for standard output; format "" means the one out
+// says, and a format out's name contradicts is an error. The image is named
+// name (DefaultName of file's directory when empty) and tag. What is wrong
+// with the file is an *Error.
+func ConvertFile(file, out, format, name, tag string, opts ...ConvertOption) ([]byte, error) {
+	named, err := FormatOf(out)
+	if err != nil {
+		return nil, err
+	}
+	toStdout := out == "" || out == "-"
+	switch {
+	case format == "":
+		format = named
+	case !slices.Contains(Formats, format):
+		return nil, &Error{Problems: []string{fmt.Sprintf("--format %s: unknown description format (known: %s)", quoted(format), strings.Join(Formats, ", "))}}
+	case !toStdout && format != named:
+		return nil, &Error{Problems: []string{fmt.Sprintf("--format %s with -o %s: the output name says %s; drop --format or name the file .%s", format, quoted(out), named, format)}}
+	}
 	src, err := ReadSource(file)
 	if err != nil {
 		return nil, err
 	}
 	outDir := "."
-	if out != "" && out != "-" {
+	base := "args." + format
+	if !toStdout {
 		outDir = filepath.Dir(out)
+		base = filepath.Base(out)
 	}
 	if name == "" {
 		name = DefaultName(filepath.Dir(file))
@@ -107,5 +138,6 @@ func ConvertFile(file, out, name, tag string, opts ...ConvertOption) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	return d.Nix(), nil
+	d.File = base
+	return d.Render(format)
 }
