@@ -1,21 +1,16 @@
 package nix_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,10 +21,7 @@ import (
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/sbom"
 	"github.com/nubificus/bunix/pkg/sign"
-	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx/v2/common"
-	"github.com/spdx/tools-golang/spdx/v2/v2_3"
-	"github.com/spdx/tools-golang/spdxlib"
 )
 
 // TestSBOMOutput: buildImage's second output, sbom, is the SPDX document
@@ -49,27 +41,14 @@ func TestSBOMOutput(t *testing.T) {
 		t.Fatalf("-A all built %q, want the image and its sbom", paths)
 	}
 	img, doc := paths[0], testenv.ReadFile(t, paths[1])
-	var d v2_3.Document
-	if err := spdxjson.ReadInto(bytes.NewReader(doc), &d); err != nil {
-		t.Fatal(err)
-	}
-	if err := spdxlib.ValidateDocument(&d); err != nil {
-		t.Fatal(err)
-	}
+	d, files := testenv.ReadSPDX(t, doc)
 	if d.DocumentName != "bunix/hello:latest" || d.CreationInfo.Created != "1970-01-01T00:00:01Z" {
 		t.Errorf("document %q created %q", d.DocumentName, d.CreationInfo.Created)
 	}
-	files := map[string]string{}
 	ids := map[common.ElementID]string{}
 	for _, f := range d.Files {
-		for _, c := range f.Checksums {
-			if c.Algorithm == common.SHA256 {
-				files[f.FileName] = c.Value
-			}
-		}
 		ids[f.FileSPDXIdentifier] = f.FileName
 	}
-	n := 0
 	f, err := image.Open(img)
 	if err != nil {
 		t.Fatal(err)
@@ -79,28 +58,7 @@ func TestSBOMOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range layers {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		testenv.WalkTar(t, rc, func(h *tar.Header, r io.Reader) {
-			if h.Typeflag != tar.TypeReg {
-				return
-			}
-			sum := sha256.New()
-			io.Copy(sum, r)
-			p := "." + path.Clean("/"+h.Name)
-			if got := hex.EncodeToString(sum.Sum(nil)); files[p] != got {
-				t.Errorf("%s: SBOM sha256 %q, image %s", p, files[p], got)
-			}
-			n++
-		})
-		rc.Close()
-	}
-	if n != len(files) || n < 3 {
-		t.Errorf("the image holds %d files, the SBOM lists %d", n, len(files))
-	}
+	testenv.CheckSBOMFiles(t, files, layers, 3)
 	var kernelFrom string
 	for _, p := range d.Packages {
 		if !strings.HasPrefix(p.PackageFileName, "/nix/store/") {

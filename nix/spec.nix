@@ -7,10 +7,10 @@
 #
 # The spec is the versioned contract between the Nix functions (nix/lib.nix)
 # and the Go builder (pkg/args: SpecVersion, DecodeSpec; pkg/nixbuild/doc.go
-# lists every contract between the two sides). Version 3:
+# lists every contract between the two sides). Version 4:
 #
 #   {
-#     "version": 3,
+#     "version": 4,
 #     "name": "urunc/prebuilt/redis-rumprun-hvt",
 #     "tag": "test",
 #     "architecture": "amd64",
@@ -51,7 +51,8 @@
 # "annotations", "env", "entrypoint", "cmd", "urunc", "workingDir" and
 # "user" are passed through untouched, all but the first only when the
 # caller gave them (not null); "urunit", when given, is a store path like a
-# "source", or { "image": store path } for urunit = { ref; digest; hash; },
+# "source", or { "image": store path } for urunit = { ref; digest; hash;
+# insecure; },
 # the image pullImage pulled, which the builder takes /urunit from (the
 # rootfs layer's spec carries "urunc" and "urunit" too, whose rules and
 # file the rootfs depends on). "positions" says
@@ -62,7 +63,11 @@
 # a store path like a "source", and its other keys are passed through
 # untouched. A local source that is a symbolic link is refused (Nix would
 # store the link, not the file). Version 1 had no "rootfs", version 2 no
-# "env", "entrypoint", "cmd" or "from"; this bunix reads version 3 only. The Go side
+# "env", "entrypoint", "cmd" or "from", version 3 no "image" entries,
+# "urunc", "urunit", "workingDir" or "user" (nor the image derivation's
+# second output, sbom); this bunix reads version 4 only. Any key added here
+# bumps specVersion and args.SpecVersion together, so that an older bunix
+# says to update it rather than failing on a key it does not know. The Go side
 # decodes exactly this, rejects unknown keys and does all validation that Nix
 # does not need to do (absolute targets, annotation keys and values, env
 # names, the process args against cmdline, name and tag syntax).
@@ -97,7 +102,7 @@ let
     typeOf
     ;
 
-  specVersion = 3;
+  specVersion = 4;
 
   # describe v: the type of v, for error messages.
   describe =
@@ -305,16 +310,20 @@ let
       # insecure; } becomes pullImage's layout, for the architecture and
       # the hypervisor annotation, as bunix build opens it (args.Monitor:
       # the short key first, "" for none); a path or derivation is itself.
-      imagePath =
-        field: img:
+      imagePath = imagePathFor (
+        if isAttrs annotations then
+          annotations.hypervisor or annotations."com.urunc.unikernel.hypervisor" or ""
+        else
+          ""
+      );
+      # imagePathFor monitor field img: imagePath for the monitor given
+      # ("" for none: urunit's image, a Linux binary whatever the monitor,
+      # as bunix build opens it).
+      imagePathFor =
+        monitor: field: img:
         if isAttrs img && !(isStoreObject img) then
           let
             extra = attrNames (removeAttrs img [ "ref" "digest" "hash" "insecure" ]);
-            monitor =
-              if isAttrs annotations then
-                annotations.hypervisor or annotations."com.urunc.unikernel.hypervisor" or ""
-              else
-                "";
           in
           if extra != [ ] then
             fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash, insecure)"
@@ -345,21 +354,7 @@ let
         if urunit == null then
           null
         else if isAttrs urunit && !(isStoreObject urunit) then
-          let
-            extra = attrNames (removeAttrs urunit [ "ref" "digest" "hash" ]);
-          in
-          if extra != [ ] then
-            fail "urunit" "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash)"
-          else if !(urunit ? ref) || !(urunit ? digest) || !(urunit ? hash) then
-            fail "urunit" "an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
-          else
-            {
-              image = toString (pullImage {
-                inherit (urunit) ref digest hash;
-                inherit bunix cacert;
-                architecture = if architecture == null then "amd64" else architecture;
-              });
-            }
+          { image = imagePathFor "" "urunit" urunit; }
         else
           source "urunit" urunit;
 

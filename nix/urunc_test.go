@@ -255,23 +255,7 @@ func TestUrunitFromImage(t *testing.T) {
 	ref := pushUrunit(t, content)
 	dir := t.TempDir()
 	pre := bunixCLI(t, dir, nil, "prefetch", ref)
-	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
-	os.WriteFile(filepath.Join(dir, "app"), []byte("a"), 0o755)
-	p := filepath.Join(dir, "args.nix")
-	os.WriteFile(p, []byte(`{ name = "bunix/urunit-image"; urunit = `+strings.TrimSpace(pre)+`; cmd = [ "/bin/app" ];
-  files = { "./kernel" = "/unikernel/kernel"; }; rootfs = { type = "initrd"; include = { "./app" = "/bin/app"; }; };
-  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }; }`), 0o644)
-	out := nixBuild(t, "--arg", "args", p)
-	cli := filepath.Join(t.TempDir(), "image.tar")
-	bunixCLI(t, dir, nil, "build", p, "-o", cli)
-	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
-		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
-	}
-	x := extract(t, out, "/unikernel/rootfs.cpio")
-	tool(t, x, "sh", "-c", "cpio -id --quiet < rootfs.cpio")
-	if got := string(testenv.ReadFile(t, filepath.Join(x, "urunit"))); got != content {
-		t.Errorf("/urunit in the initrd is %q, want the image's top layer's %q", got, content)
-	}
+	out := buildWithUrunit(t, dir, "bunix/urunit-image", strings.TrimSpace(pre), content)
 	img, err := tarball.ImageFromPath(out, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -286,5 +270,47 @@ func TestUrunitFromImage(t *testing.T) {
 	refusedEverywhere(t, `{ name = "x"; urunit = `+strings.TrimSpace(pre)+`; cmd = [ "/app" ]; files = { "./kernel" = "/k"; };
   rootfs = { type = "initrd"; include = { "./app" = "/app"; }; };
   annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/k"; }; }`,
-		`has no file at /urunit`, map[string][]byte{"kernel": []byte("k"), "app": []byte("a")})
+		`/urunit: it has nothing at /urunit`, map[string][]byte{"kernel": []byte("k"), "app": []byte("a")})
+}
+
+// TestUrunitInsecureMirror: urunit = { ref; digest; hash; insecure; }
+// reaches a plain-HTTP registry that go-containerregistry takes for a
+// remote one (an IPv4-mapped address of the loopback registry), as from
+// and the other images do, from nix-build and bunix build to the same
+// bytes.
+func TestUrunitInsecureMirror(t *testing.T) {
+	testenv.Require(t, "nix-build")
+	reg := testenv.Registry(t)
+	content := "urunit " + strconv.FormatInt(time.Now().UnixNano(), 10)
+	reg.PushIndex(t, "urunc/urunit:mirror", fileIndex(t, "urunit", content))
+	ref := "[::ffff:" + strings.Replace(reg.Addr, ":", "]:", 1) + "/urunc/urunit:mirror"
+	dir := t.TempDir()
+	pre := strings.TrimSpace(bunixCLI(t, dir, nil, "prefetch", "--insecure", ref))
+	buildWithUrunit(t, dir, "bunix/urunit-mirror", strings.TrimSuffix(pre, "}")+" insecure = true; }", content)
+}
+
+// buildWithUrunit builds, in dir, a linux guest named name whose initrd
+// gets its urunit from urunit (a Nix value) with nix-build and with bunix
+// build, fails t unless the two give the same bytes and /urunit in the
+// initrd holds content, and returns nix-build's image.
+func buildWithUrunit(t *testing.T, dir, name, urunit, content string) string {
+	t.Helper()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app"), []byte("a"), 0o755)
+	p := filepath.Join(dir, "args.nix")
+	os.WriteFile(p, []byte(`{ name = "`+name+`"; urunit = `+urunit+`; cmd = [ "/bin/app" ];
+  files = { "./kernel" = "/unikernel/kernel"; }; rootfs = { type = "initrd"; include = { "./app" = "/bin/app"; }; };
+  annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }; }`), 0o644)
+	out := nixBuild(t, "--arg", "args", p)
+	cli := filepath.Join(t.TempDir(), "image.tar")
+	bunixCLI(t, dir, nil, "build", p, "-o", cli)
+	if !bytes.Equal(testenv.ReadFile(t, out), testenv.ReadFile(t, cli)) {
+		t.Fatalf("nix-build (%s) and bunix build (%s) differ", out, cli)
+	}
+	x := extract(t, out, "/unikernel/rootfs.cpio")
+	tool(t, x, "sh", "-c", "cpio -id --quiet < rootfs.cpio")
+	if got := string(testenv.ReadFile(t, filepath.Join(x, "urunit"))); got != content {
+		t.Errorf("/urunit in the initrd is %q, want the image's top layer's %q", got, content)
+	}
+	return out
 }

@@ -134,7 +134,7 @@ func TestValidateCountsBaseLayers(t *testing.T) {
 // TestBaseHashChecked: bunix build checks from.hash against what it
 // pulled, as nix-build's fixed-output derivation does: the right hash
 // builds, a wrong one fails with Nix's words and the right hash, exit 2,
-// nothing written; so does a contents image's hash.
+// nothing written; so does a contents image's hash, and urunit's.
 func TestBaseHashChecked(t *testing.T) {
 	reg := testenv.Registry(t)
 	idx, _ := testenv.BaseImage(t, compression.GZip, "")
@@ -156,6 +156,7 @@ func TestBaseHashChecked(t *testing.T) {
 		{"from, right hash", `"from":` + pin(hash), 0},
 		{"from, wrong hash", `"from":` + pin(wrong), 2},
 		{"contents image, wrong hash", `"from":` + pin(hash) + `,"contents":[{"image":` + pin(wrong) + `,"source":"/unikraft/bin/kernel","target":"/k2"}]`, 2},
+		{"urunit image, wrong hash", `"from":` + pin(hash) + `,"urunit":` + pin(wrong), 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := t.TempDir()

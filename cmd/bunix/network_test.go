@@ -91,46 +91,6 @@ func TestNetworkFailuresExit1(t *testing.T) {
 	}
 }
 
-// stallAt is a registry on loopback holding a base image as urunc/stall:1
-// that stops sending half-way through its first layer. It returns the
-// registry and the digest of the image.
-func stallAt(t *testing.T) (host, digest string) {
-	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
-	var armed atomic.Bool
-	var layer string
-	hold := make(chan struct{})
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !armed.Load() || !strings.HasSuffix(r.URL.Path, layer) {
-			inner.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		inner.ServeHTTP(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes()[:rec.Body.Len()/2])
-		w.(http.Flusher).Flush()
-		select {
-		case <-hold:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(func() { close(hold); s.Close() })
-	host = strings.TrimPrefix(s.URL, "http://")
-	idx, img := testenv.BaseImage(t, compression.GZip, "")
-	m, _ := img.Manifest()
-	layer = m.Layers[0].Digest.String()
-	tag, _ := name.NewTag(host + "/urunc/stall:1")
-	if err := remote.WriteIndex(tag, idx); err != nil {
-		t.Fatal(err)
-	}
-	armed.Store(true)
-	d, _ := idx.Digest()
-	return host, d.String()
-}
-
 // TestRegistryStallExits1: with BUNIX_REGISTRY_TIMEOUT=300ms, inspect,
 // prefetch, convert (a FROM image), validate and build (a from image)
 // and nix-pull (the pull of nix-build's pullImage) on a registry
@@ -138,7 +98,7 @@ func stallAt(t *testing.T) (host, digest string) {
 // (exit 1) naming the registry and what was being read; a bad value of
 // the variable is bad input (exit 2) for each command.
 func TestRegistryStallExits1(t *testing.T) {
-	host, digest := stallAt(t)
+	host, digest, _ := testenv.StallingRegistry(t, "urunc/stall", "")
 	ref := host + "/urunc/stall:1"
 	env := map[string]string{"BUNIX_REGISTRY_TIMEOUT": "300ms"}
 	out := filepath.Join(t.TempDir(), "out")
@@ -211,14 +171,7 @@ func silentRegistry(t *testing.T) string {
 // every request but the API check with a redirect to itself stops:
 // "redirects in a loop", exit 1, its memory small (it grew without bound).
 func TestRedirectLoopExits1(t *testing.T) {
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v2/" {
-			return
-		}
-		http.Redirect(w, r, r.URL.String(), http.StatusFound)
-	}))
-	t.Cleanup(s.Close)
-	host := strings.TrimPrefix(s.URL, "http://")
+	host := testenv.RedirectLoopRegistry(t)
 	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
 	for _, argv := range [][]string{{"inspect", "--insecure", host + "/urunc/loop:1"}, {"prefetch", host + "/urunc/loop:1"}} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

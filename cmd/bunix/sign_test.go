@@ -1,19 +1,15 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"io"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,10 +19,6 @@ import (
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/sbom"
 	"github.com/nubificus/bunix/pkg/sign"
-	spdxjson "github.com/spdx/tools-golang/json"
-	"github.com/spdx/tools-golang/spdx/v2/common"
-	"github.com/spdx/tools-golang/spdx/v2/v2_3"
-	"github.com/spdx/tools-golang/spdxlib"
 )
 
 // cosign runs the real cosign with args and returns its exit code and
@@ -205,21 +197,7 @@ func checkReferrer(t *testing.T, pushed, doc string) {
 	if want, _ := os.ReadFile(doc); !bytes.Equal(blob, want) {
 		t.Error("the attached SBOM is not the file pushed")
 	}
-	var sb v2_3.Document
-	if err := spdxjson.ReadInto(bytes.NewReader(blob), &sb); err != nil {
-		t.Fatal(err)
-	}
-	if err := spdxlib.ValidateDocument(&sb); err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{}
-	for _, f := range sb.Files {
-		for _, c := range f.Checksums {
-			if c.Algorithm == common.SHA256 {
-				files[f.FileName] = c.Value
-			}
-		}
-	}
+	_, files := testenv.ReadSPDX(t, blob)
 	img, err := remote.Image(d)
 	if err != nil {
 		t.Fatal(err)
@@ -228,34 +206,7 @@ func checkReferrer(t *testing.T, pushed, doc string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, l := range layers {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if err != nil {
-				break
-			}
-			if h.Typeflag != tar.TypeReg {
-				continue
-			}
-			s := sha256.New()
-			io.Copy(s, tr)
-			p := "." + path.Clean("/"+h.Name)
-			if got := hex.EncodeToString(s.Sum(nil)); files[p] != got {
-				t.Errorf("%s: SBOM sha256 %q, the registry's image %q", p, files[p], got)
-			}
-			n++
-		}
-		rc.Close()
-	}
-	if n < 3 || n != len(files) {
-		t.Errorf("the image holds %d files, the SBOM lists %d", n, len(files))
-	}
+	testenv.CheckSBOMFiles(t, files, layers, 3)
 }
 
 // TestSignBadInput: keys and SBOMs that cannot be used are bad input

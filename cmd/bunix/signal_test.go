@@ -32,16 +32,7 @@ func bigProject(t *testing.T) string {
 // the TMPDIR.
 func startBuild(t *testing.T, dir, out string, extra ...string) (*exec.Cmd, *bytes.Buffer, string) {
 	t.Helper()
-	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
-	tmp := t.TempDir()
-	cmd := exec.Command(bin, append([]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", out}, extra...)...)
-	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, &stderr, tmp
+	return startBunix(t, nil, nil, append([]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", out}, extra...)...)
 }
 
 // TestSignalStopsBuild interrupts a real build with SIGINT and SIGTERM, in

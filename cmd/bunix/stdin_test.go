@@ -14,10 +14,10 @@ import (
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
-// startStdin starts the bunix binary with argv, standard input from
-// stdin, its own TMPDIR and the extra environment env, and returns it
+// startBunix starts the bunix binary with argv, standard input from
+// stdin (nil: none), its own TMPDIR and the extra environment env, and returns it
 // with its stderr and the TMPDIR.
-func startStdin(t *testing.T, stdin *os.File, env []string, argv ...string) (*exec.Cmd, *bytes.Buffer, string) {
+func startBunix(t *testing.T, stdin *os.File, env []string, argv ...string) (*exec.Cmd, *bytes.Buffer, string) {
 	t.Helper()
 	tmp := t.TempDir()
 	cmd := exec.Command(filepath.Join(testenv.Bunix(t), "bin", "bunix"), argv...)
@@ -60,7 +60,7 @@ func TestSignalStopsStdin(t *testing.T) {
 		{"pipe", r, []string{"push", "--insecure", "-", "127.0.0.1:1/urunc/x:1"}, syscall.SIGTERM},
 	} {
 		t.Run(tc.name+"/"+tc.argv[0]+"/"+tc.sig.String(), func(t *testing.T) {
-			cmd, stderr, tmp := startStdin(t, tc.stdin, nil, tc.argv...)
+			cmd, stderr, tmp := startBunix(t, tc.stdin, nil, tc.argv...)
 			// Wait until the spool is open: a deleted file in TMPDIR.
 			waitFor(t, cmd, func() bool {
 				return opened(cmd.Process.Pid, filepath.Base(tmp)+"/#") || openedUnder(cmd.Process.Pid, tmp)
@@ -101,7 +101,7 @@ func TestStdinLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd, stderr, tmp := startStdin(t, r, []string{"BUNIX_STDIN_LIMIT=1M"}, argv...)
+		cmd, stderr, tmp := startBunix(t, r, []string{"BUNIX_STDIN_LIMIT=1M"}, argv...)
 		r.Close()
 		go func() {
 			io.Copy(w, io.LimitReader(zeros{}, 64<<20))

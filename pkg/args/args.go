@@ -2,8 +2,13 @@ package args
 
 // SpecVersion is the version of the JSON spec that nix/lib.nix hands the
 // derivation's builder. Both sides change it together; nix/spec.nix makes
-// the spec and documents it. Version 2 added rootfs; version 3 env, entrypoint, cmd and from.
-const SpecVersion = 3
+// the spec and documents it. Version 2 added rootfs; version 3 env,
+// entrypoint, cmd and from; version 4 copies out of an image ("image" in
+// contents and rootfs include), urunc, urunit, workingDir and user, and the
+// builder's second output, sbom. Any key added to the spec bumps it, so
+// that a bunix older than the Nix library stops at the version and says to
+// update it rather than at the first key it does not know.
+const SpecVersion = 4
 
 // Args is an image description as the user wrote it.
 type Args struct {
@@ -111,6 +116,11 @@ type Content struct {
 	// Image, when set, is the image Source is a path in (a file or a
 	// directory): the copy takes it from there, as COPY --from does.
 	Image *FromArgs `json:"-"`
+	// Key, when set, names the source where Source, a file the build
+	// extracted out of an image (WithExtracted), does not stay the same
+	// from one build to the next: "IMAGE:PATH". It becomes the copy's
+	// Written and Key.
+	Key string `json:"-"`
 	// Extracted marks a copy that the build extracted out of an image
 	// (WithExtracted): Source is a directory bunix wrote. With Target "/"
 	// it is the image's whole tree (or a directory of it) copied to the

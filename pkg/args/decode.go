@@ -63,7 +63,13 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 		return nil, fmt.Errorf("decoding the builder spec: want a JSON object, got %s", quote(v))
 	}
 	if ver, _ := m["version"].(json.Number); ver.String() != strconv.Itoa(SpecVersion) {
-		return nil, fmt.Errorf("builder spec version %s is not supported by this bunix (it reads version %d): use nix/lib.nix and bunix from the same release", quote(m["version"]), SpecVersion)
+		advice := "use nix/lib.nix and bunix from the same release"
+		if n, err := ver.Int64(); err == nil && n > SpecVersion {
+			advice = "this bunix is older than the nix/lib.nix that made the spec: update bunix (the bunix argument, or the flake's bunix input) to the release of nix/lib.nix"
+		} else if err == nil {
+			advice = "the nix/lib.nix that made the spec is older than this bunix: use nix/lib.nix from the release of this bunix"
+		}
+		return nil, fmt.Errorf("builder spec version %s is not supported by this bunix (it reads version %d): %s", quote(m["version"]), SpecVersion, advice)
 	}
 	delete(m, "version")
 	images, isIndex := m["images"]

@@ -82,22 +82,7 @@ func (c *collector) imageRef(field string, v any) *FromArgs {
 	case map[string]any:
 		f := &FromArgs{attrs: true}
 		for _, k := range sortedKeys(v) {
-			switch k {
-			case "ref":
-				f.Ref = c.str(field+".ref", v[k])
-			case "digest":
-				f.Digest = c.str(field+".digest", v[k])
-			case "hash":
-				f.Hash = c.str(field+".hash", v[k])
-			case "insecure":
-				b, ok := v[k].(bool)
-				if !ok {
-					c.add(field+".insecure", v[k], "must be true or false")
-				}
-				f.Insecure = b
-			default:
-				c.add(field+"."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
-			}
+			c.imageKey(field, f, k, v[k])
 		}
 		// hash too, as lib.pullImage has it: the build checks what it
 		// pulled against it, as nix-build does.
@@ -110,6 +95,28 @@ func (c *collector) imageRef(field string, v any) *FromArgs {
 	}
 	c.add(field, v, "must be an image file (a path), a reference \"registry/repo:tag@sha256:…\" or { ref; digest; hash; }")
 	return nil
+}
+
+// imageKey decodes the key k, of value v, of an image written { ref;
+// digest; hash; insecure; } (the field named field) into f, and reports
+// any other key.
+func (c *collector) imageKey(field string, f *FromArgs, k string, v any) {
+	switch k {
+	case "ref":
+		f.Ref = c.str(field+".ref", v)
+	case "digest":
+		f.Digest = c.str(field+".digest", v)
+	case "hash":
+		f.Hash = c.str(field+".hash", v)
+	case "insecure":
+		b, ok := v.(bool)
+		if !ok {
+			c.add(field+".insecure", v, "must be true or false")
+		}
+		f.Insecure = b
+	default:
+		c.add(field+"."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
+	}
 }
 
 // Base resolves and checks a's from field alone, before the rest of a can
@@ -352,23 +359,16 @@ func (a *Args) WithExtracted(extracted map[string][]Content) *Args {
 	return &out
 }
 
-// urunitImage decodes urunit = { ref; digest; hash; }, the image that
-// holds /urunit, pinned by digest as from is; a builder spec (spec) gives
-// { image; } instead, the image Nix pulled.
+// urunitImage decodes urunit = { ref; digest; hash; insecure; }, the
+// image that holds /urunit, pinned by digest as from is; a builder spec
+// (spec) gives { image; } instead, the image Nix pulled.
 func (c *collector) urunitImage(v map[string]any, spec bool) *FromArgs {
 	f := &FromArgs{attrs: true}
 	for _, k := range sortedKeys(v) {
-		switch {
-		case k == "ref":
-			f.Ref = c.str("urunit.ref", v[k])
-		case k == "digest":
-			f.Digest = c.str("urunit.digest", v[k])
-		case k == "hash":
-			f.Hash = c.str("urunit.hash", v[k])
-		case k == "image" && spec:
+		if k == "image" && spec {
 			f.Path = c.str("urunit.image", v[k])
-		default:
-			c.add("urunit."+k, nil, "unknown field%s (known: %s)", suggest(k, fromFields), strings.Join(fromFields, ", "))
+		} else {
+			c.imageKey("urunit", f, k, v[k])
 		}
 	}
 	if f.Path != "" {
@@ -379,6 +379,10 @@ func (c *collector) urunitImage(v map[string]any, spec bool) *FromArgs {
 		c.add("urunit.ref", nil, "missing: an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
 	case !digestValue.MatchString(f.Digest):
 		c.add("urunit.digest", f.Digest, "must be sha256: and 64 lower-case hex digits: urunit is pinned by digest (bunix prefetch %s prints it)", f.Ref)
+	case !isSRISHA256(f.Hash):
+		// As from's: the build checks what it pulled against it, as
+		// nix-build does.
+		c.add("urunit.hash", f.Hash, "must be the Nix hash of the image, sha256- and the base64 of 32 bytes (bunix prefetch %s prints it)", f.Ref)
 	default:
 		if _, err := name.NewTag(f.Ref); err != nil {
 			c.add("urunit.ref", f.Ref, "not a valid image reference: %s", errText(err))

@@ -57,6 +57,26 @@ func decodeFile(src []byte, file string) (*Args, error) {
 	return DecodeJSON(src, file, "/src")
 }
 
+// TestUrunitImageInsecure: urunit = { ref; digest; hash; insecure; } takes
+// insecure as from and the other images do (its message lists it), and
+// checks it the same way.
+func TestUrunitImageInsecure(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	a, err := decodeFile([]byte(`{"urunit":{"ref":"mirror.lan/urunit:1","digest":"`+digest+`","insecure":true}}`), "args.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := a.UrunitImage; u == nil || !u.Insecure || u.Ref != "mirror.lan/urunit:1" || u.Digest != digest {
+		t.Errorf("UrunitImage %+v, want mirror.lan/urunit:1, its digest, insecure", u)
+	}
+	if a, err = decodeFile([]byte(`{"urunit":{"ref":"mirror.lan/urunit:1","digest":"`+digest+`","insecure":"yes"}}`), "args.json"); err == nil {
+		_, err = a.Resolve()
+	}
+	if want := `urunit.insecure = "yes": must be true or false`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
 // TestFromAttrsNeedHash: { ref; digest; } without hash is refused, as
 // nix-build's lib.pullImage refuses it: both front ends take one rule.
 func TestFromAttrsNeedHash(t *testing.T) {

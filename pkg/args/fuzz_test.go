@@ -160,15 +160,15 @@ func FuzzDecodeNixEval(f *testing.F) {
 
 // FuzzDecodeSpec decodes builder specs, of one image or of an index.
 func FuzzDecodeSpec(f *testing.F) {
-	f.Add([]byte(`{"version":3,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
+	f.Add([]byte(`{"version":4,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
 		"contents":[{"source":"/nix/store/abc-k","target":"/k","field":"files.\"./k\""}],"positions":{"name":"args.nix:2:3"}}`))
-	f.Add([]byte(`{"version":3,"format":"oci-archive","compression":"zstd","images":[{"version":3,"name":"x","architecture":"arm64","contents":[{"source":"/k","target":"/k"}],
+	f.Add([]byte(`{"version":4,"format":"oci-archive","compression":"zstd","images":[{"version":4,"name":"x","architecture":"arm64","contents":[{"source":"/k","target":"/k"}],
 		"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},"rootfs":{"type":"block","include":[{"source":"/c","target":"/c","field":"rootfs.include.\"./c\""}],"size":"8M"}}]}`))
-	f.Add([]byte(`{"version":3,"name":"x","env":{"A":"1","B C":"2"},"entrypoint":["/init"],"cmd":["a","b c"],"contents":[{"source":"/k","target":"/k"}],
+	f.Add([]byte(`{"version":4,"name":"x","env":{"A":"1","B C":"2"},"entrypoint":["/init"],"cmd":["a","b c"],"contents":[{"source":"/k","target":"/k"}],
 		"annotations":{"unikernelType":"unikraft","hypervisor":"hyperlight-unikraft","binary":"/k","cmdline":"x"},"rootfs":{"type":"raw","include":[{"source":"/c","target":"/c"}]}}`))
 	f.Add([]byte(`{"version":1}`))
 	f.Add([]byte(`{"version":2,"name":"x"}`))
-	f.Add([]byte(`{"version":3,"name":"x","from":"/nix/store/abc-nginx-oci","annotations":{"hypervisor":"qemu"}}`))
+	f.Add([]byte(`{"version":4,"name":"x","from":"/nix/store/abc-nginx-oci","annotations":{"hypervisor":"qemu"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		as, err := DecodeSpec(data)
 		if err != nil {

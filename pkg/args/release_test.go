@@ -147,7 +147,8 @@ func TestUrunit(t *testing.T) {
 		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"urunit":"./urunit"`, `urunit runs the command in entrypoint and cmd, and there is none`},
 		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"urunit":""`, `urunit = "": must not be empty`},
 		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"urunit":{"ref":"x"}`, `urunit.digest = "": must be sha256: and 64 lower-case hex digits`},
-		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"cmd":["/a"],"urunit":{"ref":"r.example/urunit:1","digest":"sha256:` + strings.Repeat("a", 64) + `"}`, `urunit: the image holding /urunit was not fetched`},
+		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"cmd":["/a"],"urunit":{"ref":"r.example/urunit:1","digest":"sha256:` + strings.Repeat("a", 64) + `"}`, `urunit.hash = "": must be the Nix hash of the image`},
+		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"cmd":["/a"],"urunit":{"ref":"r.example/urunit:1","digest":"sha256:` + strings.Repeat("a", 64) + `","hash":"sha256-` + strings.Repeat("A", 43) + `="}`, `urunit: the image holding /urunit was not fetched`},
 		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"cmd":["/a"],"urunit":{"ref":"r.example/urunit:1","digest":"sha256:` + strings.Repeat("a", 64) + `","tag":"x"}`, `urunit.tag: unknown field`},
 		{"linux", "qemu", `{"type":"initrd","include":{"./a":"/a"}}`, `,"cmd":["/a"],"urunit":{"image":"/nix/store/x"}`, `urunit.image: unknown field`},
 	} {

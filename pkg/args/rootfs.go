@@ -287,7 +287,11 @@ func (a *Args) includes(c *collector, raw bool) []Copy {
 		if field == "" {
 			field = fmt.Sprintf("rootfs.include[%d]", i)
 		}
-		cp := a.copyInto(c, field, ct.Source, ct.Target, raw && !rootTree(ct))
+		if ct.Image != nil {
+			c.add(field+".image", ct.Source, extractFirst)
+			continue
+		}
+		cp := keyed(a.copyInto(c, field, ct.Source, ct.Target, raw && !rootTree(ct)), ct)
 		if other, ok := targets[cp.Target]; ok && cp.Target != "" {
 			c.add(field, cp.Target, "target is also the target of %s: two includes cannot share one target", other)
 		}

@@ -214,3 +214,18 @@ rootfs = {
 		}
 	}
 }
+
+// TestIncludeFromImageUnextracted: an include out of an image is a path in
+// that image: resolving it before the build extracted it is an error, not
+// a copy of the file at that path on this machine.
+func TestIncludeFromImageUnextracted(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	a, err := DecodeJSON([]byte(`{"name":"x","files":{"/etc/hostname":"/k"},"rootfs":{"type":"initrd","include":[{"image":{"ref":"r.io/a:1","digest":"`+digest+`","hash":"sha256-`+strings.Repeat("A", 43)+`="},"source":"/etc/passwd","target":"/init"}]},
+	  "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"}}`), "args.json", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Resolve(); err == nil || !strings.Contains(err.Error(), `rootfs.include[0].image = "/etc/passwd": a copy out of an image is extracted by the build first`) {
+		t.Errorf("got %v", err)
+	}
+}

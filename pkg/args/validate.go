@@ -80,8 +80,8 @@ type Copy struct {
 	// "./redis.hvt", before it was resolved against the file's directory.
 	Written string
 	// Key names the source where Source, a temporary file, does not stay
-	// the same from one build to the next: urunit taken out of an image is
-	// "IMAGE:/urunit". "" when Source does.
+	// the same from one build to the next: a copy out of an image is
+	// "IMAGE:PATH" (urunit's "IMAGE:/urunit"). "" when Source does.
 	Key string
 }
 
@@ -153,10 +153,10 @@ func (a *Args) Resolve() (*Resolved, error) {
 			field = fmt.Sprintf("contents[%d]", i)
 		}
 		if ct.Image != nil {
-			c.add(field+".image", ct.Source, "a copy out of an image is extracted by the build first (WithExtracted): this description was not")
+			c.add(field+".image", ct.Source, extractFirst)
 			continue
 		}
-		r.Copies = append(r.Copies, a.copyInto(c, field, ct.Source, ct.Target, !rootTree(ct)))
+		r.Copies = append(r.Copies, keyed(a.copyInto(c, field, ct.Source, ct.Target, !rootTree(ct)), ct))
 	}
 	if a.From != nil {
 		r.From = a.resolveFrom(c)
@@ -309,6 +309,18 @@ func checkPort(host string) string {
 // errText strips ggcr's wrapping from a name error.
 func errText(err error) string {
 	return strings.TrimPrefix(err.Error(), "could not parse reference: ")
+}
+
+// extractFirst says why a copy out of an image cannot be resolved: its
+// source is a path in the image, not on this machine.
+const extractFirst = "a copy out of an image is extracted by the build first (WithExtracted): this description was not"
+
+// keyed is cp, the copy ct resolved, named by ct's Key when it has one.
+func keyed(cp Copy, ct Content) Copy {
+	if ct.Key != "" {
+		cp.Written, cp.Key = ct.Key, ct.Key
+	}
+	return cp
 }
 
 // copyOf resolves one copy into the image: its source against Root, its

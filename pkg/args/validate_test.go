@@ -169,7 +169,7 @@ func TestResolveReportsEveryProblem(t *testing.T) {
 }
 
 func TestDecodeSpec(t *testing.T) {
-	spec := `{"version":3,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
+	spec := `{"version":4,"name":"bunix/hello","annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"},
 		"contents":[{"source":"/nix/store/abc-k","target":"/k","field":"files.\"./k\""}]}`
 	as, err := DecodeSpec([]byte(spec))
 	if err != nil || len(as) != 1 {
@@ -183,13 +183,14 @@ func TestDecodeSpec(t *testing.T) {
 		t.Errorf("Copies = %+v", r.Copies)
 	}
 	for _, tc := range []struct{ spec, want string }{
-		{`{"version":1,"name":"x"}`, `builder spec version 1 is not supported by this bunix (it reads version 3)`},
-		{`{"version":2,"name":"x"}`, `builder spec version 2 is not supported by this bunix (it reads version 3)`},
+		{`{"version":1,"name":"x"}`, `builder spec version 1 is not supported by this bunix (it reads version 4): the nix/lib.nix that made the spec is older than this bunix`},
+		{`{"version":3,"name":"x","urunc":"0.7"}`, `builder spec version 3 is not supported by this bunix (it reads version 4): the nix/lib.nix that made the spec is older than this bunix`},
+		{`{"version":5,"name":"x","newKey":1}`, `builder spec version 5 is not supported by this bunix (it reads version 4): this bunix is older than the nix/lib.nix that made the spec: update bunix`},
 		{`{"name":"x"}`, `builder spec version null is not supported`},
 		{`[1]`, `want a JSON object`},
-		{`{"version":3,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
-		{`{"version":3,"images":[]}`, `images must be a non-empty list`},
-		{`{"version":3,"images":[1]}`, `images[0] is not an image made by buildImage`},
+		{`{"version":4,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
+		{`{"version":4,"images":[]}`, `images must be a non-empty list`},
+		{`{"version":4,"images":[1]}`, `images[0] is not an image made by buildImage`},
 	} {
 		as, err := DecodeSpec([]byte(tc.spec))
 		if err == nil {
@@ -204,10 +205,10 @@ func TestDecodeSpec(t *testing.T) {
 // TestDecodeIndexSpec: the images of an index take its format.
 func TestDecodeIndexSpec(t *testing.T) {
 	img := func(arch string) string {
-		return `{"version":3,"name":"x","architecture":"` + arch + `","format":"docker-archive","contents":[{"source":"/k","target":"/k"}],
+		return `{"version":4,"name":"x","architecture":"` + arch + `","format":"docker-archive","contents":[{"source":"/k","target":"/k"}],
 			"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"}}`
 	}
-	as, err := DecodeSpec([]byte(`{"version":3,"format":"oci-archive","compression":"zstd","images":[` + img("amd64") + `,` + img("arm64") + `]}`))
+	as, err := DecodeSpec([]byte(`{"version":4,"format":"oci-archive","compression":"zstd","images":[` + img("amd64") + `,` + img("arm64") + `]}`))
 	if err != nil || len(as) != 2 {
 		t.Fatal(as, err)
 	}

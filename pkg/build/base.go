@@ -153,61 +153,102 @@ func imageError(from *args.From, fail func(error) error, err error) error {
 	return fmt.Errorf("reading the image %s: %w", from, err)
 }
 
-// extractSources returns a with its copies out of an image (contents and
-// rootfs.include entries with an image) reading files instead: each
-// image is opened as from is (for the same architecture and hypervisor)
-// and the path the copy names is extracted into a temporary directory
-// under tempDir, which done removes.
-func extractSources(ctx context.Context, a *args.Args, tempDir string, ropts []registry.Option) (_ *args.Args, done func(), err error) {
+// fetchCopies returns a with every copy out of an image fetched: its
+// contents and rootfs.include entries with an image read files instead,
+// and its urunit image becomes the urunit binary. Each image is opened as
+// from is, and the path the copy names is extracted (copyOut) into a
+// temporary directory under tempDir, which done removes. bunix build and
+// the rootfs layer's builder both call it, so both copy the same files.
+func fetchCopies(ctx context.Context, a *args.Args, tempDir string, ropts []registry.Option) (_ *args.Args, done func(), err error) {
 	done = func() {}
 	srcs, err := a.ImageSources()
-	if err != nil || len(srcs) == 0 {
+	if err != nil {
 		return a, done, err
+	}
+	u := a.UrunitImage
+	hasUrunit := u != nil && (u.Path != "" || u.Digest != "") // not pinned: Resolve reports it
+	if len(srcs) == 0 && !hasUrunit {
+		return a, done, nil
 	}
 	dir, err := os.MkdirTemp(tempDir, ".bunix-sources-*")
 	if err != nil {
 		return nil, done, fmt.Errorf("creating a directory to extract files into: %w", err)
 	}
 	done = func() { os.RemoveAll(dir) }
+	fail := func(err error) (*args.Args, func(), error) {
+		done()
+		return nil, func() {}, err
+	}
 	want := wantOf(a)
 	extracted := map[string][]args.Content{}
 	for i, s := range srcs {
-		fail := func(err error) error {
-			return &BaseError{Where: s.Image.Where, Field: s.Field + ".image", Base: s.Image.String(), Err: err}
-		}
-		f, pulled, err := openImage(ctx, s.Image, s.Field+".image", want, tempDir, ropts, fail)
+		p, err := copyOut(ctx, s.Image, s.Field+".image", s.Path, want, filepath.Join(dir, strconv.Itoa(i)), tempDir, ropts)
 		if err != nil {
-			done()
-			return nil, func() {}, err
+			return fail(err)
 		}
-		out := filepath.Join(dir, strconv.Itoa(i))
-		err = os.Mkdir(out, 0o755)
-		if err == nil {
-			var img v1.Image
-			if img, err = f.Choose(want); err == nil {
-				err = image.Extract(ctx, img, s.Path, out)
-			}
-		}
-		f.Close()
-		if pulled != "" {
-			os.RemoveAll(pulled)
-		}
-		if err != nil {
-			done()
-			return nil, func() {}, imageError(s.Image, func(err error) error { return fail(fmt.Errorf("%s: %w", s.Path, err)) }, err)
-		}
-		p := image.ExtractedPath(out, s.Path)
 		if s.Target == "/" {
 			if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
-				done()
-				return nil, func() {}, fail(fmt.Errorf("%s is a file: only a directory can be copied to /; give the file a path as target", s.Path))
+				return fail(copyError(s.Image, s.Field+".image", fmt.Errorf("%s is a file: only a directory can be copied to /; give the file a path as target", s.Path)))
 			}
 		}
 		// A tree copied to the root is one copy of the whole tree, its
 		// symlinks kept as symlinks (/bin -> usr/bin), never followed.
-		extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field, Extracted: true}}
+		extracted[s.Field] = []args.Content{{Source: p, Target: s.Target, Field: s.Field, Extracted: true, Key: s.Image.String() + ":" + s.Path}}
 	}
-	return a.WithExtracted(extracted), done, nil
+	if len(extracted) > 0 {
+		a = a.WithExtracted(extracted)
+	}
+	if hasUrunit {
+		from := &args.From{Path: u.Path, Ref: u.Ref, Digest: u.Digest, Hash: u.Hash, Insecure: u.Insecure, Where: a.Where("urunit")}
+		want.Monitor = "" // urunit is a Linux binary, whatever the monitor
+		p, err := copyOut(ctx, from, "urunit", args.UrunitPath, want, filepath.Join(dir, "urunit"), tempDir, ropts)
+		if err != nil {
+			return fail(err)
+		}
+		// urunit is the guest's init: a regular file, made executable.
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			return fail(copyError(from, "urunit", fmt.Errorf("%s is not a regular file in the image", args.UrunitPath)))
+		}
+		if err := os.Chmod(p, 0o755); err != nil {
+			return fail(fmt.Errorf("making %s executable: %w", p, err))
+		}
+		withUrunit := *a
+		withUrunit.SetUrunit(p, from.String())
+		a = &withUrunit
+	}
+	return a, done, nil
+}
+
+// copyOut extracts p, a path in the image from (the field named field)
+// names, opened for want as from is, into out, a new directory, and
+// returns where p is below it (image.Extract).
+func copyOut(ctx context.Context, from *args.From, field, p string, want image.Want, out, tempDir string, ropts []registry.Option) (string, error) {
+	fail := func(err error) error { return copyError(from, field, err) }
+	f, pulled, err := openImage(ctx, from, field, want, tempDir, ropts, fail)
+	if err != nil {
+		return "", err
+	}
+	err = os.Mkdir(out, 0o755)
+	if err == nil {
+		var img v1.Image
+		if img, err = f.Choose(want); err == nil {
+			err = image.Extract(ctx, img, p, out)
+		}
+	}
+	f.Close()
+	if pulled != "" {
+		os.RemoveAll(pulled)
+	}
+	if err != nil {
+		return "", imageError(from, func(err error) error { return fail(fmt.Errorf("%s: %w", p, err)) }, err)
+	}
+	return image.ExtractedPath(out, p), nil
+}
+
+// copyError is err, about the image from that the field named field
+// copies out of, as the user's error.
+func copyError(from *args.From, field string, err error) error {
+	return &BaseError{Where: from.Where, Field: field, Base: from.String(), Err: err}
 }
 
 // settings returns the urunc settings the base carries, by short key: its

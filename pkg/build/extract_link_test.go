@@ -11,11 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
@@ -25,24 +21,7 @@ import (
 // symlink /app pointing at target.
 func linkImage(t *testing.T, target string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "app", Typeflag: tar.TypeSymlink, Linkname: target})
-	tw.Close()
-	raw := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "tool")
-	if _, err := layout.Write(dir, mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return imageLayout(t, tarLayer(t, tar.Header{Name: "app", Typeflag: tar.TypeSymlink, Linkname: target}))
 }
 
 // TestCopyFromImageLinkOut: a path in another image that is a symlink to
@@ -78,9 +57,7 @@ func TestCopyFromImageLinkOut(t *testing.T) {
 // secret, and /app -> real with /real/conf.
 func debianImage(t *testing.T, host string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range []tar.Header{
+	return imageLayout(t, tarLayer(t, []tar.Header{
 		{Name: "bin", Typeflag: tar.TypeSymlink, Linkname: "usr/bin"},
 		{Name: "lib", Typeflag: tar.TypeSymlink, Linkname: "usr/lib"},
 		{Name: "usr/", Typeflag: tar.TypeDir, Mode: 0o755},
@@ -93,31 +70,7 @@ func debianImage(t *testing.T, host string) string {
 		{Name: "host", Typeflag: tar.TypeSymlink, Linkname: host},
 		{Name: "real/conf", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "conf"},
 		{Name: "app", Typeflag: tar.TypeSymlink, Linkname: "/../real"},
-	} {
-		data := h.Linkname
-		if h.Typeflag == tar.TypeReg {
-			h.Linkname, h.Size = "", int64(len(data))
-		}
-		tw.WriteHeader(&h)
-		if h.Typeflag == tar.TypeReg {
-			tw.Write([]byte(data))
-		}
-	}
-	tw.Close()
-	raw := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "debian")
-	if _, err := layout.Write(dir, mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	}...))
 }
 
 // debianWant is what a whole copy of debianImage holds: each path's

@@ -3,6 +3,11 @@ package build
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"fmt"
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/image"
 	"io"
 	"os"
 	"path/filepath"
@@ -22,36 +27,47 @@ import (
 // second layer whites out) and /etc/secret.
 func toolImage(t *testing.T) string {
 	t.Helper()
-	layer := func(entries ...tar.Header) v1.Layer {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for _, h := range entries {
-			data := h.Linkname
-			if h.Typeflag == tar.TypeReg {
-				h.Linkname, h.Size = "", int64(len(data))
-			}
-			tw.WriteHeader(&h)
-			if h.Typeflag == tar.TypeReg {
-				tw.Write([]byte(data))
-			}
-		}
-		tw.Close()
-		raw := buf.Bytes()
-		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
-	}
 	// For a regular file, Linkname carries its content here.
-	img, err := mutate.AppendLayers(empty.Image,
-		layer(tar.Header{Name: "urunit", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "urunit binary"},
+	return imageLayout(t,
+		tarLayer(t, tar.Header{Name: "urunit", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "urunit binary"},
 			tar.Header{Name: "app/", Typeflag: tar.TypeDir, Mode: 0o755},
 			tar.Header{Name: "app/conf", Typeflag: tar.TypeReg, Mode: 0o600, Linkname: "conf"},
 			tar.Header{Name: "app/old", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "old"},
 			tar.Header{Name: "app/link", Typeflag: tar.TypeSymlink, Linkname: "conf"},
 			tar.Header{Name: "etc/secret", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "s"}),
-		layer(tar.Header{Name: "app/.wh.old", Typeflag: tar.TypeReg, Mode: 0o644}))
+		tarLayer(t, tar.Header{Name: "app/.wh.old", Typeflag: tar.TypeReg, Mode: 0o644}))
+}
+
+// tarLayer is a layer holding entries, in order; a regular file's
+// Linkname is its content.
+func tarLayer(t *testing.T, entries ...tar.Header) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range entries {
+		data := h.Linkname
+		if h.Typeflag == tar.TypeReg {
+			h.Linkname, h.Size = "", int64(len(data))
+		}
+		tw.WriteHeader(&h)
+		if h.Typeflag == tar.TypeReg {
+			tw.Write([]byte(data))
+		}
+	}
+	tw.Close()
+	raw := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// imageLayout writes, as an OCI layout, an index whose one image, for
+// linux/amd64, has layers, and returns its directory.
+func imageLayout(t *testing.T, layers ...v1.Layer) string {
+	t.Helper()
+	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,5 +154,67 @@ func TestCopyFromImage(t *testing.T) {
 	all, _ := io.ReadAll(rc2)
 	if !bytes.Contains(all, []byte("urunit binary")) {
 		t.Error("the initrd does not hold /urunit's bytes")
+	}
+}
+
+// TestRootfsLayerFromImage: the rootfs layer's builder (WriteRootfsLayer,
+// nix-rootfs-layer) fetches an initrd's include out of an image, and
+// urunit out of its image, as bunix build does (fetchCopies): its layer is
+// the rootfs layer of the image Write writes, not a skipped one, and
+// Write takes it as that layer.
+func TestRootfsLayerFromImage(t *testing.T) {
+	tool := toolImage(t)
+	kernel := filepath.Join(files(t, "kernel"), "kernel")
+	js := fmt.Sprintf(`{"version":%d,"name":"x","tag":"latest","contents":[{"source":%q,"target":"/kernel"}],"urunit":{"image":%q},"cmd":["/init"],
+	  "rootfs":{"type":"initrd","include":[{"image":%q,"source":"/urunit","target":"/init"}]},
+	  "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/kernel"}}`, args.SpecVersion, kernel, tool, tool)
+	spec := func() []*args.Args {
+		descs, err := args.DecodeSpec([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return descs
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := Write(context.Background(), out, spec()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := image.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	layers, err := f.Images[0].Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digests []string
+	for _, l := range layers {
+		d, _ := l.DiffID()
+		digests = append(digests, d.String())
+	}
+	dir := filepath.Join(t.TempDir(), "layer")
+	if err := WriteRootfsLayer(context.Background(), dir, spec()); err != nil {
+		t.Fatal(err)
+	}
+	if why, err := os.ReadFile(filepath.Join(dir, layerSkippedName)); err == nil {
+		t.Fatalf("the rootfs layer was skipped: %s", why)
+	}
+	read, err := ReadLayers([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read) != 1 || !slices.Contains(digests, read[0].Blob.DiffID.String()) {
+		t.Fatalf("the rootfs layer %v is none of the image's layers %q", read, digests)
+	}
+	// The image's build takes it as its rootfs layer: the layer's key
+	// names what was copied out of the image, not where it was extracted
+	// to, which differs from one build to the next.
+	again := filepath.Join(t.TempDir(), "again")
+	if _, err := Write(context.Background(), again, spec(), WithPrebuilt(read)); err != nil {
+		t.Fatalf("building with the rootfs layer: %v", err)
+	}
+	if !bytes.Equal(testenv.ReadFile(t, again), testenv.ReadFile(t, out)) {
+		t.Error("the image built with the rootfs layer differs")
 	}
 }

@@ -85,7 +85,9 @@ func WriteLayer(ctx context.Context, dir, source, target string, c image.Compres
 // descs describe builds (its rootfs.include, or its rootfs.from), as
 // WriteLayer does: the rootfs layer `bunix build` writes for that image.
 // Only the rootfs of the description, and what resolving it needs (the
-// urunc annotations), count: its copies need not be there. ReadLayers
+// urunc annotations), count: its copies need not be there. Its copies out
+// of an image (rootfs.include entries with an image, and urunit's image)
+// are fetched as bunix build fetches them (fetchCopies). ReadLayers
 // marks the layer as a rootfs's by a digest of the resolved rootfs, which
 // WithPrebuilt matches.
 //
@@ -102,14 +104,14 @@ func WriteRootfsLayer(ctx context.Context, dir string, descs []*args.Args, opts 
 	if mtime.IsZero() {
 		mtime = image.DefaultCreated
 	}
-	fetched, err := fetchUrunit(ctx, descs[0], o.tempDir, o.registry)
+	a, fetched, err := fetchCopies(ctx, descs[0], o.tempDir, o.registry)
 	defer fetched()
 	if err != nil && IsUserError(err) {
 		return skipLayer(dir, err.Error())
 	} else if err != nil {
 		return err
 	}
-	r, err := descs[0].Resolve()
+	r, err := a.Resolve()
 	var plan *rootfsPlan
 	switch {
 	case err != nil && IsUserError(err):

@@ -215,14 +215,8 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 			// Closed (its pull removed) however the rest goes.
 			b.done = append(b.done, bs.close)
 		}
-		a, done, err := extractSources(ctx, a, o.tempDir, o.registry)
+		a, done, err := fetchCopies(ctx, a, o.tempDir, o.registry)
 		b.done = append(b.done, done)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fetched, err := fetchUrunit(ctx, a, o.tempDir, o.registry)
-		b.done = append(b.done, fetched)
 		if err != nil {
 			errs = append(errs, err)
 			continue

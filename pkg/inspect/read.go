@@ -11,6 +11,7 @@ import (
 	"path"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/countio"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -148,7 +149,7 @@ func readLayer(rd io.Reader, l *Layer, r *Report) error {
 	}
 	defer done()
 	h := sha256.New()
-	counted := &countingWriter{w: h}
+	counted := &countio.Writer{W: h}
 	tr := tar.NewReader(io.TeeReader(src, counted))
 	for {
 		hdr, err := tr.Next()
@@ -178,17 +179,6 @@ func readLayer(rd io.Reader, l *Layer, r *Report) error {
 		return err
 	}
 	l.DiffID = fmt.Sprintf("sha256:%x", h.Sum(nil))
-	l.Size = counted.n
+	l.Size = counted.N
 	return nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

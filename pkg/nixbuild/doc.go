@@ -17,11 +17,16 @@
 //     specVersion; buildImageIndex in nix/lib.nix wraps the images' specs.
 //     Go: args.SpecVersion must match specVersion, and args.DecodeSpec
 //     decodes it, rejecting unknown keys; its "positions" come from
-//     pkg/args/positions.nix, which spec.nix imports.
+//     pkg/args/positions.nix, which spec.nix imports. A key added to the
+//     spec, or an output the builder must write, bumps both versions, so
+//     that a bunix older than the Nix library stops at the version ("update
+//     bunix") and not at a key it does not know; nix TestSpecVersion checks
+//     that the two agree.
 //   - The builder's variables: imageDerivation passes the spec as a file
 //     (`passAsFile = [ "spec" ]`: $specPath), the layer outputs in
-//     $bunixLayers (space-separated, outside the spec) and $out; Go reads
-//     them in run.go (specJob, call.env, readPassed, writeImage).
+//     $bunixLayers (space-separated, outside the spec), $out and $sbom
+//     (its second output, the SPDX document); Go reads them in run.go
+//     (specJob, call.env, readPassed, writeImage).
 //     pushScript and streamImage pass $textPath, pullImage $ref, $digest,
 //     $architecture and, as impureEnvVars, $BUNIX_REGISTRY_USERNAME and
 //     _PASSWORD (pull). SOURCE_DATE_EPOCH is read by build.FromEnv alone.
@@ -39,8 +44,9 @@
 //     ParseStreamScript and ReadStreamScript (stream.go).
 //   - The pulled image: pullImage's fixed output is an OCI layout that
 //     registry.Pull writes (nix-pull: $ref, $digest, $architecture, and
-//     $hypervisor and $insecure when set) and a spec's "from", or a
-//     contents or include entry's "image", names; Nix checks its NAR
-//     hash, which registry.Prefetch computes for `bunix prefetch` (with
-//     the same architecture and hypervisor).
+//     $hypervisor and $insecure when set) and a spec's "from", a
+//     contents or include entry's "image", or "urunit"'s "image" (pulled
+//     with no hypervisor) names; Nix checks its NAR hash, which
+//     registry.Prefetch computes for `bunix prefetch` (with the same
+//     architecture and hypervisor) and bunix build checks too.
 package nixbuild

@@ -221,18 +221,8 @@ func TestStallMidUpload(t *testing.T) {
 	t.Cleanup(func() { close(hold); s.Close() })
 	host := strings.TrimPrefix(s.URL, "http://")
 
-	big := make([]byte, 32<<20)
-	rand.Read(big)
-	img, err := mutate.AppendLayers(empty.Image, static.NewLayer(big, types.OCIUncompressedLayer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	p, _ := layout.Write(dir, empty.Index)
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
-	_, err = Push(patience(t), dir, host+"/urunc/big:1", Insecure(), WithTimeout(short))
+	dir := randomLayout(t, 32<<20)
+	_, err := Push(patience(t), dir, host+"/urunc/big:1", Insecure(), WithTimeout(short))
 	wantStall(t, err, host, "an upload to urunc/big")
 }
 
@@ -274,17 +264,7 @@ func TestUploadIsNoStall(t *testing.T) {
 		return c, err
 	}}
 	t.Cleanup(tr.CloseIdleConnections)
-	big := make([]byte, 2<<20)
-	rand.Read(big)
-	img, err := mutate.AppendLayers(empty.Image, static.NewLayer(big, types.OCIUncompressedLayer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	p, _ := layout.Write(dir, empty.Index)
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
+	dir := randomLayout(t, 2<<20)
 	if _, err := Push(patience(t), dir, host+"/urunc/slow:1", Insecure(), WithTimeout(short), WithTransport(tr)); err != nil {
 		t.Errorf("a slow upload the registry keeps taking: %v", err)
 	}
@@ -347,3 +327,21 @@ func FuzzDescribe(f *testing.F) {
 
 // msgMarker is the longest marker msg.Cut adds.
 const msgMarker = "... (9223372036854775807 bytes)"
+
+// randomLayout writes an OCI layout holding one image whose one layer is
+// size random bytes, uncompressed, and returns its directory.
+func randomLayout(t *testing.T, size int) string {
+	t.Helper()
+	big := make([]byte, size)
+	rand.Read(big)
+	img, err := mutate.AppendLayers(empty.Image, static.NewLayer(big, types.OCIUncompressedLayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p, _ := layout.Write(dir, empty.Index)
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

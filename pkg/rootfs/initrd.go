@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nubificus/bunix/internal/countio"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/u-root/u-root/pkg/cpio"
 )
@@ -37,7 +38,7 @@ func WriteInitrd(w io.Writer, tree []image.Entry, o InitrdOptions) error {
 	if !o.Gzip {
 		return writeCPIO(w, tree, o.MTime)
 	}
-	cw := &countingWriter{w: w}
+	cw := &countio.Writer{W: w}
 	zw, err := gzip.NewWriterLevel(cw, gzip.BestCompression)
 	if err != nil {
 		return fmt.Errorf("writing the initrd: %w", err)
@@ -51,24 +52,12 @@ func WriteInitrd(w io.Writer, tree []image.Entry, o InitrdOptions) error {
 	// urunc appends newc segments to the initrd; Linux unpacks a segment
 	// after a compressed one only from a 4-byte boundary, skipping zero
 	// bytes up to it.
-	if pad := (4 - cw.n%4) % 4; pad > 0 {
+	if pad := (4 - cw.N%4) % 4; pad > 0 {
 		if _, err := cw.Write(make([]byte, pad)); err != nil {
 			return fmt.Errorf("writing the initrd: %w", err)
 		}
 	}
 	return nil
-}
-
-// countingWriter counts the bytes written through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // The limits of a newc archive as Linux unpacks it: every number is eight

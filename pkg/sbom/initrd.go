@@ -8,6 +8,8 @@ import (
 	"io"
 	"path"
 	"strconv"
+
+	"github.com/nubificus/bunix/internal/countio"
 )
 
 // Bounds on an initrd's headers.
@@ -52,7 +54,7 @@ func (g *generator) initrdFiles(r io.Reader) ([]*layerFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the initrd at byte %d: %w", c.off, err)
 		}
-		data := &countingReader{r: io.LimitReader(c.r, size)}
+		data := &countio.Reader{R: io.LimitReader(c.r, size)}
 		if mode&modeType == modeRegular {
 			f, err := g.inner(path.Clean("/"+name), "the initrd", data)
 			if err != nil {
@@ -63,8 +65,8 @@ func (g *generator) initrdFiles(r io.Reader) ([]*layerFile, error) {
 		if _, err := io.Copy(io.Discard, data); err != nil {
 			return nil, fmt.Errorf("reading the initrd: %s: %w", name, err)
 		}
-		c.off += data.n
-		if data.n != size {
+		c.off += data.N
+		if data.N != size {
 			return nil, fmt.Errorf("reading the initrd: %s: %w", name, io.ErrUnexpectedEOF)
 		}
 		if err := c.pad(); err != nil {
@@ -138,18 +140,6 @@ func (c *cpioReader) pad() error {
 	}
 	c.off += n
 	return nil
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // capReader reads r until left bytes are read, then fails.

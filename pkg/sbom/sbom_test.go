@@ -1,15 +1,13 @@
 package sbom_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
+	"github.com/nubificus/bunix/internal/testenv"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,7 +17,6 @@ import (
 	"github.com/nubificus/bunix/pkg/build"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/sbom"
-	spdxjson "github.com/spdx/tools-golang/json"
 	"github.com/spdx/tools-golang/spdx/v2/common"
 	"github.com/spdx/tools-golang/spdx/v2/v2_3"
 	"github.com/spdx/tools-golang/spdxlib"
@@ -78,53 +75,11 @@ func readBack(t *testing.T, doc *sbom.Document) *v2_3.Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d v2_3.Document
-	if err := spdxjson.ReadInto(bytes.NewReader(b), &d); err != nil {
-		t.Fatalf("tools-golang cannot read the SBOM: %v\n%s", err, b)
-	}
-	if err := spdxlib.ValidateDocument(&d); err != nil {
-		t.Fatalf("tools-golang finds the SBOM invalid: %v", err)
-	}
+	d, _ := testenv.ReadSPDX(t, b)
 	if d.SPDXVersion != "SPDX-2.3" || d.DataLicense != "CC0-1.0" {
 		t.Errorf("version %q, data license %q", d.SPDXVersion, d.DataLicense)
 	}
-	return &d
-}
-
-// imageFiles returns the SHA-256 of every regular file of every layer of
-// f's first image, read with archive/tar, by path ("./x"); a path in two
-// layers has both.
-func imageFiles(t *testing.T, f *image.File) map[string][]string {
-	t.Helper()
-	layers, err := f.Images[0].Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]string{}
-	for _, l := range layers {
-		rc, err := l.Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if h.Typeflag == tar.TypeReg {
-				s := sha256.New()
-				io.Copy(s, tr)
-				p := "." + path.Clean("/"+h.Name)
-				out[p] = append(out[p], hex.EncodeToString(s.Sum(nil)))
-			}
-		}
-		rc.Close()
-	}
-	return out
+	return d
 }
 
 func sha(d common.Checksum) string { return d.Value }
@@ -218,7 +173,11 @@ func TestGenerateInitrd(t *testing.T) {
 	}
 
 	// Every file of every layer, checksums as archive/tar reads them.
-	want := imageFiles(t, f)
+	layers, err := f.Images[0].Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := testenv.LayerFileSums(t, layers)
 	got := contained(d, "SPDXRef-Image")
 	if len(got) != len(want) {
 		t.Errorf("the SBOM lists %d files of the image, the image holds %d: %v", len(got), len(want), got)
