@@ -16,7 +16,9 @@ import (
 // own Nix derivation): a file holding exactly the bytes the writer would
 // give the layer, and what describes them. A Layer that carries one is
 // copied from it (an archive) or linked to it (an OCI layout) rather than
-// encoded again: its bytes are neither read from the sources nor hashed.
+// encoded again: its bytes are not read from the sources. An archive's
+// copy hashes them on another core and fails unless they hash to Digest;
+// a layout's link checks the size alone.
 type Blob struct {
 	// Path is the file holding the layer's bytes. An OCI layout's blob is
 	// a symlink to it, so it must outlive the layout (a Nix store path

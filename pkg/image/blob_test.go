@@ -3,9 +3,11 @@ package image
 import (
 	"bytes"
 	"context"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nubificus/bunix/internal/testenv"
@@ -118,6 +120,44 @@ func TestBlobWrongSize(t *testing.T) {
 		err := WritePath(filepath.Join(t.TempDir(), "out"), []*Image{img}, WithFormat(f))
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(p)) {
 			t.Errorf("%s: got %v, want an error naming %s", f, err, p)
+		}
+	}
+}
+
+// TestBlobOtherBytes: a blob of the right size whose bytes are not those
+// its digest names is refused when an archive copies it, whether the
+// kernel copies it into a file or it goes through memory into a writer,
+// and the error names the digest. (A layout links the blob and checks its
+// size alone.)
+func TestBlobOtherBytes(t *testing.T) {
+	for _, c := range compressions {
+		img := sampleImage(t, tree(t, sampleFiles))
+		var buf bytes.Buffer
+		b, err := WriteLayer(context.Background(), &buf, img.Layers[1], img.Created, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		data[len(data)/2] ^= 1
+		b.Path = filepath.Join(t.TempDir(), "blob")
+		if err := os.WriteFile(b.Path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		img.Layers[1].Blob = &b
+		for _, f := range []Format{DockerArchive, OCIArchive} {
+			opts := []Option{WithFormat(f), WithCompression(c)}
+			out := filepath.Join(t.TempDir(), "out")
+			err := WritePath(out, []*Image{img}, opts...)
+			if err == nil || !strings.Contains(err.Error(), b.Digest.String()) {
+				t.Errorf("%s/%s to a file: got %v, want an error naming %s", f, c, err, b.Digest)
+			}
+			if _, serr := os.Stat(out); serr == nil {
+				t.Errorf("%s/%s: %s was written", f, c, out)
+			}
+			err = Write(io.Discard, []*Image{img}, opts...)
+			if err == nil || !strings.Contains(err.Error(), b.Digest.String()) {
+				t.Errorf("%s/%s to a writer: got %v, want an error naming %s", f, c, err, b.Digest)
+			}
 		}
 	}
 }

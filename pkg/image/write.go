@@ -16,11 +16,14 @@ import (
 // The same images and options give the same bytes.
 //
 // Layers are streamed: a source file's bytes are read once and written
-// once, hashed on the way, and memory use does not grow with file size. The
-// exceptions cost little: an uncompressed layer of an oci-archive is read
-// twice (it is hashed first, since the tar names it by digest), and a
-// compressed layer of an archive waits in a temporary file in os.TempDir
-// until its size and digest are known.
+// once, hashed on the way on another core, and memory use does not grow
+// with file size. The exceptions cost little: an uncompressed layer of an
+// oci-archive written to a stream that is not a regular file is read twice
+// (it is hashed first, since the tar names it by digest; to a file, its
+// header is written again once the digest is known), and a compressed
+// layer of an archive waits in a temporary file in os.TempDir until its
+// size and digest are known. A layer written apart (Blob) is hashed again
+// as it is copied in, and must match its digest.
 func Write(w io.Writer, images []*Image, opts ...Option) error {
 	o, err := prepare(images, opts)
 	if err != nil {

@@ -3,11 +3,15 @@ package image
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/nubificus/bunix/internal/ctxio"
 )
 
@@ -64,23 +68,17 @@ func (t *tarWriter) addBytes(name string, data []byte) error {
 	})
 }
 
-// addFile writes the file name holding the first size bytes of f. When the
-// archive is an *os.File (a file, or a pipe such as standard output), the
-// kernel copies the bytes (kernelCopy: copy_file_range, or sendfile)
-// without them passing through memory here.
-func (t *tarWriter) addFile(name string, f *os.File, size int64) error {
+// addFile writes the file name holding the first size bytes of f, a
+// spooled or prebuilt layer. When the archive is an *os.File (a file, or a
+// pipe such as standard output), the kernel copies the bytes (kernelCopy:
+// copy_file_range, or sendfile) without them passing through memory here.
+// When want is set, the bytes are hashed as they are copied (hashedCopy,
+// on another core; through memory, on the way, otherwise), with buf, a
+// chunk of pool, and must hash to want. Either way f must not change while
+// it is copied (its fileID before and after).
+func (t *tarWriter) addFile(name string, f *os.File, size int64, want v1.Hash, pool chunkPool) error {
 	return t.add(name, size, func(w io.Writer) error {
-		var err error
-		if t.file != nil {
-			cw := w.(*countingWriter)
-			if err = t.w.Flush(); err == nil {
-				var n int64
-				n, err = kernelCopy(t.ctx, t.file, f, 0, size)
-				cw.n += n
-			}
-		} else if _, err = f.Seek(0, io.SeekStart); err == nil {
-			_, err = ctxio.CopyN(t.ctx, w, f, size)
-		}
+		err := t.copyFile(w.(*countingWriter), f, size, want, pool)
 		if err != nil && context.Cause(t.ctx) == nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
@@ -88,10 +86,132 @@ func (t *tarWriter) addFile(name string, f *os.File, size int64) error {
 	})
 }
 
+func (t *tarWriter) copyFile(cw *countingWriter, f *os.File, size int64, want v1.Hash, pool chunkPool) error {
+	before, err := identify(f)
+	if err != nil {
+		return err
+	}
+	var got v1.Hash
+	switch {
+	case t.file != nil && want.Hex != "":
+		if err := t.w.Flush(); err != nil {
+			return err
+		}
+		buf := <-pool.free
+		var n int64
+		n, got, err = hashedCopy(t.ctx, t.file, f, size, buf)
+		pool.free <- buf[:0]
+		cw.n += n
+	case t.file != nil:
+		if err := t.w.Flush(); err != nil {
+			return err
+		}
+		var n int64
+		n, err = kernelCopy(t.ctx, t.file, f, 0, size)
+		cw.n += n
+	default:
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		h := sha256.New()
+		r := io.Reader(f)
+		if want.Hex != "" {
+			r = io.TeeReader(f, h)
+		}
+		_, err = ctxio.CopyN(t.ctx, cw, r, size)
+		got = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+	}
+	if err != nil {
+		return err
+	}
+	after, err := identify(f)
+	if err != nil {
+		return err
+	}
+	if after != before {
+		return fmt.Errorf("the file changed while it was copied (it held %d bytes, then %d)", before.size, after.size)
+	}
+	if want.Hex != "" && got != want {
+		return fmt.Errorf("its %d bytes hash to %s, not to the %s its description says", size, got, want)
+	}
+	return nil
+}
+
 // copyPiece is how much of a spooled or prebuilt layer kernelCopy asks
 // the kernel to copy at once, between two checks of the context: a
 // fraction of a second's work.
 const copyPiece = 64 << 20
+
+// addLayerInPlace writes an uncompressed layer of an OCI archive, which
+// the tar names by its digest, in one pass where the archive is a regular
+// file: it writes the entry's header with a placeholder name of the same
+// length, streams the layer behind it (read once, hashed on the way on
+// another core, as a docker-archive layer is), then writes the header
+// named by the digest over the placeholder (pwrite). A layer the archive
+// holds already is cut off again. It reports false, having written
+// nothing, where the archive is not a regular file.
+func (t *tarWriter) addLayerInPlace(lp *layerPlan, pool chunkPool) (blob, bool, error) {
+	if t.file == nil {
+		return blob{}, false, nil
+	}
+	if fi, err := t.file.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return blob{}, false, nil
+	}
+	headerOf := func(h v1.Hash) ([]byte, error) {
+		return encodeHeader(header(Entry{Path: "/" + blobPath(h), Type: Regular, Size: lp.size}, t.mtime))
+	}
+	placeholder, err := headerOf(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)})
+	if err != nil {
+		return blob{}, true, err
+	}
+	if err := t.w.Flush(); err != nil {
+		return blob{}, true, fmt.Errorf("writing a layer: %w", err)
+	}
+	start, err := t.file.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return blob{}, false, nil
+	}
+	if _, err := t.w.Write(placeholder); err != nil {
+		return blob{}, true, fmt.Errorf("writing a layer: %w", err)
+	}
+	cw := &countingWriter{w: t.w}
+	b, err := lp.encode(cw, Uncompressed, pool)
+	if err != nil {
+		return blob{}, true, err
+	}
+	if cw.n != lp.size {
+		return blob{}, true, fmt.Errorf("writing a layer: %d bytes were written for a %d-byte layer", cw.n, lp.size)
+	}
+	if _, err := t.w.Write(zeros[:padding(lp.size)]); err != nil {
+		return blob{}, true, fmt.Errorf("writing %s: %w", blobPath(b.digest), err)
+	}
+	if err := t.w.Flush(); err != nil {
+		return blob{}, true, fmt.Errorf("writing %s: %w", blobPath(b.digest), err)
+	}
+	name := blobPath(b.digest)
+	if t.names[name] {
+		// Another image of the archive has the same layer: one copy.
+		if err := t.file.Truncate(start); err != nil {
+			return blob{}, true, fmt.Errorf("cutting off a second copy of %s: %w", name, err)
+		}
+		if _, err := t.file.Seek(start, io.SeekStart); err != nil {
+			return blob{}, true, fmt.Errorf("cutting off a second copy of %s: %w", name, err)
+		}
+		return b, true, nil
+	}
+	t.names[name] = true
+	h, err := headerOf(b.digest)
+	if err == nil && len(h) != len(placeholder) {
+		err = fmt.Errorf("its header is %d bytes, not the %d written", len(h), len(placeholder))
+	}
+	if err == nil {
+		_, err = t.file.WriteAt(h, start)
+	}
+	if err != nil {
+		return blob{}, true, fmt.Errorf("naming %s: %w", name, err)
+	}
+	return b, true, nil
+}
 
 // close ends the archive.
 func (t *tarWriter) close() error {
@@ -127,7 +247,8 @@ func (cw *countingWriter) ReadFrom(r io.Reader) (int64, error) {
 // as blobs/sha256/<digest>, and describes what it wrote.
 func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkPool) (blob, error) {
 	if lp.blob != nil {
-		// Written apart: copied as it is, with the digests it comes with.
+		// Written apart: copied as it is, with the digests it comes with,
+		// which the copy checks on the way.
 		f, err := openLayerBlob(lp.blob)
 		if err != nil {
 			return blob{}, err
@@ -136,7 +257,7 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		if name == "" {
 			name = blobPath(lp.blob.Digest)
 		}
-		return lp.blob.blob(), t.addFile(name, f, lp.blob.Size)
+		return lp.blob.blob(), t.addFile(name, f, lp.blob.Size, lp.blob.Digest, pool)
 	}
 	if o.compression != Uncompressed {
 		f, b, err := lp.spool(o.tempDir, o.compression, pool)
@@ -147,7 +268,7 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		if name == "" {
 			name = blobPath(b.digest)
 		}
-		return b, t.addFile(name, f.File, b.size)
+		return b, t.addFile(name, f.File, b.size, v1.Hash{}, pool)
 	}
 	if name != "" {
 		var b blob
@@ -158,7 +279,10 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		return b, err
 	}
 	// The name is the digest, which the tar header needs before the bytes.
-	// Reading the sources twice (the second time from the page cache) costs
+	if b, ok, err := t.addLayerInPlace(lp, pool); ok {
+		return b, err
+	}
+	// Where the archive is not a regular file, reading the sources twice (the second time from the page cache) costs
 	// less than writing the layer twice through a temporary file: hash the
 	// layer, then write it, checking with a much cheaper sum that no source
 	// changed in between.

@@ -324,7 +324,10 @@ func TestHugeFileHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hdr := p.headers[0]
+	hdr, err := p.header(0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(hdr) <= blockSize {
 		t.Fatalf("header is %d bytes: no extended header for a %d-byte file", len(hdr), size)
 	}

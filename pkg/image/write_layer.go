@@ -13,11 +13,13 @@ import (
 )
 
 // layerPlan is a layer ready to stream: its entries in tar order, their
-// encoded headers and the exact size of the layer tar. It may hold several
-// of the image's Layers, merged.
+// mtime and the exact size of the layer tar. It may hold several of the
+// image's Layers, merged. It does not keep the encoded headers, which
+// stream encodes again one at a time: 100,000 files would hold 50 MB of
+// them.
 type layerPlan struct {
 	entries []Entry
-	headers [][]byte
+	mtime   time.Time
 	size    int64
 	// createdBy holds the CreatedBy of each Layer merged into this one.
 	createdBy []string
@@ -32,7 +34,7 @@ func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &layerPlan{entries: entries, headers: make([][]byte, len(entries))}
+	p := &layerPlan{entries: entries, mtime: mtime}
 	for i := range entries {
 		e := &entries[i]
 		if e.Type == Regular && e.Source == "" {
@@ -41,11 +43,10 @@ func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
 		if e.Size < 0 {
 			return nil, fmt.Errorf("%s: negative size %d", e.Path, e.Size)
 		}
-		h, err := encodeHeader(header(*e, mtime))
+		h, err := p.header(i)
 		if err != nil {
 			return nil, err
 		}
-		p.headers[i] = h
 		p.size += int64(len(h))
 		if e.Type == Regular {
 			p.size += e.Size + padding(e.Size)
@@ -65,10 +66,19 @@ func (lp *layerPlan) describe() string {
 
 var zeros [2 * blockSize]byte
 
+// header encodes the tar header of entry i, the same bytes each time.
+func (lp *layerPlan) header(i int) ([]byte, error) {
+	return encodeHeader(header(lp.entries[i], lp.mtime))
+}
+
 // stream writes the layer tar into p.
 func (lp *layerPlan) stream(p *pipe) error {
 	for i, e := range lp.entries {
-		p.Write(lp.headers[i])
+		h, err := lp.header(i)
+		if err != nil {
+			return err
+		}
+		p.Write(h)
 		if e.Type != Regular {
 			continue
 		}

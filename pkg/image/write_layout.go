@@ -49,14 +49,20 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 
 // writeBlob has write fill a temporary file beside the blobs and return
 // the hex digest of what it wrote, and renames the file to it once it is
-// complete (and synced, unless WithoutSync).
+// complete (and synced, unless WithoutSync; the disk writes start while
+// write runs, output.Writeback).
 func (d *layoutDir) writeBlob(write func(*os.File) (string, error)) error {
 	blobs := filepath.Join(d.dir, "blobs", "sha256")
 	f, err := os.CreateTemp(blobs, ".layer-*")
 	if err != nil {
 		return fmt.Errorf("creating a layer blob: %w", err)
 	}
+	wb := &output.Writeback{}
+	if !d.o.noSync {
+		wb = output.StartWriteback(f)
+	}
 	hex, err := write(f)
+	wb.Stop()
 	if err == nil {
 		err = f.Chmod(0o644)
 	}

@@ -189,14 +189,20 @@ func writeThrough(ctx context.Context, path string, write func(io.Writer) error)
 }
 
 // writeReplace writes to an unnamed file beside path and renames it to
-// path once synced (when sync is set).
+// path once synced (when sync is set; the disk writes start while write
+// runs, Writeback).
 func writeReplace(ctx context.Context, path string, write func(io.Writer) error, sync bool) (err error) {
 	dir, pattern := TempBeside(path)
 	f, named, err := createTemp(dir, pattern)
 	if err != nil {
 		return fmt.Errorf("creating a temporary file for %s: %w", path, err)
 	}
+	wb := &Writeback{}
+	if sync {
+		wb = StartWriteback(f)
+	}
 	defer func() {
+		wb.Stop()
 		if err != nil {
 			f.Close()
 			if named != "" {
@@ -207,6 +213,7 @@ func writeReplace(ctx context.Context, path string, write func(io.Writer) error,
 	if err := write(f); err != nil {
 		return err
 	}
+	wb.Stop()
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}

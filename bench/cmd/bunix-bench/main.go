@@ -2,18 +2,25 @@
 // and writes images of them with bunix's writer and with the naive use of
 // go-containerregistry, one of the baselines.
 //
-//	bunix-bench gen kernel|rootfs DIR
-//	bunix-bench bunix [-format F] [-compression C] [-max-layers N] -o OUT SOURCE=TARGET...
+//	bunix-bench gen kernel|rootfs|many DIR
+//	bunix-bench sha256 FILE|DIR...
+//	bunix-bench bunix [-format F] [-compression C] [-max-layers N] [-no-sync] -o OUT SOURCE=TARGET...
 //	bunix-bench ggcr -o OUT SOURCE=TARGET...
 //
-// Each SOURCE=TARGET copy becomes one layer.
+// Each SOURCE=TARGET copy becomes one layer. "gen many" writes 100,000
+// small files under DIR/many/rootfs. sha256 hashes the files given (those
+// under a directory, in walk order) as one stream, with crypto/sha256 as
+// bunix does, and prints the sum: the cost of the hash alone.
 package main
 
 import (
 	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,20 +48,30 @@ func run(args []string) error {
 	switch args[0] {
 	case "gen":
 		if len(args) != 3 {
-			return fmt.Errorf("usage: bunix-bench gen kernel|rootfs DIR")
+			return fmt.Errorf("usage: bunix-bench gen kernel|rootfs|many DIR")
 		}
 		switch args[1] {
 		case "kernel":
 			return bench.Kernel(args[2], 1<<30)
 		case "rootfs":
 			return bench.Rootfs(args[2], 10000)
+		case "many":
+			return bench.Rootfs(filepath.Join(args[2], "many"), 100000)
 		}
-		return fmt.Errorf("gen: unknown input %q (known: kernel, rootfs)", args[1])
+		return fmt.Errorf("gen: unknown input %q (known: kernel, rootfs, many)", args[1])
+	case "sha256":
+		sum, err := hashFiles(args[1:])
+		if err != nil {
+			return err
+		}
+		fmt.Println(sum)
+		return nil
 	case "bunix":
 		fs := flag.NewFlagSet("bunix", flag.ContinueOnError)
 		format := fs.String("format", "docker-archive", "docker-archive, oci-archive or oci")
 		compression := fs.String("compression", "none", "none, gzip or zstd")
 		maxLayers := fs.Int("max-layers", image.DefaultMaxLayers, "the layer cap")
+		noSync := fs.Bool("no-sync", false, "rename the output into place without syncing it (image.WithoutSync, as the Nix builder does)")
 		out := fs.String("o", "", "the output")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
@@ -71,7 +88,11 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		return image.WritePath(*out, []*image.Image{img}, image.WithFormat(f), image.WithCompression(c), image.WithMaxLayers(*maxLayers))
+		opts := []image.Option{image.WithFormat(f), image.WithCompression(c), image.WithMaxLayers(*maxLayers)}
+		if *noSync {
+			opts = append(opts, image.WithoutSync())
+		}
+		return image.WritePath(*out, []*image.Image{img}, opts...)
 	case "ggcr":
 		fs := flag.NewFlagSet("ggcr", flag.ContinueOnError)
 		out := fs.String("o", "", "the output")
@@ -80,7 +101,33 @@ func run(args []string) error {
 		}
 		return ggcr(*out, fs.Args())
 	}
-	return fmt.Errorf("unknown command %q (known: gen, bunix, ggcr)", args[0])
+	return fmt.Errorf("unknown command %q (known: gen, sha256, bunix, ggcr)", args[0])
+}
+
+// hashFiles returns the hex sha256 of the files at paths, and of the
+// regular files under those that are directories, read in walk order as
+// one stream.
+func hashFiles(paths []string) (string, error) {
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for _, root := range paths {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.CopyBuffer(h, f, buf)
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("sha256: %w", err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func copies(args []string) ([][2]string, error) {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -41,5 +44,28 @@ func TestWriters(t *testing.T) {
 	}
 	if err := run([]string{"bunix", "-format", "tar", "-o", oci, src}); err == nil {
 		t.Error("an unknown format was accepted")
+	}
+}
+
+// TestHashFiles hashes a file and a directory as one stream, in walk
+// order: the sum is that of their bytes in a row.
+func TestHashFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{"a": "one", "d/b": "two", "d/c": "three"} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := hashFiles([]string{filepath.Join(dir, "a"), filepath.Join(dir, "d")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%x", sha256.Sum256([]byte("onetwothree"))); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if _, err := hashFiles([]string{filepath.Join(dir, "missing")}); err == nil {
+		t.Error("a missing file hashed")
 	}
 }
