@@ -15,9 +15,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -213,22 +211,7 @@ func TestInsecureMirror(t *testing.T) {
 // fileIndex is an index whose one image, for linux/amd64, holds file
 // (mode 0755) with data.
 func fileIndex(t *testing.T, file, data string) v1.ImageIndex {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: file, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(data))})
-	tw.Write([]byte(data))
-	tw.Close()
-	raw := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+	return testenv.AMD64Index(t, testenv.HeaderLayer(t, tar.Header{Name: file, Typeflag: tar.TypeReg, Mode: 0o755, Linkname: data}))
 }
 
 // TestCopyFromRegistryImages: urunc's Linux tutorial copies urunit and the

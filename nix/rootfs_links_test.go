@@ -15,9 +15,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
@@ -28,43 +26,21 @@ import (
 // build.
 func debianIndex(t *testing.T, salt, host string) v1.ImageIndex {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range []tar.Header{
-		{Name: "bin", Typeflag: tar.TypeSymlink, Linkname: "usr/bin"},
-		{Name: "lib", Typeflag: tar.TypeSymlink, Linkname: "usr/lib"},
-		{Name: "usr/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "usr/bin/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "usr/bin/sh", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "a shell " + salt},
-		{Name: "usr/bin/x", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "x " + salt},
-		{Name: "usr/lib/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "usr/lib/libc.so.6", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "libc " + salt},
-		{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "etc/alternatives/", Typeflag: tar.TypeDir, Mode: 0o755},
-		{Name: "etc/alternatives/x", Typeflag: tar.TypeSymlink, Linkname: "/usr/bin/x"},
-		{Name: "dangling", Typeflag: tar.TypeSymlink, Linkname: "/nowhere/at/all"},
-		{Name: "host", Typeflag: tar.TypeSymlink, Linkname: host},
-	} {
-		data := h.Linkname
-		if h.Typeflag == tar.TypeReg {
-			h.Linkname, h.Size = "", int64(len(data))
-		}
-		tw.WriteHeader(&h)
-		if h.Typeflag == tar.TypeReg {
-			tw.Write([]byte(data))
-		}
-	}
-	tw.Close()
-	raw := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+	return testenv.AMD64Index(t, testenv.HeaderLayer(t,
+		tar.Header{Name: "bin", Typeflag: tar.TypeSymlink, Linkname: "usr/bin"},
+		tar.Header{Name: "lib", Typeflag: tar.TypeSymlink, Linkname: "usr/lib"},
+		tar.Header{Name: "usr/", Typeflag: tar.TypeDir, Mode: 0o755},
+		tar.Header{Name: "usr/bin/", Typeflag: tar.TypeDir, Mode: 0o755},
+		tar.Header{Name: "usr/bin/sh", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "a shell " + salt},
+		tar.Header{Name: "usr/bin/x", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "x " + salt},
+		tar.Header{Name: "usr/lib/", Typeflag: tar.TypeDir, Mode: 0o755},
+		tar.Header{Name: "usr/lib/libc.so.6", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "libc " + salt},
+		tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755},
+		tar.Header{Name: "etc/alternatives/", Typeflag: tar.TypeDir, Mode: 0o755},
+		tar.Header{Name: "etc/alternatives/x", Typeflag: tar.TypeSymlink, Linkname: "/usr/bin/x"},
+		tar.Header{Name: "dangling", Typeflag: tar.TypeSymlink, Linkname: "/nowhere/at/all"},
+		tar.Header{Name: "host", Typeflag: tar.TypeSymlink, Linkname: host},
+	))
 }
 
 // TestRootfsFromDebianImage: a merged-/usr image in a registry, pinned by

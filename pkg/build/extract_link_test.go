@@ -21,7 +21,7 @@ import (
 // symlink /app pointing at target.
 func linkImage(t *testing.T, target string) string {
 	t.Helper()
-	return imageLayout(t, tarLayer(t, tar.Header{Name: "app", Typeflag: tar.TypeSymlink, Linkname: target}))
+	return imageLayout(t, testenv.HeaderLayer(t, tar.Header{Name: "app", Typeflag: tar.TypeSymlink, Linkname: target}))
 }
 
 // TestCopyFromImageLinkOut: a path in another image that is a symlink to
@@ -57,7 +57,7 @@ func TestCopyFromImageLinkOut(t *testing.T) {
 // secret, and /app -> real with /real/conf.
 func debianImage(t *testing.T, host string) string {
 	t.Helper()
-	return imageLayout(t, tarLayer(t, []tar.Header{
+	return imageLayout(t, testenv.HeaderLayer(t, []tar.Header{
 		{Name: "bin", Typeflag: tar.TypeSymlink, Linkname: "usr/bin"},
 		{Name: "lib", Typeflag: tar.TypeSymlink, Linkname: "usr/lib"},
 		{Name: "usr/", Typeflag: tar.TypeDir, Mode: 0o755},

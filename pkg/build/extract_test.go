@@ -5,9 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/nubificus/bunix/internal/testenv"
-	"github.com/nubificus/bunix/pkg/args"
-	"github.com/nubificus/bunix/pkg/image"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,11 +12,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nubificus/bunix/internal/testenv"
+	"github.com/nubificus/bunix/pkg/args"
+	"github.com/nubificus/bunix/pkg/image"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // toolImage writes, as an OCI layout, an image whose two layers hold an
@@ -29,50 +28,21 @@ func toolImage(t *testing.T) string {
 	t.Helper()
 	// For a regular file, Linkname carries its content here.
 	return imageLayout(t,
-		tarLayer(t, tar.Header{Name: "urunit", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "urunit binary"},
+		testenv.HeaderLayer(t, tar.Header{Name: "urunit", Typeflag: tar.TypeReg, Mode: 0o755, Linkname: "urunit binary"},
 			tar.Header{Name: "app/", Typeflag: tar.TypeDir, Mode: 0o755},
 			tar.Header{Name: "app/conf", Typeflag: tar.TypeReg, Mode: 0o600, Linkname: "conf"},
 			tar.Header{Name: "app/old", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "old"},
 			tar.Header{Name: "app/link", Typeflag: tar.TypeSymlink, Linkname: "conf"},
 			tar.Header{Name: "etc/secret", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "s"}),
-		tarLayer(t, tar.Header{Name: "app/.wh.old", Typeflag: tar.TypeReg, Mode: 0o644}))
-}
-
-// tarLayer is a layer holding entries, in order; a regular file's
-// Linkname is its content.
-func tarLayer(t *testing.T, entries ...tar.Header) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range entries {
-		data := h.Linkname
-		if h.Typeflag == tar.TypeReg {
-			h.Linkname, h.Size = "", int64(len(data))
-		}
-		tw.WriteHeader(&h)
-		if h.Typeflag == tar.TypeReg {
-			tw.Write([]byte(data))
-		}
-	}
-	tw.Close()
-	raw := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+		testenv.HeaderLayer(t, tar.Header{Name: "app/.wh.old", Typeflag: tar.TypeReg, Mode: 0o644}))
 }
 
 // imageLayout writes, as an OCI layout, an index whose one image, for
 // linux/amd64, has layers, and returns its directory.
 func imageLayout(t *testing.T, layers ...v1.Layer) string {
 	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := filepath.Join(t.TempDir(), "tool")
-	if _, err := layout.Write(dir, mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})); err != nil {
+	if _, err := layout.Write(dir, testenv.AMD64Index(t, layers...)); err != nil {
 		t.Fatal(err)
 	}
 	return dir
