@@ -104,8 +104,8 @@ enter() {
 	work=$(mktemp -d "${TMPDIR:-/tmp}/bunix-newnix.XXXXXX")
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m --propagation private -- bash -euc '
-		root=$1 work=$2 src=$3 goroot=$4 gomodcache=$5 gitdir=$6
-		shift 6
+		root=$1 work=$2 src=$3 goroot=$4 gomodcache=$5 gitdir=$6 tools=$7
+		shift 7
 		mount --bind "$root" "$root"
 		mkdir -p "$root/src" "$root/usr/local/go" "$root/gomodcache" "$root/nix" "$work/nix" "$root/.oldroot"
 		mount --bind "$src" "$root/src"
@@ -118,6 +118,13 @@ enter() {
 		fi
 		mount --bind -o ro "$goroot" "$root/usr/local/go"
 		mount --bind "$gomodcache" "$root/gomodcache"
+		# The real cosign the tests run, built on the host by deps.sh:
+		# inside, deps.sh finds it present rather than building it again
+		# (the rootfs has no CA for this machine'"'"'s Go module proxy).
+		if [[ -d $tools ]]; then
+			mkdir -p "$root/root/.cache/bunix-tools"
+			mount --bind -o ro "$tools" "$root/root/.cache/bunix-tools"
+		fi
 		mount --bind "$work/nix" "$root/nix"
 		mount -t proc proc "$root/proc"
 		mount --rbind /sys "$root/sys"
@@ -133,7 +140,7 @@ enter() {
 			PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			GOMODCACHE=/gomodcache GOCACHE=/root/.cache/go-build GOFLAGS=-buildvcs=false \
 			"$@"
-	' newnix "$root" "$work" "$src" "$goroot" "$gomodcache" "$gitdir" "$@" || rc=$?
+	' newnix "$root" "$work" "$src" "$goroot" "$gomodcache" "$gitdir" "${HOME:-/root}/.cache/bunix-tools" "$@" || rc=$?
 	rm -rf "$work"
 	return $rc
 }
