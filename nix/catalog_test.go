@@ -15,7 +15,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -47,24 +46,13 @@ func imageFiles(t *testing.T, out string, paths ...string) (map[string]string, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	rc := mutate.Extract(f.Images[0])
-	defer rc.Close()
 	got := map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Clean("/" + h.Name)
+	testenv.WalkImage(t, f.Images[0], func(p string, _ *tar.Header, r io.Reader) {
 		if slices.Contains(paths, p) {
-			b, _ := io.ReadAll(tr)
+			b, _ := io.ReadAll(r)
 			got[p] = string(b)
 		}
-	}
+	})
 	return got, f
 }
 

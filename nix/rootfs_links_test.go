@@ -15,7 +15,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
@@ -138,27 +137,16 @@ func TestRootfsFromDebianImage(t *testing.T) {
 func rawTree(t *testing.T, out string) (links, files map[string]string) {
 	t.Helper()
 	_, f := imageFiles(t, out)
-	rc := mutate.Extract(f.Images[0])
-	defer rc.Close()
 	links, files = map[string]string{}, map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Clean("/" + h.Name)
+	testenv.WalkImage(t, f.Images[0], func(p string, h *tar.Header, r io.Reader) {
 		switch h.Typeflag {
 		case tar.TypeSymlink:
 			links[p] = h.Linkname
 		case tar.TypeReg:
-			b, _ := io.ReadAll(tr)
+			b, _ := io.ReadAll(r)
 			files[p] = string(b)
 		}
-	}
+	})
 	return links, files
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"path"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -109,4 +110,16 @@ func AMD64Index(t testing.TB, layers ...v1.Layer) v1.ImageIndex {
 		t.Fatal(err)
 	}
 	return mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+}
+
+// WalkImage calls f with each entry of img's layers stacked (whiteouts
+// applied, as a container sees them), its absolute clean path and a reader
+// of its contents, failing t when the layers do not read.
+func WalkImage(t testing.TB, img v1.Image, f func(p string, h *tar.Header, r io.Reader)) {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	WalkTar(t, rc, func(h *tar.Header, r io.Reader) {
+		f(path.Clean("/"+h.Name), h, r)
+	})
 }

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
@@ -97,20 +95,13 @@ func TestCopyFromImageRootLink(t *testing.T) {
 	for _, typ := range []string{"raw", "initrd", "block"} {
 		f := writeOpen(t, `{"name":"x","files":{`+quoted(kernel)+`:"/kernel"},"rootfs":{"type":"`+typ+`","include":[{"image":`+quoted(tool)+`,"source":"/","target":"/"}]},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/kernel"}}`)
 		layers := map[string]string{}
-		rc := mutate.Extract(f.Images[0])
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if err != nil {
-				break
-			}
-			b, _ := io.ReadAll(tr)
+		testenv.WalkImage(t, f.Images[0], func(p string, h *tar.Header, r io.Reader) {
+			b, _ := io.ReadAll(r)
 			if h.Typeflag == tar.TypeSymlink {
 				b = []byte("-> " + h.Linkname)
 			}
-			layers["/"+strings.TrimPrefix(h.Name, "/")] = string(b)
-		}
-		rc.Close()
+			layers[p] = string(b)
+		})
 		for p, b := range layers {
 			if strings.Contains(b, "host secret") {
 				t.Errorf("%s: the host's secret is in the image at %s", typ, p)
@@ -187,17 +178,10 @@ func TestCopyFromImageThroughLink(t *testing.T) {
 	tool := debianImage(t, host)
 	f := writeOpen(t, `{"name":"x","contents":[{"image":`+quoted(tool)+`,"source":"/app/conf","target":"/conf"},{"image":`+quoted(tool)+`,"source":"/bin/sh","target":"/sh"}],"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/sh"}}`)
 	got := map[string]string{}
-	rc := mutate.Extract(f.Images[0])
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		b, _ := io.ReadAll(tr)
-		got["/"+strings.TrimPrefix(h.Name, "/")] = string(b)
-	}
+	testenv.WalkImage(t, f.Images[0], func(p string, _ *tar.Header, r io.Reader) {
+		b, _ := io.ReadAll(r)
+		got[p] = string(b)
+	})
 	if got["/conf"] != "conf" || got["/sh"] != "a shell" {
 		t.Errorf("files %q", got)
 	}

@@ -59,18 +59,11 @@ func TestCopyFromImage(t *testing.T) {
 	  "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/urunit"}}`)
 	got := map[string]string{}
 	modes := map[string]int64{}
-	rc := mutate.Extract(f.Images[0])
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		b, _ := io.ReadAll(tr)
-		got["/"+strings.TrimPrefix(h.Name, "/")] = string(b) + h.Linkname
-		modes["/"+strings.TrimPrefix(h.Name, "/")] = h.Mode
-	}
+	testenv.WalkImage(t, f.Images[0], func(p string, h *tar.Header, r io.Reader) {
+		b, _ := io.ReadAll(r)
+		got[p] = string(b) + h.Linkname
+		modes[p] = h.Mode
+	})
 	if got["/urunit"] != "urunit binary" || modes["/urunit"]&0o111 == 0 || got["/srv/app/conf"] != "conf" || got["/srv/app/link"] != "conf" {
 		t.Errorf("files %v modes %v", got, modes)
 	}
