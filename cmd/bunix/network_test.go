@@ -192,8 +192,8 @@ func TestRedirectLoopExits1(t *testing.T) {
 	}
 }
 
-// TestPrefetchFileIsNoReference: prefetch or verify of a path (one that
-// exists, or one that looks like a path) is bad input (exit 2), as inspect
+// TestPrefetchFileIsNoReference: prefetch or verify of a path, or a push
+// to one (one that exists, or one that looks like a path), is bad input (exit 2), as inspect
 // has it, and no registry is asked: the bunix binary sends every HTTPS
 // request to a proxy that records them.
 func TestPrefetchFileIsNoReference(t *testing.T) {
@@ -217,7 +217,7 @@ func TestPrefetchFileIsNoReference(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "image.tar"), nil, 0o644)
 	_, pub := pkcs8Key(t, dir, "key")
-	for _, command := range [][]string{{"prefetch"}, {"verify", "--key", pub}} {
+	for _, command := range [][]string{{"prefetch"}, {"verify", "--key", pub}, {"push", "image.tar"}} {
 		for _, arg := range []string{"/dev/zero", "./missing", "../x:1", "image.tar", "."} {
 			argv := append(slices.Clip(command), arg)
 			cmd := exec.Command(bin, argv...)
@@ -232,6 +232,6 @@ func TestPrefetchFileIsNoReference(t *testing.T) {
 		}
 	}
 	if n := asked.Load(); n != 0 {
-		t.Errorf("prefetch or verify of a path asked the network %d times", n)
+		t.Errorf("prefetch, verify or push of a path asked the network %d times", n)
 	}
 }
