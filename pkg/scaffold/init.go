@@ -175,7 +175,7 @@ func envProblem(e string) string {
 }
 
 // fileProblem says why p, relative to dir unless absolute, is not a file
-// the build can copy, or "".
+// the build can copy (a regular file, or a link to one), or "".
 func fileProblem(dir, p string) string {
 	full := p
 	if !filepath.IsAbs(p) {
@@ -189,6 +189,10 @@ func fileProblem(dir, p string) string {
 		return err.Error()
 	case fi.IsDir():
 		return clip(full) + " is a directory"
+	case !fi.Mode().IsRegular():
+		// The build copies regular files only: a FIFO, a device or a
+		// socket written into args.nix would fail there instead of here.
+		return clip(full) + " is " + filekind.Of(fi.Mode()) + ", not a regular file"
 	}
 	return ""
 }
