@@ -63,6 +63,11 @@ func Init(a Answers) (*Description, error) {
 	} else if !urunc.Runs(a.Guest, a.Monitor) {
 		bad.add("--hypervisor %q: urunc runs %s on: %s", a.Monitor, a.Guest, strings.Join(urunc.MonitorsFor(a.Guest), ", "))
 	}
+	// The build splits the command line into the process args, and
+	// refuses one that does not split: so does init, before writing it.
+	if _, err := args.SplitCmdline(a.Cmdline); err != nil {
+		bad.add("--cmdline %s: cannot be split into words: %v", quoted(a.Cmdline), err)
+	}
 	if a.Binary == "" {
 		bad.add("--binary: missing: the guest kernel file")
 	} else if _, ok := unikernelTarget(filepath.ToSlash(a.Binary)); !ok {
@@ -311,7 +316,12 @@ func Ask(r io.Reader, w io.Writer, a *Answers) error {
 		}
 	}
 	if a.Cmdline == "" {
-		if a.Cmdline, err = ask("Guest command line (empty for none): ", func(string) string { return "" }); err != nil {
+		if a.Cmdline, err = ask("Guest command line (empty for none): ", func(s string) string {
+			if _, err := args.SplitCmdline(s); err != nil {
+				return err.Error()
+			}
+			return ""
+		}); err != nil {
 			return err
 		}
 	}

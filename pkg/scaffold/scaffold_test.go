@@ -280,7 +280,7 @@ func TestConvertRebasesSources(t *testing.T) {
 func TestAsk(t *testing.T) {
 	var a Answers
 	var prompts bytes.Buffer
-	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\nsparc\n\n/chttp\n1X=a\nPORT=80 'MSG=hi there'\n")
+	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\nsparc\n\n/chttp 'open\n/chttp\n1X=a\nPORT=80 'MSG=hi there'\n")
 	if err := Ask(in, &prompts, &a); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestAsk(t *testing.T) {
 		t.Errorf("answers %+v", a)
 	}
 	for _, p := range []string{"pick one of: rumprun", `"1X=a": "1X" is not a variable name: letters, digits and _`, "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft",
-		"Architecture (amd64, arm64) [amd64]: ", "pick one of: amd64, arm64"} {
+		"Architecture (amd64, arm64) [amd64]: ", "pick one of: amd64, arm64", "Guest command line (empty for none):   unterminated single quote"} {
 		if !strings.Contains(prompts.String(), p) {
 			t.Errorf("prompts lack %q:\n%s", p, prompts.String())
 		}
@@ -321,6 +321,13 @@ func TestInit(t *testing.T) {
 	if _, err := Init(Answers{Guest: "unikraft", Monitor: "qemu", Binary: "k", Env: []string{"NOEQUALS", "my-var=1"}}); err == nil ||
 		!strings.Contains(err.Error(), `--env "NOEQUALS": want NAME=value`) || !strings.Contains(err.Error(), `--env "my-var=1": "my-var" is not a variable name`) {
 		t.Errorf("bad --env: %v", err)
+	}
+	// A command line the build could not split is refused here, not
+	// written into an args.nix that the build then refuses.
+	for _, cl := range []string{`/init \`, `/init "open`, `/init 'open`} {
+		if _, err := Init(Answers{Guest: "linux", Monitor: "qemu", Binary: "k", Cmdline: cl}); err == nil || !strings.Contains(err.Error(), "--cmdline "+quoted(cl)+": cannot be split into words") {
+			t.Errorf("--cmdline %q: %v", cl, err)
+		}
 	}
 	if _, err := Init(Answers{Guest: "rumprun", Monitor: "qemu", Binary: "k"}); err == nil || !strings.Contains(err.Error(), "urunc runs rumprun on: hvt, spt") {
 		t.Errorf("bad pair: %v", err)
