@@ -70,6 +70,12 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		}
 		release = r.String()
 	}
+	// No value bunix writes can hold a NUL byte (a Nix string cannot; the
+	// build refuses one in JSON or HCL): refuse it here, where the line is
+	// known, rather than write an args.nix that does not parse.
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s:%d: holds a NUL byte: not a text file", file, bytes.Count(src[:i], []byte("\n"))+1)}}
+	}
 	var d *Description
 	var err error
 	kind := "Containerfile"

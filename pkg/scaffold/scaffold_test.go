@@ -717,6 +717,27 @@ func TestConvertRefusesBadEnv(t *testing.T) {
 	}
 }
 
+// TestConvertRefusesNUL: a NUL byte, in a label value or anywhere, is
+// refused with its line; Nix strings cannot hold one, and before, convert
+// wrote it raw into the args.nix.
+func TestConvertRefusesNUL(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	for _, tc := range []struct{ file, src, want string }{
+		{"Containerfile", "FROM scratch\nCOPY kernel /kernel\nLABEL com.urunc.unikernel.cmdline=\"a\x00b\"\n", "Containerfile:3: holds a NUL byte"},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\ncmdline: \"a\x00\"\n", "bunnyfile:8: holds a NUL byte"},
+	} {
+		d, err := Convert([]byte(tc.src), filepath.Join(dir, tc.file), dir, "x", "t")
+		var se *Error
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want an *Error with %q", tc.file, err, tc.want)
+		}
+		if d != nil && bytes.IndexByte(d.Nix(), 0) >= 0 {
+			t.Errorf("%s: args.nix holds a NUL byte:\n%q", tc.file, d.Nix())
+		}
+	}
+}
+
 // TestConvertWarnsRumprunWithoutFS: pun's README rumprun Containerfile,
 // which gives neither useDMBlock nor mountRootfs, converts with a warning
 // (and a comment) naming the label that gives the guest a file system;
