@@ -429,24 +429,8 @@ func (a *Args) settings(c *collector) map[string]string {
 		if v == "" {
 			continue // empty means unset, as in the original bunix args.nix
 		}
-		if strings.TrimSpace(v) == "" {
-			c.add(field, v, "is only white space: leave it out or write \"\" to unset it")
-			continue
-		}
-		if strings.IndexByte(v, 0) >= 0 {
-			c.add(field, v, "must not contain a NUL byte")
-			continue
-		}
-		if strings.ContainsAny(v, "\r\n") {
-			c.add(field, v, "must be one line: urunc rejects line breaks")
-			continue
-		}
-		if err := checkValue(key, v); err != "" {
-			c.add(field, v, "%s", err)
-			continue
-		}
-		if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
-			c.add(field, v, "is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
+		if msg := AnnotationProblem(key, v); msg != "" {
+			c.add(field, v, "%s", msg)
 			continue
 		}
 		s[key] = v
@@ -487,6 +471,30 @@ func isReported(c *collector, field string) bool {
 func parseBool(s string) bool {
 	b, _ := strconv.ParseBool(s)
 	return b
+}
+
+// AnnotationProblem says what is wrong with v as the value of urunc's
+// annotation key (without the com.urunc.unikernel. prefix), or "": the
+// checks of one value that the build makes, so that convert can refuse a
+// label the build would refuse. An empty v means unset and passes.
+func AnnotationProblem(key, v string) string {
+	switch {
+	case v == "":
+		return ""
+	case strings.TrimSpace(v) == "":
+		return "is only white space: leave it out or write \"\" to unset it"
+	case strings.IndexByte(v, 0) >= 0:
+		return "must not contain a NUL byte"
+	case strings.ContainsAny(v, "\r\n"):
+		return "must be one line: urunc rejects line breaks"
+	}
+	if msg := checkValue(key, v); msg != "" {
+		return msg
+	}
+	if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
+		return fmt.Sprintf("is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
+	}
+	return ""
 }
 
 // checkValue returns what is wrong with value v of key, or "".

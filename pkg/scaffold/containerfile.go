@@ -126,6 +126,10 @@ func Containerfile(src []byte, file string) (*Description, error) {
 					bad.add("%s: LABEL %s: unknown urunc label (urunc reads: %s)", at, clip(k), strings.Join(urunc.Keys, ", "))
 				case labels[short] != 0:
 					bad.add("%s: LABEL %s: also set at line %d: give each label once", at, clip(k), labels[short])
+				case args.AnnotationProblem(short, v) != "":
+					// The build would refuse the value; say so here, with
+					// the line, rather than write an args.nix that fails.
+					bad.add("%s: LABEL %s=%s: %s", at, clip(k), quoted(v), args.AnnotationProblem(short, v))
 				default:
 					labels[short] = ln.n
 					d.Annotations[short] = v

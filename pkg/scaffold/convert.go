@@ -169,7 +169,10 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		}
 	}
 	inherited := d.Base != nil && inheritEntrypoint(d, kind, *d.Base)
-	if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
+	if _, err := args.SplitCmdline(d.Annotations[urunc.Cmdline]); err != nil {
+		// The build splits it into the process args and would refuse it.
+		bad.add("%s: the cmdline %s cannot be split into words: %v", filepath.Base(file), quoted(d.Annotations[urunc.Cmdline]), err)
+	} else if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
 		if proc := slices.Concat(d.Entrypoint, d.Cmd); !args.CmdlineAgrees(cl, proc) {
 			from := ""
 			if inherited {

@@ -374,15 +374,17 @@ func TestTemplateArgs(t *testing.T) {
 }
 
 // TestContainerfileDropsNothing: a line of any length is read, and what
-// follows it still counts; every instruction is carried over or reported.
+// follows it still counts; every instruction is carried over or reported
+// (a 2 MiB label value is reported: containerd takes no label that long).
 func TestContainerfileDropsNothing(t *testing.T) {
 	long := "LABEL com.urunc.unikernel.cmdline=" + strings.Repeat("x", 2<<20)
 	src := "FROM scratch\nCOPY k /unikernel/k\n" + long + "\nRUN make\nCOPY\tconf   /conf\n"
 	d, err := Containerfile([]byte(src), "Containerfile")
-	if err == nil || !strings.Contains(err.Error(), "Containerfile:4: RUN cannot be carried over") {
-		t.Errorf("after a 2 MiB line: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "Containerfile:4: RUN cannot be carried over") ||
+		!strings.Contains(err.Error(), "Containerfile:3: LABEL com.urunc.unikernel.cmdline=") || !strings.Contains(err.Error(), "containerd refuses labels over") || len(err.Error()) > 4096 {
+		t.Errorf("after a 2 MiB line: %.4096v", err)
 	}
-	if d == nil || len(d.Annotations["cmdline"]) != 2<<20 || len(d.Files) != 2 || d.Files[1].Target != "/conf" {
+	if d == nil || len(d.Files) != 2 || d.Files[1].Target != "/conf" {
 		t.Errorf("lines lost: %+v", copies(d.Files))
 	}
 	for _, tc := range []struct{ src, want string }{
@@ -734,6 +736,28 @@ func TestConvertRefusesNUL(t *testing.T) {
 		}
 		if d != nil && bytes.IndexByte(d.Nix(), 0) >= 0 {
 			t.Errorf("%s: args.nix holds a NUL byte:\n%q", tc.file, d.Nix())
+		}
+	}
+}
+
+// TestConvertRefusesBadLabels: a label value or a cmdline that the build
+// would refuse is refused by convert, with its line; before, convert wrote
+// it into an args.nix that could not build, and exited 0.
+func TestConvertRefusesBadLabels(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	head := "FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.binary=/unikernel/kernel com.urunc.unikernel.unikernelType=unikraft\n"
+	for _, tc := range []struct{ file, src, want string }{
+		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu com.urunc.unikernel.useDMBlock=maybe\n", `Containerfile:4: LABEL com.urunc.unikernel.useDMBlock="maybe": must be "true" or "false"`},
+		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu2\n", `Containerfile:4: LABEL com.urunc.unikernel.hypervisor="qemu2": unknown hypervisor`},
+		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu com.urunc.unikernel.initrd=rel/initrd\n", `Containerfile:4: LABEL com.urunc.unikernel.initrd="rel/initrd": must be the absolute path`},
+		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu \"com.urunc.unikernel.cmdline\"=\"/app \\\" open\"\n", `Containerfile: the cmdline "/app \" open" cannot be split into words: unterminated double quote`},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\ncmdline: \"/app 'open\"\n", `bunnyfile: the cmdline "/app 'open" cannot be split into words: unterminated single quote`},
+	} {
+		d, err := Convert([]byte(tc.src), filepath.Join(dir, tc.file), dir, "x", "t")
+		var se *Error
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\n%s\ngot %v (%+v); want an *Error with %q", tc.file, tc.src, err, d, tc.want)
 		}
 	}
 }
