@@ -337,6 +337,23 @@ func TestInit(t *testing.T) {
 	}
 }
 
+// TestWriteNewBadPath: a path under a file, in a missing directory or too
+// long is the user's *Error (exit 2), and nothing is written.
+func TestWriteNewBadPath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("mine"), 0o644)
+	for _, p := range []string{filepath.Join(file, "args.nix"), filepath.Join(dir, "missing", "args.nix"), filepath.Join(dir, strings.Repeat("a", 300)+".nix")} {
+		var se *Error
+		if err := WriteNew(map[string][]byte{p: []byte("new")}); !errors.As(err, &se) || !strings.Contains(err.Error(), "give a path in a directory that exists") {
+			t.Errorf("WriteNew(%.80s): %v, want an *Error", p, err)
+		}
+	}
+	if got, _ := os.ReadFile(file); string(got) != "mine" {
+		t.Errorf("file changed: %q", got)
+	}
+}
+
 func TestWriteNewNeverOverwrites(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "args.nix"), filepath.Join(dir, "flake.nix")
