@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -57,6 +58,18 @@ type Options struct {
 // settings, builds the monitor's command line and runs it (Exec), or
 // prints it (DryRun).
 func Run(ctx context.Context, o Options) error {
+	if o.Timeout < 0 {
+		return &UsageError{fmt.Errorf("--timeout %s: want a positive duration, e.g. 2m (none: never)", o.Timeout)}
+	}
+	// Two forwards from one host port: qemu would refuse the second at
+	// start ("could not set up host forwarding rule").
+	for i, p := range o.Ports {
+		for _, q := range o.Ports[:i] {
+			if p.Host == q.Host {
+				return &UsageError{fmt.Errorf("-p %d:%d: host port %d is already forwarded (to %d): give each host port once", p.Host, p.Guest, p.Host, q.Guest)}
+			}
+		}
+	}
 	if o.Arch == "" {
 		o.Arch = "amd64"
 	}
@@ -207,24 +220,25 @@ func ParseEnv(env, files []string, getenv func(string) (string, bool), readFile 
 	return out, nil
 }
 
-// ParseMemory reads -m/--memory as docker run takes it: a number of bytes
-// with an optional unit b, k, m or g (powers of 1024), e.g. 512m or 1g,
-// in MiB; at least 16 MiB.
+// memorySize is -m/--memory's grammar, as docker run's (go-units
+// RAMInBytes) for whole numbers: a number, then a unit k, m, g or t
+// (powers of 1024), which b or ib may follow (512mb, 1GiB), or b alone.
+var memorySize = regexp.MustCompile(`^([0-9]+) ?(?:([kmgt])(?:i?b)?|b)?$`)
+
+// maxMemoryMiB is the most --memory asks a monitor for: 1 TiB.
+const maxMemoryMiB = 1 << 20
+
+// ParseMemory reads -m/--memory as docker run takes it (memorySize), e.g.
+// 512m, 512mb or 1g, in MiB; at least 16 MiB, at most 1 TiB.
 func ParseMemory(s string) (uint64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	shift := 0
-	switch {
-	case strings.HasSuffix(t, "g"):
-		shift = 30
-	case strings.HasSuffix(t, "m"):
-		shift = 20
-	case strings.HasSuffix(t, "k"):
-		shift = 10
-	}
-	num := strings.TrimRight(t, "bkmg")
-	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || num == "" || n > 1<<40>>shift {
+	m := memorySize.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	if m == nil {
 		return 0, &UsageError{fmt.Errorf("--memory %q: want a size such as 512m or 1g", s)}
+	}
+	shift := map[string]uint{"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[m[2]]
+	n, err := strconv.ParseUint(m[1], 10, 64)
+	if err != nil || n > maxMemoryMiB<<20>>shift {
+		return 0, &UsageError{fmt.Errorf("--memory %q: more than 1t, the most bunix asks a monitor for", s)}
 	}
 	mib := n << shift >> 20
 	if mib < 16 {
