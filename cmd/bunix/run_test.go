@@ -81,11 +81,14 @@ func TestRunRefuses(t *testing.T) {
 	if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", img); code != 0 {
 		t.Fatalf("build: exit %d: %s", code, stderr)
 	}
+	big := filepath.Join(dir, "big.env")
+	os.WriteFile(big, []byte(strings.Repeat("A=1\n", 1<<19)), 0o644) // 2 MiB
 	for _, c := range []struct {
 		argv []string
 		want string
 	}{
 		{[]string{"run"}, "requires at least 1 arg"},
+		{[]string{"run", "--dry-run", "--env-file", big, img}, "--env-file " + big + ": more than 1 MiB"},
 		{[]string{"run", "-p", "80:http", img}, `-p "80:http": want HOST:GUEST`},
 		{[]string{"run", "-m", "1k", img}, `--memory "1k": at least 16m`},
 		{[]string{"run", "-m", "512gm", img}, `--memory "512gm": want a size such as 512m or 1g`},

@@ -2,6 +2,10 @@ package run_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/nubificus/bunix/pkg/run"
@@ -25,5 +29,27 @@ func TestParseMemory(t *testing.T) {
 		if got, err := run.ParseMemory(s); !errors.As(err, &ue) {
 			t.Errorf("ParseMemory(%q) = %d, %v; want a *UsageError", s, got, err)
 		}
+	}
+}
+
+// TestReadEnvFile: an env file is read from a file or a pipe, up to
+// run.MaxEnvFile bytes; /dev/zero is an error, not all of memory.
+func TestReadEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.WriteString("A=1\n")
+			f.Close()
+		}
+	}()
+	if data, err := run.ReadEnvFile(fifo); err != nil || string(data) != "A=1\n" {
+		t.Errorf("a pipe: %q, %v", data, err)
+	}
+	if data, err := run.ReadEnvFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "more than 1 MiB") {
+		t.Errorf("/dev/zero: %d bytes, %v", len(data), err)
 	}
 }

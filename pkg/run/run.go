@@ -220,6 +220,29 @@ func ParseEnv(env, files []string, getenv func(string) (string, bool), readFile 
 	return out, nil
 }
 
+// MaxEnvFile is the most ReadEnvFile reads of one --env-file: far more
+// than any guest's command line or urunit's config can carry.
+const MaxEnvFile = 1 << 20
+
+// ReadEnvFile reads an --env-file: a file, or a pipe (docker run
+// --env-file <(...) is common), of at most MaxEnvFile bytes, so that
+// /dev/zero or an endless pipe is an error, not all of memory.
+func ReadEnvFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxEnvFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxEnvFile {
+		return nil, fmt.Errorf("more than %d MiB: not an env file", MaxEnvFile>>20)
+	}
+	return data, nil
+}
+
 // memorySize is -m/--memory's grammar, as docker run's (go-units
 // RAMInBytes) for whole numbers: a number, then a unit k, m, g or t
 // (powers of 1024), which b or ib may follow (512mb, 1GiB), or b alone.
