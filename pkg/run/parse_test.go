@@ -1,6 +1,7 @@
 package run_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -33,7 +34,8 @@ func TestParseMemory(t *testing.T) {
 }
 
 // TestReadEnvFile: an env file is read from a file or a pipe, up to
-// run.MaxEnvFile bytes; /dev/zero is an error, not all of memory.
+// run.MaxEnvFile bytes; /dev/zero is an error, not all of memory; a pipe
+// no one writes to is left when the context ends (a signal).
 func TestReadEnvFile(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
@@ -46,10 +48,18 @@ func TestReadEnvFile(t *testing.T) {
 			f.Close()
 		}
 	}()
-	if data, err := run.ReadEnvFile(fifo); err != nil || string(data) != "A=1\n" {
+	if data, err := run.ReadEnvFile(context.Background(), fifo); err != nil || string(data) != "A=1\n" {
 		t.Errorf("a pipe: %q, %v", data, err)
 	}
-	if data, err := run.ReadEnvFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "more than 1 MiB") {
+	if data, err := run.ReadEnvFile(context.Background(), "/dev/zero"); err == nil || !strings.Contains(err.Error(), "more than 1 MiB") {
 		t.Errorf("/dev/zero: %d bytes, %v", len(data), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := syscall.Mkfifo(fifo+"2", 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := run.ReadEnvFile(ctx, fifo+"2"); !errors.Is(err, context.Canceled) {
+		t.Errorf("a pipe no one writes to, context cancelled: %q, %v", data, err)
 	}
 }

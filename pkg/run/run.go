@@ -226,8 +226,28 @@ const MaxEnvFile = 1 << 20
 
 // ReadEnvFile reads an --env-file: a file, or a pipe (docker run
 // --env-file <(...) is common), of at most MaxEnvFile bytes, so that
-// /dev/zero or an endless pipe is an error, not all of memory.
-func ReadEnvFile(name string) ([]byte, error) {
+// /dev/zero or an endless pipe is an error, not all of memory. It returns
+// when ctx ends, even while opening a pipe no one writes to blocks (an
+// open(2) that no signal interrupts): the read is then left behind.
+func ReadEnvFile(ctx context.Context, name string) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := readEnvFile(name)
+		done <- result{data, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+func readEnvFile(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
