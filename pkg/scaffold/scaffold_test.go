@@ -413,6 +413,7 @@ func TestContainerfileDropsNothing(t *testing.T) {
 		{"FROM scratch\nCOPY $K /unikernel/k\n", "Containerfile:2: COPY $K: variables cannot be carried over"},
 		{"FROM scratch\nCOPY <<EOF /x\nhello\nEOF\n", "Containerfile:2: COPY <<EOF /x: here-documents cannot be carried over"},
 		{"FROM scratch\nADD git@github.com:a/b /x\n", "Containerfile:2: ADD git@github.com:a/b: bunix fetches nothing"},
+		{"FROM r.io/a:1 AS k\nFROM r.io/b:1 AS K\nFROM scratch\nCOPY --from=k /x /x\n", `Containerfile:2: FROM r.io/b:1 AS K: a stage named "K" is already at Containerfile:1`},
 	} {
 		if _, err := Containerfile([]byte(tc.src), "Containerfile"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
