@@ -258,33 +258,43 @@ func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
 }
 
 func (a *Args) reference(c *collector) string {
-	n := strings.TrimSpace(a.Name)
-	if n == "" {
-		c.add("name", a.Name, "must not be empty: it names the image, e.g. \"urunc/hello\"")
-		return ""
-	}
 	tag := a.Tag
 	if !a.present["tag"] {
 		tag = "latest"
 	}
-	repo, err := name.NewRepository(a.Name)
-	if err != nil {
-		c.add("name", a.Name, "not a valid image repository name: %s", errText(err))
-		return ""
-	}
-	if msg := checkPort(repo.RegistryStr()); msg != "" {
-		c.add("name", a.Name, "%s", msg)
-		return ""
-	}
-	if !tagValue.MatchString(tag) {
-		c.add("tag", tag, "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -")
-		return ""
-	}
-	if _, err := name.NewTag(a.Name + ":" + tag); err != nil {
-		c.add("tag", tag, "not a valid tag: %s", errText(err))
+	if field, msg := ReferenceProblem(a.Name, tag); msg != "" {
+		v := a.Name
+		if field == "tag" {
+			v = tag
+		}
+		c.add(field, v, "%s", msg)
 		return ""
 	}
 	return a.Name + ":" + tag
+}
+
+// ReferenceProblem says what is wrong with image and tag as an image's
+// name and tag, as the build checks them: the field ("name" or "tag") and
+// why, or "", "". bunix init and convert use it to refuse what the build
+// would refuse.
+func ReferenceProblem(image, tag string) (field, problem string) {
+	if strings.TrimSpace(image) == "" {
+		return "name", "must not be empty: it names the image, e.g. \"urunc/hello\""
+	}
+	repo, err := name.NewRepository(image)
+	if err != nil {
+		return "name", "not a valid image repository name: " + errText(err)
+	}
+	if msg := checkPort(repo.RegistryStr()); msg != "" {
+		return "name", msg
+	}
+	if !tagValue.MatchString(tag) {
+		return "tag", "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -"
+	}
+	if _, err := name.NewTag(image + ":" + tag); err != nil {
+		return "tag", "not a valid tag: " + errText(err)
+	}
+	return "", ""
 }
 
 // tagValue is the tag grammar of the Docker reference

@@ -73,8 +73,23 @@ func Init(a Answers) (*Description, error) {
 	} else if _, ok := unikernelTarget(filepath.ToSlash(a.Binary)); !ok {
 		bad.add("--binary %s: names a directory, not the kernel file", quoted(a.Binary))
 	}
-	if _, ok := unikernelTarget(filepath.ToSlash(a.Initrd)); a.Initrd != "" && !ok {
+	if target, ok := unikernelTarget(filepath.ToSlash(a.Initrd)); a.Initrd != "" && !ok {
 		bad.add("--initrd %s: names a directory, not the initrd file", quoted(a.Initrd))
+	} else if kernel, _ := unikernelTarget(filepath.ToSlash(a.Binary)); a.Initrd != "" && target == kernel {
+		// Both would be copied to one path: args.nix would name it twice
+		// (an attribute Nix refuses), args.json would keep one of them.
+		bad.add("--initrd %s: goes to %s, where --binary %s goes: rename one of the files", quoted(a.Initrd), target, quoted(a.Binary))
+	}
+	if a.Name != "" {
+		tag := a.Tag
+		if tag == "" {
+			tag = "latest"
+		}
+		if field, msg := args.ReferenceProblem(a.Name, tag); field == "name" {
+			bad.add("--name %s: %s", quoted(a.Name), msg)
+		} else if field == "tag" {
+			bad.add("--tag %s: %s", quoted(tag), msg)
+		}
 	}
 	if a.Dir != "" {
 		for _, f := range []struct{ flag, p, what string }{{"--binary", a.Binary, "kernel"}, {"--initrd", a.Initrd, "initrd"}} {

@@ -322,6 +322,28 @@ func TestInit(t *testing.T) {
 		!strings.Contains(err.Error(), `--env "NOEQUALS": want NAME=value`) || !strings.Contains(err.Error(), `--env "my-var=1": "my-var" is not a variable name`) {
 		t.Errorf("bad --env: %v", err)
 	}
+	// A name or tag the build would refuse, and an initrd that would go
+	// where the kernel goes, are refused here too.
+	for _, tc := range []struct {
+		a    Answers
+		want string
+	}{
+		{Answers{Name: "UP/x"}, `--name "UP/x": not a valid image repository name`},
+		{Answers{Name: "a b/x"}, `--name "a b/x": not a valid image repository name`},
+		{Answers{Name: "x/y", Tag: "a\n"}, `--tag "a\n": not a valid tag`},
+		{Answers{Name: "x/y", Tag: "-x"}, `--tag "-x": not a valid tag`},
+		{Answers{Initrd: "k"}, `--initrd "k": goes to /unikernel/k, where --binary "k" goes`},
+		{Answers{Initrd: "sub/k"}, `--initrd "sub/k": goes to /unikernel/k, where --binary "k" goes`},
+	} {
+		a := tc.a
+		a.Guest, a.Monitor, a.Binary = "linux", "qemu", "k"
+		if _, err := Init(a); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.a, err, tc.want)
+		}
+	}
+	if _, err := Init(Answers{Guest: "linux", Monitor: "qemu", Binary: "k", Initrd: "initrd", Name: "local/x", Tag: "v1.0"}); err != nil {
+		t.Errorf("a good name, tag and initrd: %v", err)
+	}
 	// A command line the build could not split is refused here, not
 	// written into an args.nix that the build then refuses.
 	for _, cl := range []string{`/init \`, `/init "open`, `/init 'open`} {
