@@ -70,6 +70,19 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		}
 		release = r.String()
 	}
+	// A name or tag the build would refuse is refused before anything is
+	// read or pulled.
+	if name != "" {
+		t := tag
+		if t == "" {
+			t = "latest"
+		}
+		if field, msg := args.ReferenceProblem(name, t); field == "name" {
+			return nil, &Error{Problems: []string{fmt.Sprintf("--name %s: %s", quoted(name), msg)}}
+		} else if field == "tag" {
+			return nil, &Error{Problems: []string{fmt.Sprintf("--tag %s: %s", quoted(t), msg)}}
+		}
+	}
 	// No value bunix writes can hold a NUL byte (a Nix string cannot; the
 	// build refuses one in JSON or HCL): refuse it here, where the line is
 	// known, rather than write an args.nix that does not parse.

@@ -780,6 +780,27 @@ func TestConvertRefusesNUL(t *testing.T) {
 	}
 }
 
+// TestConvertRefusesBadName: a --name or --tag the build would refuse is
+// refused by convert; before, it was written into the args.nix.
+func TestConvertRefusesBadName(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	src := []byte("FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.binary=/unikernel/kernel com.urunc.unikernel.unikernelType=unikraft com.urunc.unikernel.hypervisor=qemu\n")
+	for _, tc := range []struct{ name, tag, want string }{
+		{"UP/x", "t", `--name "UP/x": not a valid image repository name`},
+		{"x/y", "a\n", `--tag "a\n": not a valid tag`},
+		{"x/y", "-x", `--tag "-x": not a valid tag`},
+	} {
+		var se *Error
+		if _, err := Convert(src, filepath.Join(dir, "Containerfile"), dir, tc.name, tc.tag); !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q:%q: %v, want an *Error with %q", tc.name, tc.tag, err, tc.want)
+		}
+	}
+	if _, err := Convert(src, filepath.Join(dir, "Containerfile"), dir, "x/y", ""); err != nil {
+		t.Errorf("a good name, no tag: %v", err)
+	}
+}
+
 // TestConvertRefusesBadLabels: a label value or a cmdline that the build
 // would refuse is refused by convert, with its line; before, convert wrote
 // it into an args.nix that could not build, and exited 0.
