@@ -108,6 +108,13 @@ func TestRunRefuses(t *testing.T) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 saying %q", c.argv, code, stdout, stderr, c.want)
 		}
 	}
+	// A TMPDIR that is a file is as much the user's as one that is missing.
+	for _, tmp := range []string{img, "/dev/null", filepath.Join(dir, "missing")} {
+		code, stdout, stderr := cli(t, map[string]string{"TMPDIR": tmp}, "run", "--dry-run", img)
+		if code != exitBadInput || stdout != "" || !strings.Contains(stderr, "making the run's private directory") {
+			t.Errorf("TMPDIR=%s: exit %d, stdout %q, stderr %q; want exit 2", tmp, code, stdout, stderr)
+		}
+	}
 }
 
 // TestRunCompletes: --accel completes with kvm and tcg.

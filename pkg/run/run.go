@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nubificus/bunix/pkg/registry"
@@ -84,6 +86,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer src.Close()
 	dir, err := os.MkdirTemp(o.TempDir, "bunix-run-")
+	if errors.Is(err, syscall.ENOTDIR) {
+		// TMPDIR names a file or a device: the user's, as a TMPDIR that
+		// does not exist is.
+		return &UsageError{fmt.Errorf("making the run's private directory: %w: set TMPDIR to a directory", err)}
+	}
 	if err != nil {
 		return fmt.Errorf("making the run's private directory: %w", err)
 	}
