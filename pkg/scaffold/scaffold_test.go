@@ -649,6 +649,13 @@ func TestConvertFile(t *testing.T) {
 	if _, err := ConvertFile("missing", "", "", "", ""); !errors.As(err, &se) {
 		t.Errorf("missing file: %v", err)
 	}
+	// A path that names no file for another reason is as much the user's.
+	os.Symlink("loop", filepath.Join(dir, "loop"))
+	for _, p := range []string{"loop", "Containerfile/x", strings.Repeat("a", 300)} {
+		if _, err := ConvertFile(p, "", "", "", ""); !errors.As(err, &se) {
+			t.Errorf("%.40s: %v, want an *Error", p, err)
+		}
+	}
 }
 
 // TestConvertCmdlineDisagrees: a command and a cmdline label that give the

@@ -150,7 +150,7 @@ func ConvertFile(file, out, format, name, tag string, opts ...ConvertOption) ([]
 }
 
 // badPath reports whether err says a path cannot name a file at all: a
-// component is not a directory, or the name is too long.
+// component is not a directory, the name is too long, or links loop.
 func badPath(err error) bool {
-	return errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG)
+	return errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, syscall.ELOOP)
 }
