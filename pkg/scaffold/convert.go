@@ -41,7 +41,7 @@ func ReadSource(name string) ([]byte, error) {
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s is %s: convert reads regular files only", name, filekind.Of(nr.Mode))}}
 	case errors.Is(err, filekind.ErrTooLarge):
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s is larger than 1 MiB: not a Containerfile or bunnyfile convert reads", name)}}
-	case badPath(err):
+	case badPath(err) || errors.Is(err, fs.ErrPermission):
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s: %v", clip(name), err)}}
 	case err != nil:
 		return nil, fmt.Errorf("reading %s: %w", name, err)

@@ -214,6 +214,16 @@ func fileProblem(dir, p string) string {
 		// socket written into args.nix would fail there instead of here.
 		return clip(full) + " is " + filekind.Of(fi.Mode()) + ", not a regular file"
 	}
+	// The build reads it: one it may not read would fail there.
+	f, err := os.Open(full)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return clip(full) + " cannot be read: " + err.Error()
+	}
+	f.Close()
 	return ""
 }
 
