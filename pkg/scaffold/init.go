@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/arch"
@@ -65,8 +66,17 @@ func Init(a Answers) (*Description, error) {
 	}
 	// The build splits the command line into the process args, and
 	// refuses one that does not split: so does init, before writing it.
-	if _, err := args.SplitCmdline(a.Cmdline); err != nil {
+	if msg := args.AnnotationProblem(urunc.Cmdline, a.Cmdline); msg != "" {
+		bad.add("--cmdline %s: %s", quoted(a.Cmdline), msg)
+	} else if _, err := args.SplitCmdline(a.Cmdline); err != nil {
 		bad.add("--cmdline %s: cannot be split into words: %v", quoted(a.Cmdline), err)
+	}
+	// JSON and HCL hold only UTF-8 (their writers would put U+FFFD in
+	// place of the bytes, and args.nix keep them): refuse, do not change.
+	for _, v := range append([]string{a.Cmdline, a.Name, a.Tag}, a.Env...) {
+		if !utf8.ValidString(v) {
+			bad.add("%s: not valid UTF-8, which a description holds only", quoted(v))
+		}
 	}
 	if a.Binary == "" {
 		bad.add("--binary: missing: the guest kernel file")

@@ -334,6 +334,9 @@ func TestInit(t *testing.T) {
 		{Answers{Name: "x/y", Tag: "-x"}, `--tag "-x": not a valid tag`},
 		{Answers{Initrd: "k"}, `--initrd "k": goes to /unikernel/k, where --binary "k" goes`},
 		{Answers{Initrd: "sub/k"}, `--initrd "sub/k": goes to /unikernel/k, where --binary "k" goes`},
+		{Answers{Cmdline: "/init\ra"}, `--cmdline "/init\ra": must be one line`},
+		{Answers{Cmdline: "/init \xff"}, `"/init \xff": not valid UTF-8`},
+		{Answers{Env: []string{"A=\xff"}}, `"A=\xff": not valid UTF-8`},
 	} {
 		a := tc.a
 		a.Guest, a.Monitor, a.Binary = "linux", "qemu", "k"
@@ -768,13 +771,15 @@ func TestConvertRefusesBadEnv(t *testing.T) {
 
 // TestConvertRefusesNUL: a NUL byte, in a label value or anywhere, is
 // refused with its line; Nix strings cannot hold one, and before, convert
-// wrote it raw into the args.nix.
+// wrote it raw into the args.nix. So are bytes that are not UTF-8, which
+// the JSON and HCL writers changed to U+FFFD.
 func TestConvertRefusesNUL(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
 	for _, tc := range []struct{ file, src, want string }{
 		{"Containerfile", "FROM scratch\nCOPY kernel /kernel\nLABEL com.urunc.unikernel.cmdline=\"a\x00b\"\n", "Containerfile:3: holds a NUL byte"},
 		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\ncmdline: \"a\x00\"\n", "bunnyfile:8: holds a NUL byte"},
+		{"Containerfile", "FROM scratch\nCOPY kernel /kernel\n\nLABEL com.urunc.unikernel.cmdline=\"a\xffb\"\n", "Containerfile:4: not valid UTF-8 (byte 0xff)"},
 	} {
 		d, err := Convert([]byte(tc.src), filepath.Join(dir, tc.file), dir, "x", "t")
 		var se *Error
