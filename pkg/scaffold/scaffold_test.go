@@ -826,6 +826,8 @@ func TestConvertRefusesBadLabels(t *testing.T) {
 		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu com.urunc.unikernel.initrd=rel/initrd\n", `Containerfile:4: LABEL com.urunc.unikernel.initrd="rel/initrd": must be the absolute path`},
 		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu \"com.urunc.unikernel.cmdline\"=\"/app \\\" open\"\n", `Containerfile: the cmdline "/app \" open" cannot be split into words: unterminated double quote`},
 		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\ncmdline: \"/app 'open\"\n", `bunnyfile: the cmdline "/app 'open" cannot be split into words: unterminated single quote`},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu2\nkernel:\n  from: local\n  path: kernel\n", `bunnyfile: platforms.monitor = "qemu2": unknown hypervisor`},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\ncmdline: \"a\\rb\"\n", `bunnyfile: cmdline = "a\rb": must be one line`},
 	} {
 		d, err := Convert([]byte(tc.src), filepath.Join(dir, tc.file), dir, "x", "t")
 		var se *Error
