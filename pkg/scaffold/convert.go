@@ -66,12 +66,15 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		opt(&o)
 	}
 	release := ""
+	target, err := urunc.ParseRelease(urunc.DefaultReleaseName)
+	if err != nil {
+		return nil, err
+	}
 	if o.urunc != "" {
-		r, err := urunc.ParseRelease(o.urunc)
-		if err != nil {
+		if target, err = urunc.ParseRelease(o.urunc); err != nil {
 			return nil, err
 		}
-		release = r.String()
+		release = target.String()
 	}
 	// A name or tag the build would refuse is refused before anything is
 	// read or pulled.
@@ -106,7 +109,6 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s:%d: not valid UTF-8 (byte %#x): not a text file bunix reads", file, bytes.Count(src[:i], []byte("\n"))+1, src[i])}}
 	}
 	var d *Description
-	var err error
 	kind := "Containerfile"
 	if isBunnyfile(src) {
 		kind = "bunnyfile"
@@ -196,6 +198,11 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		} else {
 			d.Base = &b
 		}
+	}
+	// The release the image is for must run its guest on its monitor, or
+	// the build refuses it.
+	if p := target.Problem(d.Annotations[urunc.UnikernelType], d.Annotations[urunc.Hypervisor]); p != "" {
+		bad.add("%s: %s (convert takes the release as --urunc RELEASE)", filepath.Base(file), p)
 	}
 	inherited := d.Base != nil && inheritEntrypoint(d, kind, *d.Base)
 	if _, err := args.SplitCmdline(d.Annotations[urunc.Cmdline]); err != nil {

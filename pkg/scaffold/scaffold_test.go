@@ -813,6 +813,37 @@ func TestConvertRefusesBadName(t *testing.T) {
 	}
 }
 
+// TestConvertRefusesRelease: a guest or monitor the target urunc release
+// (--urunc, else the newest) does not run is refused, as the build refuses
+// it; before, convert wrote urunc = "0.5" beside a hermit guest.
+func TestConvertRefusesRelease(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	of := func(guest string) []byte {
+		return []byte("FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.binary=/unikernel/kernel com.urunc.unikernel.unikernelType=" + guest + " com.urunc.unikernel.hypervisor=qemu\n")
+	}
+	for _, tc := range []struct {
+		guest string
+		opts  []ConvertOption
+		want  string
+	}{
+		{"hermit", []ConvertOption{WithUrunc("0.5")}, "Containerfile: urunc 0.5 cannot run a hermit guest"},
+		{"freebsd", nil, "Containerfile: urunc 0.8 cannot run a freebsd guest"},
+	} {
+		var se *Error
+		if _, err := Convert(of(tc.guest), filepath.Join(dir, "Containerfile"), dir, "x/y", "t", tc.opts...); !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--urunc RELEASE") {
+			t.Errorf("%s: %v, want an *Error with %q", tc.guest, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		guest, release string
+	}{{"hermit", "0.8"}, {"freebsd", "main"}, {"unikraft", "0.5"}} {
+		if _, err := Convert(of(tc.guest), filepath.Join(dir, "Containerfile"), dir, "x/y", "t", WithUrunc(tc.release)); err != nil {
+			t.Errorf("%s on urunc %s: %v", tc.guest, tc.release, err)
+		}
+	}
+}
+
 // TestConvertRefusesBadLabels: a label value or a cmdline that the build
 // would refuse is refused by convert, with its line; before, convert wrote
 // it into an args.nix that could not build, and exited 0.
