@@ -255,6 +255,17 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		from = filepath.Base(file)
 	}
 	d.Comment = []string{fmt.Sprintf("Converted by `bunix convert` from %s.", from)}
+	// Without a base to inherit them from, the labels are all urunc has:
+	// say which are missing rather than leave the build to find out.
+	if missing := missingAnnotations(d); d.Base == nil && len(missing) > 0 {
+		list := "com.urunc.unikernel." + strings.Join(missing, ", com.urunc.unikernel.")
+		d.Hints = append(d.Hints, fmt.Sprintf("Warning: %s sets no label %s,", from, list),
+			"which urunc needs: add them to annotations before building (bunix init --help",
+			"lists the guests and monitors urunc runs).")
+		if o.warn != nil {
+			o.warn(fmt.Sprintf("%s sets no label %s, which urunc needs: add them to the annotations of the args file before building", from, list))
+		}
+	}
 	if w := rumprunWithoutFS(d, file); w != "" {
 		d.Hints = append(d.Hints, "Warning: the rumprun guest gets no file system under urunc 0.7: set",
 			"mountRootfs = \"true\" (the container's rootfs as its block device, at /data;",
@@ -264,6 +275,18 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		}
 	}
 	return d, nil
+}
+
+// missingAnnotations lists the keys urunc requires that d's labels do not
+// set.
+func missingAnnotations(d *Description) []string {
+	var missing []string
+	for _, k := range urunc.Required {
+		if d.Annotations[k] == "" {
+			missing = append(missing, k)
+		}
+	}
+	return missing
 }
 
 // ConvertOption configures Convert.

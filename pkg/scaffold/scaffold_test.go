@@ -897,6 +897,45 @@ func TestConvertWarnsRumprunWithoutFS(t *testing.T) {
 	}
 }
 
+// TestConvertWarnsMissingLabels: a Containerfile FROM scratch that sets
+// no urunc label (or only some) converts with a warning and a comment
+// naming each label urunc needs that it lacks; with all three there is
+// none.
+func TestConvertWarnsMissingLabels(t *testing.T) {
+	ctx := writeTree(t, map[string]string{"kernel": "k"})
+	base := "FROM scratch\nCOPY kernel /kernel\n"
+	for _, tc := range []struct {
+		labels  string
+		missing []string
+	}{
+		{"", []string{"unikernelType", "hypervisor", "binary"}},
+		{"LABEL com.urunc.unikernel.binary=/kernel\n", []string{"unikernelType", "hypervisor"}},
+		{"LABEL com.urunc.unikernel.binary=/kernel com.urunc.unikernel.unikernelType=unikraft com.urunc.unikernel.hypervisor=qemu\n", nil},
+	} {
+		var warned []string
+		d, err := Convert([]byte(base+tc.labels), filepath.Join(ctx, "Containerfile"), ctx, "x", "t", WithWarnings(func(w string) { warned = append(warned, w) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nix := string(d.Nix())
+		if len(tc.missing) == 0 {
+			if len(warned) != 0 || strings.Contains(nix, "Warning") {
+				t.Errorf("%q: warnings %q, args.nix:\n%s", tc.labels, warned, nix)
+			}
+			continue
+		}
+		if len(warned) != 1 || !strings.Contains(nix, "# Warning: Containerfile sets no label") {
+			t.Errorf("%q: warnings %q, args.nix:\n%s", tc.labels, warned, nix)
+			continue
+		}
+		for _, k := range urunc.Required {
+			if says := strings.Contains(warned[0], "com.urunc.unikernel."+k); says != slices.Contains(tc.missing, k) {
+				t.Errorf("%q: the warning %q names %s: %v, want %v", tc.labels, warned[0], k, says, !says)
+			}
+		}
+	}
+}
+
 // TestConvertCopyFrom: urunc's multi-stage form (stages that only name an
 // image, COPY --from=stage) and COPY --from=<image ref> become contents
 // entries copying out of each image, pinned once each by the resolver;
