@@ -72,6 +72,7 @@ func TestRunPlatform(t *testing.T) {
 		{[]string{"run", "--dry-run", "--platform", "arm64", index}, `--platform "arm64": want linux/amd64 or linux/arm64`},
 		{[]string{"run", "--dry-run", "--platform", "linux/arm64/v7", index}, `--platform "linux/arm64/v7": want linux/amd64 or linux/arm64 (or linux/arm64/v8)`},
 		{[]string{"run", "--dry-run", "--platform", "linux/amd64/", index}, `--platform "linux/amd64/": want`},
+		{[]string{"run", "--dry-run", "--rm=false", index}, "--rm=false: bunix run always removes what it unpacked"},
 		{[]string{"run", "--dry-run", "--accel", "kvm", "--platform", other, index}, "--accel kvm: a " + other + " guest cannot use KVM on this " + runtime.GOARCH + " machine: use --accel tcg"},
 	} {
 		code, stdout, stderr := cli(t, nil, c.argv...)
