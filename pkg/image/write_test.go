@@ -422,7 +422,7 @@ func TestFIFOSource(t *testing.T) {
 	os.Remove(p)
 	testenv.Mkfifo(t, p)
 	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: []Entry{e}}}}
-	err := testenv.Within(t, 5*time.Second, "a write from a FIFO", func() error { return Write(io.Discard, []*Image{img}) })
+	err := testenv.Within(t, time.Minute, "a write from a FIFO", func() error { return Write(io.Discard, []*Image{img}) })
 	if err == nil || !strings.Contains(err.Error(), "changed while the image was written: it is now a named pipe (FIFO)") {
 		t.Errorf("got %v", err)
 	}
