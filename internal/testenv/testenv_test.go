@@ -405,10 +405,12 @@ func importProbe(t *testing.T, d *Docker) {
 	}
 }
 
-// waitLogs waits until the logs of container id hold want.
+// waitLogs waits until the logs of container id hold want, for up to two
+// minutes: a container starts in a second or two, and the bound is only
+// when the test gives up, far from what a loaded machine may take.
 func waitLogs(t *testing.T, d *Docker, id, want string) {
 	t.Helper()
-	for range 100 {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
 		logs, err := d.Run(t, "logs", id)
 		if err != nil {
 			t.Fatal(err)
