@@ -115,7 +115,7 @@ func TestBootPublish(t *testing.T) {
 		stdout, stderr = syncBuffer{}, bytes.Buffer{}
 		go func() {
 			done <- run.Run(context.Background(), run.Options{Image: img, Ports: []run.Port{{Host: uint16(port), Guest: 80}},
-				Accel: run.AccelTCG, Timeout: 3 * time.Minute, TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
+				Accel: run.AccelTCG, Timeout: bootBound, TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
 		}()
 		if waitListening(t, &stdout, done) {
 			break
@@ -140,12 +140,12 @@ func TestBootPublish(t *testing.T) {
 	}
 }
 
-// waitListening waits up to two minutes for the guest to say it listens
+// waitListening waits up to bootBound for the guest to say it listens
 // on stdout, and reports whether it did; false is the run's end, its
 // error on done, before that.
 func waitListening(t *testing.T, stdout *syncBuffer, done chan error) bool {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(bootBound)
 	for !strings.Contains(stdout.String(), "guest: listening on 10.0.2.15:80") {
 		select {
 		case err := <-done:
@@ -154,7 +154,7 @@ func waitListening(t *testing.T, stdout *syncBuffer, done chan error) bool {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the guest did not listen within 2m:\n%s", stdout.String())
+			t.Fatalf("the guest did not listen within %v:\n%s", bootBound, stdout.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -177,7 +177,7 @@ func TestBootBlockVolume(t *testing.T) {
 	img := deviceImage(t, blockModules, map[string]string{"data.img": string(data)},
 		`, "block": "/data.img", "blkMntPoint": "/data"`, "/init", "mount", "annot_vol", "/data")
 	var stdout, stderr bytes.Buffer
-	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: 2 * time.Minute,
+	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: bootBound,
 		TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatalf("run: %v\n%s\n%s", err, stdout.String(), stderr.String())
@@ -195,7 +195,7 @@ func TestBootBlockVolume(t *testing.T) {
 func TestBootUrunit(t *testing.T) {
 	img := deviceImage(t, nil, nil, "", "/urunit", "/init", "config")
 	var stdout, stderr bytes.Buffer
-	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: 2 * time.Minute,
+	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: bootBound,
 		Process: run.Process{Env: []string{"ADDED=1"}}, TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatalf("run: %v\n%s\n%s", err, stdout.String(), stderr.String())
