@@ -151,10 +151,12 @@ func waitExit(t *testing.T, cmd *exec.Cmd, bound time.Duration) (time.Duration, 
 	}
 }
 
-// waitFor polls cond for up to ten seconds, then fails.
+// waitFor polls cond for up to a minute, then fails: the states it waits
+// for come within milliseconds of the start, and the bound is only when
+// the test gives up.
 func waitFor(t *testing.T, cmd *exec.Cmd, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if cond() {
 			return
 		}
