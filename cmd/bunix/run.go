@@ -26,6 +26,7 @@ func newRun(getenv func(string) string) *cobra.Command {
 		"bunix run --platform linux/arm64 index.tar",
 		"bunix run --insecure 127.0.0.1:5000/urunc/hello:latest")
 	cmd.Flags().SetInterspersed(false)
+	cmd.Annotations = map[string]string{afterSignal: guestStopped}
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
 		var err error
 		o.Image = a[0]

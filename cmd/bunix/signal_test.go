@@ -79,7 +79,7 @@ func TestSignalStopsBuild(t *testing.T) {
 			if code := cmd.ProcessState.ExitCode(); code != tc.code {
 				t.Errorf("exit %d (%v), want %d; stderr:\n%s", code, err, tc.code, stderr)
 			}
-			if !strings.Contains(stderr.String(), "bunix: stopped by "+tc.sig.String()) {
+			if !strings.Contains(stderr.String(), "bunix: stopped by "+tc.sig.String()+"; what was at the output is left as it was\n") {
 				t.Errorf("stderr:\n%s", stderr)
 			}
 			if got := testenv.Snapshot(t, outDir); got != before {

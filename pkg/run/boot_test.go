@@ -160,8 +160,8 @@ func TestBootStops(t *testing.T) {
 }
 
 // stopBySignal starts bunix run on a guest that waits, sends sig to bunix
-// once the guest is up, and checks the exit status (128 + sig) and that
-// neither qemu nor the private directory is left.
+// once the guest is up, and checks the exit status (128 + sig), the last
+// line it says, and that neither qemu nor the private directory is left.
 func stopBySignal(t *testing.T, bunix, image string, sig syscall.Signal) {
 	tmp := t.TempDir()
 	cmd := exec.Command(bunix, "run", "--accel", "tcg", image, "wait")
@@ -188,6 +188,9 @@ func stopBySignal(t *testing.T, bunix, image string, sig syscall.Signal) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(sig) {
 		t.Errorf("bunix run after %s: %v, want exit %d\n%s", sig, err, 128+int(sig), stderr.String())
+	}
+	if want := "bunix: stopped by " + sig.String() + "; the guest was stopped\n"; !strings.HasSuffix(stderr.String(), want) {
+		t.Errorf("bunix run after %s said\n%s\nwant it to end with %q", sig, stderr.String(), want)
 	}
 	if left := monitorsUnder(tmp); len(left) != 0 {
 		t.Errorf("qemu left running: pids %v", left)
