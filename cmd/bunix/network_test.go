@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -194,10 +195,10 @@ func TestRedirectLoopExits1(t *testing.T) {
 	}
 }
 
-// TestPrefetchFileIsNoReference: prefetch of a path (one that exists, or
-// one that looks like a path) is bad input (exit 2), as inspect has it,
-// and no registry is asked: the bunix binary sends every HTTPS request to
-// a proxy that records them.
+// TestPrefetchFileIsNoReference: prefetch or verify of a path, or a push
+// to one (one that exists, or one that looks like a path), is bad input (exit 2), as inspect
+// has it, and no registry is asked: the bunix binary sends every HTTPS
+// request to a proxy that records them.
 func TestPrefetchFileIsNoReference(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -218,18 +219,22 @@ func TestPrefetchFileIsNoReference(t *testing.T) {
 	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "image.tar"), nil, 0o644)
-	for _, arg := range []string{"/dev/zero", "./missing", "../x:1", "image.tar", "."} {
-		cmd := exec.Command(bin, "prefetch", arg)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "HTTPS_PROXY=http://"+l.Addr().String(), "NO_PROXY=")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		cmd.Run()
-		if code := cmd.ProcessState.ExitCode(); code != exitBadInput || !strings.Contains(stderr.String(), "it is a file path") {
-			t.Errorf("prefetch %s: exit %d, stderr %s", arg, code, stderr.String())
+	_, pub := pkcs8Key(t, dir, "key")
+	for _, command := range [][]string{{"prefetch"}, {"verify", "--key", pub}, {"push", "image.tar"}} {
+		for _, arg := range []string{"/dev/zero", "./missing", "../x:1", "image.tar", "."} {
+			argv := append(slices.Clip(command), arg)
+			cmd := exec.Command(bin, argv...)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "HTTPS_PROXY=http://"+l.Addr().String(), "NO_PROXY=")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != exitBadInput || !strings.Contains(stderr.String(), "it is a file path") {
+				t.Errorf("%v: exit %d, stderr %s", argv, code, stderr.String())
+			}
 		}
 	}
 	if n := asked.Load(); n != 0 {
-		t.Errorf("prefetch of a path asked the network %d times", n)
+		t.Errorf("prefetch, verify or push of a path asked the network %d times", n)
 	}
 }

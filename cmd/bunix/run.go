@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/nubificus/bunix/pkg/image"
 	bunixrun "github.com/nubificus/bunix/pkg/run"
@@ -50,7 +49,9 @@ func newRun(getenv func(string) string) *cobra.Command {
 			}
 		}
 		lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
-		if o.Process.Env, err = bunixrun.ParseEnv(env, envFiles, lookup, os.ReadFile); err != nil {
+		if o.Process.Env, err = bunixrun.ParseEnv(env, envFiles, lookup, func(name string) ([]byte, error) {
+			return bunixrun.ReadEnvFile(cmd.Context(), name)
+		}); err != nil {
 			return usageError{err}
 		}
 		for _, p := range ports {

@@ -359,3 +359,25 @@ func TestDockerArchiveAmbiguousMembers(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerArchiveLayerCount: a docker-archive whose manifest.json lists
+// more or fewer layers than its config has diffIDs is refused, naming
+// both counts; before, run unpacked the first layers and inspect refused.
+func TestDockerArchiveLayerCount(t *testing.T) {
+	for _, layers := range []string{`[]`, `["@layer","@layer"]`, `["@layer","@layer","@layer"]`} {
+		index := strings.Replace(seedDocker, `["@layer"]`, layers, 1)
+		f, err := openAssembled(true, []byte(index), nil, []byte(seedConfig), []byte("layer"))
+		if err == nil {
+			f.Close()
+		}
+		var ie *InvalidError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "but the config \"config.json\" lists 1 diffIDs") {
+			t.Errorf("Layers %s: %v, want an InvalidError naming the counts", layers, err)
+		}
+	}
+	f, err := openAssembled(true, []byte(seedDocker), nil, []byte(seedConfig), []byte("layer"))
+	if err != nil {
+		t.Fatalf("one layer, one diffID: %v", err)
+	}
+	f.Close()
+}

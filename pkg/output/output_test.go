@@ -28,7 +28,10 @@ func TestWriteFileTargets(t *testing.T) {
 	os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, "dangling"))
 	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
 	os.Symlink("sub", filepath.Join(dir, "link-to-dir"))
+	readOnly := filepath.Join(dir, "read-only.tar")
+	os.WriteFile(readOnly, []byte("kept"), 0o444)
 	for _, tc := range []struct{ out, want string }{
+		{readOnly, "read-only.tar: is write-protected (mode 0444): bunix does not replace a file it may not write"},
 		{filepath.Join(dir, "sub"), "sub: is a directory: give the output a file name"},
 		{filepath.Join(dir, "sub") + "/", "sub/: names a directory"},
 		{filepath.Join(dir, "."), "is a directory"},
@@ -54,7 +57,10 @@ func TestWriteFileTargets(t *testing.T) {
 	if b, _ := os.ReadFile(old); string(b) != "old" {
 		t.Errorf("the link's target became %q", b)
 	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 5 {
+	if b, _ := os.ReadFile(readOnly); string(b) != "kept" {
+		t.Errorf("the write-protected file became %q", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 6 {
 		t.Errorf("the refused writes left %v", ents)
 	}
 
