@@ -84,6 +84,11 @@ func TestBaseBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := t.TempDir()
+			// A TMPDIR of its own, where the pulled base goes: the
+			// system's is shared with the packages go test runs beside
+			// this one, whose builds pull bases there too.
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
 			arch := ""
 			if tc.arch != "" {
 				arch = `"architecture":"` + tc.arch + `",`
@@ -102,7 +107,7 @@ func TestBaseBadInput(t *testing.T) {
 			if _, err := os.Lstat(out); err == nil {
 				t.Error("out.tar was written")
 			}
-			if left, _ := filepath.Glob(filepath.Join(os.TempDir(), ".bunix-base-*")); len(left) > 0 {
+			if left, _ := filepath.Glob(filepath.Join(tmp, ".bunix-base-*")); len(left) > 0 {
 				t.Errorf("pulled bases left behind: %v", left)
 			}
 		})
