@@ -600,6 +600,20 @@ func TestRegistryReadOnly(t *testing.T) {
 	}
 }
 
+// takenFirst is a port picker that first gives taken's port, then free
+// ones, each appended to picked.
+func takenFirst(taken net.Listener, picked *[]int) func() (int, error) {
+	return func() (int, error) {
+		if len(*picked) == 0 {
+			*picked = append(*picked, taken.Addr().(*net.TCPAddr).Port)
+			return (*picked)[0], nil
+		}
+		port, err := freePort()
+		*picked = append(*picked, port)
+		return port, err
+	}
+}
+
 func TestRegistryPortTaken(t *testing.T) {
 	Require(t, "docker-registry")
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
@@ -608,15 +622,7 @@ func TestRegistryPortTaken(t *testing.T) {
 	}
 	defer taken.Close()
 	var picked []int
-	ports := func() (int, error) {
-		if len(picked) == 0 {
-			picked = append(picked, taken.Addr().(*net.TCPAddr).Port)
-			return picked[0], nil
-		}
-		port, err := freePort()
-		picked = append(picked, port)
-		return port, err
-	}
+	ports := takenFirst(taken, &picked)
 	r, err := startRegistry(nil, ports)
 	if err != nil {
 		t.Fatal(err)
@@ -643,15 +649,7 @@ func TestSSHDPortTaken(t *testing.T) {
 	}
 	defer taken.Close()
 	var picked []int
-	ports := func() (int, error) {
-		if len(picked) == 0 {
-			picked = append(picked, taken.Addr().(*net.TCPAddr).Port)
-			return picked[0], nil
-		}
-		port, err := freePort()
-		picked = append(picked, port)
-		return port, err
-	}
+	ports := takenFirst(taken, &picked)
 	s := startSSHD(t, "true", ports)
 	if len(picked) != 2 || s.Port != picked[1] {
 		t.Fatalf("sshd on port %d after picking ports %v, want it on the second", s.Port, picked)
