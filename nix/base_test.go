@@ -162,8 +162,8 @@ func TestConvertFromImage(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("convert: %v\n%s", err, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "pinned the base "+ref+" to sha256:") {
-		t.Errorf("convert did not say it pinned the base: %s", stderr.String())
+	if !strings.Contains(stderr.String(), "pinned "+ref+" to sha256:") {
+		t.Errorf("convert did not say it pinned the base image: %s", stderr.String())
 	}
 	argsNix := string(testenv.ReadFile(t, out))
 	if !strings.Contains(argsNix, `ref = "`+ref+`";`) || !strings.Contains(argsNix, "hash = \"sha256-") {

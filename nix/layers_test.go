@@ -22,18 +22,24 @@ import (
 )
 
 // layeredDir writes a kernel of size random bytes (new to the store on
-// every run) behind the ident of a little-endian ELF64 executable for
-// x86_64, so that the image's architecture check sees an amd64 kernel on
-// every run rather than whatever machine the random bytes name, and a
-// config file holding conf into a new directory.
+// every run) behind the 64-byte header of a little-endian ELF64
+// executable for x86_64, so that the image's architecture check sees an
+// amd64 kernel on every run rather than whatever machine the random bytes
+// name, and a config file holding conf into a new directory. The whole
+// header is fixed, not only the ident: pkg/arch looks for an arm64
+// Image's magic at offset 56 before it looks at the ELF magic, and random
+// bytes there would name arm64 once in 2^32 runs.
 func layeredDir(t testing.TB, size int, conf string) string {
 	t.Helper()
 	dir := t.TempDir()
 	kernel := make([]byte, size)
 	rand.Read(kernel)
 	// e_ident: magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT, padding;
-	// e_type ET_EXEC; e_machine EM_X86_64 (62).
-	copy(kernel, "\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00")
+	// e_type ET_EXEC; e_machine EM_X86_64 (62); the rest of the header
+	// zero.
+	header := make([]byte, 64)
+	copy(header, "\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00")
+	copy(kernel, header)
 	if err := os.WriteFile(filepath.Join(dir, "kernel"), kernel, 0o755); err != nil {
 		t.Fatal(err)
 	}

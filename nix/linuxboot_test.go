@@ -29,7 +29,9 @@ func TestLinuxBootExample(t *testing.T) {
 	root := testenv.ModuleRoot(t)
 	work := t.TempDir()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	// Built and booted in 15 s here at a load average of 8; the bound is
+	// only when the test gives up on a boot that hangs.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "examples", "linux-boot", "boot.sh"))
 	cmd.Env = append(os.Environ(), "WORK="+work, "KERNEL="+kernel, "BUNIX="+testenv.Bunix(t), "GO="+goTool, "ACCEL=tcg")
@@ -37,7 +39,7 @@ func TestLinuxBootExample(t *testing.T) {
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		t.Fatalf("boot.sh did not finish within 150s:\n%s", out)
+		t.Fatalf("boot.sh did not finish within 5m:\n%s", out)
 	}
 	if err != nil {
 		t.Fatalf("boot.sh: %v\n%s", err, out)

@@ -28,7 +28,9 @@ func TestLinuxMultiarchExample(t *testing.T) {
 	root := testenv.ModuleRoot(t)
 	work := t.TempDir()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Second)
+	// Built and booted both in 42 s here at a load average of 8; the
+	// bound is only when the test gives up on a boot that hangs.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(root, "examples", "linux-multiarch", "boot.sh"))
 	cmd.Env = append(os.Environ(), "WORK="+work, "KERNEL_AMD64="+amd64, "KERNEL_ARM64="+arm64, "BUNIX="+testenv.Bunix(t), "GO="+goTool)
@@ -36,7 +38,7 @@ func TestLinuxMultiarchExample(t *testing.T) {
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		t.Fatalf("boot.sh did not finish within 300s:\n%s", out)
+		t.Fatalf("boot.sh did not finish within 10m:\n%s", out)
 	}
 	if err != nil {
 		t.Fatalf("boot.sh: %v\n%s", err, out)

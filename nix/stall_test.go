@@ -19,12 +19,16 @@ func TestPullImageStall(t *testing.T) {
 	host, digest, layer := testenv.StallingRegistry(t, "unikraft/stall", strconv.FormatInt(time.Now().UnixNano(), 10))
 	ref := host + "/unikraft/stall:1"
 
-	t.Setenv("BUNIX_REGISTRY_TIMEOUT", "1s")
+	// Every request before the stalled blob must be answered within it,
+	// by a server in this process while the package's other builds load
+	// the machine: 3 s, not 1 s, so that a late answer is never taken for
+	// the stall.
+	t.Setenv("BUNIX_REGISTRY_TIMEOUT", "3s")
 	root := testenv.ModuleRoot(t)
 	expr := fmt.Sprintf(`(import %s/nix/lib.nix).pullImage { ref = %q; digest = %q; hash = %q; bunix = %s; }`,
 		root, ref, digest, "sha256-"+strings.Repeat("A", 43)+"=", testenv.Bunix(t))
 	_, stderr, err := testenv.NixBuild(t, root, "--expr", expr)
-	want := "registry " + host + " sent nothing for 1s while reading GET the blob " + layer
+	want := "registry " + host + " sent nothing for 3s while reading GET the blob " + layer
 	if err == nil || !strings.Contains(stderr, want) {
 		t.Errorf("nix-build of pullImage on a stalling registry: %v\n%s\nwant %q", err, stderr, want)
 	}

@@ -13,7 +13,10 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/compression"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
@@ -81,6 +84,11 @@ func TestBaseBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := t.TempDir()
+			// A TMPDIR of its own, where the pulled base goes: the
+			// system's is shared with the packages go test runs beside
+			// this one, whose builds pull bases there too.
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
 			arch := ""
 			if tc.arch != "" {
 				arch = `"architecture":"` + tc.arch + `",`
@@ -99,7 +107,7 @@ func TestBaseBadInput(t *testing.T) {
 			if _, err := os.Lstat(out); err == nil {
 				t.Error("out.tar was written")
 			}
-			if left, _ := filepath.Glob(filepath.Join(os.TempDir(), ".bunix-base-*")); len(left) > 0 {
+			if left, _ := filepath.Glob(filepath.Join(tmp, ".bunix-base-*")); len(left) > 0 {
 				t.Errorf("pulled bases left behind: %v", left)
 			}
 		})
@@ -178,5 +186,56 @@ func TestBaseHashChecked(t *testing.T) {
 				t.Error("out.tar was written")
 			}
 		})
+	}
+}
+
+// TestBaseCommandChecked: a base whose command (the guest's, when the
+// description gives none) holds a line break or a NUL byte is refused as
+// the description's own cmd would be, naming the base and the word; with
+// a cmd of its own the description builds. Before, the base's command
+// went into the image unchecked.
+func TestBaseCommandChecked(t *testing.T) {
+	_, base := testenv.BaseImage(t, compression.None, "")
+	for _, tc := range []struct {
+		cmd  []string
+		want string
+	}{
+		{[]string{"-c", "a\nb"}, "command, word 2: must be one line"},
+		{[]string{"a\x00b"}, "command, word 1: must not contain a NUL byte"},
+	} {
+		cf, err := base.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.Config.Cmd = tc.cmd
+		// A catalog image as kraft pkg writes it: no cmdline label, so
+		// the Entrypoint and Cmd are the guest's command.
+		delete(cf.Config.Labels, "com.urunc.unikernel.cmdline")
+		img, err := mutate.ConfigFile(base, cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := t.TempDir()
+		lp, err := layout.Write(filepath.Join(d, "base"), empty.Index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lp.AppendImage(img, layout.WithPlatform(v1.Platform{OS: "qemu", Architecture: "amd64"})); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(d, "out.tar")
+		os.WriteFile(filepath.Join(d, "args.json"), []byte(`{"name":"x","from":"`+string(lp)+`"}`), 0o644)
+		code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(d, "args.json"), "-o", out)
+		if code != exitBadInput || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, string(lp)) {
+			t.Errorf("Cmd %q: exit %d, stderr %s; want exit 2 saying %q", tc.cmd, code, stderr, tc.want)
+		}
+		if _, err := os.Lstat(out); err == nil {
+			t.Errorf("Cmd %q: out.tar was written", tc.cmd)
+		}
+		os.WriteFile(filepath.Join(d, "args.json"), []byte(`{"name":"x","from":"`+string(lp)+`","cmd":["-c","/etc/app.conf"]}`), 0o644)
+		if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(d, "args.json"), "-o", out); code != 0 {
+			t.Errorf("Cmd %q, replaced: exit %d: %s", tc.cmd, code, stderr)
+		}
 	}
 }

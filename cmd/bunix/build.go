@@ -20,6 +20,7 @@ func newBuild(getenv func(string) string) *cobra.Command {
 		"bunix build -o image.tar && docker load < image.tar",
 		"bunix build examples/unikraft-initrd/args.nix -o - | docker load",
 		"bunix build --format oci-archive -o image.tar --sbom image.spdx.json")
+	cmd.Annotations = map[string]string{afterSignal: outputKept}
 	cmd.RunE = func(cmd *cobra.Command, argv []string) error {
 		file, err := argsFile(cmd, argv, file)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -91,18 +92,21 @@ func TestNetworkFailuresExit1(t *testing.T) {
 	}
 }
 
-// TestRegistryStallExits1: with BUNIX_REGISTRY_TIMEOUT=300ms, inspect,
+// TestRegistryStallExits1: with BUNIX_REGISTRY_TIMEOUT=2s, inspect,
 // prefetch, convert (a FROM image), validate and build (a from image)
 // and nix-pull (the pull of nix-build's pullImage) on a registry
 // that stops sending mid-layer, and push to one that never answers, fail
 // (exit 1) naming the registry and what was being read; a bad value of
-// the variable is bad input (exit 2) for each command.
+// the variable is bad input (exit 2) for each command. Every request but
+// the stalled one must be answered within the timeout, by a loopback
+// server in this process on a loaded CI machine: 2 s, not 300 ms, so that
+// a late answer never shows as a stall of the wrong request.
 func TestRegistryStallExits1(t *testing.T) {
 	host, digest, _ := testenv.StallingRegistry(t, "urunc/stall", "")
 	ref := host + "/urunc/stall:1"
-	env := map[string]string{"BUNIX_REGISTRY_TIMEOUT": "300ms"}
+	env := map[string]string{"BUNIX_REGISTRY_TIMEOUT": "2s"}
 	out := filepath.Join(t.TempDir(), "out")
-	pullEnv := map[string]string{"BUNIX_REGISTRY_TIMEOUT": "300ms", "ref": ref, "digest": digest, "architecture": "amd64", "out": out}
+	pullEnv := map[string]string{"BUNIX_REGISTRY_TIMEOUT": "2s", "ref": ref, "digest": digest, "architecture": "amd64", "out": out}
 	cf := filepath.Join(t.TempDir(), "Containerfile")
 	os.WriteFile(cf, []byte("FROM "+ref+"\nLABEL com.urunc.unikernel.hypervisor=qemu\n"), 0o644)
 	js := filepath.Join(t.TempDir(), "args.json")
@@ -119,7 +123,7 @@ func TestRegistryStallExits1(t *testing.T) {
 		{pullEnv, []string{"nix-pull"}},
 	} {
 		code, stdout, stderr := cli(t, tc.env, tc.argv...)
-		if code != exitFailure || stdout != "" || !strings.Contains(stderr, "registry "+host+" sent nothing for 300ms while reading GET the blob sha256:") || !strings.Contains(stderr, "BUNIX_REGISTRY_TIMEOUT") {
+		if code != exitFailure || stdout != "" || !strings.Contains(stderr, "registry "+host+" sent nothing for 2s while reading GET the blob sha256:") || !strings.Contains(stderr, "BUNIX_REGISTRY_TIMEOUT") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %s", tc.argv, code, stdout, stderr)
 		}
 	}
@@ -131,7 +135,7 @@ func TestRegistryStallExits1(t *testing.T) {
 	dir := project(t)
 	image := buildFormat(t, dir, "oci-archive")
 	code, _, stderr := cli(t, env, "push", "--insecure", image, silent+"/urunc/x:1")
-	if code != exitFailure || !strings.Contains(stderr, "registry "+silent+" sent nothing for 300ms while waiting for an answer to") {
+	if code != exitFailure || !strings.Contains(stderr, "registry "+silent+" sent nothing for 2s while waiting for an answer to") {
 		t.Errorf("push to a registry that never answers: exit %d, stderr %s", code, stderr)
 	}
 
@@ -191,10 +195,10 @@ func TestRedirectLoopExits1(t *testing.T) {
 	}
 }
 
-// TestPrefetchFileIsNoReference: prefetch of a path (one that exists, or
-// one that looks like a path) is bad input (exit 2), as inspect has it,
-// and no registry is asked: the bunix binary sends every HTTPS request to
-// a proxy that records them.
+// TestPrefetchFileIsNoReference: prefetch or verify of a path, or a push
+// to one (one that exists, or one that looks like a path), is bad input (exit 2), as inspect
+// has it, and no registry is asked: the bunix binary sends every HTTPS
+// request to a proxy that records them.
 func TestPrefetchFileIsNoReference(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -215,18 +219,22 @@ func TestPrefetchFileIsNoReference(t *testing.T) {
 	bin := filepath.Join(testenv.Bunix(t), "bin", "bunix")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "image.tar"), nil, 0o644)
-	for _, arg := range []string{"/dev/zero", "./missing", "../x:1", "image.tar", "."} {
-		cmd := exec.Command(bin, "prefetch", arg)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "HTTPS_PROXY=http://"+l.Addr().String(), "NO_PROXY=")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		cmd.Run()
-		if code := cmd.ProcessState.ExitCode(); code != exitBadInput || !strings.Contains(stderr.String(), "it is a file path") {
-			t.Errorf("prefetch %s: exit %d, stderr %s", arg, code, stderr.String())
+	_, pub := pkcs8Key(t, dir, "key")
+	for _, command := range [][]string{{"prefetch"}, {"verify", "--key", pub}, {"push", "image.tar"}} {
+		for _, arg := range []string{"/dev/zero", "./missing", "../x:1", "image.tar", "."} {
+			argv := append(slices.Clip(command), arg)
+			cmd := exec.Command(bin, argv...)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "HTTPS_PROXY=http://"+l.Addr().String(), "NO_PROXY=")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != exitBadInput || !strings.Contains(stderr.String(), "it is a file path") {
+				t.Errorf("%v: exit %d, stderr %s", argv, code, stderr.String())
+			}
 		}
 	}
 	if n := asked.Load(); n != 0 {
-		t.Errorf("prefetch of a path asked the network %d times", n)
+		t.Errorf("prefetch, verify or push of a path asked the network %d times", n)
 	}
 }

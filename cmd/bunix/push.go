@@ -21,6 +21,13 @@ func newPush(getenv func(string) string) *cobra.Command {
 		"bunix build -o - | bunix push - registry.example.com/urunc/redis:test",
 		"COSIGN_PASSWORD=... bunix push --sign-key cosign.key --sbom result-sbom result registry.example.com/urunc/redis:1.0")
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
+		// A destination that is a file path is a mistake (push is not a
+		// copy), though a registry might resolve it: ./out.tar would go
+		// to the host ".", out.tar to Docker Hub as docker.io/library/out.tar.
+		dest, err := registry.RefOnly(a[1])
+		if err != nil {
+			return usageError{fmt.Errorf("push: %w", err)}
+		}
 		opts, err := registryOptions(getenv, insecure)
 		if err != nil {
 			return err
@@ -42,7 +49,7 @@ func newPush(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return usageError{err}
 		}
-		d, err := source.Push(cmd.Context(), a[0], a[1], stdin, opts...)
+		d, err := source.Push(cmd.Context(), a[0], dest, stdin, opts...)
 		if err != nil {
 			return userFault(err)
 		}

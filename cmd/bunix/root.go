@@ -33,6 +33,17 @@ var version = "dev"
 // usageError marks a command-line mistake.
 type usageError struct{ error }
 
+// afterSignal is the annotation of a command that says, after "stopped
+// by SIGNAL", what the signal left behind: only a command that writes a
+// file or boots a guest has something to say.
+const afterSignal = "bunix/after-signal"
+
+// Notes for afterSignal.
+const (
+	outputKept   = "what was at the output is left as it was"
+	guestStopped = "the guest was stopped"
+)
+
 // signalError is the cause of a context cancelled by a signal.
 type signalError struct{ sig syscall.Signal }
 
@@ -54,13 +65,17 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
 	var se signalError
 	if errors.As(context.Cause(ctx), &se) {
-		fmt.Fprintf(stderr, "bunix: %v; what was at the output is left as it was\n", se)
+		note := ""
+		if cmd != nil && cmd.Annotations[afterSignal] != "" {
+			note = "; " + cmd.Annotations[afterSignal]
+		}
+		fmt.Fprintf(stderr, "bunix: %v%s\n", se, note)
 		return 128 + int(se.sig)
 	}
 	// A joined error is one problem per line.

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/nubificus/bunix/pkg/image"
 	bunixrun "github.com/nubificus/bunix/pkg/run"
@@ -26,6 +25,7 @@ func newRun(getenv func(string) string) *cobra.Command {
 		"bunix run --platform linux/arm64 index.tar",
 		"bunix run --insecure 127.0.0.1:5000/urunc/hello:latest")
 	cmd.Flags().SetInterspersed(false)
+	cmd.Annotations = map[string]string{afterSignal: guestStopped}
 	cmd.RunE = func(cmd *cobra.Command, a []string) error {
 		var err error
 		o.Image = a[0]
@@ -49,7 +49,9 @@ func newRun(getenv func(string) string) *cobra.Command {
 			}
 		}
 		lookup := func(k string) (string, bool) { v := getenv(k); return v, v != "" }
-		if o.Process.Env, err = bunixrun.ParseEnv(env, envFiles, lookup, os.ReadFile); err != nil {
+		if o.Process.Env, err = bunixrun.ParseEnv(env, envFiles, lookup, func(name string) ([]byte, error) {
+			return bunixrun.ReadEnvFile(cmd.Context(), name)
+		}); err != nil {
 			return usageError{err}
 		}
 		for _, p := range ports {
@@ -58,6 +60,11 @@ func newRun(getenv func(string) string) *cobra.Command {
 				return usageError{err}
 			}
 			o.Ports = append(o.Ports, port)
+		}
+		if !rm {
+			// docker run keeps a stopped container without --rm; bunix run
+			// has nothing it could keep that a later command would use.
+			return usageError{fmt.Errorf("--rm=false: bunix run always removes what it unpacked when the guest stops; drop the flag")}
 		}
 		if o.Arch, err = bunixrun.ParsePlatform(platform); err != nil {
 			return usageError{err}
@@ -90,7 +97,7 @@ func newRun(getenv func(string) string) *cobra.Command {
 	f.StringVar(&o.Accel, "accel", "", "kvm or tcg (default: kvm when /dev/kvm works, else tcg)")
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop the guest after this long, e.g. 2m (default: never)")
 	f.BoolVar(&insecure, "insecure", false, "talk plain HTTP to the registry")
-	f.BoolVar(&rm, "rm", true, "remove what the run unpacked when it ends (always: nothing is left behind)")
+	f.BoolVar(&rm, "rm", true, "remove what the run unpacked when it ends (always: --rm=false is refused)")
 	f.StringVar(&release, "urunc", urunc.DefaultReleaseName, "the urunc release whose ways the run follows: "+orList(urunc.ReleasedNames())+", or main")
 	completeFlag(cmd, "urunc", completeWords(func(*cobra.Command) []string { return urunc.ReleaseNames() }))
 	completeFlag(cmd, "accel", completeWords(func(*cobra.Command) []string { return []string{bunixrun.AccelKVM, bunixrun.AccelTCG} }))

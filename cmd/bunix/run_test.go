@@ -81,13 +81,22 @@ func TestRunRefuses(t *testing.T) {
 	if code, _, stderr := cli(t, nil, "build", "-f", filepath.Join(dir, "args.json"), "-o", img); code != 0 {
 		t.Fatalf("build: exit %d: %s", code, stderr)
 	}
+	big := filepath.Join(dir, "big.env")
+	os.WriteFile(big, []byte(strings.Repeat("A=1\n", 1<<19)), 0o644) // 2 MiB
 	for _, c := range []struct {
 		argv []string
 		want string
 	}{
 		{[]string{"run"}, "requires at least 1 arg"},
+		{[]string{"run", "--dry-run", "--env-file", big, img}, "--env-file " + big + ": more than 1 MiB"},
 		{[]string{"run", "-p", "80:http", img}, `-p "80:http": want HOST:GUEST`},
 		{[]string{"run", "-m", "1k", img}, `--memory "1k": at least 16m`},
+		{[]string{"run", "-m", "512gm", img}, `--memory "512gm": want a size such as 512m or 1g`},
+		{[]string{"run", "-m", "1mg", img}, `--memory "1mg": want a size such as 512m or 1g`},
+		{[]string{"run", "-m", "2t", img}, `--memory "2t": more than 1t`},
+		{[]string{"run", "-m", "99999999999999999999g", img}, `--memory "99999999999999999999g": more than 1t`},
+		{[]string{"run", "--timeout", "-1s", img}, `--timeout -1s: want a positive duration`},
+		{[]string{"run", "-p", "8080:80", "-p", "8080:81", img}, `-p 8080:81: host port 8080 is already forwarded (to 80)`},
 		{[]string{"run", "--accel", "hvf", img}, `--accel "hvf": want kvm or tcg`},
 		{[]string{"run", "--env", "=x", img}, `--env "=x": want KEY=VALUE`},
 		{[]string{"run", filepath.Join(dir, "missing.tar")}, "no such file"},
@@ -97,6 +106,13 @@ func TestRunRefuses(t *testing.T) {
 		code, stdout, stderr := cli(t, nil, c.argv...)
 		if code != exitBadInput || stdout != "" || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 saying %q", c.argv, code, stdout, stderr, c.want)
+		}
+	}
+	// A TMPDIR that is a file is as much the user's as one that is missing.
+	for _, tmp := range []string{img, "/dev/null", filepath.Join(dir, "missing")} {
+		code, stdout, stderr := cli(t, map[string]string{"TMPDIR": tmp}, "run", "--dry-run", img)
+		if code != exitBadInput || stdout != "" || !strings.Contains(stderr, "making the run's private directory") {
+			t.Errorf("TMPDIR=%s: exit %d, stdout %q, stderr %q; want exit 2", tmp, code, stdout, stderr)
 		}
 	}
 }

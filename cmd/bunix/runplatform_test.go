@@ -15,7 +15,8 @@ import (
 // TestRunPlatform: bunix run --platform picks the entry of an index and
 // gives urunc's command line for its architecture: qemu-system-aarch64
 // with -M virt and console=ttyAMA0 for linux/arm64, under TCG on a machine
-// of another architecture; an unknown platform, and KVM for another
+// of another architecture (linux/arm64/v8, as docker prints it, is the
+// same platform); an unknown platform or variant, and KVM for another
 // machine's guest, exit 2.
 func TestRunPlatform(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"kernel": "placeholder kernel", "init": "placeholder init"})
@@ -40,6 +41,7 @@ func TestRunPlatform(t *testing.T) {
 	}{
 		{"linux/arm64", []string{"qemu-system-aarch64 -m 256M ", " -M virt -kernel ", "-append 'panic=-1 console=ttyAMA0 root=/dev/ram0 rw ", "rdinit=/init -- hi from arm64"}, ""},
 		{"linux/aarch64", []string{"qemu-system-aarch64 ", "rdinit=/init -- hi from arm64"}, ""},
+		{"linux/arm64/v8", []string{"qemu-system-aarch64 ", "rdinit=/init -- hi from arm64"}, ""},
 		{"linux/amd64", []string{"qemu-system-x86_64 -m 256M ", "-append 'panic=-1 console=ttyS0 root=/dev/ram0 rw ", "rdinit=/init -- hi from amd64"}, " -M virt"},
 	} {
 		code, stdout, stderr := cli(t, nil, "run", "--dry-run", "--platform", tc.platform, index)
@@ -68,6 +70,9 @@ func TestRunPlatform(t *testing.T) {
 	}{
 		{[]string{"run", "--dry-run", "--platform", "linux/riscv64", index}, `--platform "linux/riscv64": want linux/amd64 or linux/arm64`},
 		{[]string{"run", "--dry-run", "--platform", "arm64", index}, `--platform "arm64": want linux/amd64 or linux/arm64`},
+		{[]string{"run", "--dry-run", "--platform", "linux/arm64/v7", index}, `--platform "linux/arm64/v7": want linux/amd64 or linux/arm64 (or linux/arm64/v8)`},
+		{[]string{"run", "--dry-run", "--platform", "linux/amd64/", index}, `--platform "linux/amd64/": want`},
+		{[]string{"run", "--dry-run", "--rm=false", index}, "--rm=false: bunix run always removes what it unpacked"},
 		{[]string{"run", "--dry-run", "--accel", "kvm", "--platform", other, index}, "--accel kvm: a " + other + " guest cannot use KVM on this " + runtime.GOARCH + " machine: use --accel tcg"},
 	} {
 		code, stdout, stderr := cli(t, nil, c.argv...)

@@ -21,6 +21,7 @@ func newInit() *cobra.Command {
 		"bunix init",
 		`bunix init --type unikraft --hypervisor qemu --binary ./kernel --cmdline "/chttp" --env PORT=8080`,
 		"bunix init --type rumprun --hypervisor hvt --binary ./redis.hvt --flake")
+	cmd.Annotations = map[string]string{afterSignal: outputKept}
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if missing := a.Missing(); len(missing) > 0 {
 			if !progress.IsTerminal(os.Stdin) {
@@ -67,9 +68,10 @@ func newConvert(getenv func(string) string) *cobra.Command {
 	cmd := command("convert FILE", "Turn a bunnyfile or a pun/bunny Containerfile into an args.nix", exactArgs(1),
 		"bunix convert Containerfile -o args.nix",
 		"bunix convert bunnyfile --name urunc/redis --tag test")
+	cmd.Annotations = map[string]string{afterSignal: outputKept}
 	cmd.RunE = func(cmd *cobra.Command, argv []string) error {
 		pinned := func(ref string, b scaffold.Base) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned the base %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
+			fmt.Fprintf(cmd.ErrOrStderr(), "bunix: convert: pinned %s to %s (its digest today), hash %s\n", ref, b.Digest, b.Hash)
 		}
 		ropts, err := registryOptions(getenv, insecure)
 		if err != nil {

@@ -114,7 +114,7 @@ func TestConvertReadsRegularFilesOnly(t *testing.T) {
 		{filepath.Join(dir, "missing"), "no such file"},
 	} {
 		var stderr string
-		code := testenv.Within(t, 5*time.Second, "convert "+tc.file, func() (code int) {
+		code := testenv.Within(t, time.Minute, "convert "+tc.file, func() (code int) {
 			code, _, stderr = cli(t, nil, "convert", tc.file)
 			return code
 		})

@@ -237,7 +237,7 @@ func TestSignBadInput(t *testing.T) {
 		{[]string{"verify", "--key", key, ref}, "never the private one"},
 		{[]string{"verify", "--key", pub, "Not A Ref"}, "not a valid image reference"},
 		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", img}, "is where the image goes (-o): give --sbom another path"},
-		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", filepath.Join(dir, "kernel")}, "give --sbom another path"},
+		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", filepath.Join(dir, "kernel")}, "which the build reads: writing the SBOM there would destroy it; give --sbom another path"},
 		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", "-"}, "the SBOM goes to a file, not standard output"},
 	} {
 		code, _, stderr := cli(t, nil, tc.argv...)

@@ -23,11 +23,17 @@ func newVerify(getenv func(string) string) *cobra.Command {
 		if err != nil {
 			return usageError{fmt.Errorf("verify: --key: %w", err)}
 		}
+		// A file path is not a reference, though a registry might resolve
+		// it (img.tar would go to Docker Hub as docker.io/library/img.tar).
+		ref, err := registry.RefOnly(a[0])
+		if err != nil {
+			return usageError{fmt.Errorf("verify: %w", err)}
+		}
 		opts, err := registryOptions(getenv, insecure)
 		if err != nil {
 			return err
 		}
-		d, err := registry.Verify(cmd.Context(), a[0], key, opts...)
+		d, err := registry.Verify(cmd.Context(), ref, key, opts...)
 		if err != nil {
 			// A REF that does not parse or names no image is bad input; a
 			// signature that fails is exit 1.

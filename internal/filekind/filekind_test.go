@@ -63,7 +63,7 @@ func TestReadRegular(t *testing.T) {
 	}
 	fifo := filepath.Join(dir, "fifo")
 	testenv.Mkfifo(t, fifo)
-	err := testenv.Within(t, 5*time.Second, "ReadRegular of a FIFO", func() error { _, err := ReadRegular(fifo, 10); return err })
+	err := testenv.Within(t, time.Minute, "ReadRegular of a FIFO", func() error { _, err := ReadRegular(fifo, 10); return err })
 	var nr *NotRegularError
 	if !errors.As(err, &nr) || nr.Mode&fs.ModeNamedPipe == 0 || nr.Error() != fifo+" is a named pipe (FIFO), not a regular file" {
 		t.Errorf("FIFO: %v", err)

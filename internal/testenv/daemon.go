@@ -16,6 +16,11 @@ import (
 // ready.
 const readyPollInterval = 50 * time.Millisecond
 
+// portAttempts is how many free ports a daemon on a TCP port (a registry,
+// sshd) is started on before giving up, should another process take each
+// between the moment it is picked and the moment the daemon listens.
+const portAttempts = 5
+
 // daemon is a server process started for tests: its command, and the
 // temporary directory that holds its log and everything else it writes.
 // Docker, RegistryServer and ContainerdServer embed one.

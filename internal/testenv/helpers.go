@@ -11,7 +11,10 @@ import (
 
 // Within returns what f returns, failing t if f has not returned after d:
 // for a call that must not block, on a FIFO say. what names the call in
-// the failure.
+// the failure. For a call that, broken, blocks for ever, d is only when
+// the test gives up: a minute, which no loaded machine takes for a call
+// that returns at once. Where d must tell a slow call from a quick one,
+// leave the slow one many times d.
 func Within[T any](t testing.TB, d time.Duration, what string, f func() T) T {
 	t.Helper()
 	done := make(chan T, 1)

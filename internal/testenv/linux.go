@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -83,6 +84,14 @@ func fetchKernel(meta, aptGet, aptCache, dpkgDeb string) (string, error) {
 		return "", fmt.Errorf("apt-cache depends %s names no linux-image package:\n%s", meta, out)
 	}
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("bunix-testenv-linux-%d", os.Getuid()), strings.ReplaceAll(pkg, ":", "_"))
+	// go test ./... runs packages' test binaries side by side, and three
+	// of them boot this kernel: one at a time looks and fetches, so that
+	// none removes or reads a download another is making.
+	unlock, err := lockFile(dir + ".lock")
+	if err != nil {
+		return "", fmt.Errorf("fetching %s: %w", pkg, err)
+	}
+	defer unlock()
 	if kernels := kernelsIn(filepath.Join(dir, "root")); len(kernels) == 1 {
 		return kernels[0], nil
 	}
@@ -108,6 +117,24 @@ func fetchKernel(meta, aptGet, aptCache, dpkgDeb string) (string, error) {
 		return "", fmt.Errorf("%s holds %d kernels (/boot/vmlinuz-*, /usr/lib/modules/*/vmlinuz), want 1", pkg, len(kernels))
 	}
 	return kernels[0], nil
+}
+
+// lockFile takes an exclusive lock on the file name, made (with its
+// directory) when missing, waiting for another process that holds it, and
+// returns what releases it. The lock goes with the process, should it die.
+func lockFile(name string) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", name, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // kernelsIn returns the kernels in the tree root: /boot/vmlinuz-* (Debian

@@ -29,10 +29,6 @@ const (
 	// registryStopTimeout bounds the wait for a registry to exit on SIGTERM
 	// before it gets SIGKILL.
 	registryStopTimeout = 10 * time.Second
-	// registryPortAttempts is how many free ports a registry is started on
-	// before giving up, should another process take each between the
-	// moment it is picked and the moment the registry listens.
-	registryPortAttempts = 5
 	// registryRequestTimeout bounds one HTTP request to a registry.
 	registryRequestTimeout = 30 * time.Second
 )
@@ -192,7 +188,7 @@ func startRegistry(opts []RegistryOption, freePort func() (int, error)) (*Regist
 		if err == nil {
 			return r, nil
 		}
-		if attempt < registryPortAttempts && r.portTaken() {
+		if attempt < portAttempts && r.portTaken() {
 			// The registry has exited; its directory holds only the
 			// config, which command rewrites, and the log, which start
 			// truncates.

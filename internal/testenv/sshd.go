@@ -35,6 +35,13 @@ type SSHServer struct {
 // skips without, or fails under CI=true.
 func SSHD(t testing.TB, command string) *SSHServer {
 	t.Helper()
+	return startSSHD(t, command, freePort)
+}
+
+// startSSHD is SSHD on a port from freePort; it tries another port when
+// sshd finds its own taken.
+func startSSHD(t testing.TB, command string, freePort func() (int, error)) *SSHServer {
+	t.Helper()
 	RequireRoot(t, "sshd switches to the user it lets in, which only root may")
 	sshd := Require(t, "sshd")
 	keygen := Require(t, "ssh-keygen")
@@ -67,13 +74,46 @@ func SSHD(t testing.TB, command string) *SSHServer {
 	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), []byte(keys), 0o600); err != nil {
 		fail(err)
 	}
-	if s.Port, err = freePort(); err != nil {
-		fail(err)
+	// sshd wants its privilege separation directory, which Debian's
+	// service makes at start.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		fail(fmt.Errorf("making sshd's /run/sshd: %w", err))
 	}
-	fields := strings.Fields(string(host))
-	s.KnownHosts = filepath.Join(dir, "known_hosts")
+	// The port was free when picked; another process may take it before
+	// sshd listens (go test ./... runs other packages' servers and
+	// clients beside this one): sshd then exits, and starts again on
+	// another port.
+	for attempt := 1; ; attempt++ {
+		if s.Port, err = freePort(); err != nil {
+			fail(err)
+		}
+		if err := s.writeConfig(string(host)); err != nil {
+			fail(err)
+		}
+		if err := s.launch(exec.Command(sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config")), nil); err != nil {
+			t.Fatal(err)
+		}
+		err = s.waitReady(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 30*time.Second, s.listening)
+		if err == nil {
+			break
+		}
+		if attempt < portAttempts && s.portTaken() {
+			continue
+		}
+		s.shutdown(10 * time.Second)
+		t.Fatal(err)
+	}
+	stopAtCleanup(t, func() error { return s.shutdown(10 * time.Second) })
+	return s
+}
+
+// writeConfig writes, for s.Port, the known_hosts file naming the host
+// key hostPub (host.pub's line) and sshd's configuration.
+func (s *SSHServer) writeConfig(hostPub string) error {
+	fields := strings.Fields(hostPub)
+	s.KnownHosts = filepath.Join(s.dir, "known_hosts")
 	if err := os.WriteFile(s.KnownHosts, []byte(fmt.Sprintf("[127.0.0.1]:%d %s %s\n", s.Port, fields[0], fields[1])), 0o644); err != nil {
-		fail(err)
+		return err
 	}
 	config := fmt.Sprintf(`ListenAddress 127.0.0.1:%d
 HostKey %s
@@ -85,30 +125,37 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 AllowUsers root
-`, s.Port, filepath.Join(dir, "host"), filepath.Join(dir, "authorized_keys"))
-	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(config), 0o644); err != nil {
-		fail(err)
+`, s.Port, filepath.Join(s.dir, "host"), filepath.Join(s.dir, "authorized_keys"))
+	return os.WriteFile(filepath.Join(s.dir, "sshd_config"), []byte(config), 0o644)
+}
+
+// listening reports whether sshd has said it listens on s.Port, and then
+// whether a connection to the port is accepted. The log line tells this
+// sshd from another process that took the port first, which would accept
+// the connection as well.
+func (s *SSHServer) listening() bool {
+	log, err := os.ReadFile(s.logFile())
+	if err != nil || !strings.Contains(string(log), fmt.Sprintf("Server listening on 127.0.0.1 port %d.", s.Port)) {
+		return false
 	}
-	// sshd wants its privilege separation directory, which Debian's
-	// service makes at start.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		fail(fmt.Errorf("making sshd's /run/sshd: %w", err))
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), time.Second)
+	if err != nil {
+		return false
 	}
-	if err := s.launch(exec.Command(sshd, "-D", "-e", "-f", filepath.Join(dir, "sshd_config")), nil); err != nil {
-		t.Fatal(err)
+	c.Close()
+	return true
+}
+
+// portTaken reports whether sshd has exited because another process
+// listens on its port.
+func (s *SSHServer) portTaken() bool {
+	select {
+	case <-s.exited:
+	default:
+		return false
 	}
-	stopAtCleanup(t, func() error { return s.shutdown(10 * time.Second) })
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
-	if err := s.waitReady(addr, 30*time.Second, func() bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	log, err := os.ReadFile(s.logFile())
+	return err == nil && strings.Contains(string(log), "Address already in use")
 }
 
 // SSHOptions are the options of ssh that reach the server with its key,

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -404,10 +405,12 @@ func importProbe(t *testing.T, d *Docker) {
 	}
 }
 
-// waitLogs waits until the logs of container id hold want.
+// waitLogs waits until the logs of container id hold want, for up to two
+// minutes: a container starts in a second or two, and the bound is only
+// when the test gives up, far from what a loaded machine may take.
 func waitLogs(t *testing.T, d *Docker, id, want string) {
 	t.Helper()
-	for range 100 {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
 		logs, err := d.Run(t, "logs", id)
 		if err != nil {
 			t.Fatal(err)
@@ -597,6 +600,20 @@ func TestRegistryReadOnly(t *testing.T) {
 	}
 }
 
+// takenFirst is a port picker that first gives taken's port, then free
+// ones, each appended to picked.
+func takenFirst(taken net.Listener, picked *[]int) func() (int, error) {
+	return func() (int, error) {
+		if len(*picked) == 0 {
+			*picked = append(*picked, taken.Addr().(*net.TCPAddr).Port)
+			return (*picked)[0], nil
+		}
+		port, err := freePort()
+		*picked = append(*picked, port)
+		return port, err
+	}
+}
+
 func TestRegistryPortTaken(t *testing.T) {
 	Require(t, "docker-registry")
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
@@ -605,15 +622,7 @@ func TestRegistryPortTaken(t *testing.T) {
 	}
 	defer taken.Close()
 	var picked []int
-	ports := func() (int, error) {
-		if len(picked) == 0 {
-			picked = append(picked, taken.Addr().(*net.TCPAddr).Port)
-			return picked[0], nil
-		}
-		port, err := freePort()
-		picked = append(picked, port)
-		return port, err
-	}
+	ports := takenFirst(taken, &picked)
 	r, err := startRegistry(nil, ports)
 	if err != nil {
 		t.Fatal(err)
@@ -628,6 +637,33 @@ func TestRegistryPortTaken(t *testing.T) {
 		t.Error(err)
 	}
 	assertStopped(t, &r.daemon, filepath.Base(r.dir))
+}
+
+// TestSSHDPortTaken: an sshd whose port another process listens on by the
+// time it starts (here a listener that accepts connections, which would
+// pass for sshd to a mere dial) is started again on another port.
+func TestSSHDPortTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var picked []int
+	ports := takenFirst(taken, &picked)
+	s := startSSHD(t, "true", ports)
+	if len(picked) != 2 || s.Port != picked[1] {
+		t.Fatalf("sshd on port %d after picking ports %v, want it on the second", s.Port, picked)
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	banner := make([]byte, 8)
+	if _, err := io.ReadFull(c, banner); err != nil || string(banner) != "SSH-2.0-" {
+		t.Errorf("port %d answers %q (%v), want sshd's banner", s.Port, banner, err)
+	}
 }
 
 // randomImage returns a random linux image of the host's architecture, with

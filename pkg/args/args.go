@@ -84,9 +84,11 @@ type Args struct {
 	badFields  []string
 	// urunitFrom names where Urunit was taken from, when SetUrunit set it.
 	urunitFrom string
-	// baseCommand says that the base image gives a command (an
-	// Entrypoint or Cmd) when the description gives none.
-	baseCommand bool
+	// baseCommand is the base image's command (its Entrypoint, then its
+	// Cmd), the image's when the description gives none; base names the
+	// base for messages.
+	baseCommand []string
+	base        string
 }
 
 // SetUrunc sets the urunc release the image is for, as the --urunc flag

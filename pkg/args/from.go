@@ -246,12 +246,13 @@ func (a *Args) SetsCommand() bool {
 // urunc settings a base image carries, by short key) as defaults: a key a
 // sets, in its short or full form, keeps a's value. useDMBlock and
 // mountRootfs count as one key. Messages about an inherited value say it
-// comes from base (its path or reference). hasCommand says that the base
-// has an Entrypoint or Cmd, which is the image's when a sets none: Resolve
-// then does not warn that the image has no command.
-func (a *Args) WithBaseSettings(settings map[string]string, base string, hasCommand bool) *Args {
+// comes from base (its path or reference). command is the base's
+// Entrypoint and Cmd, which is the image's when a sets none: Resolve then
+// does not warn that the image has no command, and checks its words as it
+// checks a's own.
+func (a *Args) WithBaseSettings(settings map[string]string, base string, command []string) *Args {
 	out := *a
-	out.baseCommand = hasCommand
+	out.baseCommand, out.base = command, base
 	out.Annotations = map[string]string{}
 	out.positions = maps.Clone(a.positions)
 	if out.positions == nil {

@@ -14,14 +14,16 @@ import (
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
-// loadWithin runs Load and fails the test if it has not returned in 10 s.
+// loadWithin runs Load and fails the test if it has not returned in a
+// minute: a Load that waits on a FIFO never returns, one that refuses it
+// takes milliseconds, and a loaded machine may take seconds.
 func loadWithin(t *testing.T, file string) (*Args, error) {
 	t.Helper()
 	type result struct {
 		a   *Args
 		err error
 	}
-	r := testenv.Within(t, 10*time.Second, "Load("+file+")", func() result {
+	r := testenv.Within(t, time.Minute, "Load("+file+")", func() result {
 		a, err := Load(context.Background(), file)
 		return result{a, err}
 	})

@@ -139,7 +139,20 @@ func (a *Args) process(c *collector, r *Resolved) {
 	} else if r.CommandField == "" && len(r.Cmd) > 0 {
 		r.CommandField = "cmd"
 	}
-	if r.Entrypoint == nil && r.Cmd == nil && !a.baseCommand {
+	if !given && !hasCmdline {
+		// The base's command is the guest's: a hostile or broken one is
+		// refused as the description's own would be.
+		for i, w := range a.baseCommand {
+			field := "from"
+			switch {
+			case strings.IndexByte(w, 0) >= 0:
+				c.add(field, w, "the base %s's command, word %d: must not contain a NUL byte; give cmd (or entrypoint) in the description", a.base, i)
+			case strings.ContainsAny(w, "\r\n"):
+				c.add(field, w, "the base %s's command, word %d: must be one line: urunc joins the process args into the guest's one-line command line; give cmd (or entrypoint) in the description", a.base, i)
+			}
+		}
+	}
+	if r.Entrypoint == nil && r.Cmd == nil && len(a.baseCommand) == 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s: no command: the image has no Entrypoint or Cmd, so `docker run` and podman refuse to start it (\"No command specified\") unless one is given, e.g. `docker run IMAGE /app`; set cmd (or annotations.cmdline) to give the guest its command line", a.File))
 	}
 }

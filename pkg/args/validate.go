@@ -258,33 +258,43 @@ func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
 }
 
 func (a *Args) reference(c *collector) string {
-	n := strings.TrimSpace(a.Name)
-	if n == "" {
-		c.add("name", a.Name, "must not be empty: it names the image, e.g. \"urunc/hello\"")
-		return ""
-	}
 	tag := a.Tag
 	if !a.present["tag"] {
 		tag = "latest"
 	}
-	repo, err := name.NewRepository(a.Name)
-	if err != nil {
-		c.add("name", a.Name, "not a valid image repository name: %s", errText(err))
-		return ""
-	}
-	if msg := checkPort(repo.RegistryStr()); msg != "" {
-		c.add("name", a.Name, "%s", msg)
-		return ""
-	}
-	if !tagValue.MatchString(tag) {
-		c.add("tag", tag, "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -")
-		return ""
-	}
-	if _, err := name.NewTag(a.Name + ":" + tag); err != nil {
-		c.add("tag", tag, "not a valid tag: %s", errText(err))
+	if field, msg := ReferenceProblem(a.Name, tag); msg != "" {
+		v := a.Name
+		if field == "tag" {
+			v = tag
+		}
+		c.add(field, v, "%s", msg)
 		return ""
 	}
 	return a.Name + ":" + tag
+}
+
+// ReferenceProblem says what is wrong with image and tag as an image's
+// name and tag, as the build checks them: the field ("name" or "tag") and
+// why, or "", "". bunix init and convert use it to refuse what the build
+// would refuse.
+func ReferenceProblem(image, tag string) (field, problem string) {
+	if strings.TrimSpace(image) == "" {
+		return "name", "must not be empty: it names the image, e.g. \"urunc/hello\""
+	}
+	repo, err := name.NewRepository(image)
+	if err != nil {
+		return "name", "not a valid image repository name: " + errText(err)
+	}
+	if msg := checkPort(repo.RegistryStr()); msg != "" {
+		return "name", msg
+	}
+	if !tagValue.MatchString(tag) {
+		return "tag", "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -"
+	}
+	if _, err := name.NewTag(image + ":" + tag); err != nil {
+		return "tag", "not a valid tag: " + errText(err)
+	}
+	return "", ""
 }
 
 // tagValue is the tag grammar of the Docker reference
@@ -429,24 +439,8 @@ func (a *Args) settings(c *collector) map[string]string {
 		if v == "" {
 			continue // empty means unset, as in the original bunix args.nix
 		}
-		if strings.TrimSpace(v) == "" {
-			c.add(field, v, "is only white space: leave it out or write \"\" to unset it")
-			continue
-		}
-		if strings.IndexByte(v, 0) >= 0 {
-			c.add(field, v, "must not contain a NUL byte")
-			continue
-		}
-		if strings.ContainsAny(v, "\r\n") {
-			c.add(field, v, "must be one line: urunc rejects line breaks")
-			continue
-		}
-		if err := checkValue(key, v); err != "" {
-			c.add(field, v, "%s", err)
-			continue
-		}
-		if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
-			c.add(field, v, "is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
+		if msg := AnnotationProblem(key, v); msg != "" {
+			c.add(field, v, "%s", msg)
 			continue
 		}
 		s[key] = v
@@ -487,6 +481,30 @@ func isReported(c *collector, field string) bool {
 func parseBool(s string) bool {
 	b, _ := strconv.ParseBool(s)
 	return b
+}
+
+// AnnotationProblem says what is wrong with v as the value of urunc's
+// annotation key (without the com.urunc.unikernel. prefix), or "": the
+// checks of one value that the build makes, so that convert can refuse a
+// label the build would refuse. An empty v means unset and passes.
+func AnnotationProblem(key, v string) string {
+	switch {
+	case v == "":
+		return ""
+	case strings.TrimSpace(v) == "":
+		return "is only white space: leave it out or write \"\" to unset it"
+	case strings.IndexByte(v, 0) >= 0:
+		return "must not contain a NUL byte"
+	case strings.ContainsAny(v, "\r\n"):
+		return "must be one line: urunc rejects line breaks"
+	}
+	if msg := checkValue(key, v); msg != "" {
+		return msg
+	}
+	if n := len(urunc.Prefix) + len(key) + len(v); n > MaxLabel {
+		return fmt.Sprintf("is %d bytes long, and with its label key %s%s %d: containerd refuses labels over %d bytes (key and value)", len(v), urunc.Prefix, key, n, MaxLabel)
+	}
+	return ""
 }
 
 // checkValue returns what is wrong with value v of key, or "".

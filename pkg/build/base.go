@@ -356,9 +356,10 @@ func (b *base) catalogDefaults(a *args.Args, note func(string)) *args.Args {
 	return a
 }
 
-// hasCommand reports whether the base gives the process a command.
-func (b *base) hasCommand() bool {
-	return len(b.img.Config.Entrypoint) > 0 || len(b.img.Config.Cmd) > 0
+// command is the command the base gives the process: its Entrypoint,
+// then its Cmd.
+func (b *base) command() []string {
+	return slices.Concat(b.img.Config.Entrypoint, b.img.Config.Cmd)
 }
 
 // check returns what is wrong with p, a path that no copy provides, as

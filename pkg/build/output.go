@@ -80,6 +80,10 @@ func checkOutput(out string, b *batch) (device bool, err error) {
 // directory when layout is true.
 func checkOutputFlag(out string, b *batch, layout bool, flag string) (device bool, err error) {
 	refuse := func(reason string) (bool, error) { return false, &output.Error{Path: out, Reason: reason} }
+	written := "the image"
+	if flag == "--sbom" {
+		written = "the SBOM"
+	}
 	if layout {
 		if err := image.CheckLayoutOutput(out); err != nil {
 			return refuse(outputReason(err))
@@ -109,7 +113,7 @@ func checkOutputFlag(out string, b *batch, layout bool, flag string) (device boo
 		}
 		switch {
 		case src == real, outInfo != nil && sameFile(outInfo, src):
-			return refuse(fmt.Sprintf("is %s, which the build reads: writing the image there would destroy it; give %s another path", s.what, flag))
+			return refuse(fmt.Sprintf("is %s, which the build reads: writing %s there would destroy it; give %s another path", s.what, written, flag))
 		case within(real, src) && !s.only:
 			return refuse(fmt.Sprintf("lies inside %s (%s), which the build reads: give %s a path outside it", s.what, src, flag))
 		case layout && within(src, real):
@@ -118,7 +122,7 @@ func checkOutputFlag(out string, b *batch, layout bool, flag string) (device boo
 	}
 	if outInfo != nil && outInfo.Mode().IsRegular() {
 		if what := b.hardLinked(outInfo); what != "" {
-			return refuse(fmt.Sprintf("is %s, which the build reads (a hard link to it): writing the image there would destroy it; give %s another path", what, flag))
+			return refuse(fmt.Sprintf("is %s, which the build reads (a hard link to it): writing %s there would destroy it; give %s another path", what, written, flag))
 		}
 	}
 	return false, nil

@@ -223,7 +223,7 @@ func prepare(ctx context.Context, descs []*args.Args, o *options) (*batch, error
 		}
 		setsCmd := a.SetsCommand()
 		if bs != nil {
-			a = a.WithBaseSettings(bs.settings(), bs.from.String(), bs.hasCommand())
+			a = a.WithBaseSettings(bs.settings(), bs.from.String(), bs.command())
 			a = bs.catalogDefaults(a, o.warn)
 		}
 		r, err := a.Resolve()

@@ -225,6 +225,17 @@ func openDockerArchive(tf *tarFile) (*File, error) {
 	if err != nil {
 		return nil, invalidf("reading the docker-archive: %w", err)
 	}
+	// ggcr takes the image's layers from the config's diffIDs and pairs
+	// them with manifest.json's Layers by position: were there more (or
+	// fewer) of those, the layers read would not be the ones the archive
+	// lists (inspect refused such an archive, run ran its first layers).
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, invalidf("reading the config %s: %w", clip(d.Config), err)
+	}
+	if len(cf.RootFS.DiffIDs) != len(d.Layers) {
+		return nil, invalidf("manifest.json lists %d layers, but the config %s lists %d diffIDs", len(d.Layers), clip(d.Config), len(cf.RootFS.DiffIDs))
+	}
 	return &File{Format: DockerArchive, Images: []v1.Image{img}, Names: [][]string{d.RepoTags}, Platforms: []*v1.Platform{nil}, Docker: &d, files: tf}, nil
 }
 

@@ -74,14 +74,16 @@ func layerDigest(t *testing.T, dir string, d v1.Descriptor) v1.Hash {
 	return m.Layers[0].Digest
 }
 
-// openQuickly opens p, failing t if that takes more than 5 seconds.
+// openQuickly opens p, failing t if that has not returned after a minute:
+// an open that waits on a FIFO never returns, one that refuses it takes
+// milliseconds, and a loaded machine may take seconds.
 func openQuickly(t *testing.T, p string) (*File, error) {
 	t.Helper()
 	type result struct {
 		f   *File
 		err error
 	}
-	r := testenv.Within(t, 5*time.Second, "Open("+p+")", func() result { f, err := Open(p); return result{f, err} })
+	r := testenv.Within(t, time.Minute, "Open("+p+")", func() result { f, err := Open(p); return result{f, err} })
 	return r.f, r.err
 }
 
@@ -356,4 +358,26 @@ func TestDockerArchiveAmbiguousMembers(t *testing.T) {
 			t.Errorf("%s: %v, want an InvalidError refusing %s as ambiguous", c.what, err, c.member)
 		}
 	}
+}
+
+// TestDockerArchiveLayerCount: a docker-archive whose manifest.json lists
+// more or fewer layers than its config has diffIDs is refused, naming
+// both counts; before, run unpacked the first layers and inspect refused.
+func TestDockerArchiveLayerCount(t *testing.T) {
+	for _, layers := range []string{`[]`, `["@layer","@layer"]`, `["@layer","@layer","@layer"]`} {
+		index := strings.Replace(seedDocker, `["@layer"]`, layers, 1)
+		f, err := openAssembled(true, []byte(index), nil, []byte(seedConfig), []byte("layer"))
+		if err == nil {
+			f.Close()
+		}
+		var ie *InvalidError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "but the config \"config.json\" lists 1 diffIDs") {
+			t.Errorf("Layers %s: %v, want an InvalidError naming the counts", layers, err)
+		}
+	}
+	f, err := openAssembled(true, []byte(seedDocker), nil, []byte(seedConfig), []byte("layer"))
+	if err != nil {
+		t.Fatalf("one layer, one diffID: %v", err)
+	}
+	f.Close()
 }

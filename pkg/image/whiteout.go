@@ -66,7 +66,18 @@ func applyLayer(tr *tar.Reader, files map[string]Type, entries *int) error {
 			continue
 		}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeLink:
+		case tar.TypeLink:
+			// A hard link is what it links to, an earlier entry; one to
+			// nothing the layers hold (a hostile /unikraft/bin/kernel
+			// linked to /etc/passwd) is no file, and containerd would
+			// fail to extract it.
+			target := path.Clean("/" + h.Linkname)
+			if t, ok := adds[target]; ok {
+				adds[p] = t
+			} else if t, ok := files[target]; ok {
+				adds[p] = t
+			}
+		case tar.TypeReg:
 			adds[p] = Regular
 		case tar.TypeDir:
 			adds[p] = Directory

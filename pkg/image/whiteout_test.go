@@ -35,6 +35,52 @@ func layerTar(t *testing.T, hs func(int) *tar.Header) *tar.Reader {
 	return tar.NewReader(pr)
 }
 
+// TestApplyLayerHardLinks: a hard link is the type of the earlier entry it
+// links to, in this layer or an earlier one; one to a path the layers do
+// not hold is no file (before, it counted as a regular file, and a base
+// whose kernel was a hard link to /etc/passwd built).
+func TestApplyLayerHardLinks(t *testing.T) {
+	files := map[string]Type{}
+	entries := 0
+	hs := []*tar.Header{
+		{Name: "a", Typeflag: tar.TypeReg, Mode: 0o644},
+		{Name: "s", Typeflag: tar.TypeSymlink, Linkname: "a"},
+	}
+	first := layerTar(t, func(i int) *tar.Header {
+		if i < len(hs) {
+			return hs[i]
+		}
+		return nil
+	})
+	if err := applyLayer(first, files, &entries); err != nil {
+		t.Fatal(err)
+	}
+	hs = []*tar.Header{
+		{Name: "b", Typeflag: tar.TypeReg, Mode: 0o644},
+		{Name: "to-b", Typeflag: tar.TypeLink, Linkname: "b"},
+		{Name: "to-a", Typeflag: tar.TypeLink, Linkname: "/a"},
+		{Name: "to-s", Typeflag: tar.TypeLink, Linkname: "s"},
+		{Name: "kernel", Typeflag: tar.TypeLink, Linkname: "/etc/passwd"},
+	}
+	second := layerTar(t, func(i int) *tar.Header {
+		if i < len(hs) {
+			return hs[i]
+		}
+		return nil
+	})
+	if err := applyLayer(second, files, &entries); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]Type{"/to-b": Regular, "/to-a": Regular, "/to-s": Symlink} {
+		if got, ok := files[p]; !ok || got != want {
+			t.Errorf("%s: %v (%v), want %v", p, got, ok, want)
+		}
+	}
+	if got, ok := files["/kernel"]; ok {
+		t.Errorf("/kernel, a hard link to /etc/passwd which no layer holds, is a %v", got)
+	}
+}
+
 // TestApplyLayerManyWhiteouts applies a layer of many files, then one of
 // as many whiteouts: half name files of the first, half name nothing. With
 // a look-up per whiteout per file it would not end.

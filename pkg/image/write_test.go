@@ -371,11 +371,15 @@ func TestWritePathLayoutDirectory(t *testing.T) {
 }
 
 // TestWriteCancelled: Write stops soon after its context is done, with the
-// cause as its error, however big the layer.
+// cause as its error, however big the layer. Soon is within 10 s: a write
+// of the 16 GiB file that ran on would take 30 s or more on the 2-core CI
+// machine (the CLI's oci-archive of a 16 GiB kernel took 34 s there), one
+// that stops takes a fraction of a second, and a loaded machine may
+// stretch that past the 1 s this test used to allow.
 func TestWriteCancelled(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "big")
 	f, _ := os.Create(p)
-	f.Truncate(4 << 30)
+	f.Truncate(16 << 30)
 	f.Close()
 	entries, err := FromPath(p, "/big")
 	if err != nil {
@@ -388,13 +392,11 @@ func TestWriteCancelled(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			time.AfterFunc(100*time.Millisecond, func() { cancel(stop) })
 			dir := t.TempDir()
-			start := time.Now()
-			err := WritePath(filepath.Join(dir, "out"), []*Image{img}, WithFormat(format), WithCompression(c), WithContext(ctx))
+			err := testenv.Within(t, 10*time.Second, fmt.Sprintf("a %s/%s write cancelled after 100 ms", format, c), func() error {
+				return WritePath(filepath.Join(dir, "out"), []*Image{img}, WithFormat(format), WithCompression(c), WithContext(ctx))
+			})
 			if !errors.Is(err, stop) {
 				t.Errorf("%s/%s: got %v", format, c, err)
-			}
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("%s/%s: took %v to stop", format, c, d)
 			}
 			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 				t.Errorf("%s/%s: left %v", format, c, ents)
@@ -420,7 +422,7 @@ func TestFIFOSource(t *testing.T) {
 	os.Remove(p)
 	testenv.Mkfifo(t, p)
 	img := &Image{Architecture: "amd64", Layers: []Layer{{Entries: []Entry{e}}}}
-	err := testenv.Within(t, 5*time.Second, "a write from a FIFO", func() error { return Write(io.Discard, []*Image{img}) })
+	err := testenv.Within(t, time.Minute, "a write from a FIFO", func() error { return Write(io.Discard, []*Image{img}) })
 	if err == nil || !strings.Contains(err.Error(), "changed while the image was written: it is now a named pipe (FIFO)") {
 		t.Errorf("got %v", err)
 	}

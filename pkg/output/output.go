@@ -1,8 +1,8 @@
 // Package output writes an output file so that it appears only once
 // complete and never replaces what bunix did not make: WriteFile checks
 // what is at the path (Check: nothing or a regular file is replaced, a
-// device or FIFO written through, a directory or a symlink to a file
-// refused with an *Error), writes to an unnamed file beside it (O_TMPFILE,
+// device or FIFO written through, a directory, a symlink to a file or a
+// write-protected file refused with an *Error), writes to an unnamed file beside it (O_TMPFILE,
 // or a hidden name removed on every way out), syncs it and renames it into
 // place (linkat, rename). TempFile is the scratch file of the same
 // plumbing, which leaves nothing behind however the process ends. It is
@@ -37,8 +37,9 @@ import (
 //   - a device, a FIFO or a socket, or a symlink to one (/dev/null,
 //     /dev/stdout on a pipe): the bytes are written through it, with no
 //     rename;
-//   - a directory, or a symlink to a regular file or a directory: refused,
-//     before anything is written. WriteFile does not guess which file a
+//   - a directory, a symlink to a regular file or a directory, or a
+//     regular file that may not be written (no write bit, or not
+//     writable by this user): refused, before anything is written. WriteFile does not guess which file a
 //     link was meant to replace (a Nix result link points into the
 //     read-only store).
 //
@@ -138,6 +139,10 @@ func Check(path string) (Kind, error) {
 	case m.IsRegular() && link:
 		target, _ := os.Readlink(path)
 		return 0, Refuse(path, "is a symlink to the file %s: bunix does not replace a file through a link; remove the link, or give the target's path (or - for standard output)", target)
+	case m.IsRegular() && (m.Perm()&0o222 == 0 || errors.Is(unix.Access(path, unix.W_OK), unix.EACCES)):
+		// A rename would replace it all the same, but write-protection is
+		// how a user says "keep this" (rm asks, cp refuses): so does bunix.
+		return 0, Refuse(path, "is write-protected (mode %04o): bunix does not replace a file it may not write; make it writable (chmod u+w) or give another path", m.Perm())
 	case m.IsRegular():
 		return File, nil
 	}

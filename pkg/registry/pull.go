@@ -323,7 +323,8 @@ func IsRefused(err error) bool {
 // pkg/source, which calls them), is the user's: what the registry refuses
 // (IsRefused: a reference that does not parse, no such image, credentials
 // wanted, no image for the architecture, an image that is not what it
-// claims to be), a missing file, a standard input over its limit
+// claims to be), a missing file (or a path that names none: a link loop,
+// a file where a directory should be, a name too long), a standard input over its limit
 // (*image.SpoolLimitError), or a bad value in the environment
 // (*EnvError). A network failure never is (IsNetworkFailure). It is the
 // one rule of every command that reads or writes a registry, and of the
@@ -334,7 +335,14 @@ func IsUserError(err error) bool {
 	}
 	var sl *image.SpoolLimitError
 	var ee *EnvError
-	return IsRefused(err) || errors.Is(err, fs.ErrNotExist) || errors.As(err, &sl) || errors.As(err, &ee)
+	return IsRefused(err) || errors.Is(err, fs.ErrNotExist) || badPath(err) || errors.As(err, &sl) || errors.As(err, &ee)
+}
+
+// badPath reports whether err says a path the user gave names no file for
+// another reason than its absence: a link loop, a file where a directory
+// should be, a name too long.
+func badPath(err error) bool {
+	return errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG)
 }
 
 // IsNetworkFailure reports whether err comes from the network rather than

@@ -29,13 +29,19 @@ import (
 	"github.com/nubificus/bunix/pkg/image"
 )
 
-// short is the timeout the stall tests give bunix.
-const short = 300 * time.Millisecond
+// short is the timeout the stall tests give bunix. Every request of a
+// test but the one that stalls goes to a loopback server in this process
+// and must be answered within it, on a CI machine whose two cores other
+// packages' tests keep busy: 300 ms was seen too little there (a request
+// answered late is a stall of the wrong request), 2 s is not.
+const short = 2 * time.Second
 
 // patience bounds each stall test: without the watchdog the request would
-// hang until this context ends, and fail with its error, not a stall.
+// hang until this context ends, and fail with its error, not a stall. It
+// is far above what the stalls add up to (TestRegistryNeverAnswers waits
+// out about nine of them).
 func patience(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -76,7 +82,7 @@ func wantStall(t *testing.T, err error, host, what string) {
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want a stall of %s", err, host)
 	}
-	if se.Registry != host || !strings.Contains(err.Error(), what) || !strings.Contains(err.Error(), "sent nothing for 300ms") || !strings.Contains(err.Error(), TimeoutEnv) {
+	if se.Registry != host || !strings.Contains(err.Error(), what) || !strings.Contains(err.Error(), "sent nothing for 2s") || !strings.Contains(err.Error(), TimeoutEnv) {
 		t.Errorf("err = %v, want it to name %s, %q, the timeout and %s", err, host, what, TimeoutEnv)
 	}
 	if IsRefused(err) {
@@ -234,14 +240,16 @@ func TestUploadIsNoStall(t *testing.T) {
 	inner := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPatch || r.Method == http.MethodPut {
-			// Take the upload slowly: 64 KiB every 50 ms.
+			// Take the upload slowly: 64 KiB every 100 ms, a twentieth of
+			// the timeout between pieces, and 3 s or more for the 2 MiB,
+			// longer than the timeout.
 			var buf bytes.Buffer
 			for {
 				n, err := io.CopyN(&buf, r.Body, 64<<10)
 				if n == 0 || err != nil {
 					break
 				}
-				time.Sleep(50 * time.Millisecond)
+				time.Sleep(100 * time.Millisecond)
 			}
 			r.Body = io.NopCloser(&buf)
 		}
@@ -265,8 +273,14 @@ func TestUploadIsNoStall(t *testing.T) {
 	}}
 	t.Cleanup(tr.CloseIdleConnections)
 	dir := randomLayout(t, 2<<20)
+	start := time.Now()
 	if _, err := Push(patience(t), dir, host+"/urunc/slow:1", Insecure(), WithTimeout(short), WithTransport(tr)); err != nil {
 		t.Errorf("a slow upload the registry keeps taking: %v", err)
+	}
+	// A lower bound the server's pauses guarantee, not a measure: the
+	// upload must have outlasted the timeout for the test to mean anything.
+	if took := time.Since(start); took <= short {
+		t.Errorf("the upload took %v, no longer than the timeout %v: the test shows nothing", took, short)
 	}
 }
 

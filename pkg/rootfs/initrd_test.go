@@ -179,7 +179,7 @@ func TestInitrdSourceFIFO(t *testing.T) {
 		if want := "reading " + p + " for /conf/redis.conf: " + p + " changed while the image was written: it is now a named pipe (FIFO), not the regular file planned"; err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("WriteInitrd(source now a FIFO) = %v, want %q", err, want)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("WriteInitrd blocked on a FIFO")
 	}
 }

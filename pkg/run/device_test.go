@@ -97,30 +97,33 @@ func deviceImage(t *testing.T, modules []string, files map[string]string, annota
 // and answers an HTTP request that the test sends to HOST on the host.
 func TestBootPublish(t *testing.T) {
 	img := deviceImage(t, netModules, nil, "", "/init", "serve")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	// The host port was free when picked; another process may take it
+	// before qemu binds it (go test ./... runs other packages' servers
+	// and clients beside this one). qemu then fails at once, and the run
+	// starts again on another port.
+	var port int
 	var stdout syncBuffer
 	var stderr bytes.Buffer
 	done := make(chan error, 1)
-	go func() {
-		done <- run.Run(context.Background(), run.Options{Image: img, Ports: []run.Port{{Host: uint16(port), Guest: 80}},
-			Accel: run.AccelTCG, Timeout: 3 * time.Minute, TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
-	}()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !strings.Contains(stdout.String(), "guest: listening on 10.0.2.15:80") {
-		select {
-		case err := <-done:
-			t.Fatalf("the run ended before the guest listened: %v\n%s\n%s", err, stdout.String(), stderr.String())
-		default:
+	for attempt := 1; ; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the guest did not listen within 2m:\n%s", stdout.String())
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		stdout, stderr = syncBuffer{}, bytes.Buffer{}
+		go func() {
+			done <- run.Run(context.Background(), run.Options{Image: img, Ports: []run.Port{{Host: uint16(port), Guest: 80}},
+				Accel: run.AccelTCG, Timeout: bootBound, TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
+		}()
+		if waitListening(t, &stdout, done) {
+			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		if attempt == 3 || !strings.Contains(stderr.String(), "Could not set up host forwarding rule") {
+			t.Fatalf("the run ended before the guest listened:\n%s\n%s", stdout.String(), stderr.String())
+		}
+		t.Logf("host port %d was taken before qemu bound it; again on another", port)
 	}
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
@@ -135,6 +138,27 @@ func TestBootPublish(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("run: %v\n%s", err, stdout.String())
 	}
+}
+
+// waitListening waits up to bootBound for the guest to say it listens
+// on stdout, and reports whether it did; false is the run's end, its
+// error on done, before that.
+func waitListening(t *testing.T, stdout *syncBuffer, done chan error) bool {
+	t.Helper()
+	deadline := time.Now().Add(bootBound)
+	for !strings.Contains(stdout.String(), "guest: listening on 10.0.2.15:80") {
+		select {
+		case err := <-done:
+			t.Logf("the run ended: %v", err)
+			return false
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the guest did not listen within %v:\n%s", bootBound, stdout.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return true
 }
 
 // TestBootBlockVolume boots a Linux guest with an initrd and an ext4
@@ -153,7 +177,7 @@ func TestBootBlockVolume(t *testing.T) {
 	img := deviceImage(t, blockModules, map[string]string{"data.img": string(data)},
 		`, "block": "/data.img", "blkMntPoint": "/data"`, "/init", "mount", "annot_vol", "/data")
 	var stdout, stderr bytes.Buffer
-	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: 2 * time.Minute,
+	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: bootBound,
 		TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatalf("run: %v\n%s\n%s", err, stdout.String(), stderr.String())
@@ -171,7 +195,7 @@ func TestBootBlockVolume(t *testing.T) {
 func TestBootUrunit(t *testing.T) {
 	img := deviceImage(t, nil, nil, "", "/urunit", "/init", "config")
 	var stdout, stderr bytes.Buffer
-	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: 2 * time.Minute,
+	err := run.Run(context.Background(), run.Options{Image: img, Accel: run.AccelTCG, Timeout: bootBound,
 		Process: run.Process{Env: []string{"ADDED=1"}}, TempDir: t.TempDir(), Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		t.Fatalf("run: %v\n%s\n%s", err, stdout.String(), stderr.String())

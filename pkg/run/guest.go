@@ -92,7 +92,12 @@ const (
 // Port forwards Host, a TCP port on the host, to Guest in the guest.
 type Port struct{ Host, Guest uint16 }
 
-// ParsePlatform reads --platform: "linux/ARCH", ARCH one urunc runs
+// defaultVariant is the variant an architecture's platform has when it
+// names none, as containerd normalizes it.
+var defaultVariant = map[string]string{"amd64": "v1", "arm64": "v8"}
+
+// ParsePlatform reads --platform: "linux/ARCH" or "linux/ARCH/VARIANT"
+// with the architecture's default variant, ARCH one urunc runs
 // guests on (amd64, arm64, or another spelling urunc.Architectures knows);
 // it returns the OCI architecture. "" is this machine's (amd64 on one
 // urunc does not run on).
@@ -104,10 +109,14 @@ func ParsePlatform(s string) (string, error) {
 		return "amd64", nil
 	}
 	goos, a, ok := strings.Cut(s, "/")
-	if arch := urunc.Architectures[a]; ok && goos == "linux" && arch != "" {
+	a, variant, hasVariant := strings.Cut(a, "/")
+	arch := urunc.Architectures[a]
+	// A variant is taken when it is the architecture's default, the one
+	// containerd's platform matcher fills in: docker prints linux/arm64/v8.
+	if ok && goos == "linux" && arch != "" && (!hasVariant || variant == defaultVariant[arch]) {
 		return arch, nil
 	}
-	return "", &UsageError{fmt.Errorf("--platform %q: want linux/amd64 or linux/arm64", s)}
+	return "", &UsageError{fmt.Errorf("--platform %q: want linux/amd64 or linux/arm64 (or linux/arm64/v8)", s)}
 }
 
 // ParsePort reads HOST:GUEST (or PORT for the same number on both) as

@@ -2,14 +2,17 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nubificus/bunix/pkg/registry"
@@ -57,6 +60,18 @@ type Options struct {
 // settings, builds the monitor's command line and runs it (Exec), or
 // prints it (DryRun).
 func Run(ctx context.Context, o Options) error {
+	if o.Timeout < 0 {
+		return &UsageError{fmt.Errorf("--timeout %s: want a positive duration, e.g. 2m (none: never)", o.Timeout)}
+	}
+	// Two forwards from one host port: qemu would refuse the second at
+	// start ("could not set up host forwarding rule").
+	for i, p := range o.Ports {
+		for _, q := range o.Ports[:i] {
+			if p.Host == q.Host {
+				return &UsageError{fmt.Errorf("-p %d:%d: host port %d is already forwarded (to %d): give each host port once", p.Host, p.Guest, p.Host, q.Guest)}
+			}
+		}
+	}
 	if o.Arch == "" {
 		o.Arch = "amd64"
 	}
@@ -71,6 +86,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer src.Close()
 	dir, err := os.MkdirTemp(o.TempDir, "bunix-run-")
+	if errors.Is(err, syscall.ENOTDIR) {
+		// TMPDIR names a file or a device: the user's, as a TMPDIR that
+		// does not exist is.
+		return &UsageError{fmt.Errorf("making the run's private directory: %w: set TMPDIR to a directory", err)}
+	}
 	if err != nil {
 		return fmt.Errorf("making the run's private directory: %w", err)
 	}
@@ -207,24 +227,68 @@ func ParseEnv(env, files []string, getenv func(string) (string, bool), readFile 
 	return out, nil
 }
 
-// ParseMemory reads -m/--memory as docker run takes it: a number of bytes
-// with an optional unit b, k, m or g (powers of 1024), e.g. 512m or 1g,
-// in MiB; at least 16 MiB.
-func ParseMemory(s string) (uint64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	shift := 0
-	switch {
-	case strings.HasSuffix(t, "g"):
-		shift = 30
-	case strings.HasSuffix(t, "m"):
-		shift = 20
-	case strings.HasSuffix(t, "k"):
-		shift = 10
+// MaxEnvFile is the most ReadEnvFile reads of one --env-file: far more
+// than any guest's command line or urunit's config can carry.
+const MaxEnvFile = 1 << 20
+
+// ReadEnvFile reads an --env-file: a file, or a pipe (docker run
+// --env-file <(...) is common), of at most MaxEnvFile bytes, so that
+// /dev/zero or an endless pipe is an error, not all of memory. It returns
+// when ctx ends, even while opening a pipe no one writes to blocks (an
+// open(2) that no signal interrupts): the read is then left behind.
+func ReadEnvFile(ctx context.Context, name string) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
 	}
-	num := strings.TrimRight(t, "bkmg")
-	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || num == "" || n > 1<<40>>shift {
+	done := make(chan result, 1)
+	go func() {
+		data, err := readEnvFile(name)
+		done <- result{data, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+func readEnvFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxEnvFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxEnvFile {
+		return nil, fmt.Errorf("more than %d MiB: not an env file", MaxEnvFile>>20)
+	}
+	return data, nil
+}
+
+// memorySize is -m/--memory's grammar, as docker run's (go-units
+// RAMInBytes) for whole numbers: a number, then a unit k, m, g or t
+// (powers of 1024), which b or ib may follow (512mb, 1GiB), or b alone.
+var memorySize = regexp.MustCompile(`^([0-9]+) ?(?:([kmgt])(?:i?b)?|b)?$`)
+
+// maxMemoryMiB is the most --memory asks a monitor for: 1 TiB.
+const maxMemoryMiB = 1 << 20
+
+// ParseMemory reads -m/--memory as docker run takes it (memorySize), e.g.
+// 512m, 512mb or 1g, in MiB; at least 16 MiB, at most 1 TiB.
+func ParseMemory(s string) (uint64, error) {
+	m := memorySize.FindStringSubmatch(strings.ToLower(strings.TrimSpace(s)))
+	if m == nil {
 		return 0, &UsageError{fmt.Errorf("--memory %q: want a size such as 512m or 1g", s)}
+	}
+	shift := map[string]uint{"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[m[2]]
+	n, err := strconv.ParseUint(m[1], 10, 64)
+	if err != nil || n > maxMemoryMiB<<20>>shift {
+		return 0, &UsageError{fmt.Errorf("--memory %q: more than 1t, the most bunix asks a monitor for", s)}
 	}
 	mib := n << shift >> 20
 	if mib < 16 {

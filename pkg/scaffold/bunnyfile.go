@@ -68,15 +68,21 @@ func Bunnyfile(src []byte, file string) (*Description, error) {
 		bad.add("%s = %s: %s", at("version"), quoted(b.Version), msg)
 	}
 	d := &Description{Annotations: map[string]string{}}
-	set := func(key, v string) {
-		if v != "" {
-			d.Annotations[key] = v
+	set := func(field, key, v string) {
+		if v == "" {
+			return
 		}
+		// The build would refuse the value: say so with the field.
+		if msg := args.AnnotationProblem(key, v); msg != "" {
+			bad.add("%s = %s: %s", at(field), quoted(v), msg)
+			return
+		}
+		d.Annotations[key] = v
 	}
-	set("unikernelType", b.Platforms.Framework)
-	set("hypervisor", b.Platforms.Monitor)
-	set("unikernelVersion", b.Platforms.Version)
-	set("cmdline", b.Cmdline)
+	set("platforms.framework", "unikernelType", b.Platforms.Framework)
+	set("platforms.monitor", "hypervisor", b.Platforms.Monitor)
+	set("platforms.version", "unikernelVersion", b.Platforms.Version)
+	set("cmdline", "cmdline", b.Cmdline)
 	if a := b.Platforms.Architecture; a != "" {
 		if d.Architecture = urunc.Architectures[a]; d.Architecture == "" {
 			bad.add("%s = %s: unknown architecture (bunix builds %s)", at("platforms.architecture"), quoted(a), strings.Join(urunc.ArchitectureNames, ", "))

@@ -51,6 +51,13 @@ func Containerfile(src []byte, file string) (*Description, error) {
 			switch {
 			case len(words) == 3 && strings.EqualFold(words[1], "AS"):
 				st.name = strings.ToLower(words[2])
+				// Docker refuses a second stage of a name; taking
+				// either would copy from a stage the user did not mean.
+				for _, prev := range stages {
+					if prev.name == st.name {
+						bad.add("%s: FROM %s: a stage named %s is already at %s: give each stage its own name", at, clip(rest), quoted(words[2]), prev.at)
+					}
+				}
 			case len(words) != 1 || strings.HasPrefix(rest, "--"):
 				bad.add("%s: FROM %s: only FROM scratch or FROM registry/repo:tag [AS name] can be carried over (no flags)", at, clip(rest))
 				continue
@@ -126,6 +133,10 @@ func Containerfile(src []byte, file string) (*Description, error) {
 					bad.add("%s: LABEL %s: unknown urunc label (urunc reads: %s)", at, clip(k), strings.Join(urunc.Keys, ", "))
 				case labels[short] != 0:
 					bad.add("%s: LABEL %s: also set at line %d: give each label once", at, clip(k), labels[short])
+				case args.AnnotationProblem(short, v) != "":
+					// The build would refuse the value; say so here, with
+					// the line, rather than write an args.nix that fails.
+					bad.add("%s: LABEL %s=%s: %s", at, clip(k), quoted(v), args.AnnotationProblem(short, v))
 				default:
 					labels[short] = ln.n
 					d.Annotations[short] = v

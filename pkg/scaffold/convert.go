@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/args"
@@ -41,6 +42,8 @@ func ReadSource(name string) ([]byte, error) {
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s is %s: convert reads regular files only", name, filekind.Of(nr.Mode))}}
 	case errors.Is(err, filekind.ErrTooLarge):
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s is larger than 1 MiB: not a Containerfile or bunnyfile convert reads", name)}}
+	case badPath(err) || errors.Is(err, fs.ErrPermission):
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s: %v", clip(name), err)}}
 	case err != nil:
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
@@ -63,15 +66,49 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		opt(&o)
 	}
 	release := ""
+	target, err := urunc.ParseRelease(urunc.DefaultReleaseName)
+	if err != nil {
+		return nil, err
+	}
 	if o.urunc != "" {
-		r, err := urunc.ParseRelease(o.urunc)
-		if err != nil {
+		if target, err = urunc.ParseRelease(o.urunc); err != nil {
 			return nil, err
 		}
-		release = r.String()
+		release = target.String()
+	}
+	// A name or tag the build would refuse is refused before anything is
+	// read or pulled.
+	if name != "" {
+		t := tag
+		if t == "" {
+			t = "latest"
+		}
+		if field, msg := args.ReferenceProblem(name, t); field == "name" {
+			return nil, &Error{Problems: []string{fmt.Sprintf("--name %s: %s", quoted(name), msg)}}
+		} else if field == "tag" {
+			return nil, &Error{Problems: []string{fmt.Sprintf("--tag %s: %s", quoted(t), msg)}}
+		}
+	}
+	// No value bunix writes can hold a NUL byte (a Nix string cannot; the
+	// build refuses one in JSON or HCL): refuse it here, where the line is
+	// known, rather than write an args.nix that does not parse.
+	if i := bytes.IndexByte(src, 0); i >= 0 {
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s:%d: holds a NUL byte: not a text file", file, bytes.Count(src[:i], []byte("\n"))+1)}}
+	}
+	// Nor can JSON or HCL hold bytes that are not UTF-8: their writers
+	// would change them to U+FFFD, where args.nix would keep them.
+	if !utf8.Valid(src) {
+		i := 0
+		for i < len(src) {
+			r, n := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			i += n
+		}
+		return nil, &Error{Problems: []string{fmt.Sprintf("%s:%d: not valid UTF-8 (byte %#x): not a text file bunix reads", file, bytes.Count(src[:i], []byte("\n"))+1, src[i])}}
 	}
 	var d *Description
-	var err error
 	kind := "Containerfile"
 	if isBunnyfile(src) {
 		kind = "bunnyfile"
@@ -162,8 +199,16 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 			d.Base = &b
 		}
 	}
+	// The release the image is for must run its guest on its monitor, or
+	// the build refuses it.
+	if p := target.Problem(d.Annotations[urunc.UnikernelType], d.Annotations[urunc.Hypervisor]); p != "" {
+		bad.add("%s: %s (convert takes the release as --urunc RELEASE)", filepath.Base(file), p)
+	}
 	inherited := d.Base != nil && inheritEntrypoint(d, kind, *d.Base)
-	if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
+	if _, err := args.SplitCmdline(d.Annotations[urunc.Cmdline]); err != nil {
+		// The build splits it into the process args and would refuse it.
+		bad.add("%s: the cmdline %s cannot be split into words: %v", filepath.Base(file), quoted(d.Annotations[urunc.Cmdline]), err)
+	} else if cl, ok := d.Annotations[urunc.Cmdline]; ok && len(d.Entrypoint)+len(d.Cmd) > 0 {
 		if proc := slices.Concat(d.Entrypoint, d.Cmd); !args.CmdlineAgrees(cl, proc) {
 			from := ""
 			if inherited {
@@ -210,6 +255,17 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		from = filepath.Base(file)
 	}
 	d.Comment = []string{fmt.Sprintf("Converted by `bunix convert` from %s.", from)}
+	// Without a base to inherit them from, the labels are all urunc has:
+	// say which are missing rather than leave the build to find out.
+	if missing := missingAnnotations(d); d.Base == nil && len(missing) > 0 {
+		list := "com.urunc.unikernel." + strings.Join(missing, ", com.urunc.unikernel.")
+		d.Hints = append(d.Hints, fmt.Sprintf("Warning: %s sets no label %s,", from, list),
+			"which urunc needs: add them to annotations before building (bunix init --help",
+			"lists the guests and monitors urunc runs).")
+		if o.warn != nil {
+			o.warn(fmt.Sprintf("%s sets no label %s, which urunc needs: add them to the annotations of the args file before building", from, list))
+		}
+	}
 	if w := rumprunWithoutFS(d, file); w != "" {
 		d.Hints = append(d.Hints, "Warning: the rumprun guest gets no file system under urunc 0.7: set",
 			"mountRootfs = \"true\" (the container's rootfs as its block device, at /data;",
@@ -219,6 +275,18 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 		}
 	}
 	return d, nil
+}
+
+// missingAnnotations lists the keys urunc requires that d's labels do not
+// set.
+func missingAnnotations(d *Description) []string {
+	var missing []string
+	for _, k := range urunc.Required {
+		if d.Annotations[k] == "" {
+			missing = append(missing, k)
+		}
+	}
+	return missing
 }
 
 // ConvertOption configures Convert.

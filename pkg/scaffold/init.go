@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/pkg/arch"
@@ -63,13 +64,42 @@ func Init(a Answers) (*Description, error) {
 	} else if !urunc.Runs(a.Guest, a.Monitor) {
 		bad.add("--hypervisor %q: urunc runs %s on: %s", a.Monitor, a.Guest, strings.Join(urunc.MonitorsFor(a.Guest), ", "))
 	}
+	// The build splits the command line into the process args, and
+	// refuses one that does not split: so does init, before writing it.
+	if msg := args.AnnotationProblem(urunc.Cmdline, a.Cmdline); msg != "" {
+		bad.add("--cmdline %s: %s", quoted(a.Cmdline), msg)
+	} else if _, err := args.SplitCmdline(a.Cmdline); err != nil {
+		bad.add("--cmdline %s: cannot be split into words: %v", quoted(a.Cmdline), err)
+	}
+	// JSON and HCL hold only UTF-8 (their writers would put U+FFFD in
+	// place of the bytes, and args.nix keep them): refuse, do not change.
+	for _, v := range append([]string{a.Cmdline, a.Name, a.Tag}, a.Env...) {
+		if !utf8.ValidString(v) {
+			bad.add("%s: not valid UTF-8, which a description holds only", quoted(v))
+		}
+	}
 	if a.Binary == "" {
 		bad.add("--binary: missing: the guest kernel file")
 	} else if _, ok := unikernelTarget(filepath.ToSlash(a.Binary)); !ok {
 		bad.add("--binary %s: names a directory, not the kernel file", quoted(a.Binary))
 	}
-	if _, ok := unikernelTarget(filepath.ToSlash(a.Initrd)); a.Initrd != "" && !ok {
+	if target, ok := unikernelTarget(filepath.ToSlash(a.Initrd)); a.Initrd != "" && !ok {
 		bad.add("--initrd %s: names a directory, not the initrd file", quoted(a.Initrd))
+	} else if kernel, _ := unikernelTarget(filepath.ToSlash(a.Binary)); a.Initrd != "" && target == kernel {
+		// Both would be copied to one path: args.nix would name it twice
+		// (an attribute Nix refuses), args.json would keep one of them.
+		bad.add("--initrd %s: goes to %s, where --binary %s goes: rename one of the files", quoted(a.Initrd), target, quoted(a.Binary))
+	}
+	if a.Name != "" {
+		tag := a.Tag
+		if tag == "" {
+			tag = "latest"
+		}
+		if field, msg := args.ReferenceProblem(a.Name, tag); field == "name" {
+			bad.add("--name %s: %s", quoted(a.Name), msg)
+		} else if field == "tag" {
+			bad.add("--tag %s: %s", quoted(tag), msg)
+		}
 	}
 	if a.Dir != "" {
 		for _, f := range []struct{ flag, p, what string }{{"--binary", a.Binary, "kernel"}, {"--initrd", a.Initrd, "initrd"}} {
@@ -175,7 +205,7 @@ func envProblem(e string) string {
 }
 
 // fileProblem says why p, relative to dir unless absolute, is not a file
-// the build can copy, or "".
+// the build can copy (a regular file, or a link to one), or "".
 func fileProblem(dir, p string) string {
 	full := p
 	if !filepath.IsAbs(p) {
@@ -189,7 +219,21 @@ func fileProblem(dir, p string) string {
 		return err.Error()
 	case fi.IsDir():
 		return clip(full) + " is a directory"
+	case !fi.Mode().IsRegular():
+		// The build copies regular files only: a FIFO, a device or a
+		// socket written into args.nix would fail there instead of here.
+		return clip(full) + " is " + filekind.Of(fi.Mode()) + ", not a regular file"
 	}
+	// The build reads it: one it may not read would fail there.
+	f, err := os.Open(full)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return clip(full) + " cannot be read: " + err.Error()
+	}
+	f.Close()
 	return ""
 }
 
@@ -307,7 +351,12 @@ func Ask(r io.Reader, w io.Writer, a *Answers) error {
 		}
 	}
 	if a.Cmdline == "" {
-		if a.Cmdline, err = ask("Guest command line (empty for none): ", func(string) string { return "" }); err != nil {
+		if a.Cmdline, err = ask("Guest command line (empty for none): ", func(s string) string {
+			if _, err := args.SplitCmdline(s); err != nil {
+				return err.Error()
+			}
+			return ""
+		}); err != nil {
 			return err
 		}
 	}

@@ -5,16 +5,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
 // TestInitChecksFiles: with Dir, a kernel or initrd that is not a file in
 // Dir is refused with an *Error naming the flag, the path and Dir; one that
-// is there is accepted, relative to Dir and not to the working directory.
+// is there (or a link to one) is accepted, relative to Dir and not to the working directory.
 func TestInitChecksFiles(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
 	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("/dev/zero", filepath.Join(dir, "zero"))
+	os.Symlink("kernel", filepath.Join(dir, "link"))
 	a := Answers{Guest: "unikraft", Monitor: "qemu", Name: "local/x", Dir: dir}
 	for _, tc := range []struct {
 		binary, initrd string
@@ -27,6 +33,11 @@ func TestInitChecksFiles(t *testing.T) {
 		{"sub/", "", `--binary "sub/": names a directory`},
 		{"sub", "", `--binary "sub": ` + dir + `/sub is a directory`},
 		{"kernel", "initrd.cpio", `--initrd "initrd.cpio": there is no ` + dir + `/initrd.cpio`},
+		{"fifo", "", `--binary "fifo": ` + dir + `/fifo is a named pipe (FIFO), not a regular file`},
+		{"/dev/zero", "", `--binary "/dev/zero": /dev/zero is a character device, not a regular file`},
+		{"zero", "", `--binary "zero": ` + dir + `/zero is a character device, not a regular file`},
+		{"link", "", ""},
+		{"kernel", "fifo", `--initrd "fifo": ` + dir + `/fifo is a named pipe (FIFO), not a regular file`},
 	} {
 		a.Binary, a.Initrd = tc.binary, tc.initrd
 		d, err := Init(a)

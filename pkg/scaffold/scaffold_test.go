@@ -280,7 +280,7 @@ func TestConvertRebasesSources(t *testing.T) {
 func TestAsk(t *testing.T) {
 	var a Answers
 	var prompts bytes.Buffer
-	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\nsparc\n\n/chttp\n1X=a\nPORT=80 'MSG=hi there'\n")
+	in := strings.NewReader("unicraft\nunikraft\nhvt\n\n./build/kernel\nsparc\n\n/chttp 'open\n/chttp\n1X=a\nPORT=80 'MSG=hi there'\n")
 	if err := Ask(in, &prompts, &a); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestAsk(t *testing.T) {
 		t.Errorf("answers %+v", a)
 	}
 	for _, p := range []string{"pick one of: rumprun", `"1X=a": "1X" is not a variable name: letters, digits and _`, "Monitor (qemu, firecracker, hyperlight-unikraft) [qemu]: ", "urunc runs unikraft on: qemu, firecracker, hyperlight-unikraft",
-		"Architecture (amd64, arm64) [amd64]: ", "pick one of: amd64, arm64"} {
+		"Architecture (amd64, arm64) [amd64]: ", "pick one of: amd64, arm64", "Guest command line (empty for none):   unterminated single quote"} {
 		if !strings.Contains(prompts.String(), p) {
 			t.Errorf("prompts lack %q:\n%s", p, prompts.String())
 		}
@@ -322,11 +322,60 @@ func TestInit(t *testing.T) {
 		!strings.Contains(err.Error(), `--env "NOEQUALS": want NAME=value`) || !strings.Contains(err.Error(), `--env "my-var=1": "my-var" is not a variable name`) {
 		t.Errorf("bad --env: %v", err)
 	}
+	// A name or tag the build would refuse, and an initrd that would go
+	// where the kernel goes, are refused here too.
+	for _, tc := range []struct {
+		a    Answers
+		want string
+	}{
+		{Answers{Name: "UP/x"}, `--name "UP/x": not a valid image repository name`},
+		{Answers{Name: "a b/x"}, `--name "a b/x": not a valid image repository name`},
+		{Answers{Name: "x/y", Tag: "a\n"}, `--tag "a\n": not a valid tag`},
+		{Answers{Name: "x/y", Tag: "-x"}, `--tag "-x": not a valid tag`},
+		{Answers{Initrd: "k"}, `--initrd "k": goes to /unikernel/k, where --binary "k" goes`},
+		{Answers{Initrd: "sub/k"}, `--initrd "sub/k": goes to /unikernel/k, where --binary "k" goes`},
+		{Answers{Cmdline: "/init\ra"}, `--cmdline "/init\ra": must be one line`},
+		{Answers{Cmdline: "/init \xff"}, `"/init \xff": not valid UTF-8`},
+		{Answers{Env: []string{"A=\xff"}}, `"A=\xff": not valid UTF-8`},
+	} {
+		a := tc.a
+		a.Guest, a.Monitor, a.Binary = "linux", "qemu", "k"
+		if _, err := Init(a); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.a, err, tc.want)
+		}
+	}
+	if _, err := Init(Answers{Guest: "linux", Monitor: "qemu", Binary: "k", Initrd: "initrd", Name: "local/x", Tag: "v1.0"}); err != nil {
+		t.Errorf("a good name, tag and initrd: %v", err)
+	}
+	// A command line the build could not split is refused here, not
+	// written into an args.nix that the build then refuses.
+	for _, cl := range []string{`/init \`, `/init "open`, `/init 'open`} {
+		if _, err := Init(Answers{Guest: "linux", Monitor: "qemu", Binary: "k", Cmdline: cl}); err == nil || !strings.Contains(err.Error(), "--cmdline "+quoted(cl)+": cannot be split into words") {
+			t.Errorf("--cmdline %q: %v", cl, err)
+		}
+	}
 	if _, err := Init(Answers{Guest: "rumprun", Monitor: "qemu", Binary: "k"}); err == nil || !strings.Contains(err.Error(), "urunc runs rumprun on: hvt, spt") {
 		t.Errorf("bad pair: %v", err)
 	}
 	if got := DefaultName("/tmp/My Project!"); got != "local/my-project" {
 		t.Errorf("DefaultName = %q", got)
+	}
+}
+
+// TestWriteNewBadPath: a path under a file, in a missing directory or too
+// long is the user's *Error (exit 2), and nothing is written.
+func TestWriteNewBadPath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("mine"), 0o644)
+	for _, p := range []string{filepath.Join(file, "args.nix"), filepath.Join(dir, "missing", "args.nix"), filepath.Join(dir, strings.Repeat("a", 300)+".nix")} {
+		var se *Error
+		if err := WriteNew(map[string][]byte{p: []byte("new")}); !errors.As(err, &se) || !strings.Contains(err.Error(), "give a path in a directory that exists") {
+			t.Errorf("WriteNew(%.80s): %v, want an *Error", p, err)
+		}
+	}
+	if got, _ := os.ReadFile(file); string(got) != "mine" {
+		t.Errorf("file changed: %q", got)
 	}
 }
 
@@ -367,15 +416,17 @@ func TestTemplateArgs(t *testing.T) {
 }
 
 // TestContainerfileDropsNothing: a line of any length is read, and what
-// follows it still counts; every instruction is carried over or reported.
+// follows it still counts; every instruction is carried over or reported
+// (a 2 MiB label value is reported: containerd takes no label that long).
 func TestContainerfileDropsNothing(t *testing.T) {
 	long := "LABEL com.urunc.unikernel.cmdline=" + strings.Repeat("x", 2<<20)
 	src := "FROM scratch\nCOPY k /unikernel/k\n" + long + "\nRUN make\nCOPY\tconf   /conf\n"
 	d, err := Containerfile([]byte(src), "Containerfile")
-	if err == nil || !strings.Contains(err.Error(), "Containerfile:4: RUN cannot be carried over") {
-		t.Errorf("after a 2 MiB line: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "Containerfile:4: RUN cannot be carried over") ||
+		!strings.Contains(err.Error(), "Containerfile:3: LABEL com.urunc.unikernel.cmdline=") || !strings.Contains(err.Error(), "containerd refuses labels over") || len(err.Error()) > 4096 {
+		t.Errorf("after a 2 MiB line: %.4096v", err)
 	}
-	if d == nil || len(d.Annotations["cmdline"]) != 2<<20 || len(d.Files) != 2 || d.Files[1].Target != "/conf" {
+	if d == nil || len(d.Files) != 2 || d.Files[1].Target != "/conf" {
 		t.Errorf("lines lost: %+v", copies(d.Files))
 	}
 	for _, tc := range []struct{ src, want string }{
@@ -387,6 +438,7 @@ func TestContainerfileDropsNothing(t *testing.T) {
 		{"FROM scratch\nCOPY $K /unikernel/k\n", "Containerfile:2: COPY $K: variables cannot be carried over"},
 		{"FROM scratch\nCOPY <<EOF /x\nhello\nEOF\n", "Containerfile:2: COPY <<EOF /x: here-documents cannot be carried over"},
 		{"FROM scratch\nADD git@github.com:a/b /x\n", "Containerfile:2: ADD git@github.com:a/b: bunix fetches nothing"},
+		{"FROM r.io/a:1 AS k\nFROM r.io/b:1 AS K\nFROM scratch\nCOPY --from=k /x /x\n", `Containerfile:2: FROM r.io/b:1 AS K: a stage named "K" is already at Containerfile:1`},
 	} {
 		if _, err := Containerfile([]byte(tc.src), "Containerfile"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
@@ -600,6 +652,13 @@ func TestConvertFile(t *testing.T) {
 	if _, err := ConvertFile("missing", "", "", "", ""); !errors.As(err, &se) {
 		t.Errorf("missing file: %v", err)
 	}
+	// A path that names no file for another reason is as much the user's.
+	os.Symlink("loop", filepath.Join(dir, "loop"))
+	for _, p := range []string{"loop", "Containerfile/x", strings.Repeat("a", 300)} {
+		if _, err := ConvertFile(p, "", "", "", ""); !errors.As(err, &se) {
+			t.Errorf("%.40s: %v, want an *Error", p, err)
+		}
+	}
 }
 
 // TestConvertCmdlineDisagrees: a command and a cmdline label that give the
@@ -710,6 +769,105 @@ func TestConvertRefusesBadEnv(t *testing.T) {
 	}
 }
 
+// TestConvertRefusesNUL: a NUL byte, in a label value or anywhere, is
+// refused with its line; Nix strings cannot hold one, and before, convert
+// wrote it raw into the args.nix. So are bytes that are not UTF-8, which
+// the JSON and HCL writers changed to U+FFFD.
+func TestConvertRefusesNUL(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	for _, tc := range []struct{ file, src, want string }{
+		{"Containerfile", "FROM scratch\nCOPY kernel /kernel\nLABEL com.urunc.unikernel.cmdline=\"a\x00b\"\n", "Containerfile:3: holds a NUL byte"},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\ncmdline: \"a\x00\"\n", "bunnyfile:8: holds a NUL byte"},
+		{"Containerfile", "FROM scratch\nCOPY kernel /kernel\n\nLABEL com.urunc.unikernel.cmdline=\"a\xffb\"\n", "Containerfile:4: not valid UTF-8 (byte 0xff)"},
+	} {
+		d, err := Convert([]byte(tc.src), filepath.Join(dir, tc.file), dir, "x", "t")
+		var se *Error
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v; want an *Error with %q", tc.file, err, tc.want)
+		}
+		if d != nil && bytes.IndexByte(d.Nix(), 0) >= 0 {
+			t.Errorf("%s: args.nix holds a NUL byte:\n%q", tc.file, d.Nix())
+		}
+	}
+}
+
+// TestConvertRefusesBadName: a --name or --tag the build would refuse is
+// refused by convert; before, it was written into the args.nix.
+func TestConvertRefusesBadName(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	src := []byte("FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.binary=/unikernel/kernel com.urunc.unikernel.unikernelType=unikraft com.urunc.unikernel.hypervisor=qemu\n")
+	for _, tc := range []struct{ name, tag, want string }{
+		{"UP/x", "t", `--name "UP/x": not a valid image repository name`},
+		{"x/y", "a\n", `--tag "a\n": not a valid tag`},
+		{"x/y", "-x", `--tag "-x": not a valid tag`},
+	} {
+		var se *Error
+		if _, err := Convert(src, filepath.Join(dir, "Containerfile"), dir, tc.name, tc.tag); !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q:%q: %v, want an *Error with %q", tc.name, tc.tag, err, tc.want)
+		}
+	}
+	if _, err := Convert(src, filepath.Join(dir, "Containerfile"), dir, "x/y", ""); err != nil {
+		t.Errorf("a good name, no tag: %v", err)
+	}
+}
+
+// TestConvertRefusesRelease: a guest or monitor the target urunc release
+// (--urunc, else the newest) does not run is refused, as the build refuses
+// it; before, convert wrote urunc = "0.5" beside a hermit guest.
+func TestConvertRefusesRelease(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	of := func(guest string) []byte {
+		return []byte("FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.binary=/unikernel/kernel com.urunc.unikernel.unikernelType=" + guest + " com.urunc.unikernel.hypervisor=qemu\n")
+	}
+	for _, tc := range []struct {
+		guest string
+		opts  []ConvertOption
+		want  string
+	}{
+		{"hermit", []ConvertOption{WithUrunc("0.5")}, "Containerfile: urunc 0.5 cannot run a hermit guest"},
+		{"freebsd", nil, "Containerfile: urunc 0.8 cannot run a freebsd guest"},
+	} {
+		var se *Error
+		if _, err := Convert(of(tc.guest), filepath.Join(dir, "Containerfile"), dir, "x/y", "t", tc.opts...); !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--urunc RELEASE") {
+			t.Errorf("%s: %v, want an *Error with %q", tc.guest, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		guest, release string
+	}{{"hermit", "0.8"}, {"freebsd", "main"}, {"unikraft", "0.5"}} {
+		if _, err := Convert(of(tc.guest), filepath.Join(dir, "Containerfile"), dir, "x/y", "t", WithUrunc(tc.release)); err != nil {
+			t.Errorf("%s on urunc %s: %v", tc.guest, tc.release, err)
+		}
+	}
+}
+
+// TestConvertRefusesBadLabels: a label value or a cmdline that the build
+// would refuse is refused by convert, with its line; before, convert wrote
+// it into an args.nix that could not build, and exited 0.
+func TestConvertRefusesBadLabels(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "kernel"), []byte("k"), 0o644)
+	head := "FROM scratch\nCOPY kernel /unikernel/kernel\nLABEL com.urunc.unikernel.binary=/unikernel/kernel com.urunc.unikernel.unikernelType=unikraft\n"
+	for _, tc := range []struct{ file, src, want string }{
+		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu com.urunc.unikernel.useDMBlock=maybe\n", `Containerfile:4: LABEL com.urunc.unikernel.useDMBlock="maybe": must be "true" or "false"`},
+		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu2\n", `Containerfile:4: LABEL com.urunc.unikernel.hypervisor="qemu2": unknown hypervisor`},
+		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu com.urunc.unikernel.initrd=rel/initrd\n", `Containerfile:4: LABEL com.urunc.unikernel.initrd="rel/initrd": must be the absolute path`},
+		{"Containerfile", head + "LABEL com.urunc.unikernel.hypervisor=qemu \"com.urunc.unikernel.cmdline\"=\"/app \\\" open\"\n", `Containerfile: the cmdline "/app \" open" cannot be split into words: unterminated double quote`},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\ncmdline: \"/app 'open\"\n", `bunnyfile: the cmdline "/app 'open" cannot be split into words: unterminated single quote`},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu2\nkernel:\n  from: local\n  path: kernel\n", `bunnyfile: platforms.monitor = "qemu2": unknown hypervisor`},
+		{"bunnyfile", "version: v0.1\nplatforms:\n  framework: unikraft\n  monitor: qemu\nkernel:\n  from: local\n  path: kernel\ncmdline: \"a\\rb\"\n", `bunnyfile: cmdline = "a\rb": must be one line`},
+	} {
+		d, err := Convert([]byte(tc.src), filepath.Join(dir, tc.file), dir, "x", "t")
+		var se *Error
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s:\n%s\ngot %v (%+v); want an *Error with %q", tc.file, tc.src, err, d, tc.want)
+		}
+	}
+}
+
 // TestConvertWarnsRumprunWithoutFS: pun's README rumprun Containerfile,
 // which gives neither useDMBlock nor mountRootfs, converts with a warning
 // (and a comment) naming the label that gives the guest a file system;
@@ -735,6 +893,45 @@ func TestConvertWarnsRumprunWithoutFS(t *testing.T) {
 		}
 		if got := len(warned) == 1 && strings.Contains(warned[0], "com.urunc.unikernel.mountRootfs=true") && strings.Contains(string(d.Nix()), "# Warning: the rumprun guest gets no file system"); got != tc.warns {
 			t.Errorf("%q: warnings %q, args.nix:\n%s", tc.extra, warned, d.Nix())
+		}
+	}
+}
+
+// TestConvertWarnsMissingLabels: a Containerfile FROM scratch that sets
+// no urunc label (or only some) converts with a warning and a comment
+// naming each label urunc needs that it lacks; with all three there is
+// none.
+func TestConvertWarnsMissingLabels(t *testing.T) {
+	ctx := writeTree(t, map[string]string{"kernel": "k"})
+	base := "FROM scratch\nCOPY kernel /kernel\n"
+	for _, tc := range []struct {
+		labels  string
+		missing []string
+	}{
+		{"", []string{"unikernelType", "hypervisor", "binary"}},
+		{"LABEL com.urunc.unikernel.binary=/kernel\n", []string{"unikernelType", "hypervisor"}},
+		{"LABEL com.urunc.unikernel.binary=/kernel com.urunc.unikernel.unikernelType=unikraft com.urunc.unikernel.hypervisor=qemu\n", nil},
+	} {
+		var warned []string
+		d, err := Convert([]byte(base+tc.labels), filepath.Join(ctx, "Containerfile"), ctx, "x", "t", WithWarnings(func(w string) { warned = append(warned, w) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nix := string(d.Nix())
+		if len(tc.missing) == 0 {
+			if len(warned) != 0 || strings.Contains(nix, "Warning") {
+				t.Errorf("%q: warnings %q, args.nix:\n%s", tc.labels, warned, nix)
+			}
+			continue
+		}
+		if len(warned) != 1 || !strings.Contains(nix, "# Warning: Containerfile sets no label") {
+			t.Errorf("%q: warnings %q, args.nix:\n%s", tc.labels, warned, nix)
+			continue
+		}
+		for _, k := range urunc.Required {
+			if says := strings.Contains(warned[0], "com.urunc.unikernel."+k); says != slices.Contains(tc.missing, k) {
+				t.Errorf("%q: the warning %q names %s: %v, want %v", tc.labels, warned[0], k, says, !says)
+			}
 		}
 	}
 }

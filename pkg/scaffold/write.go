@@ -10,11 +10,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // WriteNew writes each file (path to contents) only if none of them exists
 // yet: it never overwrites. When a write fails, the files it made are
-// removed again.
+// removed again. A path that cannot name a new file (under a file, in a
+// missing directory, too long) is an *Error, the user's.
 func WriteNew(files map[string][]byte) error {
 	paths := make([]string, 0, len(files))
 	for p := range files {
@@ -25,6 +27,8 @@ func WriteNew(files map[string][]byte) error {
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
 			exist = append(exist, p)
+		} else if badPath(err) {
+			return &Error{Problems: []string{fmt.Sprintf("%s: %v: give a path in a directory that exists", clip(p), err)}}
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("checking %s: %w", p, err)
 		}
@@ -48,6 +52,9 @@ func WriteNew(files map[string][]byte) error {
 
 func writeExcl(p string, data []byte) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrNotExist) || badPath(err) {
+		return &Error{Problems: []string{fmt.Sprintf("%s: %v: give a path in a directory that exists", clip(p), err)}}
+	}
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", p, err)
 	}
@@ -140,4 +147,10 @@ func ConvertFile(file, out, format, name, tag string, opts ...ConvertOption) ([]
 	}
 	d.File = base
 	return d.Render(format)
+}
+
+// badPath reports whether err says a path cannot name a file at all: a
+// component is not a directory, the name is too long, or links loop.
+func badPath(err error) bool {
+	return errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, syscall.ELOOP)
 }
