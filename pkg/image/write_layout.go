@@ -49,8 +49,10 @@ func (d *layoutDir) layer(lp *layerPlan) (blob, error) {
 
 // writeBlob has write fill a temporary file beside the blobs and return
 // the hex digest of what it wrote, and renames the file to it once it is
-// complete (and synced, unless WithoutSync; the disk writes start while
-// write runs, output.Writeback).
+// complete. It does not sync the file: syncLayout syncs every file of the
+// layout at the end, at once, so that no blob waits for the disk before
+// the next one is written; the disk writes start while write runs
+// (output.Writeback), unless WithoutSync.
 func (d *layoutDir) writeBlob(write func(*os.File) (string, error)) error {
 	blobs := filepath.Join(d.dir, "blobs", "sha256")
 	f, err := os.CreateTemp(blobs, ".layer-*")
@@ -65,9 +67,6 @@ func (d *layoutDir) writeBlob(write func(*os.File) (string, error)) error {
 	wb.Stop()
 	if err == nil {
 		err = f.Chmod(0o644)
-	}
-	if err == nil && !d.o.noSync {
-		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -109,9 +108,10 @@ func (d *layoutDir) file(name string, data []byte) error {
 }
 
 // writeLayoutDir writes images as an OCI image layout at path: it fills a
-// temporary directory beside path (newLayoutTemp), then moves it into
-// place, so that path is either the whole new layout or what it was
-// before. The images of a layout already at path under other names are
+// temporary directory beside path (newLayoutTemp), syncs it (syncLayout,
+// unless WithoutSync), then moves it into place and syncs the directory
+// that holds path, so that path is either the whole new layout or what it
+// was before, and the new layout is on disk once this returns. The images of a layout already at path under other names are
 // carried over (readOldLayout); anything else there is left alone, with
 // an error.
 func writeLayoutDir(path string, images []*Image, o *options) (err error) {
@@ -150,10 +150,102 @@ func writeLayoutDir(path string, images []*Image, o *options) (err error) {
 			return err
 		}
 	}
+	if !o.noSync {
+		if err := syncLayout(o.ctx, tmp.dir); err != nil {
+			return err
+		}
+	}
 	if err := context.Cause(o.ctx); err != nil {
 		return err
 	}
-	return moveIntoPlace(tmp.dir, path)
+	if err := moveIntoPlace(tmp.dir, path); err != nil {
+		return err
+	}
+	if !o.noSync {
+		// The rename, or the exchange, is durable once the directory
+		// that holds path is.
+		if err := syncPath(filepath.Dir(path)); err != nil {
+			return fmt.Errorf("syncing the directory of %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// syncLayout makes the layout in dir durable before it is moved into
+// place: every regular file in it (oci-layout, index.json, each blob,
+// whether bunix wrote it, hard-linked it or copied it from the layout it
+// replaces), several at once, then blobs/sha256, blobs and dir itself,
+// which hold their names. A blob's bytes are mostly on disk by then
+// (output.Writeback), so each fsync waits for little more than its tail.
+// A symlink to a blob written apart (linkBlob) is a name its directory
+// holds; its target is the Nix store's, not bunix's, to sync.
+func syncLayout(ctx context.Context, dir string) error {
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	files := []string{filepath.Join(dir, "oci-layout"), filepath.Join(dir, "index.json")}
+	entries, err := os.ReadDir(blobs)
+	if err != nil {
+		return fmt.Errorf("syncing the layout: %w", err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			files = append(files, filepath.Join(blobs, e.Name()))
+		}
+	}
+	work := make(chan string)
+	errs := make(chan error, syncWorkers)
+	for range syncWorkers {
+		go func() {
+			var first error
+			for p := range work {
+				if err := syncPath(p); err != nil && first == nil {
+					first = fmt.Errorf("syncing %s: %w", p, err)
+				}
+			}
+			errs <- first
+		}()
+	}
+	for _, p := range files {
+		if context.Cause(ctx) != nil {
+			break
+		}
+		work <- p
+	}
+	close(work)
+	for range syncWorkers {
+		if e := <-errs; err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	for _, p := range []string{blobs, filepath.Join(dir, "blobs"), dir} {
+		if err := syncPath(p); err != nil {
+			return fmt.Errorf("syncing %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// syncWorkers is how many files syncLayout syncs at once: the disk queues
+// the writes of one while another waits.
+const syncWorkers = 4
+
+// syncPath opens p, a file or a directory, and fsyncs it. A test replaces
+// it to see the calls.
+var syncPath = func(p string) error {
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // CheckLayoutOutput fails unless WritePath may put an OCI layout at path:
