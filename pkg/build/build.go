@@ -196,14 +196,21 @@ func holdsPaths(paths map[string]owner, dir string) string {
 	return strings.Join(under, ", ")
 }
 
-// dirConflicts reports each path under one that is not a directory: a file
-// cannot stand where another copy needs a directory.
+// dirConflicts reports each copy that puts a path under one that is not a
+// directory: a file cannot stand where another copy needs a directory. A
+// copy is reported once for each such path, not once for every file it
+// would put under it (a directory of 100,000 files is one message).
 func dirConflicts(paths map[string]owner) []error {
 	var errs []error
+	seen := map[[2]string]bool{}
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		for dir := path.Dir(p); dir != "/"; dir = path.Dir(dir) {
 			if o, ok := paths[dir]; ok && o.typ != image.Directory {
-				errs = append(errs, paths[p].copy.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
+				cp := paths[p].copy
+				if key := [2]string{cp.Field, dir}; !seen[key] {
+					seen[key] = true
+					errs = append(errs, cp.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
+				}
 				break
 			}
 		}

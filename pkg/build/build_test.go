@@ -109,6 +109,17 @@ func TestImageFileErrors(t *testing.T) {
 	}
 }
 
+// TestDirConflictOnce: a directory copied under a path another copy makes
+// a file is one message, not one for every file the directory holds.
+func TestDirConflictOnce(t *testing.T) {
+	dir := files(t, "kernel", "conf/a", "conf/b", "conf/c/d")
+	_, err := Image(resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","conf":"/unikernel/kernel/x"},`+ann+`}`))
+	want := `needs /unikernel/kernel to be a directory, but files."kernel" puts a file there`
+	if err == nil || strings.Count(err.Error(), want) != 1 {
+		t.Errorf("got %v\nwant %q once", err, want)
+	}
+}
+
 // TestMissingStoreSourceHint: a /nix/store source that is not built is one
 // error, whose hint names nix-build of the expression that makes it, not
 // nix-store --realise (which cannot build an output path never built); the
