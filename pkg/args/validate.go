@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/nubificus/bunix/internal/msg"
+	"github.com/nubificus/bunix/internal/refname"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -285,8 +286,8 @@ func ReferenceProblem(image, tag string) (field, problem string) {
 	if err != nil {
 		return "name", "not a valid image repository name: " + errText(err)
 	}
-	if msg := checkPort(repo.RegistryStr()); msg != "" {
-		return "name", msg
+	if p := refname.Problem(repo); p != "" {
+		return "name", p
 	}
 	if !tagValue.MatchString(tag) {
 		return "tag", "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -"
@@ -301,20 +302,6 @@ func ReferenceProblem(image, tag string) (field, problem string) {
 // (distribution/reference): a word character, then up to 127 of word
 // characters, dots and dashes.
 var tagValue = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-
-// checkPort returns what is wrong with the port of a registry host
-// ("host:5000", "[::1]:5000"), or "" when it has none or a good one.
-func checkPort(host string) string {
-	i := strings.LastIndexByte(host, ':')
-	if i < 0 || strings.HasSuffix(host, "]") {
-		return ""
-	}
-	p, err := strconv.Atoi(host[i+1:])
-	if err != nil || p < 1 || p > 65535 {
-		return fmt.Sprintf("registry port %q must be a number from 1 to 65535", host[i+1:])
-	}
-	return ""
-}
 
 // errText strips ggcr's wrapping from a name error.
 func errText(err error) string {

@@ -1,24 +1,18 @@
 package registry
 
 import (
+	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/nubificus/bunix/internal/msg"
+	"github.com/nubificus/bunix/internal/refname"
 )
-
-// pathComponent is one component of a repository name in the Docker
-// reference grammar (distribution/reference): lowercase letters and
-// digits, joined by single separators. ggcr checks only the characters,
-// so it takes "x/../y" (which an HTTP client sends as /v2/y/) and "a//b".
-var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 
 // parseRef parses ref as ParseReference does, and refuses what ggcr
 // takes but no registry should be asked for: a port out of range, a
-// repository with an empty, "." or ".." component. A digest that is not
+// repository with an empty, "." or ".." component (refname.Problem). A digest that is not
 // sha256: and 64 hex digits is named as the problem, not the repository
 // ggcr then mistakes the rest for.
 func parseRef(ref string, opts ...name.Option) (name.Reference, error) {
@@ -65,19 +59,10 @@ func checkDigest(d string) error {
 	return nil
 }
 
-// checkRepository refuses a registry port out of range and a repository
-// path component the reference grammar has no room for.
+// checkRepository refuses what refname.Problem finds in r.
 func checkRepository(r name.Repository) error {
-	host := r.RegistryStr()
-	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
-		if p, err := strconv.Atoi(host[i+1:]); err != nil || p < 1 || p > 65535 {
-			return fmt.Errorf("registry port %s must be a number from 1 to 65535", msg.Quote(host[i+1:], 20))
-		}
-	}
-	for _, c := range strings.Split(r.RepositoryStr(), "/") {
-		if !pathComponent.MatchString(c) {
-			return fmt.Errorf("repository %s has the component %s: each is lowercase letters and digits, joined by one of . _ __ or dashes", msg.Quote(r.RepositoryStr(), 120), msg.Quote(c, 40))
-		}
+	if p := refname.Problem(r); p != "" {
+		return errors.New(p)
 	}
 	return nil
 }
