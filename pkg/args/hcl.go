@@ -144,7 +144,20 @@ func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 	for i, item := range items {
 		field := fmt.Sprintf("%s[%d]", name, i)
 		pos[field] = position(item.Range())
-		pos[field+".source"] = pos[field]
-		pos[field+".target"] = pos[field]
+		// Where the item is an object, its source and target stand
+		// where they are written, which may be lines below its brace.
+		pairs, d := hcl.ExprMap(item)
+		if d.HasErrors() {
+			continue
+		}
+		for _, kv := range pairs {
+			k, d := kv.Key.Value(nil)
+			if d.HasErrors() || !k.IsKnown() || k.IsNull() || k.Type() != cty.String {
+				continue
+			}
+			if key := k.AsString(); key == "source" || key == "target" {
+				pos[field+"."+key] = position(kv.Value.Range())
+			}
+		}
 	}
 }

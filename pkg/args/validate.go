@@ -331,38 +331,49 @@ func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
 // target a user writes, and extractSources made its source.
 func rootTree(ct Content) bool { return ct.Extracted && ct.Target == "/" }
 
+// partWhere returns the position of part (source, target) of the copy
+// field, where the description gave one (a contents item written as an
+// object in args.json or args.hcl), else that of field.
+func (a *Args) partWhere(field, part string) string {
+	if p, ok := a.positions[field+"."+part]; ok {
+		return p
+	}
+	return where(a.File, a.positions, field)
+}
+
 // copyInto resolves one copy. A target in the image must not be the root
 // or /urunc.json; one in a rootfs that bunix builds (inImage false) may be.
 func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy {
-	cp := Copy{Field: field, Where: where(a.File, a.positions, field), Target: dst, Written: src}
+	cp := Copy{Field: field, Where: a.partWhere(field, "source"), Target: dst, Written: src}
 	switch {
 	case src == "":
-		c.add(field, src, "source must not be empty")
+		c.addAt(cp.Where, field, src, "source must not be empty")
 	case filepath.IsAbs(src):
 		cp.Source = filepath.Clean(src)
 	default:
 		cp.Source = filepath.Join(a.Root, src)
 	}
 	a.checkSymlink(c, field, src, cp.Source)
+	tw := a.partWhere(field, "target")
 	switch {
 	case strings.IndexByte(src, 0) >= 0:
-		c.add(field, src, "source must not contain a NUL byte")
+		c.addAt(cp.Where, field, src, "source must not contain a NUL byte")
 	case strings.IndexByte(dst, 0) >= 0:
-		c.add(field, dst, "target must not contain a NUL byte")
+		c.addAt(tw, field, dst, "target must not contain a NUL byte")
 	case dst == "":
-		c.add(field, dst, "target must not be empty: give the absolute path in the image, e.g. \"/unikernel/app\"")
+		c.addAt(tw, field, dst, "target must not be empty: give the absolute path in the image, e.g. \"/unikernel/app\"")
 	case !path.IsAbs(dst):
-		c.add(field, dst, "target must be an absolute path in the image (did you mean %q?)", "/"+dst)
+		c.addAt(tw, field, dst, "target must be an absolute path in the image (did you mean %q?)", "/"+dst)
 	case slices.Contains(strings.Split(dst, "/"), ".."):
-		c.add(field, dst, "target must not contain \"..\"")
+		c.addAt(tw, field, dst, "target must not contain \"..\"")
 	case dst == "/" && inImage:
-		c.add(field, dst, "target must name a file or directory, not the image root")
+		c.addAt(tw, field, dst, "target must name a file or directory, not the image root")
 	case path.Clean(dst) != dst:
-		c.add(field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
+		c.addAt(tw, field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
 	case inImage && (dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/")):
-		c.add(field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
+		c.addAt(tw, field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
 	case inImage && strings.HasPrefix(path.Base(dst), image.WhiteoutPrefix):
-		c.add(field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", image.WhiteoutPrefix)
+		c.addAt(tw, field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", image.WhiteoutPrefix)
 	}
 	return cp
 }
