@@ -1,6 +1,7 @@
 package args
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -29,6 +30,10 @@ func DecodeHCL(src []byte, file, root string) (*Args, error) {
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if strings.HasSuffix(file, ".json") {
+		// A byte order mark, as Windows editors write one, is read past,
+		// as HCL's native parser reads past it; HCL's JSON parser would
+		// say the file does not start with a value.
+		src = bytes.TrimPrefix(src, []byte("\ufeff"))
 		if err := checkJSONDepth(src, file); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package args
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,6 +187,28 @@ annotations = { unikernelType = "linux", hypervisor = "qemu", binary = "/k", cmd
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: got %v\nwant %q", file, err, want)
 			}
+		}
+	}
+}
+
+// TestByteOrderMark: an args.json or args.hcl that starts with a UTF-8 byte
+// order mark reads as the same file without one, and positions on its
+// first line are those an editor shows, which hides the mark.
+func TestByteOrderMark(t *testing.T) {
+	for file, src := range map[string]string{
+		"args.json": `{"name": "x", "files": {"./k": "/k"}, "annotations": {"unikernelType": "unikraft", "hypervisor": "qemu2", "binary": "/k"}}`,
+		"args.hcl":  "annotations = { unikernelType = \"unikraft\", hypervisor = \"qemu2\", binary = \"/k\" }\nname = \"x\"\nfiles = { \"./k\" = \"/k\" }\n",
+	} {
+		a, err := DecodeHCL([]byte("\ufeff"+src), file, t.TempDir())
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		_, err = a.Resolve()
+		col := strings.Index(src, `"qemu2"`) + 1
+		want := fmt.Sprintf(`%s:1:%d: annotations.hypervisor = "qemu2": unknown hypervisor`, file, col)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v\nwant %q", file, err, want)
 		}
 	}
 }
