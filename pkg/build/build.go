@@ -14,6 +14,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
@@ -82,6 +83,10 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 			continue
 		}
 		errs = append(errs, guest.check(cp, entries, false)...)
+		if err := layerPathLens(cp, entries); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if len(entries) > 0 && entries[0].Path == "/" {
 			// A tree out of an image copied to the root: the image's
 			// root is no entry of a layer.
@@ -179,6 +184,24 @@ func (j *job) plannedEntries() []image.Entry {
 		out = append(append(out, j.plan.tree...), j.plan.entry)
 	}
 	return out
+}
+
+// maxLayerPath is the longest path of a layer entry: a container runtime
+// unpacks each at its path under the snapshot's directory, and Linux takes
+// no path of PATH_MAX (4096) bytes or more, with its NUL, in a system
+// call. (inspect counts longer ones as entries no one can unpack.)
+const maxLayerPath = 4095
+
+// layerPathLens refuses a copy that puts a path longer than maxLayerPath in
+// the image, naming the first: a tree nested deep on disk, or copied
+// under a long target. A directory of many such paths is one error.
+func layerPathLens(cp args.Copy, entries []image.Entry) error {
+	for _, e := range entries {
+		if len(e.Path) > maxLayerPath {
+			return cp.Errorf("puts %s in the image: no container runtime unpacks a path of more than %d bytes (PATH_MAX, 4096, with its NUL)", msg.Quote(e.Path, 80), maxLayerPath)
+		}
+	}
+	return nil
 }
 
 // holdsPaths returns, for a message, up to three paths under dir, or ""

@@ -138,3 +138,40 @@ func TestMissingStoreSourceHint(t *testing.T) {
 		t.Errorf("more than the one error about the source:\n%s", msg)
 	}
 }
+
+// TestLayerPathTooLong: a directory nested deep on disk (each path within
+// the host's PATH_MAX), copied under a long target, would put paths of
+// more than 4095 bytes in a layer, which no runtime unpacks: the build
+// refuses it once, naming the copy; a path of 4095 bytes is taken.
+func TestLayerPathTooLong(t *testing.T) {
+	dir := files(t, "kernel")
+	deep := filepath.Join(dir, "deep")
+	p := deep
+	for range 14 {
+		p = filepath.Join(p, strings.Repeat("a", 250))
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"x", "y"} {
+		if err := os.WriteFile(filepath.Join(p, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inImage := len(p) - len(deep) + len("/x") // each file's path under the target
+	for _, tc := range []struct {
+		target string
+		want   string
+	}{
+		{"/" + strings.Repeat("b", 4095-inImage-1), ""},
+		{"/" + strings.Repeat("b", 4095-inImage), "bytes) in the image: no container runtime unpacks a path of more than 4095 bytes"},
+	} {
+		_, err := Image(resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","deep":"`+tc.target+`"},`+ann+`}`))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("target of %d bytes: %v", len(tc.target), err)
+		case tc.want != "" && (err == nil || strings.Count(err.Error(), tc.want) != 1 || !args.IsUserError(err)):
+			t.Errorf("target of %d bytes: %v\nwant one user error saying %q", len(tc.target), err, tc.want)
+		}
+	}
+}
