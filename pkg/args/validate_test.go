@@ -91,6 +91,15 @@ func TestResolveBadInput(t *testing.T) {
 	}{
 		{"empty name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": ""`, []string{`args.nix: name = "": must not be empty`}},
 		{"uppercase name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "Urunc/Redis"`, []string{`name = "Urunc/Redis": not a valid image repository name`}},
+		// go-containerregistry checks only the characters of a name; these
+		// pass it, and docker load refuses them ("invalid reference format").
+		{"dotdot name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "../x"`, []string{`name = "../x": not a valid image repository name: registry ".." is not a host name`}},
+		{"store path as name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "/nix/store/abc-kernel"`, []string{`name = "/nix/store/abc-kernel": not a valid image repository name: path component "" must be`}},
+		{"double slash name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "a//b"`, []string{`path component "" must be`}},
+		{"leading underscore name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "_a/b"`, []string{`path component "_a" must be`}},
+		{"dotted component", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "a/.b"`, []string{`path component ".b" must be`}},
+		{"long target name", `"/conf/redis.conf"`, `"/conf/` + strings.Repeat("r", 256) + `"`, []string{`target has a name of 256 bytes ("rrrr`, `a file name is at most 255 bytes (NAME_MAX)`}},
+		{"long target", `"/conf/redis.conf"`, `"` + strings.Repeat("/conf", 820) + `"`, []string{`target is 4100 bytes long: a path is at most 4096 bytes (PATH_MAX)`}},
 		{"bad tag", `"tag": "test"`, `"tag": "a:b"`, []string{`tag = "a:b": not a valid tag`}},
 		{"empty tag", `"tag": "test"`, `"tag": ""`, []string{`tag = "": not a valid tag`}},
 		{"relative target", `"/conf/redis.conf"`, `"conf/redis.conf"`, []string{`files."./redis.conf" = "conf/redis.conf": target must be an absolute path in the image (did you mean "/conf/redis.conf"?)`}},
