@@ -1,0 +1,89 @@
+package nix_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
+)
+
+// hostileBase is a description that builds, which each case of
+// TestHostileArgs changes one field of.
+const hostileBase = `name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; };`
+
+// TestHostileArgs instantiates default.nix on args files that a careless or
+// hostile user could write: each must stop evaluation with an error naming
+// the field (and, where Nix knows it, the line of args.nix), or evaluate so
+// that the builder can name it; never Nix's bare "stack overflow", and
+// never a path or derivation silently turned into a store path where the
+// builder wants the user's string. Evaluation only: nothing is built.
+func TestHostileArgs(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-instantiate")
+	root := testenv.ModuleRoot(t)
+	megabyte := strings.Repeat("a", 1<<20)
+	genMB := `(builtins.concatStringsSep "" (builtins.genList (_: "a") 1048576))`
+	pin := `digest = "sha256:` + strings.Repeat("0", 64) + `"; hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";`
+	for _, tc := range []struct {
+		name, args string
+		want       []string // substrings of the error, in order; none: it must evaluate
+	}{
+		// toJSON copied the directory into the store and made its store
+		// path the working directory, exit 0.
+		{"path as workingDir", `{ ` + hostileBase + ` workingDir = ./.; }`,
+			[]string{`workingDir (`, `args.nix:2:101): is a path, `, `Nix would copy it into the store`}},
+		{"path in annotations", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = ./kernel; }; }`,
+			[]string{`annotations.binary (`, `args.nix:2:`, `is a path, `}},
+		{"path in cmd", `{ ` + hostileBase + ` cmd = [ "x" ./kernel ]; }`, []string{`cmd[1] (`, `is a path, `}},
+		{"path as tag", `{ ` + hostileBase + ` tag = ./kernel; }`, []string{`: tag (`, `is a path, `}},
+		{"path in env", `{ ` + hostileBase + ` env.X = ./kernel; cmd = [ "x" ]; }`, []string{`env.X (`, `is a path, `}},
+		{"path in rootfs", `{ ` + hostileBase + ` rootfs = { type = "raw"; path = ./kernel; }; }`, []string{`rootfs.path (`, `is a path, `}},
+		{"derivation as cmdline", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { cmdline = derivation { name = "d"; system = "x"; builder = "/x"; }; }; }`,
+			[]string{`annotations.cmdline (`, `is a derivation or other store object (d)`}},
+		// Nix's regular expressions overflowed the stack on these, naming
+		// nothing; the builder now reports them, with their positions.
+		{"megabyte target", `{ ` + hostileBase + ` contents = [ { source = ./kernel; target = "/" + ` + genMB + `; } ]; }`, nil},
+		{"megabyte line", `{ ` + hostileBase + ` env.X = "` + megabyte + `"; cmd = [ "x" ]; }`, nil},
+		{"megabyte ref", `{ ` + hostileBase + ` from = { ref = ` + genMB + `; ` + pin + ` }; }`,
+			[]string{`ref = "aaaa`, `..." (1048578 bytes): want "registry/repo:tag"`}},
+		{"megabyte hypervisor", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { hypervisor = ` + genMB + `; }; from = { ref = "r/x:y"; ` + pin + ` }; }`,
+			[]string{`hypervisor = "aaaa`, `(1048578 bytes): want a urunc monitor name`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "kernel"), []byte("kernel\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(tc.args), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, stderr, err := testenv.NixInstantiate(t, dir, filepath.Join(root, "default.nix"),
+				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+			if strings.Contains(stderr, "stack overflow") {
+				t.Fatalf("stack overflow:\n%.2000s", stderr)
+			}
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("%.2000v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("evaluated, want an error")
+			}
+			rest := stderr
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("error lacks %q (in order):\n%.2000s", w, stderr)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
