@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // topFields are the fields of a description, in documentation order.
@@ -85,6 +87,9 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 	if !ok || len(list) == 0 {
 		return nil, fmt.Errorf("bunix.buildImageIndex: images must be a non-empty list of images made by buildImage")
 	}
+	if err := checkIndexOutput(m); err != nil {
+		return nil, err
+	}
 	var out []*Args
 	for i, item := range list {
 		im, ok := item.(map[string]any)
@@ -92,12 +97,16 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 			return nil, fmt.Errorf("bunix.buildImageIndex: images[%d] is not an image made by buildImage", i)
 		}
 		delete(im, "version")
+		positions, _ := im["positions"].(map[string]any)
 		for _, k := range []string{"format", "compression", "layers"} {
 			if v, ok := m[k]; ok {
 				im[k] = v
 			} else {
 				delete(im, k)
 			}
+			// The index's value replaces the image's, whose position
+			// would point at a line that no longer says it.
+			delete(positions, k)
 		}
 		a, err := specArgs(im)
 		if err != nil {
@@ -106,6 +115,43 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// checkIndexOutput checks an index's own format, compression and layers
+// (buildImageIndex's arguments), naming buildImageIndex: copied into each
+// image unchecked, a bad one was reported once per image, as that image's
+// field of buildImage.
+func checkIndexOutput(m map[string]any) error {
+	var errs []error
+	bad := func(field string, v any, reason string) {
+		errs = append(errs, &FieldError{Where: "bunix.buildImageIndex", Field: field, Value: quote(v), Reason: reason})
+	}
+	for _, k := range []string{"format", "compression", "layers"} {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		s, isString := v.(string)
+		if !isString {
+			bad(k, v, "must be a string")
+			continue
+		}
+		var err error
+		switch k {
+		case "format":
+			_, err = image.ParseFormat(s)
+		case "compression":
+			_, err = image.ParseCompression(s)
+		case "layers":
+			if s != "per-file" && s != "single" {
+				bad(k, v, "unknown layering (known: per-file, single)")
+			}
+		}
+		if err != nil {
+			bad(k, v, parseReason(err))
+		}
+	}
+	return joinCapped(errs)
 }
 
 // specArgs decodes the description of one image of a builder spec.

@@ -200,6 +200,11 @@ func TestDecodeSpec(t *testing.T) {
 		{`{"version":4,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
 		{`{"version":4,"images":[]}`, `images must be a non-empty list`},
 		{`{"version":4,"images":[1]}`, `images[0] is not an image made by buildImage`},
+		// The index's own format, compression and layers are named as
+		// buildImageIndex's, once, not as each image's field of buildImage.
+		{`{"version":4,"format":"zip","images":[{"name":"x","positions":{"format":"args.nix:3:3"}}]}`, `bunix.buildImageIndex: format = "zip": unknown format`},
+		{`{"version":4,"compression":"xz","images":[{"name":"x"}]}`, `bunix.buildImageIndex: compression = "xz": unknown compression`},
+		{`{"version":4,"layers":1,"images":[{"name":"x"}]}`, `bunix.buildImageIndex: layers = 1: must be a string`},
 	} {
 		as, err := DecodeSpec([]byte(tc.spec))
 		if err == nil {
