@@ -87,3 +87,47 @@ func TestHostileArgs(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceOutOfStore builds images whose source, a string with context,
+// leads out of the Nix store: through "..", or as a symbolic link in a
+// store path to /etc/passwd. The layer builder packed the sandbox's
+// /etc/passwd (without a sandbox, the host's), exit 0. Both must fail,
+// naming the field where args.nix writes it, and write no image.
+func TestSourceOutOfStore(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-build")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "d", "pw")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kernel"), []byte("kernel\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A layers = "single" image encodes its copies itself, the others take
+	// them from layer derivations: both ways must refuse.
+	for _, tc := range []struct{ name, source, layers, want string }{
+		{"link", `"${builtins.path { path = ./d; name = "d"; }}/pw"`, `"per-file"`, `source is a symbolic link out of the Nix store, to /etc/passwd`},
+		{"link single", `"${builtins.path { path = ./d; name = "d"; }}/pw"`, `"single"`, `source is a symbolic link out of the Nix store, to /etc/passwd`},
+		{"dotdot", `"${builtins.path { path = ./d; name = "d"; }}/../../../etc/passwd"`, `"per-file"`, `source has a ".." in it`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := `{ ` + hostileBase + `
+  layers = ` + tc.layers + `;
+  contents = [ { source = ` + tc.source + `; target = "/x"; } ]; }`
+			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(args), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
+				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+			if err == nil {
+				t.Fatalf("built %s, want an error", out)
+			}
+			if !strings.Contains(stderr, `args.nix:4:18: contents[0] = "`) || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("error lacks the field or %q:\n%.2000s", tc.want, stderr)
+			}
+		})
+	}
+}

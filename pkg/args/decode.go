@@ -398,6 +398,15 @@ func (c *collector) contents(name string, v any, spec bool) []Content {
 				c.add(field+"."+k, nil, "missing")
 			}
 		}
+		if spec && ct.Image == nil {
+			name := field
+			if ct.Field != "" {
+				name = ct.Field
+			}
+			if p := StoreSourceProblem(ct.Source); p != "" {
+				c.add(name, ct.Source, "%s", p)
+			}
+		}
 		out = append(out, ct)
 	}
 	return out

@@ -432,6 +432,28 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 // link inside a store path resolves within the store.
 const storeDir = "/nix/store/"
 
+// StoreSourceProblem says why src, a source a Nix builder was given,
+// would have the builder read outside the Nix store, or "". nix/lib.nix
+// gives builders store paths only, but a string with context is the
+// user's: "${drv}/../../etc/passwd" names a file outside the store path it
+// comes from, and "${pkg}/link", a symbolic link to /etc/passwd, leads out
+// of the store. Either packed the sandbox's file (without a sandbox, the
+// host's) into the image, exit 0. A source that does not exist is left to
+// whoever reads it, which names it.
+func StoreSourceProblem(src string) string {
+	if !strings.HasPrefix(src, storeDir) {
+		return ""
+	}
+	if slices.Contains(strings.Split(src, "/"), "..") {
+		return "source has a \"..\" in it, which leaves the store path it names: name the file inside it"
+	}
+	real, err := filepath.EvalSymlinks(src)
+	if err == nil && !strings.HasPrefix(real, storeDir) {
+		return fmt.Sprintf("source is a symbolic link out of the Nix store, to %s, which a builder must not read: copy a file in the store", real)
+	}
+	return ""
+}
+
 // checkSymlink refuses a local source that is itself a symbolic link:
 // nix-build would store the link, not the file, and it would dangle in the
 // sandbox; Nix cannot read where a link points, so bunix refuses it in both

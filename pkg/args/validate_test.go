@@ -200,6 +200,9 @@ func TestDecodeSpec(t *testing.T) {
 		{`{"version":4,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
 		{`{"version":4,"images":[]}`, `images must be a non-empty list`},
 		{`{"version":4,"images":[1]}`, `images[0] is not an image made by buildImage`},
+		// A store path with ".." names a file outside it, which the
+		// builder would read (the sandbox's /etc/passwd).
+		{`{"version":4,"name":"x","positions":{"contents[0]":"args.nix:4:5"},"contents":[{"source":"/nix/store/abc-d/../../etc/passwd","target":"/x","field":"contents[0]"}]}`, `args.nix:4:5: contents[0] = "/nix/store/abc-d/../../etc/passwd": source has a ".." in it`},
 		// The index's own format, compression and layers are named as
 		// buildImageIndex's, once, not as each image's field of buildImage.
 		{`{"version":4,"format":"zip","images":[{"name":"x","positions":{"format":"args.nix:3:3"}}]}`, `bunix.buildImageIndex: format = "zip": unknown format`},
