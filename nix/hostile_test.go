@@ -108,6 +108,32 @@ func TestSourceOutOfStore(t *testing.T) {
 	}
 	// A layers = "single" image encodes its copies itself, the others take
 	// them from layer derivations: both ways must refuse.
+	link := `"${builtins.path { path = ./d; name = "d"; }}/pw"`
+	linux := `annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; };
+  files = { "./kernel" = "/unikernel/kernel"; }; cmd = [ "/init" ];`
+	// The other sources a builder reads: urunit, rootfs.from and the base.
+	for _, tc := range []struct{ name, args, want string }{
+		{"urunit", `{ name = "t/x"; urunit = ` + link + `; ` + linux + `
+  rootfs = { type = "initrd"; include = { "./kernel" = "/init"; }; }; }`, `args.nix:1:17: urunit = "`},
+		{"rootfs.from", `{ name = "t/x"; ` + linux + `
+  rootfs = { type = "initrd"; from = ` + link + `; }; }`, `args.nix:3:31: rootfs.from = "`},
+		{"from", `{ ` + hostileBase + `
+  from = ` + link + `; }`, `args.nix:3:3: from = "`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(tc.args), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
+				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+			if err == nil {
+				t.Fatalf("built %s, want an error", out)
+			}
+			if !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "source is a symbolic link out of the Nix store, to /etc/passwd") {
+				t.Fatalf("error lacks the field (%q) or the link:\n%.2000s", tc.want, stderr)
+			}
+		})
+	}
 	for _, tc := range []struct{ name, source, layers, want string }{
 		{"link", `"${builtins.path { path = ./d; name = "d"; }}/pw"`, `"per-file"`, `source is a symbolic link out of the Nix store, to /etc/passwd`},
 		{"link single", `"${builtins.path { path = ./d; name = "d"; }}/pw"`, `"single"`, `source is a symbolic link out of the Nix store, to /etc/passwd`},

@@ -234,7 +234,9 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 		case "layers":
 			a.Layers = c.str(k, val)
 		case "from":
-			a.From = c.from(val)
+			if a.From = c.from(val); spec && a.From != nil && a.From.Path != "" {
+				c.storeSource(k, a.From.Path)
+			}
 		case "urunc":
 			if val != nil {
 				a.Urunc = c.str(k, val)
@@ -247,6 +249,8 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 			default:
 				if a.Urunit = c.str(k, val); a.Urunit == "" {
 					c.add(k, val, "must not be empty: give the static urunit binary, or leave urunit out")
+				} else if spec {
+					c.storeSource(k, a.Urunit)
 				}
 			}
 		case "workingDir":
@@ -398,18 +402,28 @@ func (c *collector) contents(name string, v any, spec bool) []Content {
 				c.add(field+"."+k, nil, "missing")
 			}
 		}
-		if spec && ct.Image == nil {
+		if spec {
 			name := field
 			if ct.Field != "" {
 				name = ct.Field
 			}
-			if p := StoreSourceProblem(ct.Source); p != "" {
-				c.add(name, ct.Source, "%s", p)
+			if ct.Image == nil {
+				c.storeSource(name, ct.Source)
+			} else if ct.Image.Path != "" {
+				c.storeSource(name+".image", ct.Image.Path)
 			}
 		}
 		out = append(out, ct)
 	}
 	return out
+}
+
+// storeSource adds the problem StoreSourceProblem finds with src, a
+// source of a builder spec named field, if any.
+func (c *collector) storeSource(field, src string) {
+	if p := StoreSourceProblem(src); p != "" {
+		c.add(field, src, "%s", p)
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
