@@ -157,3 +157,29 @@ func TestSourceOutOfStore(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultNixArgsFile: default.nix given its args file carelessly, as a
+// relative string (--argstr args args.nix) or a file that is not there,
+// says so, naming args; the relative string read /args.nix ("getting status
+// of '/args.nix'").
+func TestDefaultNixArgsFile(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-instantiate")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(`{ `+hostileBase+` }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--argstr", "args", "args.nix"}, `default.nix: args = "args.nix": a relative file name given as a string, which Nix cannot tell the directory of: pass a path, --arg args ./args.nix, or an absolute name`},
+		{[]string{"--arg", "args", "./nope.nix"}, `default.nix: args = ` + filepath.Join(dir, "nope.nix") + `: no such file`},
+		{[]string{"--arg", "args", "3"}, `default.nix: args: expected a path to an args file or an attribute set (got a value of type int)`},
+	} {
+		_, stderr, err := testenv.NixInstantiate(t, dir, append([]string{filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t)}, tc.args...)...)
+		if err == nil || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: %v, want %q\n%s", tc.args, err, tc.want, stderr)
+		}
+	}
+}
