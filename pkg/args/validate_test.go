@@ -203,6 +203,10 @@ func TestDecodeSpec(t *testing.T) {
 		// A store path with ".." names a file outside it, which the
 		// builder would read (the sandbox's /etc/passwd).
 		{`{"version":4,"name":"x","positions":{"contents[0]":"args.nix:4:5"},"contents":[{"source":"/nix/store/abc-d/../../etc/passwd","target":"/x","field":"contents[0]"}]}`, `args.nix:4:5: contents[0] = "/nix/store/abc-d/../../etc/passwd": source has a ".." in it`},
+		// encoding/json turned the byte into U+FFFD, silently.
+		{"{\"version\":4,\"name\":\"x\",\"positions\":{\"cmd\":\"args.nix:7:3\"},\"cmd\":[\"ok\",\"a\xffb\"]}", `args.nix:7:3: cmd[1]: the value is not valid UTF-8 (byte 0xff)`},
+		{"{\"version\":4,\"name\":\"x\",\"env\":{\"A\xfe\":\"v\"}}", "bunix.buildImage x: env.\"A\uFFFD\": the name is not valid UTF-8 (byte 0xfe)"},
+		{"{\"version\":4,\"name\":\"x\",\"positions\":{\"annotations.cmdline\":\"args.nix:2:5\"},\"annotations\":{\"binary\":\"/k\",\"cmdline\":\"\xc3\"}}", `args.nix:2:5: annotations.cmdline: the value is not valid UTF-8 (byte 0xc3)`},
 		// The index's own format, compression and layers are named as
 		// buildImageIndex's, once, not as each image's field of buildImage.
 		{`{"version":4,"format":"zip","images":[{"name":"x","positions":{"format":"args.nix:3:3"}}]}`, `bunix.buildImageIndex: format = "zip": unknown format`},
