@@ -44,6 +44,10 @@ func TestHostileArgs(t *testing.T) {
 		{"derivation as cmdline", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
   annotations = { cmdline = derivation { name = "d"; system = "x"; builder = "/x"; }; }; }`,
 			[]string{`annotations.cmdline (`, `is a derivation or other store object (d)`}},
+		// An empty source was root + "/": the whole directory of args.nix
+		// went into the store and the image, exit 0; bunix build refuses it.
+		{"empty files source", `{ ` + hostileBase + ` files."" = "/x"; }`, []string{`files."": source must not be empty`}},
+		{"empty contents source", `{ ` + hostileBase + ` contents = [ { source = ""; target = "/x"; } ]; }`, []string{`contents[0]: source must not be empty`}},
 		// Nix's regular expressions overflowed the stack on these, naming
 		// nothing; the builder now reports them, with their positions.
 		{"megabyte target", `{ ` + hostileBase + ` contents = [ { source = ./kernel; target = "/" + ` + genMB + `; } ]; }`, nil},

@@ -195,7 +195,11 @@ let
         else if isStoreObject s then
           toString s
         else if isString s then
-          if hasContext s then
+          if s == "" then
+            # rootPath + "/" would be the whole directory of the args
+            # file, copied into the store and the image.
+            fail field "source must not be empty: give the file to copy, e.g. \"./kernel\""
+          else if hasContext s then
             s
           else if hasPrefix "${builtins.storeDir}/" s then
             if pathExists s then
