@@ -414,9 +414,10 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 		c.add(field, dst, "target must name a file or directory, not the image root")
 	case path.Clean(dst) != dst:
 		c.add(field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
-	case len(dst) > maxPath:
+	// A rootfs's own writers check their file systems' limits.
+	case inImage && len(dst) > maxPath:
 		c.add(field, dst, "target is %d bytes long: a path is at most %d bytes (PATH_MAX), or no runtime can unpack it", len(dst), maxPath)
-	case longName(dst) != "":
+	case inImage && longName(dst) != "":
 		n := longName(dst)
 		c.add(field, dst, "target has a name of %d bytes (%.40q...): a file name is at most %d bytes (NAME_MAX), or no runtime can unpack it", len(n), n, maxName)
 	case inImage && (dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/")):
