@@ -43,7 +43,17 @@ let
       imported = import path;
       value = if builtins.isFunction imported then imported { } else imported;
     in
-    if builtins.isAttrs value then
+    # A string is taken as an absolute file name: --argstr args args.nix
+    # would otherwise read /args.nix ("getting status of '/args.nix'").
+    if builtins.isString file && builtins.substring 0 1 file != "/" then
+      throw "default.nix: args = ${builtins.toJSON file}: a relative file name given as a string, which Nix cannot tell the directory of: pass a path, --arg args ${
+        if builtins.substring 0 1 file == "." then file else "./${file}"
+      }, or an absolute name"
+    else if !builtins.isPath file && !builtins.isString file then
+      throw "default.nix: args: expected a path to an args file or an attribute set (got a value of type ${builtins.typeOf file})"
+    else if !builtins.pathExists path then
+      throw "default.nix: args = ${toString path}: no such file"
+    else if builtins.isAttrs value then
       { root = dirOf path; } // value
     else
       throw "default.nix: args ${toString path}: expected an attribute set or a function returning one (got a ${builtins.typeOf value})";

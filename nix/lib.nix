@@ -74,6 +74,23 @@ let
     in
     if undotted == "" then fallback else undotted;
 
+  # matches re s: whether the string s matches re, where s is at most
+  # 4096 bytes; a longer s matches nothing. Nix's regular expressions
+  # recurse per character, and a string of a megabyte overflows the stack:
+  # "stack overflow (possible infinite recursion)", naming no field.
+  matches = re: s: stringLength s <= 4096 && match re s != null;
+
+  # shown v: v as JSON for a message, cut to 200 bytes.
+  shown =
+    v:
+    let
+      j = toJSON v;
+    in
+    if stringLength j > 200 then
+      "${substring 0 200 j}...\" (${toString (stringLength j)} bytes)"
+    else
+      j;
+
   hasSuffix =
     suffix: s:
     let
@@ -412,7 +429,7 @@ let
   isCleanTarget =
     t:
     isString t
-    && match "(/([^/.][^/]*|[.][^/.][^/]*|[.][.][^/]+))+" t != null;
+    && matches "(/([^/.][^/]*|[.][^/.][^/]*|[.][.][^/]+))+" t;
 
   # layerDerivation: the layer that copying source (a store path) to
   # target gives an image, compressed as compression: its blob and
@@ -592,7 +609,7 @@ let
       bunix,
     }:
     let
-      context = "bunix.pullImage ${if isString ref then ref else "<ref>"}";
+      context = "bunix.pullImage ${if isString ref && stringLength ref <= 200 then ref else "<ref>"}";
       arch =
         {
           amd64 = "amd64";
@@ -602,16 +619,16 @@ let
           aarch64 = "arm64";
         }
         .${architecture}
-          or (throw "${context}: architecture = ${toJSON architecture}: unknown architecture (known: amd64, arm64)");
+          or (throw "${context}: architecture = ${shown architecture}: unknown architecture (known: amd64, arm64)");
     in
-    if !isString ref || match "[^@ ]+" ref == null then
-      throw "${context}: ref = ${toJSON ref}: want \"registry/repo:tag\", without a digest"
-    else if !isString digest || match "sha256:[0-9a-f]{64}" digest == null then
-      throw "${context}: digest = ${toJSON digest}: want \"sha256:\" and 64 lower-case hex digits"
-    else if !isString hash || match "sha256-[A-Za-z0-9+/]{43}=" hash == null then
-      throw "${context}: hash = ${toJSON hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
-    else if hypervisor != null && (!isString hypervisor || match "[a-z0-9-]+" hypervisor == null) then
-      throw "${context}: hypervisor = ${toJSON hypervisor}: want a urunc monitor name, e.g. \"qemu\" or \"firecracker\""
+    if !isString ref || !matches "[^@ ]+" ref then
+      throw "${context}: ref = ${shown ref}: want \"registry/repo:tag\", without a digest"
+    else if !isString digest || !matches "sha256:[0-9a-f]{64}" digest then
+      throw "${context}: digest = ${shown digest}: want \"sha256:\" and 64 lower-case hex digits"
+    else if !isString hash || !matches "sha256-[A-Za-z0-9+/]{43}=" hash then
+      throw "${context}: hash = ${shown hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
+    else if hypervisor != null && (!isString hypervisor || !matches "[a-z0-9-]+" hypervisor) then
+      throw "${context}: hypervisor = ${shown hypervisor}: want a urunc monitor name, e.g. \"qemu\" or \"firecracker\""
     else if !isBool insecure then
       throw "${context}: insecure = ${toJSON insecure}: want true or false"
     else

@@ -83,6 +83,7 @@
 }:
 let
   inherit (builtins)
+    all
     any
     attrNames
     concatStringsSep
@@ -194,7 +195,11 @@ let
         else if isStoreObject s then
           toString s
         else if isString s then
-          if hasContext s then
+          if s == "" then
+            # rootPath + "/" would be the whole directory of the args
+            # file, copied into the store and the image.
+            fail field "source must not be empty: give the file to copy, e.g. \"./kernel\""
+          else if hasContext s then
             s
           else if hasPrefix "${builtins.storeDir}/" s then
             if pathExists s then
@@ -344,6 +349,69 @@ let
         else
           source field img;
 
+      # plain field at v: true when v, the value of a field passed to the
+      # builder untouched (written at `at`), holds no path and no
+      # derivation; else an error naming the field, where it is written and
+      # what it holds. toJSON would copy a path into the store and pass the
+      # copy's store path, and build a derivation to pass its out path, so
+      # the builder would check a store path the user never wrote (exit 0
+      # for `workingDir = ./.`, which stored the whole directory) instead of
+      # the string they meant. An attribute set's values and a list's items
+      # are checked too, each named (annotations.cmdline, cmd[0]).
+      plain =
+        field: at: v:
+        let
+          refuse = what: fail "${field}${at}" "${what}; give a string";
+        in
+        if isPath v then
+          refuse "is a path, ${toString v}: Nix would copy it into the store and pass the copy's store path (a string in double quotes, \"${toString v}\", is not copied)"
+        else if isStoreObject v then
+          refuse "is a derivation or other store object${
+            if isString (v.name or null) then " (${v.name})" else ""
+          }: Nix would build it and pass its store path"
+        else if isAttrs v then
+          all (k: plain "${field}.${k}" (posIn v k) v.${k}) (attrNames v)
+        else if isList v then
+          all (i: plain "${field}[${toString i}]" at (builtins.elemAt v i)) (genList (i: i) (length v))
+        else
+          true;
+
+      # posIn set attr: " (FILE:LINE:COLUMN)", where attr of set is written,
+      # or "" when Nix knows no position (a computed attribute).
+      posIn =
+        set: attr:
+        let
+          p = builtins.unsafeGetAttrPos attr set;
+        in
+        if p == null then "" else " (${p.file}:${toString p.line}:${toString p.column})";
+
+      # plainArgs: every field passed to the builder untouched is plain.
+      # Checked before the spec is made; the spec itself is unchanged.
+      plainArgs =
+        all (f: plain f (posIn args f) args.${f}) (
+          builtins.filter (f: args ? ${f}) [
+            "name"
+            "tag"
+            "annotations"
+            "env"
+            "entrypoint"
+            "cmd"
+            "architecture"
+            "urunc"
+            "workingDir"
+            "user"
+            "format"
+            "compression"
+            "layers"
+          ]
+        )
+        && (
+          !isAttrs rootfs
+          || all (k: plain "rootfs.${k}" (posIn rootfs k) rootfs.${k}) (
+            attrNames (removeAttrs rootfs [ "include" "from" ])
+          )
+        );
+
       # fromSpec: the store path of the base image.
       fromSpec = imagePath "from" from;
 
@@ -359,6 +427,7 @@ let
           source "urunit" urunit;
 
       spec =
+        assert plainArgs;
         {
           version = specVersion;
           inherit name tag;

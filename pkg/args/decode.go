@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/nubificus/bunix/pkg/image"
 )
 
 // topFields are the fields of a description, in documentation order.
@@ -17,7 +21,10 @@ var topFields = []string{"name", "tag", "files", "contents", "annotations", "env
 // messages; root is the directory relative sources are resolved against.
 func DecodeJSON(data []byte, file, root string) (*Args, error) {
 	v, err := parseJSON(data)
-	if err != nil {
+	if fe, ok := err.(*FieldError); ok {
+		fe.Where = file
+		return nil, fe
+	} else if err != nil {
 		return nil, &EvalError{File: file, Message: err.Error()}
 	}
 	return fromValue(v, file, root, nil, false)
@@ -34,14 +41,17 @@ func decodeNixEval(data []byte, display, abs, root string) (*Args, error) {
 	if err := json.Unmarshal(data, &out); err != nil {
 		return nil, fmt.Errorf("decoding the evaluation of %s: %w", display, err)
 	}
-	v, err := parseJSON(out.Args)
-	if err != nil {
-		return nil, fmt.Errorf("decoding the evaluation of %s: %w", display, err)
-	}
 	for k, p := range out.Positions {
 		if rest, ok := strings.CutPrefix(p, abs+":"); ok {
 			out.Positions[k] = display + ":" + rest
 		}
+	}
+	v, err := parseJSON(out.Args)
+	if fe, ok := err.(*FieldError); ok {
+		fe.Where = where(display, out.Positions, fe.Field)
+		return nil, fe
+	} else if err != nil {
+		return nil, fmt.Errorf("decoding the evaluation of %s: %w", display, err)
 	}
 	return fromValue(v, display, root, out.Positions, false)
 }
@@ -55,7 +65,21 @@ func decodeNixEval(data []byte, display, abs, root string) (*Args, error) {
 // index's format, compression and layers.
 func DecodeSpec(data []byte) ([]*Args, error) {
 	v, err := parseJSON(data)
-	if err != nil {
+	if fe, ok := err.(*FieldError); ok {
+		// Where the user wrote it, for the spec of one image.
+		m, _ := v.(map[string]any)
+		name, _ := m["name"].(string)
+		positions := map[string]string{}
+		if p, ok := m["positions"].(map[string]any); ok {
+			for k, v := range p {
+				if s, ok := v.(string); ok {
+					positions[k] = s
+				}
+			}
+		}
+		fe.Where = where(strings.TrimSpace("bunix.buildImage "+name), positions, fe.Field)
+		return nil, fe
+	} else if err != nil {
 		return nil, fmt.Errorf("decoding the builder spec: %w", err)
 	}
 	m, ok := v.(map[string]any)
@@ -85,6 +109,9 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 	if !ok || len(list) == 0 {
 		return nil, fmt.Errorf("bunix.buildImageIndex: images must be a non-empty list of images made by buildImage")
 	}
+	if err := checkIndexOutput(m); err != nil {
+		return nil, err
+	}
 	var out []*Args
 	for i, item := range list {
 		im, ok := item.(map[string]any)
@@ -92,12 +119,16 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 			return nil, fmt.Errorf("bunix.buildImageIndex: images[%d] is not an image made by buildImage", i)
 		}
 		delete(im, "version")
+		positions, _ := im["positions"].(map[string]any)
 		for _, k := range []string{"format", "compression", "layers"} {
 			if v, ok := m[k]; ok {
 				im[k] = v
 			} else {
 				delete(im, k)
 			}
+			// The index's value replaces the image's, whose position
+			// would point at a line that no longer says it.
+			delete(positions, k)
 		}
 		a, err := specArgs(im)
 		if err != nil {
@@ -106,6 +137,43 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// checkIndexOutput checks an index's own format, compression and layers
+// (buildImageIndex's arguments), naming buildImageIndex: copied into each
+// image unchecked, a bad one was reported once per image, as that image's
+// field of buildImage.
+func checkIndexOutput(m map[string]any) error {
+	var errs []error
+	bad := func(field string, v any, reason string) {
+		errs = append(errs, &FieldError{Where: "bunix.buildImageIndex", Field: field, Value: quote(v), Reason: reason})
+	}
+	for _, k := range []string{"format", "compression", "layers"} {
+		v, ok := m[k]
+		if !ok {
+			continue
+		}
+		s, isString := v.(string)
+		if !isString {
+			bad(k, v, "must be a string")
+			continue
+		}
+		var err error
+		switch k {
+		case "format":
+			_, err = image.ParseFormat(s)
+		case "compression":
+			_, err = image.ParseCompression(s)
+		case "layers":
+			if s != "per-file" && s != "single" {
+				bad(k, v, "unknown layering (known: per-file, single)")
+			}
+		}
+		if err != nil {
+			bad(k, v, parseReason(err))
+		}
+	}
+	return joinCapped(errs)
 }
 
 // specArgs decodes the description of one image of a builder spec.
@@ -136,8 +204,118 @@ func parseJSON(data []byte) (any, error) {
 	if d.More() {
 		return nil, fmt.Errorf("unexpected data after the top-level value")
 	}
+	if !utf8.Valid(data) {
+		return v, badUTF8(data)
+	}
 	return v, nil
 }
+
+// badUTF8 returns the FieldError (with no Where: the caller knows the
+// file) of the first string in the JSON data that is not UTF-8. Nix
+// strings are bytes, and encoding/json replaces each invalid byte with
+// U+FFFD: cmd = [ "a\xffb" ] became "a\ufffdb" in the image, exit 0.
+func badUTF8(data []byte) *FieldError {
+	type frame struct {
+		object, wantKey bool
+		key             string
+		index           int
+	}
+	var stack []*frame
+	path := func(last string) string {
+		var b strings.Builder
+		for _, f := range stack {
+			switch {
+			case !f.object:
+				fmt.Fprintf(&b, "[%d]", f.index)
+			case f.key != "":
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(fieldKey(f.key))
+			}
+		}
+		if last != "" {
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(fieldKey(last))
+		}
+		return b.String()
+	}
+	next := func() {
+		if n := len(stack); n > 0 {
+			if f := stack[n-1]; f.object {
+				f.wantKey = true
+			} else {
+				f.index++
+			}
+		}
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	for {
+		start := d.InputOffset()
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		raw := data[start:d.InputOffset()]
+		isKey := len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].wantKey
+		if !utf8.Valid(raw) {
+			field := path("")
+			what := "value"
+			if isKey {
+				field, what = path(tok.(string)), "name"
+			}
+			if field == "" {
+				field = "description"
+			}
+			bad := raw[firstInvalid(raw)]
+			return &FieldError{Field: field, Reason: fmt.Sprintf("the %s is not valid UTF-8 (byte 0x%02x), which an image config (JSON) cannot hold: bunix would have to change it; write it as text", what, bad)}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			next()
+		default:
+			if isKey {
+				f := stack[len(stack)-1]
+				f.key, f.wantKey = tok.(string), false
+			} else {
+				next()
+			}
+		}
+	}
+	return &FieldError{Field: "description", Reason: "is not valid UTF-8"}
+}
+
+// firstInvalid returns the index of the first byte of b that is not
+// part of a valid UTF-8 sequence.
+func firstInvalid(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return 0
+}
+
+// fieldKey renders an attribute name as messages name fields: as it is
+// when it is an identifier, else quoted (files."./redis.hvt").
+func fieldKey(k string) string {
+	if identifier.MatchString(k) {
+		return k
+	}
+	return strconv.Quote(k)
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_'-]*$`)
 
 // fromValue turns a decoded JSON-like value into Args. A field of the wrong
 // type, or unknown, is recorded in the Args rather than returned, so that
@@ -188,7 +366,9 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 		case "layers":
 			a.Layers = c.str(k, val)
 		case "from":
-			a.From = c.from(val)
+			if a.From = c.from(val); spec && a.From != nil && a.From.Path != "" {
+				c.storeSource(k, a.From.Path)
+			}
 		case "urunc":
 			if val != nil {
 				a.Urunc = c.str(k, val)
@@ -201,6 +381,8 @@ func fromValue(v any, file, root string, positions map[string]string, spec bool)
 			default:
 				if a.Urunit = c.str(k, val); a.Urunit == "" {
 					c.add(k, val, "must not be empty: give the static urunit binary, or leave urunit out")
+				} else if spec {
+					c.storeSource(k, a.Urunit)
 				}
 			}
 		case "workingDir":
@@ -352,9 +534,28 @@ func (c *collector) contents(name string, v any, spec bool) []Content {
 				c.add(field+"."+k, nil, "missing")
 			}
 		}
+		if spec {
+			name := field
+			if ct.Field != "" {
+				name = ct.Field
+			}
+			if ct.Image == nil {
+				c.storeSource(name, ct.Source)
+			} else if ct.Image.Path != "" {
+				c.storeSource(name+".image", ct.Image.Path)
+			}
+		}
 		out = append(out, ct)
 	}
 	return out
+}
+
+// storeSource adds the problem StoreSourceProblem finds with src, a
+// source of a builder spec named field, if any.
+func (c *collector) storeSource(field, src string) {
+	if p := StoreSourceProblem(src); p != "" {
+		c.add(field, src, "%s", p)
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

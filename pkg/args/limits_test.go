@@ -172,8 +172,8 @@ func TestNameAndTagRules(t *testing.T) {
 		{"host:65535/x", "t", ""},
 		{"localhost:5000/x", "t", ""},
 		{"[::1]:5000/x", "t", ""},
-		{"urunc/../x", "t", `name = "urunc/../x": repository "urunc/../x" has the component ".."`},
-		{"urunc//x", "t", `repository "urunc//x" has the component ""`},
+		{"urunc/../x", "t", `name = "urunc/../x": not a valid image repository name: path component ".." must be`},
+		{"urunc//x", "t", `path component "" must be`},
 		{"a__b/c-d/e.f", "t", ""},
 	} {
 		js := fmt.Sprintf(`{"name": %q, "tag": %q, "files": {"./k": "/k"}, "annotations": {"unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/k"}}`, tc.name, tc.tag)

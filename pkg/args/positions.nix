@@ -39,7 +39,10 @@ let
       text = builtins.readFile p.file;
       lines = builtins.filter builtins.isString (builtins.split "\n" text);
       line = if p.line >= 1 && p.line <= length lines then elemAt lines (p.line - 1) else "";
-      rest = substring (p.column - 1) (stringLength line) line;
+      # At most 4096 bytes of it: the name and its `=` come first, and
+      # Nix's regular expressions overflow the stack on a line of a
+      # megabyte (a long string written inline), naming no field.
+      rest = substring (p.column - 1) 4096 line;
       name = "([A-Za-z_][A-Za-z0-9_'-]*|\"([^\"\\]|\\\\.)*\"|[$][{][^}]*[}])";
     in
     builtins.match "${name}([[:space:]]*[.][[:space:]]*${name})*[[:space:]]*=([^=].*)?" rest != null;

@@ -34,6 +34,9 @@ func (c *collector) rootfs(v any, spec bool) *RootfsArgs {
 		case val == nil:
 		case isStr:
 			*p = c.str(field, val)
+			if k == "from" && spec {
+				c.storeSource(field, rf.From)
+			}
 		case k == "include":
 			rf.Include = c.include(val, spec)
 		case k == "size":

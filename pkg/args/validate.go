@@ -118,6 +118,21 @@ var (
 // maxPath is the longest path value (and unikernelVersion) urunc takes.
 const maxPath = 4096
 
+// maxName is the longest name of one file (NAME_MAX): longer targets are
+// written to the layer but fail every runtime that unpacks it.
+const maxName = 255
+
+// longName returns the first name in the slash-separated p longer than
+// maxName, or "".
+func longName(p string) string {
+	for _, n := range strings.Split(p, "/") {
+		if len(n) > maxName {
+			return n
+		}
+	}
+	return ""
+}
+
 // MaxLabel is the most bytes, key and value together, that containerd
 // accepts in one label; every urunc setting becomes a label.
 const MaxLabel = 4096
@@ -286,8 +301,11 @@ func ReferenceProblem(image, tag string) (field, problem string) {
 	if err != nil {
 		return "name", "not a valid image repository name: " + errText(err)
 	}
-	if p := refname.Problem(repo); p != "" {
+	if p := refname.PortProblem(repo.RegistryStr()); p != "" {
 		return "name", p
+	}
+	if p := refname.Grammar(repo); p != "" {
+		return "name", "not a valid image repository name: " + p
 	}
 	if !tagValue.MatchString(tag) {
 		return "tag", "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -"
@@ -370,6 +388,12 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 		c.addAt(tw, field, dst, "target must name a file or directory, not the image root")
 	case path.Clean(dst) != dst:
 		c.addAt(tw, field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
+	// A rootfs's own writers check their file systems' limits.
+	case inImage && len(dst) > maxPath:
+		c.addAt(tw, field, dst, "target is %d bytes long: a path is at most %d bytes (PATH_MAX), or no runtime can unpack it", len(dst), maxPath)
+	case inImage && longName(dst) != "":
+		n := longName(dst)
+		c.addAt(tw, field, dst, "target has a name of %d bytes (%.40q...): a file name is at most %d bytes (NAME_MAX), or no runtime can unpack it", len(n), n, maxName)
 	case inImage && (dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/")):
 		c.addAt(tw, field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
 	case inImage && strings.HasPrefix(path.Base(dst), image.WhiteoutPrefix):
@@ -382,6 +406,28 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 // and every source of a builder spec) are the store's to check: a symbolic
 // link inside a store path resolves within the store.
 const storeDir = "/nix/store/"
+
+// StoreSourceProblem says why src, a source a Nix builder was given,
+// would have the builder read outside the Nix store, or "". nix/lib.nix
+// gives builders store paths only, but a string with context is the
+// user's: "${drv}/../../etc/passwd" names a file outside the store path it
+// comes from, and "${pkg}/link", a symbolic link to /etc/passwd, leads out
+// of the store. Either packed the sandbox's file (without a sandbox, the
+// host's) into the image, exit 0. A source that does not exist is left to
+// whoever reads it, which names it.
+func StoreSourceProblem(src string) string {
+	if !strings.HasPrefix(src, storeDir) {
+		return ""
+	}
+	if slices.Contains(strings.Split(src, "/"), "..") {
+		return "source has a \"..\" in it, which leaves the store path it names: name the file inside it"
+	}
+	real, err := filepath.EvalSymlinks(src)
+	if err == nil && !strings.HasPrefix(real, storeDir) {
+		return fmt.Sprintf("source is a symbolic link out of the Nix store, to %s, which a builder must not read: copy a file in the store", real)
+	}
+	return ""
+}
 
 // checkSymlink refuses a local source that is itself a symbolic link:
 // nix-build would store the link, not the file, and it would dangle in the

@@ -91,6 +91,15 @@ func TestResolveBadInput(t *testing.T) {
 	}{
 		{"empty name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": ""`, []string{`args.nix: name = "": must not be empty`}},
 		{"uppercase name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "Urunc/Redis"`, []string{`name = "Urunc/Redis": not a valid image repository name`}},
+		// go-containerregistry checks only the characters of a name; these
+		// pass it, and docker load refuses them ("invalid reference format").
+		{"dotdot name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "../x"`, []string{`name = "../x": not a valid image repository name: registry ".." is not a host name`}},
+		{"store path as name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "/nix/store/abc-kernel"`, []string{`name = "/nix/store/abc-kernel": not a valid image repository name: path component "" must be`}},
+		{"double slash name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "a//b"`, []string{`path component "" must be`}},
+		{"leading underscore name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "_a/b"`, []string{`path component "_a" must be`}},
+		{"dotted component", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "a/.b"`, []string{`path component ".b" must be`}},
+		{"long target name", `"/conf/redis.conf"`, `"/conf/` + strings.Repeat("r", 256) + `"`, []string{`target has a name of 256 bytes ("rrrr`, `a file name is at most 255 bytes (NAME_MAX)`}},
+		{"long target", `"/conf/redis.conf"`, `"` + strings.Repeat("/conf", 820) + `"`, []string{`target is 4100 bytes long: a path is at most 4096 bytes (PATH_MAX)`}},
 		{"bad tag", `"tag": "test"`, `"tag": "a:b"`, []string{`tag = "a:b": not a valid tag`}},
 		{"empty tag", `"tag": "test"`, `"tag": ""`, []string{`tag = "": not a valid tag`}},
 		{"relative target", `"/conf/redis.conf"`, `"conf/redis.conf"`, []string{`files."./redis.conf" = "conf/redis.conf": target must be an absolute path in the image (did you mean "/conf/redis.conf"?)`}},
@@ -191,6 +200,18 @@ func TestDecodeSpec(t *testing.T) {
 		{`{"version":4,"name":"x","contents":[{"source":"/a","target":"/b","mode":1}]}`, `bunix.buildImage x: contents[0].mode: unknown field`},
 		{`{"version":4,"images":[]}`, `images must be a non-empty list`},
 		{`{"version":4,"images":[1]}`, `images[0] is not an image made by buildImage`},
+		// A store path with ".." names a file outside it, which the
+		// builder would read (the sandbox's /etc/passwd).
+		{`{"version":4,"name":"x","positions":{"contents[0]":"args.nix:4:5"},"contents":[{"source":"/nix/store/abc-d/../../etc/passwd","target":"/x","field":"contents[0]"}]}`, `args.nix:4:5: contents[0] = "/nix/store/abc-d/../../etc/passwd": source has a ".." in it`},
+		// encoding/json turned the byte into U+FFFD, silently.
+		{"{\"version\":4,\"name\":\"x\",\"positions\":{\"cmd\":\"args.nix:7:3\"},\"cmd\":[\"ok\",\"a\xffb\"]}", `args.nix:7:3: cmd[1]: the value is not valid UTF-8 (byte 0xff)`},
+		{"{\"version\":4,\"name\":\"x\",\"env\":{\"A\xfe\":\"v\"}}", "bunix.buildImage x: env.\"A\uFFFD\": the name is not valid UTF-8 (byte 0xfe)"},
+		{"{\"version\":4,\"name\":\"x\",\"positions\":{\"annotations.cmdline\":\"args.nix:2:5\"},\"annotations\":{\"binary\":\"/k\",\"cmdline\":\"\xc3\"}}", `args.nix:2:5: annotations.cmdline: the value is not valid UTF-8 (byte 0xc3)`},
+		// The index's own format, compression and layers are named as
+		// buildImageIndex's, once, not as each image's field of buildImage.
+		{`{"version":4,"format":"zip","images":[{"name":"x","positions":{"format":"args.nix:3:3"}}]}`, `bunix.buildImageIndex: format = "zip": unknown format`},
+		{`{"version":4,"compression":"xz","images":[{"name":"x"}]}`, `bunix.buildImageIndex: compression = "xz": unknown compression`},
+		{`{"version":4,"layers":1,"images":[{"name":"x"}]}`, `bunix.buildImageIndex: layers = 1: must be a string`},
 	} {
 		as, err := DecodeSpec([]byte(tc.spec))
 		if err == nil {

@@ -74,6 +74,11 @@ func WriteLayer(ctx context.Context, dir, source, target string, c image.Compres
 	if _, err := image.ParseCompression(string(c)); err != nil {
 		return fmt.Errorf("writing the layer of %s: %w", target, err)
 	}
+	// A source leading out of the store is not read: the image's own
+	// build reports it, naming the field and its position.
+	if p := args.StoreSourceProblem(source); p != "" {
+		return skipLayer(dir, source+": "+p)
+	}
 	entries, err := image.FromPath(source, target)
 	if err != nil {
 		return fmt.Errorf("reading the layer's source: %w", err)

@@ -32,9 +32,9 @@ func TestBadReferences(t *testing.T) {
 	for _, tc := range []struct{ ref, want string }{
 		{"127.0.0.1:99999/x:t", `registry port "99999" must be a number from 1 to 65535`},
 		{"127.0.0.1:0/x:t", `registry port "0" must be a number from 1 to 65535`},
-		{"127.0.0.1:5000/x/../y:t", `repository "x/../y" has the component ".."`},
-		{"127.0.0.1:5000//x:t", `repository "/x" has the component ""`},
-		{"127.0.0.1:5000/x/./y:t", `has the component "."`},
+		{"127.0.0.1:5000/x/../y:t", `path component ".." must be`},
+		{"127.0.0.1:5000//x:t", `path component "" must be`},
+		{"127.0.0.1:5000/x/./y:t", `path component "." must be`},
 		{"127.0.0.1:5000/x@sha256:abc", `digest "sha256:abc" must be sha256: and 64 lowercase hex digits (it has 3 characters after sha256:)`},
 		{"127.0.0.1:5000/x@" + digest64 + "a", `(it has 65 characters after sha256:)`},
 		{"127.0.0.1:5000/x@md5:abc", `digest "md5:abc" must be sha256: and 64 hex digits`},

@@ -1,0 +1,189 @@
+package nix_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nubificus/bunix/internal/testenv"
+)
+
+// hostileBase is a description that builds, which each case of
+// TestHostileArgs changes one field of.
+const hostileBase = `name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; };`
+
+// TestHostileArgs instantiates default.nix on args files that a careless or
+// hostile user could write: each must stop evaluation with an error naming
+// the field (and, where Nix knows it, the line of args.nix), or evaluate so
+// that the builder can name it; never Nix's bare "stack overflow", and
+// never a path or derivation silently turned into a store path where the
+// builder wants the user's string. Evaluation only: nothing is built.
+func TestHostileArgs(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-instantiate")
+	root := testenv.ModuleRoot(t)
+	megabyte := strings.Repeat("a", 1<<20)
+	genMB := `(builtins.concatStringsSep "" (builtins.genList (_: "a") 1048576))`
+	pin := `digest = "sha256:` + strings.Repeat("0", 64) + `"; hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";`
+	for _, tc := range []struct {
+		name, args string
+		want       []string // substrings of the error, in order; none: it must evaluate
+	}{
+		// toJSON copied the directory into the store and made its store
+		// path the working directory, exit 0.
+		{"path as workingDir", `{ ` + hostileBase + ` workingDir = ./.; }`,
+			[]string{`workingDir (`, `args.nix:2:101): is a path, `, `Nix would copy it into the store`}},
+		{"path in annotations", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = ./kernel; }; }`,
+			[]string{`annotations.binary (`, `args.nix:2:`, `is a path, `}},
+		{"path in cmd", `{ ` + hostileBase + ` cmd = [ "x" ./kernel ]; }`, []string{`cmd[1] (`, `is a path, `}},
+		{"path as tag", `{ ` + hostileBase + ` tag = ./kernel; }`, []string{`: tag (`, `is a path, `}},
+		{"path in env", `{ ` + hostileBase + ` env.X = ./kernel; cmd = [ "x" ]; }`, []string{`env.X (`, `is a path, `}},
+		{"path in rootfs", `{ ` + hostileBase + ` rootfs = { type = "raw"; path = ./kernel; }; }`, []string{`rootfs.path (`, `is a path, `}},
+		{"derivation as cmdline", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { cmdline = derivation { name = "d"; system = "x"; builder = "/x"; }; }; }`,
+			[]string{`annotations.cmdline (`, `is a derivation or other store object (d)`}},
+		// An empty source was root + "/": the whole directory of args.nix
+		// went into the store and the image, exit 0; bunix build refuses it.
+		{"empty files source", `{ ` + hostileBase + ` files."" = "/x"; }`, []string{`files."": source must not be empty`}},
+		{"empty contents source", `{ ` + hostileBase + ` contents = [ { source = ""; target = "/x"; } ]; }`, []string{`contents[0]: source must not be empty`}},
+		// Nix's regular expressions overflowed the stack on these, naming
+		// nothing; the builder now reports them, with their positions.
+		{"megabyte target", `{ ` + hostileBase + ` contents = [ { source = ./kernel; target = "/" + ` + genMB + `; } ]; }`, nil},
+		{"megabyte line", `{ ` + hostileBase + ` env.X = "` + megabyte + `"; cmd = [ "x" ]; }`, nil},
+		{"megabyte ref", `{ ` + hostileBase + ` from = { ref = ` + genMB + `; ` + pin + ` }; }`,
+			[]string{`ref = "aaaa`, `..." (1048578 bytes): want "registry/repo:tag"`}},
+		{"megabyte hypervisor", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  annotations = { hypervisor = ` + genMB + `; }; from = { ref = "r/x:y"; ` + pin + ` }; }`,
+			[]string{`hypervisor = "aaaa`, `(1048578 bytes): want a urunc monitor name`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "kernel"), []byte("kernel\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(tc.args), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, stderr, err := testenv.NixInstantiate(t, dir, filepath.Join(root, "default.nix"),
+				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+			if strings.Contains(stderr, "stack overflow") {
+				t.Fatalf("stack overflow:\n%.2000s", stderr)
+			}
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("%.2000v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("evaluated, want an error")
+			}
+			rest := stderr
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("error lacks %q (in order):\n%.2000s", w, stderr)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
+
+// TestSourceOutOfStore builds images whose source, a string with context,
+// leads out of the Nix store: through "..", or as a symbolic link in a
+// store path to /etc/passwd. The layer builder packed the sandbox's
+// /etc/passwd (without a sandbox, the host's), exit 0. Both must fail,
+// naming the field where args.nix writes it, and write no image.
+func TestSourceOutOfStore(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-build")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "d", "pw")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kernel"), []byte("kernel\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A layers = "single" image encodes its copies itself, the others take
+	// them from layer derivations: both ways must refuse.
+	link := `"${builtins.path { path = ./d; name = "d"; }}/pw"`
+	linux := `annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; };
+  files = { "./kernel" = "/unikernel/kernel"; }; cmd = [ "/init" ];`
+	// The other sources a builder reads: urunit, rootfs.from and the base.
+	for _, tc := range []struct{ name, args, want string }{
+		{"urunit", `{ name = "t/x"; urunit = ` + link + `; ` + linux + `
+  rootfs = { type = "initrd"; include = { "./kernel" = "/init"; }; }; }`, `args.nix:1:17: urunit = "`},
+		{"rootfs.from", `{ name = "t/x"; ` + linux + `
+  rootfs = { type = "initrd"; from = ` + link + `; }; }`, `args.nix:3:31: rootfs.from = "`},
+		{"from", `{ ` + hostileBase + `
+  from = ` + link + `; }`, `args.nix:3:3: from = "`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(tc.args), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
+				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+			if err == nil {
+				t.Fatalf("built %s, want an error", out)
+			}
+			if !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "source is a symbolic link out of the Nix store, to /etc/passwd") {
+				t.Fatalf("error lacks the field (%q) or the link:\n%.2000s", tc.want, stderr)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, source, layers, want string }{
+		{"link", `"${builtins.path { path = ./d; name = "d"; }}/pw"`, `"per-file"`, `source is a symbolic link out of the Nix store, to /etc/passwd`},
+		{"link single", `"${builtins.path { path = ./d; name = "d"; }}/pw"`, `"single"`, `source is a symbolic link out of the Nix store, to /etc/passwd`},
+		{"dotdot", `"${builtins.path { path = ./d; name = "d"; }}/../../../etc/passwd"`, `"per-file"`, `source has a ".." in it`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := `{ ` + hostileBase + `
+  layers = ` + tc.layers + `;
+  contents = [ { source = ` + tc.source + `; target = "/x"; } ]; }`
+			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(args), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
+				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+			if err == nil {
+				t.Fatalf("built %s, want an error", out)
+			}
+			if !strings.Contains(stderr, `args.nix:4:18: contents[0] = "`) || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("error lacks the field or %q:\n%.2000s", tc.want, stderr)
+			}
+		})
+	}
+}
+
+// TestDefaultNixArgsFile: default.nix given its args file carelessly, as a
+// relative string (--argstr args args.nix) or a file that is not there,
+// says so, naming args; the relative string read /args.nix ("getting status
+// of '/args.nix'").
+func TestDefaultNixArgsFile(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-instantiate")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(`{ `+hostileBase+` }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--argstr", "args", "args.nix"}, `default.nix: args = "args.nix": a relative file name given as a string, which Nix cannot tell the directory of: pass a path, --arg args ./args.nix, or an absolute name`},
+		{[]string{"--arg", "args", "./nope.nix"}, `default.nix: args = ` + filepath.Join(dir, "nope.nix") + `: no such file`},
+		{[]string{"--arg", "args", "3"}, `default.nix: args: expected a path to an args file or an attribute set (got a value of type int)`},
+	} {
+		_, stderr, err := testenv.NixInstantiate(t, dir, append([]string{filepath.Join(root, "default.nix"), "--arg", "bunix", testenv.Bunix(t)}, tc.args...)...)
+		if err == nil || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: %v, want %q\n%s", tc.args, err, tc.want, stderr)
+		}
+	}
+}
