@@ -24,13 +24,15 @@ var (
 	domainName    = regexp.MustCompile(`^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
 )
 
-// Problem says what is wrong with r that ggcr accepted, PortProblem's
-// answer first, else Grammar's; "" when nothing is.
+// Problem says what is wrong with r, a reference bunix pulls or pushes,
+// that ggcr accepted: PortProblem's answer, else PathProblem's; "" when
+// nothing is. The host is left to the network: ggcr, registries and
+// dialing take hosts the grammar has no room for ("[::ffff:127.0.0.1]").
 func Problem(r name.Repository) string {
 	if p := PortProblem(r.RegistryStr()); p != "" {
 		return p
 	}
-	return Grammar(r)
+	return PathProblem(r)
 }
 
 // PortProblem says what is wrong with the port of a registry host
@@ -47,12 +49,20 @@ func PortProblem(host string) string {
 	return ""
 }
 
-// Grammar returns what is wrong with repo by the Docker reference grammar,
-// or "".
+// Grammar returns what is wrong with repo, an image's name, by the Docker
+// reference grammar, which docker load enforces on the names an archive
+// carries: its host, then its path (PathProblem); "" when nothing is.
 func Grammar(repo name.Repository) string {
 	if reg := repo.RegistryStr(); !domainName.MatchString(reg) {
 		return fmt.Sprintf("registry %q is not a host name (letters, digits and \"-\", in parts separated by dots, and a port)", reg)
 	}
+	return PathProblem(repo)
+}
+
+// PathProblem returns what is wrong with repo's path by the Docker
+// reference grammar: an empty, "." or ".." component, or one with
+// characters or separators the grammar has no room for; "" when nothing is.
+func PathProblem(repo name.Repository) string {
 	for _, part := range strings.Split(repo.RepositoryStr(), "/") {
 		if !pathComponent.MatchString(part) {
 			return fmt.Sprintf("path component %q must be lower-case letters and digits, separated by \".\", \"_\", \"__\" or dashes, e.g. \"urunc/hello\"", part)

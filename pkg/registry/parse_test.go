@@ -60,7 +60,7 @@ func TestBadReferences(t *testing.T) {
 		t.Errorf("push to a digest: %v", err)
 	}
 	// What the grammar allows still parses.
-	for _, ref := range []string{"127.0.0.1:5000/a__b/c-d/e.f:t", "localhost:65535/x--y/z_1:t", "127.0.0.1:5000/x@" + digest64} {
+	for _, ref := range []string{"127.0.0.1:5000/a__b/c-d/e.f:t", "[::ffff:127.0.0.1]:5000/x:t", "localhost:65535/x--y/z_1:t", "127.0.0.1:5000/x@" + digest64} {
 		if _, err := parseRef(ref); err != nil {
 			t.Errorf("%s: %v", ref, err)
 		}
