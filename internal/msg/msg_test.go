@@ -139,3 +139,22 @@ func TestLines(t *testing.T) {
 		t.Errorf("line 2: %d bytes, ends %q", len(lines[1]), lines[1][len(lines[1])-30:])
 	}
 }
+
+// TestLinesEscapesControls: what a registry or a file name puts in a
+// message reaches the terminal escaped: an escape sequence, a carriage
+// return, a C1 control, a byte that is not UTF-8; tabs, newlines and other
+// text stay as they are, and a trailing newline is dropped.
+func TestLinesEscapesControls(t *testing.T) {
+	for in, want := range map[string]string{
+		"status 500: \x1b]0;pwned\x07\x1b[31mRED\n": `status 500: \x1b]0;pwned\a\x1b[31mRED`,
+		"a\rb":                   `a\rb`,
+		"c1 \u009b2J":            `c1 \u009b2J`,
+		"bad \xff byte":          `bad \xff byte`,
+		"tab\tand\nnewline, é ✓": "tab\tand\nnewline, é ✓",
+		"del \x7f":               `del \x7f`,
+	} {
+		if got := Lines(in); got != want {
+			t.Errorf("Lines(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

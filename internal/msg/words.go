@@ -3,6 +3,7 @@ package msg
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Bounds of a printed message line: the longest word (a path, an
@@ -16,8 +17,14 @@ const (
 // than MaxWord cut (CutWords) and then every line longer than MaxLine
 // (Cut): a 120 KB argument echoed back, or a path past PATH_MAX, gives a
 // short line that still ends with its cause.
+//
+// Control characters other than tab and newline (an escape sequence a
+// registry put in its error body, a carriage return that would overwrite
+// the line) and bytes that are not UTF-8 are shown escaped, as Go quotes
+// them ("\x1b", "\r", "\xff"), never sent to the terminal raw; trailing
+// newlines are dropped.
 func Lines(s string) string {
-	lines := strings.Split(s, "\n")
+	lines := strings.Split(escapeControls(strings.TrimRight(s, "\n")), "\n")
 	for i, l := range lines {
 		lines[i] = Cut(CutWords(l, MaxWord), MaxLine)
 	}
@@ -83,4 +90,39 @@ func cutWord(w string, n int) string {
 		}
 	}
 	return Cut(word, n) + tail
+}
+
+// escapeControls returns s with every control character but tab and
+// newline, and every byte that is not UTF-8, escaped as strconv.Quote
+// escapes it.
+func escapeControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unsafeRune(r) {
+			q := strconv.Quote(s[i : i+size])
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// unsafeRune reports whether r may not reach a terminal raw: a C0 or C1
+// control other than tab and newline, DEL, or the replacement rune
+// (RuneError, which decoding gives for a byte that is not UTF-8 too).
+func unsafeRune(r rune) bool {
+	return r < 0x20 && r != '\t' && r != '\n' || r >= 0x7f && r <= 0x9f || r == utf8.RuneError
 }

@@ -133,6 +133,12 @@ type collector struct {
 }
 
 func (c *collector) add(field string, value any, reason string, args ...any) {
+	c.addAt(where(c.a.File, c.a.positions, field), field, value, reason, args...)
+}
+
+// addAt is add of a problem found at the position at, which may be that of
+// a part of field (the target of contents[1]) rather than of field.
+func (c *collector) addAt(at, field string, value any, reason string, args ...any) {
 	for _, s := range c.skip {
 		if related(field, s) {
 			return
@@ -142,8 +148,7 @@ func (c *collector) add(field string, value any, reason string, args ...any) {
 	if value != nil {
 		v = quote(value)
 	}
-	where := where(c.a.File, c.a.positions, field)
-	c.errs = append(c.errs, &FieldError{Where: where, Field: field, Value: v, Reason: fmt.Sprintf(reason, args...)})
+	c.errs = append(c.errs, &FieldError{Where: at, Field: field, Value: v, Reason: fmt.Sprintf(reason, args...)})
 	c.fields = append(c.fields, field)
 }
 

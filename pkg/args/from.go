@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/nubificus/bunix/internal/refname"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -170,12 +171,17 @@ func (a *Args) resolveImage(c *collector, field string, f *FromArgs) *From {
 		c.add(refField, f.Ref, "must not carry a digest: give it in %s.digest", field)
 		return nil
 	}
-	if _, err := name.ParseReference(ref); err != nil || ref == "" {
+	r, err := name.ParseReference(ref)
+	if err != nil || ref == "" {
 		reason := "empty"
 		if err != nil {
 			reason = errText(err)
 		}
 		c.add(refField, f.Ref, "not a valid image reference (want registry/repo:tag): %s", reason)
+		return nil
+	}
+	if p := refname.Problem(r.Context()); p != "" {
+		c.add(refField, f.Ref, "not a valid image reference (want registry/repo:tag): %s", p)
 		return nil
 	}
 	if digest != "" && !digestValue.MatchString(digest) {
@@ -385,8 +391,10 @@ func (c *collector) urunitImage(v map[string]any, spec bool) *FromArgs {
 		// nix-build does.
 		c.add("urunit.hash", f.Hash, "must be the Nix hash of the image, sha256- and the base64 of 32 bytes (bunix prefetch %s prints it)", f.Ref)
 	default:
-		if _, err := name.NewTag(f.Ref); err != nil {
+		if t, err := name.NewTag(f.Ref); err != nil {
 			c.add("urunit.ref", f.Ref, "not a valid image reference: %s", errText(err))
+		} else if p := refname.Problem(t.Context()); p != "" {
+			c.add("urunit.ref", f.Ref, "not a valid image reference: %s", p)
 		}
 	}
 	return f

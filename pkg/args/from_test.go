@@ -25,6 +25,8 @@ func TestFrom(t *testing.T) {
 		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"sha256-abc"}}`, From{}, `from.hash = "sha256-abc": not a Nix hash`},
 		{"args.json", `{"from":"r.io/a:1@sha512:00"}`, From{}, `from = "sha512:00": not a digest`},
 		{"args.json", `{"from":42}`, From{}, `from = 42: must be an image file`},
+		{"args.json", `{"from":"r.io/a/../b:1"}`, From{}, `from = "r.io/a/../b:1": not a valid image reference (want registry/repo:tag): path component ".." must be`},
+		{"args.json", `{"from":{"ref":"r.io:99999/a:1","digest":"` + digest + `","hash":"` + hash + `"}}`, From{}, `from.ref = "r.io:99999/a:1": not a valid image reference (want registry/repo:tag): registry port "99999"`},
 		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","hash":"` + hash + `","insecure":true}}`, From{Ref: "r.io/a:1", Digest: digest, Hash: hash, Insecure: true}, ""},
 		{"args.json", `{"from":{"ref":"r.io/a:1","digest":"` + digest + `","insecure":"yes"}}`, From{}, `from.insecure = "yes": must be true or false`},
 	} {

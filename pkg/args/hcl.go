@@ -1,6 +1,7 @@
 package args
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -29,6 +30,10 @@ func DecodeHCL(src []byte, file, root string) (*Args, error) {
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if strings.HasSuffix(file, ".json") {
+		// A byte order mark, as Windows editors write one, is read past,
+		// as HCL's native parser reads past it; HCL's JSON parser would
+		// say the file does not start with a value.
+		src = bytes.TrimPrefix(src, []byte("\ufeff"))
 		if err := checkJSONDepth(src, file); err != nil {
 			return nil, err
 		}
@@ -144,7 +149,20 @@ func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 	for i, item := range items {
 		field := fmt.Sprintf("%s[%d]", name, i)
 		pos[field] = position(item.Range())
-		pos[field+".source"] = pos[field]
-		pos[field+".target"] = pos[field]
+		// Where the item is an object, its source and target stand
+		// where they are written, which may be lines below its brace.
+		pairs, d := hcl.ExprMap(item)
+		if d.HasErrors() {
+			continue
+		}
+		for _, kv := range pairs {
+			k, d := kv.Key.Value(nil)
+			if d.HasErrors() || !k.IsKnown() || k.IsNull() || k.Type() != cty.String {
+				continue
+			}
+			if key := k.AsString(); key == "source" || key == "target" {
+				pos[field+"."+key] = position(kv.Value.Range())
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package args
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,6 +139,76 @@ func TestNixPositions(t *testing.T) {
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v\nwant %q", err, want)
+		}
+	}
+}
+
+// TestContentsPartPositions: a problem with the target (or the source) of
+// a contents or rootfs.include item written over several lines points at
+// the line and column of that target (or source), in args.hcl and
+// args.json alike, not at the item's opening brace.
+func TestContentsPartPositions(t *testing.T) {
+	ann := `"annotations": {"unikernelType": "linux", "hypervisor": "qemu", "binary": "/k", "cmdline": "/init"}`
+	for file, src := range map[string]string{
+		"args.hcl": `name = "x"
+contents = [
+  { source = "./k", target = "/k" },
+  {
+    source = "",
+    target = "rel"
+  },
+]
+annotations = { unikernelType = "linux", hypervisor = "qemu", binary = "/k", cmdline = "/init" }
+`,
+		"args.json": `{"name": "x",
+"contents": [
+  {"source": "./k", "target": "/k"},
+  {
+    "source": "",
+    "target": "rel"
+  }
+],
+` + ann + `}
+`,
+	} {
+		a, err := DecodeHCL([]byte(src), file, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Resolve()
+		col := "14" // where the value stands: `    source = ` is 13 bytes
+		if file == "args.json" {
+			col = "15" // `    "source": `
+		}
+		for _, want := range []string{
+			file + ":5:" + col + `: contents[1] = "": source must not be empty`,
+			file + ":6:" + col + `: contents[1] = "rel": target must be an absolute path`,
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: got %v\nwant %q", file, err, want)
+			}
+		}
+	}
+}
+
+// TestByteOrderMark: an args.json or args.hcl that starts with a UTF-8 byte
+// order mark reads as the same file without one, and positions on its
+// first line are those an editor shows, which hides the mark.
+func TestByteOrderMark(t *testing.T) {
+	for file, src := range map[string]string{
+		"args.json": `{"name": "x", "files": {"./k": "/k"}, "annotations": {"unikernelType": "unikraft", "hypervisor": "qemu2", "binary": "/k"}}`,
+		"args.hcl":  "annotations = { unikernelType = \"unikraft\", hypervisor = \"qemu2\", binary = \"/k\" }\nname = \"x\"\nfiles = { \"./k\" = \"/k\" }\n",
+	} {
+		a, err := DecodeHCL([]byte("\ufeff"+src), file, t.TempDir())
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		_, err = a.Resolve()
+		col := strings.Index(src, `"qemu2"`) + 1
+		want := fmt.Sprintf(`%s:1:%d: annotations.hypervisor = "qemu2": unknown hypervisor`, file, col)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v\nwant %q", file, err, want)
 		}
 	}
 }

@@ -158,7 +158,8 @@ annotations = { unikernelType = "unikraft", hypervisor = "qemu", binary = "/unik
 }
 
 // TestNameAndTagRules: the tag grammar of the Docker reference, and
-// registry ports in 1..65535.
+// registry ports in 1..65535, and repository components the reference
+// grammar allows (no "..", none empty: docker load refuses those).
 func TestNameAndTagRules(t *testing.T) {
 	for _, tc := range []struct{ name, tag, want string }{
 		{"x", "-bad", `tag = "-bad": not a valid tag`},
@@ -171,6 +172,9 @@ func TestNameAndTagRules(t *testing.T) {
 		{"host:65535/x", "t", ""},
 		{"localhost:5000/x", "t", ""},
 		{"[::1]:5000/x", "t", ""},
+		{"urunc/../x", "t", `name = "urunc/../x": not a valid image repository name: path component ".." must be`},
+		{"urunc//x", "t", `path component "" must be`},
+		{"a__b/c-d/e.f", "t", ""},
 	} {
 		js := fmt.Sprintf(`{"name": %q, "tag": %q, "files": {"./k": "/k"}, "annotations": {"unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/k"}}`, tc.name, tc.tag)
 		_, err := resolve(t, js)

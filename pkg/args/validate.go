@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/nubificus/bunix/internal/msg"
+	"github.com/nubificus/bunix/internal/refname"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
@@ -300,11 +301,11 @@ func ReferenceProblem(image, tag string) (field, problem string) {
 	if err != nil {
 		return "name", "not a valid image repository name: " + errText(err)
 	}
-	if msg := checkPort(repo.RegistryStr()); msg != "" {
-		return "name", msg
+	if p := refname.PortProblem(repo.RegistryStr()); p != "" {
+		return "name", p
 	}
-	if msg := checkGrammar(repo); msg != "" {
-		return "name", "not a valid image repository name: " + msg
+	if p := refname.Grammar(repo); p != "" {
+		return "name", "not a valid image repository name: " + p
 	}
 	if !tagValue.MatchString(tag) {
 		return "tag", "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -"
@@ -315,48 +316,10 @@ func ReferenceProblem(image, tag string) (field, problem string) {
 	return "", ""
 }
 
-// The grammar of a repository name in the Docker reference
-// (distribution/reference), which docker load, podman and containerd
-// enforce: go-containerregistry checks only the characters, so it takes
-// "../x", "a//b" or "/nix/store/...-kernel" (a path value written as the
-// name), which no runtime can load.
-var (
-	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
-	domainName    = regexp.MustCompile(`^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
-)
-
-// checkGrammar returns what is wrong with repo by the Docker reference
-// grammar, or "".
-func checkGrammar(repo name.Repository) string {
-	if reg := repo.RegistryStr(); !domainName.MatchString(reg) {
-		return fmt.Sprintf("registry %q is not a host name (letters, digits and \"-\", in parts separated by dots, and a port)", reg)
-	}
-	for _, part := range strings.Split(repo.RepositoryStr(), "/") {
-		if !pathComponent.MatchString(part) {
-			return fmt.Sprintf("path component %q must be lower-case letters and digits, separated by \".\", \"_\", \"__\" or dashes, e.g. \"urunc/hello\"", part)
-		}
-	}
-	return ""
-}
-
 // tagValue is the tag grammar of the Docker reference
 // (distribution/reference): a word character, then up to 127 of word
 // characters, dots and dashes.
 var tagValue = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-
-// checkPort returns what is wrong with the port of a registry host
-// ("host:5000", "[::1]:5000"), or "" when it has none or a good one.
-func checkPort(host string) string {
-	i := strings.LastIndexByte(host, ':')
-	if i < 0 || strings.HasSuffix(host, "]") {
-		return ""
-	}
-	p, err := strconv.Atoi(host[i+1:])
-	if err != nil || p < 1 || p > 65535 {
-		return fmt.Sprintf("registry port %q must be a number from 1 to 65535", host[i+1:])
-	}
-	return ""
-}
 
 // errText strips ggcr's wrapping from a name error.
 func errText(err error) string {
@@ -386,44 +349,55 @@ func (a *Args) copyOf(c *collector, field, src, dst string) Copy {
 // target a user writes, and extractSources made its source.
 func rootTree(ct Content) bool { return ct.Extracted && ct.Target == "/" }
 
+// partWhere returns the position of part (source, target) of the copy
+// field, where the description gave one (a contents item written as an
+// object in args.json or args.hcl), else that of field.
+func (a *Args) partWhere(field, part string) string {
+	if p, ok := a.positions[field+"."+part]; ok {
+		return p
+	}
+	return where(a.File, a.positions, field)
+}
+
 // copyInto resolves one copy. A target in the image must not be the root
 // or /urunc.json; one in a rootfs that bunix builds (inImage false) may be.
 func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy {
-	cp := Copy{Field: field, Where: where(a.File, a.positions, field), Target: dst, Written: src}
+	cp := Copy{Field: field, Where: a.partWhere(field, "source"), Target: dst, Written: src}
 	switch {
 	case src == "":
-		c.add(field, src, "source must not be empty")
+		c.addAt(cp.Where, field, src, "source must not be empty")
 	case filepath.IsAbs(src):
 		cp.Source = filepath.Clean(src)
 	default:
 		cp.Source = filepath.Join(a.Root, src)
 	}
 	a.checkSymlink(c, field, src, cp.Source)
+	tw := a.partWhere(field, "target")
 	switch {
 	case strings.IndexByte(src, 0) >= 0:
-		c.add(field, src, "source must not contain a NUL byte")
+		c.addAt(cp.Where, field, src, "source must not contain a NUL byte")
 	case strings.IndexByte(dst, 0) >= 0:
-		c.add(field, dst, "target must not contain a NUL byte")
+		c.addAt(tw, field, dst, "target must not contain a NUL byte")
 	case dst == "":
-		c.add(field, dst, "target must not be empty: give the absolute path in the image, e.g. \"/unikernel/app\"")
+		c.addAt(tw, field, dst, "target must not be empty: give the absolute path in the image, e.g. \"/unikernel/app\"")
 	case !path.IsAbs(dst):
-		c.add(field, dst, "target must be an absolute path in the image (did you mean %q?)", "/"+dst)
+		c.addAt(tw, field, dst, "target must be an absolute path in the image (did you mean %q?)", "/"+dst)
 	case slices.Contains(strings.Split(dst, "/"), ".."):
-		c.add(field, dst, "target must not contain \"..\"")
+		c.addAt(tw, field, dst, "target must not contain \"..\"")
 	case dst == "/" && inImage:
-		c.add(field, dst, "target must name a file or directory, not the image root")
+		c.addAt(tw, field, dst, "target must name a file or directory, not the image root")
 	case path.Clean(dst) != dst:
-		c.add(field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
+		c.addAt(tw, field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
 	// A rootfs's own writers check their file systems' limits.
 	case inImage && len(dst) > maxPath:
-		c.add(field, dst, "target is %d bytes long: a path is at most %d bytes (PATH_MAX), or no runtime can unpack it", len(dst), maxPath)
+		c.addAt(tw, field, dst, "target is %d bytes long: a path is at most %d bytes (PATH_MAX), or no runtime can unpack it", len(dst), maxPath)
 	case inImage && longName(dst) != "":
 		n := longName(dst)
-		c.add(field, dst, "target has a name of %d bytes (%.40q...): a file name is at most %d bytes (NAME_MAX), or no runtime can unpack it", len(n), n, maxName)
+		c.addAt(tw, field, dst, "target has a name of %d bytes (%.40q...): a file name is at most %d bytes (NAME_MAX), or no runtime can unpack it", len(n), n, maxName)
 	case inImage && (dst == urunc.JSONPath || strings.HasPrefix(dst, urunc.JSONPath+"/")):
-		c.add(field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
+		c.addAt(tw, field, dst, "target %s is reserved: bunix writes the urunc settings there", urunc.JSONPath)
 	case inImage && strings.HasPrefix(path.Base(dst), image.WhiteoutPrefix):
-		c.add(field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", image.WhiteoutPrefix)
+		c.addAt(tw, field, dst, "target name starts with %s, which marks a whiteout: container runtimes delete it, and what it names, when they unpack the layer", image.WhiteoutPrefix)
 	}
 	return cp
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
 	"github.com/nubificus/bunix/pkg/urunc"
@@ -82,6 +83,10 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 			continue
 		}
 		errs = append(errs, guest.check(cp, entries, false)...)
+		if err := layerPathLens(cp, entries); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if len(entries) > 0 && entries[0].Path == "/" {
 			// A tree out of an image copied to the root: the image's
 			// root is no entry of a layer.
@@ -181,6 +186,24 @@ func (j *job) plannedEntries() []image.Entry {
 	return out
 }
 
+// maxLayerPath is the longest path of a layer entry: a container runtime
+// unpacks each at its path under the snapshot's directory, and Linux takes
+// no path of PATH_MAX (4096) bytes or more, with its NUL, in a system
+// call. (inspect counts longer ones as entries no one can unpack.)
+const maxLayerPath = 4095
+
+// layerPathLens refuses a copy that puts a path longer than maxLayerPath in
+// the image, naming the first: a tree nested deep on disk, or copied
+// under a long target. A directory of many such paths is one error.
+func layerPathLens(cp args.Copy, entries []image.Entry) error {
+	for _, e := range entries {
+		if len(e.Path) > maxLayerPath {
+			return cp.Errorf("puts %s in the image: no container runtime unpacks a path of more than %d bytes (PATH_MAX, 4096, with its NUL)", msg.Quote(e.Path, 80), maxLayerPath)
+		}
+	}
+	return nil
+}
+
 // holdsPaths returns, for a message, up to three paths under dir, or ""
 // when there is none.
 func holdsPaths(paths map[string]owner, dir string) string {
@@ -196,14 +219,21 @@ func holdsPaths(paths map[string]owner, dir string) string {
 	return strings.Join(under, ", ")
 }
 
-// dirConflicts reports each path under one that is not a directory: a file
-// cannot stand where another copy needs a directory.
+// dirConflicts reports each copy that puts a path under one that is not a
+// directory: a file cannot stand where another copy needs a directory. A
+// copy is reported once for each such path, not once for every file it
+// would put under it (a directory of 100,000 files is one message).
 func dirConflicts(paths map[string]owner) []error {
 	var errs []error
+	seen := map[[2]string]bool{}
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		for dir := path.Dir(p); dir != "/"; dir = path.Dir(dir) {
 			if o, ok := paths[dir]; ok && o.typ != image.Directory {
-				errs = append(errs, paths[p].copy.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
+				cp := paths[p].copy
+				if key := [2]string{cp.Field, dir}; !seen[key] {
+					seen[key] = true
+					errs = append(errs, cp.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
+				}
 				break
 			}
 		}

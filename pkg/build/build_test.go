@@ -109,6 +109,17 @@ func TestImageFileErrors(t *testing.T) {
 	}
 }
 
+// TestDirConflictOnce: a directory copied under a path another copy makes
+// a file is one message, not one for every file the directory holds.
+func TestDirConflictOnce(t *testing.T) {
+	dir := files(t, "kernel", "conf/a", "conf/b", "conf/c/d")
+	_, err := Image(resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","conf":"/unikernel/kernel/x"},`+ann+`}`))
+	want := `needs /unikernel/kernel to be a directory, but files."kernel" puts a file there`
+	if err == nil || strings.Count(err.Error(), want) != 1 {
+		t.Errorf("got %v\nwant %q once", err, want)
+	}
+}
+
 // TestMissingStoreSourceHint: a /nix/store source that is not built is one
 // error, whose hint names nix-build of the expression that makes it, not
 // nix-store --realise (which cannot build an output path never built); the
@@ -125,5 +136,51 @@ func TestMissingStoreSourceHint(t *testing.T) {
 	}
 	if strings.Contains(msg, "the image holds") || strings.Count(msg, "\n") > 0 {
 		t.Errorf("more than the one error about the source:\n%s", msg)
+	}
+}
+
+// TestLayerPathTooLong: a directory nested deep on disk (each path within
+// the host's PATH_MAX), copied under a long target, would put paths of
+// more than 4095 bytes in a layer, which no runtime unpacks: the build
+// refuses it once, naming the copy; a path of 4095 bytes is taken.
+func TestLayerPathTooLong(t *testing.T) {
+	dir := files(t, "kernel")
+	deep := filepath.Join(dir, "deep")
+	p := deep
+	for range 14 {
+		p = filepath.Join(p, strings.Repeat("a", 250))
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"x", "y"} {
+		if err := os.WriteFile(filepath.Join(p, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inImage := len(p) - len(deep) + len("/x") // each file's path under the target
+	// target is a path of n bytes in names of at most 200 (NAME_MAX is
+	// checked apart).
+	target := func(n int) string {
+		var t string
+		for len(t) < n {
+			t += "/" + strings.Repeat("b", min(200, n-len(t)-1))
+		}
+		return t
+	}
+	for _, tc := range []struct {
+		target string
+		want   string
+	}{
+		{target(4095 - inImage), ""},
+		{target(4096 - inImage), "bytes) in the image: no container runtime unpacks a path of more than 4095 bytes"},
+	} {
+		_, err := Image(resolved(t, dir, `{"name":"x","files":{"kernel":"/unikernel/kernel","deep":"`+tc.target+`"},`+ann+`}`))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("target of %d bytes: %v", len(tc.target), err)
+		case tc.want != "" && (err == nil || strings.Count(err.Error(), tc.want) != 1 || !args.IsUserError(err)):
+			t.Errorf("target of %d bytes: %v\nwant one user error saying %q", len(tc.target), err, tc.want)
+		}
 	}
 }

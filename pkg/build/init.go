@@ -124,8 +124,12 @@ func checkInit(j *job, b *base) error {
 		fs, what = treeView(j.plan.tree), "the "+j.plan.rf.Type+" bunix builds from rootfs.include"
 	case j.plan != nil && j.plan.rf.From != nil && j.plan.rf.Type == urunc.RootfsInitrd:
 		entries, err := readNewc(j.plan.rf.From.Source)
+		var bad *corruptNewcError
+		if errors.As(err, &bad) {
+			return j.plan.rf.From.Errorf("starts as a newc cpio archive but cannot be unpacked whole (%v): the kernel stops unpacking there, and the guest would miss what follows, its init perhaps; rebuild the archive", bad.err)
+		}
 		if err != nil {
-			return nil // gzipped, or not readable as newc: not checked
+			return nil // gzipped, too many records, or not readable: not checked
 		}
 		fs, what = treeView(entries), "the prebuilt initrd "+strconv.Quote(j.plan.rf.From.Source)+" (rootfs.from)"
 	case r.Settings[urunc.MountRootfs] == "true" && j.plan == nil && r.Settings[urunc.Initrd] == "":
@@ -211,8 +215,23 @@ func readNewc(p string) ([]image.Entry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return newcEntries(io.NewSectionReader(f, 0, fi.Size()))
+	entries, err := newcEntries(io.NewSectionReader(f, 0, fi.Size()))
+	if err != nil && !errors.Is(err, errTooManyRecords) {
+		return nil, &corruptNewcError{err}
+	}
+	return entries, err
 }
+
+// corruptNewcError is a newc archive's record that the kernel could not
+// unpack either: a header cut short, a bad field, a name or data past the
+// end.
+type corruptNewcError struct{ err error }
+
+func (e *corruptNewcError) Error() string { return "a corrupt newc archive: " + e.err.Error() }
+
+// errTooManyRecords is newcEntries' error for an archive of more than
+// maxNewcRecords records, which is not read to its end, not corrupt.
+var errTooManyRecords = fmt.Errorf("more than %d records", maxNewcRecords)
 
 // newc header: magic and 13 eight-digit hex fields.
 const newcHeaderLen = 110
@@ -228,11 +247,19 @@ func newcEntries(r *io.SectionReader) ([]image.Entry, error) {
 	off := int64(0)
 	for n := 0; ; n++ {
 		if n == maxNewcRecords {
-			return nil, fmt.Errorf("more than %d records", maxNewcRecords)
+			return nil, errTooManyRecords
+		}
+		if off == r.Size() {
+			break // no trailer, but an end at a record's: the kernel takes it
 		}
 		var hdr [newcHeaderLen]byte
-		if _, err := r.ReadAt(hdr[:], off); err != nil {
+		if _, err := r.ReadAt(hdr[:], off); errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("the file ends at %d bytes, inside the %d-byte header of the record at %d (or the padding before it)", r.Size(), newcHeaderLen, off)
+		} else if err != nil {
 			return nil, fmt.Errorf("record at %d: %w", off, err)
+		}
+		if hdr[0] == 0 {
+			break // zero padding, which the kernel skips, to the end or another archive
 		}
 		if m := string(hdr[:6]); m != "070701" && m != "070702" {
 			return nil, fmt.Errorf("record at %d: bad magic %q", off, m)

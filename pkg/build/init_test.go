@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,6 +65,44 @@ func TestLinuxInit(t *testing.T) {
 			t.Errorf("%s %s: %v", tc.proc, tc.rootfs, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !args.IsUserError(err)):
 			t.Errorf("%s %s: err = %v\nwant %s", tc.proc, tc.rootfs, err, tc.want)
+		}
+	}
+}
+
+// TestCorruptPrebuiltInitrd: a prebuilt initrd that starts as a newc
+// archive but is cut short, or whose record claims more data or a longer
+// name than the file holds, is refused naming rootfs.from, rather than
+// packaged with its init unchecked; one that ends at a record without a
+// trailer, or in zero padding, is read as the kernel reads it.
+func TestCorruptPrebuiltInitrd(t *testing.T) {
+	dir := files(t, "kernel")
+	var good bytes.Buffer
+	rootfs.WriteInitrd(&good, []image.Entry{{Path: "/init", Type: image.Regular, Data: []byte("i"), Size: 1}}, rootfs.InitrdOptions{})
+	trailer := bytes.LastIndex(good.Bytes(), []byte("070701"))
+	hdr := func(size, nameLen int) string {
+		return "070701" + fmt.Sprintf("%08X%08X", 1, 0o100644) + strings.Repeat("0", 32) + fmt.Sprintf("%08X", size) + strings.Repeat("0", 32) + fmt.Sprintf("%08X", nameLen) + "00000000"
+	}
+	for name, tc := range map[string]struct {
+		data string
+		want string
+	}{
+		"magic only":      {"070701", "the file ends at 6 bytes, inside the 110-byte header of the record at 0"},
+		"cut in its data": {good.String()[:trailer-3], "the file ends at 117 bytes, inside the 110-byte header of the record at 120"},
+		"huge name":       {hdr(1, 0xFFFFFFF0) + "x", "name of 4294967280 bytes"},
+		"huge size":       {hdr(0xFFFFFFFF, 5) + "init\x00", "4294967295 bytes of data, past the end"},
+		"no trailer":      {good.String()[:trailer], ""},
+		"zero padding":    {good.String()[:trailer] + strings.Repeat("\x00", 512), ""},
+		"whole":           {good.String(), ""},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "pre.cpio"), []byte(tc.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Image(resolved(t, dir, linuxArgs(`"cmd":["/init"]`, `{"type":"initrd","from":"pre.cpio"}`)))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case tc.want != "" && (err == nil || !args.IsUserError(err) || !strings.Contains(err.Error(), "rootfs.from") || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: err = %v\nwant a user error naming rootfs.from and %q", name, err, tc.want)
 		}
 	}
 }

@@ -156,9 +156,9 @@ func openArchive(r io.ReaderAt, size int64, c io.Closer) (*File, error) {
 	}
 	var f *File
 	switch {
-	case tf.has("oci-layout"):
+	case tf.named("oci-layout"):
 		f, err = openOCI(tf, OCIArchive)
-	case tf.has("manifest.json"):
+	case tf.named("manifest.json"):
 		f, err = openDockerArchive(tf)
 	default:
 		err = invalidf("neither an oci-archive (no oci-layout) nor a docker-archive (no manifest.json)")
@@ -204,7 +204,7 @@ func openDockerArchive(tf *tarFile) (*File, error) {
 	s, ok := tf.files[cleanName(d.Config)]
 	switch {
 	case !ok:
-		return nil, invalidf("manifest.json names the config %s, which is not in the archive", clip(d.Config))
+		return nil, invalidf("manifest.json names the config %s, which %s", clip(d.Config), tf.absent(d.Config))
 	case s.size > MaxJSON:
 		return nil, invalidf("the config %s is %d bytes, over the %d-byte cap", clip(d.Config), s.size, MaxJSON)
 	}
@@ -213,7 +213,7 @@ func openDockerArchive(tf *tarFile) (*File, error) {
 	}
 	for i, l := range d.Layers {
 		if !tf.has(cleanName(l)) {
-			return nil, invalidf("manifest.json names layer %d %s, which is not in the archive", i, clip(l))
+			return nil, invalidf("manifest.json names layer %d %s, which %s", i, clip(l), tf.absent(l))
 		}
 		if err := unambiguous(tf, l); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -121,9 +122,8 @@ func TestSymlinkedBlob(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Symlink(filepath.Join(outside, "blobs"), filepath.Join(dir, "blobs"))
-	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "escapes") {
-		t.Errorf("a blobs symlink out of the layout: %v, want a path escape", err)
-	}
+	_, err = Open(dir)
+	wantErr(t, err, `"blobs" is a symbolic link that leads out of the layout`)
 }
 
 // TestTamperedBlobs: a manifest, a config or a layer changed after the
@@ -380,4 +380,57 @@ func TestDockerArchiveLayerCount(t *testing.T) {
 		t.Fatalf("one layer, one diffID: %v", err)
 	}
 	f.Close()
+}
+
+// TestLinkMembers: an archive whose index.json, blob, manifest.json or
+// layer is a link member (to /etc/passwd, to another member) is refused
+// saying it is a link and to what, not that the file is missing or that
+// the archive is no image at all.
+func TestLinkMembers(t *testing.T) {
+	layer := []byte("layer")
+	for _, tc := range []struct {
+		docker bool
+		member func(ms []member) int // which member becomes a link
+		link   tar.Header
+		want   string
+	}{
+		{false, func([]member) int { return 1 }, tar.Header{Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, `"index.json" is a symbolic link (to "/etc/passwd") in the archive, not a regular file`},
+		{false, func(ms []member) int { return len(ms) - 1 }, tar.Header{Typeflag: tar.TypeLink, Linkname: "oci-layout"}, `is a hard link (to "oci-layout") in the archive, not a regular file`},
+		{true, func(ms []member) int { return indexOf(ms, "manifest.json") }, tar.Header{Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, `the archive has more than one member "manifest.json", or a link by that name`},
+		{true, func(ms []member) int { return indexOf(ms, "layer.tar") }, tar.Header{Typeflag: tar.TypeLink, Linkname: "manifest.json"}, `which is a hard link (to "manifest.json") in the archive, not a regular file`},
+	} {
+		index, manifest := []byte(seedIndex), []byte(seedManifest)
+		if tc.docker {
+			index, manifest = []byte(seedDocker), nil
+		}
+		ms := assemble(tc.docker, index, manifest, []byte(seedConfig), layer)
+		i := tc.member(ms)
+		if i < 0 {
+			t.Fatalf("no such member in %v", ms)
+		}
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		for j, m := range ms {
+			h := tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg}
+			if j == i {
+				h.Typeflag, h.Linkname, h.Size = tc.link.Typeflag, tc.link.Linkname, 0
+			}
+			tw.WriteHeader(&h)
+			if j != i {
+				tw.Write(m.data)
+			}
+		}
+		tw.Close()
+		_, err := openArchive(bytes.NewReader(b.Bytes()), int64(b.Len()), nil)
+		wantErr(t, err, tc.want)
+	}
+}
+
+func indexOf(ms []member, name string) int {
+	for i, m := range ms {
+		if m.name == name {
+			return i
+		}
+	}
+	return -1
 }

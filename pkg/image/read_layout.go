@@ -27,6 +27,10 @@ func (d rootBlobs) open(name string) (io.ReadCloser, int64, error) {
 	name = path.Clean(name)
 	fi, err := d.r.Lstat(name)
 	if err != nil {
+		if dir := d.linkedDir(name); dir != "" && !errors.Is(err, fs.ErrNotExist) {
+			// os.Root says only "path escapes from parent".
+			return nil, 0, invalidf("%s: %s is a symbolic link that leads out of the layout", clip(name), clip(dir))
+		}
 		return nil, 0, err
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 && d.store != nil && strings.HasPrefix(name, "blobs/") {
@@ -48,6 +52,19 @@ func (d rootBlobs) open(name string) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	return f, fi.Size(), nil
+}
+
+// linkedDir returns the first directory on the way to name that is a
+// symbolic link, or "" when there is none.
+func (d rootBlobs) linkedDir(name string) string {
+	parts := strings.Split(name, "/")
+	for i := 1; i < len(parts); i++ {
+		dir := strings.Join(parts[:i], "/")
+		if fi, err := d.r.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return dir
+		}
+	}
+	return ""
 }
 
 // openStoreLink opens the blob name, a symlink, at its target in the

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -195,5 +196,48 @@ func TestUruncJSONCap(t *testing.T) {
 	err := readLayer(&layer, &r.Layers[0], r)
 	if err == nil || err.Error() != "/urunc.json is 1048577 bytes, over the 1048576-byte cap" {
 		t.Fatalf("readLayer(1 MiB + 1 urunc.json) = %v", err)
+	}
+}
+
+// manyLayers is an image whose manifest names its one layer n times, and
+// that counts the layers read.
+type manyLayers struct {
+	v1.Image
+	n     int
+	reads int
+}
+
+func (m *manyLayers) Manifest() (*v1.Manifest, error) {
+	mf, err := m.Image.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	out := *mf
+	out.Layers = nil
+	for range m.n {
+		out.Layers = append(out.Layers, mf.Layers[0])
+	}
+	return &out, nil
+}
+
+func (m *manyLayers) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	m.reads++
+	return m.Image.LayerByDigest(h)
+}
+
+// TestLayerCountFirst: a manifest naming more layers than the config has
+// diffIDs is refused before a layer is read, not after reading them all.
+func TestLayerCountFirst(t *testing.T) {
+	base, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := &manyLayers{Image: base, n: 1000}
+	_, err = Image(img, nil)
+	if err == nil || !strings.Contains(err.Error(), "the config lists 1 diffIDs for 1000 layers") {
+		t.Fatalf("got %v", err)
+	}
+	if img.reads != 0 {
+		t.Errorf("read %d layers before refusing the image", img.reads)
 	}
 }

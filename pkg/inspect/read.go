@@ -75,6 +75,12 @@ func Image(img v1.Image, tags []string) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the config: %w", err)
 	}
+	// Counted before any layer is read: a manifest that names one layer
+	// 10,000 times beside a config of two diffIDs is refused at once, not
+	// after reading the layer 10,000 times.
+	if err := layerCount(cfg, len(m.Layers)); err != nil {
+		return nil, &image.InvalidError{Err: err}
+	}
 	r := &Report{RepoTags: tags, Digest: digest.String(), Annotations: m.Annotations, Layers: make([]Layer, len(m.Layers))}
 	names := make([]string, len(m.Layers))
 	for i, d := range m.Layers {

@@ -192,11 +192,19 @@ func (r *Report) Omitted() int {
 	return n
 }
 
+// layerCount checks that cfg lists one diffID for each of n layers.
+func layerCount(cfg *v1.ConfigFile, n int) error {
+	if len(cfg.RootFS.DiffIDs) != n {
+		return fmt.Errorf("the config lists %d diffIDs for %d layers", len(cfg.RootFS.DiffIDs), n)
+	}
+	return nil
+}
+
 // applyConfig fills in what the config says and checks the layers' hashes
 // against its diffIDs; names name the layers in messages.
 func (r *Report) applyConfig(cfg *v1.ConfigFile, names []string) error {
-	if len(cfg.RootFS.DiffIDs) != len(r.Layers) {
-		return fmt.Errorf("the config lists %d diffIDs for %d layers", len(cfg.RootFS.DiffIDs), len(r.Layers))
+	if err := layerCount(cfg, len(r.Layers)); err != nil {
+		return err
 	}
 	r.OS, r.Architecture, r.Created = cfg.OS, cfg.Architecture, cfg.Created.UTC()
 	r.Cmd, r.Entrypoint, r.Labels = cfg.Config.Cmd, cfg.Config.Entrypoint, cfg.Config.Labels

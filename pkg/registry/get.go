@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/nubificus/bunix/pkg/image"
@@ -15,7 +14,7 @@ import (
 // checked against their digests as they are.
 func Get(ctx context.Context, ref string, opts ...Option) ([]v1.Image, error) {
 	o := makeOptions(opts)
-	r, err := name.ParseReference(ref, o.nameOptions()...)
+	r, err := parseRef(ref, o.nameOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("fetching %q: %w: %v", ref, ErrBadReference, err)
 	}

@@ -30,7 +30,7 @@ import (
 // when the registry serves one.
 func Resolve(ctx context.Context, ref string, opts ...Option) (v1.Hash, error) {
 	o := makeOptions(opts)
-	r, err := name.ParseReference(ref, o.nameOptions()...)
+	r, err := parseRef(ref, o.nameOptions()...)
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("resolving %q: %w: %v", ref, ErrBadReference, err)
 	}
@@ -52,7 +52,7 @@ func Resolve(ctx context.Context, ref string, opts ...Option) (v1.Hash, error) {
 // digest and arch always give the same files, the same NAR hash.
 func Pull(ctx context.Context, ref, digest string, want image.Want, dir string, opts ...Option) error {
 	o := makeOptions(opts)
-	r, err := name.ParseReference(ref, o.nameOptions()...)
+	r, err := parseRef(ref, o.nameOptions()...)
 	if err != nil {
 		return fmt.Errorf("pulling %q: %w: %v", ref, ErrBadReference, err)
 	}
@@ -222,7 +222,7 @@ type Prefetched struct {
 // computes the NAR hash Nix will find for lib.pullImage's output.
 func Prefetch(ctx context.Context, ref string, want image.Want, tempDir string, opts ...Option) (Prefetched, error) {
 	o := makeOptions(opts)
-	r, err := name.ParseReference(ref, o.nameOptions()...)
+	r, err := parseRef(ref, o.nameOptions()...)
 	if err != nil {
 		return Prefetched{}, fmt.Errorf("prefetching %q: %w: %v", ref, ErrBadReference, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -64,6 +65,9 @@ func PushFile(ctx context.Context, f *image.File, file, ref string, opts ...Opti
 		}
 		err = remote.Write(tag, img, remoteOpts...)
 	default:
+		if err := onePerPlatform(f.Index); err != nil {
+			return name.Digest{}, fmt.Errorf("pushing %s to %s: %w", file, tag, err)
+		}
 		if local, err = f.Index.Digest(); err != nil {
 			return name.Digest{}, fmt.Errorf("pushing %s: %w", file, err)
 		}
@@ -80,4 +84,40 @@ func PushFile(ctx context.Context, f *image.File, file, ref string, opts ...Opti
 		return name.Digest{}, fmt.Errorf("pushing %s to %s: the registry serves %s, not the pushed %s", file, tag, desc.Digest, local)
 	}
 	return tag.Context().Digest(local.String()), nil
+}
+
+// onePerPlatform refuses an index that names two images for one platform:
+// under one tag, a puller gets the first and can never reach the other. An
+// OCI layout that bunix build (or skopeo) filled with several images,
+// each of its own name, is such an index; a multi-arch index is not.
+// Attestation manifests (platform unknown/unknown) are not images.
+func onePerPlatform(idx v1.ImageIndex) error {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	seen := map[string]v1.Descriptor{}
+	for _, d := range m.Manifests {
+		p := "(no platform)"
+		if d.Platform != nil {
+			p = d.Platform.String()
+		}
+		if p == "unknown/unknown" || d.Annotations["vnd.docker.reference.type"] != "" {
+			continue
+		}
+		if prev, ok := seen[p]; ok {
+			return &image.InvalidError{Err: fmt.Errorf("it holds two images for %s, %s and %s: a tag takes one image, or an index of one image for each platform; push each image from a layout of its own (bunix build --format oci -o DIR)", p, descName(prev), descName(d))}
+		}
+		seen[p] = d
+	}
+	return nil
+}
+
+// descName names the image d describes: its ref.name annotation, else its
+// digest.
+func descName(d v1.Descriptor) string {
+	if n := d.Annotations["org.opencontainers.image.ref.name"]; n != "" {
+		return msg.Quote(n, 80)
+	}
+	return d.Digest.String()
 }

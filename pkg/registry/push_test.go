@@ -94,6 +94,39 @@ func TestPushIndex(t *testing.T) {
 	}
 }
 
+// TestPushTwoImagesOnePlatform: a layout holding two images for one
+// platform (two names built into one directory) is refused as the user's,
+// naming both, and nothing is tagged; one with an attestation manifest
+// beside its image is pushed.
+func TestPushTwoImagesOnePlatform(t *testing.T) {
+	reg := testRegistry(t)
+	dir := t.TempDir()
+	p, _ := layout.Write(dir, empty.Index)
+	amd64 := v1.Platform{OS: "linux", Architecture: "amd64"}
+	for _, n := range []string{"urunc/redis:latest", "urunc/other:latest"} {
+		if err := p.AppendImage(testImage(t, "amd64"), layout.WithPlatform(amd64), layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": n})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := reg + "/urunc/two:1"
+	_, err := Push(context.Background(), dir, ref, Insecure())
+	if !IsUserError(err) || !strings.Contains(err.Error(), `it holds two images for linux/amd64, "urunc/redis:latest" and "urunc/other:latest"`) {
+		t.Errorf("got %v", err)
+	}
+	r, _ := name.ParseReference(ref, name.Insecure)
+	if _, err := remote.Head(r); err == nil {
+		t.Error("the tag was pushed all the same")
+	}
+
+	dir = t.TempDir()
+	p, _ = layout.Write(dir, empty.Index)
+	p.AppendImage(testImage(t, "amd64"), layout.WithPlatform(amd64))
+	p.AppendImage(testImage(t, "amd64"), layout.WithPlatform(v1.Platform{OS: "unknown", Architecture: "unknown"}), layout.WithAnnotations(map[string]string{"vnd.docker.reference.type": "attestation-manifest"}))
+	if _, err := Push(context.Background(), dir, reg+"/urunc/att:1", Insecure()); err != nil {
+		t.Errorf("an image and its attestation: %v", err)
+	}
+}
+
 func TestPushDockerArchive(t *testing.T) {
 	reg := testRegistry(t)
 	p := filepath.Join(t.TempDir(), "d.tar")

@@ -75,7 +75,7 @@ func (o options) nameOptions() []name.Option {
 
 // tag parses ref, the target of a push: a tag, which may be implied.
 func (o options) tag(ref string) (name.Tag, error) {
-	tag, err := name.NewTag(ref, o.nameOptions()...)
+	tag, err := parseTag(ref, o.nameOptions()...)
 	if err != nil {
 		return name.Tag{}, fmt.Errorf("pushing to %q: %w: %v", ref, ErrBadReference, err)
 	}

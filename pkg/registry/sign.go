@@ -156,7 +156,7 @@ func signatures(img v1.Image) ([]signature, error) {
 func Verify(ctx context.Context, ref string, key *ecdsa.PublicKey, opts ...Option) (name.Digest, error) {
 	o := makeOptions(opts)
 	ropts := o.remoteOptions(ctx)
-	r, err := name.ParseReference(ref, o.nameOptions()...)
+	r, err := parseRef(ref, o.nameOptions()...)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("verifying %q: %w: %v", ref, ErrBadReference, err)
 	}

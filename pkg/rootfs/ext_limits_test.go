@@ -3,6 +3,7 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -293,6 +294,30 @@ func TestExtSourceChanged(t *testing.T) {
 		var img memImage
 		if err := x.Write(&img); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Write = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestInitrdSourceChanged: a source that grows or shrinks between the plan
+// and WriteInitrd fails the write, as it fails the ext writer; before, a
+// file that grew went into the initrd cut to its planned size, silently.
+func TestInitrdSourceChanged(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(p string) error
+		want   string
+	}{
+		{"grew", func(p string) error { return os.Truncate(p, 9<<20) }, "grew past 8388608 bytes"},
+		{"shrank", func(p string) error { return os.Truncate(p, 1<<20) }, "instead of 8388608 bytes"},
+	} {
+		dir := t.TempDir()
+		src := sparseFile(t, filepath.Join(dir, "f"), 8<<20)
+		tree := sampleTree(t, dir)
+		if err := tc.change(src); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteInitrd(io.Discard, tree, InitrdOptions{MTime: mtime}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: WriteInitrd = %v, want %q", tc.name, err, tc.want)
 		}
 	}
 }

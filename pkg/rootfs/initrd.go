@@ -3,6 +3,7 @@ package rootfs
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -160,12 +161,37 @@ func (l *lazyFile) ReadAt(p []byte, off int64) (int, error) {
 		}
 		l.f = f
 	}
+	// The cpio writer reads to EOF: stop it at the planned size, so that
+	// a file that grew is reported by Close, not copied whole.
+	if off >= l.entry.Size {
+		return 0, io.EOF
+	}
+	if rest := l.entry.Size - off; int64(len(p)) > rest {
+		n, err := l.f.ReadAt(p[:rest], off)
+		if err == nil {
+			err = io.EOF // io.ReaderAt: fewer bytes than asked come with an error
+		}
+		return n, err
+	}
 	return l.f.ReadAt(p, off)
 }
 
+// Close closes the source, failing if it holds a byte past the planned
+// size: the cpio writer copies exactly that many and would otherwise pack
+// a file that grew as a silent prefix of it, where the ext and tar
+// writers fail. (One that shrank, the writer finds short itself.)
 func (l *lazyFile) Close() error {
 	if l.f == nil {
 		return nil
 	}
-	return l.f.Close()
+	var one [1]byte
+	n, err := l.f.ReadAt(one[:], l.entry.Size)
+	cerr := l.f.Close()
+	switch {
+	case n > 0:
+		return fmt.Errorf("%s grew past %d bytes while the image was written", l.entry.Source, l.entry.Size)
+	case err != nil && !errors.Is(err, io.EOF):
+		return fmt.Errorf("reading %s for %s: %w", l.entry.Source, l.entry.Path, err)
+	}
+	return cerr
 }
