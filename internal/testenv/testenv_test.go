@@ -600,9 +600,16 @@ func TestRegistryReadOnly(t *testing.T) {
 	}
 }
 
-// takenFirst is a port picker that first gives taken's port, then free
-// ones, each appended to picked.
-func takenFirst(taken net.Listener, picked *[]int) func() (int, error) {
+// takenFirst listens on a port for the test's length and returns a port
+// picker that first gives that taken port, then free ones, and the ports
+// it gave.
+func takenFirst(t *testing.T) (func() (int, error), *[]int) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { taken.Close() })
+	picked := new([]int)
 	return func() (int, error) {
 		if len(*picked) == 0 {
 			*picked = append(*picked, taken.Addr().(*net.TCPAddr).Port)
@@ -611,24 +618,18 @@ func takenFirst(taken net.Listener, picked *[]int) func() (int, error) {
 		port, err := freePort()
 		*picked = append(*picked, port)
 		return port, err
-	}
+	}, picked
 }
 
 func TestRegistryPortTaken(t *testing.T) {
 	Require(t, "docker-registry")
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-	var picked []int
-	ports := takenFirst(taken, &picked)
+	ports, picked := takenFirst(t)
 	r, err := startRegistry(nil, ports)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(picked) != 2 || r.Addr != fmt.Sprintf("127.0.0.1:%d", picked[1]) {
-		t.Errorf("registry on %s after picking ports %v, want it on the second", r.Addr, picked)
+	if len(*picked) != 2 || r.Addr != fmt.Sprintf("127.0.0.1:%d", (*picked)[1]) {
+		t.Errorf("registry on %s after picking ports %v, want it on the second", r.Addr, *picked)
 	}
 	if status := request(t, http.MethodGet, "http://"+r.Addr+"/v2/"); status != http.StatusOK {
 		t.Errorf("GET /v2/: %d, want 200", status)
@@ -643,16 +644,10 @@ func TestRegistryPortTaken(t *testing.T) {
 // time it starts (here a listener that accepts connections, which would
 // pass for sshd to a mere dial) is started again on another port.
 func TestSSHDPortTaken(t *testing.T) {
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-	var picked []int
-	ports := takenFirst(taken, &picked)
+	ports, picked := takenFirst(t)
 	s := startSSHD(t, "true", ports)
-	if len(picked) != 2 || s.Port != picked[1] {
-		t.Fatalf("sshd on port %d after picking ports %v, want it on the second", s.Port, picked)
+	if len(*picked) != 2 || s.Port != (*picked)[1] {
+		t.Fatalf("sshd on port %d after picking ports %v, want it on the second", s.Port, *picked)
 	}
 	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 10*time.Second)
 	if err != nil {
