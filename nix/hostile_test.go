@@ -187,3 +187,35 @@ func TestDefaultNixArgsFile(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexBadInput: an index of two images of one platform, or of two
+// images in a docker-archive, is bad input: the builder names
+// buildImageIndex's field and exits 2. It exited 1, pkg/image's plain
+// error when writing, as if bunix had failed on good input.
+func TestIndexBadInput(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-build")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kernel"), []byte("kernel\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, archs, format, want string }{
+		{"same platform", `"amd64" "x86_64"`, "oci-archive", `bunix.buildImageIndex: images[1].architecture = "x86_64": images[0] is for linux/amd64 too: an index holds one image per platform`},
+		{"docker-archive", `"amd64" "arm64"`, "docker-archive", `bunix.buildImageIndex: format = "docker-archive": holds one image, not 2 (linux/amd64, linux/arm64)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			expr := `let
+  lib = import ` + root + `/nix/lib.nix;
+  bunix = ` + testenv.Bunix(t) + `;
+  img = architecture: lib.buildImage { ` + hostileBase + ` root = ` + dir + `; inherit architecture bunix; };
+in lib.buildImageIndex { images = map img [ ` + tc.archs + ` ]; format = "` + tc.format + `"; inherit bunix; }`
+			out, stderr, err := testenv.NixBuild(t, dir, "--expr", expr)
+			if err == nil {
+				t.Fatalf("built %s, want an error", out)
+			}
+			if !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "failed with exit code 2") {
+				t.Fatalf("want %q and exit code 2:\n%.3000s", tc.want, stderr)
+			}
+		})
+	}
+}
