@@ -219,3 +219,56 @@ in lib.buildImageIndex { images = map img [ ` + tc.archs + ` ]; format = "` + tc
 		})
 	}
 }
+
+// TestSourceMissingInStore: a source inside a store path that holds no
+// such path ("${drv}/nope": a directory output without it, or a file
+// output) fails naming the field where args.nix writes it and the path,
+// exit 2, whether its layer is a derivation of its own (per-file, and the
+// rootfs's) or the image's. The layer derivation failed, exit 1, with
+// only "reading the layer's source: stat ...".
+func TestSourceMissingInStore(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-build")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kernel"), []byte("kernel\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A derivation whose output is a file, built by bunix (no nixpkgs).
+	file := `(derivation { name = "f"; system = builtins.currentSystem; builder = "${` + testenv.Bunix(t) + `}/bin/bunix";
+    args = [ "nix-script" ]; text = "` + t.Name() + `"; passAsFile = [ "text" ]; })`
+	linux := `name = "t/x"; annotations = { unikernelType = "linux"; hypervisor = "qemu"; binary = "/unikernel/kernel"; };
+  files = { "./kernel" = "/unikernel/kernel"; }; cmd = [ "/init" ];`
+	for _, tc := range []struct{ name, args, want string }{
+		{"directory per-file", `{ ` + hostileBase + `
+  contents = [ { source = "${./d}/nope"; target = "/x"; } ]; }`,
+			`args.nix:3:18: contents[0] = "/nix/store/`},
+		{"file output single", `{ ` + hostileBase + ` layers = "single";
+  contents = [ { source = "${` + file + `}/nope"; target = "/x"; } ]; }`,
+			`args.nix:3:18: contents[0] = "`},
+		{"file output per-file", `{ ` + hostileBase + `
+  contents = [ { source = "${` + file + `}/nope"; target = "/x"; } ]; }`,
+			`args.nix:3:18: contents[0] = "`},
+		{"rootfs.include", `{ ` + linux + `
+  rootfs = { type = "initrd"; include = [ { source = "${./d}/nope"; target = "/init"; } ]; }; }`,
+			`args.nix:3:45: rootfs.include[0] = "`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(tc.args), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
+				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+			if err == nil {
+				t.Fatalf("built %s, want an error", out)
+			}
+			if !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, `/nope": source does not exist`) ||
+				!strings.Contains(stderr, " has no nope in it") && !strings.Contains(stderr, " is a file, with no nope in it") ||
+				!strings.Contains(stderr, "failed with exit code 2") {
+				t.Fatalf("want %q, the path and exit code 2:\n%.3000s", tc.want, stderr)
+			}
+		})
+	}
+}
