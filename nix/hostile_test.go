@@ -53,10 +53,24 @@ func TestHostileArgs(t *testing.T) {
 		{"megabyte target", `{ ` + hostileBase + ` contents = [ { source = ./kernel; target = "/" + ` + genMB + `; } ]; }`, nil},
 		{"megabyte line", `{ ` + hostileBase + ` env.X = "` + megabyte + `"; cmd = [ "x" ]; }`, nil},
 		{"megabyte ref", `{ ` + hostileBase + ` from = { ref = ` + genMB + `; ` + pin + ` }; }`,
-			[]string{`ref = "aaaa`, `..." (1048578 bytes): want "registry/repo:tag"`}},
+			[]string{`bunix.buildImage t/x: from.ref (`, `args.nix:2:`, `) = "aaaa`, `..." (1048578 bytes): want "registry/repo:tag"`}},
 		{"megabyte hypervisor", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
   annotations = { hypervisor = ` + genMB + `; }; from = { ref = "r/x:y"; ` + pin + ` }; }`,
-			[]string{`hypervisor = "aaaa`, `(1048578 bytes): want a urunc monitor name`}},
+			[]string{`bunix.buildImage t/x: annotations.hypervisor (`, `args.nix:2:19) = "aaaa`, `(1048578 bytes): want a urunc monitor name`}},
+		// pullImage's checks named its own argument (digest), not the
+		// field the user wrote (from.digest), nor where.
+		{"from digest", `{ ` + hostileBase + ` from = { ref = "r/x:y"; digest = "sha256:abc"; hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="; }; }`,
+			[]string{`bunix.buildImage t/x: from.digest (`, `args.nix:2:`, `) = "sha256:abc": want "sha256:" and 64 lower-case hex digits`}},
+		{"contents image hash", `{ ` + hostileBase + `
+  contents = [ { image = { ref = "r/x:y"; digest = "sha256:` + strings.Repeat("0", 64) + `"; hash = "h"; }; source = "/a"; target = "/b"; } ]; }`,
+			[]string{`bunix.buildImage t/x: contents[0].image.hash (`, `args.nix:3:`, `) = "h": want the SRI NAR hash`}},
+		{"files image ref", `{ ` + hostileBase + `
+  files."/a" = { image = { ref = "r/x@sha256:` + strings.Repeat("0", 64) + `"; ` + pin + ` }; target = "/b"; }; }`,
+			[]string{`bunix.buildImage t/x: files."/a".image.ref (`, `args.nix:3:`, `) = "r/x@sha256:`, `": want "registry/repo:tag", without a digest`}},
+		{"urunit hash", `{ ` + hostileBase + ` urunit = { ref = "r/x:y"; digest = "sha256:` + strings.Repeat("0", 64) + `"; hash = 1; }; }`,
+			[]string{`bunix.buildImage t/x: urunit.hash (`, `args.nix:2:`, `) = 1: want the SRI NAR hash`}},
+		{"architecture of a pull", `{ ` + hostileBase + ` architecture = "mips"; from = { ref = "r/x:y"; ` + pin + ` }; }`,
+			[]string{`bunix.buildImage t/x: architecture (`, `args.nix:2:`, `) = "mips": unknown architecture`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
