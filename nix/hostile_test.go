@@ -286,3 +286,31 @@ func TestSourceMissingInStore(t *testing.T) {
 		})
 	}
 }
+
+// TestTargetErrorShowsTarget: a copy whose target lies under another
+// copy's file is named with its target, which is at fault; the message
+// showed its source, the store path of the file Nix copied.
+func TestTargetErrorShowsTarget(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-build")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	for _, f := range []string{"kernel", "hello.conf"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(f+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := `{ ` + hostileBase + `
+  contents = [ { source = ./hello.conf; target = "/unikernel/kernel/hello.conf"; } ]; }`
+	if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(args), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
+		"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+	if err == nil {
+		t.Fatalf("built %s, want an error", out)
+	}
+	want := `args.nix:3:18: contents[0] = "/unikernel/kernel/hello.conf": needs /unikernel/kernel to be a directory, but files."./kernel" puts a file there`
+	if !strings.Contains(stderr, want) || !strings.Contains(stderr, "failed with exit code 2") {
+		t.Fatalf("want %q, exit code 2:\n%.3000s", want, stderr)
+	}
+}

@@ -232,7 +232,7 @@ func dirConflicts(paths map[string]owner) []error {
 				cp := paths[p].copy
 				if key := [2]string{cp.Field, dir}; !seen[key] {
 					seen[key] = true
-					errs = append(errs, cp.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
+					errs = append(errs, pathErrorf(cp, dir, "needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
 				}
 				break
 			}
@@ -261,12 +261,23 @@ func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
 			}
 		}
 		if prev, ok := paths[e.Path]; ok && !(prev.typ == image.Directory && e.Type == image.Directory) {
-			errs = append(errs, cp.Errorf("puts a %s at %s, where %s already puts a %s", e.Type, e.Path, prev.copy.Field, prev.typ))
+			errs = append(errs, pathErrorf(cp, e.Path, "puts a %s at %s, where %s already puts a %s", e.Type, e.Path, prev.copy.Field, prev.typ))
 			continue
 		}
 		paths[e.Path] = owner{cp, e.Type}
 	}
 	return entries, errors.Join(errs...)
+}
+
+// pathErrorf returns the error about cp putting, or needing, the path p
+// in the image: about its target (shown as the value, not the source,
+// which in Nix is a store path the user never wrote) when p is the target
+// or lies above it, about its source when p is inside the tree it copies.
+func pathErrorf(cp args.Copy, p string, format string, a ...any) error {
+	if p == cp.Target || strings.HasPrefix(cp.Target, strings.TrimSuffix(p, "/")+"/") {
+		return cp.TargetErrorf(format, a...)
+	}
+	return cp.Errorf(format, a...)
 }
 
 func sourceError(cp args.Copy, err error) error {
