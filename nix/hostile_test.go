@@ -69,6 +69,11 @@ func TestHostileArgs(t *testing.T) {
 			[]string{`bunix.buildImage t/x: files."/a".image.ref (`, `args.nix:3:`, `) = "r/x@sha256:`, `": want "registry/repo:tag", without a digest`}},
 		{"urunit hash", `{ ` + hostileBase + ` urunit = { ref = "r/x:y"; digest = "sha256:` + strings.Repeat("0", 64) + `"; hash = 1; }; }`,
 			[]string{`bunix.buildImage t/x: urunit.hash (`, `args.nix:2:`, `) = 1: want the SRI NAR hash`}},
+		// Nix's own "unexpected argument 'anotations'" pointed at
+		// default.nix's call of buildImage, not at args.nix.
+		{"typo", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
+  anotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }; }`,
+			[]string{`bunix.buildImage t/x: anotations (`, `args.nix:2:3): unknown field; did you mean "annotations"? (known: annotations, `}},
 		{"architecture of a pull", `{ ` + hostileBase + ` architecture = "mips"; from = { ref = "r/x:y"; ` + pin + ` }; }`,
 			[]string{`bunix.buildImage t/x: architecture (`, `args.nix:2:`, `) = "mips": unknown architecture`}},
 	} {
