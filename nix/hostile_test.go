@@ -319,3 +319,40 @@ func TestTargetErrorShowsTarget(t *testing.T) {
 		t.Fatalf("want %q, exit code 2:\n%.3000s", want, stderr)
 	}
 }
+
+// TestPushScriptArgs: pushScript given a ref, image or insecure of the
+// wrong type names the argument; a ref that is a list or a number gave
+// Nix's "value is a list while a string was expected", in lib.nix.
+func TestPushScriptArgs(t *testing.T) {
+	testenv.RequireNixStore(t, "nix-instantiate")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kernel"), []byte("kernel\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ args, want string }{
+		{`ref = [ ];`, `bunix.pushScript <ref>: ref: must be a string, where to push the image, e.g. "registry.example.com/urunc/app:1.0" (got list)`},
+		{`ref = 3;`, `bunix.pushScript <ref>: ref: must be a string, where to push the image, e.g. "registry.example.com/urunc/app:1.0" (got int)`},
+		{`ref = "r.io/x y";`, `bunix.pushScript r.io/x y: ref = "r.io/x y": want "registry/repo:tag", without spaces`},
+		{`ref = "";`, `bunix.pushScript <ref>: ref = "": want "registry/repo:tag", without spaces`},
+		{`ref = "r.io/x:1"; insecure = 1;`, `bunix.pushScript r.io/x:1: insecure: must be true or false (got int)`},
+		{`ref = "r.io/x:1"; image = 3;`, `bunix.pushScript r.io/x:1: image: must be an image made by buildImage (got int)`},
+		{`ref = "r.io/x:1";`, ``},
+	} {
+		expr := `let
+  lib = import ` + root + `/nix/lib.nix;
+  bunix = ` + testenv.Bunix(t) + `;
+  image = lib.buildImage { ` + hostileBase + ` root = ` + dir + `; inherit bunix; };
+in lib.pushScript ({ inherit image bunix; } // { ` + tc.args + ` })`
+		_, stderr, err := testenv.NixInstantiate(t, dir, "--expr", expr)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v\n%s", tc.args, err, stderr)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: %v, want %q\n%.2000s", tc.args, err, tc.want, stderr)
+		}
+	}
+}

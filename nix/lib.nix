@@ -863,7 +863,30 @@ let
     let
       bin = "${prefixOf bunix}/bin/bunix";
       quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
-      fail = field: msg: throw "bunix.pushScript ${toString ref}: ${field}: ${msg}";
+      fail =
+        field: msg:
+        throw "bunix.pushScript ${
+          if isString ref && ref != "" && stringLength ref <= 200 then ref else "<ref>"
+        }: ${field}: ${msg}";
+      refArg =
+        if !isString ref then
+          fail "ref" "must be a string, where to push the image, e.g. \"registry.example.com/urunc/app:1.0\" (got ${builtins.typeOf ref})"
+        else if !matches "[^[:space:]]+" ref then
+          fail "ref = ${shown ref}" "want \"registry/repo:tag\", without spaces"
+        else
+          quote ref;
+      imageArg =
+        if isStoreObject image || isPath image || isString image then
+          quote "${image}"
+        else
+          fail "image" "must be an image made by buildImage (got ${builtins.typeOf image})";
+      insecureArg =
+        if !isBool insecure then
+          fail "insecure" "must be true or false (got ${builtins.typeOf insecure})"
+        else if insecure then
+          "--insecure "
+        else
+          "";
       hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
       keyArg =
         if signKey == null then
@@ -893,7 +916,7 @@ let
       args = [ "nix-script" ];
       text = ''
         #!/bin/sh
-        exec ${quote bin} push ${if insecure then "--insecure " else ""}${keyArg}${sbomArg}${quote "${image}"} ${quote ref} "$@"
+        exec ${quote bin} push ${insecureArg}${keyArg}${sbomArg}${imageArg} ${refArg} "$@"
       '';
       passAsFile = [ "text" ];
     };
