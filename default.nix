@@ -81,5 +81,87 @@ let
       { root = args.root or ./.; } // args
     else
       fromFile args;
+
+  inherit (import ./nix/lib.nix) buildImage;
+
+  # An attribute buildImage does not take (a typo: anotations) is named
+  # here, at its line in the args file, as bunix build names it; passed on,
+  # Nix would refuse it at the call below, in this file. bunix and cacert
+  # are this file's arguments, not the args file's.
+  known = builtins.attrNames (
+    removeAttrs (builtins.functionArgs buildImage) [
+      "bunix"
+      "cacert"
+    ]
+  );
+  unknown = builtins.filter (k: !(builtins.elem k known) && k != "bunix" && k != "cacert") (
+    builtins.attrNames given
+  );
+
+  # distance a b: the Levenshtein distance of the strings a and b, as
+  # bunix build's suggestions measure it.
+  distance =
+    a: b:
+    let
+      chars = s: builtins.genList (i: builtins.substring i 1 s) (builtins.stringLength s);
+      ca = chars a;
+      cb = chars b;
+      min = x: y: if x < y then x else y;
+      row =
+        prev: i:
+        builtins.foldl' (
+          acc: j:
+          acc
+          ++ [
+            (min (min (builtins.elemAt prev (j + 1) + 1) (builtins.elemAt acc j + 1)) (
+              builtins.elemAt prev j + (if builtins.elemAt ca i == builtins.elemAt cb j then 0 else 1)
+            ))
+          ]
+        ) [ (i + 1) ] (builtins.genList (j: j) (builtins.length cb));
+    in
+    builtins.elemAt (builtins.foldl' row (builtins.genList (j: j) (builtins.length cb + 1)) (
+      builtins.genList (i: i) (builtins.length ca)
+    )) (builtins.length cb);
+
+  # suggest k: "; did you mean \"x\"?" for the known field closest to k,
+  # when it is close (at most 2 edits, or a third of k), as bunix build
+  # suggests; "" for none, or for a name too long to be a typo of one.
+  suggest =
+    k:
+    let
+      scored = map (f: {
+        inherit f;
+        d = distance k f;
+      }) known;
+      best = builtins.foldl' (b: x: if b == null || x.d < b.d then x else b) null scored;
+      limit = if builtins.stringLength k / 3 > 2 then builtins.stringLength k / 3 else 2;
+    in
+    if builtins.stringLength k > 64 || best == null || best.d > limit then
+      ""
+    else
+      "; did you mean ${builtins.toJSON best.f}?";
+
+  unknownError =
+    k:
+    let
+      p = builtins.unsafeGetAttrPos k given;
+      # A file's, not that of an --arg expression.
+      at =
+        if p == null || builtins.substring 0 1 p.file != "/" then
+          ""
+        else
+          " (${p.file}:${toString p.line}:${toString p.column})";
+    in
+    "${
+      if builtins.stringLength k <= 256 && builtins.match "[A-Za-z_][A-Za-z0-9_'-]*" k != null then
+        k
+      else
+        builtins.toJSON (builtins.substring 0 256 k)
+        + (if builtins.stringLength k > 256 then "... (${toString (builtins.stringLength k)} bytes)" else "")
+    }${at}: unknown field${suggest k} (known: ${builtins.concatStringsSep ", " known})";
+  name = if builtins.isString (given.name or null) then " ${given.name}" else "";
 in
-(import ./nix/lib.nix).buildImage (given // { inherit bunix cacert; })
+if unknown != [ ] then
+  throw "bunix.buildImage${name}: ${builtins.concatStringsSep "\n" (map unknownError unknown)}"
+else
+  buildImage (given // { inherit bunix cacert; })

@@ -52,6 +52,7 @@ let
         nonNull
         prefixOf
         pullImage
+        pullProblem
         ;
     })
     specVersion
@@ -610,27 +611,20 @@ let
     }:
     let
       context = "bunix.pullImage ${if isString ref && stringLength ref <= 200 then ref else "<ref>"}";
-      arch =
-        {
-          amd64 = "amd64";
-          x86_64 = "amd64";
-          x86 = "amd64";
-          arm64 = "arm64";
-          aarch64 = "arm64";
-        }
-        .${architecture}
-          or (throw "${context}: architecture = ${shown architecture}: unknown architecture (known: amd64, arm64)");
+      problem = pullProblem {
+        inherit
+          ref
+          digest
+          hash
+          architecture
+          hypervisor
+          insecure
+          ;
+      };
+      arch = pullArchitectures.${architecture};
     in
-    if !isString ref || !matches "[^@ ]+" ref then
-      throw "${context}: ref = ${shown ref}: want \"registry/repo:tag\", without a digest"
-    else if !isString digest || !matches "sha256:[0-9a-f]{64}" digest then
-      throw "${context}: digest = ${shown digest}: want \"sha256:\" and 64 lower-case hex digits"
-    else if !isString hash || !matches "sha256-[A-Za-z0-9+/]{43}=" hash then
-      throw "${context}: hash = ${shown hash}: want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
-    else if hypervisor != null && (!isString hypervisor || !matches "[a-z0-9-]+" hypervisor) then
-      throw "${context}: hypervisor = ${shown hypervisor}: want a urunc monitor name, e.g. \"qemu\" or \"firecracker\""
-    else if !isBool insecure then
-      throw "${context}: insecure = ${toJSON insecure}: want true or false"
+    if problem != null then
+      throw "${context}: ${problem.arg} = ${problem.value}: ${problem.why}"
     else
       bunixDerivation bunix (
         {
@@ -652,6 +646,51 @@ let
         // (if hypervisor == null then { } else { inherit hypervisor; })
         // (if insecure then { insecure = "1"; } else { })
       );
+
+  # pullArchitectures: the architecture pullImage pulls, by each name it
+  # takes.
+  pullArchitectures = {
+    amd64 = "amd64";
+    x86_64 = "amd64";
+    x86 = "amd64";
+    arm64 = "arm64";
+    aarch64 = "arm64";
+  };
+
+  # pullProblem a: the first problem with a, pullImage's arguments (all of
+  # them but cacert and bunix), as { arg; value (shown); why; }, or null.
+  # pullImage throws it naming its argument; nix/spec.nix names the field
+  # of buildImage's that the argument came from (from.digest, urunit.hash,
+  # architecture, annotations.hypervisor), where the user wrote it.
+  pullProblem =
+    {
+      ref,
+      digest,
+      hash,
+      architecture,
+      hypervisor,
+      insecure,
+    }:
+    let
+      bad = arg: v: why: {
+        inherit arg why;
+        value = shown v;
+      };
+    in
+    if !isString ref || !matches "[^@ ]+" ref then
+      bad "ref" ref "want \"registry/repo:tag\", without a digest"
+    else if !isString digest || !matches "sha256:[0-9a-f]{64}" digest then
+      bad "digest" digest "want \"sha256:\" and 64 lower-case hex digits"
+    else if !isString hash || !matches "sha256-[A-Za-z0-9+/]{43}=" hash then
+      bad "hash" hash "want the SRI NAR hash \"sha256-...=\" (bunix prefetch prints it)"
+    else if hypervisor != null && (!isString hypervisor || !matches "[a-z0-9-]+" hypervisor) then
+      bad "hypervisor" hypervisor "want a urunc monitor name, e.g. \"qemu\" or \"firecracker\""
+    else if !isBool insecure then
+      bad "insecure" insecure "want true or false"
+    else if !isString architecture || !(pullArchitectures ? ${architecture}) then
+      bad "architecture" architecture "unknown architecture (known: amd64, arm64)"
+    else
+      null;
 
   /**
     Several single-platform images, made by `buildImage`, as one OCI image
@@ -824,7 +863,30 @@ let
     let
       bin = "${prefixOf bunix}/bin/bunix";
       quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
-      fail = field: msg: throw "bunix.pushScript ${toString ref}: ${field}: ${msg}";
+      fail =
+        field: msg:
+        throw "bunix.pushScript ${
+          if isString ref && ref != "" && stringLength ref <= 200 then ref else "<ref>"
+        }: ${field}: ${msg}";
+      refArg =
+        if !isString ref then
+          fail "ref" "must be a string, where to push the image, e.g. \"registry.example.com/urunc/app:1.0\" (got ${builtins.typeOf ref})"
+        else if !matches "[^[:space:]]+" ref then
+          fail "ref = ${shown ref}" "want \"registry/repo:tag\", without spaces"
+        else
+          quote ref;
+      imageArg =
+        if isStoreObject image || isPath image || isString image then
+          quote "${image}"
+        else
+          fail "image" "must be an image made by buildImage (got ${builtins.typeOf image})";
+      insecureArg =
+        if !isBool insecure then
+          fail "insecure" "must be true or false (got ${builtins.typeOf insecure})"
+        else if insecure then
+          "--insecure "
+        else
+          "";
       hasPrefix = prefix: s: substring 0 (stringLength prefix) s == prefix;
       keyArg =
         if signKey == null then
@@ -854,7 +916,7 @@ let
       args = [ "nix-script" ];
       text = ''
         #!/bin/sh
-        exec ${quote bin} push ${if insecure then "--insecure " else ""}${keyArg}${sbomArg}${quote "${image}"} ${quote ref} "$@"
+        exec ${quote bin} push ${insecureArg}${keyArg}${sbomArg}${imageArg} ${refArg} "$@"
       '';
       passAsFile = [ "text" ];
     };

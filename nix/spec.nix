@@ -80,6 +80,7 @@
   nonNull,
   prefixOf,
   pullImage,
+  pullProblem,
 }:
 let
   inherit (builtins)
@@ -316,19 +317,40 @@ let
       # the hypervisor annotation, as bunix build opens it (args.Monitor:
       # the short key first, "" for none); a path or derivation is itself.
       imagePath = imagePathFor (
-        if isAttrs annotations then
-          annotations.hypervisor or annotations."com.urunc.unikernel.hypervisor" or ""
+        if !isAttrs annotations then
+          null
+        else if annotations ? hypervisor then
+          "hypervisor"
+        else if annotations ? "com.urunc.unikernel.hypervisor" then
+          "com.urunc.unikernel.hypervisor"
         else
-          ""
+          null
       );
-      # imagePathFor monitor field img: imagePath for the monitor given
-      # ("" for none: urunit's image, a Linux binary whatever the monitor,
-      # as bunix build opens it).
+      # imagePathFor key field img: imagePath for the monitor of the
+      # annotation key (null for none: urunit's image, a Linux binary
+      # whatever the monitor, as bunix build opens it).
       imagePathFor =
-        monitor: field: img:
+        key: field: img:
         if isAttrs img && !(isStoreObject img) then
           let
             extra = attrNames (removeAttrs img [ "ref" "digest" "hash" "insecure" ]);
+            monitor = if key == null then null else annotations.${key};
+            pull = {
+              inherit (img) ref digest hash;
+              architecture = if architecture == null then "amd64" else architecture;
+              hypervisor = if isString monitor && monitor != "" then monitor else null;
+              insecure = img.insecure or false;
+            };
+            problem = pullProblem pull;
+            # Where the user wrote what pullImage refuses: a key of img,
+            # buildImage's architecture or the hypervisor annotation.
+            problemField =
+              if problem.arg == "architecture" then
+                "architecture${posIn args "architecture"}"
+              else if problem.arg == "hypervisor" then
+                "annotations.${if key == "hypervisor" then key else toJSON key}${posIn annotations key}"
+              else
+                "${field}.${problem.arg}${posIn img problem.arg}";
           in
           if extra != [ ] then
             fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash, insecure)"
@@ -336,14 +358,10 @@ let
             fail field "an image in a registry is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
           else if !isBool (img.insecure or false) then
             fail "${field}.insecure" "must be true or false (got ${describe img.insecure})"
+          else if problem != null then
+            throw "${context}: ${problemField} = ${problem.value}: ${problem.why}"
           else
-            toString (pullImage {
-              inherit (img) ref digest hash;
-              inherit bunix cacert;
-              architecture = if architecture == null then "amd64" else architecture;
-              hypervisor = if isString monitor && monitor != "" then monitor else null;
-              insecure = img.insecure or false;
-            })
+            toString (pullImage (pull // { inherit bunix cacert; }))
         else if isString img && !(hasContext img) && !(hasPrefix "/" img) && !(hasPrefix "." img) then
           fail field "the reference ${toJSON img} is for bunix build only: in Nix write { ref; digest; hash; } (bunix prefetch REF prints it)"
         else
@@ -422,7 +440,7 @@ let
         if urunit == null then
           null
         else if isAttrs urunit && !(isStoreObject urunit) then
-          { image = imagePathFor "" "urunit" urunit; }
+          { image = imagePathFor null "urunit" urunit; }
         else
           source "urunit" urunit;
 

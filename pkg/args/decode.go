@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 // topFields are the fields of a description, in documentation order.
@@ -136,7 +137,69 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 		}
 		out = append(out, a)
 	}
+	if err := checkIndexImages(m, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkIndexImages checks what an index asks of its images together: one
+// image per platform, the same name and tag, and, for more than one, a
+// format that holds more than one. pkg/image refuses these too, but only
+// when writing, with no field named and as a failure (exit 1) rather than
+// bad input. An architecture Resolve will refuse is left to it.
+func checkIndexImages(m map[string]any, images []*Args) error {
+	const where = "bunix.buildImageIndex"
+	bad := func(field, value, reason string, a ...any) error {
+		return &FieldError{Where: where, Field: field, Value: value, Reason: fmt.Sprintf(reason, a...)}
+	}
+	var errs []error
+	if f, _ := m["format"].(string); len(images) > 1 && (f == "" || f == string(image.DockerArchive)) {
+		var archs []string
+		for _, a := range images {
+			archs = append(archs, "linux/"+indexArch(a))
+		}
+		errs = append(errs, bad("format", quote(string(image.DockerArchive)), "holds one image, not %d (%s): an index is \"oci-archive\" (the default) or \"oci\"", len(images), strings.Join(archs, ", ")))
+	}
+	seen := map[string]int{}
+	for i, a := range images {
+		if arch := indexArch(a); arch != "" {
+			if j, dup := seen[arch]; dup {
+				v := ""
+				if images[i].present["architecture"] {
+					v = quote(a.Architecture)
+				}
+				why := ""
+				if v == "" {
+					why = " (no architecture given: the default is " + DefaultArchitecture + ")"
+				}
+				errs = append(errs, bad(fmt.Sprintf("images[%d].architecture", i), v, "images[%d] is for linux/%s too%s: an index holds one image per platform", j, arch, why))
+			} else {
+				seen[arch] = i
+			}
+		}
+		if i > 0 && (a.Name != images[0].Name || indexTag(a) != indexTag(images[0])) {
+			errs = append(errs, bad(fmt.Sprintf("images[%d]", i), quote(a.Name+":"+indexTag(a)), "images[0] is %s: the images of an index share their name and tag", quote(images[0].Name+":"+indexTag(images[0]))))
+		}
+	}
+	return joinCapped(errs)
+}
+
+// indexArch is the architecture a names, as Resolve reads it, or "" for
+// one Resolve refuses.
+func indexArch(a *Args) string {
+	if !a.present["architecture"] {
+		return DefaultArchitecture
+	}
+	return urunc.Architectures[a.Architecture]
+}
+
+// indexTag is a's tag, as Resolve reads it.
+func indexTag(a *Args) string {
+	if !a.present["tag"] {
+		return "latest"
+	}
+	return a.Tag
 }
 
 // checkIndexOutput checks an index's own format, compression and layers

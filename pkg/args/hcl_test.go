@@ -212,3 +212,39 @@ func TestByteOrderMark(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyTargetError: an error about a copy's target (a path another copy
+// claims, which the build finds) shows the target and, for an item written
+// over several lines, the target's line; about its source, the source's.
+// The build showed the source, in Nix a store path the user never wrote.
+func TestCopyTargetError(t *testing.T) {
+	dir := t.TempDir()
+	src := `{"name": "x",
+"contents": [
+  {"source": "./k", "target": "/k"},
+  {
+    "source": "./conf",
+    "target": "/k/conf"
+  }
+],
+"annotations": {"unikernelType": "linux", "hypervisor": "qemu", "binary": "/k", "cmdline": "/init"}}
+`
+	a, err := DecodeHCL([]byte(src), "args.json", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := a.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := r.Copies[1]
+	for _, tc := range []struct{ got, want string }{
+		{cp.TargetErrorf("needs %s to be a directory", "/k").Error(), `args.json:6:15: contents[1] = "/k/conf": needs /k to be a directory`},
+		{cp.Errorf("cannot be read").Error(), `args.json:5:15: contents[1] = "` + filepath.Join(dir, "conf") + `": cannot be read`},
+		{r.Copies[0].TargetErrorf("x").Error(), `args.json:3:31: contents[0] = "/k": x`},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got  %s\nwant %s", tc.got, tc.want)
+		}
+	}
+}

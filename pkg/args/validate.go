@@ -75,8 +75,13 @@ type Copy struct {
 	Target string
 	// Field names the copy in messages, e.g. `files."./redis.hvt"`.
 	Field string
-	// Where is "file" or "file:line:col" for messages.
+	// Where is "file" or "file:line:col" for messages: where the source
+	// is written.
 	Where string
+	// TargetWhere is where the target is written, when the description
+	// gives it a position of its own (a contents item written as an object
+	// in args.json or args.hcl); "" for Where.
+	TargetWhere string
 	// Written is the source as the description gave it, e.g.
 	// "./redis.hvt", before it was resolved against the file's directory.
 	Written string
@@ -103,6 +108,17 @@ func (c Copy) Origin() string {
 // Errorf returns a FieldError about c's source.
 func (c Copy) Errorf(format string, args ...any) *FieldError {
 	return &FieldError{Where: c.Where, Field: c.Field, Value: strconv.Quote(c.Source), Reason: fmt.Sprintf(format, args...)}
+}
+
+// TargetErrorf returns a FieldError about c's target (where it goes in the
+// image, which another copy also claims), showing the target as the value
+// and its position: the source, a store path in Nix, is not at fault.
+func (c Copy) TargetErrorf(format string, args ...any) *FieldError {
+	at := c.TargetWhere
+	if at == "" {
+		at = c.Where
+	}
+	return &FieldError{Where: at, Field: c.Field, Value: strconv.Quote(c.Target), Reason: fmt.Sprintf(format, args...)}
 }
 
 // DefaultArchitecture is used when a description names none. It is fixed,
@@ -363,6 +379,9 @@ func (a *Args) partWhere(field, part string) string {
 // or /urunc.json; one in a rootfs that bunix builds (inImage false) may be.
 func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy {
 	cp := Copy{Field: field, Where: a.partWhere(field, "source"), Target: dst, Written: src}
+	if tw := a.partWhere(field, "target"); tw != cp.Where {
+		cp.TargetWhere = tw
+	}
 	switch {
 	case src == "":
 		c.addAt(cp.Where, field, src, "source must not be empty")

@@ -244,6 +244,42 @@ func TestDecodeIndexSpec(t *testing.T) {
 	}
 }
 
+// TestDecodeIndexImages: what an index asks of its images together (one
+// per platform, one name and tag, an index format for more than one) is
+// checked at decoding, as bad input naming buildImageIndex's field; it was
+// pkg/image's plain error when writing, which the builder exited 1 on.
+func TestDecodeIndexImages(t *testing.T) {
+	img := func(extra string) string {
+		return `{"name":"x"` + extra + `,"contents":[{"source":"/k","target":"/k"}],"annotations":{"unikernelType":"unikraft","hypervisor":"qemu","binary":"/k"}}`
+	}
+	for _, tc := range []struct{ format, images, want string }{
+		{`"oci-archive"`, img(``) + `,` + img(`,"architecture":"x86_64"`),
+			`bunix.buildImageIndex: images[1].architecture = "x86_64": images[0] is for linux/amd64 too: an index holds one image per platform`},
+		{`"oci"`, img(`,"architecture":"arm64"`) + `,` + img(``) + `,` + img(``),
+			`bunix.buildImageIndex: images[2].architecture: images[1] is for linux/amd64 too (no architecture given: the default is amd64): an index holds one image per platform`},
+		{`"docker-archive"`, img(``) + `,` + img(`,"architecture":"aarch64"`),
+			`bunix.buildImageIndex: format = "docker-archive": holds one image, not 2 (linux/amd64, linux/arm64): an index is "oci-archive" (the default) or "oci"`},
+		{`"oci-archive"`, img(`,"tag":"1"`) + `,` + img(`,"architecture":"arm64"`),
+			`bunix.buildImageIndex: images[1] = "x:latest": images[0] is "x:1": the images of an index share their name and tag`},
+	} {
+		spec := `{"version":4,"format":` + tc.format + `,"images":[` + tc.images + `]}`
+		_, err := DecodeSpec([]byte(spec))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !IsUserError(err) {
+			t.Errorf("DecodeSpec(%s) = %v, want a user error %q", spec, err, tc.want)
+		}
+	}
+	// One image is an index of one in any format; an unknown architecture
+	// is Resolve's to report, not a second platform of amd64.
+	for _, spec := range []string{
+		`{"version":4,"format":"docker-archive","images":[` + img(``) + `]}`,
+		`{"version":4,"format":"oci","images":[` + img(`,"architecture":"amd64"`) + `,` + img(`,"architecture":"riscv"`) + `]}`,
+	} {
+		if _, err := DecodeSpec([]byte(spec)); err != nil {
+			t.Errorf("DecodeSpec(%s) = %v", spec, err)
+		}
+	}
+}
+
 func TestOutputFields(t *testing.T) {
 	r, err := resolve(t, edit(t, `"tag": "test"`, `"tag": "test", "format": "oci", "compression": "gzip", "layers": "single"`))
 	if err != nil {

@@ -232,7 +232,7 @@ func dirConflicts(paths map[string]owner) []error {
 				cp := paths[p].copy
 				if key := [2]string{cp.Field, dir}; !seen[key] {
 					seen[key] = true
-					errs = append(errs, cp.Errorf("needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
+					errs = append(errs, pathErrorf(cp, dir, "needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))
 				}
 				break
 			}
@@ -261,7 +261,7 @@ func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
 			}
 		}
 		if prev, ok := paths[e.Path]; ok && !(prev.typ == image.Directory && e.Type == image.Directory) {
-			errs = append(errs, cp.Errorf("puts a %s at %s, where %s already puts a %s", e.Type, e.Path, prev.copy.Field, prev.typ))
+			errs = append(errs, pathErrorf(cp, e.Path, "puts a %s at %s, where %s already puts a %s", e.Type, e.Path, prev.copy.Field, prev.typ))
 			continue
 		}
 		paths[e.Path] = owner{cp, e.Type}
@@ -269,10 +269,21 @@ func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
 	return entries, errors.Join(errs...)
 }
 
+// pathErrorf returns the error about cp putting, or needing, the path p
+// in the image: about its target (shown as the value, not the source,
+// which in Nix is a store path the user never wrote) when p is the target
+// or lies above it, about its source when p is inside the tree it copies.
+func pathErrorf(cp args.Copy, p string, format string, a ...any) error {
+	if p == cp.Target || strings.HasPrefix(cp.Target, strings.TrimSuffix(p, "/")+"/") {
+		return cp.TargetErrorf(format, a...)
+	}
+	return cp.Errorf(format, a...)
+}
+
 func sourceError(cp args.Copy, err error) error {
 	var pe *fs.PathError
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR):
 		missing := cp.Source
 		if errors.As(err, &pe) {
 			missing = pe.Path
@@ -281,8 +292,8 @@ func sourceError(cp args.Copy, err error) error {
 			return cp.Errorf("cannot be copied: %s is a dangling symlink (its target %s does not exist)", missing, target)
 		}
 		hint := ""
-		if strings.HasPrefix(missing, nixStore) {
-			hint = ": it is a Nix store path that is not built (or was collected): build it first, with nix-build of the expression that makes it (nix-store --realise cannot build an output path that was never built)"
+		if rest, ok := strings.CutPrefix(missing, nixStore); ok {
+			hint = storeHint(rest)
 		}
 		if missing != cp.Source {
 			return cp.Errorf("cannot be copied: %s does not exist%s", missing, hint)
@@ -292,6 +303,22 @@ func sourceError(cp args.Copy, err error) error {
 		return cp.Errorf("source cannot be read: %v", err)
 	}
 	return cp.Errorf("source cannot be copied: %v", err)
+}
+
+// storeHint says why the store path nixStore+rel is missing: the store
+// object it is in is not built, or it is ("${drv}/nope", "${file}/x") and
+// holds no such path.
+func storeHint(rel string) string {
+	name, inside, _ := strings.Cut(rel, "/")
+	obj := nixStore + name
+	fi, err := os.Stat(obj)
+	switch {
+	case err != nil || inside == "":
+		return ": it is a Nix store path that is not built (or was collected): build it first, with nix-build of the expression that makes it (nix-store --realise cannot build an output path that was never built)"
+	case !fi.IsDir():
+		return fmt.Sprintf(": the store path %s is a file, with no %s in it: name the file itself, or a path inside a directory output", obj, inside)
+	}
+	return fmt.Sprintf(": the store path %s has no %s in it", obj, inside)
 }
 
 // nixStore is where derivation outputs live.

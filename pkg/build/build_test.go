@@ -94,10 +94,17 @@ func TestImageFileErrors(t *testing.T) {
 	dir := files(t, "kernel", "conf/a", "other")
 	for _, tc := range []struct{ files, ann, want string }{
 		{`"missing":"/unikernel/kernel"`, ann, `args.json: files."missing" = "` + dir + `/missing": source does not exist`},
-		{`"kernel":"/unikernel/kernel","conf":"/unikernel/kernel/x"`, ann, `needs /unikernel/kernel to be a directory, but files."kernel" puts a file there`},
+		// The target is at fault, and shown: the source (a store path in
+		// Nix) was, as if it were.
+		{`"kernel":"/unikernel/kernel","conf":"/unikernel/kernel/x"`, ann, `files."conf" = "/unikernel/kernel/x": needs /unikernel/kernel to be a directory, but files."kernel" puts a file there`},
 		{`"kernel":"/unikernel/kernel","other":"/etc/a"`, strings.Replace(ann, `"cmdline"`, `"initrd":"/boot/initrd","cmdline"`, 1), `annotations.initrd = "/boot/initrd": no file in the image is at this path (the image holds: /etc/a, /unikernel/kernel)`},
 		{`"conf":"/unikernel/kernel"`, ann, `annotations.binary = "/unikernel/kernel": must name a regular file, but files."conf" puts a directory there`},
-		{`"kernel":"/etc/a","conf":"/etc"`, strings.Replace(ann, `/unikernel/kernel`, `/etc/a`, 1), `files."kernel" = "` + dir + `/kernel": puts a file at /etc/a, where files."conf" already puts a file`},
+		{`"kernel":"/etc/a","conf":"/etc"`, strings.Replace(ann, `/unikernel/kernel`, `/etc/a`, 1), `files."kernel" = "/etc/a": puts a file at /etc/a, where files."conf" already puts a file`},
+		// Under a file that a directory copied holds.
+		{`"kernel":"/etc/a","conf":"/etc/b","other":"/etc/b/a/x"`, ann, `files."other" = "/etc/b/a/x": needs /etc/b/a to be a directory, but files."conf" puts a file there`},
+		// A path inside a directory copied is its source's doing
+		// (TestImageRootfsErrors: rootfs.include."dir" = SOURCE: puts a
+		// file at /x).
 	} {
 		_, err := Image(resolved(t, dir, `{"name":"x","files":{`+tc.files+`},`+tc.ann+`}`))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

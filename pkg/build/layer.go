@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/image"
+	"golang.org/x/sys/unix"
 )
 
 // Prebuilt is a layer built apart by WriteLayer (in Nix, its own
@@ -78,6 +80,11 @@ func WriteLayer(ctx context.Context, dir, source, target string, c image.Compres
 	// build reports it, naming the field and its position.
 	if p := args.StoreSourceProblem(source); p != "" {
 		return skipLayer(dir, source+": "+p)
+	}
+	// Nor is a source that is not there ("${drv}/nope"): this builder
+	// knows only the path, the image's build the field that wrote it.
+	if _, err := os.Lstat(source); errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		return skipLayer(dir, source+": does not exist")
 	}
 	entries, err := image.FromPath(source, target)
 	if err != nil {

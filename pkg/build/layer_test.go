@@ -112,6 +112,32 @@ func TestPrebuiltUnused(t *testing.T) {
 	}
 }
 
+// TestLayerOfMissingSource: WriteLayer of a source that is not there
+// (in Nix, "${drv}/nope", or a path under a file output) writes a skipped
+// layer, not an error: the layer's builder knows only the path, and
+// failed (exit 1) naming no field. The image's build then refuses the
+// copy, naming its field, as bad input.
+func TestLayerOfMissingSource(t *testing.T) {
+	dir := files(t, "kernel")
+	for _, src := range []string{filepath.Join(dir, "nope"), filepath.Join(dir, "kernel", "x")} {
+		d := filepath.Join(t.TempDir(), "layer")
+		if err := WriteLayer(context.Background(), d, src, "/x", image.Uncompressed); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if why, err := os.ReadFile(filepath.Join(d, layerSkippedName)); err != nil || string(why) != src+": does not exist\n" {
+			t.Errorf("%s: skipped = %q, %v", src, why, err)
+		}
+		layers, err := ReadLayers([]string{d})
+		if err != nil || len(layers) != 0 {
+			t.Fatalf("%s: ReadLayers = %v, %v", src, layers, err)
+		}
+		_, err = Check(context.Background(), specOf(t, "x/y", "docker-archive", "none", map[string]string{filepath.Join(dir, "kernel"): "/unikernel/kernel", src: "/x"}), WithPrebuilt(layers))
+		if !IsUserError(err) || !strings.Contains(err.Error(), `contents = "`+src+`": source does not exist`) {
+			t.Errorf("%s: Check = %v, want the field named", src, err)
+		}
+	}
+}
+
 // TestReadLayersErrors: a layer directory without layer.json, or with a
 // broken one, is refused, naming the directory.
 func TestReadLayersErrors(t *testing.T) {

@@ -65,7 +65,7 @@ func planRootfs(r *args.Resolved, mtime time.Time) (*rootfsPlan, error) {
 		case !ok:
 			entries = append(entries, image.Entry{Path: "/etc", Type: image.Directory})
 		case o.typ == image.Regular:
-			errs = append(errs, o.copy.Errorf("puts a file at /etc, which a Linux initrd needs as a directory: urunc appends the container's /etc/hosts, /etc/hostname and /etc/resolv.conf to it"))
+			errs = append(errs, pathErrorf(o.copy, "/etc", "puts a file at /etc, which a Linux initrd needs as a directory: urunc appends the container's /etc/hosts, /etc/hostname and /etc/resolv.conf to it"))
 		}
 	}
 	errs = append(errs, dirConflicts(paths)...)

@@ -35,7 +35,9 @@
 //   - The layer directory: the output of layerDerivation (`bunix
 //     nix-layer`) and rootfsLayerDerivation (`bunix nix-rootfs-layer`),
 //     $out/blob and $out/layer.json (version 1, build's layerVersion), or
-//     $out/skipped (why, for a rootfs layer not built): build.WriteLayer and
+//     $out/skipped (why, for a layer not built: a rootfs layer, or a copy
+//     whose source is missing or leads out of the store, which the image's
+//     build then reports, naming the field): build.WriteLayer and
 //     build.WriteRootfsLayer write it, build.ReadLayers reads it back for
 //     nix-builder and nix-stream.
 //   - The stream script: streamImage's `text` is "#!BUNIX nix-stream\n"
