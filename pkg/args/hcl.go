@@ -124,7 +124,10 @@ func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 			key := k.AsString()
 			field := name + "." + key
 			if name == "files" || name == "rootfs.include" {
+				// The key is the copy's source, the value its target:
+				// a problem with the source points at the key.
 				field = fmt.Sprintf("%s.%q", name, key)
+				pos[field+".source"] = position(item.Key.Range())
 			}
 			pos[field] = position(item.Value.Range())
 			if name == "rootfs" {

@@ -191,6 +191,60 @@ annotations = { unikernelType = "linux", hypervisor = "qemu", binary = "/k", cmd
 	}
 }
 
+// TestFilesSourcePositions: in files and rootfs.include written as
+// { source = target }, a problem with the source points at the source (the
+// key), one with the target at the target (the value), in args.hcl and
+// args.json alike.
+func TestFilesSourcePositions(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("gone", filepath.Join(dir, "dang")); err != nil {
+		t.Fatal(err)
+	}
+	for file, src := range map[string]string{
+		"args.hcl": `name = "x"
+files = {
+  "./dang"   = "/k"
+  "./k"      = "/j"
+  "./k2"     = "/j"
+}
+rootfs = { type = "initrd", include = {
+  "./dang"   = "/d"
+} }
+annotations = { unikernelType = "linux", hypervisor = "qemu", binary = "/k", cmdline = "/init" }
+`,
+		"args.json": `{"name": "x",
+"files": {
+  "./dang":   "/k",
+  "./k":      "/j",
+  "./k2":     "/j"
+},
+"rootfs": {"type": "initrd", "include": {
+  "./dang":   "/d"
+}},
+"annotations": {"unikernelType": "linux", "hypervisor": "qemu", "binary": "/k", "cmdline": "/init"}}
+`,
+	} {
+		a, err := DecodeHCL([]byte(src), file, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Resolve()
+		col := "16" // where the value stands: `  "./k2"     = ` is 15 bytes
+		if file == "args.json" {
+			col = "15" // `  "./k2":     `
+		}
+		for _, want := range []string{
+			file + `:3:3: files."./dang" = "./dang": source is a dangling symbolic link`,
+			file + `:8:3: rootfs.include."./dang" = "./dang": source is a dangling symbolic link`,
+			file + `:5:` + col + `: files."./k2" = "/j": target is also the target of files."./k"`,
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: got %v\nwant %q", file, err, want)
+			}
+		}
+	}
+}
+
 // TestByteOrderMark: an args.json or args.hcl that starts with a UTF-8 byte
 // order mark reads as the same file without one, and positions on its
 // first line are those an editor shows, which hides the mark.
