@@ -292,7 +292,7 @@ func TestUnreadableSource(t *testing.T) {
 		os.Chmod(filepath.Join(dir, "kernel"), 0)
 	}
 	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	want := `args.json:1:33: files."./kernel" = "` + dir + `/kernel": cannot be read: ` + dir + `/kernel: permission denied`
+	want := `args.json:1:22: files."./kernel" = "` + dir + `/kernel": cannot be read: ` + dir + `/kernel: permission denied`
 	if err == nil || !strings.Contains(string(out), want) {
 		t.Errorf("got %v:\n%s\nwant %q", err, out, want)
 	}

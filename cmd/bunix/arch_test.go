@@ -22,7 +22,7 @@ func TestArchMismatchExits2(t *testing.T) {
   "annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/unikernel/vmlinuz","cmdline":"/init"}}`
 	}
 	dir := writeFiles(t, map[string]string{"vmlinuz": string(kernel), "arm64.json": desc("arm64"), "amd64.json": desc("amd64")})
-	want := `arm64.json:1:57: files."./vmlinuz" = "` + dir + `/vmlinuz": the kernel /unikernel/vmlinuz (` + dir + `/vmlinuz) is an x86 Linux kernel (bzImage) for amd64, but the image's architecture is arm64: set architecture = "amd64", or copy in a kernel built for arm64`
+	want := `arm64.json:1:45: files."./vmlinuz" = "` + dir + `/vmlinuz": the kernel /unikernel/vmlinuz (` + dir + `/vmlinuz) is an x86 Linux kernel (bzImage) for amd64, but the image's architecture is arm64: set architecture = "amd64", or copy in a kernel built for arm64`
 	code, _, stderr := cli(t, nil, "validate", filepath.Join(dir, "arm64.json"))
 	if code != exitBadInput || !strings.Contains(stderr, want) {
 		t.Errorf("validate: exit %d, stderr %q\nwant exit %d and %q", code, stderr, exitBadInput, want)

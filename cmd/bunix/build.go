@@ -37,6 +37,9 @@ func newBuild(getenv func(string) string) *cobra.Command {
 		if insecure {
 			opts = append(opts, build.WithRegistryOptions(registry.Insecure()))
 		}
+		if cmd.Flags().Changed("sbom") && sbomFile == "" {
+			return usageError{fmt.Errorf("build: --sbom \"\": give the SBOM's file name, e.g. image.spdx.json, or drop the flag")}
+		}
 		if sbomFile != "" {
 			if sbomFile == "-" {
 				return usageError{fmt.Errorf("build: --sbom: the SBOM goes to a file, not standard output")}

@@ -69,7 +69,8 @@ func newRun(getenv func(string) string) *cobra.Command {
 		if o.Arch, err = bunixrun.ParsePlatform(platform); err != nil {
 			return usageError{err}
 		}
-		if memory != "" {
+		// -m "" is refused as docker refuses it, not taken for no -m.
+		if cmd.Flags().Changed("memory") {
 			if o.MemoryMiB, err = bunixrun.ParseMemory(memory); err != nil {
 				return usageError{err}
 			}

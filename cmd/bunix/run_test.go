@@ -90,6 +90,7 @@ func TestRunRefuses(t *testing.T) {
 		{[]string{"run"}, "requires at least 1 arg"},
 		{[]string{"run", "--dry-run", "--env-file", big, img}, "--env-file " + big + ": more than 1 MiB"},
 		{[]string{"run", "-p", "80:http", img}, `-p "80:http": want HOST:GUEST`},
+		{[]string{"run", "-m", "", img}, `--memory "": want a size such as 512m or 1g`},
 		{[]string{"run", "-m", "1k", img}, `--memory "1k": at least 16m`},
 		{[]string{"run", "-m", "512gm", img}, `--memory "512gm": want a size such as 512m or 1g`},
 		{[]string{"run", "-m", "1mg", img}, `--memory "1mg": want a size such as 512m or 1g`},

@@ -239,6 +239,7 @@ func TestSignBadInput(t *testing.T) {
 		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", img}, "is where the image goes (-o): give --sbom another path"},
 		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", filepath.Join(dir, "kernel")}, "which the build reads: writing the SBOM there would destroy it; give --sbom another path"},
 		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", "-"}, "the SBOM goes to a file, not standard output"},
+		{[]string{"build", "-f", filepath.Join(dir, "args.json"), "-o", img, "--sbom", ""}, `build: --sbom "": give the SBOM's file name`},
 	} {
 		code, _, stderr := cli(t, nil, tc.argv...)
 		if code != exitBadInput || !strings.Contains(stderr, tc.want) {

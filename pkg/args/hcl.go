@@ -2,7 +2,9 @@ package args
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -72,9 +74,11 @@ func DecodeHCL(src []byte, file, root string) (*Args, error) {
 		if err != nil {
 			return nil, &EvalError{File: position(attr.Expr.Range()), Message: fmt.Sprintf("%s: %v", name, err)}
 		}
-		if m[name], err = parseJSON(b); err != nil {
+		jv, err := parseJSON(b)
+		if err != nil {
 			return nil, fmt.Errorf("decoding %s of %s: %w", name, file, err)
 		}
+		m[name] = shortNumbers(jv)
 	}
 	if diags.HasErrors() {
 		return nil, diagError(diags)
@@ -124,7 +128,10 @@ func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 			key := k.AsString()
 			field := name + "." + key
 			if name == "files" || name == "rootfs.include" {
+				// The key is the copy's source, the value its target:
+				// a problem with the source points at the key.
 				field = fmt.Sprintf("%s.%q", name, key)
+				pos[field+".source"] = position(item.Key.Range())
 			}
 			pos[field] = position(item.Value.Range())
 			if name == "rootfs" {
@@ -165,4 +172,42 @@ func nestedPositions(name string, expr hcl.Expression, pos map[string]string) {
 			}
 		}
 	}
+}
+
+// shortNumbers returns v, decoded from HCL's JSON, with each long number
+// in it written short: HCL reads a number into a 512-bit float, which
+// ctyjson writes in plain digits, so 1e400, where a string goes, would be
+// echoed as 401 digits. The shortest form that reads back as the same
+// float (1e+400) is what the user wrote, or near it; a number that has no
+// shorter form stays as it is, for a message to cut. No field takes a
+// number of more than 32 characters, so none changes what it means.
+func shortNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		s := x.String()
+		if len(s) <= 32 {
+			return x
+		}
+		f, _, err := big.ParseFloat(s, 10, 512, big.ToNearestEven)
+		if err != nil {
+			return x
+		}
+		if g := f.Text('g', -1); len(g) < len(s) {
+			return json.Number(g)
+		}
+		return x
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = shortNumbers(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = shortNumbers(e)
+		}
+		return out
+	}
+	return v
 }

@@ -191,6 +191,87 @@ annotations = { unikernelType = "linux", hypervisor = "qemu", binary = "/k", cmd
 	}
 }
 
+// TestFilesSourcePositions: in files and rootfs.include written as
+// { source = target }, a problem with the source points at the source (the
+// key), one with the target at the target (the value), in args.hcl and
+// args.json alike.
+func TestFilesSourcePositions(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink("gone", filepath.Join(dir, "dang")); err != nil {
+		t.Fatal(err)
+	}
+	for file, src := range map[string]string{
+		"args.hcl": `name = "x"
+files = {
+  "./dang"   = "/k"
+  "./k"      = "/j"
+  "./k2"     = "/j"
+}
+rootfs = { type = "initrd", include = {
+  "./dang"   = "/d"
+} }
+annotations = { unikernelType = "linux", hypervisor = "qemu", binary = "/k", cmdline = "/init" }
+`,
+		"args.json": `{"name": "x",
+"files": {
+  "./dang":   "/k",
+  "./k":      "/j",
+  "./k2":     "/j"
+},
+"rootfs": {"type": "initrd", "include": {
+  "./dang":   "/d"
+}},
+"annotations": {"unikernelType": "linux", "hypervisor": "qemu", "binary": "/k", "cmdline": "/init"}}
+`,
+	} {
+		a, err := DecodeHCL([]byte(src), file, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.Resolve()
+		col := "16" // where the value stands: `  "./k2"     = ` is 15 bytes
+		if file == "args.json" {
+			col = "15" // `  "./k2":     `
+		}
+		for _, want := range []string{
+			file + `:3:3: files."./dang" = "./dang": source is a dangling symbolic link`,
+			file + `:8:3: rootfs.include."./dang" = "./dang": source is a dangling symbolic link`,
+			file + `:5:` + col + `: files."./k2" = "/j": target is also the target of files."./k"`,
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: got %v\nwant %q", file, err, want)
+			}
+		}
+	}
+}
+
+// TestLongNumbersShort: a number written short where a string or a size
+// goes (1e400, which HCL reads as a big float and writes back as 401
+// digits) is echoed short, in args.json and args.hcl, in a list too.
+func TestLongNumbersShort(t *testing.T) {
+	head := `{"name": "x", "files": {"./k": "/k"}, "annotations": {"unikernelType": "linux", "hypervisor": "qemu", "binary": "/k"}`
+	hcl := "name = \"x\"\nfiles = { \"./k\" = \"/k\" }\nannotations = { unikernelType = \"linux\", hypervisor = \"qemu\", binary = \"/k\" }\n"
+	for _, tc := range []struct{ file, src, want string }{
+		{"args.json", head + `, "cmd": [1e400]}`, `cmd[0] = 1e+400: must be a string`},
+		{"args.json", head + `, "env": {"A": -2.5e-300}}`, `env.A = -2.5e-300: must be a string`},
+		{"args.json", head + `, "env": [1e400, 2]}`, `env = [1e+400,2]: must be an attribute set of strings`},
+		{"args.json", head + `, "rootfs": {"type": "block", "include": {"./c": "/c"}, "size": 1e400}}`, `rootfs.size = 1e+400: want a number of bytes`},
+		{"args.json", head + `, "cmd": [12345678901234567890123456789012345]}`, `cmd[0] = 12345678901234567890123456789012345: must be a string`},
+		// Read as a 512-bit float, its digits past the 155th are lost.
+		{"args.json", head + `, "cmd": [` + strings.Repeat("1", 300) + `]}`, `cmd[0] = 1.` + strings.Repeat("1", 150)},
+		{"args.hcl", hcl + "cmd = [1e400]\n", `cmd[0] = 1e+400: must be a string`},
+		{"args.hcl", strings.Replace(hcl, `"x"`, "1e400", 1), `name = 1e+400: must be a string`},
+	} {
+		a, err := DecodeHCL([]byte(tc.src), tc.file, t.TempDir())
+		if err == nil {
+			_, err = a.Resolve()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "0000000000") {
+			t.Errorf("%s %s: got %v\nwant %q", tc.file, tc.src, err, tc.want)
+		}
+	}
+}
+
 // TestByteOrderMark: an args.json or args.hcl that starts with a UTF-8 byte
 // order mark reads as the same file without one, and positions on its
 // first line are those an editor shows, which hides the mark.

@@ -95,6 +95,13 @@ func (a *Args) process(c *collector, r *Resolved) {
 			}
 		}
 	}
+	// The first word is the program run (argv[0], urunit's too): an empty
+	// one names none, and docker refuses to run it.
+	if len(a.Entrypoint) > 0 && a.Entrypoint[0] == "" {
+		c.add("entrypoint[0]", "", "is the program to run (argv[0]) and is empty: give its path, e.g. \"/bin/app\"")
+	} else if len(a.Entrypoint) == 0 && len(a.Cmd) > 0 && a.Cmd[0] == "" {
+		c.add("cmd[0]", "", "is the program to run (argv[0]) and is empty: give its path, e.g. \"/bin/app\"")
+	}
 	args := slices.Concat(entrypoint, a.Cmd)
 	cl, hasCmdline := r.Settings[urunc.Cmdline]
 	switch {

@@ -208,7 +208,7 @@ func (a *Args) Resolve() (*Resolved, error) {
 			continue
 		}
 		if other, ok := targets[cp.Target]; ok {
-			c.add(cp.Field, cp.Target, "target is also the target of %s: two sources cannot share one target", other)
+			c.addAt(a.partWhere(cp.Field, "target"), cp.Field, cp.Target, "target is also the target of %s: two sources cannot share one target", other)
 		}
 		targets[cp.Target] = cp.Field
 	}
@@ -464,7 +464,7 @@ func (a *Args) checkSymlink(c *collector, field, src, abs string) {
 	link, _ := os.Readlink(abs)
 	real, err := filepath.EvalSymlinks(abs)
 	if errors.Is(err, fs.ErrNotExist) {
-		c.add(field, src, "source is a dangling symbolic link (to %s, which does not exist)", strconv.Quote(link))
+		c.addAt(a.partWhere(field, "source"), field, src, "source is a dangling symbolic link (to %s, which does not exist)", strconv.Quote(link))
 		return
 	}
 	hint := "the path of the file itself"
@@ -475,7 +475,7 @@ func (a *Args) checkSymlink(c *collector, field, src, abs string) {
 			hint = strconv.Quote(real)
 		}
 	}
-	c.add(field, src, "source is a symbolic link (to %s): nix-build would store the link, not the file it names, so bunix refuses it with either front end; write %s instead", strconv.Quote(link), hint)
+	c.addAt(a.partWhere(field, "source"), field, src, "source is a symbolic link (to %s): nix-build would store the link, not the file it names, so bunix refuses it with either front end; write %s instead", strconv.Quote(link), hint)
 }
 
 // settings checks the annotations and returns the urunc settings.

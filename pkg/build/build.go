@@ -222,7 +222,9 @@ func holdsPaths(paths map[string]owner, dir string) string {
 // dirConflicts reports each copy that puts a path under one that is not a
 // directory: a file cannot stand where another copy needs a directory. A
 // copy is reported once for each such path, not once for every file it
-// would put under it (a directory of 100,000 files is one message).
+// would put under it (a directory of 100,000 files is one message), and
+// not at all where the copy puts that directory itself: entriesOf said so
+// ("puts a directory at /etc, where ... already puts a file").
 func dirConflicts(paths map[string]owner) []error {
 	var errs []error
 	seen := map[[2]string]bool{}
@@ -230,6 +232,9 @@ func dirConflicts(paths map[string]owner) []error {
 		for dir := path.Dir(p); dir != "/"; dir = path.Dir(dir) {
 			if o, ok := paths[dir]; ok && o.typ != image.Directory {
 				cp := paths[p].copy
+				if dir == cp.Target || within(dir, cp.Target) {
+					break
+				}
 				if key := [2]string{cp.Field, dir}; !seen[key] {
 					seen[key] = true
 					errs = append(errs, pathErrorf(cp, dir, "needs %s to be a directory, but %s puts a %s there", dir, o.copy.Field, o.typ))

@@ -90,6 +90,15 @@ func checkOutputFlag(out string, b *batch, layout bool, flag string) (device boo
 		}
 	} else {
 		kind, err := output.Check(out)
+		var oe *output.Error
+		if errors.As(err, &oe) && oe.Suggested != "" {
+			// Not a path this check would refuse in turn.
+			if r, rerr := realPath(oe.Suggested); rerr == nil {
+				if why := b.sourceClash(r, nil, false, written, flag); why != "" {
+					return refuse(fmt.Sprintf("is a directory, and a file in it, such as %s, %s", oe.Suggested, why))
+				}
+			}
+		}
 		if err != nil {
 			return refuse(outputReason(err))
 		}
@@ -105,6 +114,22 @@ func checkOutputFlag(out string, b *batch, layout bool, flag string) (device boo
 		return refuse(fmt.Sprintf("cannot be resolved: %v", err))
 	}
 	outInfo, _ := os.Stat(real)
+	if why := b.sourceClash(real, outInfo, layout, written, flag); why != "" {
+		return refuse(why)
+	}
+	if outInfo != nil && outInfo.Mode().IsRegular() {
+		if what := b.hardLinked(outInfo); what != "" {
+			return refuse(fmt.Sprintf("is %s, which the build reads (a hard link to it): writing %s there would destroy it; give %s another path", what, written, flag))
+		}
+	}
+	return false, nil
+}
+
+// sourceClash says why the build must not write written (the image, the
+// SBOM) to real, an output's resolved path (outInfo what is there, or
+// nil), given as flag: it is a source, lies inside one, or, as a layout
+// directory, holds one. It returns "" when none of these holds.
+func (b *batch) sourceClash(real string, outInfo os.FileInfo, layout bool, written, flag string) string {
 	for _, s := range b.sources {
 		src, err := filepath.EvalSymlinks(s.path)
 		if err != nil {
@@ -113,19 +138,14 @@ func checkOutputFlag(out string, b *batch, layout bool, flag string) (device boo
 		}
 		switch {
 		case src == real, outInfo != nil && sameFile(outInfo, src):
-			return refuse(fmt.Sprintf("is %s, which the build reads: writing %s there would destroy it; give %s another path", s.what, written, flag))
+			return fmt.Sprintf("is %s, which the build reads: writing %s there would destroy it; give %s another path", s.what, written, flag)
 		case within(real, src) && !s.only:
-			return refuse(fmt.Sprintf("lies inside %s (%s), which the build reads: give %s a path outside it", s.what, src, flag))
+			return fmt.Sprintf("lies inside %s (%s), which the build reads: give %s a path outside it", s.what, src, flag)
 		case layout && within(src, real):
-			return refuse(fmt.Sprintf("holds %s (%s), which the build reads and writing the layout would delete: give -o another directory", s.what, src))
+			return fmt.Sprintf("holds %s (%s), which the build reads and writing the layout would delete: give -o another directory", s.what, src)
 		}
 	}
-	if outInfo != nil && outInfo.Mode().IsRegular() {
-		if what := b.hardLinked(outInfo); what != "" {
-			return refuse(fmt.Sprintf("is %s, which the build reads (a hard link to it): writing %s there would destroy it; give %s another path", what, written, flag))
-		}
-	}
-	return false, nil
+	return ""
 }
 
 // outputReason is why output.Check or image.CheckLayoutOutput refused an

@@ -37,24 +37,27 @@ func TestWriteRefusesInputs(t *testing.T) {
 	os.Link(filepath.Join(dir, "kernel"), filepath.Join(dir, "hardlink"))
 	os.Link(filepath.Join(dir, "conf", "a"), filepath.Join(dir, "conf-a"))
 	os.Symlink("conf", filepath.Join(dir, "conflink"))
+	os.Mkdir(filepath.Join(dir, "out"), 0o755)
 	before := testenv.Snapshot(t, dir)
 	for _, tc := range []struct {
 		out    string
 		format image.Format
 		want   string
 	}{
-		{"kernel", "", `kernel: is ` + dir + `/args.json:1:31: files."kernel", which the build reads: writing the image there would destroy it`},
+		{"kernel", "", `kernel: is ` + dir + `/args.json:1:22: files."kernel", which the build reads: writing the image there would destroy it`},
 		{"args.json", "", `args.json: is the description ` + dir + `/args.json, which the build reads`},
-		{"hardlink", "", `hardlink: is ` + dir + `/args.json:1:31: files."kernel", which the build reads`},
+		{"hardlink", "", `hardlink: is ` + dir + `/args.json:1:22: files."kernel", which the build reads`},
 		{"conf-a", "", `conf-a: is ` + dir + `/conf/a (copied to /etc/app/a), which the build reads (a hard link to it)`},
-		{"conf/image.tar", "", `conf/image.tar: lies inside ` + dir + `/args.json:1:58: files."conf" (` + dir + `/conf), which the build reads`},
-		{"conflink/image.tar", "", `conflink/image.tar: lies inside ` + dir + `/args.json:1:58: files."conf"`},
+		{"conf/image.tar", "", `conf/image.tar: lies inside ` + dir + `/args.json:1:51: files."conf" (` + dir + `/conf), which the build reads`},
+		{"conflink/image.tar", "", `conflink/image.tar: lies inside ` + dir + `/args.json:1:51: files."conf"`},
 		{"conf/a", image.OCILayout, `conf/a: exists and is a regular file, not a directory holding an OCI image layout`},
-		{"conf", "", `conf: is a directory: give the output a file name`},
+		// A directory's suggested file is not one refused in turn.
+		{"conf", "", `conf: is a directory, and a file in it, such as ` + dir + `/conf/image.tar, lies inside ` + dir + `/args.json:1:51: files."conf" (` + dir + `/conf), which the build reads: give -o a path outside it`},
+		{"out", "", `out: is a directory: give the output a file name, e.g. ` + dir + `/out/image.tar`},
 		{"new/image.tar", "", `new/image.tar: its directory ` + dir + `/new does not exist: create it first`},
 		{"conf/", "", `conf/: names a directory`},
 		{".", image.OCIArchive, `output .: names a directory`},
-		{".", image.OCILayout, `holds more than an OCI image layout (args.json, conf, conf-a, conflink, hardlink and 1 more)`},
+		{".", image.OCILayout, `holds more than an OCI image layout (args.json, conf, conf-a, conflink, hardlink and 2 more)`},
 	} {
 		out := tc.out
 		if out != "." {

@@ -67,6 +67,29 @@ func TestImageRootfsErrors(t *testing.T) {
 	}
 }
 
+// TestDirClashOnce: a copy that puts a directory where another puts a
+// file is told so once, not again for each path it would put under that
+// directory; a copy that needs the directory without putting it there is
+// told it needs it.
+func TestDirClashOnce(t *testing.T) {
+	dir := files(t, "kernel", "conf", "tree/etc/hosts", "tree/etc/hostname")
+	withRootfs := func(rootfs string) string {
+		return strings.Replace(withRootfs(rootfs), `"unikraft"`, `"linux"`, 1)
+	}
+	for _, typ := range []string{"block", "initrd"} {
+		_, err := Image(resolved(t, dir, withRootfs(`{"type":"`+typ+`","include":{"conf":"/etc","tree":"/"}}`)))
+		want := `rootfs.include."tree" = "` + dir + `/tree": puts a directory at /etc, where rootfs.include."conf" already puts a file`
+		if err == nil || strings.Count(err.Error(), want) != 1 || strings.Contains(err.Error(), "needs /etc to be a directory") {
+			t.Errorf("%s: got %v\nwant %q, once, alone", typ, err, want)
+		}
+		_, err = Image(resolved(t, dir, withRootfs(`{"type":"`+typ+`","include":{"conf":"/etc","tree/etc/hosts":"/etc/hosts"}}`)))
+		want = `rootfs.include."tree/etc/hosts" = "` + dir + `/tree/etc/hosts": needs /etc to be a directory, but rootfs.include."conf" puts a file there`
+		if err == nil || strings.Count(err.Error(), want) != 1 {
+			t.Errorf("%s: got %v\nwant %q", typ, err, want)
+		}
+	}
+}
+
 func TestImageBlockTooSmall(t *testing.T) {
 	dir := files(t, "kernel", "conf")
 	js := `{"name":"x","files":{"kernel":"/k"},"annotations":{"unikernelType":"linux","hypervisor":"qemu","binary":"/k"},

@@ -100,6 +100,9 @@ type Error struct {
 	// Reason says what is there and what to do, e.g. "is a directory:
 	// give the output a file name, e.g. out/image.tar".
 	Reason string
+	// Suggested is the path Reason suggests instead, if any: a caller
+	// that refuses more paths than Check (pkg/build: a source) checks it.
+	Suggested string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("output %s: %s", e.Path, e.Reason) }
@@ -135,7 +138,8 @@ func Check(path string) (Kind, error) {
 	}
 	switch m := fi.Mode(); {
 	case m.IsDir():
-		return 0, Refuse(path, "is a directory: give the output a file name, e.g. %s", filepath.Join(path, "image.tar"))
+		suggested := filepath.Join(path, "image.tar")
+		return 0, &Error{Path: path, Reason: "is a directory: give the output a file name, e.g. " + suggested, Suggested: suggested}
 	case m.IsRegular() && link:
 		target, _ := os.Readlink(path)
 		return 0, Refuse(path, "is a symlink to the file %s: bunix does not replace a file through a link; remove the link, or give the target's path (or - for standard output)", target)

@@ -99,11 +99,18 @@ func detect(f io.ReadSeeker, path string) (Kind, error) {
 		return 0, fmt.Errorf("%s is gzip-compressed, but not a cpio archive (it starts with %q once decompressed, not 070701)", path, inner)
 	}
 	if len(head) >= extMagicOffset+2 && binary.LittleEndian.Uint16(head[extMagicOffset:]) == extMagic {
-		if len(head) < superblockOffset+104 {
+		if len(head) < superblockOffset+superblockSize {
 			return 0, fmt.Errorf("%s has the ext magic 0xEF53 but ends at byte %d, inside its superblock: it is cut short", path, len(head))
 		}
 		sb := head[superblockOffset:]
 		compat, incompat := binary.LittleEndian.Uint32(sb[92:]), binary.LittleEndian.Uint32(sb[96:])
+		size, err := f.Seek(0, io.SeekEnd)
+		if err != nil {
+			return 0, fmt.Errorf("reading %s: %w", path, err)
+		}
+		if p := superblockProblem(sb, incompat, size); p != "" {
+			return 0, fmt.Errorf("%s has the ext magic 0xEF53, but its superblock %s, so no guest could mount it", path, p)
+		}
 		switch {
 		case incompat&(incompatExtents|incompat64bit|incompatFlexBG) != 0:
 			return Ext4, nil
@@ -113,4 +120,37 @@ func detect(f io.ReadSeeker, path string) (Kind, error) {
 		return Ext2, nil
 	}
 	return 0, fmt.Errorf("%s is neither a cpio archive (magic 070701), a gzip-compressed one, nor an ext2/3/4 image (magic 0xEF53 at byte 1080): it starts with %q", path, head[:min(len(head), 8)])
+}
+
+// superblockSize is the size of an ext superblock, all of which detect
+// reads.
+const superblockSize = 1024
+
+// superblockProblem says what makes sb, the superblock of an ext file
+// system of size bytes with the incompat features given, impossible, or
+// "": a file that has the magic and no more (zeros) is not a file system
+// the kernel mounts, and a file system cut short fails only once the
+// guest reads past its end.
+func superblockProblem(sb []byte, incompat uint32, size int64) string {
+	le := binary.LittleEndian
+	inodes, logBlock, rev := le.Uint32(sb[0:]), le.Uint32(sb[24:]), le.Uint32(sb[76:])
+	blocks := uint64(le.Uint32(sb[4:]))
+	if incompat&incompat64bit != 0 {
+		blocks |= uint64(le.Uint32(sb[0x150:])) << 32
+	}
+	switch {
+	case rev > 1:
+		return fmt.Sprintf("has revision %d (s_rev_level), where ext has 0 and 1", rev)
+	case logBlock > 6:
+		return fmt.Sprintf("has a block size of 2^(10+%d) bytes (s_log_block_size %d), where ext takes 1 KiB to 64 KiB", logBlock, logBlock)
+	case inodes == 0:
+		return "counts 0 inodes"
+	case blocks == 0:
+		return "counts 0 blocks"
+	}
+	bs := uint64(1024) << logBlock
+	if blocks > uint64(size)/bs {
+		return fmt.Sprintf("counts %d blocks of %d bytes, more than the file's %d bytes hold (is it cut short?)", blocks, bs, size)
+	}
+	return ""
 }

@@ -117,6 +117,10 @@ func FuzzExt(f *testing.F) {
 		if err := checkImage(img.b, tree); err != nil {
 			t.Fatalf("%s image of %d entries: %v", fsType, len(tree), err)
 		}
+		// What the writer writes, Detect takes as a prebuilt rootfs.
+		if k, err := detect(bytes.NewReader(img.b), "fuzz"); err != nil || k.String() != fsType {
+			t.Fatalf("%s image of %d entries: Detect says %v, %v", fsType, len(tree), k, err)
+		}
 	})
 }
 

@@ -287,6 +287,10 @@ func TestCommandRefuses(t *testing.T) {
 		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/urunit", "/app\n"}, Kernel: "k"}, Machine{}, `process arg 1, "/app\n": holds a control character`},
 		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/urunit"}, WorkingDir: "/\nUID:0", Kernel: "k"}, Machine{}, `workingDir "/\nUID:0": holds a control character`},
 		{Guest{Type: "freebsd", Monitor: "firecracker", Args: []string{"/app", "x\nARV:y"}, Kernel: "k"}, Machine{}, `process arg 1, "x\nARV:y": holds a control character`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Kernel: "k"}, Machine{CPUs: 256}, `--cpus 256: qemu's x86 pc machine takes at most 255 vCPUs`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Kernel: "k"}, Machine{CPUs: 99999999999}, `--cpus 99999999999: qemu's x86 pc machine takes at most 255 vCPUs`},
+		{Guest{Type: "linux", Monitor: "qemu", Args: []string{"/init"}, Kernel: "k"}, Machine{CPUs: 9, Arch: "arm64"}, `--cpus 9: qemu's arm64 virt machine (with its default GICv2, as urunc starts it) takes at most 8 vCPUs`},
+		{Guest{Type: "linux", Monitor: "firecracker", Args: []string{"/init"}, Kernel: "k"}, Machine{CPUs: 33}, `--cpus 33: firecracker takes at most 32 vCPUs`},
 	} {
 		if c.m.Arch == "" {
 			c.m.Arch = "amd64"
@@ -325,6 +329,33 @@ func TestChooseRootfs(t *testing.T) {
 		}
 		if err != nil || got != c.want {
 			t.Errorf("%v: %q, %v; want %q", c.s, got, err, c.want)
+		}
+	}
+}
+
+// TestCPULimits: --cpus at a monitor's limit is passed on; one past it is
+// refused (TestCommandRefuses), naming the limit.
+func TestCPULimits(t *testing.T) {
+	for _, c := range []struct {
+		monitor, arch string
+		cpus          uint
+		want          string
+	}{
+		{"qemu", "amd64", 255, "-smp 255"},
+		{"qemu", "arm64", 8, "-smp 8"},
+		{"firecracker", "amd64", 32, ""},
+	} {
+		g := Guest{Type: "linux", Monitor: c.monitor, Args: []string{"/init"}, Kernel: "k"}
+		plan, err := Command(&g, &Machine{CPUs: c.cpus, Arch: c.arch})
+		if err != nil {
+			t.Errorf("%s %s --cpus %d: %v", c.monitor, c.arch, c.cpus, err)
+			continue
+		}
+		if c.want != "" && !strings.Contains(strings.Join(plan.Argv, " "), c.want) {
+			t.Errorf("%s %s: argv %q, want %q", c.monitor, c.arch, plan.Argv, c.want)
+		}
+		if c.monitor == "firecracker" && !strings.Contains(string(plan.Files[fcConfigName]), `"vcpu_count":32`) {
+			t.Errorf("firecracker config %s, want vcpu_count 32", plan.Files[fcConfigName])
 		}
 	}
 }

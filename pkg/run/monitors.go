@@ -39,6 +39,23 @@ const DefaultMemoryMiB = 256
 // path is where the file name urunc writes beside the monitor is here.
 func (m *Machine) path(name string) string { return filepath.Join(m.Dir, name) }
 
+// cpuLimit returns the most vCPUs monitor takes for a guest of arch, as
+// bunix (and urunc) starts it, and what the limit is of; 0 where it passes
+// no vCPU count or the monitor checks it alone. qemu 7.2 refuses -smp 256
+// on x86's pc machine, and -smp 9 on -M virt, whose default GICv2 serves
+// 8 CPUs (512 with gic-version=3, which urunc does not set).
+func cpuLimit(monitor, arch string) (uint, string) {
+	switch {
+	case monitor == "qemu" && arch == "arm64":
+		return 8, "qemu's arm64 virt machine (with its default GICv2, as urunc starts it)"
+	case monitor == "qemu":
+		return 255, "qemu's x86 pc machine"
+	case monitor == "firecracker":
+		return 32, "firecracker"
+	}
+	return 0, ""
+}
+
 // qemuArch is the suffix of qemu-system- for an architecture.
 var qemuArch = map[string]string{"amd64": "x86_64", "arm64": "aarch64"}
 
@@ -59,6 +76,9 @@ func Command(g *Guest, m *Machine) (*Plan, error) {
 		if err := argSafe(f.path); err != nil {
 			return nil, fmt.Errorf("%s %s: %w", f.what, msg.Quote(f.path, 120), err)
 		}
+	}
+	if max, what := cpuLimit(g.Monitor, m.Arch); max > 0 && m.CPUs > max {
+		return nil, fmt.Errorf("--cpus %d: %s takes at most %d vCPUs", m.CPUs, what, max)
 	}
 	if m.MemoryMiB == 0 {
 		m.MemoryMiB = DefaultMemoryMiB
