@@ -83,7 +83,7 @@ func TestDirClashOnce(t *testing.T) {
 			t.Errorf("%s: got %v\nwant %q, once, alone", typ, err, want)
 		}
 		_, err = Image(resolved(t, dir, withRootfs(`{"type":"`+typ+`","include":{"conf":"/etc","tree/etc/hosts":"/etc/hosts"}}`)))
-		want = `rootfs.include."tree/etc/hosts" = "` + dir + `/tree/etc/hosts": needs /etc to be a directory, but rootfs.include."conf" puts a file there`
+		want = `rootfs.include."tree/etc/hosts" = "/etc/hosts": needs /etc to be a directory, but rootfs.include."conf" puts a file there`
 		if err == nil || strings.Count(err.Error(), want) != 1 {
 			t.Errorf("%s: got %v\nwant %q", typ, err, want)
 		}
