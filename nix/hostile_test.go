@@ -144,14 +144,7 @@ func TestSourceOutOfStore(t *testing.T) {
   from = ` + link + `; }`, `args.nix:3:3: from = "`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(tc.args), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
-				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
-			if err == nil {
-				t.Fatalf("built %s, want an error", out)
-			}
+			stderr := buildFails(t, root, dir, tc.args)
 			if !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "source is a symbolic link out of the Nix store, to /etc/passwd") {
 				t.Fatalf("error lacks the field (%q) or the link:\n%.2000s", tc.want, stderr)
 			}
@@ -166,19 +159,28 @@ func TestSourceOutOfStore(t *testing.T) {
 			args := `{ ` + hostileBase + `
   layers = ` + tc.layers + `;
   contents = [ { source = ` + tc.source + `; target = "/x"; } ]; }`
-			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(args), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
-				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
-			if err == nil {
-				t.Fatalf("built %s, want an error", out)
-			}
+			stderr := buildFails(t, root, dir, args)
 			if !strings.Contains(stderr, `args.nix:4:18: contents[0] = "`) || !strings.Contains(stderr, tc.want) {
 				t.Fatalf("error lacks the field or %q:\n%.2000s", tc.want, stderr)
 			}
 		})
 	}
+}
+
+// buildFails writes args as dir/args.nix, builds it with the checkout's
+// default.nix and returns what nix-build said, failing the test if it
+// built.
+func buildFails(t *testing.T, root, dir, args string) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(args), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
+		"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
+	if err == nil {
+		t.Fatalf("built %s, want an error", out)
+	}
+	return stderr
 }
 
 // TestDefaultNixArgsFile: default.nix given its args file carelessly, as a
@@ -275,14 +277,7 @@ func TestSourceMissingInStore(t *testing.T) {
 			`args.nix:3:45: rootfs.include[0] = "`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(tc.args), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
-				"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
-			if err == nil {
-				t.Fatalf("built %s, want an error", out)
-			}
+			stderr := buildFails(t, root, dir, tc.args)
 			if !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, `/nope": source does not exist`) ||
 				!strings.Contains(stderr, " has no nope in it") && !strings.Contains(stderr, " is a file, with no nope in it") ||
 				!strings.Contains(stderr, "failed with exit code 2") {
@@ -306,14 +301,7 @@ func TestTargetErrorShowsTarget(t *testing.T) {
 	}
 	args := `{ ` + hostileBase + `
   contents = [ { source = ./hello.conf; target = "/unikernel/kernel/hello.conf"; } ]; }`
-	if err := os.WriteFile(filepath.Join(dir, "args.nix"), []byte(args), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, stderr, err := testenv.NixBuild(t, dir, filepath.Join(root, "default.nix"),
-		"--arg", "bunix", testenv.Bunix(t), "--arg", "args", "./args.nix")
-	if err == nil {
-		t.Fatalf("built %s, want an error", out)
-	}
+	stderr := buildFails(t, root, dir, args)
 	want := `args.nix:3:18: contents[0] = "/unikernel/kernel/hello.conf": needs /unikernel/kernel to be a directory, but files."./kernel" puts a file there`
 	if !strings.Contains(stderr, want) || !strings.Contains(stderr, "failed with exit code 2") {
 		t.Fatalf("want %q, exit code 2:\n%.3000s", want, stderr)
