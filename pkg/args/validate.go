@@ -290,10 +290,7 @@ func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
 }
 
 func (a *Args) reference(c *collector) string {
-	tag := a.Tag
-	if !a.present["tag"] {
-		tag = "latest"
-	}
+	tag := tagOf(a)
 	if field, msg := ReferenceProblem(a.Name, tag); msg != "" {
 		v := a.Name
 		if field == "tag" {
