@@ -178,8 +178,8 @@ func checkIndexImages(m map[string]any, images []*Args) error {
 				seen[arch] = i
 			}
 		}
-		if i > 0 && (a.Name != images[0].Name || indexTag(a) != indexTag(images[0])) {
-			errs = append(errs, bad(fmt.Sprintf("images[%d]", i), quote(a.Name+":"+indexTag(a)), "images[0] is %s: the images of an index share their name and tag", quote(images[0].Name+":"+indexTag(images[0]))))
+		if i > 0 && (a.Name != images[0].Name || tagOf(a) != tagOf(images[0])) {
+			errs = append(errs, bad(fmt.Sprintf("images[%d]", i), quote(a.Name+":"+tagOf(a)), "images[0] is %s: the images of an index share their name and tag", quote(images[0].Name+":"+tagOf(images[0]))))
 		}
 	}
 	return joinCapped(errs)
@@ -194,8 +194,8 @@ func indexArch(a *Args) string {
 	return urunc.Architectures[a.Architecture]
 }
 
-// indexTag is a's tag, as Resolve reads it.
-func indexTag(a *Args) string {
+// tagOf is a's tag, as Resolve reads it: "latest" when a gives none.
+func tagOf(a *Args) string {
 	if !a.present["tag"] {
 		return "latest"
 	}

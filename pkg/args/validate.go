@@ -290,10 +290,7 @@ func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
 }
 
 func (a *Args) reference(c *collector) string {
-	tag := a.Tag
-	if !a.present["tag"] {
-		tag = "latest"
-	}
+	tag := tagOf(a)
 	if field, msg := ReferenceProblem(a.Name, tag); msg != "" {
 		v := a.Name
 		if field == "tag" {
@@ -323,11 +320,10 @@ func ReferenceProblem(image, tag string) (field, problem string) {
 	if p := refname.Grammar(repo); p != "" {
 		return "name", "not a valid image repository name: " + p
 	}
+	// tagValue is stricter than ggcr's tag check, and image is a good
+	// repository: name.NewTag(image + ":" + tag) would take what is left.
 	if !tagValue.MatchString(tag) {
 		return "tag", "not a valid tag: letters, digits, _ . - (at most 128), not starting with . or -"
-	}
-	if _, err := name.NewTag(image + ":" + tag); err != nil {
-		return "tag", "not a valid tag: " + errText(err)
 	}
 	return "", ""
 }
