@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -97,7 +96,7 @@ func TestRootfsFromDebianImage(t *testing.T) {
 		case "initrd":
 			cpio := filepath.Join(scratch, "rootfs.cpio")
 			os.WriteFile(cpio, []byte(got["/unikernel/rootfs.cpio"]), 0o644)
-			list := run(t, scratch, "cpio", "-itv", "-F", cpio)
+			list := tool(t, scratch, "cpio", "-itv", "-F", cpio)
 			for p, l := range links {
 				if !regexp.MustCompile(`(?m)^l.* ` + regexp.QuoteMeta(strings.TrimPrefix(p, "/")) + ` -> ` + regexp.QuoteMeta(l) + `$`).MatchString(list) {
 					t.Errorf("initrd: no link %s -> %s in\n%s", p, l, list)
@@ -105,7 +104,7 @@ func TestRootfsFromDebianImage(t *testing.T) {
 			}
 			ext := filepath.Join(scratch, "x")
 			os.Mkdir(ext, 0o755)
-			run(t, ext, "cpio", "-id", "--no-absolute-filenames", "-F", cpio)
+			tool(t, ext, "cpio", "-id", "--no-absolute-filenames", "-F", cpio)
 			for p, b := range files {
 				if g, _ := os.ReadFile(filepath.Join(ext, p)); string(g) != b {
 					t.Errorf("initrd: %s holds %q, want %q", p, g, b)
@@ -118,13 +117,13 @@ func TestRootfsFromDebianImage(t *testing.T) {
 			img := filepath.Join(scratch, "rootfs.img")
 			os.WriteFile(img, []byte(got["/unikernel/rootfs.img"]), 0o644)
 			for p, l := range links {
-				stat := run(t, scratch, "debugfs", "-R", "stat "+p, img)
+				stat := tool(t, scratch, "debugfs", "-R", "stat "+p, img)
 				if !strings.Contains(stat, `Fast link dest: "`+l+`"`) {
 					t.Errorf("block: %s is not a link to %q:\n%s", p, l, stat)
 				}
 			}
 			for p, b := range files {
-				if g := run(t, scratch, "debugfs", "-R", "cat "+p, img); g != b {
+				if g := tool(t, scratch, "debugfs", "-R", "cat "+p, img); g != b {
 					t.Errorf("block: %s holds %q, want %q", p, g, b)
 				}
 			}
@@ -148,19 +147,4 @@ func rawTree(t *testing.T, out string) (links, files map[string]string) {
 		}
 	})
 	return links, files
-}
-
-// run runs name with args in dir and returns its standard output, failing
-// the test when it fails.
-func run(t *testing.T, dir, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(testenv.Require(t, name), args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	return string(out)
 }

@@ -77,15 +77,24 @@ func uruncFlag(cmd *cobra.Command, release *string, def string) {
 	completeFlag(cmd, "urunc", completeWords(func(*cobra.Command) []string { return urunc.ReleaseNames() }))
 }
 
+// uruncGiven reports whether cmd was given --urunc release; an unknown
+// release is a usage error.
+func uruncGiven(cmd *cobra.Command, release string) (bool, error) {
+	if !cmd.Flags().Changed("urunc") {
+		return false, nil
+	}
+	if _, err := urunc.ParseRelease(release); err != nil {
+		return false, usageError{fmt.Errorf("%s: --urunc: %w", cmd.Name(), err)}
+	}
+	return true, nil
+}
+
 // applyUrunc checks the --urunc flag of cmd and, when it was given, sets it
 // on a. An unknown release is a usage error.
 func applyUrunc(cmd *cobra.Command, a *args.Args, release string) error {
-	if !cmd.Flags().Changed("urunc") {
-		return nil
+	given, err := uruncGiven(cmd, release)
+	if given {
+		a.SetUrunc(release)
 	}
-	if _, err := urunc.ParseRelease(release); err != nil {
-		return usageError{fmt.Errorf("%s: --urunc: %w", cmd.Name(), err)}
-	}
-	a.SetUrunc(release)
-	return nil
+	return err
 }

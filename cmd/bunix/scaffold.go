@@ -79,10 +79,9 @@ func newConvert(getenv func(string) string) *cobra.Command {
 		}
 		opts := []scaffold.ConvertOption{scaffold.WithPrefetch(cmd.Context(), pinned, insecure, ropts...),
 			scaffold.WithWarnings(func(w string) { fmt.Fprintln(cmd.ErrOrStderr(), "bunix: warning: "+w) })}
-		if cmd.Flags().Changed("urunc") {
-			if _, err := urunc.ParseRelease(release); err != nil {
-				return usageError{fmt.Errorf("convert: --urunc: %w", err)}
-			}
+		if given, err := uruncGiven(cmd, release); err != nil {
+			return err
+		} else if given {
 			opts = append(opts, scaffold.WithUrunc(release))
 		}
 		nix, err := scaffold.ConvertFile(argv[0], out, format, name, tag, opts...)

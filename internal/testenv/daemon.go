@@ -171,6 +171,18 @@ func unmountUnder(dir, name string) error {
 
 var mountPathUnescaper = strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
 
+// exitedSaying reports whether the daemon has exited with text in its
+// log: "address already in use" says another process took its port.
+func (d *daemon) exitedSaying(text string) bool {
+	select {
+	case <-d.exited:
+	default:
+		return false
+	}
+	log, err := os.ReadFile(d.logFile())
+	return err == nil && strings.Contains(string(log), text)
+}
+
 // logFile returns the name of the daemon's log.
 func (d *daemon) logFile() string {
 	return filepath.Join(d.dir, "log")

@@ -294,13 +294,7 @@ func (r *RegistryServer) answers() bool {
 // portTaken reports whether the registry has exited because another
 // process listens on its port.
 func (r *RegistryServer) portTaken() bool {
-	select {
-	case <-r.exited:
-	default:
-		return false
-	}
-	log, err := os.ReadFile(r.logFile())
-	return err == nil && strings.Contains(string(log), "bind: address already in use")
+	return r.exitedSaying("bind: address already in use")
 }
 
 // stop stops the registry, SIGKILL if it outlives registryStopTimeout, and

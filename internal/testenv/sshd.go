@@ -149,13 +149,7 @@ func (s *SSHServer) listening() bool {
 // portTaken reports whether sshd has exited because another process
 // listens on its port.
 func (s *SSHServer) portTaken() bool {
-	select {
-	case <-s.exited:
-	default:
-		return false
-	}
-	log, err := os.ReadFile(s.logFile())
-	return err == nil && strings.Contains(string(log), "Address already in use")
+	return s.exitedSaying("Address already in use")
 }
 
 // SSHOptions are the options of ssh that reach the server with its key,

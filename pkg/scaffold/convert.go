@@ -78,16 +78,8 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	}
 	// A name or tag the build would refuse is refused before anything is
 	// read or pulled.
-	if name != "" {
-		t := tag
-		if t == "" {
-			t = "latest"
-		}
-		if field, msg := args.ReferenceProblem(name, t); field == "name" {
-			return nil, &Error{Problems: []string{fmt.Sprintf("--name %s: %s", quoted(name), msg)}}
-		} else if field == "tag" {
-			return nil, &Error{Problems: []string{fmt.Sprintf("--tag %s: %s", quoted(t), msg)}}
-		}
+	if p := nameProblem(name, tag); p != "" {
+		return nil, &Error{Problems: []string{p}}
 	}
 	// No value bunix writes can hold a NUL byte (a Nix string cannot; the
 	// build refuses one in JSON or HCL): refuse it here, where the line is

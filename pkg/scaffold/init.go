@@ -90,16 +90,8 @@ func Init(a Answers) (*Description, error) {
 		// (an attribute Nix refuses), args.json would keep one of them.
 		bad.add("--initrd %s: goes to %s, where --binary %s goes: rename one of the files", quoted(a.Initrd), target, quoted(a.Binary))
 	}
-	if a.Name != "" {
-		tag := a.Tag
-		if tag == "" {
-			tag = "latest"
-		}
-		if field, msg := args.ReferenceProblem(a.Name, tag); field == "name" {
-			bad.add("--name %s: %s", quoted(a.Name), msg)
-		} else if field == "tag" {
-			bad.add("--tag %s: %s", quoted(tag), msg)
-		}
+	if p := nameProblem(a.Name, a.Tag); p != "" {
+		bad.add("%s", p)
 	}
 	if a.Dir != "" {
 		for _, f := range []struct{ flag, p, what string }{{"--binary", a.Binary, "kernel"}, {"--initrd", a.Initrd, "initrd"}} {

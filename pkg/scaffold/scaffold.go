@@ -15,6 +15,7 @@ import (
 
 	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/internal/nixexpr"
+	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/urunc"
 )
 
@@ -293,3 +294,22 @@ func quoted(s string) string { return msg.Quote(s, maxShown) }
 // clip cuts text for a message that shows it bare (a path after "there is
 // no", a reference) to at most maxShown bytes (see msg.Cut).
 func clip(s string) string { return msg.Cut(s, maxShown) }
+
+// nameProblem is what the build would say is wrong with --name name and
+// --tag tag (tag "" being latest), naming the flag, or "" when name is ""
+// (DefaultName is used) or both are fine.
+func nameProblem(name, tag string) string {
+	if name == "" {
+		return ""
+	}
+	if tag == "" {
+		tag = "latest"
+	}
+	switch field, msg := args.ReferenceProblem(name, tag); field {
+	case "name":
+		return fmt.Sprintf("--name %s: %s", quoted(name), msg)
+	case "tag":
+		return fmt.Sprintf("--tag %s: %s", quoted(tag), msg)
+	}
+	return ""
+}
