@@ -91,12 +91,12 @@ func openedUnder(pid int, dir string) bool {
 	return false
 }
 
-// TestStdinLimit: `inspect -` and `push -` copy at most BUNIX_STDIN_LIMIT
+// TestStdinLimit: `inspect -`, `push -` and `run -` copy at most BUNIX_STDIN_LIMIT
 // bytes of standard input: 64 MiB of zeros against a limit of 1M is bad
 // input (exit 2) naming the variable, and leaves nothing in TMPDIR; a bad
 // value of the variable is bad input too.
 func TestStdinLimit(t *testing.T) {
-	for _, argv := range [][]string{{"inspect", "-"}, {"push", "--insecure", "-", "127.0.0.1:1/urunc/x:1"}} {
+	for _, argv := range [][]string{{"inspect", "-"}, {"push", "--insecure", "-", "127.0.0.1:1/urunc/x:1"}, {"run", "-"}} {
 		r, w, err := os.Pipe()
 		if err != nil {
 			t.Fatal(err)

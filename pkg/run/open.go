@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -14,7 +13,7 @@ import (
 )
 
 // Stdin is the IMAGE argument that names standard input.
-const Stdin = "-"
+const Stdin = source.Stdin
 
 // Source is the image a run boots, opened: close it after the run.
 type Source struct {
@@ -37,7 +36,7 @@ func (s *Source) Close() error {
 
 // Open opens arg: an image file in any format bunix reads (a
 // docker-archive, an oci-archive, an OCI layout), Stdin for an archive on
-// stdin (spooled up to stdin.Limit, as source.Inspect does), or an explicit registry reference (registry.Reference), pulled
+// stdin (spooled up to stdin.Limit: source.Input.Open), or an explicit registry reference (registry.Reference), pulled
 // read-only, each blob checked against its digest. Of an index it takes
 // the image for arch, as a base is chosen (image.ChoosePlatform).
 func Open(ctx context.Context, arg string, stdin source.Input, arch string, opts ...registry.Option) (*Source, error) {
@@ -45,11 +44,7 @@ func Open(ctx context.Context, arg string, stdin source.Input, arch string, opts
 	var err error
 	switch ref, explicit := registry.Reference(arg); {
 	case arg == Stdin:
-		f, err = image.OpenReader(ctx, stdin.R, "", "on standard input", stdin.Limit)
-		var sl *image.SpoolLimitError
-		if errors.As(err, &sl) {
-			err = fmt.Errorf("%w (%s=SIZE raises the limit)", err, source.LimitEnv)
-		}
+		f, err = stdin.Open(ctx)
 		arg = "standard input"
 	case !strings.HasPrefix(arg, registry.Scheme) && lstat(arg) == nil:
 		f, err = image.Open(arg, image.FollowStoreLinks(image.NixStoreDir))

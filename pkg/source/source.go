@@ -34,8 +34,9 @@ type Input struct {
 	Limit int64
 }
 
-// open opens the image archive on in (image.OpenReader).
-func (in Input) open(ctx context.Context) (*image.File, error) {
+// Open opens the image archive on in (image.OpenReader); a spool over
+// the limit names LimitEnv, which raises it.
+func (in Input) Open(ctx context.Context) (*image.File, error) {
 	f, err := image.OpenReader(ctx, in.R, "", "on "+stdinName, in.Limit)
 	var sl *image.SpoolLimitError
 	if errors.As(err, &sl) {
@@ -83,7 +84,7 @@ func ParseSize(s string) (int64, error) {
 // and no registry is asked. One report for each image.
 func Inspect(ctx context.Context, arg string, stdin Input, opts ...registry.Option) ([]*inspect.Report, error) {
 	if arg == Stdin {
-		f, err := stdin.open(ctx)
+		f, err := stdin.Open(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -121,7 +122,7 @@ func Push(ctx context.Context, src, ref string, stdin Input, opts ...registry.Op
 	if src != Stdin {
 		return registry.Push(ctx, src, ref, opts...)
 	}
-	f, err := stdin.open(ctx)
+	f, err := stdin.Open(ctx)
 	if err != nil {
 		return name.Digest{}, err
 	}
