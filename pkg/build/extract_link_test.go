@@ -13,6 +13,7 @@ import (
 
 	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
+	"github.com/nubificus/bunix/pkg/rootfs"
 )
 
 // linkImage writes, as an OCI layout, an image whose one layer holds the
@@ -114,7 +115,7 @@ func TestCopyFromImageRootLink(t *testing.T) {
 		case "initrd":
 			cpio := filepath.Join(t.TempDir(), "rootfs.cpio")
 			os.WriteFile(cpio, []byte(layers["/unikernel/rootfs.cpio"]), 0o644)
-			entries, err := readNewc(cpio)
+			entries, err := readNewc(cpio, rootfs.CPIO)
 			if err != nil {
 				t.Fatalf("initrd: %v", err)
 			}

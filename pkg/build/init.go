@@ -123,7 +123,7 @@ func checkInit(j *job, b *base) error {
 	case j.plan != nil && j.plan.rf.From == nil && (j.plan.rf.Type == urunc.RootfsInitrd || r.Settings[urunc.BlkMntPoint] == "/"):
 		fs, what = treeView(j.plan.tree), "the "+j.plan.rf.Type+" bunix builds from rootfs.include"
 	case j.plan != nil && j.plan.rf.From != nil && j.plan.rf.Type == urunc.RootfsInitrd:
-		entries, err := readNewc(j.plan.rf.From.Source)
+		entries, err := readNewc(j.plan.rf.From.Source, j.plan.kind)
 		var bad *corruptNewcError
 		if errors.As(err, &bad) {
 			return j.plan.rf.From.Errorf("starts as a newc cpio archive but cannot be unpacked whole (%v): the kernel stops unpacking there, and the guest would miss what follows, its init perhaps; rebuild the archive", bad.err)
@@ -204,10 +204,10 @@ func imageView(j *job, b *base) fsView {
 const maxNewcRecords = 1 << 20
 
 // readNewc reads the names, types and symlink targets of the uncompressed
-// newc archive at p, parents added as directories.
-func readNewc(p string) ([]image.Entry, error) {
-	kind, err := rootfs.Detect(p)
-	if err != nil || kind != rootfs.CPIO {
+// newc archive at p, of the kind planning detected, parents added as
+// directories.
+func readNewc(p string, kind rootfs.Kind) ([]image.Entry, error) {
+	if kind != rootfs.CPIO {
 		return nil, errors.New("not a plain newc archive")
 	}
 	f, fi, err := filekind.OpenRegular(p)

@@ -26,6 +26,7 @@ type rootfsPlan struct {
 	entry image.Entry   // the file in the image; Source and Size once known
 	tree  []image.Entry // what an initrd or block image holds
 	ext   *rootfs.Ext   // a block image's layout
+	kind  rootfs.Kind   // a prebuilt file's kind, as checkFrom detected it
 
 }
 
@@ -146,6 +147,7 @@ func (p *rootfsPlan) checkFrom() error {
 	case p.rf.Type == urunc.RootfsBlock && p.rf.Guest != "" && !slices.Contains(urunc.GuestFSTypes[p.rf.Guest], kind.String()):
 		return cp.Errorf("is an %s image, which a %s guest cannot mount (it mounts %v)", kind, p.rf.Guest, urunc.GuestFSTypes[p.rf.Guest])
 	}
+	p.kind = kind
 	p.entry = es[0]
 	p.entry.Path = p.rf.Path
 	return nil
