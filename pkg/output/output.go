@@ -2,9 +2,9 @@
 // complete and never replaces what bunix did not make: WriteFile checks
 // what is at the path (Check: nothing or a regular file is replaced, a
 // device or FIFO written through, a directory, a symlink to a file or a
-// write-protected file refused with an *Error), writes to an unnamed file beside it (O_TMPFILE,
-// or a hidden name removed on every way out), syncs it and renames it into
-// place (linkat, rename). TempFile is the scratch file of the same
+// write-protected file refused with an *Error), writes to an unnamed file
+// beside it (O_TMPFILE, or a hidden name removed on every way out), syncs
+// it and renames it into place (linkat, rename). TempFile is the scratch file of the same
 // plumbing, which leaves nothing behind however the process ends. It is
 // Linux file plumbing, not image code: pkg/image and pkg/build write
 // through it.
@@ -39,9 +39,9 @@ import (
 //     rename;
 //   - a directory, a symlink to a regular file or a directory, or a
 //     regular file that may not be written (no write bit, or not
-//     writable by this user): refused, before anything is written. WriteFile does not guess which file a
-//     link was meant to replace (a Nix result link points into the
-//     read-only store).
+//     writable by this user): refused, before anything is written.
+//     WriteFile does not guess which file a link was meant to replace (a
+//     Nix result link points into the read-only store).
 //
 // WriteFile is WriteFileContext with a context that is never done.
 func WriteFile(path string, write func(io.Writer) error) error {
