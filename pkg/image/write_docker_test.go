@@ -324,7 +324,7 @@ func TestHugeFileHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hdr, err := p.header(0)
+	hdr, err := p.header(nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

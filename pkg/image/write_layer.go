@@ -35,6 +35,7 @@ func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
 		return nil, err
 	}
 	p := &layerPlan{entries: entries, mtime: mtime}
+	var buf []byte
 	for i := range entries {
 		e := &entries[i]
 		if e.Type == Regular && e.Source == "" {
@@ -43,11 +44,10 @@ func planLayer(l Layer, mtime time.Time) (*layerPlan, error) {
 		if e.Size < 0 {
 			return nil, fmt.Errorf("%s: negative size %d", e.Path, e.Size)
 		}
-		h, err := p.header(i)
-		if err != nil {
+		if buf, err = p.header(buf[:0], i); err != nil {
 			return nil, err
 		}
-		p.size += int64(len(h))
+		p.size += int64(len(buf))
 		if e.Type == Regular {
 			p.size += e.Size + padding(e.Size)
 		}
@@ -66,16 +66,18 @@ func (lp *layerPlan) describe() string {
 
 var zeros [2 * blockSize]byte
 
-// header encodes the tar header of entry i, the same bytes each time.
-func (lp *layerPlan) header(i int) ([]byte, error) {
-	return encodeHeader(header(lp.entries[i], lp.mtime))
+// header appends the tar header of entry i to dst, the same bytes each
+// time.
+func (lp *layerPlan) header(dst []byte, i int) ([]byte, error) {
+	return appendHeader(dst, header(lp.entries[i], lp.mtime))
 }
 
 // stream writes the layer tar into p.
 func (lp *layerPlan) stream(p *pipe) error {
+	var h []byte
 	for i, e := range lp.entries {
-		h, err := lp.header(i)
-		if err != nil {
+		var err error
+		if h, err = lp.header(h[:0], i); err != nil {
 			return err
 		}
 		p.Write(h)
