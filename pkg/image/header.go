@@ -95,11 +95,11 @@ func plainUSTAR(h *tar.Header) (blk [blockSize]byte, ok bool) {
 	copy(blk[257:265], "ustar\x0000") // magic and version
 	putOctal(blk[329:337], 0)         // devmajor
 	putOctal(blk[337:345], 0)         // devminor
-	// The checksum counts its own field as spaces, and ends in a NUL and a
-	// space.
+	// The checksum is the sum of the block's bytes, its own field counted
+	// as spaces. Only the ranges written above are not zero.
 	sum := int64(8 * ' ')
-	for i, c := range blk {
-		if i < 148 || i >= 156 {
+	for _, r := range [...][]byte{blk[:len(h.Name)], blk[100:148], blk[156 : 157+len(h.Linkname)], blk[257:265], blk[329:345]} {
+		for _, c := range r {
 			sum += int64(c)
 		}
 	}
