@@ -66,8 +66,8 @@ func TestPlainUSTARTaken(t *testing.T) {
 		{tar.Header{Name: "usr/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: DefaultCreated}, true},
 		{tar.Header{Name: "lib", Linkname: "usr/lib", Typeflag: tar.TypeSymlink, Mode: 0o777}, true},
 		{tar.Header{Name: strings.Repeat("d/", 60), Typeflag: tar.TypeDir}, false}, // a prefix
-		{tar.Header{Name: "big", Typeflag: tar.TypeReg, Size: 9 << 30}, false},      // PAX size
-		{tar.Header{Name: "é", Typeflag: tar.TypeReg}, false},                       // PAX path
+		{tar.Header{Name: "big", Typeflag: tar.TypeReg, Size: 9 << 30}, false},     // PAX size
+		{tar.Header{Name: "é", Typeflag: tar.TypeReg}, false},                      // PAX path
 		{tar.Header{Name: "dev", Typeflag: tar.TypeChar}, false},
 		{tar.Header{Name: "f", Typeflag: tar.TypeReg, Uid: 1}, false},
 	} {
