@@ -142,25 +142,36 @@ func (t *tarWriter) copyFile(cw *countingWriter, f *os.File, size int64, want v1
 // fraction of a second's work.
 const copyPiece = 64 << 20
 
-// addLayerInPlace writes an uncompressed layer of an OCI archive, which
-// the tar names by its digest, in one pass where the archive is a regular
-// file: it writes the entry's header with a placeholder name of the same
-// length, streams the layer behind it (read once, hashed on the way on
-// another core, as a docker-archive layer is), then writes the header
-// named by the digest over the placeholder (pwrite). A layer the archive
-// holds already is cut off again. It reports false, having written
-// nothing, where the archive is not a regular file.
-func (t *tarWriter) addLayerInPlace(lp *layerPlan, pool chunkPool) (blob, bool, error) {
-	if t.file == nil {
+// addLayerInPlace writes a layer into the archive in one pass where the
+// archive is a regular file, as name, or, when name is "", named by its
+// digest (an OCI archive), which the tar header needs before the bytes. It
+// writes the entry's header with a placeholder of the same length (the
+// name all zeros, or the size 0 where the layer is compressed and its size
+// not known yet), streams the layer behind it (read once, hashed on the
+// way on another core), then writes the real header over the placeholder
+// (pwrite). A layer the archive holds already is cut off again. It reports
+// false, having written nothing, where the archive is not a regular file,
+// or where a compressed layer could come out too big for the placeholder.
+func (t *tarWriter) addLayerInPlace(lp *layerPlan, name string, c Compression, pool chunkPool) (blob, bool, error) {
+	if t.file == nil || (c != Uncompressed && lp.size > inPlaceLimit) {
 		return blob{}, false, nil
 	}
 	if fi, err := t.file.Stat(); err != nil || !fi.Mode().IsRegular() {
 		return blob{}, false, nil
 	}
-	headerOf := func(h v1.Hash) ([]byte, error) {
-		return encodeHeader(header(Entry{Path: "/" + blobPath(h), Type: Regular, Size: lp.size}, t.mtime))
+	headerOf := func(b blob) (string, []byte, error) {
+		n := name
+		if n == "" {
+			n = blobPath(b.digest)
+		}
+		h, err := encodeHeader(header(Entry{Path: "/" + n, Type: Regular, Size: b.size}, t.mtime))
+		return n, h, err
 	}
-	placeholder, err := headerOf(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)})
+	planned := blob{digest: v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)}}
+	if c == Uncompressed {
+		planned.size = lp.size
+	}
+	_, placeholder, err := headerOf(planned)
 	if err != nil {
 		return blob{}, true, err
 	}
@@ -175,32 +186,30 @@ func (t *tarWriter) addLayerInPlace(lp *layerPlan, pool chunkPool) (blob, bool, 
 		return blob{}, true, fmt.Errorf("writing a layer: %w", err)
 	}
 	cw := &countingWriter{w: t.w}
-	b, err := lp.encode(cw, Uncompressed, pool)
+	b, err := lp.encode(cw, c, pool)
 	if err != nil {
 		return blob{}, true, err
 	}
-	if cw.n != lp.size {
-		return blob{}, true, fmt.Errorf("writing a layer: %d bytes were written for a %d-byte layer", cw.n, lp.size)
+	if cw.n != b.size || (c == Uncompressed && b.size != lp.size) {
+		return blob{}, true, fmt.Errorf("writing a layer: %d bytes were written for a %d-byte layer", cw.n, b.size)
 	}
-	if _, err := t.w.Write(zeros[:padding(lp.size)]); err != nil {
+	if _, err := t.w.Write(zeros[:padding(b.size)]); err != nil {
 		return blob{}, true, fmt.Errorf("writing %s: %w", blobPath(b.digest), err)
 	}
 	if err := t.w.Flush(); err != nil {
 		return blob{}, true, fmt.Errorf("writing %s: %w", blobPath(b.digest), err)
 	}
-	name := blobPath(b.digest)
-	if t.names[name] {
+	written, h, err := headerOf(b)
+	if t.names[written] {
 		// Another image of the archive has the same layer: one copy.
 		if err := t.file.Truncate(start); err != nil {
-			return blob{}, true, fmt.Errorf("cutting off a second copy of %s: %w", name, err)
+			return blob{}, true, fmt.Errorf("cutting off a second copy of %s: %w", written, err)
 		}
 		if _, err := t.file.Seek(start, io.SeekStart); err != nil {
-			return blob{}, true, fmt.Errorf("cutting off a second copy of %s: %w", name, err)
+			return blob{}, true, fmt.Errorf("cutting off a second copy of %s: %w", written, err)
 		}
 		return b, true, nil
 	}
-	t.names[name] = true
-	h, err := headerOf(b.digest)
 	if err == nil && len(h) != len(placeholder) {
 		err = fmt.Errorf("its header is %d bytes, not the %d written", len(h), len(placeholder))
 	}
@@ -208,10 +217,18 @@ func (t *tarWriter) addLayerInPlace(lp *layerPlan, pool chunkPool) (blob, bool, 
 		_, err = t.file.WriteAt(h, start)
 	}
 	if err != nil {
-		return blob{}, true, fmt.Errorf("naming %s: %w", name, err)
+		return blob{}, true, fmt.Errorf("naming %s: %w", written, err)
 	}
+	t.names[written] = true
 	return b, true, nil
 }
+
+// inPlaceLimit is the largest uncompressed layer that addLayerInPlace
+// writes compressed. A compressor's output is at most a little longer than
+// its input (stored blocks: gzip adds 5 bytes to 64 KiB, zstd 3 to
+// 128 KiB), so that the layer's size is sure to fit the placeholder's
+// plain header, which holds sizes under 8 GiB. A test lowers it.
+var inPlaceLimit int64 = 7 << 30
 
 // close ends the archive.
 func (t *tarWriter) close() error {
@@ -260,6 +277,11 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		return lp.blob.blob(), t.addFile(name, f, lp.blob.Size, lp.blob.Digest, pool)
 	}
 	if o.compression != Uncompressed {
+		if b, ok, err := t.addLayerInPlace(lp, name, o.compression, pool); ok {
+			return b, err
+		}
+		// Written apart, where the archive is not a regular file: the
+		// size and, for an OCI archive, the digest come before the bytes.
 		f, b, err := lp.spool(o.tempDir, o.compression, pool)
 		if err != nil {
 			return blob{}, err
@@ -279,7 +301,7 @@ func (t *tarWriter) addLayer(lp *layerPlan, name string, o *options, pool chunkP
 		return b, err
 	}
 	// The name is the digest, which the tar header needs before the bytes.
-	if b, ok, err := t.addLayerInPlace(lp, pool); ok {
+	if b, ok, err := t.addLayerInPlace(lp, "", Uncompressed, pool); ok {
 		return b, err
 	}
 	// Where the archive is not a regular file, reading the sources twice (the second time from the page cache) costs
