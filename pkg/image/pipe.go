@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"sync/atomic"
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -37,11 +38,15 @@ func newChunkPool(ctx context.Context) chunkPool {
 	return p
 }
 
-// pipe moves the bytes of one layer tar to w in chunks and computes their
-// sha256 on another goroutine: while the hasher works on one chunk, the
-// writing goroutine reads the next one from the source files and writes it.
-// On two cores, hashing costs no wall time as long as it is faster than the
-// disk.
+// pipe moves the bytes of one layer tar to w in chunks, on three
+// goroutines: the caller's reads the source files into a chunk (headers and
+// padding in order), another writes each filled chunk to w, and a third
+// computes the sha256 of each chunk written. A chunk goes back to be filled
+// only once written and hashed, so the bytes hashed are the bytes written.
+// The three share the cores: on two, a layer costs about the slower of the
+// hashing and half of all the work, where reading and writing on one
+// goroutine beside the hashing left a core idle whenever the hashing was
+// the faster.
 //
 // A pipe can also compute a check sum of the bytes (maphash, ten times as
 // fast as sha256), or only that: an oci-archive hashes each layer before
@@ -50,11 +55,17 @@ type pipe struct {
 	w     io.Writer
 	pool  chunkPool
 	chunk []byte        // being filled
+	out   chan []byte   // filled chunks, in order, for the writer
+	wrote chan struct{} // closed once the writer has ended
 	todo  chan []byte   // written chunks, in order, for the hasher; nil without sha256
 	sum   chan v1.Hash  // the sha256, once todo is closed
-	check *maphash.Hash // nil without a check sum
-	n     int64         // bytes written
-	err   error         // the first write error; nothing is written after it
+	err   error         // why filling stopped: the context's cause, or werr at close
+	// The writer's own, which others read only once wrote is closed; but
+	// failed tells the filling goroutine to stop early.
+	check  *maphash.Hash // nil without a check sum
+	n      int64         // bytes written
+	werr   error         // the first write error; nothing is written after it
+	failed atomic.Bool   // werr is set
 	// src opens the source files, keeping their root open between them.
 	src filekind.Beneath
 }
@@ -63,31 +74,65 @@ type pipe struct {
 var checkSeed = maphash.MakeSeed()
 
 func newPipe(w io.Writer, pool chunkPool, sha, check bool) *pipe {
-	p := &pipe{w: w, pool: pool, chunk: <-pool.free}
+	p := &pipe{w: w, pool: pool, chunk: <-pool.free, out: make(chan []byte, chunks), wrote: make(chan struct{})}
 	if check {
 		p.check = &maphash.Hash{}
 		p.check.SetSeed(checkSeed)
 	}
-	if !sha {
-		return p
+	if sha {
+		p.todo, p.sum = make(chan []byte, chunks), make(chan v1.Hash, 1)
+		go func() {
+			h := sha256.New()
+			for c := range p.todo {
+				h.Write(c)
+				p.pool.free <- c[:0]
+			}
+			p.sum <- v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
+		}()
 	}
-	p.todo, p.sum = make(chan []byte, chunks), make(chan v1.Hash, 1)
-	go func() {
-		h := sha256.New()
-		for c := range p.todo {
-			h.Write(c)
+	go p.write()
+	return p
+}
+
+// write writes the filled chunks to w, in order, and hands each to the
+// hasher. After a write error it writes nothing more, but still takes the
+// chunks, so that the filling goroutine never waits for one in vain.
+func (p *pipe) write() {
+	defer close(p.wrote)
+	for c := range p.out {
+		if p.werr == nil {
+			var n int
+			n, p.werr = p.w.Write(c)
+			p.n += int64(n)
+			if p.check != nil {
+				p.check.Write(c)
+			}
+			if p.werr != nil {
+				p.failed.Store(true)
+			}
+		}
+		if p.todo != nil {
+			p.todo <- c
+		} else {
 			p.pool.free <- c[:0]
 		}
-		p.sum <- v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", h.Sum(nil))}
-	}()
-	return p
+	}
+	if p.todo != nil {
+		close(p.todo)
+	}
+}
+
+// ok reports whether the pipe still takes bytes: neither its context nor a
+// write has stopped it.
+func (p *pipe) ok() bool {
+	return p.err == nil && !p.failed.Load()
 }
 
 // Write copies b into the pipe. It never fails: a write error is kept for
 // close.
 func (p *pipe) Write(b []byte) (int, error) {
 	n := len(b)
-	for len(b) > 0 && p.err == nil {
+	for len(b) > 0 && p.ok() {
 		if len(p.chunk) == cap(p.chunk) {
 			p.flush()
 		}
@@ -98,43 +143,38 @@ func (p *pipe) Write(b []byte) (int, error) {
 	return n, nil
 }
 
-// flush writes the chunk being filled and hands it to the hasher. It is
-// where a write stops once its context is done: between two chunks.
+// flush hands the chunk being filled to the writer and takes a free one.
+// It is where a write stops once its context is done: between two chunks.
 func (p *pipe) flush() {
-	if len(p.chunk) == 0 || p.err != nil {
+	if len(p.chunk) == 0 || !p.ok() {
 		return
 	}
 	if p.err = context.Cause(p.pool.ctx); p.err != nil {
 		return
 	}
-	var n int
-	n, p.err = p.w.Write(p.chunk)
-	p.n += int64(n)
-	if p.check != nil {
-		p.check.Write(p.chunk)
-	}
-	if p.todo == nil {
-		p.chunk = p.chunk[:0]
-		return
-	}
-	p.todo <- p.chunk
+	p.out <- p.chunk
 	p.chunk = <-p.pool.free
 }
 
 // close writes what is left and returns the sha256 and the check sum of
-// every byte written, when the pipe computes them, and the first write
-// error. It must be called once, whatever happened.
+// every byte written, when the pipe computes them, and the first error. It
+// must be called once, whatever happened; once it returns, every chunk is
+// back in the pool.
 func (p *pipe) close() (sha v1.Hash, check uint64, err error) {
 	p.src.Close()
 	p.flush()
 	p.pool.free <- p.chunk[:0]
 	p.chunk = nil
+	close(p.out)
+	<-p.wrote
 	if p.todo != nil {
-		close(p.todo)
 		sha = <-p.sum
 	}
 	if p.check != nil {
 		check = p.check.Sum64()
+	}
+	if p.err == nil {
+		p.err = p.werr
 	}
 	return sha, check, p.err
 }
@@ -155,9 +195,9 @@ func (p *pipe) copyFile(e Entry) error {
 	}
 	defer syscall.Close(fd)
 	left, atEOF := e.Size, false
-	for left > 0 && p.err == nil {
+	for left > 0 && p.ok() {
 		if len(p.chunk) == cap(p.chunk) {
-			if p.flush(); p.err != nil {
+			if p.flush(); !p.ok() {
 				break
 			}
 		}
@@ -182,7 +222,7 @@ func (p *pipe) copyFile(e Entry) error {
 		p.chunk = p.chunk[:len(p.chunk)+n]
 		left -= int64(n)
 	}
-	if atEOF || p.err != nil {
+	if atEOF || !p.ok() {
 		return nil
 	}
 	var one [1]byte
