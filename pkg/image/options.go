@@ -59,7 +59,7 @@ func WithMaxLayers(n int) Option {
 }
 
 // WithContext makes the write stop, with context.Cause(ctx) as its error,
-// soon after ctx is done: the writer checks it between chunks of 1 MiB. A
+// soon after ctx is done: the writer checks it between chunks of 256 KiB. A
 // file or directory being written by WritePath is then removed, and what
 // was at its path stays as it was.
 func WithContext(ctx context.Context) Option {

@@ -16,11 +16,15 @@ import (
 
 const (
 	// chunkSize is the size of the buffers a layer moves through. Small
-	// files share a chunk, so that many of them take one write.
-	chunkSize = 1 << 20
+	// files share a chunk, so that many of them take one write. 256 KiB
+	// chunks stay in a core's cache between the read that fills one and
+	// the write and hash that follow: the 1 GiB kernel of bench/run.sh
+	// took 0.80 s here, against 0.90 s in 1 MiB and 512 KiB chunks and
+	// 0.81 s in 128 KiB.
+	chunkSize = 256 << 10
 	// chunks is how many chunks a write uses: one being filled, the others
-	// waiting to be hashed. Memory use is chunks × chunkSize.
-	chunks = 4
+	// waiting to be written or hashed. Memory use is chunks × chunkSize.
+	chunks = 16
 )
 
 // chunkPool holds the chunks of one write, which its pipes use in turn,
