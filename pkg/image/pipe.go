@@ -99,11 +99,17 @@ func newPipe(w io.Writer, pool chunkPool, sha, check bool) *pipe {
 }
 
 // write writes the filled chunks to w, in order, and hands each to the
-// hasher. After a write error it writes nothing more, but still takes the
-// chunks, so that the filling goroutine never waits for one in vain.
+// hasher. After a write error, or once the context is done, it writes
+// nothing more, but still takes the chunks, so that the filling goroutine
+// never waits for one in vain.
 func (p *pipe) write() {
 	defer close(p.wrote)
 	for c := range p.out {
+		if p.werr == nil {
+			// A write stops as soon as its context is done, not after
+			// the chunks already filled.
+			p.werr = context.Cause(p.pool.ctx)
+		}
 		if p.werr == nil {
 			var n int
 			n, p.werr = p.w.Write(c)
@@ -111,9 +117,9 @@ func (p *pipe) write() {
 			if p.check != nil {
 				p.check.Write(c)
 			}
-			if p.werr != nil {
-				p.failed.Store(true)
-			}
+		}
+		if p.werr != nil {
+			p.failed.Store(true)
 		}
 		if p.todo != nil {
 			p.todo <- c

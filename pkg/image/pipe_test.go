@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nubificus/bunix/internal/filekind"
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
@@ -90,6 +91,68 @@ func TestWriteErrorStopsTheLayer(t *testing.T) {
 	if w.calls != 2 {
 		t.Errorf("%d writes, want 2: the pipe went on after the error", w.calls)
 	}
+}
+
+// TestCancelStopsTheWriter checks that the writing goroutine writes
+// nothing once the write's context is done, not even the chunks filled
+// before: four chunks wait while the first write cancels.
+func TestCancelStopsTheWriter(t *testing.T) {
+	stop := errors.New("stop")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	w := &cancellingWriter{cancel: func() { cancel(stop) }, wait: make(chan struct{})}
+	p := newPipe(w, newChunkPool(ctx), true, false)
+	p.Write(make([]byte, 5*chunkSize)) // four chunks handed over, a fifth filled
+	close(w.wait)
+	if _, _, err := p.close(); !errors.Is(err, stop) {
+		t.Fatalf("got %v, want %v", err, stop)
+	}
+	if w.calls != 1 {
+		t.Errorf("%d writes, want 1: the writer went on after the context was done", w.calls)
+	}
+}
+
+// TestStoppedPipeOpensNothing checks that a layer whose pipe has stopped
+// opens no more sources. big is more chunks than the pool holds, so that
+// the filling goroutine takes a chunk back from after the cancel, and
+// sees it, before big is read to its end.
+func TestStoppedPipeOpensNothing(t *testing.T) {
+	dir := tree(t, [][2]string{{"big", strings.Repeat("x", 3*chunks*chunkSize)}, {"next", "y"}})
+	lp, err := planLayer(Layer{Entries: []Entry{
+		fileEntry(t, filepath.Join(dir, "big"), "/big"),
+		fileEntry(t, filepath.Join(dir, "next"), "/next"),
+	}}, DefaultCreated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	w := &cancellingWriter{cancel: func() { cancel(stop) }}
+	opened := 0
+	defer filekind.SetBeforeOpen(func(string) { opened++ })()
+	if _, err := lp.encode(w, Uncompressed, newChunkPool(ctx)); !errors.Is(err, stop) {
+		t.Fatalf("got %v, want %v", err, stop)
+	}
+	if opened != 1 {
+		t.Errorf("%d sources opened, want 1: the pipe went on after it stopped", opened)
+	}
+}
+
+// cancellingWriter cancels its write's context in its first Write, once
+// wait, if set, is closed.
+type cancellingWriter struct {
+	cancel func()
+	wait   chan struct{}
+	calls  int
+}
+
+func (w *cancellingWriter) Write(b []byte) (int, error) {
+	if w.calls++; w.calls == 1 {
+		if w.wait != nil {
+			<-w.wait
+		}
+		w.cancel()
+	}
+	return len(b), nil
 }
 
 type failingWriter struct {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
+
 	"github.com/nubificus/bunix/internal/ctxio"
 )
 
@@ -156,7 +158,7 @@ func (t *tarWriter) addLayerInPlace(lp *layerPlan, name string, c Compression, p
 	if t.file == nil || (c != Uncompressed && lp.size > inPlaceLimit) {
 		return blob{}, false, nil
 	}
-	if fi, err := t.file.Stat(); err != nil || !fi.Mode().IsRegular() {
+	if fi, err := t.file.Stat(); err != nil || !fi.Mode().IsRegular() || appending(t.file) {
 		return blob{}, false, nil
 	}
 	headerOf := func(b blob) (string, []byte, error) {
@@ -221,6 +223,22 @@ func (t *tarWriter) addLayerInPlace(lp *layerPlan, name string, c Compression, p
 	}
 	t.names[written] = true
 	return b, true, nil
+}
+
+// appending reports whether f was opened with O_APPEND (standard output
+// under a shell's >>), where os.File refuses WriteAt and pwrite would write
+// at the end of the file whatever the offset asked, or whether that cannot
+// be told.
+func appending(f *os.File) bool {
+	c, err := f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	var flags int
+	if err := c.Control(func(fd uintptr) { flags, err = unix.FcntlInt(fd, unix.F_GETFL, 0) }); err != nil {
+		return true
+	}
+	return err != nil || flags&unix.O_APPEND != 0
 }
 
 // inPlaceLimit is the largest uncompressed layer that addLayerInPlace

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nubificus/bunix/internal/testenv"
 )
 
@@ -77,6 +79,44 @@ func TestArchiveOnePass(t *testing.T) {
 				t.Errorf("wrote %d bytes for a %d-byte kernel: the layer over the limit was not written apart", written, len(big))
 			}
 		})
+	}
+}
+
+// TestArchiveAppended: an archive written to a file opened with O_APPEND
+// (standard output under a shell's >>), where a header cannot be rewritten
+// in place (os.File refuses WriteAt; pwrite would write at the end), is
+// written as to a stream, after what the file held. Before, an oci-archive
+// failed there.
+func TestArchiveAppended(t *testing.T) {
+	dir := tree(t, sampleFiles)
+	images := []*Image{sampleImage(t, dir)}
+	for _, c := range []struct {
+		format      Format
+		compression Compression
+	}{{OCIArchive, Uncompressed}, {OCIArchive, Gzip}, {DockerArchive, Gzip}} {
+		opts := []Option{WithFormat(c.format), WithCompression(c.compression)}
+		var stream bytes.Buffer
+		if err := Write(&stream, images, opts...); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "out")
+		if err := os.WriteFile(p, []byte("kept"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// As a shell opens it, and as os.Stdout is made.
+		fd, err := unix.Open(p, unix.O_WRONLY|unix.O_APPEND|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := os.NewFile(uintptr(fd), p)
+		err = Write(f, images, opts...)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s/%s: %v", c.format, c.compression, err)
+		}
+		if got, want := testenv.ReadFile(t, p), append([]byte("kept"), stream.Bytes()...); !bytes.Equal(got, want) {
+			t.Errorf("%s/%s: the appended file (%d bytes) is not what it held and the stream (%d bytes)", c.format, c.compression, len(got), len(want))
+		}
 	}
 }
 

@@ -72,10 +72,14 @@ func (lp *layerPlan) header(dst []byte, i int) ([]byte, error) {
 	return appendHeader(dst, header(lp.entries[i], lp.mtime))
 }
 
-// stream writes the layer tar into p.
+// stream writes the layer tar into p. Once p has stopped (a write error,
+// or its context), it opens no more sources: p.close reports why.
 func (lp *layerPlan) stream(p *pipe) error {
 	var h []byte
 	for i, e := range lp.entries {
+		if !p.ok() {
+			return nil
+		}
 		var err error
 		if h, err = lp.header(h[:0], i); err != nil {
 			return err
