@@ -15,33 +15,44 @@ import (
 // It is the one tree rule of bunix's images: the layer writer and the
 // initrd and ext writers of pkg/rootfs order their files by it.
 func Tree(entries []Entry) ([]Entry, error) {
-	byPath := make(map[string]Entry, len(entries))
+	// out holds each path once, given entries first, in the order given;
+	// at says where.
+	at := make(map[string]int, len(entries))
+	out := make([]Entry, 0, len(entries))
 	for _, e := range entries {
 		if !path.IsAbs(e.Path) || path.Clean(e.Path) != e.Path || e.Path == "/" {
 			return nil, fmt.Errorf("entry path %q must be absolute, clean and not /", e.Path)
 		}
-		if old, ok := byPath[e.Path]; ok && !(old.Type == Directory && e.Type == Directory) {
+		i, ok := at[e.Path]
+		if !ok {
+			at[e.Path] = len(out)
+			out = append(out, e)
+			continue
+		}
+		if old := out[i]; !(old.Type == Directory && e.Type == Directory) {
 			return nil, fmt.Errorf("%s is given twice (as a %s and as a %s)", e.Path, old.Type, e.Type)
 		}
-		byPath[e.Path] = e
+		out[i] = e
 	}
-	for _, e := range entries {
+	for given, j := len(out), 0; j < given; j++ {
+		e := out[j]
 		for dir := path.Dir(e.Path); dir != "/"; dir = path.Dir(dir) {
-			old, ok := byPath[dir]
+			i, ok := at[dir]
 			if !ok {
-				byPath[dir] = Entry{Path: dir, Type: Directory}
+				at[dir] = len(out)
+				out = append(out, Entry{Path: dir, Type: Directory})
 				continue
 			}
-			if old.Type != Directory {
+			if old := out[i]; old.Type != Directory {
 				return nil, fmt.Errorf("%s is a %s, but %s needs it to be a directory", dir, old.Type, e.Path)
 			}
 		}
 	}
-	out := make([]Entry, 0, len(byPath))
-	for _, e := range byPath {
-		out = append(out, e)
+	// A tree listed in order (FromPath's) needs no sorting.
+	cmp := func(a, b Entry) int { return ComparePaths(a.Path, b.Path) }
+	if !slices.IsSortedFunc(out, cmp) {
+		slices.SortFunc(out, cmp)
 	}
-	slices.SortFunc(out, func(a, b Entry) int { return ComparePaths(a.Path, b.Path) })
 	return out, nil
 }
 
