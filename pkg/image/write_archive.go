@@ -192,8 +192,14 @@ func (t *tarWriter) addLayerInPlace(lp *layerPlan, name string, c Compression, p
 	if err != nil {
 		return blob{}, true, err
 	}
-	if cw.n != b.size || (c == Uncompressed && b.size != lp.size) {
-		return blob{}, true, fmt.Errorf("writing a layer: %d bytes were written for a %d-byte layer", cw.n, b.size)
+	// An uncompressed layer must be as long as planned; a compressed one,
+	// as long as the compressor said.
+	want := b.size
+	if c == Uncompressed {
+		want = lp.size
+	}
+	if cw.n != want {
+		return blob{}, true, fmt.Errorf("writing a layer: %d bytes were written for a %d-byte layer", cw.n, want)
 	}
 	if _, err := t.w.Write(zeros[:padding(b.size)]); err != nil {
 		return blob{}, true, fmt.Errorf("writing %s: %w", blobPath(b.digest), err)
