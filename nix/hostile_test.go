@@ -99,13 +99,8 @@ func TestHostileArgs(t *testing.T) {
 			if err == nil {
 				t.Fatal("evaluated, want an error")
 			}
-			rest := stderr
-			for _, w := range tc.want {
-				i := strings.Index(rest, w)
-				if i < 0 {
-					t.Fatalf("error lacks %q (in order):\n%.2000s", w, stderr)
-				}
-				rest = rest[i+len(w):]
+			if w := testenv.MissingInOrder(stderr, tc.want...); w != "" {
+				t.Fatalf("error lacks %q (in order):\n%.2000s", w, stderr)
 			}
 		})
 	}

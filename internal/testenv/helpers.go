@@ -84,3 +84,16 @@ func SwapForLink(t testing.TB, path, target string) {
 		t.Fatal(err)
 	}
 }
+
+// MissingInOrder returns the first of want that s does not hold after the
+// ones before it, in their order, or "" when s holds them all so.
+func MissingInOrder(s string, want ...string) string {
+	for _, w := range want {
+		i := strings.Index(s, w)
+		if i < 0 {
+			return w
+		}
+		s = s[i+len(w):]
+	}
+	return ""
+}

@@ -970,3 +970,20 @@ func TestWorldWritableAncestor(t *testing.T) {
 		t.Error("worldWritableAncestor of a missing directory: no error")
 	}
 }
+
+func TestMissingInOrder(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want []string
+		miss string
+	}{
+		{"a: b, c", []string{"a", "b", "c"}, ""},
+		{"a: b, c", []string{"b", "a"}, "a"},
+		{"a: b, c", []string{"a", "d"}, "d"},
+		{"aa", []string{"a", "a", "a"}, "a"},
+	} {
+		if got := MissingInOrder(c.s, c.want...); got != c.miss {
+			t.Errorf("MissingInOrder(%q, %q) = %q, want %q", c.s, c.want, got, c.miss)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nubificus/bunix/internal/testenv"
 	"github.com/nubificus/bunix/pkg/image"
 )
 
@@ -142,13 +143,8 @@ func TestResolveBadInput(t *testing.T) {
 			if !IsUserError(err) {
 				t.Errorf("IsUserError(%v) = false", err)
 			}
-			msg := err.Error()
-			for _, w := range tc.want {
-				i := strings.Index(msg, w)
-				if i < 0 {
-					t.Fatalf("error\n%s\ndoes not contain\n%s", msg, w)
-				}
-				msg = msg[i+len(w):]
+			if w := testenv.MissingInOrder(err.Error(), tc.want...); w != "" {
+				t.Fatalf("error\n%s\ndoes not contain, in order,\n%s", err, w)
 			}
 		})
 	}
