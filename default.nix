@@ -94,9 +94,7 @@ let
       "cacert"
     ]
   );
-  unknown = builtins.filter (k: !(builtins.elem k known) && k != "bunix" && k != "cacert") (
-    builtins.attrNames given
-  );
+  unknown = builtins.attrNames (removeAttrs given (builtins.attrNames (builtins.functionArgs buildImage)));
 
   # distance a b: the Levenshtein distance of the strings a and b, as
   # bunix build's suggestions measure it.

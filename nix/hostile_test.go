@@ -74,6 +74,8 @@ func TestHostileArgs(t *testing.T) {
 		{"typo", `{ name = "t/x"; files = { "./kernel" = "/unikernel/kernel"; };
   anotations = { unikernelType = "unikraft"; hypervisor = "qemu"; binary = "/unikernel/kernel"; }; }`,
 			[]string{`bunix.buildImage t/x: anotations (`, `args.nix:2:3): unknown field; did you mean "annotations"? (known: annotations, `}},
+		{"insecure of a pull", `{ ` + hostileBase + ` from = { ref = "r/x:y"; ` + pin + ` insecure = "yes"; }; }`,
+			[]string{`bunix.buildImage t/x: from.insecure (`, `args.nix:2:`, `) = "yes": want true or false`}},
 		{"architecture of a pull", `{ ` + hostileBase + ` architecture = "mips"; from = { ref = "r/x:y"; ` + pin + ` }; }`,
 			[]string{`bunix.buildImage t/x: architecture (`, `args.nix:2:`, `) = "mips": unknown architecture`}},
 	} {

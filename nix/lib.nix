@@ -92,6 +92,10 @@ let
     else
       j;
 
+  # refShown ref: ref for the start of a message, or <ref> where it is no
+  # short, non-empty string.
+  refShown = ref: if isString ref && ref != "" && stringLength ref <= 200 then ref else "<ref>";
+
   hasSuffix =
     suffix: s:
     let
@@ -610,7 +614,7 @@ let
       bunix,
     }:
     let
-      context = "bunix.pullImage ${if isString ref && stringLength ref <= 200 then ref else "<ref>"}";
+      context = "bunix.pullImage ${refShown ref}";
       problem = pullProblem {
         inherit
           ref
@@ -865,9 +869,7 @@ let
       quote = s: "'" + builtins.replaceStrings [ "'" ] [ "'\\''" ] s + "'";
       fail =
         field: msg:
-        throw "bunix.pushScript ${
-          if isString ref && ref != "" && stringLength ref <= 200 then ref else "<ref>"
-        }: ${field}: ${msg}";
+        throw "bunix.pushScript ${refShown ref}: ${field}: ${msg}";
       refArg =
         if !isString ref then
           fail "ref" "must be a string, where to push the image, e.g. \"registry.example.com/urunc/app:1.0\" (got ${builtins.typeOf ref})"

@@ -356,8 +356,6 @@ let
             fail field "unknown key(s) ${concatStringsSep ", " extra} (allowed: ref, digest, hash, insecure)"
           else if !(img ? ref) || !(img ? digest) || !(img ? hash) then
             fail field "an image in a registry is { ref = \"registry/repo:tag\"; digest = \"sha256:...\"; hash = \"sha256-...\"; } (bunix prefetch REF prints it)"
-          else if !isBool (img.insecure or false) then
-            fail "${field}.insecure" "must be true or false (got ${describe img.insecure})"
           else if problem != null then
             throw "${context}: ${problemField} = ${problem.value}: ${problem.why}"
           else
