@@ -404,8 +404,8 @@ func (a *Args) copyInto(c *collector, field, src, dst string, inImage bool) Copy
 	case path.Clean(dst) != dst:
 		c.addAt(tw, field, dst, "target must be a clean path (did you mean %q?)", path.Clean(dst))
 	// A rootfs's own writers check their file systems' limits.
-	case inImage && len(dst) > maxPath:
-		c.addAt(tw, field, dst, "target is %d bytes long: a path is at most %d bytes (PATH_MAX), or no runtime can unpack it", len(dst), maxPath)
+	case inImage && len(dst) > image.MaxPath:
+		c.addAt(tw, field, dst, "target is %d bytes long: a path in an image is at most %d bytes (PATH_MAX, 4096, with its NUL), or no runtime can unpack it", len(dst), image.MaxPath)
 	case inImage && longName(dst) != "":
 		n := longName(dst)
 		c.addAt(tw, field, dst, "target has a name of %d bytes (%.40q...): a file name is at most %d bytes (NAME_MAX), or no runtime can unpack it", len(n), n, maxName)

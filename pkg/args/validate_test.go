@@ -100,7 +100,10 @@ func TestResolveBadInput(t *testing.T) {
 		{"leading underscore name", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "_a/b"`, []string{`path component "_a" must be`}},
 		{"dotted component", `"name": "urunc/prebuilt/redis-rumprun-hvt"`, `"name": "a/.b"`, []string{`path component ".b" must be`}},
 		{"long target name", `"/conf/redis.conf"`, `"/conf/` + strings.Repeat("r", 256) + `"`, []string{`target has a name of 256 bytes ("rrrr`, `a file name is at most 255 bytes (NAME_MAX)`}},
-		{"long target", `"/conf/redis.conf"`, `"` + strings.Repeat("/conf", 820) + `"`, []string{`target is 4100 bytes long: a path is at most 4096 bytes (PATH_MAX)`}},
+		{"long target", `"/conf/redis.conf"`, `"` + strings.Repeat("/conf", 820) + `"`, []string{`target is 4100 bytes long: a path in an image is at most 4095 bytes (PATH_MAX, 4096, with its NUL)`}},
+		// 4096 bytes: what the build refuses (its NUL makes PATH_MAX), so
+		// validate refuses it too.
+		{"target of PATH_MAX", `"/conf/redis.conf"`, `"` + strings.Repeat("/conf", 819) + `x"`, []string{`target is 4096 bytes long: a path in an image is at most 4095 bytes`}},
 		{"bad tag", `"tag": "test"`, `"tag": "a:b"`, []string{`tag = "a:b": not a valid tag`}},
 		{"empty tag", `"tag": "test"`, `"tag": ""`, []string{`tag = "": not a valid tag`}},
 		{"relative target", `"/conf/redis.conf"`, `"conf/redis.conf"`, []string{`files."./redis.conf" = "conf/redis.conf": target must be an absolute path in the image (did you mean "/conf/redis.conf"?)`}},

@@ -117,7 +117,7 @@ func planImage(r *args.Resolved, created time.Time, b *base, setsCmd bool) (*job
 			return &args.FieldError{Where: r.Where(field), Field: field, Value: strconv.Quote(v), Reason: reason}
 		}
 		o, found := paths[v]
-		if !found && slices.ContainsFunc(failed, func(t string) bool { return v == t || strings.HasPrefix(v, strings.TrimSuffix(t, "/")+"/") }) {
+		if !found && slices.ContainsFunc(failed, func(t string) bool { return v == t || within(v, t) }) {
 			continue
 		}
 		if !found && b != nil {
@@ -186,19 +186,13 @@ func (j *job) plannedEntries() []image.Entry {
 	return out
 }
 
-// maxLayerPath is the longest path of a layer entry: a container runtime
-// unpacks each at its path under the snapshot's directory, and Linux takes
-// no path of PATH_MAX (4096) bytes or more, with its NUL, in a system
-// call. (inspect counts longer ones as entries no one can unpack.)
-const maxLayerPath = 4095
-
-// layerPathLens refuses a copy that puts a path longer than maxLayerPath in
+// layerPathLens refuses a copy that puts a path longer than image.MaxPath in
 // the image, naming the first: a tree nested deep on disk, or copied
 // under a long target. A directory of many such paths is one error.
 func layerPathLens(cp args.Copy, entries []image.Entry) error {
 	for _, e := range entries {
-		if len(e.Path) > maxLayerPath {
-			return cp.Errorf("puts %s in the image: no container runtime unpacks a path of more than %d bytes (PATH_MAX, 4096, with its NUL)", msg.Quote(e.Path, 80), maxLayerPath)
+		if len(e.Path) > image.MaxPath {
+			return cp.Errorf("puts %s in the image: no container runtime unpacks a path of more than %d bytes (PATH_MAX, 4096, with its NUL)", msg.Quote(e.Path, 80), image.MaxPath)
 		}
 	}
 	return nil
@@ -279,7 +273,7 @@ func entriesOf(cp args.Copy, paths map[string]owner) ([]image.Entry, error) {
 // which in Nix is a store path the user never wrote) when p is the target
 // or lies above it, about its source when p is inside the tree it copies.
 func pathErrorf(cp args.Copy, p string, format string, a ...any) error {
-	if p == cp.Target || strings.HasPrefix(cp.Target, strings.TrimSuffix(p, "/")+"/") {
+	if p == cp.Target || within(cp.Target, p) {
 		return cp.TargetErrorf(format, a...)
 	}
 	return cp.Errorf(format, a...)

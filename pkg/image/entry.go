@@ -71,6 +71,11 @@ func (e Entry) Open() (*os.File, error) {
 	return filekind.OpenPlannedFile(e.Root, e.Source, e.ID)
 }
 
+// MaxPath is the longest path a layer entry may have: a container runtime
+// unpacks each at its path under a snapshot's directory, and Linux takes
+// no path of PATH_MAX (4096) bytes or more, with its NUL, in a system call.
+const MaxPath = 4095
+
 // FromPath returns the entries for copying source to target: one regular file,
 // or a directory tree in lexical order with its symlinks kept as symlinks. A
 // symlink named directly as source is followed; below it, none is. Sizes,

@@ -166,9 +166,9 @@ const (
 	// maxListedBytes caps the bytes of the names (paths and link targets)
 	// listed for one image.
 	maxListedBytes = 16 << 20
-	// maxPathLen is Linux's PATH_MAX: an entry with a longer name cannot
-	// be unpacked, and is counted, not listed.
-	maxPathLen = 4096
+	// maxPathLen: an entry with a longer name cannot be unpacked, and is
+	// counted, not listed.
+	maxPathLen = image.MaxPath
 )
 
 // list adds f to l, unless the listing is full: then it only counts it.
