@@ -158,3 +158,14 @@ func TestLinesEscapesControls(t *testing.T) {
 		}
 	}
 }
+
+func TestInvalidUTF8(t *testing.T) {
+	for _, c := range []struct {
+		b    string
+		want int
+	}{{"", -1}, {"héllo", -1}, {"\xff", 0}, {"ab\xc3", 2}, {"é\x80é", 2}} {
+		if got := InvalidUTF8([]byte(c.b)); got != c.want {
+			t.Errorf("InvalidUTF8(%q) = %d, want %d", c.b, got, c.want)
+		}
+	}
+}

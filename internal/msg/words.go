@@ -126,3 +126,17 @@ func escapeControls(s string) string {
 func unsafeRune(r rune) bool {
 	return r < 0x20 && r != '\t' && r != '\n' || r >= 0x7f && r <= 0x9f || r == utf8.RuneError
 }
+
+// InvalidUTF8 returns the index of the first byte of b that is not part of
+// a valid UTF-8 sequence, or -1 when b is valid UTF-8: where a message about
+// bytes that are not text points.
+func InvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}

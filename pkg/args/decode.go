@@ -10,8 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/image"
-	"github.com/nubificus/bunix/pkg/urunc"
 )
 
 // topFields are the fields of a description, in documentation order.
@@ -69,16 +69,8 @@ func DecodeSpec(data []byte) ([]*Args, error) {
 	if fe, ok := err.(*FieldError); ok {
 		// Where the user wrote it, for the spec of one image.
 		m, _ := v.(map[string]any)
-		name, _ := m["name"].(string)
-		positions := map[string]string{}
-		if p, ok := m["positions"].(map[string]any); ok {
-			for k, v := range p {
-				if s, ok := v.(string); ok {
-					positions[k] = s
-				}
-			}
-		}
-		fe.Where = where(strings.TrimSpace("bunix.buildImage "+name), positions, fe.Field)
+		file, positions := specWhere(m)
+		fe.Where = where(file, positions, fe.Field)
 		return nil, fe
 	} else if err != nil {
 		return nil, fmt.Errorf("decoding the builder spec: %w", err)
@@ -188,10 +180,8 @@ func checkIndexImages(m map[string]any, images []*Args) error {
 // indexArch is the architecture a names, as Resolve reads it, or "" for
 // one Resolve refuses.
 func indexArch(a *Args) string {
-	if !a.present["architecture"] {
-		return DefaultArchitecture
-	}
-	return urunc.Architectures[a.Architecture]
+	arch, _ := a.arch()
+	return arch
 }
 
 // tagOf is a's tag, as Resolve reads it: "latest" when a gives none.
@@ -229,7 +219,7 @@ func checkIndexOutput(m map[string]any) error {
 			_, err = image.ParseCompression(s)
 		case "layers":
 			if s != "per-file" && s != "single" {
-				bad(k, v, "unknown layering (known: per-file, single)")
+				bad(k, v, unknownLayering)
 			}
 		}
 		if err != nil {
@@ -241,11 +231,19 @@ func checkIndexOutput(m map[string]any) error {
 
 // specArgs decodes the description of one image of a builder spec.
 func specArgs(m map[string]any) (*Args, error) {
-	file := "bunix.buildImage"
-	if n, ok := m["name"].(string); ok {
+	file, positions := specWhere(m)
+	delete(m, "positions")
+	return fromValue(m, file, "/", positions, true)
+}
+
+// specWhere returns what messages about the spec of one image say it is
+// ("bunix.buildImage NAME") and where its fields are in the user's file.
+func specWhere(m map[string]any) (file string, positions map[string]string) {
+	file = "bunix.buildImage"
+	if n, ok := m["name"].(string); ok && n != "" {
 		file += " " + n
 	}
-	positions := map[string]string{}
+	positions = map[string]string{}
 	if p, ok := m["positions"].(map[string]any); ok {
 		for k, v := range p {
 			if s, ok := v.(string); ok {
@@ -253,8 +251,7 @@ func specArgs(m map[string]any) (*Args, error) {
 			}
 		}
 	}
-	delete(m, "positions")
-	return fromValue(m, file, "/", positions, true)
+	return file, positions
 }
 
 func parseJSON(data []byte) (any, error) {
@@ -324,7 +321,7 @@ func badUTF8(data []byte) *FieldError {
 		}
 		raw := data[start:d.InputOffset()]
 		isKey := len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].wantKey
-		if !utf8.Valid(raw) {
+		if i := msg.InvalidUTF8(raw); i >= 0 {
 			field := path("")
 			what := "value"
 			if isKey {
@@ -333,7 +330,7 @@ func badUTF8(data []byte) *FieldError {
 			if field == "" {
 				field = "description"
 			}
-			bad := raw[firstInvalid(raw)]
+			bad := raw[i]
 			return &FieldError{Field: field, Reason: fmt.Sprintf("the %s is not valid UTF-8 (byte 0x%02x), which an image config (JSON) cannot hold: bunix would have to change it; write it as text", what, bad)}
 		}
 		switch tok {
@@ -354,19 +351,6 @@ func badUTF8(data []byte) *FieldError {
 		}
 	}
 	return &FieldError{Field: "description", Reason: "is not valid UTF-8"}
-}
-
-// firstInvalid returns the index of the first byte of b that is not
-// part of a valid UTF-8 sequence.
-func firstInvalid(b []byte) int {
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return 0
 }
 
 // fieldKey renders an attribute name as messages name fields: as it is

@@ -166,13 +166,9 @@ func (a *Args) Resolve() (*Resolved, error) {
 	a.workdirUser(c, r)
 
 	r.Format, r.Compression, r.MaxLayers = a.output(c)
-	r.Architecture = DefaultArchitecture
-	if a.Architecture != "" {
-		if arch, ok := urunc.Architectures[a.Architecture]; ok {
-			r.Architecture = arch
-		} else {
-			c.add("architecture", a.Architecture, "unknown architecture (known: amd64, arm64; x86_64 and aarch64 are accepted too)")
-		}
+	var ok bool
+	if r.Architecture, ok = a.arch(); !ok {
+		c.add("architecture", a.Architecture, "unknown architecture (known: amd64, arm64; x86_64 and aarch64 are accepted too)")
 	}
 
 	for _, src := range sortedKeys(a.Files) {
@@ -284,9 +280,23 @@ func (a *Args) output(c *collector) (image.Format, image.Compression, int) {
 	case "single":
 		maxLayers = 1
 	default:
-		c.add("layers", a.Layers, "unknown layering (known: per-file, single)")
+		c.add("layers", a.Layers, unknownLayering)
 	}
 	return format, compression, maxLayers
+}
+
+// unknownLayering is why a layers value other than "per-file" and "single"
+// is refused.
+const unknownLayering = "unknown layering (known: per-file, single)"
+
+// arch is the architecture a names (DefaultArchitecture when it names
+// none), and whether it is one bunix knows.
+func (a *Args) arch() (string, bool) {
+	if a.Architecture == "" {
+		return DefaultArchitecture, true
+	}
+	arch, ok := urunc.Architectures[a.Architecture]
+	return arch, ok
 }
 
 func (a *Args) reference(c *collector) string {

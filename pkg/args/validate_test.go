@@ -258,6 +258,9 @@ func TestDecodeIndexImages(t *testing.T) {
 			`bunix.buildImageIndex: images[2].architecture: images[1] is for linux/amd64 too (no architecture given: the default is amd64): an index holds one image per platform`},
 		{`"docker-archive"`, img(``) + `,` + img(`,"architecture":"aarch64"`),
 			`bunix.buildImageIndex: format = "docker-archive": holds one image, not 2 (linux/amd64, linux/arm64): an index is "oci-archive" (the default) or "oci"`},
+		// An empty architecture is the default, as Resolve reads it.
+		{`"oci-archive"`, img(``) + `,` + img(`,"architecture":""`),
+			`bunix.buildImageIndex: images[1].architecture = "": images[0] is for linux/amd64 too`},
 		{`"oci-archive"`, img(`,"tag":"1"`) + `,` + img(`,"architecture":"arm64"`),
 			`bunix.buildImageIndex: images[1] = "x:latest": images[0] is "x:1": the images of an index share their name and tag`},
 	} {

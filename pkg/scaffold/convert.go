@@ -14,9 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unicode/utf8"
 
 	"github.com/nubificus/bunix/internal/filekind"
+	"github.com/nubificus/bunix/internal/msg"
 	"github.com/nubificus/bunix/pkg/args"
 	"github.com/nubificus/bunix/pkg/registry"
 	"github.com/nubificus/bunix/pkg/urunc"
@@ -89,15 +89,7 @@ func Convert(src []byte, file, outDir, name, tag string, opts ...ConvertOption) 
 	}
 	// Nor can JSON or HCL hold bytes that are not UTF-8: their writers
 	// would change them to U+FFFD, where args.nix would keep them.
-	if !utf8.Valid(src) {
-		i := 0
-		for i < len(src) {
-			r, n := utf8.DecodeRune(src[i:])
-			if r == utf8.RuneError && n == 1 {
-				break
-			}
-			i += n
-		}
+	if i := msg.InvalidUTF8(src); i >= 0 {
 		return nil, &Error{Problems: []string{fmt.Sprintf("%s:%d: not valid UTF-8 (byte %#x): not a text file bunix reads", file, bytes.Count(src[:i], []byte("\n"))+1, src[i])}}
 	}
 	var d *Description
