@@ -299,8 +299,9 @@ func TestExtSourceChanged(t *testing.T) {
 }
 
 // TestInitrdSourceChanged: a source that grows or shrinks between the plan
-// and WriteInitrd fails the write, as it fails the ext writer; before, a
-// file that grew went into the initrd cut to its planned size, silently.
+// and WriteInitrd fails the write, saying which, as the ext writer does;
+// before, a file that grew failed only with the cpio writer's "wrote M
+// bytes of file instead of N".
 func TestInitrdSourceChanged(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

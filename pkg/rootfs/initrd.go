@@ -177,9 +177,9 @@ func (l *lazyFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // Close closes the source, failing if it holds a byte past the planned
-// size: the cpio writer copies exactly that many and would otherwise pack
-// a file that grew as a silent prefix of it, where the ext and tar
-// writers fail. (One that shrank, the writer finds short itself.)
+// size, with the message the ext and tar writers give; the cpio writer
+// would read it to its new end and fail with only "wrote M bytes of file
+// instead of N". (One that shrank, the writer finds short itself.)
 func (l *lazyFile) Close() error {
 	if l.f == nil {
 		return nil
