@@ -70,3 +70,10 @@ func PathProblem(repo name.Repository) string {
 	}
 	return ""
 }
+
+// Digest reports whether d is a digest as bunix pins an image by one:
+// "sha256:" and 64 lower-case hex digits.
+func Digest(d string) bool {
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	return ok && len(hex) == 64 && strings.Trim(hex, "0123456789abcdef") == ""
+}

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -62,8 +61,7 @@ func (f *From) String() string {
 }
 
 var (
-	digestValue = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-	fromFields  = []string{"ref", "digest", "hash", "insecure"}
+	fromFields = []string{"ref", "digest", "hash", "insecure"}
 )
 
 // from decodes the from field: a string (a path when it starts with / or
@@ -184,7 +182,7 @@ func (a *Args) resolveImage(c *collector, field string, f *FromArgs) *From {
 		c.add(refField, f.Ref, "not a valid image reference (want registry/repo:tag): %s", p)
 		return nil
 	}
-	if digest != "" && !digestValue.MatchString(digest) {
+	if digest != "" && !refname.Digest(digest) {
 		c.add(digestField, digest, "not a digest: want sha256: and 64 lower-case hex digits")
 		return nil
 	}
@@ -384,7 +382,7 @@ func (c *collector) urunitImage(v map[string]any, spec bool) *FromArgs {
 	switch {
 	case f.Ref == "":
 		c.add("urunit.ref", nil, "missing: an image holding /urunit is { ref = \"registry/repo:tag\"; digest = \"sha256:…\"; hash = \"sha256-…=\"; } (bunix prefetch REF prints it)")
-	case !digestValue.MatchString(f.Digest):
+	case !refname.Digest(f.Digest):
 		c.add("urunit.digest", f.Digest, "must be sha256: and 64 lower-case hex digits: urunit is pinned by digest (bunix prefetch %s prints it)", f.Ref)
 	case !isSRISHA256(f.Hash):
 		// As from's: the build checks what it pulled against it, as

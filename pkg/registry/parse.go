@@ -49,14 +49,14 @@ func parseTag(ref string, opts ...name.Option) (name.Tag, error) {
 
 // checkDigest says what is wrong with d, the digest of a reference.
 func checkDigest(d string) error {
+	if refname.Digest(d) {
+		return nil
+	}
 	hex, ok := strings.CutPrefix(d, "sha256:")
 	if !ok {
 		return fmt.Errorf("digest %s must be sha256: and 64 hex digits", msg.Quote(d, 80))
 	}
-	if len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
-		return fmt.Errorf("digest %s must be sha256: and 64 lowercase hex digits (it has %d characters after sha256:)", msg.Quote(d, 80), len(hex))
-	}
-	return nil
+	return fmt.Errorf("digest %s must be sha256: and 64 lowercase hex digits (it has %d characters after sha256:)", msg.Quote(d, 80), len(hex))
 }
 
 // checkRepository refuses what refname.Problem finds in r.
